@@ -1,0 +1,74 @@
+/* schedule.c — linear and cosine beta schedules (see schedule.h). */
+#include "schedule.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "detmath.h"
+#include "error.h"
+
+static const double PI = 3.14159265358979323846;
+
+/* f(t) of the cosine schedule; ds_cos keeps the values identical natively and in WASM. */
+static double cosine_f(double t, int T) {
+    const double s = 0.008;
+    double c = ds_cos(((t / T + s) / (1.0 + s)) * PI * 0.5);
+    return c * c;
+}
+
+int ds_schedule_init(ds_schedule *s, ds_schedule_kind kind, int T) {
+    if (!s) return ds_fail("schedule: null output");
+    if (ds_check_range_int(T, 1, DS_MAX_T, "number of diffusion steps T")) return DS_ERR;
+    s->kind = kind;
+    s->T = T;
+    switch (kind) {
+    case DS_SCHEDULE_LINEAR: {
+        double scale = 1000.0 / T;
+        double lo = 1e-4 * scale, hi = 0.02 * scale;
+        if (hi > 0.999) hi = 0.999;
+        for (int i = 0; i < T; i++) s->beta[i] = T == 1 ? lo : lo + (hi - lo) * i / (T - 1);
+        break;
+    }
+    case DS_SCHEDULE_COSINE: {
+        double f0 = cosine_f(0.0, T);
+        for (int i = 0; i < T; i++) {
+            double b = 1.0 - (cosine_f(i + 1.0, T) / f0) / (cosine_f((double)i, T) / f0);
+            s->beta[i] = b > 0.999 ? 0.999 : b;
+        }
+        break;
+    }
+    default:
+        return ds_fail("unknown schedule kind %d (expected 0 = linear or 1 = cosine)", (int)kind);
+    }
+    double abar = 1.0;
+    for (int i = 0; i < T; i++) {
+        abar *= 1.0 - s->beta[i];
+        s->alpha_bar[i] = abar;
+        s->sqrt_alpha_bar[i] = sqrt(abar);
+        s->sqrt_one_minus_alpha_bar[i] = sqrt(1.0 - abar);
+        s->snr[i] = abar / (1.0 - abar);
+    }
+    return DS_OK;
+}
+
+int ds_schedule_kind_parse(const char *name, ds_schedule_kind *kind) {
+    if (name && strcmp(name, "linear") == 0) { *kind = DS_SCHEDULE_LINEAR; return DS_OK; }
+    if (name && strcmp(name, "cosine") == 0) { *kind = DS_SCHEDULE_COSINE; return DS_OK; }
+    return ds_fail("unknown schedule '%s' (expected linear or cosine)", name ? name : "(null)");
+}
+
+const char *ds_schedule_kind_name(ds_schedule_kind kind) {
+    return kind == DS_SCHEDULE_COSINE ? "cosine" : "linear";
+}
+
+int ds_schedule_table(int kind, int T, double *out) {
+    static ds_schedule s; /* 40 KB: too big for the default WASM stack */
+    if (!out) return ds_fail("schedule table: null output");
+    if (ds_schedule_init(&s, (ds_schedule_kind)kind, T)) return DS_ERR;
+    memcpy(out + 0 * T, s.beta, sizeof(double) * T);
+    memcpy(out + 1 * T, s.alpha_bar, sizeof(double) * T);
+    memcpy(out + 2 * T, s.sqrt_alpha_bar, sizeof(double) * T);
+    memcpy(out + 3 * T, s.sqrt_one_minus_alpha_bar, sizeof(double) * T);
+    memcpy(out + 4 * T, s.snr, sizeof(double) * T);
+    return DS_OK;
+}

@@ -1,0 +1,40 @@
+/* schedule.h — the forward-process noise schedule of DDPM.
+ *
+ * q(x_t | x_{t-1}) = N(sqrt(1 - beta_t) x_{t-1}, beta_t I), and in closed form
+ * q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I) with abar_t = prod_{s<=t} (1 - beta_s).
+ * Two kinds: linear (Ho et al. 2020: beta from 1e-4 to 0.02 over 1000 steps, both ends
+ * scaled by 1000/T for other T) and cosine (Nichol & Dhariwal 2021: abar_t = f(t)/f(0),
+ * f(t) = cos^2(((t/T + s)/(1 + s)) * pi/2), s = 0.008, beta clipped to 0.999).
+ * Arrays are indexed by t - 1 for t = 1..T; t = 0 (clean data) has abar = 1 and is implicit.
+ * Not here: samplers (sampler.h) pick sub-sequences of these steps. */
+#ifndef DS_SCHEDULE_H
+#define DS_SCHEDULE_H
+
+#include "export.h"
+
+#define DS_MAX_T 1000
+
+typedef enum { DS_SCHEDULE_LINEAR = 0, DS_SCHEDULE_COSINE = 1 } ds_schedule_kind;
+
+typedef struct {
+    ds_schedule_kind kind;
+    int T;                                  /* number of diffusion steps, 1..DS_MAX_T */
+    double beta[DS_MAX_T];                  /* (T) beta_t */
+    double alpha_bar[DS_MAX_T];             /* (T) abar_t */
+    double sqrt_alpha_bar[DS_MAX_T];        /* (T) sqrt(abar_t): signal scale of x_0 in x_t */
+    double sqrt_one_minus_alpha_bar[DS_MAX_T]; /* (T) sqrt(1 - abar_t): noise scale */
+    double snr[DS_MAX_T];                   /* (T) abar_t / (1 - abar_t) */
+} ds_schedule;
+
+/* Fills s for the given kind and T. Returns DS_OK, or DS_ERR (ds_last_error says why). */
+int ds_schedule_init(ds_schedule *s, ds_schedule_kind kind, int T);
+
+/* Parses "linear" or "cosine". Returns DS_OK and sets *kind, or DS_ERR naming the input. */
+int ds_schedule_kind_parse(const char *name, ds_schedule_kind *kind);
+const char *ds_schedule_kind_name(ds_schedule_kind kind);
+
+/* WASM entry: writes 5 rows of T doubles into out (5*T): beta, abar, sqrt(abar),
+ * sqrt(1-abar), snr. Returns DS_OK or DS_ERR. */
+DS_EXPORT int ds_schedule_table(int kind, int T, double *out);
+
+#endif

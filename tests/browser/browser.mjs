@@ -1,0 +1,51 @@
+// browser.mjs — shared set-up for the browser tests: our static server on a free port and
+// Debian's Chromium, headless, driven by playwright-core. Screenshots go to tests/artifacts/.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../tools/serve.mjs';
+import { ROOT } from '../wasm/wasm.mjs';
+
+export const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
+
+export async function openBrowser() {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const { server, url } = await startServer({ port: 0, quiet: true });
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuscope-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    viewport: { width: 1000, height: 800 },
+  });
+  const pageErrors = [];
+  context.on('page', (p) => p.on('pageerror', (e) => pageErrors.push(e.message)));
+  const origin = new URL(url).origin;
+  return {
+    url, origin, context, pageErrors,
+    async newPage() {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      return page;
+    },
+    async close() {
+      await context.close();
+      server.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Counts canvas pixels close to an [r, g, b] colour (within tol per channel).
+export async function countPixels(locator, rgb, tol = 40) {
+  return locator.evaluate((canvas, [rgb, tol]) => {
+    const ctx = canvas.getContext('2d');
+    const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4)
+      if (Math.abs(d[i] - rgb[0]) <= tol && Math.abs(d[i + 1] - rgb[1]) <= tol && Math.abs(d[i + 2] - rgb[2]) <= tol && d[i + 3] > 200) n++;
+    return n;
+  }, [rgb, tol]);
+}

@@ -1,0 +1,52 @@
+// foundation.test.mjs — the WebAssembly builds compute what the native build computes, and
+// the SIMD build really contains SIMD instructions.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { loadModule, call, cliJSON, maxAbsDiff, ROOT } from './wasm.mjs';
+
+const ROWS = ['beta', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar', 'snr'];
+
+for (const variant of ['simd', 'scalar']) {
+  test(`${variant} build: schedules equal the native CLI bit for bit`, async () => {
+    const M = await loadModule(variant);
+    for (const [kindId, kind] of [[0, 'linear'], [1, 'cosine']]) {
+      for (const T of [1, 7, 1000]) {
+        const native = cliJSON(['schedule', '--kind', kind, '--steps', String(T)]);
+        const { outs } = call(M, 'ds_schedule_table', [kindId, T], [['f64', 5 * T]]);
+        ROWS.forEach((row, i) => {
+          const wasm = outs[0].subarray(i * T, (i + 1) * T);
+          assert.equal(maxAbsDiff(wasm, native[row]), 0, `${kind} T=${T} ${row}: max |wasm - native| = ${maxAbsDiff(wasm, native[row])}`);
+        });
+      }
+    }
+  });
+
+  test(`${variant} build: bad input is refused with the library's message`, async () => {
+    const M = await loadModule(variant);
+    assert.throws(() => call(M, 'ds_schedule_table', [0, 0], [['f64', 5]]), /T must be between 1 and 1000 \(got 0\)/);
+    assert.throws(() => call(M, 'ds_schedule_table', [5, 10], [['f64', 50]]), /unknown schedule kind 5/);
+    assert.throws(() => call(M, 'ds_rng_normals', [NaN, 4], [['f64', 4]]), /seed/);
+  });
+
+  test(`${variant} build: the RNG gives the golden normals`, async () => {
+    const M = await loadModule(variant);
+    const { outs } = call(M, 'ds_rng_normals', [42, 4], [['f64', 4]]);
+    // the same constants are checked natively in tests/test_detmath.c
+    assert.deepEqual(Array.from(outs[0]), GOLDEN_NORMALS_SEED_42);
+  });
+}
+
+test('the SIMD build contains v128 instructions and the scalar build none', () => {
+  const count = (variant) => {
+    const text = execFileSync('wasm-dis', [path.join(ROOT, 'web', 'wasm', `diffuscope_${variant}.wasm`)], { encoding: 'utf8', maxBuffer: 512 << 20 });
+    return (text.match(/\b(v128|[if](8x16|16x8|32x4|64x2))\.[a-z_]+/g) || []).length;
+  };
+  const simd = count('simd'), scalar = count('scalar');
+  console.log(`SIMD instructions: simd build ${simd}, scalar build ${scalar}`);
+  assert.ok(simd >= 20, `expected SIMD instructions in diffuscope_simd.wasm, found ${simd}`);
+  assert.equal(scalar, 0, `the scalar build must have no SIMD instructions, found ${scalar}`);
+});
+
+export const GOLDEN_NORMALS_SEED_42 = [-0.72621913824478568, -0.21119691823195985, 0.22162270150359331, 0.52277168775601457];

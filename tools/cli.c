@@ -1,0 +1,39 @@
+/* cli.c — error printing and strict flag parsing shared by the subcommands. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int cli_error(int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("diffuscope: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return status;
+}
+
+int cli_parse_double(const char *flag, const char *text, double *out) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return cli_error(2, "%s expects a finite number, got '%s'", flag, text);
+    *out = v;
+    return 0;
+}
+
+int cli_parse_long(const char *flag, const char *text, long lo, long hi, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || errno == ERANGE)
+        return cli_error(2, "%s expects an integer, got '%s'", flag, text);
+    if (v < lo || v > hi) return cli_error(2, "%s must be between %ld and %ld, got %ld", flag, lo, hi, v);
+    *out = v;
+    return 0;
+}

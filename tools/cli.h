@@ -1,0 +1,24 @@
+/* cli.h — shared pieces of the `diffuscope` command-line tool.
+ *
+ * Each subcommand lives in tools/cmd_NAME.c as `int cmd_NAME(int argc, char **argv)`
+ * (argv[0] is the subcommand name, so getopt_long works as usual) and is listed in the
+ * table in tools/diffuscope.c. Subcommands return the process exit status: 0 on success,
+ * 1 on a runtime failure, 2 on bad usage. Errors go to stderr as "diffuscope NAME: message". */
+#ifndef DS_CLI_H
+#define DS_CLI_H
+
+int cmd_schedule(int argc, char **argv);
+
+/* Print "diffuscope: <message>" to stderr; returns 2 (usage) or 1 (runtime) as given. */
+int cli_error(int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Strict number parsing: the whole string must be a finite number / an integer in range.
+ * On failure they print an error naming the flag and return non-zero. */
+int cli_parse_double(const char *flag, const char *text, double *out);
+int cli_parse_long(const char *flag, const char *text, long lo, long hi, long *out);
+
+#endif

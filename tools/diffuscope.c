@@ -1,0 +1,35 @@
+/* diffuscope.c — the native command-line tool: one binary, one subcommand per job.
+ *
+ *   diffuscope schedule ...   print a noise schedule as JSON
+ *
+ * `diffuscope help` lists them; `diffuscope CMD --help` explains one. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"schedule", cmd_schedule, "print a noise schedule (beta, abar, SNR) as JSON"},
+};
+static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
+
+static int usage(FILE *f) {
+    fputs("usage: diffuscope COMMAND [options]   (diffuscope COMMAND --help for details)\n\ncommands:\n", f);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    return f == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return usage(stderr);
+    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return usage(stdout);
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "diffuscope: unknown command '%s'\n", argv[1]);
+    return usage(stderr);
+}

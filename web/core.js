@@ -1,0 +1,151 @@
+// core.js — what every widget shares: the engine (the WebAssembly module running in a Web
+// Worker, SIMD build where supported, scalar otherwise), the custom-element base class, and
+// small DOM/canvas helpers. Pages include diffuscope.js, which imports this and the widgets.
+// Widgets call engine functions by name and draw; all the computing happens in C.
+
+const BASE = new URL('./', import.meta.url);
+
+// The smallest module that uses a v128 instruction; validate() says whether SIMD is there.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+export const support = {
+  wasm: typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function',
+  get simd() {
+    return this.wasm && WebAssembly.validate(SIMD_PROBE);
+  },
+};
+
+class Engine {
+  constructor(options = {}) {
+    this.simd = options.simd ?? support.simd;
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    this.pending = new Map();
+    this.nextId = 1;
+    this.worker.onmessage = (e) => {
+      const p = this.pending.get(e.data.id);
+      if (!p) return;
+      this.pending.delete(e.data.id);
+      if (e.data.ok) p.resolve(e.data);
+      else p.reject(new Error(e.data.error));
+    };
+    this.worker.onerror = (e) => {
+      const err = new Error('the Diffuscope worker failed: ' + (e.message || 'unknown error'));
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    this.ready = this.post({ type: 'init', simd: this.simd, base: BASE.href }).then((r) => r.info);
+  }
+  post(msg, transfer = []) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, ...msg }, transfer);
+    });
+  }
+  // Calls the exported C function `fn`. args: numbers and typed arrays (copied in);
+  // outs: [['f64' | 'f32' | 'u8' | 'i32', length], ...] output buffers appended to the
+  // arguments. Resolves {ret, outs}; rejects with the C library's error message.
+  async call(fn, args = [], outs = []) {
+    await this.ready;
+    return this.post({ type: 'call', fn, args, outs });
+  }
+  terminate() {
+    this.worker.terminate();
+  }
+}
+
+let sharedEngine = null;
+export function getEngine() {
+  if (!support.wasm) return Promise.reject(new Error('This widget needs WebAssembly, which this browser does not support.'));
+  sharedEngine ??= new Engine();
+  return sharedEngine.ready.then(() => sharedEngine);
+}
+export { Engine };
+
+// ---- the custom-element base ----
+
+function ensureStylesheet() {
+  if (document.querySelector('link[data-diffuscope]')) return;
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = new URL('./diffuscope.css', import.meta.url).href;
+  link.dataset.diffuscope = '';
+  document.head.appendChild(link);
+}
+
+// h('div', {class: 'x', 'aria-label': 'y'}, child, 'text') — builds DOM without innerHTML, so
+// attribute values and strings are always treated as text, never as markup.
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === false || v == null) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) if (c != null) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+export class DiffuscopeElement extends HTMLElement {
+  connectedCallback() {
+    if (this._built) return;
+    this._built = true;
+    ensureStylesheet();
+    this.classList.add('ds-widget');
+    this.status = h('p', { class: 'ds-status', role: 'status', 'aria-live': 'polite' });
+    this.append(this.status);
+    if (!support.wasm) return this.showError('This widget needs WebAssembly, which this browser does not support.');
+    if (!support.simd)
+      this.prepend(h('p', { class: 'ds-status ds-notice ds-simd-notice' }, 'WebAssembly SIMD is not supported here: using the scalar build, which is slower.'));
+    try {
+      this.build();
+    } catch (err) {
+      this.showError(err.message);
+    }
+  }
+  // Subclasses: build() creates the DOM; engine() gives the shared engine.
+  build() {}
+  engine() {
+    return getEngine();
+  }
+  showError(message) {
+    this.status.textContent = message;
+    this.status.className = 'ds-status ds-error';
+  }
+  showNotice(message) {
+    this.status.textContent = message;
+    this.status.className = 'ds-status ds-notice';
+  }
+  clearStatus() {
+    this.status.textContent = '';
+    this.status.className = 'ds-status';
+  }
+  // A numeric attribute, validated: a bad value gives the default and a visible message.
+  numberAttr(name, fallback, lo = -Infinity, hi = Infinity) {
+    const raw = this.getAttribute(name);
+    if (raw == null || raw === '') return fallback;
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < lo || v > hi) {
+      this.showError(`attribute ${name}="${raw}" must be a number between ${lo} and ${hi}; using ${fallback}`);
+      return fallback;
+    }
+    return v;
+  }
+}
+
+// A canvas that keeps its backing store at device resolution; draw in CSS pixels.
+export function hiDpiCanvas(canvas) {
+  const ratio = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || canvas.width, hgt = canvas.clientHeight || canvas.height;
+  canvas.width = Math.round(w * ratio);
+  canvas.height = Math.round(hgt * ratio);
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return { ctx, width: w, height: hgt };
+}
+
+export function cssVar(el, name, fallback) {
+  return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
+}

@@ -1,0 +1,5 @@
+// diffuscope.js — the one script a page includes:
+//   <script type="module" src=".../diffuscope.js"></script>
+// It defines every <diffuscope-*> element. The engine and the base class live in core.js.
+export * from './core.js';
+import './widgets/schedule.js';
