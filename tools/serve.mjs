@@ -30,8 +30,14 @@ export function startServer({ port = 8000, host = '127.0.0.1', quiet = false } =
       return;
     }
     if (rel.endsWith('/')) rel += 'index.html';
-    const file = path.resolve(ROOT, '.' + rel);
-    const allowed = SERVED.some((d) => file.startsWith(path.join(ROOT, d) + path.sep));
+    let file = path.resolve(ROOT, '.' + rel);
+    let allowed = SERVED.some((d) => file.startsWith(path.join(ROOT, d) + path.sep));
+    // DS_WASM_DIR: serve the modules from another build folder (tests of parallel checkouts)
+    if (process.env.DS_WASM_DIR && rel.startsWith('/web/wasm/')) {
+      const dir = path.resolve(process.env.DS_WASM_DIR);
+      file = path.resolve(dir, '.' + rel.slice('/web/wasm'.length));
+      allowed = file.startsWith(dir + path.sep);
+    }
     fs.stat(file, (err, st) => {
       if (!allowed || err || !st.isFile()) {
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');

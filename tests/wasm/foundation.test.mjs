@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { loadModule, call, cliJSON, maxAbsDiff, ROOT } from './wasm.mjs';
+import { loadModule, call, cliJSON, maxAbsDiff, WASM_DIR } from './wasm.mjs';
 
 const ROWS = ['beta', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar', 'snr'];
 
@@ -40,7 +40,7 @@ for (const variant of ['simd', 'scalar']) {
 
 test('the SIMD build contains v128 instructions and the scalar build none', () => {
   const count = (variant) => {
-    const text = execFileSync('wasm-dis', [path.join(ROOT, 'web', 'wasm', `diffuscope_${variant}.wasm`)], { encoding: 'utf8', maxBuffer: 512 << 20 });
+    const text = execFileSync('wasm-dis', [path.join(WASM_DIR, `diffuscope_${variant}.wasm`)], { encoding: 'utf8', maxBuffer: 512 << 20 });
     return (text.match(/\b(v128|[if](8x16|16x8|32x4|64x2))\.[a-z_]+/g) || []).length;
   };
   const simd = count('simd'), scalar = count('scalar');

@@ -7,10 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(ROOT, 'build', 'diffuscope');
+// DS_BUILD_DIR / DS_WASM_DIR let several checkouts' builds coexist (default: build/, web/wasm/)
+export const BUILD_DIR = process.env.DS_BUILD_DIR ? path.resolve(process.env.DS_BUILD_DIR) : path.join(ROOT, 'build');
+export const WASM_DIR = process.env.DS_WASM_DIR ? path.resolve(process.env.DS_WASM_DIR) : path.join(ROOT, 'web', 'wasm');
+export const CLI = path.join(BUILD_DIR, 'diffuscope');
 
 export async function loadModule(variant = 'simd') {
-  const base = path.join(ROOT, 'web', 'wasm', `diffuscope_${variant}`);
+  const base = path.join(WASM_DIR, `diffuscope_${variant}`);
   const glue = await import(pathToFileURL(base + '.js').href);
   return glue.default({ wasmBinary: fs.readFileSync(base + '.wasm') });
 }
