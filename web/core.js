@@ -118,6 +118,10 @@ export class DiffuscopeElement extends HTMLElement {
     this.status.textContent = message;
     this.status.className = 'ds-status ds-notice';
   }
+  // A bad attribute stays visible (the transient status line is reused for progress).
+  attributeError(message) {
+    this.prepend(h('p', { class: 'ds-status ds-error ds-attr-error', role: 'alert' }, message));
+  }
   clearStatus() {
     this.status.textContent = '';
     this.status.className = 'ds-status';
@@ -128,7 +132,7 @@ export class DiffuscopeElement extends HTMLElement {
     if (raw == null || raw === '') return fallback;
     const v = Number(raw);
     if (!Number.isFinite(v) || v < lo || v > hi) {
-      this.showError(`attribute ${name}="${raw}" must be a number between ${lo} and ${hi}; using ${fallback}`);
+      this.attributeError(`attribute ${name}="${raw}" must be a number between ${lo} and ${hi}; using ${fallback}`);
       return fallback;
     }
     return v;
