@@ -43,3 +43,6 @@ echo "setup: building WebAssembly (build-wasm/ -> web/wasm/)"
 export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 [ -f build-wasm/CMakeCache.txt ] || emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-wasm -j"$jobs" >/dev/null
+
+echo "setup: bundling dist/ (the embedding kit)"
+node tools/bundle.mjs
