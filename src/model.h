@@ -1,0 +1,69 @@
+/* model.h — a denoiser of either kind behind one handle: load, forward, save, free.
+ *
+ * This is what the sampler, the CLI and the page use. A ds_model owns its network (UNet or
+ * MLP) and a run state that grows to the largest batch seen, so repeated forwards of the
+ * same batch size allocate nothing. The trainer uses the networks directly (unet.h, mlp.h)
+ * and reaches them through ds_model_unet() / ds_model_mlp().
+ *
+ * Inputs per item: UNet x (C_img, S, S) = 784 floats for Fashion, class 0..9 or 10 (none);
+ * MLP x (2), class ignored. t is the timestep as a float in [0, 1000].
+ * Not here: the file format (weights.h), the networks (unet.h, mlp.h). */
+#ifndef DS_MODEL_H
+#define DS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "export.h"
+#include "mlp.h"
+#include "unet.h"
+#include "weights.h"
+
+typedef struct ds_model ds_model;
+
+/* Parses a .dsw file held in memory (the bytes are copied; the caller may free them).
+ * Every failure names what is wrong (see weights.h). Returns the model or NULL. */
+ds_model *ds_model_from_bytes(const uint8_t *bytes, size_t n);
+/* A randomly initialised model (tests, benchmarks). config: ds_unet_config* or
+ * ds_mlp_config* matching kind, or NULL for the default config. NULL on error. */
+ds_model *ds_model_random(ds_model_kind kind, const void *config, uint64_t seed);
+void ds_model_free(ds_model *m);
+
+/* Serialises to .dsw bytes (malloc'd; caller frees). DS_OK or DS_ERR. */
+int ds_model_to_bytes(const ds_model *m, ds_dtype dtype, uint8_t **out, size_t *n);
+
+ds_model_kind ds_model_get_kind(const ds_model *m);
+const char *ds_model_kind_name(ds_model_kind kind);             /* "unet" / "mlp" */
+long ds_model_num_params(const ds_model *m);
+double ds_model_mflop(const ds_model *m);                        /* per item */
+int ds_model_item_floats(const ds_model *m);                     /* floats per x / eps item */
+const ds_param_table *ds_model_table(const ds_model *m);
+float *ds_model_params(ds_model *m);                             /* (table.total) the blob */
+int ds_model_config_ints(const ds_model *m, int *out, int cap);  /* returns count */
+ds_unet *ds_model_unet(ds_model *m);                             /* NULL if not a UNet */
+ds_mlp *ds_model_mlp(ds_model *m);                               /* NULL if not an MLP */
+
+/* eps_out (B, item) = model(x (B, item), t (B), cls (B) or NULL). The first call with a
+ * larger B than before (re)allocates the run state; later calls allocate nothing.
+ * Returns DS_OK or DS_ERR. Not reentrant: one forward at a time per model. */
+int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls, int B, float *eps_out);
+
+/* ---- WebAssembly entry points: models by integer handle (0..DS_ENGINE_MAX_MODELS-1) ---- */
+#define DS_ENGINE_MAX_MODELS 32
+/* Loads .dsw bytes; returns a handle >= 0 or DS_ERR. */
+DS_EXPORT int ds_engine_load(const uint8_t *bytes, int n);
+/* A random model: kind 1 (UNet) or 2 (MLP), config ints as in the weights header (n = 0: the
+ * default config), seed a whole number in [0, 2^53]. Returns a handle or DS_ERR. */
+DS_EXPORT int ds_engine_random(int kind, const int *config, int n, double seed);
+DS_EXPORT int ds_engine_free(int handle);
+/* out (B, item) for x (B, item), t (B) float, cls (B) int (ignored by the MLP). */
+DS_EXPORT int ds_engine_forward(int handle, const float *x, const float *t, const int *cls, int B, float *out);
+/* out (48 doubles): [0] kind, [1] parameter count, [2] MFLOP per item, [3] floats per item,
+ * [4] image size (0 for the MLP), [5] channels (0 for the MLP), [6] n_config,
+ * [16 .. 16 + n_config) the config ints. Returns DS_OK or DS_ERR. */
+DS_EXPORT int ds_engine_info(int handle, double *out);
+/* Serialises a loaded model (dtype 0 = f32, 1 = f16) into out (cap bytes); returns the size,
+ * or DS_ERR if it does not fit (call with cap = 0 to learn the size: returns the size). */
+DS_EXPORT int ds_engine_save(int handle, int dtype, uint8_t *out, int cap);
+
+#endif

@@ -1,0 +1,103 @@
+/* weights.h — parameter tables and the .dsw weights file format.
+ *
+ * A model's parameters live in ONE float blob. A parameter table lists every tensor in
+ * order: (name, shape, offset into the blob). The same table lays out the weights file, the
+ * trainer's gradient blob and the optimiser's m / v blobs (llm.c style: one allocation per
+ * role, filled by walking the table), so adding a layer means adding one row.
+ *
+ * File format (.dsw), all integers little-endian:
+ *   header, DS_WEIGHTS_HEADER_BYTES = 256 bytes:
+ *     0    char[4]  magic "DSCW"
+ *     4    u32      format version (DS_WEIGHTS_VERSION)
+ *     8    u32      model kind (DS_MODEL_UNET = 1, DS_MODEL_MLP = 2)
+ *     12   u32      n_config: how many config ints follow (<= DS_WEIGHTS_MAX_CONFIG)
+ *     16   i32[32]  config ints (the model's own order, see unet.h / mlp.h); unused ones 0
+ *     144  u32      n_tensors
+ *     148  u32      header size (256)
+ *     152  u64      total file size in bytes, checksum included
+ *     160  zeros up to byte 256
+ *   then n_tensors records, each starting at a multiple of 4:
+ *     u32 name_len (1..DS_PARAM_NAME_MAX-1), name bytes (ASCII, no NUL), zero pad to 4
+ *     u32 dtype (DS_DTYPE_F32 = 0, DS_DTYPE_F16 = 1), u32 ndim (1..4), u32 dims[ndim]
+ *     data: prod(dims) values, row-major, little-endian, zero pad to 4
+ *   then u64 checksum: FNV-1a 64 over every byte before it.
+ * Tensors appear in parameter-table order when written; the reader accepts any order but
+ * requires each table entry exactly once, with the table's shape, and nothing else.
+ *
+ * Not here: file I/O (the CLI reads or mmaps files; the page hands bytes over from JS), the
+ * models themselves (unet.h, mlp.h) and the handle that ties them together (model.h). */
+#ifndef DS_WEIGHTS_H
+#define DS_WEIGHTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DS_WEIGHTS_MAGIC "DSCW"
+#define DS_WEIGHTS_VERSION 1
+#define DS_WEIGHTS_HEADER_BYTES 256
+#define DS_WEIGHTS_MAX_CONFIG 32
+
+#define DS_PARAM_NAME_MAX 48
+#define DS_PARAM_MAX_DIMS 4
+#define DS_PARAM_MAX_TENSORS 512
+
+typedef enum { DS_MODEL_UNET = 1, DS_MODEL_MLP = 2 } ds_model_kind;
+typedef enum { DS_DTYPE_F32 = 0, DS_DTYPE_F16 = 1 } ds_dtype;
+
+typedef struct {
+    char name[DS_PARAM_NAME_MAX]; /* e.g. "down.0.res.0.conv1.weight" */
+    int ndim;                     /* 1..4 */
+    int shape[DS_PARAM_MAX_DIMS]; /* (ndim) */
+    long numel;                   /* prod(shape) */
+    long offset;                  /* first float of this tensor in the blob */
+} ds_param_info;
+
+typedef struct {
+    int n;                                  /* number of tensors */
+    long total;                             /* floats in the blob = sum of numel */
+    ds_param_info p[DS_PARAM_MAX_TENSORS];  /* (n) in blob order */
+} ds_param_table;
+
+/* Table building (used by unet.c / mlp.c): appends a tensor at the end of the blob.
+ * Returns DS_OK, or DS_ERR if the table is full or the name too long. */
+int ds_param_table_add(ds_param_table *t, const char *name, int ndim, const int *shape);
+/* Index of the tensor called name, or -1. */
+int ds_param_table_find(const ds_param_table *t, const char *name);
+
+/* What a weights file says before the tensors are matched to a model. */
+typedef struct {
+    uint32_t version;
+    uint32_t kind;                       /* ds_model_kind */
+    int n_config;
+    int config[DS_WEIGHTS_MAX_CONFIG];
+    uint32_t n_tensors;
+    uint64_t file_size;
+} ds_weights_header;
+
+/* FNV-1a 64 of n bytes (the file's checksum; exposed so tests can forge valid files). */
+uint64_t ds_weights_checksum(const uint8_t *bytes, size_t n);
+
+/* Reads and checks the header and the file's structure: magic, version, sizes, that every
+ * record lies inside the file (truncation), and the checksum. Returns DS_OK or DS_ERR with a
+ * message ("bad magic ...", "unknown format version 7 (this build reads version 1; ...)",
+ * "truncated: ...", "checksum mismatch ..."). Never reads outside bytes[0..n). */
+int ds_weights_read_header(const uint8_t *bytes, size_t n, ds_weights_header *h);
+
+/* Fills params (table->total floats) from a file whose header has been read: every table
+ * tensor must appear exactly once with the table's shape; f16 is widened to f32; every
+ * value must be finite. Errors name the tensor: "missing tensor 'x'", "tensor 'x' has shape
+ * (3, 4) but the model expects (3, 5)", "unexpected tensor 'x'", "tensor 'x' holds a
+ * non-finite value at index 17", ... Returns DS_OK or DS_ERR. */
+int ds_weights_read_tensors(const uint8_t *bytes, size_t n, const ds_param_table *table, float *params);
+
+/* Serialises (kind, config, table, params) as a .dsw file in dtype f32 or f16 (f16 rounds to
+ * nearest even; values beyond the f16 range are an error). *out_bytes is malloc'd, the caller
+ * frees it. Returns DS_OK or DS_ERR. */
+int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const ds_param_table *table,
+                     const float *params, ds_dtype dtype, uint8_t **out_bytes, size_t *out_size);
+
+/* IEEE 754 binary16 <-> float32 (round to nearest even; inf/NaN preserved). */
+uint16_t ds_f32_to_f16(float f);
+float ds_f16_to_f32(uint16_t h);
+
+#endif
