@@ -1,0 +1,171 @@
+/* gmm_denoiser.c — exact posterior mean of a Gaussian mixture under the schedule (see gmm_denoiser.h). */
+#include "gmm_denoiser.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detmath.h"
+#include "error.h"
+#include "sampler.h"
+
+struct ds_gmm {
+    ds_schedule schedule;
+    int K, D;
+    double *log_weight;    /* (K) log w_k, normalised */
+    double *mean;          /* (K, D) μ_k */
+    double *var;           /* (K, D) s_k² */
+    int *label;            /* (K) class or -1 */
+    int cached_t;          /* timestep the per-component constants below were computed for */
+    double *log_det;       /* (K) Σ_j log(ᾱ s_kj² + 1 − ᾱ) at cached_t */
+    double *log_post;      /* (K) scratch: log w_k + log N(x_t; ...) for one input */
+};
+
+ds_gmm *ds_gmm_create(const ds_schedule *schedule, int K, int D, const double *weight, const float *mean,
+                      const float *var, const int *label) {
+    if (!schedule || !weight || !mean || !var) { ds_fail("gmm: null schedule, weight, mean or var"); return NULL; }
+    if (ds_check_range_int(K, 1, 1 << 16, "number of mixture components")) return NULL;
+    if (ds_check_range_int(D, 1, 1 << 20, "data dimension")) return NULL;
+    if ((long)K * D > (1L << 24)) { ds_fail("gmm: %d components x %d dims is too large", K, D); return NULL; }
+    double total = 0;
+    for (int k = 0; k < K; k++) {
+        if (!isfinite(weight[k]) || weight[k] <= 0) { ds_fail("gmm: weight %d must be positive (got %g)", k, weight[k]); return NULL; }
+        if (label && ds_check_range_int(label[k], -1, 9, "gmm component label")) return NULL;
+        total += weight[k];
+    }
+    for (long i = 0; i < (long)K * D; i++) {
+        if (!isfinite(mean[i])) { ds_fail("gmm: mean[%ld] is not finite", i); return NULL; }
+        if (!isfinite(var[i]) || var[i] < 0) { ds_fail("gmm: var[%ld] must be finite and >= 0 (got %g)", i, var[i]); return NULL; }
+    }
+    ds_gmm *g = calloc(1, sizeof *g);
+    if (!g) { ds_fail("gmm: out of memory"); return NULL; }
+    g->schedule = *schedule;
+    g->K = K;
+    g->D = D;
+    g->log_weight = malloc(sizeof(double) * K);
+    g->mean = malloc(sizeof(double) * K * D);
+    g->var = malloc(sizeof(double) * K * D);
+    g->label = malloc(sizeof(int) * K);
+    g->log_det = malloc(sizeof(double) * K);
+    g->log_post = malloc(sizeof(double) * K);
+    if (!g->log_weight || !g->mean || !g->var || !g->label || !g->log_det || !g->log_post) {
+        ds_gmm_free(g);
+        ds_fail("gmm: out of memory");
+        return NULL;
+    }
+    for (int k = 0; k < K; k++) {
+        g->log_weight[k] = ds_log(weight[k] / total);
+        g->label[k] = label ? label[k] : -1;
+    }
+    for (long i = 0; i < (long)K * D; i++) {
+        g->mean[i] = mean[i];
+        g->var[i] = var[i];
+    }
+    g->cached_t = -1;
+    return g;
+}
+
+void ds_gmm_free(ds_gmm *g) {
+    if (!g) return;
+    free(g->log_weight);
+    free(g->mean);
+    free(g->var);
+    free(g->label);
+    free(g->log_det);
+    free(g->log_post);
+    free(g);
+}
+
+int ds_gmm_dim(const ds_gmm *g) { return g->D; }
+
+static int in_class(const ds_gmm *g, int k, int cls) { return cls == DS_NO_CLASS || g->label[k] == cls; }
+
+int ds_gmm_denoise(ds_gmm *g, const float *x, const float *t, const int *cls, int B, float *x0) {
+    if (!g || !x || !t || !x0) return ds_fail("gmm denoise: null argument");
+    if (ds_check_range_int(B, 1, 1 << 20, "batch")) return DS_ERR;
+    const int K = g->K, D = g->D, T = g->schedule.T;
+    for (int b = 0; b < B; b++) {
+        if (!(t[b] >= 1 && t[b] <= T && t[b] == floorf(t[b])))
+            return ds_fail("gmm denoise: t must be a whole timestep in 1..%d (got %g)", T, (double)t[b]);
+        int c = cls ? cls[b] : DS_NO_CLASS;
+        if (ds_check_range_int(c, 0, DS_NO_CLASS, "class")) return DS_ERR;
+        int any = 0;
+        for (int k = 0; k < K && !any; k++) any = in_class(g, k, c);
+        if (!any) return ds_fail("gmm denoise: no mixture component has class %d", c);
+        const int tb = (int)t[b];
+        const double a = g->schedule.alpha_bar[tb - 1], sa = sqrt(a);
+        if (tb != g->cached_t) {
+            for (int k = 0; k < K; k++) {
+                double ld = 0;
+                for (int j = 0; j < D; j++) ld += ds_log(a * g->var[(long)k * D + j] + 1.0 - a);
+                g->log_det[k] = ld;
+            }
+            g->cached_t = tb;
+        }
+        const float *xb = x + (long)b * D;
+        double best = -INFINITY;
+        for (int k = 0; k < K; k++) {
+            if (!in_class(g, k, c)) continue;
+            const double *mu = g->mean + (long)k * D, *v = g->var + (long)k * D;
+            double q = 0;
+            for (int j = 0; j < D; j++) {
+                double d = xb[j] - sa * mu[j];
+                q += d * d / (a * v[j] + 1.0 - a);
+            }
+            g->log_post[k] = g->log_weight[k] - 0.5 * (q + g->log_det[k]);
+            if (g->log_post[k] > best) best = g->log_post[k];
+        }
+        double norm = 0;
+        for (int k = 0; k < K; k++) {
+            if (!in_class(g, k, c)) continue;
+            g->log_post[k] = ds_exp(g->log_post[k] - best); /* now an unnormalised r_k */
+            norm += g->log_post[k];
+        }
+        float *out = x0 + (long)b * D;
+        for (int j = 0; j < D; j++) {
+            double acc = 0;
+            for (int k = 0; k < K; k++) {
+                if (!in_class(g, k, c) || g->log_post[k] < 1e-300) continue;
+                double mu = g->mean[(long)k * D + j], v = g->var[(long)k * D + j];
+                acc += g->log_post[k] * (mu + sa * v / (a * v + 1.0 - a) * (xb[j] - sa * mu));
+            }
+            out[j] = (float)(acc / norm);
+        }
+    }
+    return DS_OK;
+}
+
+int ds_gmm_eps(void *ctx, const float *x, const float *t, const int *cls, int B, float *eps) {
+    ds_gmm *g = ctx;
+    if (ds_gmm_denoise(g, x, t, cls, B, eps)) return DS_ERR;
+    for (int b = 0; b < B; b++) {
+        const double a = g->schedule.alpha_bar[(int)t[b] - 1], sa = sqrt(a), s = sqrt(1.0 - a);
+        for (int j = 0; j < g->D; j++) {
+            long i = (long)b * g->D + j;
+            eps[i] = (float)((x[i] - sa * eps[i]) / s); /* eps[i] held E[x_0 | x_t] */
+        }
+    }
+    return DS_OK;
+}
+
+int ds_gmm_sample(const ds_gmm *g, ds_rng *rng, int cls, float *x0) {
+    if (!g || !rng || !x0) return ds_fail("gmm sample: null argument");
+    if (ds_check_range_int(cls, 0, DS_NO_CLASS, "class")) return DS_ERR;
+    double total = 0;
+    for (int k = 0; k < g->K; k++)
+        if (in_class(g, k, cls)) total += ds_exp(g->log_weight[k]);
+    if (total <= 0) return ds_fail("gmm sample: no mixture component has class %d", cls);
+    double u = ds_rng_uniform(rng) * total;
+    int pick = -1;
+    for (int k = 0; k < g->K; k++) {
+        if (!in_class(g, k, cls)) continue;
+        pick = k;
+        u -= ds_exp(g->log_weight[k]);
+        if (u < 0) break;
+    }
+    for (int j = 0; j < g->D; j++) {
+        long i = (long)pick * g->D + j;
+        x0[j] = (float)(g->mean[i] + sqrt(g->var[i]) * ds_rng_normal(rng));
+    }
+    return DS_OK;
+}

@@ -1,0 +1,112 @@
+/* sampler.h — reverse diffusion as a state machine: create, step until done, read each step.
+ *
+ * The sampler knows nothing about networks: the model is an ε-predictor callback (ds_eps_fn),
+ * so the same code drives the Fashion UNet, the 2-D point MLP and the exact Gaussian-mixture
+ * denoiser (gmm_denoiser.h). Kinds:
+ *   DDPM       ancestral sampling from the posterior q(x_t' | x_t, x̂_0); steps = T gives the
+ *              original 1000-step sampler, fewer steps the strided version (posterior with
+ *              β_eff = 1 − ᾱ_t/ᾱ_t').
+ *   DDIM       Song et al. 2021, any step count, η in [0, 1] (η = 0 deterministic ODE sampler,
+ *              η = 1 has DDPM's marginals).
+ *   DPMPP2M    DPM-Solver++(2M), data-prediction form (Lu et al. 2022): second-order multistep,
+ *              first order on the first step and on the last step (to t = 0).
+ *
+ * Step sequences, t_0 = T > t_1 > ... > t_{S−1} = 1, then a last step to t = 0 (ᾱ = 1) whose
+ * result is the final x̂_0. Timesteps reach the model as the integer t (1..T) in a float.
+ *   DDPM, DDIM: evenly spaced in t, t_i = T − round(i·(T−1)/(S−1)) ("linspace"); starts at
+ *     t = T, where x_T ~ N(0, I) is what the model was trained on (DDIM's original "leading"
+ *     spacing starts below T), ends at t = 1 (the "trailing" spacing ends at T/S, and its last
+ *     jump to the posterior mean visibly shrinks the variance); S = T visits every step.
+ *   DPM-Solver++: uniform in λ = log(SNR)/2 between λ_T and λ_1, rounded to the nearest t,
+ *     as Lu et al. recommend for few steps: with the linear schedule, even spacing in t puts
+ *     a huge λ jump into the last steps (10 steps on a N(0, 0.25) Gaussian: variance 0.48
+ *     evenly in t, 0.27 in λ; tests/test_sampler.c measures this).
+ *   DDIM's first-order steps underestimate the variance at few steps on any spacing (the
+ *     ODE's discretisation error); that is a property of the method, not a bug.
+ *
+ * Classifier-free guidance: with guidance g != 1 each evaluation runs the conditional and the
+ * unconditional (class DS_NO_CLASS) halves in ONE batched call of size 2B and uses
+ * ε = ε_u + g (ε_c − ε_u). x̂_0 may be clipped to [−clip, clip] (0 = off); ε̂ is then
+ * recomputed from the clipped x̂_0 so the step stays consistent.
+ *
+ * Determinism: x_T and every injected noise come from src/rng.h, one generator per image
+ * seeded from (seed, image index), so image i is the same whatever the batch size, and the
+ * arithmetic (double, fixed order, -ffp-contract=off) is bit-identical natively and in WASM.
+ * All buffers are allocated once at create; step() allocates nothing.
+ * Not here: the models (sampler_models.c adapts them), image encoding, I/O. */
+#ifndef DS_SAMPLER_H
+#define DS_SAMPLER_H
+
+#include <stdint.h>
+
+#include "export.h"
+#include "schedule.h"
+
+#define DS_NO_CLASS 10          /* class index of the unconditional (null) label */
+#define DS_SAMPLER_MAX_BATCH 4096
+
+/* ε-predictor: eps (B, D) = model(x (B, D), t (B) timestep in [0, T], cls (B) 0..9 or 10).
+ * Returns DS_OK or DS_ERR (with ds_fail). */
+typedef int (*ds_eps_fn)(void *ctx, const float *x, const float *t, const int *cls, int B, float *eps);
+
+typedef enum { DS_SAMPLER_DDPM = 0, DS_SAMPLER_DDIM = 1, DS_SAMPLER_DPMPP2M = 2 } ds_sampler_kind;
+
+typedef struct {
+    ds_sampler_kind kind;
+    int steps;          /* model evaluations, 1..T */
+    double eta;         /* DDIM only: 0 = deterministic, 1 = DDPM-like noise */
+    double guidance;    /* classifier-free guidance scale g; 1 = no unconditional pass */
+    double clip;        /* clip x̂_0 to [-clip, clip]; 0 = no clipping */
+    uint64_t seed;
+    int batch;          /* B, 1..DS_SAMPLER_MAX_BATCH */
+} ds_sampler_params;
+
+/* Defaults: DDIM, 20 steps, η 0, guidance 1, no clipping, seed 0, batch 1. */
+void ds_sampler_params_init(ds_sampler_params *p);
+
+int ds_sampler_kind_parse(const char *name, ds_sampler_kind *kind);  /* ddpm|ddim|dpmpp2m */
+const char *ds_sampler_kind_name(ds_sampler_kind kind);
+
+typedef struct ds_sampler ds_sampler;
+
+/* Everything about where the sampler stands, for display. */
+typedef struct {
+    int step;              /* steps taken so far, 0..steps */
+    int steps;             /* total */
+    int t;                 /* timestep of the current x_t (0 once done) */
+    int t_pred;            /* timestep at which the last x̂_0 / ε̂ were predicted (-1 before step 1) */
+    double alpha_bar;      /* ᾱ of the current x_t (1 at t = 0) */
+    double signal;         /* √ᾱ_t: scale of x_0 in x_t */
+    double noise;          /* √(1 − ᾱ_t): scale of the noise in x_t */
+    double snr;            /* ᾱ_t / (1 − ᾱ_t); infinity at t = 0 */
+} ds_sampler_info;
+
+/* Creates a sampler over data of dimension D. cls (B): the class of each image, 0..9 or
+ * DS_NO_CLASS (may be NULL: all unconditional). The schedule is copied. x starts as x_T ~ N(0, I).
+ * Returns NULL on bad input (ds_last_error says why). */
+ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn model, void *model_ctx,
+                              const ds_sampler_params *params, const int *cls);
+void ds_sampler_free(ds_sampler *s);
+
+/* Replaces the starting point x_T (B, D) before the first step (e.g. to decode a DDIM
+ * inversion). DS_ERR after a step has been taken or for non-finite input. */
+int ds_sampler_set_x(ds_sampler *s, const float *x);
+
+/* One reverse step: one model evaluation (two halves batched when guided) and the update.
+ * Returns DS_OK, or DS_ERR if done already or the model failed (the state is unchanged then). */
+int ds_sampler_step(ds_sampler *s);
+int ds_sampler_done(const ds_sampler *s);
+
+/* (B, D) views, valid until the next step or free: the current x_t, and x̂_0 / ε̂ predicted
+ * by the last step (zeros before the first step). */
+const float *ds_sampler_x(const ds_sampler *s);
+const float *ds_sampler_x0(const ds_sampler *s);
+const float *ds_sampler_eps(const ds_sampler *s);
+void ds_sampler_get_info(const ds_sampler *s, ds_sampler_info *info);
+int ds_sampler_batch(const ds_sampler *s);
+int ds_sampler_dim(const ds_sampler *s);
+
+/* The timestep sequence of S steps for this sampler kind (see the top), into out (S). */
+int ds_sampler_timesteps(const ds_schedule *schedule, ds_sampler_kind kind, int S, int *out);
+
+#endif
