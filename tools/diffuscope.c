@@ -16,6 +16,10 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"schedule", cmd_schedule, "print a noise schedule (beta, abar, SNR) as JSON"},
+    {"points", cmd_points, "point-cloud diffusion: shapes, forward frames, train, sample, quality"},
+    {"png2points", cmd_png2points, "a black-on-white PNG or a drawing as a point file"},
+    {"sample", cmd_sample, "sample Fashion images (ddpm, ddim, dpmpp2m) to a PNG grid, a filmstrip, .npy"},
+    {"fashion-sample", cmd_fashion_sample, "cut the shipped sample of real Fashion-MNIST test images"},
 };
 static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 
