@@ -1,0 +1,252 @@
+/* model.c — one handle over either denoiser (see model.h), and the WASM entry points. */
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+struct ds_model {
+    ds_model_kind kind;
+    ds_unet unet;         /* kind == DS_MODEL_UNET */
+    ds_unet_state unet_state;
+    ds_mlp mlp;           /* kind == DS_MODEL_MLP */
+    ds_mlp_state mlp_state;
+    int state_batch;      /* max batch of the allocated run state, 0 = none yet */
+};
+
+static ds_model *model_new(ds_model_kind kind, const void *config) {
+    ds_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        ds_fail("model: out of memory");
+        return NULL;
+    }
+    m->kind = kind;
+    int rc;
+    if (kind == DS_MODEL_UNET) {
+        ds_unet_config def;
+        ds_unet_config_default(&def);
+        rc = ds_unet_build(&m->unet, config ? (const ds_unet_config *)config : &def);
+    } else if (kind == DS_MODEL_MLP) {
+        ds_mlp_config def;
+        ds_mlp_config_default(&def);
+        rc = ds_mlp_build(&m->mlp, config ? (const ds_mlp_config *)config : &def);
+    } else {
+        rc = ds_fail("unknown model kind %d (1 = unet, 2 = mlp)", (int)kind);
+    }
+    if (rc) {
+        ds_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+ds_model *ds_model_from_bytes(const uint8_t *bytes, size_t n) {
+    ds_weights_header h;
+    if (ds_weights_read_header(bytes, n, &h)) return NULL;
+    ds_unet_config uc;
+    ds_mlp_config mc;
+    const void *config;
+    if (h.kind == DS_MODEL_UNET) {
+        if (ds_unet_config_from_ints(h.config, h.n_config, &uc)) {
+            char msg[512];
+            strncpy(msg, ds_last_error(), sizeof msg - 1);
+            msg[sizeof msg - 1] = '\0';
+            ds_fail("bad config in the header: %s", msg);
+            return NULL;
+        }
+        config = &uc;
+    } else {
+        if (ds_mlp_config_from_ints(h.config, h.n_config, &mc)) {
+            char msg[512];
+            strncpy(msg, ds_last_error(), sizeof msg - 1);
+            msg[sizeof msg - 1] = '\0';
+            ds_fail("bad config in the header: %s", msg);
+            return NULL;
+        }
+        config = &mc;
+    }
+    ds_model *m = model_new((ds_model_kind)h.kind, config);
+    if (!m) return NULL;
+    if (ds_weights_read_tensors(bytes, n, ds_model_table(m), ds_model_params(m))) {
+        ds_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+ds_model *ds_model_random(ds_model_kind kind, const void *config, uint64_t seed) {
+    ds_model *m = model_new(kind, config);
+    if (!m) return NULL;
+    if (kind == DS_MODEL_UNET)
+        ds_unet_init_random(&m->unet, seed);
+    else
+        ds_mlp_init_random(&m->mlp, seed);
+    return m;
+}
+
+void ds_model_free(ds_model *m) {
+    if (!m) return;
+    ds_unet_state_free(&m->unet_state);
+    ds_unet_free(&m->unet);
+    ds_mlp_state_free(&m->mlp_state);
+    ds_mlp_free(&m->mlp);
+    free(m);
+}
+
+int ds_model_to_bytes(const ds_model *m, ds_dtype dtype, uint8_t **out, size_t *n) {
+    if (!m) return ds_fail("model to bytes: null model");
+    int config[DS_WEIGHTS_MAX_CONFIG];
+    int nc = ds_model_config_ints(m, config, DS_WEIGHTS_MAX_CONFIG);
+    const ds_param_table *t = m->kind == DS_MODEL_UNET ? &m->unet.table : &m->mlp.table;
+    const float *p = m->kind == DS_MODEL_UNET ? m->unet.params : m->mlp.params;
+    return ds_weights_write(m->kind, config, nc, t, p, dtype, out, n);
+}
+
+ds_model_kind ds_model_get_kind(const ds_model *m) { return m->kind; }
+const char *ds_model_kind_name(ds_model_kind kind) { return kind == DS_MODEL_UNET ? "unet" : kind == DS_MODEL_MLP ? "mlp" : "unknown"; }
+long ds_model_num_params(const ds_model *m) { return ds_model_table(m)->total; }
+
+double ds_model_mflop(const ds_model *m) {
+    return m->kind == DS_MODEL_UNET ? ds_unet_mflop(&m->unet.config) : ds_mlp_mflop(&m->mlp.config);
+}
+
+int ds_model_item_floats(const ds_model *m) {
+    if (m->kind == DS_MODEL_MLP) return m->mlp.config.data_dim;
+    const ds_unet_config *c = &m->unet.config;
+    return c->in_channels * c->image_size * c->image_size;
+}
+
+const ds_param_table *ds_model_table(const ds_model *m) { return m->kind == DS_MODEL_UNET ? &m->unet.table : &m->mlp.table; }
+float *ds_model_params(ds_model *m) { return m->kind == DS_MODEL_UNET ? m->unet.params : m->mlp.params; }
+
+int ds_model_config_ints(const ds_model *m, int *out, int cap) {
+    int v[DS_WEIGHTS_MAX_CONFIG], n;
+    if (m->kind == DS_MODEL_UNET) {
+        ds_unet_config_to_ints(&m->unet.config, v);
+        n = DS_UNET_N_CONFIG;
+    } else {
+        ds_mlp_config_to_ints(&m->mlp.config, v);
+        n = DS_MLP_N_CONFIG;
+    }
+    for (int i = 0; i < n && i < cap; i++) out[i] = v[i];
+    return n;
+}
+
+ds_unet *ds_model_unet(ds_model *m) { return m && m->kind == DS_MODEL_UNET ? &m->unet : NULL; }
+ds_mlp *ds_model_mlp(ds_model *m) { return m && m->kind == DS_MODEL_MLP ? &m->mlp : NULL; }
+
+int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls, int B, float *eps_out) {
+    if (!m) return ds_fail("model forward: null model");
+    if (B < 1) return ds_fail("model forward: batch %d must be at least 1", B);
+    if (B > m->state_batch) { /* grow once; the same batch size later allocates nothing */
+        int rc;
+        if (m->kind == DS_MODEL_UNET) {
+            ds_unet_state_free(&m->unet_state);
+            rc = ds_unet_state_alloc(&m->unet_state, &m->unet, B);
+        } else {
+            ds_mlp_state_free(&m->mlp_state);
+            rc = ds_mlp_state_alloc(&m->mlp_state, &m->mlp, B);
+        }
+        m->state_batch = rc ? 0 : B;
+        if (rc) return DS_ERR;
+    }
+    if (m->kind == DS_MODEL_UNET) return ds_unet_forward(&m->unet, &m->unet_state, x, t, cls, B, eps_out);
+    return ds_mlp_forward(&m->mlp, &m->mlp_state, x, t, B, eps_out);
+}
+
+/* ---- WebAssembly entry points ---- */
+
+static ds_model *g_models[DS_ENGINE_MAX_MODELS];
+
+static int engine_store(ds_model *m) {
+    if (!m) return DS_ERR;
+    for (int h = 0; h < DS_ENGINE_MAX_MODELS; h++) {
+        if (!g_models[h]) {
+            g_models[h] = m;
+            return h;
+        }
+    }
+    ds_model_free(m);
+    return ds_fail("too many models loaded at once (%d); free one with ds_engine_free first", DS_ENGINE_MAX_MODELS);
+}
+
+static ds_model *engine_get(int handle) {
+    if (handle < 0 || handle >= DS_ENGINE_MAX_MODELS || !g_models[handle]) {
+        ds_fail("no model with handle %d (not loaded, or freed already)", handle);
+        return NULL;
+    }
+    return g_models[handle];
+}
+
+int ds_engine_load(const uint8_t *bytes, int n) {
+    if (!bytes || n < 0) return ds_fail("engine load: no bytes");
+    return engine_store(ds_model_from_bytes(bytes, (size_t)n));
+}
+
+int ds_engine_random(int kind, const int *config, int n, double seed) {
+    if (ds_check_range(seed, 0, 9007199254740992.0, "seed")) return DS_ERR;
+    if (seed != floor(seed)) return ds_fail("seed must be a whole number (got %g)", seed);
+    ds_unet_config uc;
+    ds_mlp_config mc;
+    const void *cfg = NULL;
+    if (n > 0) {
+        if (kind == DS_MODEL_UNET) {
+            if (ds_unet_config_from_ints(config, n, &uc)) return DS_ERR;
+            cfg = &uc;
+        } else if (kind == DS_MODEL_MLP) {
+            if (ds_mlp_config_from_ints(config, n, &mc)) return DS_ERR;
+            cfg = &mc;
+        }
+    }
+    return engine_store(ds_model_random((ds_model_kind)kind, cfg, (uint64_t)seed));
+}
+
+int ds_engine_free(int handle) {
+    ds_model *m = engine_get(handle);
+    if (!m) return DS_ERR;
+    ds_model_free(m);
+    g_models[handle] = NULL;
+    return DS_OK;
+}
+
+int ds_engine_forward(int handle, const float *x, const float *t, const int *cls, int B, float *out) {
+    ds_model *m = engine_get(handle);
+    if (!m) return DS_ERR;
+    if (!out) return ds_fail("engine forward: null output");
+    return ds_model_forward(m, x, t, cls, B, out);
+}
+
+int ds_engine_info(int handle, double *out) {
+    ds_model *m = engine_get(handle);
+    if (!m) return DS_ERR;
+    if (!out) return ds_fail("engine info: null output");
+    int config[DS_WEIGHTS_MAX_CONFIG];
+    int nc = ds_model_config_ints(m, config, DS_WEIGHTS_MAX_CONFIG);
+    for (int i = 0; i < 48; i++) out[i] = 0.0;
+    out[0] = m->kind;
+    out[1] = (double)ds_model_num_params(m);
+    out[2] = ds_model_mflop(m);
+    out[3] = ds_model_item_floats(m);
+    out[4] = m->kind == DS_MODEL_UNET ? m->unet.config.image_size : 0;
+    out[5] = m->kind == DS_MODEL_UNET ? m->unet.config.in_channels : 0;
+    out[6] = nc;
+    for (int i = 0; i < nc; i++) out[16 + i] = config[i];
+    return DS_OK;
+}
+
+int ds_engine_save(int handle, int dtype, uint8_t *out, int cap) {
+    ds_model *m = engine_get(handle);
+    if (!m) return DS_ERR;
+    uint8_t *bytes;
+    size_t n;
+    if (ds_model_to_bytes(m, (ds_dtype)dtype, &bytes, &n)) return DS_ERR;
+    int rc = (int)n;
+    if (cap > 0) {
+        if (!out || (size_t)cap < n) rc = ds_fail("engine save: the model needs %zu bytes, the buffer holds %d", n, cap);
+        else memcpy(out, bytes, n);
+    }
+    free(bytes);
+    return rc;
+}

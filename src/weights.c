@@ -1,0 +1,325 @@
+/* weights.c — parameter tables and the .dsw reader / writer (format in weights.h).
+ *
+ * The reader trusts nothing: every length is checked against the bytes that remain before it
+ * is used, so a truncated or hostile file gives a message, never an out-of-bounds read.
+ * Values are stored little-endian; both targets (x86-64, wasm32) are little-endian hosts. */
+#include "weights.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+/* ---- parameter tables ---- */
+
+int ds_param_table_add(ds_param_table *t, const char *name, int ndim, const int *shape) {
+    if (t->n >= DS_PARAM_MAX_TENSORS) return ds_fail("parameter table is full (%d tensors)", DS_PARAM_MAX_TENSORS);
+    if (strlen(name) >= DS_PARAM_NAME_MAX) return ds_fail("tensor name '%s' is too long", name);
+    if (ndim < 1 || ndim > DS_PARAM_MAX_DIMS) return ds_fail("tensor '%s': %d dimensions", name, ndim);
+    ds_param_info *p = &t->p[t->n];
+    memset(p, 0, sizeof *p);
+    strcpy(p->name, name);
+    p->ndim = ndim;
+    p->numel = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 1) return ds_fail("tensor '%s': dimension %d is %d", name, d, shape[d]);
+        p->shape[d] = shape[d];
+        p->numel *= shape[d];
+    }
+    p->offset = t->total;
+    t->total += p->numel;
+    t->n++;
+    return DS_OK;
+}
+
+int ds_param_table_find(const ds_param_table *t, const char *name) {
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->p[i].name, name)) return i;
+    return -1;
+}
+
+/* ---- little-endian helpers ---- */
+
+static uint32_t get_u32(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t get_u64(const uint8_t *p) { return get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
+static void put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v) {
+    put_u32(p, (uint32_t)v);
+    put_u32(p + 4, (uint32_t)(v >> 32));
+}
+static size_t pad4(size_t n) { return (n + 3) & ~(size_t)3; }
+
+uint64_t ds_weights_checksum(const uint8_t *bytes, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= bytes[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* ---- f16 ---- */
+
+uint16_t ds_f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    uint32_t a = x & 0x7fffffffu;
+    if (a >= 0x7f800000u) /* inf, NaN (keep a quiet NaN) */
+        return sign | 0x7c00 | (a > 0x7f800000u ? 0x200 | ((a >> 13) & 0x3ff) : 0);
+    if (a >= 0x477ff000u) return sign | 0x7c00; /* >= 65520 rounds to infinity */
+    if (a < 0x38800000u) {                       /* below 2^-14: a subnormal half or zero */
+        if (a <= 0x33000000u) return sign;       /* <= 2^-25 rounds to (even) zero */
+        uint32_t e = a >> 23, m = (a & 0x7fffffu) | 0x800000u;
+        uint32_t shift = 126 - e; /* value = m * 2^(e-150); in units of 2^-24: m >> shift */
+        uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (q & 1))) q++;
+        return sign | (uint16_t)q;
+    }
+    uint32_t h = ((((a >> 23) - 127 + 15) << 10) | ((a & 0x7fffffu) >> 13));
+    uint32_t rem = a & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++; /* a carry into the exponent is right */
+    return sign | (uint16_t)h;
+}
+
+float ds_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
+    if (e == 0) {
+        float v = (float)m * 5.9604644775390625e-8f; /* m * 2^-24, exact */
+        return sign ? -v : v;
+    }
+    if (e == 31)
+        bits = sign | 0x7f800000u | (m << 13);
+    else
+        bits = sign | ((e - 15 + 127) << 23) | (m << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* ---- reading ---- */
+
+static const char *kind_name(uint32_t kind) { return kind == 1 ? "unet" : kind == 2 ? "mlp" : "unknown"; }
+
+/* One tensor record, located but not yet matched to a model. */
+typedef struct {
+    char name[DS_PARAM_NAME_MAX];
+    uint32_t dtype, ndim, dims[DS_PARAM_MAX_DIMS];
+    uint64_t numel;
+    size_t data_at; /* offset of the first value */
+    size_t next;    /* offset of the next record */
+} record;
+
+/* Parses the record at `at`; the tensor region ends at `end`. */
+static int parse_record(const uint8_t *bytes, size_t at, size_t end, uint32_t index, record *r) {
+    if (end - at < 4) return ds_fail("truncated: tensor #%u starts at byte %zu but the tensor data ends at %zu", index, at, end);
+    uint32_t name_len = get_u32(bytes + at);
+    if (name_len < 1 || name_len >= DS_PARAM_NAME_MAX)
+        return ds_fail("tensor #%u: name length %u is out of range 1..%d (corrupt file?)", index, name_len, DS_PARAM_NAME_MAX - 1);
+    size_t p = at + 4;
+    if (end - p < pad4(name_len) + 8) return ds_fail("truncated: tensor #%u's record runs past the end of the file", index);
+    for (uint32_t i = 0; i < name_len; i++) {
+        uint8_t ch = bytes[p + i];
+        if (ch < 0x21 || ch > 0x7e) return ds_fail("tensor #%u: its name holds a non-printable byte 0x%02x", index, ch);
+        r->name[i] = (char)ch;
+    }
+    r->name[name_len] = '\0';
+    p += pad4(name_len);
+    r->dtype = get_u32(bytes + p);
+    r->ndim = get_u32(bytes + p + 4);
+    p += 8;
+    if (r->dtype != DS_DTYPE_F32 && r->dtype != DS_DTYPE_F16)
+        return ds_fail("tensor '%s': unknown dtype %u (0 = f32, 1 = f16)", r->name, r->dtype);
+    if (r->ndim < 1 || r->ndim > DS_PARAM_MAX_DIMS)
+        return ds_fail("tensor '%s': %u dimensions (1..%d allowed)", r->name, r->ndim, DS_PARAM_MAX_DIMS);
+    if (end - p < 4 * (size_t)r->ndim) return ds_fail("truncated: tensor '%s' shape runs past the end of the file", r->name);
+    r->numel = 1;
+    for (uint32_t d = 0; d < r->ndim; d++) {
+        r->dims[d] = get_u32(bytes + p + 4 * d);
+        if (r->dims[d] < 1 || r->dims[d] > (1u << 28))
+            return ds_fail("tensor '%s': dimension %u is %u (corrupt file?)", r->name, d, r->dims[d]);
+        r->numel *= r->dims[d];
+        if (r->numel > (1ull << 30)) return ds_fail("tensor '%s' is implausibly large (corrupt file?)", r->name);
+    }
+    p += 4 * r->ndim;
+    uint64_t data_bytes = pad4(r->numel * (r->dtype == DS_DTYPE_F32 ? 4 : 2));
+    if ((uint64_t)(end - p) < data_bytes)
+        return ds_fail("truncated: tensor '%s' needs %llu bytes of data at byte %zu but only %zu remain", r->name,
+                       (unsigned long long)data_bytes, p, end - p);
+    r->data_at = p;
+    r->next = p + (size_t)data_bytes;
+    return DS_OK;
+}
+
+int ds_weights_read_header(const uint8_t *bytes, size_t n, ds_weights_header *h) {
+    if (!bytes || !h) return ds_fail("weights: null input");
+    if (n < 4 || memcmp(bytes, DS_WEIGHTS_MAGIC, 4) != 0) {
+        if (n < 4) return ds_fail("truncated: %zu bytes is too short for a weights file", n);
+        return ds_fail("bad magic: a Diffuscope weights file (.dsw) starts with \"DSCW\", this one with %02x %02x %02x %02x",
+                       bytes[0], bytes[1], bytes[2], bytes[3]);
+    }
+    if (n < DS_WEIGHTS_HEADER_BYTES + 8)
+        return ds_fail("truncated: %zu bytes, but the header alone takes %d", n, DS_WEIGHTS_HEADER_BYTES);
+    memset(h, 0, sizeof *h);
+    h->version = get_u32(bytes + 4);
+    if (h->version != DS_WEIGHTS_VERSION)
+        return ds_fail("unknown format version %u (this build reads version %d; re-export the weights with a matching "
+                       "diffuscope, or update this one)",
+                       h->version, DS_WEIGHTS_VERSION);
+    h->kind = get_u32(bytes + 8);
+    uint32_t n_config = get_u32(bytes + 12);
+    if (n_config > DS_WEIGHTS_MAX_CONFIG) return ds_fail("header: %u config ints (at most %d)", n_config, DS_WEIGHTS_MAX_CONFIG);
+    h->n_config = (int)n_config;
+    for (int i = 0; i < DS_WEIGHTS_MAX_CONFIG; i++) {
+        int32_t v = (int32_t)get_u32(bytes + 16 + 4 * i);
+        if (i >= h->n_config && v != 0) return ds_fail("header: unused config int %d is %d, not 0 (corrupt file?)", i, v);
+        h->config[i] = v;
+    }
+    h->n_tensors = get_u32(bytes + 144);
+    uint32_t header_size = get_u32(bytes + 148);
+    h->file_size = get_u64(bytes + 152);
+    if (header_size != DS_WEIGHTS_HEADER_BYTES)
+        return ds_fail("header: header size %u (expected %d; corrupt file?)", header_size, DS_WEIGHTS_HEADER_BYTES);
+    for (int i = 160; i < DS_WEIGHTS_HEADER_BYTES; i++)
+        if (bytes[i]) return ds_fail("header: padding byte %d is not zero (corrupt file?)", i);
+    if (h->file_size > n)
+        return ds_fail("truncated: the header says the file has %llu bytes but only %zu are here",
+                       (unsigned long long)h->file_size, n);
+    if (h->file_size < n)
+        return ds_fail("%zu unexpected bytes after the end of the file (the header says %llu bytes)",
+                       n - (size_t)h->file_size, (unsigned long long)h->file_size);
+    if (h->n_tensors < 1 || h->n_tensors > DS_PARAM_MAX_TENSORS)
+        return ds_fail("header: %u tensors (1..%d allowed)", h->n_tensors, DS_PARAM_MAX_TENSORS);
+    if (h->kind != DS_MODEL_UNET && h->kind != DS_MODEL_MLP)
+        return ds_fail("header: unknown model kind %u (1 = unet, 2 = mlp)", h->kind);
+
+    const size_t end = n - 8;
+    size_t at = DS_WEIGHTS_HEADER_BYTES;
+    record r;
+    for (uint32_t i = 0; i < h->n_tensors; i++) {
+        if (parse_record(bytes, at, end, i, &r)) return DS_ERR;
+        at = r.next;
+    }
+    if (at != end) return ds_fail("%zu stray bytes between the last tensor and the checksum (corrupt file?)", end - at);
+    uint64_t stored = get_u64(bytes + end), computed = ds_weights_checksum(bytes, end);
+    if (stored != computed)
+        return ds_fail("checksum mismatch: the file says %016llx but its contents give %016llx (the file is corrupt)",
+                       (unsigned long long)stored, (unsigned long long)computed);
+    return DS_OK;
+}
+
+static void format_shape(char *buf, size_t cap, int ndim, const uint32_t *dims32, const int *dims) {
+    size_t len = 0;
+    len += (size_t)snprintf(buf + len, cap - len, "(");
+    for (int d = 0; d < ndim && len < cap; d++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%u", d ? ", " : "", dims32 ? dims32[d] : (unsigned)dims[d]);
+    if (len < cap) snprintf(buf + len, cap - len, ")");
+}
+
+int ds_weights_read_tensors(const uint8_t *bytes, size_t n, const ds_param_table *table, float *params) {
+    ds_weights_header h;
+    if (!table || !params) return ds_fail("weights: null table or parameter blob");
+    if (ds_weights_read_header(bytes, n, &h)) return DS_ERR;
+    unsigned char seen[DS_PARAM_MAX_TENSORS] = {0};
+    size_t at = DS_WEIGHTS_HEADER_BYTES;
+    record r;
+    for (uint32_t i = 0; i < h.n_tensors; i++) {
+        if (parse_record(bytes, at, n - 8, i, &r)) return DS_ERR;
+        at = r.next;
+        int k = ds_param_table_find(table, r.name);
+        if (k < 0) return ds_fail("unexpected tensor '%s' (this %s model has no such parameter)", r.name, kind_name(h.kind));
+        if (seen[k]) return ds_fail("tensor '%s' appears twice", r.name);
+        seen[k] = 1;
+        const ds_param_info *p = &table->p[k];
+        int same = (int)r.ndim == p->ndim;
+        for (int d = 0; same && d < p->ndim; d++) same = (int)r.dims[d] == p->shape[d];
+        if (!same) {
+            char got[80], want[80];
+            format_shape(got, sizeof got, (int)r.ndim, r.dims, NULL);
+            format_shape(want, sizeof want, p->ndim, NULL, p->shape);
+            return ds_fail("tensor '%s' has shape %s but the model expects %s", r.name, got, want);
+        }
+        float *dst = params + p->offset;
+        const uint8_t *src = bytes + r.data_at;
+        for (long j = 0; j < p->numel; j++) {
+            float v;
+            if (r.dtype == DS_DTYPE_F32) {
+                uint32_t bits = get_u32(src + 4 * j);
+                memcpy(&v, &bits, 4);
+            } else {
+                v = ds_f16_to_f32((uint16_t)(src[2 * j] | src[2 * j + 1] << 8));
+            }
+            if (!isfinite(v)) return ds_fail("tensor '%s' holds a non-finite value (%g) at index %ld", r.name, v, j);
+            dst[j] = v;
+        }
+    }
+    for (int k = 0; k < table->n; k++)
+        if (!seen[k]) return ds_fail("missing tensor '%s' (the %s model needs it)", table->p[k].name, kind_name(h.kind));
+    return DS_OK;
+}
+
+/* ---- writing ---- */
+
+int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const ds_param_table *table,
+                     const float *params, ds_dtype dtype, uint8_t **out_bytes, size_t *out_size) {
+    if (!table || !params || !out_bytes || !out_size || (n_config > 0 && !config))
+        return ds_fail("weights write: null argument");
+    if (n_config < 0 || n_config > DS_WEIGHTS_MAX_CONFIG) return ds_fail("weights write: %d config ints", n_config);
+    if (dtype != DS_DTYPE_F32 && dtype != DS_DTYPE_F16) return ds_fail("weights write: unknown dtype %d", (int)dtype);
+    if (table->n < 1) return ds_fail("weights write: empty parameter table");
+    const size_t esize = dtype == DS_DTYPE_F32 ? 4 : 2;
+    size_t size = DS_WEIGHTS_HEADER_BYTES + 8;
+    for (int k = 0; k < table->n; k++) {
+        const ds_param_info *p = &table->p[k];
+        size += 4 + pad4(strlen(p->name)) + 8 + 4 * (size_t)p->ndim + pad4((size_t)p->numel * esize);
+        for (long j = 0; j < p->numel; j++) {
+            float v = params[p->offset + j];
+            if (!isfinite(v)) return ds_fail("weights write: tensor '%s' holds a non-finite value at index %ld", p->name, j);
+            if (dtype == DS_DTYPE_F16 && fabsf(v) >= 65520.0f)
+                return ds_fail("weights write: tensor '%s' value %g at index %ld does not fit in f16", p->name, v, j);
+        }
+    }
+    uint8_t *b = calloc(size, 1);
+    if (!b) return ds_fail("weights write: out of memory for %zu bytes", size);
+    memcpy(b, DS_WEIGHTS_MAGIC, 4);
+    put_u32(b + 4, DS_WEIGHTS_VERSION);
+    put_u32(b + 8, (uint32_t)kind);
+    put_u32(b + 12, (uint32_t)n_config);
+    for (int i = 0; i < n_config; i++) put_u32(b + 16 + 4 * i, (uint32_t)config[i]);
+    put_u32(b + 144, (uint32_t)table->n);
+    put_u32(b + 148, DS_WEIGHTS_HEADER_BYTES);
+    put_u64(b + 152, size);
+    size_t at = DS_WEIGHTS_HEADER_BYTES;
+    for (int k = 0; k < table->n; k++) {
+        const ds_param_info *p = &table->p[k];
+        size_t name_len = strlen(p->name);
+        put_u32(b + at, (uint32_t)name_len);
+        memcpy(b + at + 4, p->name, name_len);
+        at += 4 + pad4(name_len);
+        put_u32(b + at, (uint32_t)dtype);
+        put_u32(b + at + 4, (uint32_t)p->ndim);
+        at += 8;
+        for (int d = 0; d < p->ndim; d++, at += 4) put_u32(b + at, (uint32_t)p->shape[d]);
+        const float *src = params + p->offset;
+        for (long j = 0; j < p->numel; j++) {
+            if (dtype == DS_DTYPE_F32) {
+                uint32_t bits;
+                memcpy(&bits, &src[j], 4);
+                put_u32(b + at + 4 * j, bits);
+            } else {
+                uint16_t hv = ds_f32_to_f16(src[j]);
+                b[at + 2 * j] = (uint8_t)hv;
+                b[at + 2 * j + 1] = (uint8_t)(hv >> 8);
+            }
+        }
+        at += pad4((size_t)p->numel * esize);
+    }
+    put_u64(b + at, ds_weights_checksum(b, at));
+    *out_bytes = b;
+    *out_size = size;
+    return DS_OK;
+}
