@@ -1,0 +1,308 @@
+/* unet_train.c — UNet and MLP backward passes over the cached activations (see unet_train.h). */
+#include "unet_train.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "kernels.h"
+#include "kernels_grad.h"
+
+/* ---- UNet grad state ---- */
+
+static size_t conv_bwd_scratch(int cin, int size, int K, int stride) {
+    return ds_conv2d_backward_scratch_floats(cin, size, size, K, stride);
+}
+
+int ds_unet_grad_state_alloc(ds_unet_grad_state *g, const ds_unet *m, int max_batch) {
+    if (!g || !m) return ds_fail("unet grad state: null argument");
+    memset(g, 0, sizeof *g);
+    if (max_batch < 1 || max_batch > 4096) return ds_fail("unet grad state: max batch must be 1..4096 (got %d)", max_batch);
+    const ds_unet_config *c = &m->config;
+    int L = c->n_levels, S = c->image_size, E = c->temb_dim, B = max_batch;
+    long S2 = (long)S * S;
+    int cmax = 0;
+    for (int i = 0; i < m->n_blocks; i++) cmax = m->block[i].cin > cmax ? m->block[i].cin : cmax;
+    for (int l = 0; l < L; l++) cmax = m->level_channels[l] > cmax ? m->level_channels[l] : cmax;
+
+    /* sizes in floats, in the order the pointers are assigned below */
+    long total = 0;
+    long n_h_in = (long)B * m->level_channels[0] * S2;
+    long n_block[DS_UNET_MAX_BLOCKS], n_down[DS_UNET_MAX_LEVELS] = {0}, n_concat[DS_UNET_MAX_LEVELS] = {0},
+         n_up[DS_UNET_MAX_LEVELS] = {0};
+    total += n_h_in;
+    for (int i = 0; i < m->n_blocks; i++) {
+        long s = m->block[i].size;
+        n_block[i] = (long)B * m->block[i].cout * s * s;
+        total += n_block[i];
+    }
+    size_t scratch = conv_bwd_scratch(c->in_channels, S, 3, 1);
+    size_t sc = conv_bwd_scratch(m->level_channels[0], S, 3, 1); /* conv_out */
+    if (sc > scratch) scratch = sc;
+    for (int i = 0; i < m->n_blocks; i++) {
+        const ds_unet_block_shape *b = &m->block[i];
+        size_t s1 = conv_bwd_scratch(b->cin, b->size, 3, 1), s2 = conv_bwd_scratch(b->cout, b->size, 3, 1);
+        if (s1 > scratch) scratch = s1;
+        if (s2 > scratch) scratch = s2;
+        if (b->concat) {
+            long s = b->size;
+            n_concat[b->level] = (long)B * b->cin * s * s;
+            total += n_concat[b->level];
+        }
+    }
+    for (int l = 0; l < L; l++) {
+        long s = m->level_size[l];
+        if (l < L - 1) {
+            long s1 = m->level_size[l + 1];
+            n_down[l] = (long)B * m->level_channels[l] * s1 * s1;
+            size_t sd = conv_bwd_scratch(m->level_channels[l], (int)s, 3, 2);
+            if (sd > scratch) scratch = sd;
+            total += n_down[l];
+        }
+        if (l > 0) {
+            long s0 = m->level_size[l - 1];
+            n_up[l] = (long)B * m->level_channels[l] * s0 * s0;
+            total += n_up[l];
+        }
+    }
+    long n_big = (long)B * cmax * S2;
+    total += 3 * n_big + (long)B * cmax + 4L * B * E + (long)scratch;
+
+    g->buf = malloc((size_t)total * sizeof(float));
+    if (!g->buf) return ds_fail("unet grad state: out of memory (%ld floats)", total);
+    g->buf_floats = total;
+    g->max_batch = B;
+    float *p = g->buf;
+    g->d_h_in = p, p += n_h_in;
+    for (int i = 0; i < m->n_blocks; i++) g->d_block_out[i] = p, p += n_block[i];
+    for (int l = 0; l < L; l++) {
+        if (n_concat[l]) g->d_concat[l] = p, p += n_concat[l];
+        if (n_down[l]) g->d_down[l] = p, p += n_down[l];
+        if (n_up[l]) g->d_up[l] = p, p += n_up[l];
+    }
+    for (int k = 0; k < 3; k++) g->d_big[k] = p, p += n_big;
+    g->d_emb_proj = p, p += (long)B * cmax;
+    g->d_emb_act = p, p += (long)B * E;
+    g->d_emb = p, p += (long)B * E;
+    g->d_temb_act1 = p, p += (long)B * E;
+    g->d_temb_h1 = p, p += (long)B * E;
+    g->scratch = p, p += (long)scratch;
+    g->scratch_floats = (long)scratch;
+    return DS_OK;
+}
+
+void ds_unet_grad_state_free(ds_unet_grad_state *g) {
+    if (!g) return;
+    free(g->buf);
+    memset(g, 0, sizeof *g);
+}
+
+/* One residual block backward. d_out (B, cout, s, s) -> d_in (B, cin, s, s) +=, block grads +=,
+ * d_emb_act (B, E) +=. */
+static void resblock_backward(const ds_unet *m, const ds_unet_block_shape *shape, const ds_resblock_weights *w,
+                              ds_resblock_weights *gw, const ds_resblock_acts *a, const float *d_out, float *d_in,
+                              const float *emb_act, ds_unet_grad_state *g, int B) {
+    int cin = shape->cin, cout = shape->cout, s = shape->size, HW = s * s, G = m->config.groups;
+    int E = m->config.temb_dim;
+    long n_in = (long)B * cin * HW, n_out = (long)B * cout * HW;
+    float *d_act = g->d_big[0], *d_norm = g->d_big[1], *d_h1 = g->d_big[2];
+
+    /* out = h2 + (skip ? skip1x1(in) : in) */
+    if (w->skip_weight)
+        ds_conv2d_backward(a->in, w->skip_weight, d_out, d_in, gw->skip_weight, gw->skip_bias, g->scratch, B, cin, s, s,
+                           cout, 1, 1);
+    else
+        ds_accumulate(d_out, d_in, n_out);
+    /* h2 = conv2(act2), act2 = silu(norm2), norm2 = gn2(h1) */
+    memset(d_act, 0, sizeof(float) * n_out);
+    ds_conv2d_backward(a->act2, w->conv2_weight, d_out, d_act, gw->conv2_weight, gw->conv2_bias, g->scratch, B, cout,
+                       s, s, cout, 3, 1);
+    memset(d_norm, 0, sizeof(float) * n_out);
+    ds_silu_backward(a->norm2, d_act, d_norm, n_out);
+    memset(d_h1, 0, sizeof(float) * n_out);
+    ds_groupnorm_backward(a->h1, w->norm2_weight, a->norm2_mean, a->norm2_rstd, d_norm, d_h1, gw->norm2_weight,
+                          gw->norm2_bias, B, cout, HW, G);
+    /* h1 = conv1(act1) + emb_proj[:, :, None, None], emb_proj = linear(emb_act) */
+    memset(g->d_emb_proj, 0, sizeof(float) * B * cout);
+    ds_add_channel_bias_backward(d_h1, g->d_emb_proj, B, cout, HW);
+    ds_linear_backward(emb_act, w->emb_weight, g->d_emb_proj, g->d_emb_act, gw->emb_weight, gw->emb_bias, B, E, cout);
+    memset(d_act, 0, sizeof(float) * n_in);
+    ds_conv2d_backward(a->act1, w->conv1_weight, d_h1, d_act, gw->conv1_weight, gw->conv1_bias, g->scratch, B, cin, s,
+                       s, cout, 3, 1);
+    /* act1 = silu(norm1), norm1 = gn1(in) */
+    memset(d_norm, 0, sizeof(float) * n_in);
+    ds_silu_backward(a->norm1, d_act, d_norm, n_in);
+    ds_groupnorm_backward(a->in, w->norm1_weight, a->norm1_mean, a->norm1_rstd, d_norm, d_in, gw->norm1_weight,
+                          gw->norm1_bias, B, cin, HW, G);
+}
+
+int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_state *g, const float *d_eps, int B,
+                     float *grads) {
+    if (!m || !s || !g || !g->buf || !d_eps || !grads) return ds_fail("unet backward: null argument");
+    if (B < 1 || B > s->max_batch || B > g->max_batch)
+        return ds_fail("unet backward: batch %d outside 1..%d", B, s->max_batch < g->max_batch ? s->max_batch : g->max_batch);
+    const ds_unet_config *c = &m->config;
+    const ds_unet_weights *w = &m->w;
+    ds_unet_weights gw;
+    ds_unet_point_weights(m, grads, &gw);
+    int L = c->n_levels, R = c->n_res_blocks, S = c->image_size, E = c->temb_dim, G = c->groups;
+    int C0 = m->level_channels[0];
+    long S2 = (long)S * S;
+
+    /* every activation gradient starts at zero (they accumulate from all consumers) */
+    memset(g->d_h_in, 0, sizeof(float) * (size_t)B * C0 * S2);
+    for (int i = 0; i < m->n_blocks; i++) {
+        long sz = m->block[i].size;
+        memset(g->d_block_out[i], 0, sizeof(float) * (size_t)B * m->block[i].cout * sz * sz);
+    }
+    for (int l = 0; l < L; l++) {
+        int up0 = ds_unet_up_block(c, l, 0);
+        long sz = m->level_size[l];
+        memset(g->d_concat[l], 0, sizeof(float) * (size_t)B * m->block[up0].cin * sz * sz);
+        if (l < L - 1) {
+            long s1 = m->level_size[l + 1];
+            memset(g->d_down[l], 0, sizeof(float) * (size_t)B * m->level_channels[l] * s1 * s1);
+        }
+        if (l > 0) {
+            long s0 = m->level_size[l - 1];
+            memset(g->d_up[l], 0, sizeof(float) * (size_t)B * m->level_channels[l] * s0 * s0);
+        }
+    }
+    memset(g->d_emb_act, 0, sizeof(float) * (size_t)B * E);
+
+    /* eps = conv_out(silu(gn(h))), h = the last up block's output */
+    int last = ds_unet_up_block(c, 0, R - 1);
+    float *d_act = g->d_big[0], *d_norm = g->d_big[1];
+    long n0 = (long)B * C0 * S2;
+    memset(d_act, 0, sizeof(float) * n0);
+    ds_conv2d_backward(s->out_act, w->conv_out_weight, d_eps, d_act, gw.conv_out_weight, gw.conv_out_bias, g->scratch,
+                       B, C0, S, S, c->in_channels, 3, 1);
+    memset(d_norm, 0, sizeof(float) * n0);
+    ds_silu_backward(s->out_norm, d_act, d_norm, n0);
+    ds_groupnorm_backward(s->block[last].out, w->out_norm_weight, s->out_norm_mean, s->out_norm_rstd, d_norm,
+                          g->d_block_out[last], gw.out_norm_weight, gw.out_norm_bias, B, C0, (int)S2, G);
+
+    /* up path, in reverse: levels 0..L-1, blocks R-1..0 */
+    for (int l = 0; l < L; l++) {
+        int top = ds_unet_up_block(c, l, R - 1);
+        if (l > 0) /* up[l] = upsample2x(out of level l's last up block) */
+            ds_upsample2x_backward(g->d_up[l], g->d_block_out[top], B * m->level_channels[l], m->level_size[l],
+                                   m->level_size[l]);
+        for (int r = R - 1; r >= 0; r--) {
+            int i = ds_unet_up_block(c, l, r);
+            float *d_in = r > 0 ? g->d_block_out[ds_unet_up_block(c, l, r - 1)] : g->d_concat[l];
+            resblock_backward(m, &m->block[i], &w->block[i], &gw.block[i], &s->block[i], g->d_block_out[i], d_in,
+                              s->emb_act, g, B);
+        }
+        /* concat[l] = concat(h_prev, skip_l) */
+        int i0 = ds_unet_up_block(c, l, 0);
+        int c_skip = m->level_channels[l], c_prev = m->block[i0].cin - c_skip;
+        float *d_prev = l == L - 1 ? g->d_block_out[ds_unet_mid_block(c)] : g->d_up[l + 1];
+        float *d_skip = g->d_block_out[ds_unet_down_block(c, l, R - 1)];
+        long sz = m->level_size[l];
+        ds_concat_channels_backward(g->d_concat[l], d_prev, c_prev, d_skip, c_skip, B, (int)(sz * sz));
+    }
+
+    /* mid block */
+    int mid = ds_unet_mid_block(c);
+    resblock_backward(m, &m->block[mid], &w->block[mid], &gw.block[mid], &s->block[mid], g->d_block_out[mid],
+                      g->d_block_out[ds_unet_down_block(c, L - 1, R - 1)], s->emb_act, g, B);
+
+    /* down path, in reverse */
+    for (int l = L - 1; l >= 0; l--) {
+        int top = ds_unet_down_block(c, l, R - 1);
+        int cl = m->level_channels[l], sz = m->level_size[l];
+        if (l < L - 1) /* down[l] = conv stride 2 of level l's last block output */
+            ds_conv2d_backward(s->block[top].out, w->down_weight[l], g->d_down[l], g->d_block_out[top],
+                               gw.down_weight[l], gw.down_bias[l], g->scratch, B, cl, sz, sz, cl, 3, 2);
+        for (int r = R - 1; r >= 0; r--) {
+            int i = ds_unet_down_block(c, l, r);
+            float *d_in = r > 0 ? g->d_block_out[ds_unet_down_block(c, l, r - 1)] : (l == 0 ? g->d_h_in : g->d_down[l - 1]);
+            resblock_backward(m, &m->block[i], &w->block[i], &gw.block[i], &s->block[i], g->d_block_out[i], d_in,
+                              s->emb_act, g, B);
+        }
+    }
+
+    /* h_in = conv_in(x): parameters only */
+    ds_conv2d_backward(s->x, w->conv_in_weight, g->d_h_in, NULL, gw.conv_in_weight, gw.conv_in_bias, g->scratch, B,
+                       c->in_channels, S, S, C0, 3, 1);
+
+    /* emb_act = silu(emb), emb = fc2(silu(fc1(sin(t)))) + class_emb[cls] */
+    long nE = (long)B * E;
+    memset(g->d_emb, 0, sizeof(float) * nE);
+    ds_silu_backward(s->emb, g->d_emb_act, g->d_emb, nE);
+    ds_class_embedding_backward(g->d_emb, s->cls, gw.class_emb, B, E);
+    memset(g->d_temb_act1, 0, sizeof(float) * nE);
+    ds_linear_backward(s->temb_act1, w->temb_fc2_weight, g->d_emb, g->d_temb_act1, gw.temb_fc2_weight,
+                       gw.temb_fc2_bias, B, E, E);
+    memset(g->d_temb_h1, 0, sizeof(float) * nE);
+    ds_silu_backward(s->temb_h1, g->d_temb_act1, g->d_temb_h1, nE);
+    ds_linear_backward(s->temb_sin, w->temb_fc1_weight, g->d_temb_h1, NULL, gw.temb_fc1_weight, gw.temb_fc1_bias, B, E,
+                       E);
+    return DS_OK;
+}
+
+/* ---- MLP ---- */
+
+int ds_mlp_grad_state_alloc(ds_mlp_grad_state *g, const ds_mlp *m, int max_batch) {
+    if (!g || !m) return ds_fail("mlp grad state: null argument");
+    memset(g, 0, sizeof *g);
+    if (max_batch < 1 || max_batch > (1 << 20)) return ds_fail("mlp grad state: max batch must be 1..2^20 (got %d)", max_batch);
+    int H = m->config.hidden, nl = m->config.n_layers;
+    g->buf = malloc(sizeof(float) * (size_t)max_batch * H * (nl + 1));
+    if (!g->buf) return ds_fail("mlp grad state: out of memory");
+    g->max_batch = max_batch;
+    for (int i = 0; i < nl; i++) g->d_act[i] = g->buf + (size_t)i * max_batch * H;
+    g->d_pre = g->buf + (size_t)nl * max_batch * H;
+    return DS_OK;
+}
+
+void ds_mlp_grad_state_free(ds_mlp_grad_state *g) {
+    if (!g) return;
+    free(g->buf);
+    memset(g, 0, sizeof *g);
+}
+
+int ds_mlp_backward(const ds_mlp *m, const ds_mlp_state *s, ds_mlp_grad_state *g, const float *d_eps, int B,
+                    float *grads) {
+    if (!m || !s || !g || !g->buf || !d_eps || !grads) return ds_fail("mlp backward: null argument");
+    if (B < 1 || B > s->max_batch || B > g->max_batch) return ds_fail("mlp backward: batch %d too large", B);
+    const ds_mlp_config *c = &m->config;
+    ds_mlp_weights gw;
+    ds_mlp_point_weights(m, grads, &gw);
+    int H = c->hidden, nl = c->n_layers, D = c->data_dim, in0 = D + c->temb_dim;
+    long nH = (long)B * H;
+    memset(g->d_act[nl - 1], 0, sizeof(float) * nH);
+    ds_linear_backward(s->act[nl - 1], m->w.out_weight, d_eps, g->d_act[nl - 1], gw.out_weight, gw.out_bias, B, H, D);
+    for (int i = nl - 1; i >= 0; i--) {
+        memset(g->d_pre, 0, sizeof(float) * nH);
+        ds_silu_backward(s->pre[i], g->d_act[i], g->d_pre, nH);
+        if (i > 0) {
+            memset(g->d_act[i - 1], 0, sizeof(float) * nH);
+            ds_linear_backward(s->act[i - 1], m->w.fc_weight[i], g->d_pre, g->d_act[i - 1], gw.fc_weight[i],
+                               gw.fc_bias[i], B, H, H);
+        } else {
+            ds_linear_backward(s->in, m->w.fc_weight[0], g->d_pre, NULL, gw.fc_weight[0], gw.fc_bias[0], B, in0, H);
+        }
+    }
+    return DS_OK;
+}
+
+/* ---- the diffusion noising of a batch ---- */
+
+void ds_diffusion_draw(ds_rng *rng, const ds_schedule *sch, const float *x0, const int *cls_in, int n_classes,
+                       double p_uncond, int B, int item, float *xt, float *eps, float *tf, int *cls_out) {
+    for (int b = 0; b < B; b++) {
+        int t = 1 + (int)ds_rng_below(rng, (uint32_t)sch->T);
+        double u = ds_rng_uniform(rng);
+        if (cls_out) cls_out[b] = (!cls_in || u < p_uncond) ? n_classes : cls_in[b];
+        tf[b] = (float)t;
+        float a = (float)sch->sqrt_alpha_bar[t - 1], sg = (float)sch->sqrt_one_minus_alpha_bar[t - 1];
+        const float *x = x0 + (size_t)b * item;
+        float *e = eps + (size_t)b * item, *o = xt + (size_t)b * item;
+        for (int i = 0; i < item; i++) {
+            e[i] = (float)ds_rng_normal(rng);
+            o[i] = a * x[i] + sg * e[i];
+        }
+    }
+}

@@ -1,0 +1,69 @@
+/* unet_train.h — the backward pass of the UNet and the MLP, and one ε-prediction training
+ * step of either on a batch the caller has drawn.
+ *
+ * The backward walks the activations the forward cached in its run state (unet.h / mlp.h) in
+ * reverse, and ACCUMULATES the parameter gradients into a blob laid out by the model's own
+ * parameter table (so the optimiser, the checkpoint and the weights file all share one
+ * layout). Activation gradients live in a grad state, one buffer per tensor that has several
+ * consumers (skip connections), allocated once.
+ *
+ * Diffusion step (Ho et al. 2020, ε-prediction): for each image x0 with class c, timestep t
+ * uniform in 1..T and noise ε ~ N(0, I): x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) ε, and the
+ * loss is mean((unet(x_t, t, c') - ε)^2) with c' = "no class" for ~10% of items (label
+ * dropout, so the same network serves classifier-free guidance). The caller draws (t, ε, c')
+ * from its RNG in a fixed order (ds_diffusion_draw) so that a batch split across threads gives
+ * the same numbers as one thread.
+ * Not here: threads, data loading, files (tools/cmd_train.c), the optimiser (optim.h). */
+#ifndef DS_UNET_TRAIN_H
+#define DS_UNET_TRAIN_H
+
+#include "mlp.h"
+#include "rng.h"
+#include "schedule.h"
+#include "unet.h"
+
+typedef struct {
+    int max_batch;
+    float *d_h_in;                          /* (B, C_0, S, S) */
+    float *d_block_out[DS_UNET_MAX_BLOCKS]; /* (B, cout, s, s) per block */
+    float *d_down[DS_UNET_MAX_LEVELS];      /* l < L-1: like down[l] */
+    float *d_concat[DS_UNET_MAX_LEVELS];    /* like concat[l] */
+    float *d_up[DS_UNET_MAX_LEVELS];        /* l > 0: like up[l] */
+    float *d_big[3];                        /* (B, C_max, S, S) per-block temporaries */
+    float *d_emb_proj;                      /* (B, C_max) */
+    float *d_emb_act, *d_emb, *d_temb_act1, *d_temb_h1; /* (B, E) each */
+    float *scratch;                         /* conv backward scratch */
+    long scratch_floats;
+    float *buf;                             /* the one allocation */
+    long buf_floats;
+} ds_unet_grad_state;
+
+int ds_unet_grad_state_alloc(ds_unet_grad_state *g, const ds_unet *m, int max_batch);
+void ds_unet_grad_state_free(ds_unet_grad_state *g);
+
+/* Backward of the forward that produced s (same B): d_eps (B, C_img, S, S) is dLoss/d eps;
+ * grads (m->table.total) +=. Returns DS_OK or DS_ERR (bad sizes). */
+int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_state *g, const float *d_eps, int B,
+                     float *grads);
+
+typedef struct {
+    int max_batch;
+    float *d_act[DS_MLP_MAX_LAYERS]; /* (B, H) */
+    float *d_pre;                    /* (B, H) */
+    float *buf;
+} ds_mlp_grad_state;
+
+int ds_mlp_grad_state_alloc(ds_mlp_grad_state *g, const ds_mlp *m, int max_batch);
+void ds_mlp_grad_state_free(ds_mlp_grad_state *g);
+/* d_eps (B, 2); grads (m->table.total) +=. */
+int ds_mlp_backward(const ds_mlp *m, const ds_mlp_state *s, ds_mlp_grad_state *g, const float *d_eps, int B,
+                    float *grads);
+
+/* Draws the noising of one batch of B items of `item` floats each, in this order per item:
+ * t (1..T), the class dropout (uniform < p_uncond -> class n_classes), then `item` normals.
+ * x0 (B, item) -> xt (B, item), eps (B, item), tf (B) timestep as float, cls_out (B) (cls_in
+ * NULL: all n_classes, i.e. unconditional). */
+void ds_diffusion_draw(ds_rng *rng, const ds_schedule *sch, const float *x0, const int *cls_in, int n_classes,
+                       double p_uncond, int B, int item, float *xt, float *eps, float *tf, int *cls_out);
+
+#endif

@@ -1,0 +1,172 @@
+/* test_train_gradcheck.c — the whole-network backward (UNet and MLP) against central finite
+ * differences of the whole forward, on tiny configs that still exercise every path: two
+ * levels, two res blocks per level (so both the concat and the plain block inputs), 1x1 skips,
+ * the stride-2 downsample, the upsample, the time MLP and the class table (one item
+ * conditional, one "no class"). Every parameter tensor is checked at up to PER_TENSOR
+ * random elements. Loss L = sum(eps * r) with a fixed random r. Figures printed: the worst
+ * per-tensor max|fd - an| / max|an| over the checked elements and the global
+ * ||fd - an|| / ||an||. A planted error in one gradient must be caught. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "error.h"
+#include "unet_train.h"
+
+#define PER_TENSOR 12
+
+static ds_rng rng;
+
+typedef struct {
+    double worst_tensor, global;
+} figures;
+
+/* forward + loss for whichever network ctx holds */
+typedef double (*loss_fn)(void *ctx);
+
+static figures check_blob(const char *what, const ds_param_table *t, float *params, const float *grads, loss_fn f,
+                          void *ctx, double h, double tol, int planted) {
+    figures fig = {0, 0};
+    double num = 0, den = 0;
+    for (int k = 0; k < t->n; k++) {
+        const ds_param_info *p = &t->p[k];
+        double max_an = 0, max_err = 0;
+        int m = p->numel < PER_TENSOR ? (int)p->numel : PER_TENSOR;
+        for (int j = 0; j < m; j++) {
+            long i = p->offset + (p->numel <= PER_TENSOR ? j : (long)ds_rng_below(&rng, (uint32_t)p->numel));
+            float keep = params[i];
+            params[i] = keep + (float)h;
+            double lp = f(ctx);
+            params[i] = keep - (float)h;
+            double lm = f(ctx);
+            params[i] = keep;
+            double fd = (lp - lm) / (2 * h), an = grads[i];
+            if (planted && k == t->n / 2 && j == 0) an *= 1.05; /* the checker must see this */
+            max_an = fmax(max_an, fabs(an));
+            max_err = fmax(max_err, fabs(fd - an));
+            num += (fd - an) * (fd - an);
+            den += an * an;
+        }
+        double rel = max_err / fmax(max_an, 1e-6);
+        if (!planted)
+            CHECK(rel <= tol && max_an > 0, "%s %s: rel err %.3g (max|an| %.3g) > tol %.3g", what, p->name, rel, max_an, tol);
+        fig.worst_tensor = fmax(fig.worst_tensor, rel);
+    }
+    fig.global = sqrt(num / fmax(den, 1e-30));
+    printf("  %-5s%s %d tensors: worst per-tensor rel err %.2e, global rel err %.2e (tol %.0e)\n", what,
+           planted ? " (planted error)" : "", t->n, fig.worst_tensor, fig.global, tol);
+    return fig;
+}
+
+/* ---- UNet ---- */
+typedef struct {
+    ds_unet *m;
+    ds_unet_state *s;
+    const float *x, *t, *r;
+    const int *cls;
+    int B;
+} unet_ctx;
+
+static double unet_loss(void *p) {
+    unet_ctx *c = p;
+    if (ds_unet_forward(c->m, c->s, c->x, c->t, c->cls, c->B, NULL)) return NAN;
+    long n = (long)c->B * c->m->config.in_channels * c->m->config.image_size * c->m->config.image_size;
+    double L = 0;
+    for (long i = 0; i < n; i++) L += (double)c->s->eps[i] * c->r[i];
+    return L;
+}
+
+/* ---- MLP ---- */
+typedef struct {
+    ds_mlp *m;
+    ds_mlp_state *s;
+    const float *x, *t, *r;
+    int B;
+} mlp_ctx;
+
+static double mlp_loss(void *p) {
+    mlp_ctx *c = p;
+    if (ds_mlp_forward(c->m, c->s, c->x, c->t, c->B, NULL)) return NAN;
+    double L = 0;
+    for (long i = 0; i < 2L * c->B; i++) L += (double)c->s->eps[i] * c->r[i];
+    return L;
+}
+
+static void perturb(float *p, long n, double scale) {
+    for (long i = 0; i < n; i++) p[i] += (float)(ds_rng_normal(&rng) * scale);
+}
+
+int main(void) {
+    ds_rng_seed(&rng, 77);
+    printf("whole-network gradient checks (central differences, h = 1e-2)\n");
+
+    /* UNet: 8x8, 2 levels (4, 8 channels), 2 res blocks per level, 3 classes */
+    {
+        ds_unet_config cfg = {.image_size = 8, .in_channels = 1, .base_channels = 4, .n_levels = 2,
+                              .channel_mult = {1, 2}, .n_res_blocks = 2, .groups = 2, .temb_dim = 8, .n_classes = 3};
+        ds_unet m;
+        ds_unet_state s;
+        ds_unet_grad_state g;
+        CHECK(ds_unet_build(&m, &cfg) == DS_OK, "build: %s", ds_last_error());
+        ds_unet_init_random(&m, 5);
+        /* no zero biases or unit gains: every term of every gradient takes part */
+        perturb(m.params, m.table.total, 0.1);
+        const int B = 2;
+        CHECK(ds_unet_state_alloc(&s, &m, B) == DS_OK, "state: %s", ds_last_error());
+        CHECK(ds_unet_grad_state_alloc(&g, &m, B) == DS_OK, "grad state: %s", ds_last_error());
+        float x[2 * 64], r[2 * 64], t[2] = {37.f, 802.f};
+        int cls[2] = {1, 3};
+        for (int i = 0; i < 128; i++) x[i] = (float)ds_rng_normal(&rng), r[i] = (float)ds_rng_normal(&rng);
+        unet_ctx ctx = {&m, &s, x, t, r, cls, B};
+        float *grads = calloc((size_t)m.table.total, sizeof(float));
+        unet_loss(&ctx);
+        CHECK(ds_unet_backward(&m, &s, &g, r, B, grads) == DS_OK, "backward: %s", ds_last_error());
+        printf("  unet: %ld parameters\n", m.table.total);
+        check_blob("unet", &m.table, m.params, grads, unet_loss, &ctx, 1e-2, 1e-2, 0);
+        figures bad = check_blob("unet", &m.table, m.params, grads, unet_loss, &ctx, 1e-2, 1e-2, 1);
+        CHECK(bad.worst_tensor > 1e-2, "planted 5%% error seen (worst %.3g)", bad.worst_tensor);
+
+        /* accumulation: a second backward doubles the gradient (up to float rounding, since the
+         * per-image sums now land on non-zero values) */
+        float *twice = malloc(sizeof(float) * (size_t)m.table.total);
+        memcpy(twice, grads, sizeof(float) * (size_t)m.table.total);
+        unet_loss(&ctx);
+        ds_unet_backward(&m, &s, &g, r, B, twice);
+        int doubled = 1;
+        for (long i = 0; i < m.table.total; i++) doubled &= fabsf(twice[i] - 2 * grads[i]) <= 1e-5f * fabsf(grads[i]) + 1e-7f;
+        CHECK(doubled, "backward accumulates (+=) into the gradient blob");
+        CHECK(ds_unet_backward(&m, &s, &g, r, 3, grads) == DS_ERR, "a batch above the state's size is refused");
+        free(twice);
+        free(grads);
+        ds_unet_grad_state_free(&g);
+        ds_unet_state_free(&s);
+        ds_unet_free(&m);
+    }
+
+    /* MLP: 3 hidden layers of 16 */
+    {
+        ds_mlp_config cfg = {.data_dim = 2, .hidden = 16, .n_layers = 3, .temb_dim = 8};
+        ds_mlp m;
+        ds_mlp_state s;
+        ds_mlp_grad_state g;
+        CHECK(ds_mlp_build(&m, &cfg) == DS_OK, "mlp build: %s", ds_last_error());
+        ds_mlp_init_random(&m, 9);
+        perturb(m.params, m.table.total, 0.1);
+        const int B = 5;
+        ds_mlp_state_alloc(&s, &m, B);
+        ds_mlp_grad_state_alloc(&g, &m, B);
+        float x[10], r[10], t[5] = {1, 10, 100, 500, 1000};
+        for (int i = 0; i < 10; i++) x[i] = (float)ds_rng_normal(&rng), r[i] = (float)ds_rng_normal(&rng);
+        mlp_ctx ctx = {&m, &s, x, t, r, B};
+        float *grads = calloc((size_t)m.table.total, sizeof(float));
+        mlp_loss(&ctx);
+        CHECK(ds_mlp_backward(&m, &s, &g, r, B, grads) == DS_OK, "mlp backward: %s", ds_last_error());
+        check_blob("mlp", &m.table, m.params, grads, mlp_loss, &ctx, 1e-2, 5e-3, 0);
+        free(grads);
+        ds_mlp_grad_state_free(&g);
+        ds_mlp_state_free(&s);
+        ds_mlp_free(&m);
+    }
+    return check_summary("test_train_gradcheck");
+}
