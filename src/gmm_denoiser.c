@@ -77,6 +77,7 @@ void ds_gmm_free(ds_gmm *g) {
 }
 
 int ds_gmm_dim(const ds_gmm *g) { return g->D; }
+const ds_schedule *ds_gmm_schedule(const ds_gmm *g) { return &g->schedule; }
 
 static int in_class(const ds_gmm *g, int k, int cls) { return cls == DS_NO_CLASS || g->label[k] == cls; }
 

@@ -27,6 +27,7 @@ ds_gmm *ds_gmm_create(const ds_schedule *schedule, int K, int D, const double *w
                       const float *var, const int *label);
 void ds_gmm_free(ds_gmm *g);
 int ds_gmm_dim(const ds_gmm *g);
+const ds_schedule *ds_gmm_schedule(const ds_gmm *g); /* the schedule the mixture is noised under */
 
 /* E[x_0 | x_t] (B, D) for x (B, D) at integer timesteps t (B) in 1..T, class cls (B) 0..10
  * (NULL: all unconditional). DS_OK, or DS_ERR for bad t / an empty class. */

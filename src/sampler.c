@@ -101,6 +101,7 @@ ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn mode
     if (ds_check_range(params->eta, 0.0, 1.0, "eta")) return NULL;
     if (ds_check_range(params->guidance, -100.0, 100.0, "guidance")) return NULL;
     if (ds_check_range(params->clip, 0.0, 1e6, "x0 clip")) return NULL;
+    if (params->first_image < 0) { ds_fail("first image index must be >= 0 (got %ld)", params->first_image); return NULL; }
     long BD = (long)params->batch * D;
     if (BD > (1L << 26)) { ds_fail("batch x dimension too large (%ld values)", BD); return NULL; }
     if (cls)
@@ -141,7 +142,7 @@ ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn mode
     for (int b = 0; b < s->B; b++) {
         s->cls[b] = cls ? cls[b] : DS_NO_CLASS;
         /* one stream per image: image b does not depend on how many others are in the batch */
-        ds_rng_seed(&s->rng[b], params->seed ^ ((uint64_t)(b + 1) * 0xD1B54A32D192ED03ULL));
+        ds_rng_seed(&s->rng[b], params->seed ^ ((uint64_t)(params->first_image + b + 1) * 0xD1B54A32D192ED03ULL));
         ds_rng_fill_normal_f32(&s->rng[b], s->x + (long)b * D, D);
     }
     for (int i = 0; i < M; i++) s->model_cls[i] = i < s->B ? s->cls[i] : DS_NO_CLASS;

@@ -30,7 +30,7 @@
  * recomputed from the clipped x̂_0 so the step stays consistent.
  *
  * Determinism: x_T and every injected noise come from src/rng.h, one generator per image
- * seeded from (seed, image index), so image i is the same whatever the batch size, and the
+ * seeded from (seed, first_image + index), so image i is the same whatever the batch size, and the
  * arithmetic (double, fixed order, -ffp-contract=off) is bit-identical natively and in WASM.
  * All buffers are allocated once at create; step() allocates nothing.
  * Not here: the models (sampler_models.c adapts them), image encoding, I/O. */
@@ -59,9 +59,11 @@ typedef struct {
     double clip;        /* clip x̂_0 to [-clip, clip]; 0 = no clipping */
     uint64_t seed;
     int batch;          /* B, 1..DS_SAMPLER_MAX_BATCH */
+    long first_image;   /* index of image 0 in a larger run: image b draws from the stream of
+                           (seed, first_image + b), so chunked runs equal one big run */
 } ds_sampler_params;
 
-/* Defaults: DDIM, 20 steps, η 0, guidance 1, no clipping, seed 0, batch 1. */
+/* Defaults: DDIM, 20 steps, η 0, guidance 1, no clipping, seed 0, batch 1, first image 0. */
 void ds_sampler_params_init(ds_sampler_params *p);
 
 int ds_sampler_kind_parse(const char *name, ds_sampler_kind *kind);  /* ddpm|ddim|dpmpp2m */
