@@ -1,0 +1,284 @@
+/* test_kernels.c — every SIMD kernel against its scalar reference on random shapes.
+ *
+ * Shapes are drawn so that every vector loop also runs its remainder loop (sizes 1..19 hit
+ * every value mod 4 and mod 8, and odd image sizes hit the conv edges). Tolerances:
+ *   gemm with op(B) = B, conv2d     bit-identical (same summation order as the reference)
+ *   gemm with op(B) = B^T, linear   |diff| <= 1e-5 * sum_k |a_k b_k| (lanes reassociate the sum)
+ *   groupnorm (+ silu)              |diff| <= 1e-5 * (1 + |ref|)  (double statistics, summed in
+ *                                   another order, may round mean/rstd to a neighbouring float)
+ *   silu                            |diff| <= 2e-6 * |ref| + 1e-30 (polynomial exp vs expf)
+ *   upsample, concat, add, channel bias, class embedding: exact
+ *   timestep embedding              |diff| <= 1e-6 against libm's sin/cos/exp in double
+ *   im2col / col2im                 adjoint: <col2im(c), x> = <c, im2col(x)> to 1e-5 relative */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "kernels.h"
+#include "rng.h"
+
+static ds_rng rng;
+
+static int rand_int(int lo, int hi) { return lo + (int)ds_rng_below(&rng, (uint32_t)(hi - lo + 1)); }
+static float *rand_floats(long n, float scale) {
+    float *v = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    for (long i = 0; i < n; i++) v[i] = (float)((2.0 * ds_rng_uniform(&rng) - 1.0) * scale);
+    return v;
+}
+static float *copy_floats(const float *v, long n) {
+    float *c = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    memcpy(c, v, sizeof(float) * (size_t)n);
+    return c;
+}
+
+/* max |a - b| over n values, and whether they are all bit-identical */
+static double max_diff(const float *a, const float *b, long n) {
+    double m = 0;
+    for (long i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+static void test_gemm(void) {
+    double worst_exact = 0, worst_rel = 0;
+    for (int trial = 0; trial < 400; trial++) {
+        int ta = trial & 1, tb = (trial >> 1) & 1, acc = (trial >> 2) & 1;
+        int M = rand_int(1, 19), N = rand_int(1, 19), K = rand_int(1, 37);
+        if (trial % 50 == 0) { M = 64; N = 196; K = 288; } /* a real conv shape */
+        int lda = (ta ? M : K) + rand_int(0, 3), ldb = (tb ? K : N) + rand_int(0, 3), ldc = N + rand_int(0, 3);
+        long a_rows = ta ? K : M, b_rows = tb ? N : K;
+        float *A = rand_floats(a_rows * lda, 1.0f), *B = rand_floats(b_rows * ldb, 1.0f);
+        float *C = rand_floats((long)M * ldc, 1.0f), *C_ref = copy_floats(C, (long)M * ldc);
+        ds_gemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, acc);
+        ds_gemm_ref(ta, tb, M, N, K, A, lda, B, ldb, C_ref, ldc, acc);
+        for (int i = 0; i < M; i++) {
+            for (int j = 0; j < N; j++) {
+                double mag = acc ? fabs(C_ref[(long)i * ldc + j]) : 0;
+                for (int k = 0; k < K; k++) {
+                    float a = ta ? A[(long)k * lda + i] : A[(long)i * lda + k];
+                    float b = tb ? B[(long)j * ldb + k] : B[(long)k * ldb + j];
+                    mag += fabs((double)a * b);
+                }
+                double d = fabs((double)C[(long)i * ldc + j] - C_ref[(long)i * ldc + j]);
+                if (!tb) worst_exact = fmax(worst_exact, d);
+                worst_rel = fmax(worst_rel, d / (mag + 1e-30));
+            }
+        }
+        /* padding columns beyond N must be untouched */
+        int pad_ok = 1;
+        for (int i = 0; i < M; i++)
+            for (int j = N; j < ldc; j++) pad_ok &= C[(long)i * ldc + j] == C_ref[(long)i * ldc + j];
+        CHECK(pad_ok, "gemm ta=%d tb=%d M=%d N=%d K=%d wrote past N", ta, tb, M, N, K);
+        free(A), free(B), free(C), free(C_ref);
+    }
+    CHECK(worst_exact == 0, "gemm (op(B) = B) differs from the reference by %.3g (expected bit-identical)", worst_exact);
+    CHECK(worst_rel <= 1e-5, "gemm worst relative difference %.3g > 1e-5", worst_rel);
+    printf("gemm: worst |diff| op(B)=B %.3g, worst relative (all) %.3g\n", worst_exact, worst_rel);
+}
+
+static void test_conv(void) {
+    double worst = 0;
+    for (int trial = 0; trial < 120; trial++) {
+        int B = rand_int(1, 3), Cin = rand_int(1, 9), H = rand_int(1, 13), W = rand_int(1, 13), Cout = rand_int(1, 9);
+        int K = trial & 1 ? 3 : 1, stride = trial & 2 ? 2 : 1, use_bias = trial % 5 != 0;
+        if (trial == 0) { B = 2; Cin = 32; H = W = 28; Cout = 32; K = 3; stride = 1; }
+        if (trial == 2) { B = 2; Cin = 64; H = W = 14; Cout = 64; K = 3; stride = 2; }
+        int Ho = ds_conv2d_out_size(H, K, stride), Wo = ds_conv2d_out_size(W, K, stride);
+        float *x = rand_floats((long)B * Cin * H * W, 1.0f), *w = rand_floats((long)Cout * Cin * K * K, 0.5f);
+        float *bias = use_bias ? rand_floats(Cout, 1.0f) : NULL;
+        long ny = (long)B * Cout * Ho * Wo;
+        float *y = rand_floats(ny, 9.0f), *y_ref = rand_floats(ny, 9.0f);
+        float *scratch = rand_floats((long)ds_conv2d_scratch_floats(Cin, H, W, K, stride), 9.0f);
+        ds_conv2d(x, w, bias, y, scratch, B, Cin, H, W, Cout, K, stride);
+        ds_conv2d_ref(x, w, bias, y_ref, B, Cin, H, W, Cout, K, stride);
+        double d = max_diff(y, y_ref, ny);
+        CHECK(d == 0, "conv2d B=%d Cin=%d %dx%d Cout=%d K=%d stride=%d bias=%d: max diff %.3g (first %g vs %g)", B, Cin,
+              H, W, Cout, K, stride, use_bias, d, y[0], y_ref[0]);
+        worst = fmax(worst, d);
+        /* the output size formula: 28 -> 14 -> 7 for K = 3, stride 2 */
+        free(x), free(w), free(bias), free(y), free(y_ref), free(scratch);
+    }
+    CHECK(ds_conv2d_out_size(28, 3, 2) == 14 && ds_conv2d_out_size(14, 3, 2) == 7 && ds_conv2d_out_size(7, 3, 1) == 7,
+          "conv output sizes 28 -> 14 -> 7");
+    printf("conv2d: worst |diff| %.3g over 120 random shapes\n", worst);
+}
+
+static void test_im2col_adjoint(void) {
+    double worst = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        int Cin = rand_int(1, 5), H = rand_int(1, 11), W = rand_int(1, 11), K = trial & 1 ? 3 : 1, stride = trial & 2 ? 2 : 1;
+        int Ho = ds_conv2d_out_size(H, K, stride), Wo = ds_conv2d_out_size(W, K, stride);
+        long ncol = (long)Cin * K * K * Ho * Wo, nx = (long)Cin * H * W;
+        float *x = rand_floats(nx, 1.0f), *c = rand_floats(ncol, 1.0f), *col = rand_floats(ncol, 5.0f);
+        float *dx = calloc((size_t)nx, sizeof(float));
+        ds_im2col(x, col, Cin, H, W, K, stride);
+        ds_col2im(c, dx, Cin, H, W, K, stride);
+        double lhs = 0, rhs = 0, mag = 0;
+        for (long i = 0; i < nx; i++) lhs += (double)dx[i] * x[i];
+        for (long i = 0; i < ncol; i++) rhs += (double)c[i] * col[i], mag += fabs((double)c[i] * col[i]);
+        worst = fmax(worst, fabs(lhs - rhs) / (mag + 1e-30));
+        free(x), free(c), free(col), free(dx);
+    }
+    CHECK(worst <= 1e-5, "col2im is not the adjoint of im2col: relative gap %.3g", worst);
+}
+
+static void test_linear(void) {
+    double worst = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        int B = rand_int(1, 17), in = rand_int(1, 37), out = rand_int(1, 19), use_bias = trial % 3 != 0;
+        if (trial == 0) { B = 16; in = 128; out = 128; }
+        float *x = rand_floats((long)B * in, 1.0f), *W = rand_floats((long)out * in, 1.0f);
+        float *bias = use_bias ? rand_floats(out, 1.0f) : NULL;
+        float *y = rand_floats((long)B * out, 1.0f), *y_ref = rand_floats((long)B * out, 1.0f);
+        ds_linear(x, W, bias, y, B, in, out);
+        ds_linear_ref(x, W, bias, y_ref, B, in, out);
+        for (int b = 0; b < B; b++) {
+            for (int o = 0; o < out; o++) {
+                double mag = bias ? fabs(bias[o]) : 0;
+                for (int i = 0; i < in; i++) mag += fabs((double)x[(long)b * in + i] * W[(long)o * in + i]);
+                worst = fmax(worst, fabs((double)y[(long)b * out + o] - y_ref[(long)b * out + o]) / (mag + 1e-30));
+            }
+        }
+        free(x), free(W), free(bias), free(y), free(y_ref);
+    }
+    CHECK(worst <= 1e-5, "linear worst relative difference %.3g > 1e-5", worst);
+    printf("linear: worst relative difference %.3g\n", worst);
+}
+
+static void test_groupnorm(void) {
+    double worst = 0, worst_stats = 0;
+    for (int trial = 0; trial < 150; trial++) {
+        int G = rand_int(1, 4), B = rand_int(1, 3), C = G * rand_int(1, 5), HW = rand_int(1, 40), fused = trial & 1;
+        if (trial == 0) { G = 8; B = 2; C = 64; HW = 196; }
+        long n = (long)B * C * HW;
+        /* an offset makes the mean matter; a spread of scales per channel tests the variance */
+        float *x = rand_floats(n, 3.0f);
+        for (long i = 0; i < n; i++) x[i] += 5.0f;
+        float *gamma = rand_floats(C, 2.0f), *beta = rand_floats(C, 1.0f);
+        float *y = rand_floats(n, 1.0f), *y_ref = rand_floats(n, 1.0f), *a = rand_floats(n, 1.0f), *a_ref = rand_floats(n, 1.0f);
+        float mean[64], rstd[64], mean_ref[64], rstd_ref[64];
+        if (fused) {
+            ds_groupnorm_silu(x, gamma, beta, y, a, mean, rstd, B, C, HW, G, 1e-5f);
+            ds_groupnorm_silu_ref(x, gamma, beta, y_ref, a_ref, mean_ref, rstd_ref, B, C, HW, G, 1e-5f);
+        } else {
+            ds_groupnorm(x, gamma, beta, y, mean, rstd, B, C, HW, G, 1e-5f);
+            ds_groupnorm_ref(x, gamma, beta, y_ref, mean_ref, rstd_ref, B, C, HW, G, 1e-5f);
+        }
+        for (long i = 0; i < n; i++) {
+            worst = fmax(worst, fabs((double)y[i] - y_ref[i]) / (1 + fabs(y_ref[i])));
+            if (fused) worst = fmax(worst, fabs((double)a[i] - a_ref[i]) / (1 + fabs(a_ref[i])));
+        }
+        for (int i = 0; i < B * G; i++)
+            worst_stats = fmax(worst_stats, fmax(fabs(mean[i] - mean_ref[i]) / fabs(mean_ref[i]), fabs(rstd[i] - rstd_ref[i]) / rstd_ref[i]));
+        free(x), free(gamma), free(beta), free(y), free(y_ref), free(a), free(a_ref);
+    }
+    CHECK(worst <= 1e-5, "groupnorm worst difference %.3g > 1e-5 (relative to 1 + |y|)", worst);
+    CHECK(worst_stats <= 1e-6, "groupnorm mean / rstd differ by %.3g relative", worst_stats);
+
+    /* against the definition on a hand-made case: one group of (1, 2, 3, 4) -> mean 2.5, var 1.25 */
+    float x[4] = {1, 2, 3, 4}, g[2] = {1, 2}, b[2] = {0, 10}, y[4], mean, rstd;
+    ds_groupnorm(x, g, b, y, &mean, &rstd, 1, 2, 2, 1, 0.0f);
+    double r = 1 / sqrt(1.25);
+    CHECK_NEAR(mean, 2.5, 1e-7, "groupnorm mean");
+    CHECK_NEAR(rstd, r, 1e-6, "groupnorm rstd");
+    CHECK_NEAR(y[0], -1.5 * r, 1e-6, "groupnorm y[0]");
+    CHECK_NEAR(y[3], 1.5 * r * 2 + 10, 1e-5, "groupnorm y[3] with gamma 2, beta 10");
+    printf("groupnorm: worst difference %.3g, statistics %.3g\n", worst, worst_stats);
+}
+
+static void test_silu(void) {
+    double worst = 0;
+    for (int trial = 0; trial < 50; trial++) {
+        long n = rand_int(1, 67);
+        float *x = rand_floats(n, trial < 25 ? 10.0f : 100.0f), *y = rand_floats(n, 1), *y_ref = rand_floats(n, 1);
+        if (trial == 0 && n >= 6) { x[0] = 0.0f; x[1] = -0.0f; x[2] = 88.0f; x[3] = -88.0f; x[4] = 1e-20f; x[5] = -200.0f; }
+        ds_silu(x, y, n);
+        ds_silu_ref(x, y_ref, n);
+        for (long i = 0; i < n; i++) worst = fmax(worst, fabs((double)y[i] - y_ref[i]) / (fabs(y_ref[i]) + 1e-30 / 2e-6));
+        /* in place gives the same */
+        float *z = copy_floats(x, n);
+        ds_silu(z, z, n);
+        CHECK(max_diff(z, y, n) == 0, "silu in place differs");
+        free(x), free(y), free(y_ref), free(z);
+    }
+    CHECK(worst <= 2e-6, "silu worst relative difference %.3g > 2e-6", worst);
+    float one = 1.0f, s;
+    ds_silu(&one, &s, 1);
+    CHECK_NEAR(s, 1.0 / (1.0 + exp(-1.0)), 1e-7, "silu(1)");
+    printf("silu: worst relative difference %.3g\n", worst);
+}
+
+static void test_moves(void) {
+    for (int trial = 0; trial < 40; trial++) {
+        int BC = rand_int(1, 6), H = rand_int(1, 9), W = rand_int(1, 11);
+        float *x = rand_floats((long)BC * H * W, 1), *y = rand_floats(4L * BC * H * W, 1), *y_ref = rand_floats(4L * BC * H * W, 1);
+        ds_upsample2x(x, y, BC, H, W);
+        ds_upsample2x_ref(x, y_ref, BC, H, W);
+        CHECK(max_diff(y, y_ref, 4L * BC * H * W) == 0, "upsample2x %dx%dx%d differs", BC, H, W);
+        CHECK(y[(2L * H) * (2 * W) - 1] == x[(long)H * W - 1], "upsample2x: the last pixel repeats the last input");
+        free(x), free(y), free(y_ref);
+
+        int B = rand_int(1, 3), Ca = rand_int(1, 5), Cb = rand_int(1, 5), HW = rand_int(1, 30);
+        float *a = rand_floats((long)B * Ca * HW, 1), *b = rand_floats((long)B * Cb * HW, 1);
+        long ny = (long)B * (Ca + Cb) * HW;
+        float *c = rand_floats(ny, 1), *c_ref = rand_floats(ny, 1);
+        ds_concat_channels(a, Ca, b, Cb, c, B, HW);
+        ds_concat_channels_ref(a, Ca, b, Cb, c_ref, B, HW);
+        CHECK(max_diff(c, c_ref, ny) == 0, "concat B=%d Ca=%d Cb=%d HW=%d differs", B, Ca, Cb, HW);
+        free(a), free(b), free(c), free(c_ref);
+
+        long n = rand_int(1, 70);
+        float *p = rand_floats(n, 1), *q = rand_floats(n, 1), *s = rand_floats(n, 1), *s_ref = rand_floats(n, 1);
+        ds_add(p, q, s, n);
+        ds_add_ref(p, q, s_ref, n);
+        CHECK(max_diff(s, s_ref, n) == 0, "add n=%ld differs", n);
+        free(p), free(q), free(s), free(s_ref);
+
+        int C = rand_int(1, 5);
+        float *v = rand_floats((long)B * C, 1), *yb = rand_floats((long)B * C * HW, 1), *yb_ref = copy_floats(yb, (long)B * C * HW);
+        ds_add_channel_bias(yb, v, B, C, HW);
+        ds_add_channel_bias_ref(yb_ref, v, B, C, HW);
+        CHECK(max_diff(yb, yb_ref, (long)B * C * HW) == 0, "add_channel_bias B=%d C=%d HW=%d differs", B, C, HW);
+        free(v), free(yb), free(yb_ref);
+    }
+}
+
+static void test_embeddings(void) {
+    const int D = 128;
+    float t[5] = {0.0f, 1.0f, 17.5f, 500.0f, 1000.0f}, e[5 * 128], e_ref[5 * 128];
+    ds_timestep_embedding(t, e, 5, D);
+    ds_timestep_embedding_ref(t, e_ref, 5, D);
+    CHECK(max_diff(e, e_ref, 5 * D) == 0, "timestep embedding differs from its reference");
+    double worst = 0;
+    for (int b = 0; b < 5; b++) {
+        for (int i = 0; i < D / 2; i++) {
+            double f = exp(-log(10000.0) * i / (D / 2));
+            worst = fmax(worst, fabs(e[b * D + i] - sin(t[b] * f)));
+            worst = fmax(worst, fabs(e[b * D + D / 2 + i] - cos(t[b] * f)));
+        }
+    }
+    CHECK(worst <= 1e-6, "timestep embedding vs libm: %.3g", worst);
+    CHECK(e[0] == 0.0f && e[D / 2] == 1.0f, "t = 0 gives sin 0, cos 1");
+
+    float table[11 * 6];
+    for (int i = 0; i < 66; i++) table[i] = (float)i;
+    int cls[4] = {0, 10, 3, 3};
+    float out[24], out_ref[24];
+    ds_class_embedding(table, cls, out, 4, 6);
+    ds_class_embedding_ref(table, cls, out_ref, 4, 6);
+    CHECK(max_diff(out, out_ref, 24) == 0 && out[6] == 60.0f && out[23] == 23.0f, "class embedding rows");
+}
+
+int main(void) {
+    ds_rng_seed(&rng, 2024);
+    test_gemm();
+    test_conv();
+    test_im2col_adjoint();
+    test_linear();
+    test_groupnorm();
+    test_silu();
+    test_moves();
+    test_embeddings();
+    return check_summary("test_kernels");
+}
