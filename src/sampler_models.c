@@ -241,6 +241,11 @@ int ds_sampling_info(int h, double *out) {
     return DS_OK;
 }
 
+int ds_sampling_frame(int h, uint8_t *x_out, uint8_t *x0_out, double *info) {
+    if (ds_sampling_read_u8(h, 0, x_out) || ds_sampling_read_u8(h, 1, x0_out)) return DS_ERR;
+    return ds_sampling_info(h, info);
+}
+
 int ds_sampling_free(int h) {
     sampling *sm = get(h);
     if (!sm) return DS_ERR;

@@ -64,6 +64,8 @@ DS_EXPORT int ds_sampling_step(int sampler, int n);
  * ds_x_to_pixels (ε̂ shown as 127.5 + 42.5 ε, i.e. ±3 fills the range). */
 DS_EXPORT int ds_sampling_read(int sampler, int what, float *out);
 DS_EXPORT int ds_sampling_read_u8(int sampler, int what, uint8_t *out);
+/* One call per displayed step: x_t and x̂_0 as pixels (batch, D) each, and info (10) as below. */
+DS_EXPORT int ds_sampling_frame(int sampler, uint8_t *x_out, uint8_t *x0_out, double *info);
 /* out (10): step, steps, t, t_pred, ᾱ, √ᾱ, √(1−ᾱ), SNR (−1 for infinite), batch, D. */
 DS_EXPORT int ds_sampling_info(int sampler, double *out);
 DS_EXPORT int ds_sampling_free(int sampler);

@@ -1,0 +1,136 @@
+// sampler.test.mjs — the same seed gives the same samples natively and in WebAssembly, byte
+// for byte: the exact mixture model (all three samplers, guided and not) and a tiny random
+// UNet saved to a .dsw and sampled by the native CLI. Both builds (SIMD and scalar).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadModule, call, cli, ROOT } from './wasm.mjs';
+
+const SAMPLE = path.join(ROOT, 'web', 'data', 'fashion-sample.bin');
+const KINDS = { ddpm: 0, ddim: 1, dpmpp2m: 2 };
+// image_size, in_channels, base, levels, mult[4], res blocks, groups, temb, classes
+const TINY_UNET = [28, 1, 8, 2, 1, 2, 0, 0, 1, 4, 16, 10];
+
+function parseSample(bytes) {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert.equal(String.fromCharCode(...bytes.subarray(0, 4)), 'DSFS');
+  const count = dv.getUint32(8, true), D = dv.getUint32(12, true) * dv.getUint32(16, true);
+  return { count, D, labels: bytes.slice(20, 20 + count), pixels: bytes.slice(20 + count, 20 + count + count * D) };
+}
+
+function readNpy(file) {
+  const b = fs.readFileSync(file);
+  const headerLen = b.readUInt16LE(8);
+  return new Uint8Array(b.subarray(10 + headerLen));
+}
+
+// equal arrays prove nothing if both are constant: demand spread-out pixel values
+function assertNotTrivial(pixels, what) {
+  const seen = new Set(pixels);
+  assert.ok(seen.size > 50, `${what}: only ${seen.size} distinct pixel values`);
+}
+
+function tmpdir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'ds-sampler-'));
+}
+
+// Samples n images (classes: all) in WASM on a sampler handle factory; returns (n, D) pixels.
+function wasmSample(M, create, { n, D, batch }) {
+  const out = new Uint8Array(n * D);
+  for (let first = 0; first < n; first += batch) {
+    const b = Math.min(batch, n - first);
+    const cls = Int32Array.from({ length: b }, (_, i) => Math.floor((first + i) / (n / 10)));
+    const h = create(cls, b, first).ret;
+    try {
+      let done = 0, steps = 0;
+      while (!done) {
+        steps = call(M, 'ds_sampling_step', [h, 1]).ret;
+        const info = call(M, 'ds_sampling_info', [h], [['f64', 10]]).outs[0];
+        done = info[0] === info[1];
+      }
+      assert.ok(steps > 0);
+      out.set(call(M, 'ds_sampling_read_u8', [h, 0], [['u8', b * D]]).outs[0], first * D);
+    } finally {
+      call(M, 'ds_sampling_free', [h]);
+    }
+  }
+  return out;
+}
+
+const sample = parseSample(new Uint8Array(fs.readFileSync(SAMPLE)));
+
+for (const variant of ['simd', 'scalar']) {
+  test(`${variant}: exact-mixture samples equal the native CLI byte for byte`, async () => {
+    const M = await loadModule(variant);
+    const gmm = call(M, 'ds_gmm_images_new', [sample.pixels, sample.labels, sample.count, sample.D, 0.01, 0]).ret;
+    const dir = tmpdir();
+    try {
+      const cases = [
+        ['ddpm', 30, 0, 1], ['ddim', 12, 0, 1], ['ddim', 12, 0.7, 2.5], ['dpmpp2m', 8, 0, 1],
+      ];
+      for (const [kind, steps, eta, guidance] of cases) {
+        const n = 10, file = path.join(dir, `${kind}.npy`);
+        cli(['sample', '--analytic', SAMPLE, '--analytic-var', '0.01', '--classes', 'all', '--n', String(n), '--sampler', kind,
+          '--steps', String(steps), '--eta', String(eta), '--guidance', String(guidance), '--seed', '1234', '--batch', '4',
+          '--npy', file, '--quiet']);
+        const native = readNpy(file);
+        // the CLI ran chunks of 4 (images 0-3, 4-7, 8-9); WASM runs all 10 at once: each
+        // image's noise stream depends on its index only, so the chunking must not matter
+        const wasm = wasmSample(M, (cls, b) => call(M, 'ds_sampling_new_gmm', [gmm, KINDS[kind], steps, eta, guidance, 1, 1234, b, cls]),
+          { n, D: sample.D, batch: n });
+        assertNotTrivial(native, `${kind} native`);
+        let diff = 0;
+        for (let i = 0; i < native.length; i++) if (native[i] !== wasm[i]) diff++;
+        assert.equal(diff, 0, `${kind} ${steps} steps eta ${eta} guidance ${guidance}: ${diff} of ${native.length} pixels differ`);
+        const labels = readNpy(file.replace('.npy', '_labels.npy'));
+        assert.deepEqual(Array.from(labels), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      }
+    } finally {
+      call(M, 'ds_gmm_images_free', [gmm]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(`${variant}: a tiny random UNet samples the same natively and in WASM`, async () => {
+    const M = await loadModule(variant);
+    const model = call(M, 'ds_engine_random', [1, Int32Array.from(TINY_UNET), TINY_UNET.length, 7]).ret;
+    const dir = tmpdir();
+    try {
+      const size = call(M, 'ds_engine_save', [model, 0, 0, 0]).ret;
+      const bytes = call(M, 'ds_engine_save', [model, 0], [['u8', size]]).outs[0];
+      const weights = path.join(dir, 'tiny.dsw'), file = path.join(dir, 'tiny.npy');
+      fs.writeFileSync(weights, bytes);
+      cli(['sample', '--weights', weights, '--classes', 'all', '--n', '10', '--sampler', 'ddim', '--steps', '4',
+        '--guidance', '2', '--seed', '5', '--batch', '10', '--npy', file, '--quiet']);
+      const native = readNpy(file);
+      assertNotTrivial(native, 'tiny UNet native');
+      const wasm = wasmSample(M, (cls, b) => call(M, 'ds_sampling_new_model', [model, 0, 1, 4, 0, 2, 1, 5, b, cls]), { n: 10, D: 784, batch: 10 });
+      let diff = 0, worst = 0;
+      for (let i = 0; i < native.length; i++) if (native[i] !== wasm[i]) { diff++; worst = Math.max(worst, Math.abs(native[i] - wasm[i])); }
+      assert.equal(diff, 0, `tiny UNet: ${diff} of ${native.length} pixels differ (worst by ${worst})`);
+    } finally {
+      call(M, 'ds_engine_free', [model]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(`${variant}: the sampler API refuses bad input with the library's message`, async () => {
+    const M = await loadModule(variant);
+    const gmm = call(M, 'ds_gmm_images_new', [sample.pixels, sample.labels, sample.count, sample.D, 0, 0]).ret;
+    const cls = Int32Array.from([0]);
+    assert.throws(() => call(M, 'ds_sampling_new_gmm', [gmm, 1, 0, 0, 1, 1, 1, 1, cls]), /sampler steps must be between 1 and 1000/);
+    assert.throws(() => call(M, 'ds_sampling_new_gmm', [gmm, 1, 10, 2, 1, 1, 1, 1, cls]), /eta/);
+    assert.throws(() => call(M, 'ds_sampling_new_gmm', [gmm, 7, 10, 0, 1, 1, 1, 1, cls]), /unknown sampler kind 7/);
+    assert.throws(() => call(M, 'ds_sampling_new_gmm', [gmm, 1, 10, 0, 1, 1, 0.5, 1, cls]), /seed/);
+    assert.throws(() => call(M, 'ds_sampling_new_gmm', [gmm, 1, 10, 0, 1, 1, 1, 1, Int32Array.from([11])]), /class/);
+    assert.throws(() => call(M, 'ds_sampling_step', [63, 1]), /no sampler with handle 63/);
+    assert.throws(() => call(M, 'ds_forward_noise', [sample.pixels.subarray(0, 784), 784, 1001, 0, 1], [['u8', 784], ['f64', 4]]), /timestep t/);
+    const h = call(M, 'ds_sampling_new_gmm', [gmm, 1, 3, 0, 1, 1, 1, 1, cls]).ret;
+    assert.equal(call(M, 'ds_sampling_step', [h, 10]).ret, 3, 'steps stop at the end');
+    call(M, 'ds_sampling_free', [h]);
+    assert.throws(() => call(M, 'ds_sampling_free', [h]), /no sampler with handle/);
+    call(M, 'ds_gmm_images_free', [gmm]);
+  });
+}
