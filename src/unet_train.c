@@ -1,4 +1,4 @@
-/* unet_train.c — UNet and MLP backward passes over the cached activations (see unet_train.h). */
+/* unet_train.c — the UNet backward pass over the cached activations (see unet_train.h). */
 #include "unet_train.h"
 
 #include <stdlib.h>
@@ -239,52 +239,6 @@ int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_stat
     ds_silu_backward(s->temb_h1, g->d_temb_act1, g->d_temb_h1, nE);
     ds_linear_backward(s->temb_sin, w->temb_fc1_weight, g->d_temb_h1, NULL, gw.temb_fc1_weight, gw.temb_fc1_bias, B, E,
                        E);
-    return DS_OK;
-}
-
-/* ---- MLP ---- */
-
-int ds_mlp_grad_state_alloc(ds_mlp_grad_state *g, const ds_mlp *m, int max_batch) {
-    if (!g || !m) return ds_fail("mlp grad state: null argument");
-    memset(g, 0, sizeof *g);
-    if (max_batch < 1 || max_batch > (1 << 20)) return ds_fail("mlp grad state: max batch must be 1..2^20 (got %d)", max_batch);
-    int H = m->config.hidden, nl = m->config.n_layers;
-    g->buf = malloc(sizeof(float) * (size_t)max_batch * H * (nl + 1));
-    if (!g->buf) return ds_fail("mlp grad state: out of memory");
-    g->max_batch = max_batch;
-    for (int i = 0; i < nl; i++) g->d_act[i] = g->buf + (size_t)i * max_batch * H;
-    g->d_pre = g->buf + (size_t)nl * max_batch * H;
-    return DS_OK;
-}
-
-void ds_mlp_grad_state_free(ds_mlp_grad_state *g) {
-    if (!g) return;
-    free(g->buf);
-    memset(g, 0, sizeof *g);
-}
-
-int ds_mlp_backward(const ds_mlp *m, const ds_mlp_state *s, ds_mlp_grad_state *g, const float *d_eps, int B,
-                    float *grads) {
-    if (!m || !s || !g || !g->buf || !d_eps || !grads) return ds_fail("mlp backward: null argument");
-    if (B < 1 || B > s->max_batch || B > g->max_batch) return ds_fail("mlp backward: batch %d too large", B);
-    const ds_mlp_config *c = &m->config;
-    ds_mlp_weights gw;
-    ds_mlp_point_weights(m, grads, &gw);
-    int H = c->hidden, nl = c->n_layers, D = c->data_dim, in0 = D + c->temb_dim;
-    long nH = (long)B * H;
-    memset(g->d_act[nl - 1], 0, sizeof(float) * nH);
-    ds_linear_backward(s->act[nl - 1], m->w.out_weight, d_eps, g->d_act[nl - 1], gw.out_weight, gw.out_bias, B, H, D);
-    for (int i = nl - 1; i >= 0; i--) {
-        memset(g->d_pre, 0, sizeof(float) * nH);
-        ds_silu_backward(s->pre[i], g->d_act[i], g->d_pre, nH);
-        if (i > 0) {
-            memset(g->d_act[i - 1], 0, sizeof(float) * nH);
-            ds_linear_backward(s->act[i - 1], m->w.fc_weight[i], g->d_pre, g->d_act[i - 1], gw.fc_weight[i],
-                               gw.fc_bias[i], B, H, H);
-        } else {
-            ds_linear_backward(s->in, m->w.fc_weight[0], g->d_pre, NULL, gw.fc_weight[0], gw.fc_bias[0], B, in0, H);
-        }
-    }
     return DS_OK;
 }
 

@@ -1,7 +1,6 @@
-/* unet_train.h — the backward pass of the UNet and the MLP, and one ε-prediction training
- * step of either on a batch the caller has drawn.
+/* unet_train.h — the backward pass of the UNet, and the noising of a training batch.
  *
- * The backward walks the activations the forward cached in its run state (unet.h / mlp.h) in
+ * The backward walks the activations the forward cached in its run state (unet.h) in
  * reverse, and ACCUMULATES the parameter gradients into a blob laid out by the model's own
  * parameter table (so the optimiser, the checkpoint and the weights file all share one
  * layout). Activation gradients live in a grad state, one buffer per tensor that has several
@@ -13,11 +12,11 @@
  * dropout, so the same network serves classifier-free guidance). The caller draws (t, ε, c')
  * from its RNG in a fixed order (ds_diffusion_draw) so that a batch split across threads gives
  * the same numbers as one thread.
- * Not here: threads, data loading, files (tools/cmd_train.c), the optimiser (optim.h). */
+ * Not here: threads, data loading, files (tools/cmd_train.c), the optimiser (optim.h), the
+ * MLP's backward (mlp_train.h). */
 #ifndef DS_UNET_TRAIN_H
 #define DS_UNET_TRAIN_H
 
-#include "mlp.h"
 #include "rng.h"
 #include "schedule.h"
 #include "unet.h"
@@ -45,19 +44,6 @@ void ds_unet_grad_state_free(ds_unet_grad_state *g);
  * grads (m->table.total) +=. Returns DS_OK or DS_ERR (bad sizes). */
 int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_state *g, const float *d_eps, int B,
                      float *grads);
-
-typedef struct {
-    int max_batch;
-    float *d_act[DS_MLP_MAX_LAYERS]; /* (B, H) */
-    float *d_pre;                    /* (B, H) */
-    float *buf;
-} ds_mlp_grad_state;
-
-int ds_mlp_grad_state_alloc(ds_mlp_grad_state *g, const ds_mlp *m, int max_batch);
-void ds_mlp_grad_state_free(ds_mlp_grad_state *g);
-/* d_eps (B, 2); grads (m->table.total) +=. */
-int ds_mlp_backward(const ds_mlp *m, const ds_mlp_state *s, ds_mlp_grad_state *g, const float *d_eps, int B,
-                    float *grads);
 
 /* Draws the noising of one batch of B items of `item` floats each, in this order per item:
  * t (1..T), the class dropout (uniform < p_uncond -> class n_classes), then `item` normals.

@@ -1,11 +1,12 @@
-/* test_train_gradcheck.c — the whole-network backward (UNet and MLP) against central finite
- * differences of the whole forward, on tiny configs that still exercise every path: two
+/* test_train_gradcheck.c — the whole UNet backward against central finite differences of the
+ * whole forward, on a tiny config that still exercises every path: two
  * levels, two res blocks per level (so both the concat and the plain block inputs), 1x1 skips,
  * the stride-2 downsample, the upsample, the time MLP and the class table (one item
  * conditional, one "no class"). Every parameter tensor is checked at up to PER_TENSOR
  * random elements. Loss L = sum(eps * r) with a fixed random r. Figures printed: the worst
  * per-tensor max|fd - an| / max|an| over the checked elements and the global
- * ||fd - an|| / ||an||. A planted error in one gradient must be caught. */
+ * ||fd - an|| / ||an||. A planted error in one gradient must be caught. (The MLP's
+ * whole-network check is tests/test_mlp_train.c.) */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,22 +78,6 @@ static double unet_loss(void *p) {
     return L;
 }
 
-/* ---- MLP ---- */
-typedef struct {
-    ds_mlp *m;
-    ds_mlp_state *s;
-    const float *x, *t, *r;
-    int B;
-} mlp_ctx;
-
-static double mlp_loss(void *p) {
-    mlp_ctx *c = p;
-    if (ds_mlp_forward(c->m, c->s, c->x, c->t, c->B, NULL)) return NAN;
-    double L = 0;
-    for (long i = 0; i < 2L * c->B; i++) L += (double)c->s->eps[i] * c->r[i];
-    return L;
-}
-
 static void perturb(float *p, long n, double scale) {
     for (long i = 0; i < n; i++) p[i] += (float)(ds_rng_normal(&rng) * scale);
 }
@@ -144,29 +129,5 @@ int main(void) {
         ds_unet_free(&m);
     }
 
-    /* MLP: 3 hidden layers of 16 */
-    {
-        ds_mlp_config cfg = {.data_dim = 2, .hidden = 16, .n_layers = 3, .temb_dim = 8};
-        ds_mlp m;
-        ds_mlp_state s;
-        ds_mlp_grad_state g;
-        CHECK(ds_mlp_build(&m, &cfg) == DS_OK, "mlp build: %s", ds_last_error());
-        ds_mlp_init_random(&m, 9);
-        perturb(m.params, m.table.total, 0.1);
-        const int B = 5;
-        ds_mlp_state_alloc(&s, &m, B);
-        ds_mlp_grad_state_alloc(&g, &m, B);
-        float x[10], r[10], t[5] = {1, 10, 100, 500, 1000};
-        for (int i = 0; i < 10; i++) x[i] = (float)ds_rng_normal(&rng), r[i] = (float)ds_rng_normal(&rng);
-        mlp_ctx ctx = {&m, &s, x, t, r, B};
-        float *grads = calloc((size_t)m.table.total, sizeof(float));
-        mlp_loss(&ctx);
-        CHECK(ds_mlp_backward(&m, &s, &g, r, B, grads) == DS_OK, "mlp backward: %s", ds_last_error());
-        check_blob("mlp", &m.table, m.params, grads, mlp_loss, &ctx, 1e-2, 5e-3, 0);
-        free(grads);
-        ds_mlp_grad_state_free(&g);
-        ds_mlp_state_free(&s);
-        ds_mlp_free(&m);
-    }
     return check_summary("test_train_gradcheck");
 }

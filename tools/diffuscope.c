@@ -20,6 +20,7 @@ static const command COMMANDS[] = {
     {"png2points", cmd_png2points, "a black-on-white PNG or a drawing as a point file"},
     {"sample", cmd_sample, "sample Fashion images (ddpm, ddim, dpmpp2m) to a PNG grid, a filmstrip, .npy"},
     {"fashion-sample", cmd_fashion_sample, "cut the shipped sample of real Fashion-MNIST test images"},
+    {"train", cmd_train, "train the Fashion UNet or the 2-D point MLP (checkpoints, exact resume)"},
 };
 static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 
