@@ -8,6 +8,7 @@
 #define DS_CLI_H
 
 int cmd_schedule(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 int cmd_points(int argc, char **argv);
 int cmd_png2points(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
