@@ -1,0 +1,93 @@
+// vi.test.mjs — the variational-inference exports of the WebAssembly builds give the same
+// numbers as the native CLI (`diffuscope vi`), bit for bit: evaluation, target parsing,
+// Monte Carlo and fit paths; the curves are densities; bad input is refused with a message.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { loadModule, call, cliJSON } from './wasm.mjs';
+
+const DEFAULT = '0.3:-3:0.7,0.5:4:1,0.2:7:0.6';
+const CASES = [
+  { target: DEFAULT, mu: 0, sigma: 1, logZ: 0 },
+  { target: DEFAULT, mu: -3, sigma: 0.6, logZ: 2.5 },
+  { target: DEFAULT, mu: 7, sigma: 3, logZ: -1 },
+  { target: '2:-10:0.3, 1:12:5, 1:0:0.05', mu: 19.5, sigma: 0.05, logZ: 0 },
+  { target: '1:1.5:2', mu: -20, sigma: 20, logZ: 100 },
+];
+
+// the parsed target as the (w, m, s) triples the exports take
+function params(M, spec) {
+  const bytes = new TextEncoder().encode(spec);
+  const { ret, outs } = call(M, 'ds_vi_parse_target', [bytes, bytes.length], [['f64', 25]]);
+  return { k: ret, params: outs[0].slice(1, 1 + 3 * ret) };
+}
+
+for (const variant of ['simd', 'scalar']) {
+  test(`${variant} build: KLs, ELBO and gradients equal the native CLI bit for bit`, async () => {
+    const M = await loadModule(variant);
+    for (const c of CASES) {
+      const native = cliJSON(['vi', '--target', c.target, '--mu', String(c.mu), '--sigma', String(c.sigma), '--log-z', String(c.logZ)]);
+      const { k, params: p } = params(M, c.target);
+      assert.equal(k, native.target.length);
+      assert.deepEqual(Array.from(p), native.target.flatMap((t) => [t.weight, t.mean, t.std]), 'parsed target');
+      const { outs } = call(M, 'ds_vi_evaluate', [k, p, c.mu, c.sigma, c.logZ], [['f64', 12]]);
+      const got = outs[0];
+      const want = [native.kl_q_p, native.kl_p_q, native.elbo, native.entropy_q, native.entropy_p, null,
+        ...native.grad_kl_q_p, ...native.grad_kl_p_q];
+      want.forEach((w, i) => {
+        if (w !== null) assert.equal(got[i], w, `${JSON.stringify(c)} value ${i}: wasm ${got[i]} native ${w}`);
+      });
+      assert.equal(got[2] + got[0], c.logZ, 'ELBO + KL(q||p) = log Z');
+    }
+  });
+
+  test(`${variant} build: Monte Carlo and fit paths equal the native CLI`, async () => {
+    const M = await loadModule(variant);
+    const { k, params: p } = params(M, DEFAULT);
+    const native = cliJSON(['vi', '--mu', '4', '--sigma', '0.8', '--log-z', '1', '--mc', '5000', '--seed', '11']);
+    const { outs } = call(M, 'ds_vi_monte_carlo', [k, p, 4, 0.8, 1, 5000, 11], [['f64', 6]]);
+    const m = native.mc;
+    assert.deepEqual(Array.from(outs[0]), [m.kl_q_p, m.kl_q_p_se, m.kl_p_q, m.kl_p_q_se, m.elbo, m.elbo_se]);
+    assert.ok(Math.abs(m.kl_q_p - native.kl_q_p) < 3 * m.kl_q_p_se, 'MC within 3 standard errors');
+
+    for (const dir of ['reverse', 'forward']) {
+      const fit = cliJSON(['vi', '--fit', dir, '--mu', '-3', '--sigma', '0.6', '--steps', '400', '--path']);
+      const rows = call(M, 'ds_vi_fit_path', [k, p, dir === 'forward' ? 1 : 0, -3, 0.6, 400], [['f64', 401 * 3]]);
+      assert.equal(rows.ret, fit.path.length, `${dir}: number of path rows`);
+      assert.deepEqual(Array.from(rows.outs[0].subarray(0, 3 * rows.ret)), fit.path.flat(), `${dir}: path`);
+    }
+  });
+
+  test(`${variant} build: the curves are the two densities`, async () => {
+    const M = await loadModule(variant);
+    const { k, params: p } = params(M, DEFAULT);
+    const n = 2001, x0 = -15, x1 = 20;
+    const { outs } = call(M, 'ds_vi_curves', [k, p, 1, 1.5, x0, x1, n], [['f64', 4 * n]]);
+    const h = (x1 - x0) / (n - 1);
+    const integral = (row) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += outs[0][row * n + i] * (i === 0 || i === n - 1 ? 0.5 : 1);
+      return s * h;
+    };
+    assert.ok(Math.abs(integral(0) - 1) < 1e-6, `p integrates to ${integral(0)}`);
+    assert.ok(Math.abs(integral(1) - 1) < 1e-6, `q integrates to ${integral(1)}`);
+    const [klqp] = call(M, 'ds_vi_evaluate', [k, p, 1, 1.5, 0], [['f64', 12]]).outs[0];
+    assert.ok(Math.abs(integral(2) - klqp) < 1e-5, `the KL(q||p) integrand integrates to ${integral(2)}, KL ${klqp}`);
+  });
+
+  test(`${variant} build: bad targets and inputs are refused with the library's message`, async () => {
+    const M = await loadModule(variant);
+    const bad = (spec, re) => {
+      const bytes = new TextEncoder().encode(spec);
+      assert.throws(() => call(M, 'ds_vi_parse_target', [bytes, bytes.length], [['f64', 25]]), re, spec);
+    };
+    bad('1:0', /expected ':' after the mean of component 1/);
+    bad('0:0:1', /weight must be a finite number > 0/);
+    bad('1:0:1,1:nan:1', /expected the mean of component 2/);
+    bad(Array(9).fill('1:0:1').join(','), /more than 8 components/);
+    const { k, params: p } = params(M, DEFAULT);
+    assert.throws(() => call(M, 'ds_vi_evaluate', [k, p, NaN, 1, 0], [['f64', 12]]), /mu must be a finite number/);
+    assert.throws(() => call(M, 'ds_vi_evaluate', [k, p, 0, 0, 0], [['f64', 12]]), /sigma must be between/);
+    assert.throws(() => call(M, 'ds_vi_evaluate', [9, new Float64Array(27), 0, 1, 0], [['f64', 12]]), /between 1 and 8 components/);
+    assert.throws(() => call(M, 'ds_vi_monte_carlo', [k, p, 0, 1, 0, 1, 0], [['f64', 6]]), /Monte-Carlo samples/);
+  });
+}
