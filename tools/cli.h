@@ -9,6 +9,8 @@
 
 int cmd_schedule(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_vi(int argc, char **argv);
+int cmd_render(int argc, char **argv);
 int cmd_points(int argc, char **argv);
 int cmd_png2points(int argc, char **argv);
 int cmd_sample(int argc, char **argv);

@@ -17,6 +17,8 @@ typedef struct {
 static const command COMMANDS[] = {
     {"schedule", cmd_schedule, "print a noise schedule (beta, abar, SNR) as JSON"},
     {"info", cmd_info, "what a .dsw weights file holds: kind, config, parameters, MFLOP; --bench times it"},
+    {"vi", cmd_vi, "KL(q||p), KL(p||q), ELBO of a Gaussian q vs a mixture p; Monte Carlo; fits"},
+    {"render", cmd_render, "static PNG figures for the article (vi-grid, ...)"},
     {"points", cmd_points, "point-cloud diffusion: shapes, forward frames, train, sample, quality"},
     {"png2points", cmd_png2points, "a black-on-white PNG or a drawing as a point file"},
     {"sample", cmd_sample, "sample Fashion images (ddpm, ddim, dpmpp2m) to a PNG grid, a filmstrip, .npy"},
