@@ -143,10 +143,10 @@ static int parse_record(const uint8_t *bytes, size_t at, size_t end, uint32_t in
         if (r->dims[d] < 1 || r->dims[d] > (1u << 28))
             return ds_fail("tensor '%s': dimension %u is %u (corrupt file?)", r->name, d, r->dims[d]);
         r->numel *= r->dims[d];
-        if (r->numel > (1ull << 30)) return ds_fail("tensor '%s' is implausibly large (corrupt file?)", r->name);
+        if (r->numel > (1ull << 28)) return ds_fail("tensor '%s' is implausibly large (corrupt file?)", r->name);
     }
     p += 4 * r->ndim;
-    uint64_t data_bytes = pad4(r->numel * (r->dtype == DS_DTYPE_F32 ? 4 : 2));
+    uint64_t data_bytes = (r->numel * (r->dtype == DS_DTYPE_F32 ? 4 : 2) + 3) & ~(uint64_t)3; /* 64-bit on wasm32 too */
     if ((uint64_t)(end - p) < data_bytes)
         return ds_fail("truncated: tensor '%s' needs %llu bytes of data at byte %zu but only %zu remain", r->name,
                        (unsigned long long)data_bytes, p, end - p);
