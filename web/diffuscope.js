@@ -3,3 +3,4 @@
 // It defines every <diffuscope-*> element. The engine and the base class live in core.js.
 export * from './core.js';
 import './widgets/schedule.js';
+import './widgets/sampler.js';

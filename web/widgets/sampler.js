@@ -1,0 +1,411 @@
+// <diffuscope-sampler> — reverse diffusion, one step at a time, computed in the worker.
+//   <diffuscope-sampler weights="../weights/fashion-unet.dsw" sampler="ddim" steps="20" batch="4">
+// Pick a class, a sampler (DDPM, DDIM, DPM-Solver++(2M)), steps, guidance, seed and batch;
+// play / pause / single-step / scrub back through every step. Each step shows, per image,
+// x_t and the model's current guess x̂_0, the noise level and the time the step took. The
+// denoiser is the trained UNet (loaded lazily, with progress, when the widget first scrolls
+// into view) or the exact denoiser of a mixture of real test images (no training needed).
+//
+// <diffuscope-forward t="250"> — the forward process q(x_t | x_0) on a real Fashion-MNIST
+// test image: move t and watch √ᾱ_t x_0 + √(1−ᾱ_t) ε, with √ᾱ_t and the SNR.
+import { DiffuscopeElement, h } from '../core.js';
+
+const WEB = new URL('../', import.meta.url); // web/: default file locations resolve from here
+export const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const NO_CLASS = 10;
+const SAMPLERS = [
+  { id: 0, name: 'ddpm', label: 'DDPM (ancestral)' },
+  { id: 1, name: 'ddim', label: 'DDIM' },
+  { id: 2, name: 'dpmpp2m', label: 'DPM-Solver++(2M)' },
+];
+const SCHEDULES = { linear: 0, cosine: 1 };
+const SIDE = 28, D = SIDE * SIDE;
+
+function fmt(v) {
+  if (v === Infinity) return '∞';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : v.toPrecision(3);
+}
+
+function urlAttr(el, name, fallback) {
+  const v = el.getAttribute(name);
+  return v ? new URL(v, document.baseURI).href : new URL(fallback, WEB).href;
+}
+
+// Fetches a binary file, reporting progress (0..1, or null when the size is unknown).
+async function fetchBytes(url, onProgress) {
+  const res = await fetch(url);
+  if (!res.ok) {
+    const err = new Error(`HTTP ${res.status}`);
+    err.status = res.status;
+    throw err;
+  }
+  const total = Number(res.headers.get('Content-Length')) || 0;
+  if (!res.body || !total) return new Uint8Array(await res.arrayBuffer());
+  const out = new Uint8Array(total);
+  const reader = res.body.getReader();
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (got + value.length > total) throw new Error('the server sent more bytes than it announced');
+    out.set(value, got);
+    got += value.length;
+    onProgress(got / total);
+  }
+  return out.subarray(0, got);
+}
+
+// The shipped test images (format in src/sampler_models.h), fetched once per URL.
+const sampleCache = new Map();
+export function loadFashionSample(url) {
+  if (!sampleCache.has(url)) {
+    sampleCache.set(url, fetchBytes(url, () => {}).then((bytes) => {
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (bytes.length < 20 || String.fromCharCode(...bytes.subarray(0, 4)) !== 'DSFS') throw new Error(`${url} is not a Fashion sample file`);
+      const count = dv.getUint32(8, true), rows = dv.getUint32(12, true), cols = dv.getUint32(16, true);
+      if (rows !== SIDE || cols !== SIDE || bytes.length !== 20 + count + count * D) throw new Error(`${url}: unexpected size`);
+      return { count, labels: bytes.slice(20, 20 + count), pixels: bytes.slice(20 + count) };
+    }));
+  }
+  return sampleCache.get(url);
+}
+
+// Draws a (SIDE x SIDE) greyscale tile scaled into ctx at (x, y) with size px.
+const tileCanvas = typeof document !== 'undefined' ? document.createElement('canvas') : null;
+function drawTile(ctx, pixels, offset, x, y, size) {
+  tileCanvas.width = SIDE;
+  tileCanvas.height = SIDE;
+  const tctx = tileCanvas.getContext('2d');
+  const img = tctx.createImageData(SIDE, SIDE);
+  for (let i = 0; i < D; i++) {
+    const v = pixels[offset + i];
+    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
+    img.data[4 * i + 3] = 255;
+  }
+  tctx.putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(tileCanvas, x, y, size, size);
+}
+
+function labelled(text, control) {
+  return h('label', { class: 'ds-field' }, h('span', {}, text), control);
+}
+
+function whenVisible(el, fn) {
+  if (typeof IntersectionObserver === 'undefined') return fn();
+  const io = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) {
+      io.disconnect();
+      fn();
+    }
+  }, { rootMargin: '200px' });
+  io.observe(el);
+}
+
+class SamplerWidget extends DiffuscopeElement {
+  build() {
+    this.weightsUrl = urlAttr(this, 'weights', '../weights/fashion-unet.dsw');
+    this.sampleUrl = urlAttr(this, 'sample', 'data/fashion-sample.bin');
+    this.scheduleKind = SCHEDULES[this.getAttribute('schedule') || 'linear'] ?? 0;
+    const samplerName = this.getAttribute('sampler') || 'ddim';
+    this.history = [];
+    this.models = {}; // name -> engine handle (network: model handle, mixture: mixture handle)
+
+    this.denoiser = h('select', { 'aria-label': 'denoiser' },
+      h('option', { value: 'network' }, 'trained UNet'),
+      h('option', { value: 'mixture' }, 'exact mixture of test images'));
+    if (this.getAttribute('model') === 'mixture') this.denoiser.value = 'mixture';
+    this.classSel = h('select', { 'aria-label': 'class' },
+      h('option', { value: 'mixed' }, 'one of each class'),
+      ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)),
+      h('option', { value: NO_CLASS }, 'any (unconditional)'));
+    const cls = this.getAttribute('class');
+    if (cls != null && this.classSel.querySelector(`option[value="${CSS.escape(cls)}"]`)) this.classSel.value = cls;
+    this.samplerSel = h('select', { 'aria-label': 'sampler' }, ...SAMPLERS.map((s) => h('option', { value: s.id }, s.label)));
+    this.samplerSel.value = String((SAMPLERS.find((s) => s.name === samplerName) || SAMPLERS[1]).id);
+    const num = (name, value, min, max, step) => h('input', { type: 'number', name, value, min, max, step, 'aria-label': name });
+    this.stepsIn = num('steps', Math.round(this.numberAttr('steps', 20, 1, 1000)), 1, 1000, 1);
+    this.guidanceIn = num('guidance', this.numberAttr('guidance', 1, 0, 20), 0, 20, 0.5);
+    this.etaIn = num('eta', this.numberAttr('eta', 0, 0, 1), 0, 1, 0.1);
+    this.seedIn = num('seed', Math.round(this.numberAttr('seed', 1, 0, 2 ** 31)), 0, 2 ** 31, 1);
+    this.batchIn = num('batch', Math.round(this.numberAttr('batch', 4, 1, 16)), 1, 16, 1);
+
+    this.playBtn = h('button', { type: 'button', class: 'ds-play', onclick: () => this.togglePlay() }, 'Play');
+    this.stepBtn = h('button', { type: 'button', class: 'ds-step', onclick: () => this.singleStep() }, 'Step');
+    this.resetBtn = h('button', { type: 'button', class: 'ds-reset', onclick: () => this.restart() }, 'New sample');
+    this.scrub = h('input', { type: 'range', class: 'ds-scrub', min: 0, max: 0, value: 0, step: 1, 'aria-label': 'scrub through the steps' });
+    this.scrub.addEventListener('input', () => this.show(Number(this.scrub.value)));
+    this.progress = h('progress', { class: 'ds-progress', max: 1, value: 0, hidden: true, 'aria-label': 'loading the weights' });
+    this.canvas = h('canvas', { class: 'ds-sampler-canvas', role: 'img', 'aria-label': 'x_t and the predicted x0 for each image' });
+    this.readout = {};
+    const cell = (k, label) => h('span', { class: 'ds-readout' }, label, ' ', (this.readout[k] = h('output', { 'data-value': k }, '–')));
+    this.append(
+      h('div', { class: 'ds-controls' }, labelled('denoiser', this.denoiser), labelled('class', this.classSel),
+        labelled('sampler', this.samplerSel), labelled('steps', this.stepsIn), labelled('guidance', this.guidanceIn),
+        labelled('η (DDIM)', this.etaIn), labelled('seed', this.seedIn), labelled('batch', this.batchIn)),
+      h('div', { class: 'ds-controls' }, this.playBtn, this.stepBtn, this.resetBtn,
+        h('label', { class: 'ds-control ds-scrub-label' }, 'step ', this.scrub)),
+      this.progress,
+      this.canvas,
+      h('div', { class: 'ds-readouts' }, cell('step', 'step'), cell('t', 't ='), cell('signal', '√ᾱ_t ='),
+        cell('noise', 'noise √(1−ᾱ_t) ='), cell('snr', 'SNR ='), cell('ms', 'ms/step:')),
+    );
+    for (const el of [this.denoiser, this.classSel, this.samplerSel, this.stepsIn, this.guidanceIn, this.etaIn, this.seedIn, this.batchIn])
+      el.addEventListener('change', () => this.restart());
+    this.setBusy(true);
+    this.showNotice('The sampler starts when it scrolls into view.');
+    whenVisible(this, () => this.restart());
+  }
+
+  setBusy(busy) {
+    this.busy = busy;
+    this.stepBtn.disabled = busy || this.done();
+  }
+
+  done() {
+    const last = this.history[this.history.length - 1];
+    return !last || last.info[0] === last.info[1];
+  }
+
+  params() {
+    const clamp = (input, lo, hi, fallback) => {
+      const v = Number(input.value);
+      if (!Number.isFinite(v) || v < lo || v > hi) {
+        input.value = fallback;
+        return fallback;
+      }
+      return v;
+    };
+    return {
+      kind: Number(this.samplerSel.value),
+      steps: Math.round(clamp(this.stepsIn, 1, 1000, 20)),
+      guidance: clamp(this.guidanceIn, 0, 20, 1),
+      eta: clamp(this.etaIn, 0, 1, 0),
+      seed: Math.round(clamp(this.seedIn, 0, 2 ** 31, 1)),
+      batch: Math.round(clamp(this.batchIn, 1, 16, 4)),
+      cls: this.classSel.value,
+    };
+  }
+
+  // The engine handle of the chosen denoiser, loading it on first use.
+  async model(engine) {
+    const name = this.denoiser.value;
+    if (name in this.models) return this.models[name];
+    if (name === 'network') {
+      this.progress.hidden = false;
+      this.showNotice('loading the trained weights…');
+      let bytes;
+      try {
+        bytes = await fetchBytes(this.weightsUrl, (f) => (this.progress.value = f));
+      } catch (err) {
+        this.progress.hidden = true;
+        const why = err.status === 404 ? 'is missing (not trained or not shipped yet)' : `could not be loaded (${err.message})`;
+        this.denoiser.value = 'mixture';
+        this.denoiserNote = `The trained weights ${new URL(this.weightsUrl).pathname} ${why}; showing the exact mixture of test images instead.`;
+        return this.model(engine);
+      }
+      this.progress.hidden = true;
+      this.models.network = { kind: 'network', handle: (await engine.call('ds_engine_load', [bytes, bytes.length])).ret };
+    } else {
+      const s = await loadFashionSample(this.sampleUrl);
+      const handle = (await engine.call('ds_gmm_images_new', [s.pixels, s.labels, s.count, D, 0, this.scheduleKind])).ret;
+      this.models.mixture = { kind: 'mixture', handle };
+    }
+    return this.models[name];
+  }
+
+  async restart() {
+    const token = (this.token = (this.token || 0) + 1); // a newer restart wins
+    this.playing = false;
+    this.playBtn.textContent = 'Play';
+    this.setBusy(true);
+    try {
+      const engine = await this.engine();
+      const model = await this.model(engine);
+      if (token !== this.token) return;
+      if (this.handle != null) {
+        const old = this.handle;
+        this.handle = null;
+        await engine.call('ds_sampling_free', [old]);
+      }
+      const p = this.params();
+      const cls = Int32Array.from({ length: p.batch }, (_, i) => (p.cls === 'mixed' ? i % 10 : Number(p.cls)));
+      const clip = 1;
+      const { ret } = model.kind === 'network'
+        ? await engine.call('ds_sampling_new_model', [model.handle, this.scheduleKind, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls])
+        : await engine.call('ds_sampling_new_gmm', [model.handle, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]);
+      if (token !== this.token) {
+        await engine.call('ds_sampling_free', [ret]);
+        return;
+      }
+      this.handle = ret;
+      this.cls = cls;
+      this.history = [];
+      await this.capture(engine, 0);
+      if (this.denoiserNote && this.denoiser.value === 'mixture') this.showNotice(this.denoiserNote);
+      else this.clearStatus();
+      this.dataset.ready = '';
+    } catch (err) {
+      this.showError(err.message);
+    } finally {
+      if (token === this.token) this.setBusy(false);
+    }
+  }
+
+  // Reads the current frame into the history and shows it.
+  async capture(engine, ms) {
+    const B = this.cls.length;
+    const { outs } = await engine.call('ds_sampling_frame', [this.handle], [['u8', B * D], ['u8', B * D], ['f64', 10]]);
+    this.history.push({ x: outs[0], x0: outs[1], info: outs[2], ms });
+    this.scrub.max = this.history.length - 1;
+    this.show(this.history.length - 1);
+  }
+
+  async stepOnce() {
+    if (this.handle == null || this.done()) return false;
+    const engine = await this.engine();
+    const handle = this.handle, t0 = performance.now();
+    await engine.call('ds_sampling_step', [handle, 1]);
+    const ms = performance.now() - t0;
+    if (handle !== this.handle) return false;
+    await this.capture(engine, ms);
+    this.dataset.step = String(this.history.length - 1);
+    return true;
+  }
+
+  async singleStep() {
+    if (this.busy) return;
+    this.setBusy(true);
+    try {
+      await this.stepOnce();
+    } catch (err) {
+      this.showError(err.message);
+    } finally {
+      this.setBusy(false);
+    }
+  }
+
+  async togglePlay() {
+    if (this.playing) {
+      this.playing = false;
+      return;
+    }
+    if (this.busy) return;
+    if (this.done()) await this.restart();
+    this.playing = true;
+    this.playBtn.textContent = 'Pause';
+    this.setBusy(true);
+    try {
+      while (this.playing && (await this.stepOnce())) {
+        const last = this.history[this.history.length - 1];
+        await new Promise((r) => setTimeout(r, Math.max(0, 60 - last.ms))); // let the eye follow
+      }
+    } catch (err) {
+      this.showError(err.message);
+    } finally {
+      this.playing = false;
+      this.playBtn.textContent = 'Play';
+      this.setBusy(false);
+    }
+  }
+
+  show(index) {
+    const frame = this.history[index];
+    if (!frame) return;
+    this.scrub.value = index;
+    const [step, steps, t, , , signal, noise, snr] = frame.info;
+    this.readout.step.textContent = `${step} / ${steps}`;
+    this.readout.t.textContent = String(t);
+    this.readout.signal.textContent = fmt(signal);
+    this.readout.noise.textContent = fmt(noise);
+    this.readout.snr.textContent = snr < 0 ? '∞' : fmt(snr);
+    const timed = this.history.slice(1, index + 1).map((f) => f.ms);
+    this.readout.ms.textContent = index ? `${frame.ms.toFixed(1)} (mean ${(timed.reduce((a, b) => a + b, 0) / timed.length).toFixed(1)})` : '–';
+    this.draw(frame);
+  }
+
+  draw(frame) {
+    const B = this.cls.length, cols = Math.min(B, 4), rows = Math.ceil(B / cols);
+    const tile = 84, gap = 4, pairW = 2 * tile + gap, padX = 14, capH = 18;
+    const W = cols * pairW + (cols - 1) * padX, H = rows * (tile + capH) + capH;
+    const ratio = window.devicePixelRatio || 1;
+    this.canvas.width = Math.round(W * ratio);
+    this.canvas.height = Math.round(H * ratio);
+    this.canvas.style.width = `${W}px`;
+    this.canvas.style.height = `${H}px`;
+    const ctx = this.canvas.getContext('2d');
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    const style = getComputedStyle(this);
+    ctx.fillStyle = style.getPropertyValue('--ds-bg').trim() || '#fff';
+    ctx.fillRect(0, 0, W, H);
+    ctx.fillStyle = style.getPropertyValue('--ds-text').trim() || '#222';
+    ctx.font = '12px system-ui, sans-serif';
+    for (let b = 0; b < B; b++) {
+      const x = (b % cols) * (pairW + padX), y = capH + Math.floor(b / cols) * (tile + capH);
+      if (b < cols) {
+        ctx.fillText('x_t', x, 13);
+        ctx.fillText('x̂_0', x + tile + gap, 13);
+      }
+      drawTile(ctx, frame.x, b * D, x, y, tile);
+      drawTile(ctx, frame.x0, b * D, x + tile + gap, y, tile);
+      const c = this.cls[b];
+      ctx.fillText(c === NO_CLASS ? 'any' : CLASS_NAMES[c], x, y + tile + 13);
+    }
+  }
+}
+
+class ForwardWidget extends DiffuscopeElement {
+  build() {
+    this.sampleUrl = urlAttr(this, 'sample', 'data/fashion-sample.bin');
+    this.scheduleKind = SCHEDULES[this.getAttribute('schedule') || 'linear'] ?? 0;
+    this.classSel = h('select', { 'aria-label': 'class of the test image' }, ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)));
+    this.indexIn = h('input', { type: 'number', min: 1, max: 8, step: 1, value: 1, 'aria-label': 'which test image of the class' });
+    this.slider = h('input', { type: 'range', min: 0, max: 1000, step: 1, value: Math.round(this.numberAttr('t', 250, 0, 1000)), 'aria-label': 'diffusion step t' });
+    this.seedIn = h('input', { type: 'number', min: 0, max: 2 ** 31, step: 1, value: 1, 'aria-label': 'noise seed' });
+    this.x0Canvas = h('canvas', { class: 'ds-forward-canvas', width: 140, height: 140, role: 'img', 'aria-label': 'the clean test image x0' });
+    this.xtCanvas = h('canvas', { class: 'ds-forward-canvas', width: 140, height: 140, role: 'img', 'aria-label': 'the noised image x_t' });
+    this.readout = {};
+    const cell = (k, label) => h('span', { class: 'ds-readout' }, label, ' ', (this.readout[k] = h('output', { 'data-value': k }, '–')));
+    this.append(
+      h('div', { class: 'ds-controls' }, labelled('image', this.classSel), labelled('number', this.indexIn), labelled('noise seed', this.seedIn)),
+      h('label', { class: 'ds-control' }, 't = ', (this.tLabel = h('output', {}, '')), this.slider),
+      h('div', { class: 'ds-forward-pair' }, h('figure', {}, this.x0Canvas, h('figcaption', {}, 'x_0')),
+        h('figure', {}, this.xtCanvas, h('figcaption', {}, 'x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε'))),
+      h('div', { class: 'ds-readouts' }, cell('signal', '√ᾱ_t ='), cell('noise', '√(1−ᾱ_t) ='), cell('snr', 'SNR =')),
+    );
+    for (const el of [this.classSel, this.indexIn, this.seedIn]) el.addEventListener('change', () => this.update());
+    this.slider.addEventListener('input', () => this.update());
+    whenVisible(this, () => this.update());
+  }
+
+  async update() {
+    const token = (this.token = (this.token || 0) + 1);
+    try {
+      const [engine, sample] = await Promise.all([this.engine(), loadFashionSample(this.sampleUrl)]);
+      const perClass = sample.count / 10;
+      this.indexIn.max = perClass;
+      const c = Number(this.classSel.value), i = Math.min(perClass, Math.max(1, Math.round(Number(this.indexIn.value) || 1)));
+      const k = c * perClass + (i - 1); // the sample file is class-major
+      const pixels = sample.pixels.subarray(k * D, (k + 1) * D);
+      const t = Number(this.slider.value), seed = Math.max(0, Math.round(Number(this.seedIn.value) || 0));
+      const { outs } = await engine.call('ds_forward_noise', [pixels, D, t, this.scheduleKind, seed], [['u8', D], ['f64', 4]]);
+      if (token !== this.token) return;
+      this.tLabel.textContent = `${t} / 1000`;
+      drawTile(this.x0Canvas.getContext('2d'), pixels, 0, 0, 0, 140);
+      drawTile(this.xtCanvas.getContext('2d'), outs[0], 0, 0, 0, 140);
+      const [, signal, noise, snr] = outs[1];
+      this.readout.signal.textContent = fmt(signal);
+      this.readout.noise.textContent = fmt(noise);
+      this.readout.snr.textContent = snr < 0 ? '∞' : fmt(snr);
+      this.clearStatus();
+      this.dataset.ready = '';
+    } catch (err) {
+      this.showError(err.message);
+    }
+  }
+}
+
+customElements.define('diffuscope-sampler', SamplerWidget);
+customElements.define('diffuscope-forward', ForwardWidget);
