@@ -7,8 +7,8 @@
  * several layers (skip connections, residuals) collect its gradient from each, and lets a
  * trainer sum a batch's parameter gradients into one blob; the caller zeroes them once.
  * Same layout conventions as kernels.h (NCHW float32, conv weights (C_out, C_in, K, K),
- * linear weights (out, in)). Conv and linear backward are GEMMs (ds_gemm, the SIMD kernel);
- * the reductions (GroupNorm, biases) accumulate in double.
+ * linear weights (out, in)). Conv and linear backward are GEMMs (ds_gemm_grad below, and
+ * kernels.h's ds_gemm); the reductions (GroupNorm, biases) accumulate in double.
  * tests/test_grad.c checks every one against central finite differences of the forward kernel.
  * Not here: the network wiring of the backward pass (unet_train.c, mlp_train.c). */
 #ifndef DS_KERNELS_GRAD_H
@@ -16,10 +16,19 @@
 
 #include <stddef.h>
 
+/* GEMM of the backward passes: C (M, N) = op(A) (M, K) x B (K, N) (accumulate = 0) or
+ * C += ... (accumulate = 1); op(A) = A stored (M, K) (trans_a = 0) or A^T with A stored (K, M)
+ * (trans_a = 1); B stored (K, N) row-major; row strides lda, ldb, ldc. Bit-identical to
+ * ds_gemm_ref(trans_a, 0, ...) (kernels.h), its scalar reference, about 2x kernels.h's ds_gemm
+ * natively (8-wide AVX tiles where the build has AVX). */
+void ds_gemm_grad(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
+                  int ldc, int accumulate);
+
 /* Conv backward. x (B, C_in, H, W) and w as in the forward; dy (B, C_out, Ho, Wo).
  * dx (B, C_in, H, W) +=, dw (C_out, C_in, K, K) +=, db (C_out) +=.
- * scratch: ds_conv2d_backward_scratch_floats(...) floats (two im2col buffers of one image). */
-size_t ds_conv2d_backward_scratch_floats(int C_in, int H, int W, int K, int stride);
+ * scratch: ds_conv2d_backward_scratch_floats(...) floats (im2col of one image and its
+ * gradient, dy of one image transposed, dw transposed). */
+size_t ds_conv2d_backward_scratch_floats(int C_in, int H, int W, int C_out, int K, int stride);
 void ds_conv2d_backward(const float *x, const float *w, const float *dy, float *dx, float *dw, float *db,
                         float *scratch, int B, int C_in, int H, int W, int C_out, int K, int stride);
 

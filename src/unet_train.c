@@ -10,8 +10,8 @@
 
 /* ---- UNet grad state ---- */
 
-static size_t conv_bwd_scratch(int cin, int size, int K, int stride) {
-    return ds_conv2d_backward_scratch_floats(cin, size, size, K, stride);
+static size_t conv_bwd_scratch(int cin, int size, int cout, int K, int stride) {
+    return ds_conv2d_backward_scratch_floats(cin, size, size, cout, K, stride);
 }
 
 int ds_unet_grad_state_alloc(ds_unet_grad_state *g, const ds_unet *m, int max_batch) {
@@ -36,12 +36,12 @@ int ds_unet_grad_state_alloc(ds_unet_grad_state *g, const ds_unet *m, int max_ba
         n_block[i] = (long)B * m->block[i].cout * s * s;
         total += n_block[i];
     }
-    size_t scratch = conv_bwd_scratch(c->in_channels, S, 3, 1);
-    size_t sc = conv_bwd_scratch(m->level_channels[0], S, 3, 1); /* conv_out */
+    size_t scratch = conv_bwd_scratch(c->in_channels, S, m->level_channels[0], 3, 1);
+    size_t sc = conv_bwd_scratch(m->level_channels[0], S, c->in_channels, 3, 1); /* conv_out */
     if (sc > scratch) scratch = sc;
     for (int i = 0; i < m->n_blocks; i++) {
         const ds_unet_block_shape *b = &m->block[i];
-        size_t s1 = conv_bwd_scratch(b->cin, b->size, 3, 1), s2 = conv_bwd_scratch(b->cout, b->size, 3, 1);
+        size_t s1 = conv_bwd_scratch(b->cin, b->size, b->cout, 3, 1), s2 = conv_bwd_scratch(b->cout, b->size, b->cout, 3, 1);
         if (s1 > scratch) scratch = s1;
         if (s2 > scratch) scratch = s2;
         if (b->concat) {
@@ -55,7 +55,7 @@ int ds_unet_grad_state_alloc(ds_unet_grad_state *g, const ds_unet *m, int max_ba
         if (l < L - 1) {
             long s1 = m->level_size[l + 1];
             n_down[l] = (long)B * m->level_channels[l] * s1 * s1;
-            size_t sd = conv_bwd_scratch(m->level_channels[l], (int)s, 3, 2);
+            size_t sd = conv_bwd_scratch(m->level_channels[l], (int)s, m->level_channels[l], 3, 2);
             if (sd > scratch) scratch = sd;
             total += n_down[l];
         }
