@@ -23,81 +23,86 @@ typedef simde__m128 v4;
 #define V_DIV simde_mm_div_ps
 
 /* ---- matrix multiply --------------------------------------------------------------------
- * op(B) not transposed: an MR x 8 register tile of C; for each k, one row of 8 B values times
- * MR broadcast A values. Every C element sums its K products in k order, exactly like the
+ * op(B) not transposed: a 4 x 8 register tile of C (8 accumulators); for each k, one row of
+ * 8 B values times 4 broadcast A values. Every C element sums its K products in k order, exactly like the
  * reference, so this path is bit-identical to ds_gemm_ref. Loop order: column panel outer,
  * row tiles inner, so the K x 8 panel of B stays in L1 while all rows of A stream past. */
 
-static inline float a_at(const float *A, int lda, int trans_a, int i, int k) {
-    return trans_a ? A[(long)k * lda + i] : A[(long)i * lda + k];
-}
+/* op(A)[i][k] = A[i * sa_i + k * sa_k]: (lda, 1) when A is stored (M, K), (1, lda) when
+ * stored (K, M), so the tiles need no transpose branch in their inner loop. */
 
 static inline void store_c(float *c, v4 v, int accumulate) {
     V_STORE(c, accumulate ? V_ADD(V_LOAD(c), v) : v);
 }
 
-/* MR rows (1..4) x 8 columns */
-static inline void tile_mr_x8(int MR, int K, const float *A, int lda, int trans_a, int i0, const float *B, int ldb,
-                              int j0, float *C, int ldc, int accumulate) {
-    v4 acc[4][2];
-    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = simde_mm_setzero_ps();
+/* 4 rows x 8 columns */
+static inline void tile_4x8(int K, const float *A, long sa_i, long sa_k, const float *B, int ldb, float *C, int ldc,
+                            int accumulate) {
+    v4 c00 = simde_mm_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    const float *a0 = A, *a1 = A + sa_i, *a2 = A + 2 * sa_i, *a3 = A + 3 * sa_i;
     for (int k = 0; k < K; k++) {
-        const float *brow = B + (long)k * ldb + j0;
+        const float *brow = B + (long)k * ldb;
         v4 b0 = V_LOAD(brow), b1 = V_LOAD(brow + 4);
-        for (int r = 0; r < MR; r++) {
-            v4 a = V_SET1(a_at(A, lda, trans_a, i0 + r, k));
-            acc[r][0] = V_ADD(acc[r][0], V_MUL(a, b0));
-            acc[r][1] = V_ADD(acc[r][1], V_MUL(a, b1));
-        }
+        const long ak = k * sa_k;
+        v4 a = V_SET1(a0[ak]);
+        c00 = V_ADD(c00, V_MUL(a, b0));
+        c01 = V_ADD(c01, V_MUL(a, b1));
+        a = V_SET1(a1[ak]);
+        c10 = V_ADD(c10, V_MUL(a, b0));
+        c11 = V_ADD(c11, V_MUL(a, b1));
+        a = V_SET1(a2[ak]);
+        c20 = V_ADD(c20, V_MUL(a, b0));
+        c21 = V_ADD(c21, V_MUL(a, b1));
+        a = V_SET1(a3[ak]);
+        c30 = V_ADD(c30, V_MUL(a, b0));
+        c31 = V_ADD(c31, V_MUL(a, b1));
     }
-    for (int r = 0; r < MR; r++) {
-        float *c = C + (long)(i0 + r) * ldc + j0;
-        store_c(c, acc[r][0], accumulate);
-        store_c(c + 4, acc[r][1], accumulate);
-    }
+    store_c(C, c00, accumulate), store_c(C + 4, c01, accumulate);
+    store_c(C + ldc, c10, accumulate), store_c(C + ldc + 4, c11, accumulate);
+    store_c(C + 2 * ldc, c20, accumulate), store_c(C + 2 * ldc + 4, c21, accumulate);
+    store_c(C + 3 * ldc, c30, accumulate), store_c(C + 3 * ldc + 4, c31, accumulate);
 }
 
-/* MR rows x 4 columns */
-static inline void tile_mr_x4(int MR, int K, const float *A, int lda, int trans_a, int i0, const float *B, int ldb,
-                              int j0, float *C, int ldc, int accumulate) {
-    v4 acc[4];
-    for (int r = 0; r < MR; r++) acc[r] = simde_mm_setzero_ps();
+/* 1 row x 8 columns (the row remainder) */
+static inline void tile_1x8(int K, const float *A, long sa_k, const float *B, int ldb, float *C, int accumulate) {
+    v4 c0 = simde_mm_setzero_ps(), c1 = c0;
     for (int k = 0; k < K; k++) {
-        v4 b0 = V_LOAD(B + (long)k * ldb + j0);
-        for (int r = 0; r < MR; r++) acc[r] = V_ADD(acc[r], V_MUL(V_SET1(a_at(A, lda, trans_a, i0 + r, k)), b0));
+        const float *brow = B + (long)k * ldb;
+        v4 a = V_SET1(A[k * sa_k]);
+        c0 = V_ADD(c0, V_MUL(a, V_LOAD(brow)));
+        c1 = V_ADD(c1, V_MUL(a, V_LOAD(brow + 4)));
     }
-    for (int r = 0; r < MR; r++) store_c(C + (long)(i0 + r) * ldc + j0, acc[r], accumulate);
+    store_c(C, c0, accumulate), store_c(C + 4, c1, accumulate);
 }
 
-/* MR rows x 1 column (the column remainder) */
-static inline void tile_mr_x1(int MR, int K, const float *A, int lda, int trans_a, int i0, const float *B, int ldb,
-                              int j, float *C, int ldc, int accumulate) {
-    for (int r = 0; r < MR; r++) {
-        float sum = 0.0f;
-        for (int k = 0; k < K; k++) sum += a_at(A, lda, trans_a, i0 + r, k) * B[(long)k * ldb + j];
-        float *c = C + (long)(i0 + r) * ldc + j;
-        *c = accumulate ? *c + sum : sum;
-    }
+/* 1 row x 4 columns */
+static inline void tile_1x4(int K, const float *A, long sa_k, const float *B, int ldb, float *C, int accumulate) {
+    v4 c0 = simde_mm_setzero_ps();
+    for (int k = 0; k < K; k++) c0 = V_ADD(c0, V_MUL(V_SET1(A[k * sa_k]), V_LOAD(B + (long)k * ldb)));
+    store_c(C, c0, accumulate);
+}
+
+/* 1 row x 1 column */
+static inline void tile_1x1(int K, const float *A, long sa_k, const float *B, int ldb, float *C, int accumulate) {
+    float sum = 0.0f;
+    for (int k = 0; k < K; k++) sum += A[k * sa_k] * B[(long)k * ldb];
+    *C = accumulate ? *C + sum : sum;
 }
 
 static void gemm_b_rows(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
                         int ldc, int accumulate) {
+    const long sa_i = trans_a ? 1 : lda, sa_k = trans_a ? lda : 1;
     int j0 = 0;
     for (; j0 + 8 <= N; j0 += 8) {
         int i0 = 0;
-        for (; i0 + 4 <= M; i0 += 4) tile_mr_x8(4, K, A, lda, trans_a, i0, B, ldb, j0, C, ldc, accumulate);
-        for (; i0 < M; i0++) tile_mr_x8(1, K, A, lda, trans_a, i0, B, ldb, j0, C, ldc, accumulate);
+        for (; i0 + 4 <= M; i0 += 4)
+            tile_4x8(K, A + i0 * sa_i, sa_i, sa_k, B + j0, ldb, C + (long)i0 * ldc + j0, ldc, accumulate);
+        for (; i0 < M; i0++) tile_1x8(K, A + i0 * sa_i, sa_k, B + j0, ldb, C + (long)i0 * ldc + j0, accumulate);
     }
-    for (; j0 + 4 <= N; j0 += 4) {
-        int i0 = 0;
-        for (; i0 + 4 <= M; i0 += 4) tile_mr_x4(4, K, A, lda, trans_a, i0, B, ldb, j0, C, ldc, accumulate);
-        for (; i0 < M; i0++) tile_mr_x4(1, K, A, lda, trans_a, i0, B, ldb, j0, C, ldc, accumulate);
-    }
-    for (; j0 < N; j0++) {
-        int i0 = 0;
-        for (; i0 + 4 <= M; i0 += 4) tile_mr_x1(4, K, A, lda, trans_a, i0, B, ldb, j0, C, ldc, accumulate);
-        for (; i0 < M; i0++) tile_mr_x1(1, K, A, lda, trans_a, i0, B, ldb, j0, C, ldc, accumulate);
-    }
+    for (; j0 + 4 <= N; j0 += 4)
+        for (int i0 = 0; i0 < M; i0++) tile_1x4(K, A + i0 * sa_i, sa_k, B + j0, ldb, C + (long)i0 * ldc + j0, accumulate);
+    for (; j0 < N; j0++)
+        for (int i0 = 0; i0 < M; i0++) tile_1x1(K, A + i0 * sa_i, sa_k, B + j0, ldb, C + (long)i0 * ldc + j0, accumulate);
 }
 
 /* Horizontal sum in a fixed order: (v0 + v2) + (v1 + v3). */
