@@ -109,6 +109,7 @@ static int draw_vi_panel(const ds_mixture *p, double mu, double sigma, const cha
     fig_text(&c, 20, 46, 1.7, FIG_BLACK, text);
     /* legend, top right inside the frame */
     double lx = f.left + f.width - 190, ly = f.top + 10;
+    fig_fill_rect(&c, lx - 8, ly - 6, f.left + f.width - 2, ly + 84, FIG_WHITE, 0.85);
     fig_line(&c, lx, ly + 6, lx + 26, ly + 6, 3, FIG_BLUE);
     fig_text(&c, lx + 34, ly, 1.5, FIG_BLACK, "p(x) target");
     fig_line(&c, lx, ly + 28, lx + 26, ly + 28, 3, FIG_ORANGE);

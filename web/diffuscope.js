@@ -4,3 +4,4 @@
 export * from './core.js';
 import './widgets/schedule.js';
 import './widgets/sampler.js';
+import './widgets/vi.js';

@@ -1,9 +1,14 @@
 // vi.test.mjs — the variational-inference exports of the WebAssembly builds give the same
 // numbers as the native CLI (`diffuscope vi`), bit for bit: evaluation, target parsing,
-// Monte Carlo and fit paths; the curves are densities; bad input is refused with a message.
+// Monte Carlo and fit paths; the curves are densities; bad input is refused with a message;
+// and the CLI's `render vi-grid` writes the seed's 16 images.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { loadModule, call, cliJSON } from './wasm.mjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { loadModule, call, cli, cliJSON, CLI } from './wasm.mjs';
 
 const DEFAULT = '0.3:-3:0.7,0.5:4:1,0.2:7:0.6';
 const CASES = [
@@ -91,3 +96,34 @@ for (const variant of ['simd', 'scalar']) {
     assert.throws(() => call(M, 'ds_vi_monte_carlo', [k, p, 0, 1, 0, 1, 0], [['f64', 6]]), /Monte-Carlo samples/);
   });
 }
+
+test('CLI: render vi-grid writes the seed grid of 720x440 PNGs; bad flags exit 2 with a message', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-vi-grid-'));
+  try {
+    const listed = cli(['render', 'vi-grid', '--out', dir]).trim().split('\n');
+    assert.equal(listed.length, 16);
+    const sizes = new Set();
+    for (const mu of ['-3.0', '0.0', '4.0', '7.0']) {
+      for (const sd of ['0.6', '0.8', '1.0', '3.0']) {
+        const file = path.join(dir, `p_x_approx_mean_${mu}_approx_std_${sd}.png`);
+        const png = fs.readFileSync(file);
+        assert.equal(png.toString('latin1', 1, 4), 'PNG', file);
+        assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [720, 440], `${file} is 720x440`);
+        sizes.add(png.length);
+      }
+    }
+    assert.ok(sizes.size > 8, 'the 16 images differ');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const fails = (args, re) => {
+    const r = spawnSync(CLI, args, { encoding: 'utf8' });
+    assert.equal(r.status, 2, `${args.join(' ')} exits 2`);
+    assert.match(r.stderr, re);
+  };
+  fails(['vi', '--target', '1:0:1,'], /expected the weight of component 2/);
+  fails(['vi', '--sigma', '0'], /sigma must be between/);
+  fails(['vi', '--fit', 'sideways'], /unknown fit direction 'sideways'/);
+  fails(['render', 'vi-grid'], /--out DIR is required/);
+  fails(['render', 'no-such-figure'], /unknown figure/);
+});
