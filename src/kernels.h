@@ -4,6 +4,8 @@
  * the browser, SIMDe's scalar emulation in the scalar WASM build — the same source in all
  * three) and a plain scalar twin NAME_ref written for clarity, which the tests compare
  * against (tests/test_kernels.c states the tolerance of each). Only kernels*.c include SIMDe.
+ * The embeddings and im2col / col2im touch few values or only move them; their fast and
+ * reference versions share one scalar implementation (kernels_ref.c).
  *
  * Conventions:
  *   - activations are float32 NCHW, contiguous: x[((b*C + c)*H + y)*W + x]
