@@ -115,6 +115,24 @@ int ds_gmm_images_new(const uint8_t *pixels, const uint8_t *labels, int count, i
     return g_gmms[slot] ? slot : DS_ERR;
 }
 
+int ds_gmm_new(int K, int D, const double *weight, const float *mean, const float *var, const int *label,
+               int schedule_kind) {
+    static ds_schedule sch;
+    if (ds_schedule_init(&sch, (ds_schedule_kind)schedule_kind, DS_MAX_T)) return DS_ERR;
+    int slot = -1;
+    for (int i = 0; i < MAX_GMMS && slot < 0; i++) if (!g_gmms[i]) slot = i;
+    if (slot < 0) return ds_fail("too many mixtures (%d); free one first", MAX_GMMS);
+    g_gmms[slot] = ds_gmm_create(&sch, K, D, weight, mean, var, label);
+    return g_gmms[slot] ? slot : DS_ERR;
+}
+
+int ds_gmm_predict(int gmm, int what, const float *x, const float *t, const int *cls, int B, float *out) {
+    if (gmm < 0 || gmm >= MAX_GMMS || !g_gmms[gmm]) return ds_fail("no mixture with handle %d", gmm);
+    if (what == 0) return ds_gmm_denoise(g_gmms[gmm], x, t, cls, B, out);
+    if (what == 1) return ds_gmm_eps(g_gmms[gmm], x, t, cls, B, out);
+    return ds_fail("gmm predict: what must be 0 (x0) or 1 (eps), got %d", what);
+}
+
 int ds_gmm_images_free(int gmm) {
     if (gmm < 0 || gmm >= MAX_GMMS || !g_gmms[gmm]) return ds_fail("no mixture with handle %d", gmm);
     ds_gmm_free(g_gmms[gmm]);

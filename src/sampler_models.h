@@ -51,6 +51,13 @@ ds_gmm *ds_gmm_from_images(const ds_schedule *schedule, const uint8_t *pixels, c
 DS_EXPORT int ds_gmm_images_new(const uint8_t *pixels, const uint8_t *labels, int count, int D, double var,
                                 int schedule_kind);
 DS_EXPORT int ds_gmm_images_free(int gmm);
+/* Any mixture (gmm_denoiser.h): weight (K), mean (K, D), var (K, D), label (K) -1 or 0..9;
+ * handles share the table above (free with ds_gmm_images_free). The points widgets use this. */
+DS_EXPORT int ds_gmm_new(int K, int D, const double *weight, const float *mean, const float *var, const int *label,
+                         int schedule_kind);
+/* The exact prediction for x (B, D) at timesteps t (B), class cls (B): what 0 = E[x_0 | x_t],
+ * 1 = ε*. out (B, D). */
+DS_EXPORT int ds_gmm_predict(int gmm, int what, const float *x, const float *t, const int *cls, int B, float *out);
 
 /* Samplers over an engine model handle (model.h: ds_engine_load) or over a mixture handle.
  * kind 0 ddpm / 1 ddim / 2 dpmpp2m; cls (batch) 0..10; seed a whole number in [0, 2^53]. */

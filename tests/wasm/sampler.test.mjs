@@ -116,6 +116,22 @@ for (const variant of ['simd', 'scalar']) {
     }
   });
 
+  test(`${variant}: a 2-D mixture predicts E[x0 | x_t] exactly (one Gaussian: closed form)`, async () => {
+    const M = await loadModule(variant);
+    const sched = cli(['schedule', '--kind', 'linear', '--steps', '1000']);
+    const abar = JSON.parse(sched).alpha_bar;
+    const g = call(M, 'ds_gmm_new', [1, 2, Float64Array.from([1]), Float32Array.from([0.5, -1]), Float32Array.from([0.25, 0.5]),
+      Int32Array.from([-1]), 0]).ret;
+    const x = Float32Array.from([0.3, 0.7]), t = Float32Array.from([400]);
+    const { outs } = call(M, 'ds_gmm_predict', [g, 0, x, t, Int32Array.from([10]), 1], [['f32', 2]]);
+    const a = abar[399];
+    [[0.5, 0.25], [-1, 0.5]].forEach(([mu, v], j) => {
+      const want = mu + (Math.sqrt(a) * v / (a * v + 1 - a)) * (x[j] - Math.sqrt(a) * mu);
+      assert.ok(Math.abs(outs[0][j] - want) < 1e-5, `dim ${j}: ${outs[0][j]} vs ${want}`);
+    });
+    call(M, 'ds_gmm_images_free', [g]);
+  });
+
   test(`${variant}: the sampler API refuses bad input with the library's message`, async () => {
     const M = await loadModule(variant);
     const gmm = call(M, 'ds_gmm_images_new', [sample.pixels, sample.labels, sample.count, sample.D, 0, 0]).ret;

@@ -203,7 +203,7 @@ class SamplerWidget extends DiffuscopeElement {
         this.progress.hidden = true;
         const why = err.status === 404 ? 'is missing (not trained or not shipped yet)' : `could not be loaded (${err.message})`;
         this.denoiser.value = 'mixture';
-        this.denoiserNote = `The trained weights ${new URL(this.weightsUrl).pathname} ${why}; showing the exact mixture of test images instead.`;
+        this.denoiserNote = `The weights file ${new URL(this.weightsUrl).pathname} ${why}; showing the exact mixture of test images instead.`;
         return this.model(engine);
       }
       this.progress.hidden = true;
