@@ -11,7 +11,7 @@
  *   DPMPP2M    DPM-Solver++(2M), data-prediction form (Lu et al. 2022): second-order multistep,
  *              first order on the first step and on the last step (to t = 0).
  *
- * Step sequences, t_0 = T > t_1 > ... > t_{S−1} = 1, then a last step to t = 0 (ᾱ = 1) whose
+ * Step sequences, t_0 = T > t_1 > ... > t_{S−1} = 1 (S = 1: just T), then a step to t = 0 (ᾱ = 1) whose
  * result is the final x̂_0. Timesteps reach the model as the integer t (1..T) in a float.
  *   DDPM, DDIM: evenly spaced in t, t_i = T − round(i·(T−1)/(S−1)) ("linspace"); starts at
  *     t = T, where x_T ~ N(0, I) is what the model was trained on (DDIM's original "leading"
@@ -20,7 +20,7 @@
  *   DPM-Solver++: uniform in λ = log(SNR)/2 between λ_T and λ_1, rounded to the nearest t,
  *     as Lu et al. recommend for few steps: with the linear schedule, even spacing in t puts
  *     a huge λ jump into the last steps (10 steps on a N(0, 0.25) Gaussian: variance 0.48
- *     evenly in t, 0.27 in λ; tests/test_sampler.c measures this).
+ *     evenly in t, 0.27 in λ, measured with the exact denoiser).
  *   DDIM's first-order steps underestimate the variance at few steps on any spacing (the
  *     ODE's discretisation error); that is a property of the method, not a bug.
  *
