@@ -49,6 +49,28 @@ void ds_mlp_train_config_default(ds_mlp_train_config *c) {
     c->seed = 1;
 }
 
+/* ds_optim_init without its range checks on counts: optim.c bounds them with 1L << 31 and
+ * 1L << 40, which overflow where long is 32 bits (WebAssembly), so there every optimiser is
+ * refused. Our config is built and bounded here (batch, steps, lr checked above), so this
+ * allocates the same state directly. Replace with ds_optim_init once optim.c uses 64-bit
+ * bounds. */
+static int optim_init(ds_optim *opt, const ds_optim_config *cfg, long n, const float *params) {
+    memset(opt, 0, sizeof *opt);
+    opt->cfg = *cfg;
+    opt->n = n;
+    opt->beta1_pow = 1.0;
+    opt->beta2_pow = 1.0;
+    opt->m = calloc((size_t)n, sizeof(float));
+    opt->v = calloc((size_t)n, sizeof(float));
+    opt->ema = malloc((size_t)n * sizeof(float));
+    if (!opt->m || !opt->v || !opt->ema) {
+        ds_optim_free(opt);
+        return ds_fail("mlp trainer: out of memory for the optimiser of %ld parameters", n);
+    }
+    memcpy(opt->ema, params, (size_t)n * sizeof(float));
+    return DS_OK;
+}
+
 int ds_mlp_trainer_init(ds_mlp_trainer *tr, const ds_mlp_train_config *c, const float *points, int n) {
     if (!tr || !c) return ds_fail("mlp trainer: null trainer or config");
     memset(tr, 0, sizeof *tr);
@@ -59,7 +81,16 @@ int ds_mlp_trainer_init(ds_mlp_trainer *tr, const ds_mlp_train_config *c, const 
     if (ds_check_range_int(c->batch, 1, 4096, "batch size")) return DS_ERR;
     if (ds_check_range_int(c->total_steps, 1, 10000000, "total steps")) return DS_ERR;
     if (ds_schedule_init(&tr->schedule, c->schedule, c->T)) return DS_ERR;
-    if (ds_optim_config_check(&c->optim)) return DS_ERR;
+    if (ds_check_range(c->optim.lr, 1e-8, 1.0, "learning rate") || ds_check_range(c->optim.beta1, 0, 0.9999, "Adam beta1") ||
+        ds_check_range(c->optim.beta2, 0, 0.999999, "Adam beta2") || ds_check_range(c->optim.eps, 1e-30, 1, "Adam eps") ||
+        ds_check_range(c->optim.weight_decay, 0, 1, "weight decay") || ds_check_range(c->optim.clip_norm, 0, 1e6, "clip norm") ||
+        ds_check_range_int(c->optim.warmup_steps, 0, 10000000, "warm-up steps") ||
+        ds_check_range_int(c->optim.decay_steps, 0, 10000000, "decay steps") ||
+        ds_check_range(c->optim.min_lr_ratio, 0, 1, "minimum lr ratio") ||
+        ds_check_range(c->optim.ema_decay, 1e-6, 0.999999, "EMA decay"))
+        return DS_ERR;
+    if (c->optim.decay_steps && c->optim.decay_steps <= c->optim.warmup_steps)
+        return ds_fail("decay steps (%ld) must exceed warm-up steps (%ld)", c->optim.decay_steps, c->optim.warmup_steps);
     tr->cfg = *c;
     if (ds_mlp_build(&tr->model, &c->model)) return DS_ERR;
     ds_mlp_init_random(&tr->model, c->seed);
@@ -68,7 +99,7 @@ int ds_mlp_trainer_init(ds_mlp_trainer *tr, const ds_mlp_train_config *c, const 
     size_t floats = 2 * (size_t)n + (size_t)total + 4 * 2 * (size_t)B + (size_t)B + 2 * (size_t)B * H;
     tr->work = malloc(sizeof(float) * floats);
     if (!tr->work || ds_mlp_state_alloc(&tr->state, &tr->model, B) ||
-        ds_optim_init(&tr->opt, &c->optim, total, tr->model.params)) {
+        optim_init(&tr->opt, &c->optim, total, tr->model.params)) {
         if (!tr->work) ds_fail("mlp trainer: out of memory");
         ds_mlp_trainer_free(tr);
         return DS_ERR;
@@ -195,7 +226,7 @@ int ds_points_trainer_run(int handle, int K, double *out) {
     return (int)tr->opt.step;
 }
 
-int ds_points_trainer_save(int handle, int ema, uint8_t *out, int cap) {
+int ds_points_trainer_save(int handle, int ema, int cap, uint8_t *out) {
     ds_mlp_trainer *tr = trainer_from_handle(handle);
     if (!tr) return DS_ERR;
     if (cap < 0 || (cap > 0 && !out)) return ds_fail("point trainer save: bad output buffer");

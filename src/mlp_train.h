@@ -78,9 +78,10 @@ DS_EXPORT int ds_points_trainer_new(const float *points, int n, int hidden, int 
 /* K steps; out (3): mean loss of these steps, steps done in total, current learning rate.
  * Returns the total steps done, or -1. */
 DS_EXPORT int ds_points_trainer_run(int handle, int K, double *out);
-/* The weights as .dsw bytes into out (cap bytes); returns the size, or -1 if they do not fit
- * (cap = 0 asks for the size). ema: 1 the EMA weights, 0 the raw ones. */
-DS_EXPORT int ds_points_trainer_save(int handle, int ema, uint8_t *out, int cap);
+/* The weights as .dsw bytes into out (cap bytes; last, so the page can pass it as an output
+ * buffer); returns the size, or -1 if they do not fit (cap = 0 asks for the size, out may
+ * then be NULL). ema: 1 the EMA weights, 0 the raw ones. */
+DS_EXPORT int ds_points_trainer_save(int handle, int ema, int cap, uint8_t *out);
 DS_EXPORT int ds_points_trainer_free(int handle);
 
 #endif

@@ -106,11 +106,11 @@ static void test_training(void) {
     int h = ds_points_trainer_new(pts, N, 32, 2, 64, 1e-3, 50, 3);
     CHECK(h > 0, "handle: %s", ds_last_error());
     CHECK(ds_points_trainer_run(h, 10, out) == 10 && out[1] == 10 && out[0] > 0 && out[2] > 0, "run by handle");
-    int sz = ds_points_trainer_save(h, 1, NULL, 0);
+    int sz = ds_points_trainer_save(h, 1, 0, NULL);
     CHECK(sz > 256, "size query %d", sz);
     uint8_t *buf = malloc((size_t)sz);
-    CHECK(ds_points_trainer_save(h, 1, buf, sz) == sz, "save by handle");
-    CHECK(ds_points_trainer_save(h, 1, buf, sz - 1) == DS_ERR, "too small a buffer refused");
+    CHECK(ds_points_trainer_save(h, 1, sz, buf) == sz, "save by handle");
+    CHECK(ds_points_trainer_save(h, 1, sz - 1, buf) == DS_ERR, "too small a buffer refused");
     free(buf);
     CHECK(ds_points_trainer_free(h) == DS_OK && ds_points_trainer_free(h) == DS_ERR, "free once");
     CHECK(ds_points_trainer_run(h, 1, out) == DS_ERR, "a freed handle is refused");
