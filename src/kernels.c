@@ -113,42 +113,65 @@ static inline float hsum(v4 v) {
     return simde_mm_cvtss_f32(simde_mm_add_ss(s, s1));
 }
 
-/* op(B) transposed, A not: C[i][j] = dot(A row i, B row j), both contiguous in k. Four
- * output columns share each load of the A row. Sums in 4 lanes, so it differs from the
- * reference by float reassociation only. */
+/* op(B) transposed, A not: C[i][j] = dot(A row i, B row j), both contiguous in k. Tiles of
+ * 2 rows x 4 columns share each load; every element is summed the same way whatever tile it
+ * falls in (4 lanes over k, hsum, then the k tail in order), so a row's result does not
+ * depend on the batch around it. Differs from the reference by float reassociation only. */
+static inline float dot_finish(v4 lanes, const float *a, const float *b, int K4, int K) {
+    float r = hsum(lanes);
+    for (int k = K4; k < K; k++) r += a[k] * b[k];
+    return r;
+}
+
+static inline void put(float *c, float v, int accumulate) { *c = accumulate ? *c + v : v; }
+
 static void gemm_dot(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
                      int accumulate) {
     const int K4 = K & ~3;
-    for (int i = 0; i < M; i++) {
-        const float *a = A + (long)i * lda;
-        float *c = C + (long)i * ldc;
+    int i = 0;
+    for (; i + 2 <= M; i += 2) {
+        const float *a0 = A + (long)i * lda, *a1 = a0 + lda;
+        float *c0 = C + (long)i * ldc, *c1 = c0 + ldc;
         int j = 0;
         for (; j + 4 <= N; j += 4) {
             const float *b0 = B + (long)j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-            v4 s0 = simde_mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            v4 s00 = simde_mm_setzero_ps(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
             for (int k = 0; k < K4; k += 4) {
-                v4 av = V_LOAD(a + k);
-                s0 = V_ADD(s0, V_MUL(av, V_LOAD(b0 + k)));
-                s1 = V_ADD(s1, V_MUL(av, V_LOAD(b1 + k)));
-                s2 = V_ADD(s2, V_MUL(av, V_LOAD(b2 + k)));
-                s3 = V_ADD(s3, V_MUL(av, V_LOAD(b3 + k)));
+                v4 x0 = V_LOAD(a0 + k), x1 = V_LOAD(a1 + k), w;
+                w = V_LOAD(b0 + k), s00 = V_ADD(s00, V_MUL(x0, w)), s10 = V_ADD(s10, V_MUL(x1, w));
+                w = V_LOAD(b1 + k), s01 = V_ADD(s01, V_MUL(x0, w)), s11 = V_ADD(s11, V_MUL(x1, w));
+                w = V_LOAD(b2 + k), s02 = V_ADD(s02, V_MUL(x0, w)), s12 = V_ADD(s12, V_MUL(x1, w));
+                w = V_LOAD(b3 + k), s03 = V_ADD(s03, V_MUL(x0, w)), s13 = V_ADD(s13, V_MUL(x1, w));
             }
-            float r[4] = {hsum(s0), hsum(s1), hsum(s2), hsum(s3)};
-            for (int k = K4; k < K; k++) {
-                r[0] += a[k] * b0[k];
-                r[1] += a[k] * b1[k];
-                r[2] += a[k] * b2[k];
-                r[3] += a[k] * b3[k];
-            }
-            for (int q = 0; q < 4; q++) c[j + q] = accumulate ? c[j + q] + r[q] : r[q];
+            put(c0 + j, dot_finish(s00, a0, b0, K4, K), accumulate);
+            put(c0 + j + 1, dot_finish(s01, a0, b1, K4, K), accumulate);
+            put(c0 + j + 2, dot_finish(s02, a0, b2, K4, K), accumulate);
+            put(c0 + j + 3, dot_finish(s03, a0, b3, K4, K), accumulate);
+            put(c1 + j, dot_finish(s10, a1, b0, K4, K), accumulate);
+            put(c1 + j + 1, dot_finish(s11, a1, b1, K4, K), accumulate);
+            put(c1 + j + 2, dot_finish(s12, a1, b2, K4, K), accumulate);
+            put(c1 + j + 3, dot_finish(s13, a1, b3, K4, K), accumulate);
         }
         for (; j < N; j++) {
             const float *b = B + (long)j * ldb;
-            v4 s = simde_mm_setzero_ps();
-            for (int k = 0; k < K4; k += 4) s = V_ADD(s, V_MUL(V_LOAD(a + k), V_LOAD(b + k)));
-            float r = hsum(s);
-            for (int k = K4; k < K; k++) r += a[k] * b[k];
-            c[j] = accumulate ? c[j] + r : r;
+            v4 s0 = simde_mm_setzero_ps(), s1 = s0;
+            for (int k = 0; k < K4; k += 4) {
+                v4 w = V_LOAD(b + k);
+                s0 = V_ADD(s0, V_MUL(V_LOAD(a0 + k), w));
+                s1 = V_ADD(s1, V_MUL(V_LOAD(a1 + k), w));
+            }
+            put(c0 + j, dot_finish(s0, a0, b, K4, K), accumulate);
+            put(c1 + j, dot_finish(s1, a1, b, K4, K), accumulate);
+        }
+    }
+    for (; i < M; i++) {
+        const float *a = A + (long)i * lda;
+        float *c = C + (long)i * ldc;
+        for (int j = 0; j < N; j++) {
+            const float *b = B + (long)j * ldb;
+            v4 s0 = simde_mm_setzero_ps();
+            for (int k = 0; k < K4; k += 4) s0 = V_ADD(s0, V_MUL(V_LOAD(a + k), V_LOAD(b + k)));
+            put(c + j, dot_finish(s0, a, b, K4, K), accumulate);
         }
     }
 }

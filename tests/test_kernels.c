@@ -140,6 +140,13 @@ static void test_linear(void) {
                 worst = fmax(worst, fabs((double)y[(long)b * out + o] - y_ref[(long)b * out + o]) / (mag + 1e-30));
             }
         }
+        /* a row computed alone is bit-identical to the same row inside the batch */
+        int alone_ok = 1;
+        for (int b = 0; b < B; b++) {
+            ds_linear(x + (long)b * in, W, bias, y_ref, 1, in, out);
+            alone_ok &= max_diff(y_ref, y + (long)b * out, out) == 0;
+        }
+        CHECK(alone_ok, "linear B=%d in=%d out=%d: a row alone differs from the row in the batch", B, in, out);
         free(x), free(W), free(bias), free(y), free(y_ref);
     }
     CHECK(worst <= 1e-5, "linear worst relative difference %.3g > 1e-5", worst);
