@@ -68,6 +68,15 @@ test('vi widget: values from WASM equal the CLI and follow the sliders; fits; dr
   assert.equal(s.mu, 4);
   assert.equal(s.sigma, 3);
 
+  // Monte Carlo from the widget: the CLI's estimate for the same n and seed, to the digit
+  await widget.getByRole('button', { name: 'Estimate' }).click();
+  await widget.locator('.ds-vi-mc', { hasText: '±' }).waitFor({ timeout: 10000 });
+  const mc = cliJSON(['vi', '--mu', '4', '--sigma', '3', '--mc', '1000', '--seed', '1']).mc;
+  const mcText = await widget.locator('.ds-vi-mc').textContent();
+  assert.ok(mcText.includes(`KL(q ‖ p) ≈ ${mc.kl_q_p.toFixed(4)} ± ${mc.kl_q_p_se.toFixed(4)}`), `MC text: ${mcText}`);
+  assert.ok(mcText.includes(`KL(p ‖ q) ≈ ${mc.kl_p_q.toFixed(4)} ± ${mc.kl_p_q_se.toFixed(4)}`), `MC text: ${mcText}`);
+  await widget.evaluate((w) => { w.mcOn = false; });
+
   // both curves and both shadings are drawn
   const canvas = widget.locator('canvas');
   const blue = await countPixels(canvas, [47, 111, 219], 30), orange = await countPixels(canvas, [224, 118, 43], 30);
@@ -125,6 +134,19 @@ test('vi widget: values from WASM equal the CLI and follow the sliders; fits; dr
   s = await assertMatchesCli(widget, 'after dragging a component');
   const moved = await widget.evaluate((w) => w.components[1].m);
   assert.ok(Math.abs(moved - 6) < 0.25, `component 2 dragged to mean ${moved}`);
+
+  // touch: a finger dragged across empty plot space moves q's mean to where it lifts
+  await widget.evaluate((w) => {
+    const r = w.canvas.getBoundingClientRect(), y = r.top + w.f.pad.t + 5;
+    const fire = (type, x) => w.canvas.dispatchEvent(new PointerEvent(type, { pointerId: 7, pointerType: 'touch', isPrimary: true, clientX: r.left + x, clientY: y, bubbles: true }));
+    fire('pointerdown', w.f.x(-6));
+    fire('pointermove', w.f.x(-4));
+    fire('pointermove', w.f.x(-1));
+    fire('pointerup', w.f.x(-1));
+  });
+  await settled(page);
+  s = await assertMatchesCli(widget, 'after a touch drag');
+  assert.ok(Math.abs(s.mu + 1) < 0.05, `touch drag moved mu to ${s.mu}`);
   assert.deepEqual(browser.pageErrors, []);
   await page.close();
 });

@@ -315,7 +315,7 @@ class VIWidget extends DiffuscopeElement {
       let best = -1, bestD = 24;
       this.handles.forEach((hd, i) => { const d = Math.hypot(hd.x - x, (hd.y - y) / 2); if (d < bestD) { best = i; bestD = d; } });
       this.dragging = best >= 0 ? best : 'q';
-      c.setPointerCapture(e.pointerId);
+      try { c.setPointerCapture(e.pointerId); } catch { /* synthetic or already released pointer */ }
       this.dragTo(x);
       e.preventDefault();
     });
