@@ -219,7 +219,7 @@ typedef struct {
 } panel;
 
 /* out[0] = E[log p(x)], and with n_integrands = 3 also out[1] = E[score(x)] and
- * out[2] = E[(x - a) score(x)], for x ~ N(a, b^2). */
+ * out[2] = E[(x - a) score(x)], for x ~ N(a, b^2). Returns the number of panels used. */
 static int expect_log_p(const ds_mixture *p, double a, double b, int n_integrands, double out[3]) {
     double cut[GK_MAX_POINTS];
     int n_cut = 0;
@@ -367,9 +367,12 @@ int ds_vi_fit(const ds_mixture *p, ds_vi_direction dir, double mu0, double sigma
     ds_vi_result cur;
     if (ds_vi_eval(p, mu0, sigma0, 0.0, &cur)) return DS_ERR;
     double grad[2], f = objective(&cur, dir, grad), lam = ds_log(sigma0);
-    int rows = 0;
-    if (path) path[0] = cur.mu, path[1] = cur.sigma, path[2] = f;
-    rows = 1;
+    if (path) {
+        path[0] = cur.mu;
+        path[1] = cur.sigma;
+        path[2] = f;
+    }
+    int rows = 1;
     for (int step = 0; step < max_steps; step++) {
         double s2 = cur.sigma * cur.sigma;
         double d_mu = -s2 * grad[0], d_lam = -0.5 * grad[1];
