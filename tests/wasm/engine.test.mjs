@@ -6,6 +6,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { loadModule, call, cli, ROOT } from './wasm.mjs';
 
 const GOLDEN = path.join(ROOT, 'tests', 'golden');
@@ -128,4 +129,13 @@ test('the Fashion UNet: simd and scalar builds agree bit for bit; forward timing
   }
   assert.equal(relDiff(results.simd16, results.scalar16), 0, 'simd and scalar builds differ');
   assert.equal(relDiff(results.simd1, results.simd16.subarray(0, 784)), 0, 'batch 1 differs from item 0 of batch 16');
+});
+
+test('docs/model.md is exact: a plain-Python rebuild from it reproduces the golden outputs', () => {
+  // tests/golden/docref.py exits 1 unless both networks match within 1e-5 relative (python3 is
+  // always there: emscripten's emcc is a Python program)
+  const out = execFileSync('python3', [path.join(GOLDEN, 'docref.py')], { encoding: 'utf8' });
+  console.log(out.trim());
+  assert.match(out, /unet_tiny: .* = /);
+  assert.match(out, /mlp_tiny: .* = /);
 });
