@@ -236,3 +236,18 @@ double ds_mse_backward(const float *pred, const float *target, float *dpred, lon
     }
     return s / (double)n_total;
 }
+
+double ds_softmax_xent_backward(const float *logits, const int *labels, float *dlogits, int B, int C, long n_total) {
+    double loss = 0.0;
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * C;
+        double mx = z[0], sum = 0.0;
+        for (int c = 1; c < C; c++) mx = z[c] > mx ? z[c] : mx;
+        for (int c = 0; c < C; c++) sum += exp((double)z[c] - mx);
+        loss += log(sum) + mx - (double)z[labels[b]];
+        if (dlogits)
+            for (int c = 0; c < C; c++)
+                dlogits[(size_t)b * C + c] = (float)((exp((double)z[c] - mx) / sum - (c == labels[b])) / (double)n_total);
+    }
+    return loss / (double)n_total;
+}

@@ -64,4 +64,9 @@ void ds_class_embedding_backward(const float *dout, const int *cls, float *dtabl
  * so the shards of one batch add up to the batch mean and its gradient. */
 double ds_mse_backward(const float *pred, const float *target, float *dpred, long n, long n_total);
 
+/* Softmax cross-entropy of B rows of C logits against labels (B) in 0..C-1, within a batch of
+ * n_total rows: returns sum(-log softmax(logits)[label]) / n_total (in double) and writes
+ * dlogits = (softmax - onehot) / n_total (may be NULL). */
+double ds_softmax_xent_backward(const float *logits, const int *labels, float *dlogits, int B, int C, long n_total);
+
 #endif

@@ -198,6 +198,10 @@ static void mse_fwd(op *o) { /* y = (1 elt) the MSE; r = 1 */
 }
 static void mse_bwd(op *o) { ds_mse_backward(o->t[0].x, mse_target, o->t[0].g, 40, 40); }
 
+static int xent_labels[4] = {2, 0, 4, 4};
+static void xent_fwd(op *o) { o->y[0] = (float)ds_softmax_xent_backward(o->t[0].x, xent_labels, NULL, 4, 5, 4); }
+static void xent_bwd(op *o) { ds_softmax_xent_backward(o->t[0].x, xent_labels, o->t[0].g, 4, 5, 4); }
+
 static op make_simple(const char *name, void (*f)(op *), void (*b)(op *), long nx, long ny) {
     op o = {.name = name, .forward = f, .backward = b};
     o.t[0] = (tensor_ref){"x", randn(nx, 1.5), zeros(nx), nx};
@@ -275,6 +279,10 @@ int main(void) {
     op ms = make_simple("mse", mse_fwd, mse_bwd, 40, 1);
     ms.r[0] = 1.0f;
     gradcheck(&ms, 1e-2, 1e-3);
+
+    op xe = make_simple("softmax_xent", xent_fwd, xent_bwd, 20, 1);
+    xe.r[0] = 1.0f;
+    gradcheck(&xe, 1e-2, 1e-3);
 
     /* The checker can fail: one element off by ~1% of the scale must be reported. */
     op bad = make_simple("silu (planted error)", silu_fwd, wrong_bwd, 64, 64);

@@ -24,6 +24,7 @@ static const command COMMANDS[] = {
     {"sample", cmd_sample, "sample Fashion images (ddpm, ddim, dpmpp2m) to a PNG grid, a filmstrip, .npy"},
     {"fashion-sample", cmd_fashion_sample, "cut the shipped sample of real Fashion-MNIST test images"},
     {"train", cmd_train, "train the Fashion UNet or the 2-D point MLP (checkpoints, exact resume)"},
+    {"eval", cmd_eval, "judge a Fashion UNet: classifier accuracy per class and FD vs the real-vs-real floor"},
 };
 static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 
