@@ -1,4 +1,4 @@
-// sampler.test.mjs — <diffuscope-sampler> and <diffuscope-forward> in headless Chromium:
+// sampler.test.mjs — <diffuscope-sampler> and <diffuscope-noising> in headless Chromium:
 // a 20-step DDIM sampling stepped one step at a time (every step redraws the canvas; the final
 // images are garments, neither blank nor noise, judged by pixel statistics read back from the
 // canvas), scrubbing back, the missing-weights message, the forward-noising view, and the
@@ -145,7 +145,7 @@ test('missing weights: a clear message, and the exact mixture stands in', async 
 test('forward view: q(x_t | x_0) on a real test image, with sqrt(abar_t) and the SNR', async () => {
   const page = await browser.newPage();
   await page.goto(browser.url);
-  const w = await addWidget(page, 'diffuscope-forward', { t: '0' });
+  const w = await addWidget(page, 'diffuscope-noising', { t: '0' });
   assert.equal(await w.locator('output[data-value=signal]').textContent(), '1.00');
   assert.equal(await w.locator('output[data-value=snr]').textContent(), '∞');
   const pixels = (sel) => w.locator(sel).evaluate((c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0)));

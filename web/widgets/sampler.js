@@ -6,7 +6,7 @@
 // denoiser is the trained UNet (loaded lazily, with progress, when the widget first scrolls
 // into view) or the exact denoiser of a mixture of real test images (no training needed).
 //
-// <diffuscope-forward t="250"> — the forward process q(x_t | x_0) on a real Fashion-MNIST
+// <diffuscope-noising t="250"> — the forward process q(x_t | x_0) on a real Fashion-MNIST
 // test image: move t and watch √ᾱ_t x_0 + √(1−ᾱ_t) ε, with √ᾱ_t and the SNR.
 import { DiffuscopeElement, h } from '../core.js';
 
@@ -408,4 +408,4 @@ class ForwardWidget extends DiffuscopeElement {
 }
 
 customElements.define('diffuscope-sampler', SamplerWidget);
-customElements.define('diffuscope-forward', ForwardWidget);
+customElements.define('diffuscope-noising', ForwardWidget);
