@@ -69,13 +69,15 @@ test('vi widget: values from WASM equal the CLI and follow the sliders; fits; dr
   assert.equal(s.sigma, 3);
 
   // Monte Carlo from the widget: the CLI's estimate for the same n and seed, to the digit
-  await widget.getByRole('button', { name: 'Estimate' }).click();
+  await widget.getByRole('checkbox', { name: 'estimate by Monte Carlo' }).check();
   await widget.locator('.ds-vi-mc', { hasText: '±' }).waitFor({ timeout: 10000 });
   const mc = cliJSON(['vi', '--mu', '4', '--sigma', '3', '--mc', '1000', '--seed', '1']).mc;
   const mcText = await widget.locator('.ds-vi-mc').textContent();
   assert.ok(mcText.includes(`KL(q ‖ p) ≈ ${mc.kl_q_p.toFixed(4)} ± ${mc.kl_q_p_se.toFixed(4)}`), `MC text: ${mcText}`);
   assert.ok(mcText.includes(`KL(p ‖ q) ≈ ${mc.kl_p_q.toFixed(4)} ± ${mc.kl_p_q_se.toFixed(4)}`), `MC text: ${mcText}`);
-  await widget.evaluate((w) => { w.mcOn = false; });
+  await widget.getByRole('checkbox', { name: 'estimate by Monte Carlo' }).uncheck();
+  await settled(page);
+  assert.equal(await widget.locator('.ds-vi-mc').textContent(), '', 'unchecking clears the estimate');
 
   // both curves and both shadings are drawn
   const canvas = widget.locator('canvas');

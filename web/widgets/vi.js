@@ -56,8 +56,12 @@ class VIWidget extends DiffuscopeElement {
     this.mcN = h('input', { type: 'number', min: 2, max: 100000, step: 1, value: 1000, 'aria-label': 'Monte-Carlo samples n', class: 'ds-vi-n' });
     this.mcSeed = h('input', { type: 'number', min: 0, step: 1, value: 1, 'aria-label': 'Monte-Carlo seed', class: 'ds-vi-n' });
     this.mcOut = h('span', { class: 'ds-vi-mc', 'data-value': 'mc' }, '');
-    const mcRun = h('button', { type: 'button', onclick: () => { this.mcOn = true; this.schedule(); } }, 'Estimate');
-    const mcNew = h('button', { type: 'button', onclick: () => { this.mcSeed.value = Number(this.mcSeed.value || 0) + 1; this.mcOn = true; this.schedule(); } }, 'New seed');
+    // while checked, the estimate is redone at every update, so its noise shows as q moves
+    this.mcToggle = h('input', { type: 'checkbox', class: 'ds-vi-mc-toggle' });
+    this.mcToggle.addEventListener('change', () => { this.mcOn = this.mcToggle.checked; this.mcOut.textContent = ''; this.schedule(); });
+    for (const input of [this.mcN, this.mcSeed]) input.addEventListener('input', () => this.mcOn && this.schedule());
+    const mcRun = h('label', {}, this.mcToggle, ' estimate by Monte Carlo');
+    const mcNew = h('button', { type: 'button', onclick: () => { this.mcSeed.value = Number(this.mcSeed.value || 0) + 1; this.mcToggle.checked = this.mcOn = true; this.schedule(); } }, 'New seed');
 
     this.editor = h('div', { class: 'ds-vi-editor' });
     this.append(
@@ -69,7 +73,8 @@ class VIWidget extends DiffuscopeElement {
       table,
       h('div', { class: 'ds-control' }, this.fitButtons.reverse, this.fitButtons.forward,
         h('label', {}, 'log Z ', this.logZInput)),
-      h('div', { class: 'ds-control' }, h('span', {}, 'Monte Carlo:'), h('label', {}, 'n ', this.mcN), h('label', {}, 'seed ', this.mcSeed), mcRun, mcNew, this.mcOut),
+      h('div', { class: 'ds-control' }, mcRun, h('label', {}, 'n ', this.mcN), h('label', {}, 'seed ', this.mcSeed), mcNew),
+      h('p', { class: 'ds-vi-mc-line' }, this.mcOut),
       h('details', { class: 'ds-vi-target' }, h('summary', {}, 'Edit the target p(x)'), this.editor),
     );
     this.bindPointer();
@@ -222,6 +227,7 @@ class VIWidget extends DiffuscopeElement {
       this.cells[key].textContent = fmt(v);
       this.cells[key].dataset.exact = String(v);
     }
+    if (!this.mcOn) this.mcOut.textContent = '';
     if (mc) {
       const pm = (v, se) => `${fmt(v)} ± ${se.toFixed(4)}`;
       this.mcOut.textContent = `KL(q ‖ p) ≈ ${pm(mc[0], mc[1])}, KL(p ‖ q) ≈ ${pm(mc[2], mc[3])}, ELBO ≈ ${pm(mc[4], mc[5])}`;
