@@ -304,10 +304,15 @@ class VIWidget extends DiffuscopeElement {
     });
     // legend
     ctx.font = '13px system-ui, sans-serif';
+    const qLabel = `q(x) = N(${this.shown.mu.toFixed(2)}, ${this.shown.sigma.toPrecision(3)}²)`;
+    ctx.globalAlpha = 0.8;
+    ctx.fillStyle = cssVar(this, '--ds-bg', '#fff');
+    ctx.fillRect(f.pad.l + 4, f.pad.t + 3, Math.max(ctx.measureText('p(x) target').width, ctx.measureText(qLabel).width) + 8, 38);
+    ctx.globalAlpha = 1;
     ctx.fillStyle = blue;
     ctx.fillText('p(x) target', f.pad.l + 8, f.pad.t + 16);
     ctx.fillStyle = orange;
-    ctx.fillText(`q(x) = N(${this.shown.mu.toFixed(2)}, ${this.shown.sigma.toPrecision(3)}²)`, f.pad.l + 8, f.pad.t + 34);
+    ctx.fillText(qLabel, f.pad.l + 8, f.pad.t + 34);
   }
 
   // ---- pointer: drag a handle to move that component's mean; drag elsewhere to move q ----
