@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,23 +138,48 @@ int ds_model_config_ints(const ds_model *m, int *out, int cap) {
 ds_unet *ds_model_unet(ds_model *m) { return m && m->kind == DS_MODEL_UNET ? &m->unet : NULL; }
 ds_mlp *ds_model_mlp(ds_model *m) { return m && m->kind == DS_MODEL_MLP ? &m->mlp : NULL; }
 
+/* Items per forward call on the run state: a UNet state keeps every activation (about 4 MB
+ * per image), so large batches go through in chunks. Items never interact, and the kernels
+ * compute each item the same way whatever the batch, so chunking does not change any bit. */
+#define UNET_CHUNK 16
+#define MLP_CHUNK 4096
+
 int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls, int B, float *eps_out) {
     if (!m) return ds_fail("model forward: null model");
+    if (!x || !t || !eps_out) return ds_fail("model forward: null input or output");
     if (B < 1) return ds_fail("model forward: batch %d must be at least 1", B);
-    if (B > m->state_batch) { /* grow once; the same batch size later allocates nothing */
+    const int chunk = m->kind == DS_MODEL_UNET ? UNET_CHUNK : MLP_CHUNK;
+    const int need = B < chunk ? B : chunk;
+    if (need > m->state_batch) { /* grow once; the same batch size later allocates nothing */
         int rc;
         if (m->kind == DS_MODEL_UNET) {
             ds_unet_state_free(&m->unet_state);
-            rc = ds_unet_state_alloc(&m->unet_state, &m->unet, B);
+            rc = ds_unet_state_alloc(&m->unet_state, &m->unet, need);
         } else {
             ds_mlp_state_free(&m->mlp_state);
-            rc = ds_mlp_state_alloc(&m->mlp_state, &m->mlp, B);
+            rc = ds_mlp_state_alloc(&m->mlp_state, &m->mlp, need);
         }
-        m->state_batch = rc ? 0 : B;
+        m->state_batch = rc ? 0 : need;
         if (rc) return DS_ERR;
     }
-    if (m->kind == DS_MODEL_UNET) return ds_unet_forward(&m->unet, &m->unet_state, x, t, cls, B, eps_out);
-    return ds_mlp_forward(&m->mlp, &m->mlp_state, x, t, B, eps_out);
+    const long item = ds_model_item_floats(m);
+    for (int b0 = 0; b0 < B; b0 += chunk) {
+        const int n = B - b0 < chunk ? B - b0 : chunk;
+        const float *xb = x + b0 * item;
+        float *eb = eps_out + b0 * item;
+        int rc = m->kind == DS_MODEL_UNET
+                     ? ds_unet_forward(&m->unet, &m->unet_state, xb, t + b0, cls ? cls + b0 : NULL, n, eb)
+                     : ds_mlp_forward(&m->mlp, &m->mlp_state, xb, t + b0, n, eb);
+        if (rc) {
+            if (b0 > 0) { /* name the item in the whole batch, not in the chunk */
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", ds_last_error());
+                return ds_fail("%s (in the chunk starting at item %d)", msg, b0);
+            }
+            return DS_ERR;
+        }
+    }
+    return DS_OK;
 }
 
 /* ---- WebAssembly entry points ---- */

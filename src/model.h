@@ -44,8 +44,9 @@ ds_unet *ds_model_unet(ds_model *m);                             /* NULL if not 
 ds_mlp *ds_model_mlp(ds_model *m);                               /* NULL if not an MLP */
 
 /* eps_out (B, item) = model(x (B, item), t (B), cls (B) or NULL). The first call with a
- * larger B than before (re)allocates the run state; later calls allocate nothing.
- * Returns DS_OK or DS_ERR. Not reentrant: one forward at a time per model. */
+ * larger B than before (re)allocates the run state; later calls allocate nothing. Large
+ * batches run in chunks (16 images / 4096 points), which bounds the memory and changes no
+ * result. Returns DS_OK or DS_ERR. Not reentrant: one forward at a time per model. */
 int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls, int B, float *eps_out);
 
 /* ---- WebAssembly entry points: models by integer handle (0..DS_ENGINE_MAX_MODELS-1) ---- */

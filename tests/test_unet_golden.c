@@ -274,6 +274,23 @@ int main(void) {
     CHECK(rel_diff(other, one, N) > 1e-3, "unet: changing the class changes the output");
     ds_model_forward(u, x + N, t + 1, NULL, 1, none);
     CHECK(rel_diff(none, one, N) == 0, "unet: cls = NULL equals class 10 (no class)");
+    /* a batch larger than the forward chunk (16) gives what each item gives alone */
+    enum { BIG = 21 };
+    float *bx = malloc(sizeof(float) * BIG * N), *be = malloc(sizeof(float) * BIG * N), bt[BIG];
+    int bc[BIG], same = 1;
+    for (int i = 0; i < BIG * N; i++) bx[i] = (float)(((i * 53) % 89) / 40.0 - 1.1);
+    for (int b2 = 0; b2 < BIG; b2++) bt[b2] = (float)(47 * b2), bc[b2] = b2 % 11;
+    CHECK(ds_model_forward(u, bx, bt, bc, BIG, be) == DS_OK, "unet forward B=%d: %s", BIG, ds_last_error());
+    for (int b2 = 0; b2 < BIG; b2++) {
+        ds_model_forward(u, bx + b2 * N, bt + b2, bc + b2, 1, one);
+        same &= rel_diff(one, be + b2 * N, N) == 0;
+    }
+    CHECK(same, "unet: a batch of %d (run in chunks) differs from its items run alone", BIG);
+    bt[18] = -1.0f;
+    CHECK(ds_model_forward(u, bx, bt, bc, BIG, be) == DS_ERR && strstr(ds_last_error(), "t[2]") &&
+              strstr(ds_last_error(), "chunk starting at item 16"),
+          "a bad item in the second chunk is named: %s", ds_last_error());
+    free(bx), free(be);
     /* bad input is refused */
     float bad_t = 1001.0f;
     CHECK(ds_model_forward(u, x, &bad_t, cls, 1, eps) == DS_ERR && strstr(ds_last_error(), "t[0]"), "t out of range refused");
