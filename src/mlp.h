@@ -61,7 +61,7 @@ int ds_mlp_config_from_ints(const int *v, int n, ds_mlp_config *c);
 int ds_mlp_param_table(const ds_mlp_config *c, ds_param_table *t);
 int ds_mlp_build(ds_mlp *m, const ds_mlp_config *c);          /* blob of zeros */
 void ds_mlp_point_weights(const ds_mlp *m, float *blob, ds_mlp_weights *w);
-void ds_mlp_init_random(ds_mlp *m, uint64_t seed);             /* uniform(+-sqrt(3/fan_in)), biases 0 */
+void ds_mlp_init_random(ds_mlp *m, uint64_t seed);             /* weights, biases U(+-1/sqrt(fan_in)) */
 void ds_mlp_free(ds_mlp *m);
 long ds_mlp_num_params(const ds_mlp *m);
 double ds_mlp_mflop(const ds_mlp_config *c);                   /* per point */

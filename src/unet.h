@@ -166,8 +166,8 @@ int ds_unet_build(ds_unet *m, const ds_unet_config *c);
 /* Points m->w into an external blob laid out by m->table (the trainer's gradient blob can be
  * viewed the same way). */
 void ds_unet_point_weights(const ds_unet *m, float *blob, ds_unet_weights *w);
-/* Deterministic random init (rng.h): conv/linear weights uniform(+-sqrt(3/fan_in)) (variance
- * 1/fan_in), biases 0, GroupNorm weight 1 bias 0, class rows N(0, 1) * 0.1... see docs/model.md. */
+/* Deterministic random init (rng.h), PyTorch's defaults: conv / linear weights and biases
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), GroupNorm weight 1 bias 0, class rows N(0, 1). */
 void ds_unet_init_random(ds_unet *m, uint64_t seed);
 void ds_unet_free(ds_unet *m);
 
