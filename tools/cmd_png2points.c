@@ -1,6 +1,7 @@
 /* cmd_png2points.c — `diffuscope png2points`: a black-on-white PNG (or a drawing's strokes)
  * becomes a point file that `diffuscope points train --points FILE` learns. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #define STB_IMAGE_STATIC /* private copy: other tools may carry their own */
 #define STBI_ONLY_PNG
 #define STBI_NO_STDIO
+#define STBI_MAX_DIMENSIONS 8192 /* a drawing, not a satellite image: bounds the decode buffer */
 /* the static copy declares loaders we never call */
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include <stb/stb_image.h>
@@ -64,16 +66,22 @@ int points_write_text(const char *path, const float *xy, int n) {
     return rc;
 }
 
+int points_from_png(const unsigned char *bytes, long size, int threshold, int n, double seed, float *out) {
+    if (!bytes || size <= 0 || size > INT_MAX) return ds_fail("empty or oversized PNG (%ld bytes)", size);
+    int w, h, channels;
+    unsigned char *grey = stbi_load_from_memory(bytes, (int)size, &w, &h, &channels, 1);
+    if (!grey) return ds_fail("not a readable PNG (%s)", stbi_failure_reason());
+    int rc = ds_image_points(grey, w, h, threshold, n, seed, out);
+    stbi_image_free(grey);
+    return rc;
+}
+
 static int image_points(const char *path, int threshold, int n, double seed, float *out) {
     long size;
     char *bytes = points_read_file(path, &size);
     if (!bytes) return 1;
-    int w, h, channels;
-    unsigned char *grey = stbi_load_from_memory((unsigned char *)bytes, (int)size, &w, &h, &channels, 1);
+    int rc = points_from_png((unsigned char *)bytes, size, threshold, n, seed, out);
     free(bytes);
-    if (!grey) return cli_error(1, "%s: not a readable PNG (%s)", path, stbi_failure_reason());
-    int rc = ds_image_points(grey, w, h, threshold, n, seed, out);
-    stbi_image_free(grey);
     return rc ? cli_error(1, "%s: %s", path, ds_last_error()) : 0;
 }
 

@@ -6,6 +6,10 @@
 /* The whole file as a NUL-terminated malloc'ed buffer (size optional); NULL after an error. */
 char *points_read_file(const char *path, long *size);
 
+/* A PNG held in memory (size bytes) -> n points uniform over its ink (pixels darker than
+ * threshold), as ds_image_points. Returns DS_OK or DS_ERR (ds_fail; prints nothing). */
+int points_from_png(const unsigned char *bytes, long size, int threshold, int n, double seed, float *out);
+
 /* n points as "x y" lines, written atomically. Returns 0 or 1 (runtime failure, printed). */
 int points_write_text(const char *path, const float *xy, int n);
 

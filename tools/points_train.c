@@ -39,7 +39,8 @@ static const char *SAMPLE_USAGE =
     "usage: diffuscope points sample --weights W.dsw [options]\n"
     "  --sampler ddpm|ddim|dpmpp2m (ddpm)   --steps S (ddpm 1000, else 50)   --eta E (DDIM, 0)\n"
     "  -n N points (1000)   --seed S (1)   --png SAMPLES.png   --frames K --frames-png STRIP.png\n"
-    "  -o POINTS.txt   --shape SHAPE|FILE  compare with this shape (Chamfer, MMD^2, floor) as JSON\n";
+    "  -o POINTS.txt   --shape (or --points) SHAPE|FILE  compare with this shape (Chamfer, MMD^2,\n"
+    "  real-vs-real floor) as JSON\n";
 
 /* Runs a sampler over `m` for n points and writes x_0 into out (n, 2); if frames > 0 also
  * copies x_t into frame_buf (frames, n, 2) at evenly spaced steps (the first is x_T, the last
@@ -182,6 +183,7 @@ int points_sample_main(int argc, char **argv) {
         {"weights", required_argument, 0, 'w'}, {"sampler", required_argument, 0, 'k'}, {"steps", required_argument, 0, 'S'},
         {"eta", required_argument, 0, 'e'}, {"seed", required_argument, 0, 's'}, {"png", required_argument, 0, 'p'},
         {"frames", required_argument, 0, 'F'}, {"frames-png", required_argument, 0, 'f'}, {"shape", required_argument, 0, 'q'},
+        {"points", required_argument, 0, 'q'}, /* so `diffuscope sample --points ...` can hand its argv over */
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *weights = NULL, *png = NULL, *frames_png = NULL, *out = NULL, *shape = NULL;
     ds_sampler_kind kind = DS_SAMPLER_DDPM;

@@ -5,3 +5,5 @@ export * from './core.js';
 import './widgets/schedule.js';
 import './widgets/sampler.js';
 import './widgets/vi.js';
+import './widgets/forward.js';
+import './widgets/points.js';

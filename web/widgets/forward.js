@@ -1,4 +1,4 @@
-// <diffuscope-points-forward shape="cow" n="2000" t="0"> — the forward process on a 2-D point
+// <diffuscope-forward shape="cow" n="2000" t="0"> — the forward process on a 2-D point
 // set: the cow-shaped balloon heated into a Gaussian. Every point keeps one fixed ε, so moving
 // t slides it along its own path x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε; the heat map underneath is the
 // marginal density q(x_t), the mixture of N(√ᾱ_t x_i, (1−ᾱ_t) I) over the shape's points.
@@ -48,11 +48,11 @@ class PointsForwardWidget extends DiffuscopeElement {
     if (!SHAPES.includes(shape)) this.showError(`attribute shape="${shape}" must be one of ${SHAPES.join(', ')}; using cow`);
     this.scheduleSelect = h('select', { 'aria-label': 'noise schedule' }, SCHEDULES.map((s) => h('option', { value: s }, s)));
     this.slider = h('input', { type: 'range', min: 0, max: T, step: 1, value: t0, 'aria-label': 'diffusion step t' });
-    this.playButton = h('button', { type: 'button', class: 'ds-play', 'aria-pressed': 'false' }, 'Play');
+    this.playButton = h('button', { type: 'button', class: 'ds-pts-play', 'aria-pressed': 'false' }, 'Play');
     this.tLabel = h('output', { class: 'ds-t' });
-    this.readout = h('p', { class: 'ds-readout', 'aria-live': 'off' });
+    this.readout = h('p', { class: 'ds-pts-readout', 'aria-live': 'off' });
     this.canvas = h('canvas', {
-      class: 'ds-plot ds-square', tabindex: 0, role: 'img',
+      class: 'ds-plot ds-pts-square', tabindex: 0, role: 'img',
       'aria-label': 'points of the shape at step t over the density of q(x_t); hover or press the arrow keys to trace one point',
     });
     this.append(
@@ -221,4 +221,4 @@ class PointsForwardWidget extends DiffuscopeElement {
   }
 }
 
-customElements.define('diffuscope-points-forward', PointsForwardWidget);
+customElements.define('diffuscope-forward', PointsForwardWidget);

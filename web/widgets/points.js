@@ -1,0 +1,438 @@
+// <diffuscope-points shape="cow" sampler="ddpm" steps="200"> — the reverse process on 2-D
+// points: cooling the balloon back into a cow. A small MLP (mlp.h) predicts the noise ε̂ of
+// every point; the sampler (sampler.h, DDPM or DDIM) moves pure noise back to the shape while
+// the plot shows the points, the paths of a few of them, and the learned ε̂ field as arrows on a
+// grid (−ε̂: where the denoiser pushes a point at the current t). Scrub through the steps with
+// the slider afterwards. The quality of the final points (Chamfer distance and MMD² against the
+// shape, beside the same measures between two draws of the shape itself) is shown with the
+// threshold every shipped model meets.
+//
+// Train your own: draw a shape (mouse, pen or touch) or pick one, press Train, and the same C
+// trainer that made the shipped weights (mlp_train.h) runs in the worker, a chunk of steps per
+// call, with a live loss curve; then the new model samples and is measured the same way.
+//
+// Attributes: shape (cow|moons|spiral|rings|letter), sampler (ddpm|ddim), steps, n (points),
+// seed, weights (base URL of points-SHAPE.dsw files), train-steps.
+import { DiffuscopeElement, h, hiDpiCanvas, cssVar } from '../core.js';
+import { SHAPES, EXTENT } from './forward.js';
+
+// The quality threshold (README "Point clouds"): 1000 samples against 1000 fresh points of the
+// shape, Chamfer at most 1.5x the real-vs-real Chamfer and MMD² at most 0.003.
+export const THRESHOLD = { chamferRatio: 1.5, mmd2: 0.003 };
+const QUALITY_N = 1000;
+const FIELD = 15; // ε̂ arrows per side
+const TRACKS = 12; // points whose paths are drawn
+const SAMPLERS = { ddpm: 0, ddim: 1 };
+const DEFAULT_WEIGHTS = new URL('../../weights/', import.meta.url);
+// the in-page trainer: small and quick (the shipped weights are trained longer, natively)
+const TRAIN = { hidden: 64, layers: 3, batch: 128, lr: 5e-3, points: 2000, chunk: 250 };
+
+function fmt(v, digits = 3) {
+  return Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : v.toFixed(digits);
+}
+
+class PointsWidget extends DiffuscopeElement {
+  build() {
+    const shape = this.getAttribute('shape') || 'cow';
+    const sampler = this.getAttribute('sampler') || 'ddpm';
+    this.n = Math.round(this.numberAttr('n', QUALITY_N, 10, 4096));
+    this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
+    this.trainSteps = Math.round(this.numberAttr('train-steps', 10000, 100, 200000));
+    this.weightsBase = this.getAttribute('weights') ? new URL(this.getAttribute('weights'), document.baseURI) : DEFAULT_WEIGHTS;
+    this.models = {}; // name -> engine model handle
+
+    this.modelSelect = h('select', { 'aria-label': 'model' }, SHAPES.map((s) => h('option', { value: s, selected: s === shape }, `${s} (shipped)`)));
+    this.samplerSelect = h('select', { 'aria-label': 'sampler' },
+      h('option', { value: 'ddpm', selected: sampler === 'ddpm' }, 'DDPM'), h('option', { value: 'ddim', selected: sampler === 'ddim' }, 'DDIM (η = 0)'));
+    this.stepsInput = h('input', { type: 'number', min: 2, max: 1000, value: Math.round(this.numberAttr('steps', sampler === 'ddim' ? 50 : 200, 2, 1000)), 'aria-label': 'sampling steps' });
+    this.sampleButton = h('button', { type: 'button', class: 'ds-pts-sample' }, 'Sample');
+    this.tracksBox = h('input', { type: 'checkbox', checked: true });
+    this.fieldBox = h('input', { type: 'checkbox', checked: true });
+    this.frameSlider = h('input', { type: 'range', min: 0, max: 0, value: 0, step: 1, 'aria-label': 'reverse step shown', disabled: true });
+    this.frameLabel = h('output', { class: 'ds-t' }, '–');
+    this.canvas = h('canvas', { class: 'ds-plot ds-pts-square', role: 'img', 'aria-label': 'reverse diffusion: points, their paths and the learned noise field' });
+    this.quality = h('p', { class: 'ds-pts-readout ds-pts-quality', 'aria-live': 'polite' });
+
+    // training panel
+    this.pad = h('canvas', { class: 'ds-pts-pad', 'aria-label': 'drawing pad: draw a shape with the mouse, a pen or a finger' });
+    this.padShape = h('select', { 'aria-label': 'or start from a shape' }, h('option', { value: '' }, 'your drawing'), SHAPES.map((s) => h('option', { value: s }, s)));
+    this.fillBox = h('input', { type: 'checkbox' });
+    this.clearButton = h('button', { type: 'button' }, 'Clear');
+    this.trainButton = h('button', { type: 'button', class: 'ds-pts-train' }, 'Train');
+    this.progress = h('progress', { max: this.trainSteps, value: 0, 'aria-label': 'training progress' });
+    this.trainInfo = h('p', { class: 'ds-pts-readout ds-pts-train-info', 'aria-live': 'polite' });
+    this.lossCanvas = h('canvas', { class: 'ds-plot ds-pts-loss', role: 'img', 'aria-label': 'training loss against step' });
+
+    this.append(
+      h('div', { class: 'ds-control' },
+        h('label', {}, 'model ', this.modelSelect), h('label', {}, 'sampler ', this.samplerSelect),
+        h('label', {}, 'steps ', this.stepsInput), this.sampleButton),
+      h('div', { class: 'ds-control' },
+        h('label', {}, this.tracksBox, ' paths'), h('label', {}, this.fieldBox, ' ε̂ field'),
+        h('label', { class: 'ds-pts-grow' }, 'step ', this.frameLabel, this.frameSlider)),
+      this.canvas, this.quality,
+      h('div', { class: 'ds-pts-panel' },
+        h('div', { class: 'ds-row' },
+          h('div', {}, this.pad,
+            h('div', { class: 'ds-control' }, h('label', {}, 'data ', this.padShape), h('label', {}, this.fillBox, ' fill closed strokes'), this.clearButton)),
+          h('div', {}, this.lossCanvas, this.progress, h('div', { class: 'ds-control' }, this.trainButton), this.trainInfo))),
+    );
+    this.sampleButton.addEventListener('click', () => this.sample().catch((e) => this.showError(e.message)));
+    this.samplerSelect.addEventListener('change', () => { this.stepsInput.value = this.samplerSelect.value === 'ddim' ? 50 : 200; });
+    this.frameSlider.addEventListener('input', () => this.showFrame(Number(this.frameSlider.value)));
+    this.tracksBox.addEventListener('change', () => this.draw());
+    this.fieldBox.addEventListener('change', () => this.showFrame(this.frame ?? 0));
+    this.clearButton.addEventListener('click', () => { this.strokes = []; this.padShape.value = ''; this.drawPad(); });
+    this.padShape.addEventListener('change', () => this.previewShape());
+    this.trainButton.addEventListener('click', () => this.train().catch((e) => this.trainFailed(e)));
+    this.setupPad();
+    new ResizeObserver(() => { this.draw(); this.drawPad(); this.drawLoss(); }).observe(this.canvas);
+    this.showNotice('loading the model…');
+    this.sample().then(() => { this.dataset.ready = ''; }).catch((e) => this.showError(e.message));
+  }
+
+  // ---- models ----
+
+  async model(name) {
+    if (this.models[name] !== undefined) return this.models[name];
+    const url = new URL(`points-${name}.dsw`, this.weightsBase);
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`could not load ${url.pathname} (HTTP ${res.status})`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const engine = await this.engine();
+    this.models[name] = (await engine.call('ds_engine_load', [bytes, bytes.length])).ret;
+    return this.models[name];
+  }
+
+  // The reference set and floor for measuring a model: a shipped shape, or the drawing.
+  async reference(name) {
+    const engine = await this.engine();
+    if (name === 'drawing') return this.drawingRef;
+    const kind = SHAPES.indexOf(name);
+    const ref = (await engine.call('ds_shape_points', [kind, QUALITY_N, 7919], [['f32', 2 * QUALITY_N]])).outs[0];
+    const floor = (await engine.call('ds_point_floor', [kind, QUALITY_N, 1], [['f64', 2]])).outs[0];
+    return { ref, floor };
+  }
+
+  // ---- reverse sampling ----
+
+  async sample() {
+    if (this.sampling) return;
+    this.sampling = true;
+    this.sampleButton.disabled = true;
+    delete this.dataset.sampled;
+    try {
+      const engine = await this.engine();
+      const name = this.modelSelect.value;
+      const model = await this.model(name);
+      this.clearStatus();
+      const kind = SAMPLERS[this.samplerSelect.value];
+      const steps = Math.max(2, Math.min(1000, Math.round(Number(this.stepsInput.value)) || 200));
+      const B = this.n;
+      const sampler = (await engine.call('ds_sampling_new_model',
+        [model, 0, kind, steps, 0, 1, 0, this.seed, B, new Int32Array(B).fill(10)])).ret;
+      this.currentModel = model;
+      this.frames = [];
+      this.frameT = [];
+      try {
+        const read = async () => {
+          const [x, info] = await Promise.all([
+            engine.call('ds_sampling_read', [sampler, 0], [['f32', 2 * B]]),
+            engine.call('ds_sampling_info', [sampler], [['f64', 10]]),
+          ]);
+          this.frames.push(x.outs[0]);
+          this.frameT.push(info.outs[0][2]);
+        };
+        await read();
+        this.frameSlider.max = steps;
+        this.frameSlider.disabled = false;
+        const started = performance.now();
+        for (let s = 1; s <= steps; s++) {
+          await engine.call('ds_sampling_step', [sampler, 1]);
+          await read();
+          // draw about 30 times a second, not after every step
+          if (s === steps || performance.now() - (this.lastDraw || 0) > 33) {
+            this.frameSlider.value = s;
+            await this.showFrame(s);
+            this.lastDraw = performance.now();
+          }
+        }
+        this.sampleSeconds = (performance.now() - started) / 1000;
+      } finally {
+        await engine.call('ds_sampling_free', [sampler]);
+      }
+      await this.measure(name, this.frames[this.frames.length - 1], this.quality);
+      this.dataset.sampled = '';
+    } finally {
+      this.sampling = false;
+      this.sampleButton.disabled = false;
+    }
+  }
+
+  async measure(name, points, target) {
+    const engine = await this.engine();
+    const { ref, floor } = await this.reference(name);
+    const q = (await engine.call('ds_point_quality', [points, points.length / 2, ref, ref.length / 2], [['f64', 2]])).outs[0];
+    const result = { chamfer: q[0], mmd2: q[1], floorChamfer: floor[0], floorMmd2: floor[1], ratio: q[0] / floor[0] };
+    result.pass = result.ratio <= THRESHOLD.chamferRatio && result.mmd2 <= THRESHOLD.mmd2;
+    target.textContent = `${points.length / 2} samples vs the ${name === 'drawing' ? 'drawing' : name}: Chamfer ${fmt(result.chamfer)} ` +
+      `(real vs real ${fmt(result.floorChamfer)}, ratio ${result.ratio.toFixed(2)}), MMD² ${fmt(result.mmd2, 4)} ` +
+      `(real vs real ${fmt(result.floorMmd2, 4)}) — ${result.pass ? 'meets' : 'misses'} the threshold ` +
+      `(ratio ≤ ${THRESHOLD.chamferRatio}, MMD² ≤ ${THRESHOLD.mmd2}).`;
+    target.dataset.ratio = result.ratio.toFixed(4);
+    target.dataset.pass = String(result.pass);
+    this.lastQuality = result;
+    return result;
+  }
+
+  async showFrame(k) {
+    if (!this.frames?.length) return;
+    k = Math.max(0, Math.min(k, this.frames.length - 1));
+    this.frame = k;
+    const t = this.frameT[k];
+    this.frameLabel.textContent = `${k} / ${this.frames.length - 1} (t = ${t})`;
+    this.field = null;
+    if (this.fieldBox.checked && t > 0) {
+      const engine = await this.engine();
+      const grid = new Float32Array(2 * FIELD * FIELD);
+      for (let r = 0; r < FIELD; r++)
+        for (let c = 0; c < FIELD; c++) {
+          grid[2 * (r * FIELD + c)] = -3 + (6 * c) / (FIELD - 1);
+          grid[2 * (r * FIELD + c) + 1] = 3 - (6 * r) / (FIELD - 1);
+        }
+      const ts = new Float32Array(FIELD * FIELD).fill(t);
+      const eps = (await engine.call('ds_engine_forward', [this.currentModel, grid, ts, new Int32Array(FIELD * FIELD), FIELD * FIELD], [['f32', 2 * FIELD * FIELD]])).outs[0];
+      if (this.frame !== k) return; // a newer frame was asked for meanwhile
+      this.field = { grid, eps };
+    }
+    this.draw();
+  }
+
+  draw() {
+    if (!this.frames?.length) return;
+    const { ctx, width, height } = hiDpiCanvas(this.canvas);
+    const size = Math.min(width, height), ox = (width - size) / 2, oy = (height - size) / 2;
+    const px = (x) => ox + ((x + EXTENT) / (2 * EXTENT)) * size;
+    const py = (y) => oy + ((EXTENT - y) / (2 * EXTENT)) * size;
+    ctx.clearRect(0, 0, width, height);
+    ctx.strokeStyle = cssVar(this, '--ds-axis', '#888');
+    ctx.strokeRect(ox + 0.5, oy + 0.5, size - 1, size - 1);
+    const k = this.frame ?? this.frames.length - 1, x = this.frames[k];
+    if (this.field) {
+      const { grid, eps } = this.field;
+      ctx.strokeStyle = cssVar(this, '--ds-series-3', '#2a9d62');
+      ctx.lineWidth = 1.2;
+      for (let i = 0; i < FIELD * FIELD; i++) {
+        const x0 = px(grid[2 * i]), y0 = py(grid[2 * i + 1]);
+        const dx = -eps[2 * i] * size * 0.025, dy = eps[2 * i + 1] * size * 0.025; // −ε̂, y flipped
+        const len = Math.hypot(dx, dy);
+        if (len < 0.5) continue;
+        const ux = dx / len, uy = dy / len;
+        ctx.beginPath();
+        ctx.moveTo(x0, y0);
+        ctx.lineTo(x0 + dx, y0 + dy);
+        ctx.lineTo(x0 + dx - 4 * ux + 3 * uy, y0 + dy - 4 * uy - 3 * ux);
+        ctx.moveTo(x0 + dx, y0 + dy);
+        ctx.lineTo(x0 + dx - 4 * ux - 3 * uy, y0 + dy - 4 * uy + 3 * ux);
+        ctx.stroke();
+      }
+    }
+    if (this.tracksBox.checked && k > 0) {
+      ctx.strokeStyle = cssVar(this, '--ds-muted', '#5b6470');
+      ctx.globalAlpha = 0.5;
+      ctx.lineWidth = 1;
+      // at most ~60 vertices per path: DDPM's per-step noise would otherwise draw a hairball
+      const stride = Math.max(1, Math.ceil(k / 60));
+      for (let i = 0; i < Math.min(TRACKS, this.n); i++) {
+        ctx.beginPath();
+        for (let f = 0; f <= k; f = f === k ? k + 1 : Math.min(f + stride, k))
+          (f ? ctx.lineTo : ctx.moveTo).call(ctx, px(this.frames[f][2 * i]), py(this.frames[f][2 * i + 1]));
+        ctx.stroke();
+      }
+      ctx.globalAlpha = 1;
+    }
+    ctx.fillStyle = cssVar(this, '--ds-series-2', '#e0762b');
+    for (let i = 0; i < this.n; i++) ctx.fillRect(px(x[2 * i]) - 1.5, py(x[2 * i + 1]) - 1.5, 3, 3);
+    ctx.fillStyle = cssVar(this, '--ds-text', '#222');
+    ctx.font = '12px system-ui, sans-serif';
+    ctx.fillText(`x_t at t = ${this.frameT[k]}${this.field ? '; arrows: −ε̂ at this t' : ''}`, ox + 6, oy + 16);
+  }
+
+  // ---- drawing pad ----
+
+  setupPad() {
+    this.strokes = [];
+    let drawing = null;
+    const at = (e) => {
+      const r = this.pad.getBoundingClientRect();
+      return [(e.clientX - r.left) / r.width, 1 - (e.clientY - r.top) / r.height]; // unit square, y up
+    };
+    this.pad.addEventListener('pointerdown', (e) => {
+      e.preventDefault();
+      this.pad.setPointerCapture?.(e.pointerId);
+      if (this.padShape.value) { this.padShape.value = ''; this.strokes = []; }
+      drawing = [at(e)];
+      this.strokes.push(drawing);
+      this.drawPad();
+    });
+    this.pad.addEventListener('pointermove', (e) => {
+      if (!drawing) return;
+      const p = at(e), last = drawing[drawing.length - 1];
+      if (Math.hypot(p[0] - last[0], p[1] - last[1]) < 0.004) return;
+      drawing.push(p);
+      this.drawPad();
+    });
+    const end = () => { drawing = null; };
+    this.pad.addEventListener('pointerup', end);
+    this.pad.addEventListener('pointercancel', end);
+    this.pad.style.touchAction = 'none';
+  }
+
+  penWidth() { return 0.06; } // in units of the pad's side
+
+  drawPad() {
+    const { ctx, width, height } = hiDpiCanvas(this.pad);
+    ctx.clearRect(0, 0, width, height);
+    ctx.strokeStyle = cssVar(this, '--ds-axis', '#888');
+    ctx.strokeRect(0.5, 0.5, width - 1, height - 1);
+    if (this.padPreview) {
+      const p = this.padPreview;
+      ctx.fillStyle = cssVar(this, '--ds-series-2', '#e0762b');
+      for (let i = 0; i < p.length / 2; i++) ctx.fillRect(((p[2 * i] + EXTENT) / (2 * EXTENT)) * width - 1, ((EXTENT - p[2 * i + 1]) / (2 * EXTENT)) * height - 1, 2, 2);
+      return;
+    }
+    if (!this.strokes?.length) {
+      ctx.fillStyle = cssVar(this, '--ds-muted', '#5b6470');
+      ctx.font = '14px system-ui, sans-serif';
+      ctx.fillText('draw a shape here', 12, 24);
+      return;
+    }
+    ctx.strokeStyle = cssVar(this, '--ds-text', '#222');
+    ctx.lineCap = ctx.lineJoin = 'round';
+    ctx.lineWidth = this.penWidth() * width;
+    for (const s of this.strokes) {
+      ctx.beginPath();
+      s.forEach(([x, y], i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, x * width, (1 - y) * height));
+      if (s.length === 1) ctx.lineTo(s[0][0] * width + 0.01, (1 - s[0][1]) * height);
+      ctx.stroke();
+    }
+  }
+
+  async previewShape() {
+    const name = this.padShape.value;
+    this.padPreview = null;
+    if (name) {
+      const engine = await this.engine();
+      this.padPreview = (await engine.call('ds_shape_points', [SHAPES.indexOf(name), TRAIN.points, 1], [['f32', 2 * TRAIN.points]])).outs[0];
+    }
+    this.drawPad();
+  }
+
+  // The training set and its reference: the drawing's strokes through ds_drawing_points (ink
+  // along the strokes, or inside them), three independent draws: train, reference, floor.
+  async drawingSets() {
+    const engine = await this.engine();
+    const name = this.padShape.value;
+    if (name) {
+      const kind = SHAPES.indexOf(name);
+      const train = (await engine.call('ds_shape_points', [kind, TRAIN.points, 1], [['f32', 2 * TRAIN.points]])).outs[0];
+      return { train, ...(await this.reference(name)), label: name };
+    }
+    const strokes = this.strokes.filter((s) => s.length > 0);
+    const fill = this.fillBox.checked;
+    if (!strokes.length) throw new Error('Draw a shape first (or pick one).');
+    if (fill && !strokes.some((s) => s.length >= 3)) throw new Error('To fill, draw at least one closed stroke.');
+    const used = fill ? strokes.filter((s) => s.length >= 3) : strokes;
+    const xy = new Float32Array(used.flat(2));
+    const lens = new Int32Array(used.map((s) => s.length));
+    const draw = async (n, seed) =>
+      (await engine.call('ds_drawing_points', [xy, lens, lens.length, fill ? 1 : 0, this.penWidth(), n, seed], [['f32', 2 * n]])).outs[0];
+    const train = await draw(TRAIN.points, 1);
+    const ref = await draw(QUALITY_N, 2);
+    const other = await draw(QUALITY_N, 3);
+    const floor = (await engine.call('ds_point_quality', [other, QUALITY_N, ref, QUALITY_N], [['f64', 2]])).outs[0];
+    return { train, ref, floor, label: 'drawing' };
+  }
+
+  async train() {
+    if (this.training) return;
+    this.training = true;
+    this.trainButton.disabled = true;
+    delete this.dataset.trained;
+    const engine = await this.engine();
+    const started = performance.now();
+    const sets = await this.drawingSets();
+    this.padPreview = null;
+    this.drawingRef = { ref: sets.ref, floor: sets.floor };
+    const handle = (await engine.call('ds_points_trainer_new',
+      [sets.train, sets.train.length / 2, TRAIN.hidden, TRAIN.layers, TRAIN.batch, TRAIN.lr, this.trainSteps, this.seed])).ret;
+    this.losses = [];
+    try {
+      for (let done = 0; done < this.trainSteps;) {
+        const k = Math.min(TRAIN.chunk, this.trainSteps - done);
+        const { outs } = await engine.call('ds_points_trainer_run', [handle, k], [['f64', 3]]);
+        done += k;
+        this.losses.push([done, outs[0][0]]);
+        this.progress.value = done;
+        this.trainInfo.textContent = `step ${done} / ${this.trainSteps}, loss ${outs[0][0].toFixed(4)}, ${((performance.now() - started) / 1000).toFixed(1)} s`;
+        this.drawLoss();
+      }
+      const size = (await engine.call('ds_points_trainer_save', [handle, 1, 0, 0])).ret;
+      const bytes = (await engine.call('ds_points_trainer_save', [handle, 1, size], [['u8', size]])).outs[0];
+      if (this.models.drawing !== undefined) await engine.call('ds_engine_free', [this.models.drawing]);
+      this.models.drawing = (await engine.call('ds_engine_load', [bytes, size])).ret;
+    } finally {
+      await engine.call('ds_points_trainer_free', [handle]);
+    }
+    this.trainSeconds = (performance.now() - started) / 1000;
+    if (!this.modelSelect.querySelector('option[value="drawing"]'))
+      this.modelSelect.append(h('option', { value: 'drawing' }, 'your drawing (trained here)'));
+    this.modelSelect.value = 'drawing';
+    // the drawn or picked data is measured against its own reference set
+    if (sets.label !== 'drawing') this.drawingRef = await this.reference(sets.label);
+    this.samplerSelect.value = 'ddpm';
+    this.stepsInput.value = 1000;
+    await this.sample();
+    const q = this.lastQuality;
+    this.totalSeconds = (performance.now() - started) / 1000;
+    this.trainInfo.textContent = `trained ${this.trainSteps} steps in ${this.trainSeconds.toFixed(1)} s; sampled ${this.n} points ` +
+      `(DDPM, 1000 steps) in ${this.sampleSeconds.toFixed(1)} s; Chamfer ratio ${q.ratio.toFixed(2)}, MMD² ${fmt(q.mmd2, 4)}: ` +
+      `${q.pass ? 'meets' : 'misses'} the threshold. Total ${this.totalSeconds.toFixed(1)} s.`;
+    this.dataset.trainSeconds = this.trainSeconds.toFixed(2);
+    this.dataset.totalSeconds = this.totalSeconds.toFixed(2);
+    this.dataset.trained = '';
+    this.training = false;
+    this.trainButton.disabled = false;
+  }
+
+  trainFailed(err) {
+    this.training = false;
+    this.trainButton.disabled = false;
+    this.trainInfo.textContent = err.message;
+    this.trainInfo.classList.add('ds-error');
+  }
+
+  drawLoss() {
+    const { ctx, width, height } = hiDpiCanvas(this.lossCanvas);
+    ctx.clearRect(0, 0, width, height);
+    const pad = { l: 36, r: 8, t: 8, b: 18 };
+    ctx.strokeStyle = cssVar(this, '--ds-axis', '#888');
+    ctx.strokeRect(pad.l, pad.t, width - pad.l - pad.r, height - pad.t - pad.b);
+    ctx.fillStyle = cssVar(this, '--ds-text', '#222');
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.fillText('loss', 4, pad.t + 10);
+    ctx.fillText('step', width - 36, height - 4);
+    if (!this.losses?.length) return;
+    const maxL = Math.max(...this.losses.map((l) => l[1]), 0.1);
+    const x = (s) => pad.l + (s / this.trainSteps) * (width - pad.l - pad.r);
+    const y = (v) => pad.t + (1 - v / maxL) * (height - pad.t - pad.b);
+    ctx.fillText(maxL.toFixed(2), 4, pad.t + 22);
+    ctx.strokeStyle = cssVar(this, '--ds-series-1', '#2f6fdb');
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    this.losses.forEach(([s, v], i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, x(s), y(v)));
+    ctx.stroke();
+  }
+}
+
+customElements.define('diffuscope-points', PointsWidget);
