@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "error.h"
 #include "fashion.h"
+#include "frechet.h"
 #include "kernels.h"
 #include "kernels_grad.h"
 #include "model.h"
@@ -265,98 +266,6 @@ static int cl_train(classifier *c, const fashion_set *train, int epochs, uint64_
     return DS_OK;
 }
 
-/* ---- Fréchet distance between two Gaussians fitted to feature sets ---------------------- */
-
-/* Symmetric eigen-decomposition by cyclic Jacobi: a (n, n) is destroyed; w (n) eigenvalues,
- * v (n, n) eigenvectors in columns. */
-static void jacobi_eigen(double *a, int n, double *w, double *v) {
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++) v[i * n + j] = i == j;
-    for (int sweep = 0; sweep < 100; sweep++) {
-        double off = 0;
-        for (int i = 0; i < n; i++)
-            for (int j = i + 1; j < n; j++) off += a[i * n + j] * a[i * n + j];
-        if (off < 1e-22) break;
-        for (int p = 0; p < n; p++)
-            for (int q = p + 1; q < n; q++) {
-                double apq = a[p * n + q];
-                if (fabs(apq) < 1e-300) continue;
-                double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-                double t = (theta >= 0 ? 1 : -1) / (fabs(theta) + sqrt(theta * theta + 1));
-                double cs = 1 / sqrt(t * t + 1), sn = t * cs;
-                for (int k = 0; k < n; k++) {
-                    double akp = a[k * n + p], akq = a[k * n + q];
-                    a[k * n + p] = cs * akp - sn * akq;
-                    a[k * n + q] = sn * akp + cs * akq;
-                }
-                for (int k = 0; k < n; k++) {
-                    double apk = a[p * n + k], aqk = a[q * n + k];
-                    a[p * n + k] = cs * apk - sn * aqk;
-                    a[q * n + k] = sn * apk + cs * aqk;
-                }
-                for (int k = 0; k < n; k++) {
-                    double vkp = v[k * n + p], vkq = v[k * n + q];
-                    v[k * n + p] = cs * vkp - sn * vkq;
-                    v[k * n + q] = sn * vkp + cs * vkq;
-                }
-            }
-    }
-    for (int i = 0; i < n; i++) w[i] = a[i * n + i];
-}
-
-static void mean_cov(const float *f, int n, int d, double *mu, double *cov) {
-    for (int j = 0; j < d; j++) {
-        double s = 0;
-        for (int i = 0; i < n; i++) s += f[(size_t)i * d + j];
-        mu[j] = s / n;
-    }
-    for (int a = 0; a < d; a++)
-        for (int b = a; b < d; b++) {
-            double s = 0;
-            for (int i = 0; i < n; i++) s += (f[(size_t)i * d + a] - mu[a]) * (f[(size_t)i * d + b] - mu[b]);
-            cov[a * d + b] = cov[b * d + a] = s / (n - 1);
-        }
-}
-
-/* FD = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr sqrt(S1^1/2 S2 S1^1/2) */
-static double frechet(const float *f1, int n1, const float *f2, int n2, int d) {
-    double *mu1 = calloc(d, 8), *mu2 = calloc(d, 8), *s1 = calloc((size_t)d * d, 8), *s2 = calloc((size_t)d * d, 8);
-    double *v = calloc((size_t)d * d, 8), *w = calloc(d, 8), *r = calloc((size_t)d * d, 8), *m = calloc((size_t)d * d, 8);
-    mean_cov(f1, n1, d, mu1, s1);
-    mean_cov(f2, n2, d, mu2, s2);
-    double fd = 0, tr1 = 0, tr2 = 0;
-    for (int j = 0; j < d; j++) fd += (mu1[j] - mu2[j]) * (mu1[j] - mu2[j]), tr1 += s1[j * d + j], tr2 += s2[j * d + j];
-    /* r = S1^1/2 = V diag(sqrt w) V^T */
-    memcpy(m, s1, sizeof(double) * d * d);
-    jacobi_eigen(m, d, w, v);
-    for (int a = 0; a < d; a++)
-        for (int b = 0; b < d; b++) {
-            double s = 0;
-            for (int k = 0; k < d; k++) s += v[a * d + k] * sqrt(fmax(w[k], 0)) * v[b * d + k];
-            r[a * d + b] = s;
-        }
-    /* m = r S2 r */
-    double *t = calloc((size_t)d * d, 8);
-    for (int a = 0; a < d; a++)
-        for (int b = 0; b < d; b++) {
-            double s = 0;
-            for (int k = 0; k < d; k++) s += r[a * d + k] * s2[k * d + b];
-            t[a * d + b] = s;
-        }
-    for (int a = 0; a < d; a++)
-        for (int b = 0; b < d; b++) {
-            double s = 0;
-            for (int k = 0; k < d; k++) s += t[a * d + k] * r[k * d + b];
-            m[a * d + b] = s;
-        }
-    jacobi_eigen(m, d, w, v);
-    double trsq = 0;
-    for (int j = 0; j < d; j++) trsq += sqrt(fmax(w[j], 0));
-    fd += tr1 + tr2 - 2 * trsq;
-    free(mu1), free(mu2), free(s1), free(s2), free(v), free(w), free(r), free(m), free(t);
-    return fd;
-}
-
 /* ---- sampling over threads ---- */
 typedef struct {
     const uint8_t *wbytes;
@@ -500,7 +409,7 @@ int cmd_eval(int argc, char **argv) {
         got[y]++;
     }
     double real_acc = cl_run(&clf, &cs, real_x, real_y, N, real_f, NULL);
-    double fd_floor = frechet(real_f, N, test_f, test.n, CL_FEAT);
+    double fd_floor = frechet_distance(real_f, N, test_f, test.n, CL_FEAT);
 
     /* the samples: class k * n_per .. */
     ds_schedule *sch = malloc(sizeof *sch);
@@ -542,7 +451,7 @@ int cmd_eval(int argc, char **argv) {
     double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
     for (long i = 0; i < (long)N * 784; i++) samp[i] = samp[i] > 1 ? 1 : samp[i] < -1 ? -1 : samp[i];
     double acc = cl_run(&clf, &cs, samp, cls, N, samp_f, pred);
-    double fd = frechet(samp_f, N, test_f, test.n, CL_FEAT);
+    double fd = frechet_distance(samp_f, N, test_f, test.n, CL_FEAT);
 
     printf("{\n  \"weights\": \"%s\",\n  \"sampler\": \"%s\", \"steps\": %ld, \"guidance\": %g, \"eta\": %g, \"clip\": %g, "
            "\"schedule\": \"%s\", \"seed\": %ld,\n",
