@@ -139,6 +139,10 @@ int main(void) {
         CHECK(cmd_train(9, argv4) == 1, "missing data: exit 1");
         char *argv5[] = {"train", "--model", "mlp", "--out", "x.dsw", "--checkpoint", "x.ckpt", NULL};
         CHECK(cmd_train(7, argv5) == 2, "mlp without --points: exit 2");
+        char *argv6[] = {"train", "--model", "unet", "--lr", "-1", "--out", "x.dsw", "--checkpoint", "x.ckpt", NULL};
+        CHECK(cmd_train(9, argv6) == 2, "--lr -1: exit 2");
+        char *argv7[] = {"train", "--model", "unet", "--ema", "1", "--out", "x.dsw", "--checkpoint", "x.ckpt", NULL};
+        CHECK(cmd_train(9, argv7) == 2, "--ema 1: exit 2");
     }
     /* the MLP on a shape: trains and resumes exactly too */
     {

@@ -332,7 +332,12 @@ int cmd_train(int argc, char **argv) {
     ds_dtype dtype = DS_DTYPE_F16;
     int c;
     optind = 1;
+    int fixed_by_checkpoint = 0; /* flags a resume takes from the checkpoint instead */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == O_BATCH || c == O_SHARD || c == O_LR || c == O_WARMUP || c == O_DECAY || c == O_MINLR || c == O_WD ||
+            c == O_CLIP || c == O_EMA || c == O_SCHED || c == O_T || c == O_PUNCOND || c == O_BASE || c == O_MULT ||
+            c == O_RES || c == O_GROUPS || c == O_TEMB || c == O_HIDDEN || c == O_LAYERS)
+            fixed_by_checkpoint = 1;
         switch (c) {
         case O_MODEL: model_name = optarg; break;
         case O_OUT: out = optarg; break;
@@ -342,13 +347,28 @@ int cmd_train(int argc, char **argv) {
         case O_BATCH: if (cli_parse_long("--batch", optarg, 1, 65536, &batch)) return 2; break;
         case O_SHARD: if (cli_parse_long("--shard", optarg, 1, 65536, &shard)) return 2; break;
         case O_THREADS: if (cli_parse_long("--threads", optarg, 1, 256, &threads)) return 2; break;
-        case O_LR: if (cli_parse_double("--lr", optarg, &lr)) return 2; break;
+        case O_LR:
+            if (cli_parse_double("--lr", optarg, &lr)) return 2;
+            if (!(lr > 0 && lr <= 10)) return cli_error(2, "--lr must be in (0, 10], got %s", optarg);
+            break;
         case O_WARMUP: if (cli_parse_long("--warmup", optarg, 0, 100000000, &warmup)) return 2; break;
         case O_DECAY: if (cli_parse_long("--decay-steps", optarg, 0, 100000000, &decay)) return 2; break;
-        case O_MINLR: if (cli_parse_double("--min-lr-ratio", optarg, &min_lr)) return 2; break;
-        case O_WD: if (cli_parse_double("--weight-decay", optarg, &wd)) return 2; break;
-        case O_CLIP: if (cli_parse_double("--clip", optarg, &clip)) return 2; break;
-        case O_EMA: if (cli_parse_double("--ema", optarg, &ema)) return 2; break;
+        case O_MINLR:
+            if (cli_parse_double("--min-lr-ratio", optarg, &min_lr)) return 2;
+            if (min_lr < 0 || min_lr > 1) return cli_error(2, "--min-lr-ratio must be in [0, 1], got %s", optarg);
+            break;
+        case O_WD:
+            if (cli_parse_double("--weight-decay", optarg, &wd)) return 2;
+            if (wd < 0) return cli_error(2, "--weight-decay must be >= 0, got %s", optarg);
+            break;
+        case O_CLIP:
+            if (cli_parse_double("--clip", optarg, &clip)) return 2;
+            if (clip < 0) return cli_error(2, "--clip must be >= 0 (0 = off), got %s", optarg);
+            break;
+        case O_EMA:
+            if (cli_parse_double("--ema", optarg, &ema)) return 2;
+            if (!(ema >= 0 && ema < 1)) return cli_error(2, "--ema must be in [0, 1), got %s", optarg);
+            break;
         case O_SCHED:
             if (ds_schedule_kind_parse(optarg, &sched)) return cli_error(2, "--schedule: %s", ds_last_error());
             break;
@@ -377,6 +397,7 @@ int cmd_train(int argc, char **argv) {
         }
     }
     if (optind < argc) return cli_error(2, "train: unexpected argument '%s'", argv[optind]);
+    if (decay && decay <= warmup) return cli_error(2, "--decay-steps (%ld) must exceed --warmup (%ld)", decay, warmup);
     if (!out || !ckpt) return cli_error(2, "train: --out W.dsw and --checkpoint C.ckpt are required\n%s", USAGE);
     if (!resume && !model_name) return cli_error(2, "train: --model unet|mlp is required (or --resume)");
     if (ckpt_every <= 0 || log_every <= 0) return cli_error(2, "train: --checkpoint-every and --log-every must be > 0");
@@ -402,6 +423,9 @@ int cmd_train(int argc, char **argv) {
         memcpy(&mb, ck.model, sizeof mb);
         memcpy(&ex, ck.extra, sizeof ex);
         if (ex.magic != EXTRA_MAGIC) return cli_error(1, "train: %s: unknown trainer state", ckpt);
+        if (fixed_by_checkpoint)
+            fprintf(stderr, "train: note: resuming uses the checkpoint's model, optimiser, schedule, batch and shard; "
+                            "the flags given for them are ignored\n");
         if (model_name && strcmp(model_name, mb.kind == DS_MODEL_UNET ? "unet" : "mlp"))
             return cli_error(2, "train: --model %s but the checkpoint holds a %s", model_name,
                              mb.kind == DS_MODEL_UNET ? "unet" : "mlp");
