@@ -128,6 +128,11 @@ int ds_gmm_new(int K, int D, const double *weight, const float *mean, const floa
 
 int ds_gmm_predict(int gmm, int what, const float *x, const float *t, const int *cls, int B, float *out) {
     if (gmm < 0 || gmm >= MAX_GMMS || !g_gmms[gmm]) return ds_fail("no mixture with handle %d", gmm);
+    if (x && B >= 1 && B <= (1 << 20)) { /* the model path (ds_engine_forward) refuses NaN x too */
+        const long D = ds_gmm_dim(g_gmms[gmm]);
+        for (long i = 0; i < B * D; i++)
+            if (!isfinite(x[i])) return ds_fail("gmm predict: x[%ld] is not finite (item %ld)", i, i / D);
+    }
     if (what == 0) return ds_gmm_denoise(g_gmms[gmm], x, t, cls, B, out);
     if (what == 1) return ds_gmm_eps(g_gmms[gmm], x, t, cls, B, out);
     return ds_fail("gmm predict: what must be 0 (x0) or 1 (eps), got %d", what);

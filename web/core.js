@@ -126,6 +126,15 @@ export class DiffuscopeElement extends HTMLElement {
     this.status.textContent = '';
     this.status.className = 'ds-status';
   }
+  // A name from a fixed list (sampler, schedule, shape...): anything else gives the default
+  // and a visible message, never a silent substitute.
+  choiceAttr(name, choices, fallback) {
+    const raw = this.getAttribute(name);
+    if (raw == null || raw === '') return fallback;
+    if (choices.includes(raw)) return raw;
+    this.attributeError(`attribute ${name}="${raw}" must be one of ${choices.join(', ')}; using ${fallback}`);
+    return fallback;
+  }
   // A numeric attribute, validated: a bad value gives the default and a visible message.
   numberAttr(name, fallback, lo = -Infinity, hi = Infinity) {
     const raw = this.getAttribute(name);

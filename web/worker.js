@@ -39,8 +39,12 @@ function call({ fn, args = [], outs = [] }) {
   if (typeof f !== 'function') throw new Error(`no exported function ${fn}`);
   const allocations = [];
   try {
-    const callArgs = args.map((a) => {
-      if (typeof a === 'number') return a;
+    const callArgs = args.map((a, i) => {
+      // NaN or ±Infinity would reach an int parameter as 0 and pass silently: refuse them here
+      if (typeof a === 'number') {
+        if (!Number.isFinite(a)) throw new Error(`${fn}: argument ${i + 1} is ${a}, not a finite number`);
+        return a;
+      }
       if (typeof a === 'boolean') return a ? 1 : 0;
       const [, heap, size] = KINDS[kindOf(a)];
       const ptr = M._malloc(Math.max(1, a.length * size));
@@ -56,6 +60,7 @@ function call({ fn, args = [], outs = [] }) {
       allocations.push(ptr);
       return ptr;
     });
+    M._ds_clear_error(); // a failure must report its own message, never a stale one
     const ret = f(...callArgs, ...outPtrs);
     if (ret < 0) throw new Error(M.UTF8ToString(M._ds_last_error()) || `${fn} failed`);
     // read the heap views only now: the call may have grown memory and replaced them

@@ -108,21 +108,26 @@ class SamplerWidget extends DiffuscopeElement {
   build() {
     this.weightsUrl = urlAttr(this, 'weights', '../weights/fashion-unet.dsw');
     this.sampleUrl = urlAttr(this, 'sample', 'data/fashion-sample.bin');
-    this.scheduleKind = SCHEDULES[this.getAttribute('schedule') || 'linear'] ?? 0;
-    const samplerName = this.getAttribute('sampler') || 'ddim';
+    this.scheduleKind = SCHEDULES[this.choiceAttr('schedule', Object.keys(SCHEDULES), 'linear')];
+    const samplerName = this.choiceAttr('sampler', SAMPLERS.map((s) => s.name), 'ddim');
     this.history = [];
     this.models = {}; // name -> engine handle (network: model handle, mixture: mixture handle)
 
     this.denoiser = h('select', { 'aria-label': 'denoiser' },
       h('option', { value: 'network' }, 'trained UNet'),
       h('option', { value: 'mixture' }, 'exact mixture of test images'));
-    if (this.getAttribute('model') === 'mixture') this.denoiser.value = 'mixture';
+    this.denoiser.value = this.choiceAttr('model', ['network', 'mixture'], 'network');
     this.classSel = h('select', { 'aria-label': 'class' },
       h('option', { value: 'mixed' }, 'one of each class'),
       ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)),
       h('option', { value: NO_CLASS }, 'any (unconditional)'));
-    const cls = this.getAttribute('class');
-    if (cls != null && this.classSel.querySelector(`option[value="${CSS.escape(cls)}"]`)) this.classSel.value = cls;
+    // `class` doubles as the HTML class list (the base class adds ds-widget; a page may add its
+    // own): a token that names a choice picks it, a number that does not is an error
+    const classChoices = ['mixed', ...CLASS_NAMES.map((_, i) => String(i)), String(NO_CLASS)];
+    for (const token of (this.getAttribute('class') || '').split(/\s+/)) {
+      if (classChoices.includes(token)) this.classSel.value = token;
+      else if (/^[-+.\d]/.test(token)) this.attributeError(`attribute class="${token}" must be one of ${classChoices.join(', ')}; using ${this.classSel.value}`);
+    }
     this.samplerSel = h('select', { 'aria-label': 'sampler' }, ...SAMPLERS.map((s) => h('option', { value: s.id }, s.label)));
     this.samplerSel.value = String((SAMPLERS.find((s) => s.name === samplerName) || SAMPLERS[1]).id);
     const num = (name, value, min, max, step) => h('input', { type: 'number', name, value, min, max, step, 'aria-label': name });
@@ -359,7 +364,7 @@ class SamplerWidget extends DiffuscopeElement {
 class ForwardWidget extends DiffuscopeElement {
   build() {
     this.sampleUrl = urlAttr(this, 'sample', 'data/fashion-sample.bin');
-    this.scheduleKind = SCHEDULES[this.getAttribute('schedule') || 'linear'] ?? 0;
+    this.scheduleKind = SCHEDULES[this.choiceAttr('schedule', Object.keys(SCHEDULES), 'linear')];
     this.classSel = h('select', { 'aria-label': 'class of the test image' }, ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)));
     this.indexIn = h('input', { type: 'number', min: 1, max: 8, step: 1, value: 1, 'aria-label': 'which test image of the class' });
     this.slider = h('input', { type: 'range', min: 0, max: 1000, step: 1, value: Math.round(this.numberAttr('t', 250, 0, 1000)), 'aria-label': 'diffusion step t' });
