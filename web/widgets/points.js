@@ -33,8 +33,8 @@ function fmt(v, digits = 3) {
 
 class PointsWidget extends DiffuscopeElement {
   build() {
-    const shape = this.getAttribute('shape') || 'cow';
-    const sampler = this.getAttribute('sampler') || 'ddpm';
+    const shape = this.choiceAttr('shape', SHAPES, 'cow');
+    const sampler = this.choiceAttr('sampler', ['ddpm', 'ddim'], 'ddpm');
     this.n = Math.round(this.numberAttr('n', QUALITY_N, 10, 4096));
     this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
     this.trainSteps = Math.round(this.numberAttr('train-steps', 10000, 100, 200000));
