@@ -35,11 +35,11 @@ void ds_mlp_train_config_default(ds_mlp_train_config *c) {
     memset(c, 0, sizeof *c);
     c->model = (ds_mlp_config){.data_dim = DS_MLP_DATA_DIM, .hidden = 64, .n_layers = 3, .temb_dim = 32};
     c->batch = 256;
-    c->total_steps = 4000;
+    c->total_steps = 12000;
     c->schedule = DS_SCHEDULE_LINEAR;
     c->T = 1000;
     ds_optim_config_default(&c->optim);
-    c->optim.lr = 3e-3;
+    c->optim.lr = 1e-2;
     c->optim.warmup_steps = 100;
     c->optim.decay_steps = c->total_steps;
     c->optim.min_lr_ratio = 0.05;

@@ -31,10 +31,10 @@ void ds_mlp_backward(const ds_mlp *m, const ds_mlp_state *s, const float *d_eps,
 typedef struct {
     ds_mlp_config model;      /* default: hidden 64, 3 layers, temb 32 (fast enough for the page) */
     int batch;                /* points per step, 1..4096 (default 256) */
-    long total_steps;         /* length of the run: sets the cosine decay (default 4000) */
+    long total_steps;         /* length of the run: sets the cosine decay (default 12000) */
     ds_schedule_kind schedule; /* default linear */
     int T;                    /* diffusion steps, default 1000 */
-    ds_optim_config optim;    /* default lr 3e-3, warm-up 100, decay to 0.05 lr, clip 1, EMA 0.995 */
+    ds_optim_config optim;    /* default lr 1e-2, warm-up 100, decay to 0.05 lr, clip 1, EMA 0.995 */
     uint64_t seed;            /* initial weights and every draw */
 } ds_mlp_train_config;
 

@@ -23,13 +23,16 @@
 #include "shapes.h"
 
 #define QUALITY_N 1000 /* points compared: samples vs the shape, and the shape vs itself */
+/* The quality threshold every shipped model meets (README, web/widgets/points.js). */
+#define POINTS_CHAMFER_RATIO_MAX 1.3
+#define POINTS_MMD2_MAX 0.002
 
 static const char *TRAIN_USAGE =
     "usage: diffuscope points train --points SHAPE|FILE -o WEIGHTS.dsw [options]\n"
     "  SHAPE: cow, moons, spiral, rings, letter; FILE: 'x y' lines (diffuscope png2points makes them)\n"
-    "  --steps N        training steps (default 4000)      --batch B     points per step (256)\n"
+    "  --steps N        training steps (default 12000)     --batch B     points per step (256)\n"
     "  --hidden H       MLP width (64)                     --layers L    hidden layers (3)\n"
-    "  --lr LR          peak learning rate (3e-3)          --seed S      (1)\n"
+    "  --lr LR          peak learning rate (1e-2)          --seed S      (1)\n"
     "  -n N             training points drawn from SHAPE (4000)\n"
     "  --png P          scatter of 1000 samples after training (DDPM, 1000 steps)\n"
     "  Prints the loss as it goes, then JSON: the samples' Chamfer / MMD^2 against the shape and\n"
@@ -76,19 +79,28 @@ static int sample_model(ds_model *m, ds_sampler_kind kind, int steps, double eta
     return 0;
 }
 
-/* JSON fragment: quality of samples against QUALITY_N points of the set, and the floor. */
+/* JSON line: quality of the samples against QUALITY_N points of the set and, for a shipped
+ * shape, the real-vs-real floor (two more independent draws) and the ratio. A point file has
+ * only its own points, so it has no independent second draw: floor and ratio are null. */
 static int print_quality(const char *set, const float *samples, int n, double seed) {
-    float *ref, *ref2;
-    int nr, nr2, rc = points_load_set(set, QUALITY_N, seed + 7919, &ref, &nr);
+    ds_shape_kind kind;
+    int is_shape = ds_shape_parse(set, &kind) == DS_OK;
+    float *ref, *ref2 = NULL;
+    int nr, nr2 = 0, rc = points_load_set(set, QUALITY_N, seed + 7919, &ref, &nr);
     if (rc) return rc;
-    if ((rc = points_load_set(set, QUALITY_N, seed + 7920, &ref2, &nr2))) { free(ref); return rc; }
+    if (is_shape && (rc = points_load_set(set, QUALITY_N, seed + 7920, &ref2, &nr2))) { free(ref); return rc; }
     double q[2], f[2];
-    if (ds_point_quality(samples, n, ref, nr, q) || ds_point_quality(ref2, nr2, ref, nr, f)) {
+    if (ds_point_quality(samples, n, ref, nr, q) || (is_shape && ds_point_quality(ref2, nr2, ref, nr, f))) {
         rc = cli_error(1, "%s", ds_last_error());
-    } else {
+    } else if (is_shape) {
         printf("{\"set\": \"%s\", \"samples\": %d, \"chamfer\": %.5f, \"mmd2\": %.6f, \"floor_chamfer\": %.5f, "
-               "\"floor_mmd2\": %.6f, \"chamfer_ratio\": %.3f}\n",
-               set, n, q[0], q[1], f[0], f[1], q[0] / f[0]);
+               "\"floor_mmd2\": %.6f, \"chamfer_ratio\": %.3f, \"meets_threshold\": %s}\n",
+               set, n, q[0], q[1], f[0], f[1], q[0] / f[0],
+               q[0] / f[0] <= POINTS_CHAMFER_RATIO_MAX && q[1] <= POINTS_MMD2_MAX ? "true" : "false");
+    } else {
+        printf("{\"set\": \"%s\", \"samples\": %d, \"reference\": %d, \"chamfer\": %.5f, \"mmd2\": %.6f, "
+               "\"floor_chamfer\": null, \"floor_mmd2\": null, \"chamfer_ratio\": null}\n",
+               set, n, nr, q[0], q[1]);
     }
     free(ref);
     free(ref2);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadModule, call, cli, cliJSON } from './wasm.mjs';
+import { loadModule, call, cli, cliJSON, ROOT } from './wasm.mjs';
 
 const SHAPES = ['cow', 'moons', 'spiral', 'rings', 'letter'];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-points-'));
@@ -81,4 +81,27 @@ test('in-page trainer: the loss falls and the weights load as an engine model', 
   call(M, 'ds_engine_free', [model]);
   call(M, 'ds_points_trainer_free', [h]);
   assert.throws(() => call(M, 'ds_points_trainer_run', [h, 1], [['f64', 3]]), /no point trainer with handle/);
+});
+
+test('png2points: a rendered PNG of a shape turns back into that shape', () => {
+  const png = path.join(tmp, 'letter.png'), pts = path.join(tmp, 'letter.txt');
+  cli(['points', 'shape', '--shape', 'letter', '-n', '20000', '--png', png]);
+  cli(['png2points', png, '-n', '1000', '--threshold', '160', '-o', pts]);
+  const q = cliJSON(['points', 'quality', '--shape', 'letter', '--samples', pts, '-n', '1000']);
+  const floor = cliJSON(['points', 'floor', '--shape', 'letter', '-n', '1000']).floor.letter;
+  assert.ok(q.chamfer < 1.5 * floor.chamfer && q.mmd2 < 0.003, `PNG round trip: Chamfer ${q.chamfer} (floor ${floor.chamfer}), MMD² ${q.mmd2}`);
+  // and a blank image is refused with the library's message
+  const blank = path.join(tmp, 'blank.png');
+  cli(['points', 'shape', '--shape', 'letter', '-n', '2', '--png', blank]); // two dots; threshold 1 sees no ink
+  assert.throws(() => cli(['png2points', blank, '--threshold', '1', '-o', pts], { stdio: 'pipe' }), /no pixel is darker than the threshold 1/);
+});
+
+test('every shipped point model meets the quality threshold (1000 samples, DDIM 50 steps)', () => {
+  for (const name of SHAPES) {
+    const q = cliJSON(['points', 'sample', '--weights', path.join(ROOT, 'weights', `points-${name}.dsw`), '--sampler', 'ddim',
+      '--steps', '50', '-n', '1000', '--shape', name]);
+    console.log(`${name}: Chamfer ${q.chamfer} (floor ${q.floor_chamfer}, ratio ${q.chamfer_ratio}), MMD² ${q.mmd2}`);
+    assert.ok(q.chamfer_ratio <= 1.3 && q.mmd2 <= 0.002, `${name}: ratio ${q.chamfer_ratio}, MMD² ${q.mmd2}`);
+    assert.equal(q.meets_threshold, true);
+  }
 });
