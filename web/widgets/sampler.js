@@ -175,21 +175,21 @@ class SamplerWidget extends DiffuscopeElement {
   }
 
   params() {
-    const clamp = (input, lo, hi, fallback) => {
-      const v = Number(input.value);
-      if (!Number.isFinite(v) || v < lo || v > hi) {
-        input.value = fallback;
-        return fallback;
-      }
+    // a value typed out of range stops the restart with a message (the widget shows it)
+    const checked = (input, lo, hi) => {
+      const v = input.value.trim() === '' ? NaN : Number(input.value);
+      const ok = Number.isFinite(v) && v >= lo && v <= hi;
+      input.setAttribute('aria-invalid', String(!ok));
+      if (!ok) throw new Error(`${input.name} must be a number between ${lo} and ${hi} (got "${input.value}")`);
       return v;
     };
     return {
       kind: Number(this.samplerSel.value),
-      steps: Math.round(clamp(this.stepsIn, 1, 1000, 20)),
-      guidance: clamp(this.guidanceIn, 0, 20, 1),
-      eta: clamp(this.etaIn, 0, 1, 0),
-      seed: Math.round(clamp(this.seedIn, 0, 2 ** 31, 1)),
-      batch: Math.round(clamp(this.batchIn, 1, 16, 4)),
+      steps: Math.round(checked(this.stepsIn, 1, 1000)),
+      guidance: checked(this.guidanceIn, 0, 20),
+      eta: checked(this.etaIn, 0, 1),
+      seed: Math.round(checked(this.seedIn, 0, 2 ** 31)),
+      batch: Math.round(checked(this.batchIn, 1, 16)),
       cls: this.classSel.value,
     };
   }

@@ -1,0 +1,183 @@
+// errors.test.mjs — every bad input listed in docs/errors.md, tried for real: the native CLI
+// (exit status and message on stderr, no output file left behind) and the WebAssembly entry
+// points (DS_ERR with ds_last_error(), as the worker turns it into a rejected promise).
+// Each row has an id that docs/errors.md lists, and the message fragment the table quotes; a
+// test checks that the table and these rows name the same cases with the same words.
+// Widget rows (ids "ui-...") are in tests/browser/errors.test.mjs.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { loadModule, call, CLI, ROOT } from './wasm.mjs';
+
+const SAMPLE = path.join(ROOT, 'web', 'data', 'fashion-sample.bin');
+const MLP = path.join(ROOT, 'tests', 'golden', 'mlp_tiny.dsw');
+const UNET = path.join(ROOT, 'tests', 'golden', 'unet_tiny.dsw');
+const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-errors-'));
+const F = {
+  missing: path.join(DIR, 'no-such-file'),
+  garbage: path.join(DIR, 'garbage.dsw'),
+  truncated: path.join(DIR, 'truncated.dsw'),
+  nanPoints: path.join(DIR, 'nan.txt'),
+  empty: path.join(DIR, 'empty.txt'),
+  notPng: path.join(DIR, 'not.png'),
+  outDir: path.join(DIR, 'an-existing-directory'),
+  out: path.join(DIR, 'out.png'),
+};
+fs.writeFileSync(F.garbage, 'this is not a weights file');
+fs.writeFileSync(F.truncated, fs.readFileSync(MLP).subarray(0, 300));
+fs.writeFileSync(F.nanPoints, '0 0\n1 1\nnan 2\n');
+fs.writeFileSync(F.empty, '');
+fs.writeFileSync(F.notPng, 'hello, I am text');
+fs.mkdirSync(F.outDir);
+
+// [id, argv, exit status, fragment of stderr]
+export const CLI_ROWS = [
+  ['cli-steps-0', ['sample', '--analytic', SAMPLE, '--steps', '0', '--png', F.out], 2, '--steps must be between 1 and 1000, got 0'],
+  ['cli-steps-1001', ['sample', '--analytic', SAMPLE, '--steps', '1001', '--png', F.out], 2, '--steps must be between 1 and 1000, got 1001'],
+  ['cli-steps-text', ['schedule', '--steps', 'ten'], 2, "--steps expects an integer, got 'ten'"],
+  ['cli-eta-neg', ['sample', '--analytic', SAMPLE, '--eta', '-0.1', '--png', F.out], 2, '--eta must be between 0 and 1, got -0.1'],
+  ['cli-eta-big', ['sample', '--analytic', SAMPLE, '--eta', '1.5', '--png', F.out], 2, '--eta must be between 0 and 1, got 1.5'],
+  ['cli-eta-nan', ['sample', '--analytic', SAMPLE, '--eta', 'nan', '--png', F.out], 2, "--eta expects a finite number, got 'nan'"],
+  ['cli-guidance-inf', ['sample', '--analytic', SAMPLE, '--guidance', 'inf', '--png', F.out], 2, "--guidance expects a finite number, got 'inf'"],
+  ['cli-class-11', ['sample', '--analytic', SAMPLE, '--class', '11', '--png', F.out], 2, '--class must be between 0 and 10, got 11'],
+  ['cli-class-neg', ['sample', '--analytic', SAMPLE, '--class', '-1', '--png', F.out], 2, '--class must be between 0 and 10, got -1'],
+  ['cli-n-0', ['sample', '--analytic', SAMPLE, '--n', '0', '--png', F.out], 2, '--n must be between 1 and 100000, got 0'],
+  ['cli-batch-0', ['sample', '--analytic', SAMPLE, '--batch', '0', '--png', F.out], 2, '--batch must be between 1 and 1024, got 0'],
+  ['cli-batch-big', ['sample', '--analytic', SAMPLE, '--batch', '100000', '--png', F.out], 2, '--batch must be between 1 and 1024, got 100000'],
+  ['cli-seed-frac', ['sample', '--analytic', SAMPLE, '--seed', '1.5', '--png', F.out], 2, "--seed expects an integer, got '1.5'"],
+  ['cli-sampler', ['sample', '--analytic', SAMPLE, '--sampler', 'euler', '--png', F.out], 2, "--sampler: unknown sampler 'euler' (expected ddpm, ddim or dpmpp2m)"],
+  ['cli-schedule', ['schedule', '--kind', 'quadratic'], 2, "--kind: unknown schedule 'quadratic' (expected linear or cosine)"],
+  ['cli-weights-missing', ['sample', '--weights', F.missing, '--png', F.out], 1, `cannot open ${F.missing}`],
+  ['cli-weights-garbage', ['info', F.garbage], 1, 'bad magic: a Diffuscope weights file (.dsw) starts with "DSCW"'],
+  ['cli-weights-truncated', ['info', F.truncated], 1, 'truncated: the header says the file has 3524 bytes but only 300 are here'],
+  ['cli-weights-kind', ['sample', '--weights', MLP, '--png', F.out], 1, 'holds a mlp, not a Fashion UNet'],
+  ['cli-points-weights-kind', ['points', 'sample', '--weights', UNET, '-o', F.out], 1, 'is a unet model; points sample needs an MLP'],
+  ['cli-sample-file', ['sample', '--analytic', F.garbage, '--png', F.out], 1, 'fashion sample: not a sample file (bad magic; expected "DSFS")'],
+  ['cli-sigma-0', ['vi', '--sigma', '0'], 2, 'sigma must be between 0.01 and 100 (got 0)'],
+  ['cli-sigma-neg', ['vi', '--sigma', '-1'], 2, 'sigma must be between 0.01 and 100 (got -1)'],
+  ['cli-mu-nan', ['vi', '--mu', 'nan'], 2, "--mu expects a finite number, got 'nan'"],
+  ['cli-target-std-0', ['vi', '--target', '1:0:0'], 2, 'target component 1: std must be between 0.01 and 100 (got 0)'],
+  ['cli-target-syntax', ['vi', '--target', '1:0:1,x'], 2, 'expected the weight of component 2 as a number at character 7'],
+  ['cli-fit-direction', ['vi', '--fit', 'sideways'], 2, "unknown fit direction 'sideways'"],
+  ['cli-shape', ['points', 'shape', '--shape', 'unicorn', '-o', F.out], 1, "'unicorn' is neither a shape (cow, moons, spiral, rings, letter) nor a readable point file"],
+  ['cli-points-nan', ['points', 'quality', '--shape', 'cow', '--samples', F.nanPoints], 1, 'line 3: expected two finite numbers'],
+  ['cli-points-empty', ['png2points', '--drawing', F.empty, '-o', F.out], 1, 'no points found'],
+  ['cli-png-missing', ['png2points', F.missing, '-o', F.out], 1, `cannot open ${F.missing}`],
+  ['cli-png-garbage', ['png2points', F.notPng, '-o', F.out], 1, 'not a readable PNG'],
+  ['cli-threshold-0', ['png2points', F.notPng, '--threshold', '0', '-o', F.out], 2, '--threshold must be between 1 and 255, got 0'],
+  ['cli-train-lr', ['train', '--model', 'mlp', '--points', 'moons', '--lr', '-1', '--out', F.out, '--checkpoint', F.out], 2, '--lr must be in (0, 10], got -1'],
+  ['cli-resume-missing', ['train', '--model', 'mlp', '--points', 'moons', '--out', F.out, '--checkpoint', F.missing, '--resume'], 1, `cannot read checkpoint ${F.missing}`],
+  ['cli-resume-garbage', ['train', '--model', 'mlp', '--points', 'moons', '--out', F.out, '--checkpoint', F.garbage, '--resume'], 1, 'is too short for a checkpoint'],
+  ['cli-data-missing', ['fashion-sample', '--data', F.missing, '--out', F.out], 1, `cannot open ${F.missing}/t10k-images-idx3-ubyte.gz`],
+  ['cli-output-dir', ['sample', '--analytic', SAMPLE, '--n', '1', '--steps', '2', '--png', F.outDir, '--quiet'], 1, `writing ${F.outDir} failed`],
+  ['cli-command', ['unicorn'], 2, "unknown command 'unicorn'"],
+];
+
+test('CLI: each bad input exits non-zero with a message naming it, and writes nothing', () => {
+  for (const [id, argv, status, fragment] of CLI_ROWS) {
+    const r = spawnSync(CLI, argv, { encoding: 'utf8', timeout: 30000 });
+    assert.equal(r.status, status, `${id}: exit status ${r.status} (stderr: ${r.stderr})`);
+    assert.ok(r.stderr.includes(fragment), `${id}: stderr lacks "${fragment}":\n${r.stderr}`);
+    assert.ok(!fs.existsSync(F.out), `${id}: wrote ${F.out} although it failed`);
+  }
+  // the failed write into a directory's name left no temporary file beside it
+  const leftovers = fs.readdirSync(DIR).filter((f) => f.includes('.tmp.'));
+  assert.deepEqual(leftovers, [], 'no half-written temporary files remain');
+});
+
+// [id, function, args(ctx) -> [...], outs, fragment of ds_last_error()]
+const P = new Float64Array([0.5, -2, 1, 0.5, 2, 1]);
+const f32 = (...v) => new Float32Array(v);
+export const WASM_ROWS = [
+  ['wasm-load-short', 'ds_engine_load', () => [new Uint8Array([1, 2, 3]), 3], [], 'truncated: 3 bytes is too short for a weights file'],
+  ['wasm-load-magic', 'ds_engine_load', (c) => { const b = c.mlp.slice(); b[0] = 88; return [b, b.length]; }, [], 'bad magic'],
+  ['wasm-load-checksum', 'ds_engine_load', (c) => { const b = c.mlp.slice(); b[400] ^= 1; return [b, b.length]; }, [], 'checksum mismatch'],
+  ['wasm-handle', 'ds_engine_forward', () => [31, f32(0, 0), f32(5), new Int32Array(1), 1], [['f32', 2]], 'no model with handle 31'],
+  ['wasm-batch-0', 'ds_engine_forward', (c) => [c.model, f32(0, 0), f32(5), new Int32Array(1), 0], [['f32', 2]], 'batch 0 must be at least 1'],
+  ['wasm-x-nan', 'ds_engine_forward', (c) => [c.model, f32(NaN, 0), f32(5), new Int32Array(1), 1], [['f32', 2]], 'x[0] is not finite'],
+  ['wasm-t-range', 'ds_engine_forward', (c) => [c.model, f32(0, 0), f32(2000), new Int32Array(1), 1], [['f32', 2]], 't[0] = 2000 must be in [0, 1000]'],
+  ['wasm-seed-nan', 'ds_engine_random', () => [2, new Int32Array(1), 0, NaN], [], 'seed must be a finite number'],
+  ['wasm-schedule-t', 'ds_schedule_table', () => [0, 1001], [['f64', 5]], 'number of diffusion steps T must be between 1 and 1000 (got 1001)'],
+  ['wasm-schedule-kind', 'ds_schedule_table', () => [5, 10], [['f64', 50]], 'unknown schedule kind 5'],
+  ['wasm-sigma-0', 'ds_vi_evaluate', () => [2, P, 0, 0, 0], [['f64', 12]], 'sigma must be between 0.01 and 100 (got 0)'],
+  ['wasm-sigma-neg', 'ds_vi_evaluate', () => [2, P, 0, -1, 0], [['f64', 12]], 'sigma must be between 0.01 and 100 (got -1)'],
+  ['wasm-mu-inf', 'ds_vi_evaluate', () => [2, P, Infinity, 1, 0], [['f64', 12]], 'mu must be a finite number (got inf)'],
+  ['wasm-target-spec', 'ds_vi_parse_target', () => [new TextEncoder().encode('1:0:1,x'), 7], [['f64', 25]], 'expected the weight of component 2'],
+  ['wasm-target-k', 'ds_vi_evaluate', () => [9, new Float64Array(27).fill(1), 0, 1, 0], [['f64', 12]], 'target must have between 1 and 8 components (got 9)'],
+  ['wasm-fit-direction', 'ds_vi_fit_path', () => [2, P, 7, 0, 1, 10], [['f64', 33]], 'unknown direction 7'],
+  ['wasm-steps-0', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 0, 0, 1, 0, 1, 1, new Int32Array([10])], [], 'steps must be between 1 and 1000 (got 0)'],
+  ['wasm-steps-1001', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 1001, 0, 1, 0, 1, 1, new Int32Array([10])], [], 'steps must be between 1 and 1000 (got 1001)'],
+  ['wasm-eta-neg', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, -0.1, 1, 0, 1, 1, new Int32Array([10])], [], 'eta must be between 0 and 1 (got -0.1)'],
+  ['wasm-eta-big', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, 1.5, 1, 0, 1, 1, new Int32Array([10])], [], 'eta must be between 0 and 1 (got 1.5)'],
+  ['wasm-eta-nan', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, NaN, 1, 0, 1, 1, new Int32Array([10])], [], 'eta must be a finite number (got nan)'],
+  ['wasm-guidance-inf', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, 0, Infinity, 0, 1, 1, new Int32Array([10])], [], 'guidance must be a finite number (got inf)'],
+  ['wasm-class-11', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, 0, 1, 0, 1, 1, new Int32Array([11])], [], 'must be between 0 and 10 (got 11)'],
+  ['wasm-batch-big', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, 0, 1, 0, 1, 100000, new Int32Array([10])], [], 'batch must be between 1 and 4096 (got 100000)'],
+  ['wasm-sampler-kind', 'ds_sampling_new_gmm', (c) => [c.gmm, 9, 5, 0, 1, 0, 1, 1, new Int32Array([10])], [], 'unknown sampler kind 9 (expected 0 = ddpm, 1 = ddim, 2 = dpmpp2m)'],
+  ['wasm-seed-frac', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, 0, 1, 0, 1.5, 1, new Int32Array([10])], [], 'seed must be a whole number between 0 and 2^53 (got 1.5)'],
+  ['wasm-gmm-x-nan', 'ds_gmm_predict', (c) => [c.gmm, 0, f32(NaN, 0), f32(5), new Int32Array([10]), 1], [['f32', 2]], 'gmm predict: x[0] is not finite'],
+  ['wasm-gmm-weight', 'ds_gmm_new', () => [1, 2, new Float64Array([0]), f32(0, 0), f32(1, 1), new Int32Array([-1]), 0], [], 'gmm: weight 0 must be positive (got 0)'],
+  ['wasm-sample-file', 'ds_gmm_images_new', () => [new Uint8Array(4), new Uint8Array(1), 0, 4, 0, 0], [], 'image count must be between 1 and 65536 (got 0)'],
+  ['wasm-shape-kind', 'ds_shape_points', () => [9, 10, 1], [['f32', 20]], 'unknown shape kind 9'],
+  ['wasm-points-nan', 'ds_points_trainer_new', () => [f32(NaN, 0, 1, 1), 2, 16, 2, 8, 1e-3, 100, 1], [], 'training point 0 is not finite'],
+  ['wasm-lr', 'ds_points_trainer_new', () => [f32(0, 0, 1, 1), 2, 16, 2, 8, -1, 100, 1], [], 'learning rate must be between 1e-06 and 1 (got -1)'],
+  ['wasm-drawing-area', 'ds_drawing_points', () => [f32(0, 0, 1, 1, 2, 2), new Int32Array([3]), 1, 1, 0.1, 10, 1], [['f32', 20]], 'the polygon encloses (almost) no area'],
+  ['wasm-image-ink', 'ds_image_points', () => [new Uint8Array([255, 255, 255, 255]), 2, 2, 100, 10, 1], [['f32', 20]], 'no pixel is darker than the threshold 100'],
+  ['wasm-noise-t', 'ds_forward_noise', () => [new Uint8Array(4), 4, 1001, 0, 1], [['u8', 4], ['f64', 4]], 'must be between 0 and 1000 (got 1001)'],
+];
+
+for (const variant of ['simd', 'scalar']) {
+  test(`WebAssembly (${variant}): each bad input returns DS_ERR with a message naming it`, async () => {
+    const M = await loadModule(variant);
+    const mlp = new Uint8Array(fs.readFileSync(MLP));
+    const ctx = {
+      mlp,
+      model: call(M, 'ds_engine_load', [mlp, mlp.length]).ret,
+      gmm: call(M, 'ds_gmm_new', [1, 2, new Float64Array([1]), f32(0, 0), f32(1, 1), new Int32Array([-1]), 0]).ret,
+    };
+    const wrong = [];
+    for (const [id, fn, args, outs, fragment] of WASM_ROWS) {
+      assert.equal(typeof M['_' + fn], 'function', `${id}: ${fn} is exported`);
+      M._ds_clear_error();
+      try {
+        call(M, fn, args(ctx), outs);
+        wrong.push(`${id}: ${fn} accepted a bad input`);
+      } catch (err) {
+        if (!err.message.includes(fragment)) wrong.push(`${id}: "${err.message}" lacks "${fragment}"`);
+      }
+    }
+    assert.deepEqual(wrong, [], wrong.join('\n'));
+    // the failures leaked nothing and corrupted nothing: a good call still works
+    const h = call(M, 'ds_sampling_new_gmm', [ctx.gmm, 1, 3, 0, 1, 0, 1, 1, new Int32Array([10])]).ret;
+    assert.equal(call(M, 'ds_sampling_step', [h, 3]).ret, 3);
+    call(M, 'ds_sampling_free', [h]);
+  });
+}
+
+// docs/errors.md's table rows: | `id` | input | what the user sees |
+function docRows() {
+  const text = fs.readFileSync(path.join(ROOT, 'docs', 'errors.md'), 'utf8');
+  const rows = new Map();
+  for (const line of text.split('\n')) {
+    const m = line.match(/^\|\s*`([a-z0-9-]+)`\s*\|(.*)\|\s*$/);
+    if (m) rows.set(m[1], m[2]);
+  }
+  return rows;
+}
+
+test('docs/errors.md lists exactly the CLI and WebAssembly rows tested here, with their messages', () => {
+  const doc = docRows();
+  const tested = new Map([...CLI_ROWS.map((r) => [r[0], r[3]]), ...WASM_ROWS.map((r) => [r[0], r[4]])]);
+  for (const [id, fragment] of tested) {
+    assert.ok(doc.has(id), `docs/errors.md has no row ${id}`);
+    // the table quotes the message without the temporary paths the test uses
+    const quoted = fragment.replaceAll(DIR + '/', '').replaceAll(ROOT + '/', '');
+    assert.ok(doc.get(id).includes(quoted), `docs/errors.md row ${id} does not quote "${quoted}"`);
+  }
+  for (const id of doc.keys()) if (!id.startsWith('ui-')) assert.ok(tested.has(id), `docs/errors.md row ${id} has no test`);
+});
+
+test.after(() => fs.rmSync(DIR, { recursive: true, force: true }));
