@@ -1,0 +1,59 @@
+// memory.test.mjs — 200 consecutive samplings in the page's engine (the widgets' worker) leave
+// the WebAssembly memory size flat after warm-up: every sampler, model run state and output
+// buffer a sampling allocates is given back. Alternates the two paths the sampler widget
+// takes: a (tiny, random) UNet through ds_sampling_new_model, and the exact mixture of the
+// shipped test images through ds_sampling_new_gmm, each DDIM with 3 steps, batch 8:
+// a sampling holds a few hundred kB, so leaking it would outgrow the initial 16 MiB within the run.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { openBrowser } from './browser.mjs';
+
+const SAMPLINGS = 200, WARM_UP = 20, BATCH = 8;
+// image_size, in_channels, base, levels, mult[4], res blocks, groups, temb, classes (unet.h)
+const TINY_UNET = [28, 1, 8, 2, 1, 2, 0, 0, 1, 4, 16, 10];
+
+let browser;
+test.before(async () => { browser = await openBrowser(); });
+test.after(async () => { await browser.close(); });
+
+test(`${SAMPLINGS} samplings leave the WebAssembly memory flat`, async () => {
+  const page = await browser.newPage();
+  await page.goto(new URL('examples/csp.html', browser.url).href);
+  const result = await page.evaluate(async ([SAMPLINGS, WARM_UP, BATCH, TINY_UNET]) => {
+    const { getEngine } = await import('../core.js');
+    const engine = await getEngine();
+    const bytes = new Uint8Array(await (await fetch('../data/fashion-sample.bin')).arrayBuffer());
+    const dv = new DataView(bytes.buffer);
+    const count = dv.getUint32(8, true), D = dv.getUint32(12, true) * dv.getUint32(16, true);
+    const labels = bytes.slice(20, 20 + count), pixels = bytes.slice(20 + count, 20 + count * (1 + D));
+    const gmm = (await engine.call('ds_gmm_images_new', [pixels, labels, count, D, 0, 0])).ret;
+    const model = (await engine.call('ds_engine_random', [1, Int32Array.from(TINY_UNET), TINY_UNET.length, 7])).ret;
+    const memory = [];
+    let distinct = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < SAMPLINGS; i++) {
+      const cls = Int32Array.from({ length: BATCH }, (_, b) => (i + b) % 11);
+      const created = i % 2
+        ? await engine.call('ds_sampling_new_gmm', [gmm, 1, 3, 0, 1, 1, i, BATCH, cls])
+        : await engine.call('ds_sampling_new_model', [model, 0, 1, 3, 0, 1, 1, i, BATCH, cls]);
+      await engine.call('ds_sampling_step', [created.ret, 3]);
+      const frame = await engine.call('ds_sampling_frame', [created.ret], [['u8', BATCH * D], ['u8', BATCH * D], ['f64', 10]]);
+      if (new Set(frame.outs[0]).size > 20) distinct++; // real images came out, not a blank buffer
+      const freed = await engine.call('ds_sampling_free', [created.ret]);
+      memory.push(freed.memory);
+    }
+    const ms = performance.now() - t0;
+    await engine.call('ds_gmm_images_free', [gmm]);
+    await engine.call('ds_engine_free', [model]);
+    return { memory, distinct, ms, warm: memory[WARM_UP - 1] };
+  }, [SAMPLINGS, WARM_UP, BATCH, TINY_UNET]);
+  const { memory, distinct, ms, warm } = result;
+  const last = memory[memory.length - 1];
+  console.log(`memory: ${memory[0]} B after the first sampling, ${warm} B after ${WARM_UP}, ${last} B after ${SAMPLINGS} ` +
+    `(${(ms / SAMPLINGS).toFixed(1)} ms per sampling)`);
+  assert.equal(memory.length, SAMPLINGS);
+  assert.equal(distinct, SAMPLINGS, 'every sampling produced an image');
+  assert.ok(memory.every((m) => m > 0), 'the worker reports its memory');
+  assert.equal(last, warm, `the memory grew from ${warm} to ${last} bytes after warm-up`);
+  await page.close();
+});
