@@ -239,7 +239,7 @@ class PointsWidget extends DiffuscopeElement {
     }
     if (this.tracksBox.checked && k > 0) {
       ctx.strokeStyle = cssVar(this, '--ds-muted', '#5b6470');
-      ctx.globalAlpha = 0.5;
+      ctx.globalAlpha = 0.35;
       ctx.lineWidth = 1;
       // at most ~60 vertices per path: DDPM's per-step noise would otherwise draw a hairball
       const stride = Math.max(1, Math.ceil(k / 60));
