@@ -2,21 +2,45 @@
 // code), with no request leaving the page's own origin, and attributes treated as data.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { openBrowser } from './browser.mjs';
+import { ROOT } from '../wasm/wasm.mjs';
 
 let browser;
 test.before(async () => { browser = await openBrowser(); });
 test.after(async () => { await browser.close(); });
 
+// every widget in web/widgets/ is on web/examples/csp.html; each must get to data-ready
+const WIDGETS = ['schedule', 'vi', 'forward', 'noising', 'sampler', 'points'];
+
+test('the CSP page covers every widget the project defines', () => {
+  const dir = path.join(ROOT, 'web', 'widgets');
+  const defined = fs.readdirSync(dir).filter((f) => f.endsWith('.js'))
+    .flatMap((f) => [...fs.readFileSync(path.join(dir, f), 'utf8').matchAll(/customElements\.define\('diffuscope-([a-z-]+)'/g)].map((m) => m[1]));
+  assert.deepEqual([...defined].sort(), [...WIDGETS].sort());
+  const html = fs.readFileSync(path.join(ROOT, 'web', 'examples', 'csp.html'), 'utf8');
+  for (const name of WIDGETS) assert.ok(html.includes(`<diffuscope-${name}`), `csp.html has no <diffuscope-${name}>`);
+});
+
 test('widgets work under a strict CSP and request only their own assets', async () => {
   const page = await browser.newPage();
-  const requests = [], violations = [];
+  const requests = [], violations = [], errors = [];
   page.on('request', (r) => requests.push(r.url()));
   page.on('console', (m) => /Content Security Policy|Refused to/.test(m.text()) && violations.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(new URL('examples/csp.html', browser.url).href);
-  await page.locator('diffuscope-schedule[data-ready]').waitFor({ timeout: 20000 });
+  for (const name of WIDGETS) {
+    const widget = page.locator(`diffuscope-${name}`);
+    await widget.scrollIntoViewIfNeeded(); // the sampler starts when it comes into view
+    await widget.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
+    assert.equal(await widget.locator('.ds-error').count(), 0, `${name}: ${await widget.locator('.ds-error').allTextContents()}`);
+  }
+  const defined = await page.evaluate(() => [...document.querySelectorAll('*')].filter((e) => e.localName.startsWith('diffuscope-') && !customElements.get(e.localName)).map((e) => e.localName));
+  assert.deepEqual(defined, [], 'every widget on the page is defined');
   const value = await page.locator('diffuscope-schedule td[data-value="linear.alpha_bar"]').textContent();
   assert.match(value, /^\d\.\d{3}/, `a computed value is displayed (${value})`);
+  assert.deepEqual(errors, [], 'no uncaught errors');
   assert.deepEqual(violations, [], 'no CSP violations');
   const foreign = requests.filter((u) => !u.startsWith(browser.origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
   assert.deepEqual(foreign, [], 'no requests outside the page origin');
