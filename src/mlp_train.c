@@ -49,28 +49,6 @@ void ds_mlp_train_config_default(ds_mlp_train_config *c) {
     c->seed = 1;
 }
 
-/* ds_optim_init without its range checks on counts: optim.c bounds them with 1L << 31 and
- * 1L << 40, which overflow where long is 32 bits (WebAssembly), so there every optimiser is
- * refused. Our config is built and bounded here (batch, steps, lr checked above), so this
- * allocates the same state directly. Replace with ds_optim_init once optim.c uses 64-bit
- * bounds. */
-static int optim_init(ds_optim *opt, const ds_optim_config *cfg, long n, const float *params) {
-    memset(opt, 0, sizeof *opt);
-    opt->cfg = *cfg;
-    opt->n = n;
-    opt->beta1_pow = 1.0;
-    opt->beta2_pow = 1.0;
-    opt->m = calloc((size_t)n, sizeof(float));
-    opt->v = calloc((size_t)n, sizeof(float));
-    opt->ema = malloc((size_t)n * sizeof(float));
-    if (!opt->m || !opt->v || !opt->ema) {
-        ds_optim_free(opt);
-        return ds_fail("mlp trainer: out of memory for the optimiser of %ld parameters", n);
-    }
-    memcpy(opt->ema, params, (size_t)n * sizeof(float));
-    return DS_OK;
-}
-
 int ds_mlp_trainer_init(ds_mlp_trainer *tr, const ds_mlp_train_config *c, const float *points, int n) {
     if (!tr || !c) return ds_fail("mlp trainer: null trainer or config");
     memset(tr, 0, sizeof *tr);
@@ -99,7 +77,7 @@ int ds_mlp_trainer_init(ds_mlp_trainer *tr, const ds_mlp_train_config *c, const 
     size_t floats = 2 * (size_t)n + (size_t)total + 4 * 2 * (size_t)B + (size_t)B + 2 * (size_t)B * H;
     tr->work = malloc(sizeof(float) * floats);
     if (!tr->work || ds_mlp_state_alloc(&tr->state, &tr->model, B) ||
-        optim_init(&tr->opt, &c->optim, total, tr->model.params)) {
+        ds_optim_init(&tr->opt, &c->optim, total, tr->model.params)) {
         if (!tr->work) ds_fail("mlp trainer: out of memory");
         ds_mlp_trainer_free(tr);
         return DS_ERR;

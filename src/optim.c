@@ -33,8 +33,8 @@ int ds_optim_config_check(const ds_optim_config *cfg) {
     if (ds_check_range(cfg->eps, 1e-30, 1.0, "Adam eps")) return DS_ERR;
     if (ds_check_range(cfg->weight_decay, 0.0, 10.0, "weight decay")) return DS_ERR;
     if (ds_check_range(cfg->clip_norm, 0.0, 1e12, "gradient clip norm")) return DS_ERR;
-    if (ds_check_range_int(cfg->warmup_steps, 0, 1L << 40, "warm-up steps")) return DS_ERR;
-    if (ds_check_range_int(cfg->decay_steps, 0, 1L << 40, "decay steps")) return DS_ERR;
+    if (ds_check_range_int(cfg->warmup_steps, 0, 1000000000L, "warm-up steps")) return DS_ERR;
+    if (ds_check_range_int(cfg->decay_steps, 0, 1000000000L, "decay steps")) return DS_ERR;
     if (cfg->decay_steps && cfg->decay_steps <= cfg->warmup_steps)
         return ds_fail("decay steps (%ld) must exceed warm-up steps (%ld), or be 0 for no decay", cfg->decay_steps,
                        cfg->warmup_steps);
@@ -48,7 +48,7 @@ int ds_optim_init(ds_optim *opt, const ds_optim_config *cfg, long n, const float
     if (!opt) return ds_fail("optimiser: null state");
     memset(opt, 0, sizeof *opt);
     if (ds_optim_config_check(cfg)) return DS_ERR;
-    if (n <= 0 || n > (1L << 31)) return ds_fail("optimiser: parameter count must be 1..2^31 (got %ld)", n);
+    if (n <= 0 || n > 0x7fffffffL) return ds_fail("optimiser: parameter count must be 1..2^31-1 (got %ld)", n);
     if (cfg->ema_decay > 0 && !params) return ds_fail("optimiser: the EMA needs the initial parameters (null)");
     opt->cfg = *cfg;
     opt->n = n;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "points_cli.h"
 #include "error.h"
 #include "gmm_denoiser.h"
 #include "model.h"
@@ -25,6 +26,7 @@ static const char *USAGE =
     "                         [--class C | --classes all] [--n N] [--sampler ddpm|ddim|dpmpp2m] [--steps S]\n"
     "                         [--eta E] [--guidance G] [--clip X] [--schedule linear|cosine] [--batch B]\n"
     "                         [--seed K] [--png FILE] [--frames FILE] [--npy FILE.npy] [--quiet]\n"
+    "       diffuscope sample --points SHAPE ...   (the 2-D point MLP: see diffuscope points sample --help)\n"
     "  --weights      a trained Fashion UNet (.dsw)\n"
     "  --analytic     instead of a network, the exact denoiser of a mixture of point masses (or\n"
     "                 Gaussians of variance V, default 0) at the images of a sample file\n"
@@ -93,6 +95,9 @@ static void put_tile(uint8_t *img, int W, int x0, int y0, const uint8_t *tile, i
 }
 
 int cmd_sample(int argc, char **argv) {
+    /* `diffuscope sample --points ...` samples the 2-D point MLP: its flags live in points_cli */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--points") || !strncmp(argv[i], "--points=", 9)) return points_sample_main(argc, argv);
     static const struct option opts[] = {
         {"weights", required_argument, 0, 'w'}, {"analytic", required_argument, 0, 'a'},
         {"analytic-var", required_argument, 0, 'V'}, {"class", required_argument, 0, 'c'},
