@@ -47,6 +47,10 @@ int ds_schedule_init(ds_schedule *s, ds_schedule_kind kind, int T) {
         s->sqrt_alpha_bar[i] = sqrt(abar);
         s->sqrt_one_minus_alpha_bar[i] = sqrt(1.0 - abar);
         s->snr[i] = abar / (1.0 - abar);
+        double abar_prev = i ? s->alpha_bar[i - 1] : 1.0, beta = s->beta[i];
+        s->posterior_variance[i] = beta * (1.0 - abar_prev) / (1.0 - abar);
+        s->posterior_coef_x0[i] = sqrt(abar_prev) * beta / (1.0 - abar);
+        s->posterior_coef_xt[i] = sqrt(1.0 - beta) * (1.0 - abar_prev) / (1.0 - abar);
     }
     return DS_OK;
 }
@@ -61,14 +65,13 @@ const char *ds_schedule_kind_name(ds_schedule_kind kind) {
     return kind == DS_SCHEDULE_COSINE ? "cosine" : "linear";
 }
 
-int ds_schedule_table(int kind, int T, double *out) {
-    static ds_schedule s; /* 40 KB: too big for the default WASM stack */
+int ds_schedule_table(int kind, int T, int rows, double *out) {
+    static ds_schedule s; /* 64 KB: too big for the default WASM stack */
+    if (ds_check_range_int(rows, 1, DS_SCHEDULE_ROWS, "schedule table rows")) return DS_ERR;
     if (!out) return ds_fail("schedule table: null output");
     if (ds_schedule_init(&s, (ds_schedule_kind)kind, T)) return DS_ERR;
-    memcpy(out + 0 * T, s.beta, sizeof(double) * T);
-    memcpy(out + 1 * T, s.alpha_bar, sizeof(double) * T);
-    memcpy(out + 2 * T, s.sqrt_alpha_bar, sizeof(double) * T);
-    memcpy(out + 3 * T, s.sqrt_one_minus_alpha_bar, sizeof(double) * T);
-    memcpy(out + 4 * T, s.snr, sizeof(double) * T);
+    const double *table[DS_SCHEDULE_ROWS] = {s.beta, s.alpha_bar, s.sqrt_alpha_bar, s.sqrt_one_minus_alpha_bar,
+                                             s.snr, s.posterior_variance, s.posterior_coef_x0, s.posterior_coef_xt};
+    for (int r = 0; r < rows; r++) memcpy(out + (long)r * T, table[r], sizeof(double) * T);
     return DS_OK;
 }

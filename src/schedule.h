@@ -24,7 +24,15 @@ typedef struct {
     double sqrt_alpha_bar[DS_MAX_T];        /* (T) sqrt(abar_t): signal scale of x_0 in x_t */
     double sqrt_one_minus_alpha_bar[DS_MAX_T]; /* (T) sqrt(1 - abar_t): noise scale */
     double snr[DS_MAX_T];                   /* (T) abar_t / (1 - abar_t) */
+    /* The forward posterior q(x_{t-1} | x_t, x_0) = N(c0_t x_0 + ct_t x_t, var_t I), with
+     * abar_0 = 1: var_t = beta_t (1 - abar_{t-1}) / (1 - abar_t),
+     * c0_t = sqrt(abar_{t-1}) beta_t / (1 - abar_t), ct_t = sqrt(1 - beta_t) (1 - abar_{t-1}) / (1 - abar_t). */
+    double posterior_variance[DS_MAX_T];    /* (T) var_t (0 at t = 1: x_0 is then determined) */
+    double posterior_coef_x0[DS_MAX_T];     /* (T) c0_t */
+    double posterior_coef_xt[DS_MAX_T];     /* (T) ct_t */
 } ds_schedule;
+
+#define DS_SCHEDULE_ROWS 8
 
 /* Fills s for the given kind and T. Returns DS_OK, or DS_ERR (ds_last_error says why). */
 int ds_schedule_init(ds_schedule *s, ds_schedule_kind kind, int T);
@@ -33,8 +41,9 @@ int ds_schedule_init(ds_schedule *s, ds_schedule_kind kind, int T);
 int ds_schedule_kind_parse(const char *name, ds_schedule_kind *kind);
 const char *ds_schedule_kind_name(ds_schedule_kind kind);
 
-/* WASM entry: writes 5 rows of T doubles into out (5*T): beta, abar, sqrt(abar),
- * sqrt(1-abar), snr. Returns DS_OK or DS_ERR. */
-DS_EXPORT int ds_schedule_table(int kind, int T, double *out);
+/* WASM entry: writes the first `rows` (1..DS_SCHEDULE_ROWS) rows of T doubles into out
+ * (rows*T), in this order: beta, abar, sqrt(abar), sqrt(1-abar), snr, posterior variance,
+ * posterior coef of x_0, posterior coef of x_t. Returns DS_OK or DS_ERR. */
+DS_EXPORT int ds_schedule_table(int kind, int T, int rows, double *out);
 
 #endif

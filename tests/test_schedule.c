@@ -45,6 +45,19 @@ int main(void) {
                     fabs(s.snr[i] - a / (1 - a)) > 1e-12 * (1 + s.snr[i]) || !(s.beta[i] > 0 && s.beta[i] < 1))
                     consistent = 0;
             }
+            /* posterior: the law of total variance of x_{t-1} given x_0,
+             * 1 - abar_{t-1} = ct^2 (1 - abar_t) + var_t, and the mean is unbiased:
+             * c0 + ct sqrt(abar_t) = sqrt(abar_{t-1}). */
+            int posterior_ok = s.posterior_variance[0] == 0 && fabs(s.posterior_coef_x0[0] - 1) < 1e-12;
+            for (int i = 0; i < s.T; i++) {
+                double abar_prev = i ? s.alpha_bar[i - 1] : 1.0;
+                double ct = s.posterior_coef_xt[i];
+                if (fabs(ct * ct * (1 - s.alpha_bar[i]) + s.posterior_variance[i] - (1 - abar_prev)) > 1e-12 ||
+                    fabs(s.posterior_coef_x0[i] + ct * s.sqrt_alpha_bar[i] - sqrt(abar_prev)) > 1e-12 ||
+                    !(s.posterior_variance[i] <= s.beta[i]))
+                    posterior_ok = 0;
+            }
+            CHECK(posterior_ok, "posterior q(x_{t-1} | x_t, x_0) consistent (kind %d, T %d)", k, Ts[j]);
             CHECK(monotone, "abar strictly decreasing (kind %d, T %d)", k, Ts[j]);
             CHECK(consistent, "sqrt/snr/beta consistent (kind %d, T %d)", k, Ts[j]);
         }

@@ -8,7 +8,8 @@
 
 static const char *USAGE =
     "usage: diffuscope schedule [--kind linear|cosine] [--steps T]\n"
-    "  Prints {kind, T, beta[], alpha_bar[], sqrt_alpha_bar[], sqrt_one_minus_alpha_bar[], snr[]}\n"
+    "  Prints {kind, T, beta[], alpha_bar[], sqrt_alpha_bar[], sqrt_one_minus_alpha_bar[], snr[],\n"
+    "  posterior_variance[], posterior_coef_x0[], posterior_coef_xt[]} (q(x_{t-1} | x_t, x_0))\n"
     "  with t = 1..T (default: linear, T = 1000). Values are printed with 17 significant digits.\n";
 
 static void print_array(const char *name, const double *v, int n, int last) {
@@ -44,7 +45,10 @@ int cmd_schedule(int argc, char **argv) {
     print_array("alpha_bar", s.alpha_bar, s.T, 0);
     print_array("sqrt_alpha_bar", s.sqrt_alpha_bar, s.T, 0);
     print_array("sqrt_one_minus_alpha_bar", s.sqrt_one_minus_alpha_bar, s.T, 0);
-    print_array("snr", s.snr, s.T, 1);
+    print_array("snr", s.snr, s.T, 0);
+    print_array("posterior_variance", s.posterior_variance, s.T, 0);
+    print_array("posterior_coef_x0", s.posterior_coef_x0, s.T, 0);
+    print_array("posterior_coef_xt", s.posterior_coef_xt, s.T, 1);
     printf("}\n");
     return 0;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { loadModule, call, cliJSON, maxAbsDiff, WASM_DIR } from './wasm.mjs';
 
-const ROWS = ['beta', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar', 'snr'];
+const ROWS = ['beta', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar', 'snr', 'posterior_variance', 'posterior_coef_x0', 'posterior_coef_xt'];
 
 for (const variant of ['simd', 'scalar']) {
   test(`${variant} build: schedules equal the native CLI bit for bit`, async () => {
@@ -14,7 +14,7 @@ for (const variant of ['simd', 'scalar']) {
     for (const [kindId, kind] of [[0, 'linear'], [1, 'cosine']]) {
       for (const T of [1, 7, 1000]) {
         const native = cliJSON(['schedule', '--kind', kind, '--steps', String(T)]);
-        const { outs } = call(M, 'ds_schedule_table', [kindId, T], [['f64', 5 * T]]);
+        const { outs } = call(M, 'ds_schedule_table', [kindId, T, ROWS.length], [['f64', ROWS.length * T]]);
         ROWS.forEach((row, i) => {
           const wasm = outs[0].subarray(i * T, (i + 1) * T);
           assert.equal(maxAbsDiff(wasm, native[row]), 0, `${kind} T=${T} ${row}: max |wasm - native| = ${maxAbsDiff(wasm, native[row])}`);
@@ -25,8 +25,8 @@ for (const variant of ['simd', 'scalar']) {
 
   test(`${variant} build: bad input is refused with the library's message`, async () => {
     const M = await loadModule(variant);
-    assert.throws(() => call(M, 'ds_schedule_table', [0, 0], [['f64', 5]]), /T must be between 1 and 1000 \(got 0\)/);
-    assert.throws(() => call(M, 'ds_schedule_table', [5, 10], [['f64', 50]]), /unknown schedule kind 5/);
+    assert.throws(() => call(M, 'ds_schedule_table', [0, 0, 1], [['f64', 5]]), /T must be between 1 and 1000 \(got 0\)/);
+    assert.throws(() => call(M, 'ds_schedule_table', [5, 10, 5], [['f64', 50]]), /unknown schedule kind 5/);
     assert.throws(() => call(M, 'ds_rng_normals', [NaN, 4], [['f64', 4]]), /seed/);
   });
 

@@ -37,7 +37,7 @@ test('forward process: x_t, trajectories and the density of q(x_t)', async () =>
   const n = 2000;
   const x0 = call(M, 'ds_shape_points', [0, n, 1], [['f32', 2 * n]]).outs[0];
   const eps = call(M, 'ds_points_noise', [n, 2], [['f32', 2 * n]]).outs[0];
-  const sched = call(M, 'ds_schedule_table', [0, 1000], [['f64', 5000]]).outs[0];
+  const sched = call(M, 'ds_schedule_table', [0, 1000, 5], [['f64', 5000]]).outs[0];
   const xt = call(M, 'ds_forward_points', [0, 1000, 300, x0, eps, n], [['f32', 2 * n]]).outs[0];
   const a = sched[2000 + 299], s = sched[3000 + 299];
   for (let i = 0; i < 2 * n; i++) assert.ok(Math.abs(xt[i] - (a * x0[i] + s * eps[i])) < 1e-5);

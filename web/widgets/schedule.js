@@ -1,14 +1,14 @@
 // <diffuscope-schedule steps="1000" t="500"> — the noise schedules side by side.
 // Plots abar_t (signal kept) for the linear and cosine schedules, both computed in C
 // (ds_schedule_table), with a t slider that reads out abar_t, sqrt(abar_t),
-// sqrt(1 - abar_t) and the SNR of each.
+// sqrt(1 - abar_t), the SNR, and the forward posterior q(x_{t-1} | x_t, x_0) of each.
 import { DiffuscopeElement, h, hiDpiCanvas, cssVar } from '../core.js';
 
 const KINDS = [
   { id: 0, name: 'linear', color: '--ds-series-1', fallback: '#2f6fdb' },
   { id: 1, name: 'cosine', color: '--ds-series-2', fallback: '#e0762b' },
 ];
-const ROWS = ['beta', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar', 'snr'];
+const ROWS = ['beta', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar', 'snr', 'posterior_variance', 'posterior_coef_x0', 'posterior_coef_xt'];
 
 function fmt(v) {
   if (v === 0) return '0';
@@ -26,7 +26,10 @@ class ScheduleWidget extends DiffuscopeElement {
     this.slider.addEventListener('input', () => this.update());
     this.cells = {};
     const head = h('tr', {}, h('th', {}, ''), ...KINDS.map((k) => h('th', { scope: 'col' }, k.name)));
-    const labels = { alpha_bar: 'ᾱ_t', sqrt_alpha_bar: '√ᾱ_t', sqrt_one_minus_alpha_bar: '√(1−ᾱ_t)', snr: 'SNR', beta: 'β_t' };
+    const labels = {
+      alpha_bar: 'ᾱ_t', sqrt_alpha_bar: '√ᾱ_t', sqrt_one_minus_alpha_bar: '√(1−ᾱ_t)', snr: 'SNR', beta: 'β_t',
+      posterior_coef_x0: 'posterior mean: × x₀', posterior_coef_xt: 'posterior mean: × x_t', posterior_variance: 'posterior variance β̃_t',
+    };
     const body = ROWS.map((row) =>
       h('tr', {}, h('th', { scope: 'row' }, labels[row]), ...KINDS.map((k) => (this.cells[`${k.name}.${row}`] = h('td', { 'data-value': `${k.name}.${row}` }, '…')))),
     );
@@ -44,7 +47,7 @@ class ScheduleWidget extends DiffuscopeElement {
     const engine = await this.engine();
     this.tables = {};
     for (const k of KINDS) {
-      const { outs } = await engine.call('ds_schedule_table', [k.id, this.T], [['f64', 5 * this.T]]);
+      const { outs } = await engine.call('ds_schedule_table', [k.id, this.T, ROWS.length], [['f64', ROWS.length * this.T]]);
       const all = outs[0];
       this.tables[k.name] = Object.fromEntries(ROWS.map((r, i) => [r, all.subarray(i * this.T, (i + 1) * this.T)]));
     }
