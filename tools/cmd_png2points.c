@@ -66,10 +66,37 @@ int points_write_text(const char *path, const float *xy, int n) {
     return rc;
 }
 
+/* A copy of the PNG without its empty IDAT chunks (they carry no data; stb_image v2.27 does
+ * NULL + 0 pointer arithmetic on a first IDAT of length 0, which UBSan rightly reports; found
+ * by tests/fuzz/fuzz_png_points.c). Anything not parsable as chunks is copied as it is, for
+ * stb_image to refuse. *size is updated. NULL if out of memory. */
+static unsigned char *png_drop_empty_idat(const unsigned char *bytes, long *size) {
+    unsigned char *copy = malloc((size_t)*size);
+    if (!copy) return NULL;
+    long in = *size < 8 ? *size : 8, out = in;
+    memcpy(copy, bytes, (size_t)in);
+    while (in + 12 <= *size) {
+        unsigned long len = (unsigned long)bytes[in] << 24 | (unsigned long)bytes[in + 1] << 16 |
+                            (unsigned long)bytes[in + 2] << 8 | bytes[in + 3];
+        if (len > (unsigned long)(*size - in - 12)) break; /* runs past the end: leave it to stb */
+        if (!(len == 0 && !memcmp(bytes + in + 4, "IDAT", 4))) {
+            memcpy(copy + out, bytes + in, len + 12);
+            out += (long)len + 12;
+        }
+        in += (long)len + 12;
+    }
+    memcpy(copy + out, bytes + in, (size_t)(*size - in));
+    *size = out + (*size - in);
+    return copy;
+}
+
 int points_from_png(const unsigned char *bytes, long size, int threshold, int n, double seed, float *out) {
     if (!bytes || size <= 0 || size > INT_MAX) return ds_fail("empty or oversized PNG (%ld bytes)", size);
+    unsigned char *png = png_drop_empty_idat(bytes, &size);
+    if (!png) return ds_fail("out of memory");
     int w, h, channels;
-    unsigned char *grey = stbi_load_from_memory(bytes, (int)size, &w, &h, &channels, 1);
+    unsigned char *grey = stbi_load_from_memory(png, (int)size, &w, &h, &channels, 1);
+    free(png);
     if (!grey) return ds_fail("not a readable PNG (%s)", stbi_failure_reason());
     int rc = ds_image_points(grey, w, h, threshold, n, seed, out);
     stbi_image_free(grey);
