@@ -403,32 +403,50 @@ int cmd_train(int argc, char **argv) {
     if (ckpt_every <= 0 || log_every <= 0) return cli_error(2, "train: --checkpoint-every and --log-every must be > 0");
     if (p_uncond < 0 || p_uncond > 1) return cli_error(2, "--p-uncond must be in [0, 1] (got %g)", p_uncond);
 
+    /* every resource, released at `done` whatever path leads there */
     model_blob mb;
     train_extra ex;
     ds_optim opt;
     ds_rng rng;
     net n;
+    trainer tr;
+    fashion_set fs = {0};
     memset(&mb, 0, sizeof mb);
     memset(&ex, 0, sizeof ex);
+    memset(&opt, 0, sizeof opt);
+    memset(&n, 0, sizeof n);
+    memset(&tr, 0, sizeof tr);
     unsigned char *ckbuf = NULL;
     ds_checkpoint ck;
+    float *pts = NULL, *x0 = NULL, *grads = NULL;
+    int *cls_in = NULL;
+    ds_schedule *sch = NULL;
+    int status = 0;
+#define FAIL(expr)        \
+    do {                  \
+        status = (expr);  \
+        goto done;        \
+    } while (0)
 
     if (resume) {
         long size = 0;
         ckbuf = read_file(ckpt, &size);
-        if (!ckbuf) return cli_error(1, "train: cannot read checkpoint %s (drop --resume to start a new run)", ckpt);
-        if (ds_checkpoint_parse(ckbuf, size, &ck)) return cli_error(1, "train: %s: %s", ckpt, ds_last_error());
+        if (!ckbuf) FAIL(cli_error(1, "train: cannot read checkpoint %s (drop --resume to start a new run)", ckpt));
+        if (ds_checkpoint_parse(ckbuf, size, &ck)) FAIL(cli_error(1, "train: %s: %s", ckpt, ds_last_error()));
         if (ck.model_bytes != sizeof mb || ck.extra_bytes != sizeof ex)
-            return cli_error(1, "train: %s was not written by `diffuscope train` (unexpected blob sizes)", ckpt);
+            FAIL(cli_error(1, "train: %s was not written by `diffuscope train` (unexpected blob sizes)", ckpt));
         memcpy(&mb, ck.model, sizeof mb);
         memcpy(&ex, ck.extra, sizeof ex);
-        if (ex.magic != EXTRA_MAGIC) return cli_error(1, "train: %s: unknown trainer state", ckpt);
+        if (ex.magic != EXTRA_MAGIC) FAIL(cli_error(1, "train: %s: unknown trainer state", ckpt));
+        if (ex.batch < 1 || ex.batch > 65536 || ex.shard < 1 || ex.shard > ex.batch || !(ex.p_uncond >= 0 && ex.p_uncond <= 1))
+            FAIL(cli_error(1, "train: %s: corrupt trainer state (batch %d, shard %d, p_uncond %g)", ckpt, ex.batch,
+                             ex.shard, ex.p_uncond));
         if (fixed_by_checkpoint)
             fprintf(stderr, "train: note: resuming uses the checkpoint's model, optimiser, schedule, batch and shard; "
                             "the flags given for them are ignored\n");
         if (model_name && strcmp(model_name, mb.kind == DS_MODEL_UNET ? "unet" : "mlp"))
-            return cli_error(2, "train: --model %s but the checkpoint holds a %s", model_name,
-                             mb.kind == DS_MODEL_UNET ? "unet" : "mlp");
+            FAIL(cli_error(2, "train: --model %s but the checkpoint holds a %s", model_name,
+                             mb.kind == DS_MODEL_UNET ? "unet" : "mlp"));
     } else {
         if (!strcmp(model_name, "unet")) {
             ds_unet_config uc;
@@ -439,7 +457,7 @@ int cmd_train(int argc, char **argv) {
             uc.n_res_blocks = (int)res_blocks;
             uc.groups = (int)groups;
             if (temb > 0) uc.temb_dim = (int)temb;
-            if (ds_unet_config_validate(&uc)) return cli_error(2, "train: %s", ds_last_error());
+            if (ds_unet_config_validate(&uc)) FAIL(cli_error(2, "train: %s", ds_last_error()));
             mb.kind = DS_MODEL_UNET;
             mb.n_config = DS_UNET_N_CONFIG;
             ds_unet_config_to_ints(&uc, mb.config);
@@ -452,7 +470,7 @@ int cmd_train(int argc, char **argv) {
             mc.hidden = (int)hidden;
             mc.n_layers = (int)layers;
             if (temb > 0) mc.temb_dim = (int)temb;
-            if (ds_mlp_config_validate(&mc)) return cli_error(2, "train: %s", ds_last_error());
+            if (ds_mlp_config_validate(&mc)) FAIL(cli_error(2, "train: %s", ds_last_error()));
             mb.kind = DS_MODEL_MLP;
             mb.n_config = DS_MLP_N_CONFIG;
             ds_mlp_config_to_ints(&mc, mb.config);
@@ -461,7 +479,7 @@ int cmd_train(int argc, char **argv) {
             if (lr < 0) lr = 2e-3;
             p_uncond = 0;
         } else {
-            return cli_error(2, "train: --model must be unet or mlp (got '%s')", model_name);
+            FAIL(cli_error(2, "train: --model must be unet or mlp (got '%s')", model_name));
         }
         ex.magic = EXTRA_MAGIC;
         ex.kind = mb.kind;
@@ -471,36 +489,36 @@ int cmd_train(int argc, char **argv) {
         ex.shard = (int32_t)(shard < batch ? shard : batch);
         ex.p_uncond = p_uncond;
     }
-    if (mb.kind == DS_MODEL_MLP && !points) return cli_error(2, "train: the MLP needs --points SHAPE|FILE");
-    if (mb.kind == DS_MODEL_UNET && points) return cli_error(2, "train: --points is for --model mlp");
-    if (net_build(&n, &mb)) return cli_error(1, "train: %s", ds_last_error());
+    if (mb.kind == DS_MODEL_MLP && !points) FAIL(cli_error(2, "train: the MLP needs --points SHAPE|FILE"));
+    if (mb.kind == DS_MODEL_UNET && points) FAIL(cli_error(2, "train: --points is for --model mlp"));
+    if (net_build(&n, &mb)) FAIL(cli_error(1, "train: %s", ds_last_error()));
 
     /* data */
-    fashion_set fs = {0};
-    float *pts = NULL;
     int n_data = 0;
     if (mb.kind == DS_MODEL_UNET) {
-        if (n.item != FASHION_PIXELS) return cli_error(1, "train: the UNet config is not 28x28x1 (Fashion-MNIST)");
-        if (fashion_load(data_dir, "train", &fs)) return cli_error(1, "train: %s", ds_last_error());
+        if (n.item != FASHION_PIXELS) FAIL(cli_error(1, "train: the UNet config is not 28x28x1 (Fashion-MNIST)"));
+        if (fashion_load(data_dir, "train", &fs)) FAIL(cli_error(1, "train: %s", ds_last_error()));
         n_data = fs.n;
         uint64_t h = ds_fnv1a64(fs.pixels, (long)fs.n * FASHION_PIXELS) ^ ds_fnv1a64(fs.labels, fs.n);
         if (resume && ex.data_hash != h)
-            return cli_error(1, "train: the Fashion-MNIST data differs from the checkpoint's (hash); resume with the same files");
+            FAIL(cli_error(1, "train: the Fashion-MNIST data differs from the checkpoint's (hash); resume with the same files"));
         ex.data_hash = h;
     } else {
         int rc = points_load_set(points, (int)points_n, (double)seed, &pts, &n_data);
-        if (rc) return rc;
+        if (rc) FAIL(rc);
         uint64_t h = ds_fnv1a64(pts, (long)n_data * 2 * (long)sizeof(float));
         if (resume && ex.data_hash != h)
-            return cli_error(1, "train: the points differ from the checkpoint's (hash); pass the same --points, --points-n and --seed");
+            FAIL(cli_error(1, "train: the points differ from the checkpoint's (hash); pass the same --points, --points-n and --seed"));
         ex.data_hash = h;
     }
     ex.data_n = n_data;
 
     /* optimiser, RNG */
     if (resume) {
-        if (ds_checkpoint_restore(&ck, &opt, n.params, &rng)) return cli_error(1, "train: %s", ds_last_error());
-        free(ckbuf);
+        if (ck.n_params != n.table->total) /* else restore would copy past the network's blob */
+            FAIL(cli_error(1, "train: %s holds %ld parameters but the model it describes has %ld (corrupt checkpoint)",
+                             ckpt, ck.n_params, n.table->total));
+        if (ds_checkpoint_restore(&ck, &opt, n.params, &rng)) FAIL(cli_error(1, "train: %s", ds_last_error()));
         fprintf(stderr, "train: resumed %s at step %ld (%.2f h trained so far)\n", ckpt, opt.step, ex.seconds / 3600);
     } else {
         if (mb.kind == DS_MODEL_UNET) ds_unet_init_random(&n.unet, (uint64_t)seed);
@@ -514,15 +532,13 @@ int cmd_train(int argc, char **argv) {
         oc.weight_decay = wd;
         oc.clip_norm = clip;
         oc.ema_decay = ema;
-        if (ds_optim_init(&opt, &oc, n.table->total, n.params)) return cli_error(2, "train: %s", ds_last_error());
+        if (ds_optim_init(&opt, &oc, n.table->total, n.params)) FAIL(cli_error(2, "train: %s", ds_last_error()));
         ds_rng_seed(&rng, (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 12345);
     }
-    ds_schedule *sch = malloc(sizeof *sch);
-    if (!sch || ds_schedule_init(sch, (ds_schedule_kind)ex.schedule, ex.T)) return cli_error(1, "train: %s", ds_last_error());
+    sch = malloc(sizeof *sch);
+    if (!sch || ds_schedule_init(sch, (ds_schedule_kind)ex.schedule, ex.T)) FAIL(cli_error(1, "train: %s", ds_last_error()));
 
     /* trainer buffers: one allocation per role */
-    trainer tr;
-    memset(&tr, 0, sizeof tr);
     tr.n = &n;
     tr.batch = ex.batch;
     tr.shard = ex.shard;
@@ -530,8 +546,8 @@ int cmd_train(int argc, char **argv) {
     tr.n_threads = (int)(threads < tr.n_shards ? threads : tr.n_shards);
     tr.P = n.table->total;
     long bi = (long)tr.batch * n.item;
-    float *x0 = malloc(sizeof(float) * bi);
-    int *cls_in = malloc(sizeof(int) * tr.batch);
+    x0 = malloc(sizeof(float) * bi);
+    cls_in = malloc(sizeof(int) * tr.batch);
     tr.xt = malloc(sizeof(float) * bi);
     tr.eps = malloc(sizeof(float) * bi);
     tr.tf = malloc(sizeof(float) * tr.batch);
@@ -539,13 +555,13 @@ int cmd_train(int argc, char **argv) {
     tr.shard_grads = malloc(sizeof(float) * (size_t)tr.P * tr.n_shards);
     tr.shard_loss = calloc((size_t)tr.n_shards, sizeof(double));
     tr.workers = calloc((size_t)tr.n_threads, sizeof(worker));
-    float *grads = malloc(sizeof(float) * (size_t)tr.P);
+    grads = malloc(sizeof(float) * (size_t)tr.P);
     if (!x0 || !cls_in || !tr.xt || !tr.eps || !tr.tf || !tr.cls || !tr.shard_grads || !tr.shard_loss || !tr.workers || !grads)
-        return cli_error(1, "train: out of memory");
+        FAIL(cli_error(1, "train: out of memory"));
     for (int k = 0; k < tr.n_threads; k++) {
         tr.workers[k].tr = &tr;
         tr.workers[k].id = k;
-        if (net_state_alloc(&tr.workers[k].st, &n, tr.shard)) return cli_error(1, "train: %s", ds_last_error());
+        if (net_state_alloc(&tr.workers[k].st, &n, tr.shard)) FAIL(cli_error(1, "train: %s", ds_last_error()));
     }
     fprintf(stderr,
             "train: %s, %ld parameters, %d %s items, batch %d (%d shards of %d, %d threads), %s schedule T=%d, "
@@ -560,7 +576,6 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int status = 0;
     double t_start = now_s(), t_log = t_start, t_ckpt = t_start, t_run = t_start;
     long step_log = opt.step;
     const float *save_params;
@@ -620,7 +635,9 @@ int cmd_train(int argc, char **argv) {
     }
     (void)t_start;
 
-    for (int k = 0; k < tr.n_threads; k++) net_state_free(&tr.workers[k].st, &n);
+done:
+    if (tr.workers)
+        for (int k = 0; k < tr.n_threads; k++) net_state_free(&tr.workers[k].st, &n);
     free(tr.workers);
     free(tr.shard_grads);
     free(tr.shard_loss);
@@ -636,5 +653,7 @@ int cmd_train(int argc, char **argv) {
     fashion_free(&fs);
     ds_optim_free(&opt);
     net_free(&n);
+    free(ckbuf);
     return status;
+#undef FAIL
 }

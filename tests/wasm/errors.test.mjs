@@ -33,6 +33,28 @@ fs.writeFileSync(F.empty, '');
 fs.writeFileSync(F.notPng, 'hello, I am text');
 fs.mkdirSync(F.outDir);
 
+// A checkpoint whose checksum is right but whose model blob (offset 256: kind, n_config,
+// config[32] as int32) describes a smaller MLP than its parameter arrays: resuming must
+// refuse it rather than copy the arrays past the smaller network's blob.
+function fnv1a64(bytes) {
+  let h = 0xcbf29ce484222325n;
+  for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return h;
+}
+function forgeCheckpoint() {
+  const train = (hidden, ckpt) => spawnSync(CLI, ['train', '--model', 'mlp', '--points', 'moons', '--points-n', '64',
+    '--steps', '1', '--batch', '16', '--hidden', String(hidden), '--layers', '1', '--out', path.join(DIR, `w${hidden}.dsw`),
+    '--checkpoint', ckpt, '--threads', '1'], { encoding: 'utf8' });
+  const big = path.join(DIR, 'big.ckpt'), small = path.join(DIR, 'small.ckpt');
+  for (const [hidden, file] of [[16, big], [8, small]]) assert.equal(train(hidden, file).status, 0, `training a ${hidden}-wide MLP`);
+  const bytes = new Uint8Array(fs.readFileSync(big));
+  bytes.set(fs.readFileSync(small).subarray(256, 256 + 4 * 34), 256);
+  new DataView(bytes.buffer).setBigUint64(bytes.length - 8, fnv1a64(bytes.subarray(0, bytes.length - 8)), true);
+  fs.writeFileSync(F.forged, bytes);
+  for (const f of [big, small, path.join(DIR, 'w16.dsw'), path.join(DIR, 'w8.dsw')]) fs.rmSync(f);
+}
+F.forged = path.join(DIR, 'forged.ckpt');
+
 // [id, argv, exit status, fragment of stderr]
 export const CLI_ROWS = [
   ['cli-steps-0', ['sample', '--analytic', SAMPLE, '--steps', '0', '--png', F.out], 2, '--steps must be between 1 and 1000, got 0'],
@@ -71,12 +93,14 @@ export const CLI_ROWS = [
   ['cli-train-lr', ['train', '--model', 'mlp', '--points', 'moons', '--lr', '-1', '--out', F.out, '--checkpoint', F.out], 2, '--lr must be in (0, 10], got -1'],
   ['cli-resume-missing', ['train', '--model', 'mlp', '--points', 'moons', '--out', F.out, '--checkpoint', F.missing, '--resume'], 1, `cannot read checkpoint ${F.missing}`],
   ['cli-resume-garbage', ['train', '--model', 'mlp', '--points', 'moons', '--out', F.out, '--checkpoint', F.garbage, '--resume'], 1, 'is too short for a checkpoint'],
+  ['cli-resume-forged', ['train', '--model', 'mlp', '--points', 'moons', '--points-n', '64', '--out', F.out, '--checkpoint', F.forged, '--resume', '--threads', '1'], 1, 'holds 594 parameters but the model it describes has 298 (corrupt checkpoint)'],
   ['cli-data-missing', ['fashion-sample', '--data', F.missing, '--out', F.out], 1, `cannot open ${F.missing}/t10k-images-idx3-ubyte.gz`],
   ['cli-output-dir', ['sample', '--analytic', SAMPLE, '--n', '1', '--steps', '2', '--png', F.outDir, '--quiet'], 1, `writing ${F.outDir} failed`],
   ['cli-command', ['unicorn'], 2, "unknown command 'unicorn'"],
 ];
 
 test('CLI: each bad input exits non-zero with a message naming it, and writes nothing', () => {
+  forgeCheckpoint();
   for (const [id, argv, status, fragment] of CLI_ROWS) {
     const r = spawnSync(CLI, argv, { encoding: 'utf8', timeout: 30000 });
     assert.equal(r.status, status, `${id}: exit status ${r.status} (stderr: ${r.stderr})`);
