@@ -367,6 +367,9 @@ int cmd_eval(int argc, char **argv) {
     }
     if (optind < argc) return cli_error(2, "eval: unexpected argument '%s'", argv[optind]);
     if (!wpath) return cli_error(2, "eval: --weights W.dsw is required\n%s", USAGE);
+    /* as `diffuscope sample` does: refuse before minutes of loading and classifier training */
+    if (eta < 0 || eta > 1) return cli_error(2, "--eta must be between 0 and 1, got %g", eta);
+    if (clip < 0) return cli_error(2, "--clip must be >= 0, got %g", clip);
     long wsize = 0;
     unsigned char *wbytes = read_all(wpath, &wsize);
     if (!wbytes) return cli_error(1, "eval: cannot read %s", wpath);

@@ -63,6 +63,7 @@ export const CLI_ROWS = [
   ['cli-eta-neg', ['sample', '--analytic', SAMPLE, '--eta', '-0.1', '--png', F.out], 2, '--eta must be between 0 and 1, got -0.1'],
   ['cli-eta-big', ['sample', '--analytic', SAMPLE, '--eta', '1.5', '--png', F.out], 2, '--eta must be between 0 and 1, got 1.5'],
   ['cli-eta-nan', ['sample', '--analytic', SAMPLE, '--eta', 'nan', '--png', F.out], 2, "--eta expects a finite number, got 'nan'"],
+  ['cli-eval-eta', ['eval', '--weights', F.missing, '--eta', '2'], 2, '--eta must be between 0 and 1, got 2'],
   ['cli-guidance-inf', ['sample', '--analytic', SAMPLE, '--guidance', 'inf', '--png', F.out], 2, "--guidance expects a finite number, got 'inf'"],
   ['cli-class-11', ['sample', '--analytic', SAMPLE, '--class', '11', '--png', F.out], 2, '--class must be between 0 and 10, got 11'],
   ['cli-class-neg', ['sample', '--analytic', SAMPLE, '--class', '-1', '--png', F.out], 2, '--class must be between 0 and 10, got -1'],
