@@ -113,7 +113,7 @@ int ds_checkpoint_parse(const void *buf, long size, ds_checkpoint *ck) {
     ck->version = (int)version;
     uint64_t step = get_u64(&r), n = get_u64(&r), model_bytes = get_u64(&r), extra_bytes = get_u64(&r);
     uint64_t has_ema = get_u64(&r);
-    if (n == 0 || n > (1ULL << 31) || model_bytes > (1ULL << 30) || extra_bytes > (1ULL << 30) || has_ema > 1 ||
+    if (n == 0 || n > 0x7fffffffULL || model_bytes > (1ULL << 30) || extra_bytes > (1ULL << 30) || has_ema > 1 ||
         step > (1ULL << 50))
         return ds_fail("checkpoint: corrupt header (params %llu, model %llu B, extra %llu B)", (unsigned long long)n,
                        (unsigned long long)model_bytes, (unsigned long long)extra_bytes);
