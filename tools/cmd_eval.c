@@ -239,7 +239,10 @@ static int cl_train(classifier *c, const fashion_set *train, int epochs, uint64_
     oc.min_lr_ratio = 0.05;
     oc.ema_decay = 0;
     oc.clip_norm = 5.0;
-    if (ds_optim_init(&opt, &oc, c->table.total, c->params)) return DS_ERR;
+    if (ds_optim_init(&opt, &oc, c->table.total, c->params)) {
+        free(s.buf);
+        return DS_ERR;
+    }
     float *grads = malloc(sizeof(float) * (size_t)c->table.total), *x = malloc(sizeof(float) * B * 784);
     int labels[128];
     ds_rng r;
@@ -254,7 +257,10 @@ static int cl_train(classifier *c, const fashion_set *train, int epochs, uint64_
         memset(grads, 0, sizeof(float) * (size_t)c->table.total);
         cl_forward(c, &s, x, B);
         double loss = cl_backward(c, &s, labels, B, B, grads);
-        if (ds_optim_step(&opt, c->params, grads)) return DS_ERR;
+        if (ds_optim_step(&opt, c->params, grads)) {
+            steps = -1; /* a non-finite gradient: stop, free, fail */
+            break;
+        }
         avg = step ? 0.98 * avg + 0.02 * loss : loss;
         if ((step + 1) % 100 == 0 || step + 1 == steps)
             fprintf(stderr, "eval: classifier step %ld/%ld, loss %.4f\n", step + 1, steps, avg);
@@ -263,7 +269,7 @@ static int cl_train(classifier *c, const fashion_set *train, int epochs, uint64_
     free(x);
     free(s.buf);
     ds_optim_free(&opt);
-    return DS_OK;
+    return steps < 0 ? DS_ERR : DS_OK;
 }
 
 /* ---- sampling over threads ---- */
@@ -370,40 +376,55 @@ int cmd_eval(int argc, char **argv) {
     /* as `diffuscope sample` does: refuse before minutes of loading and classifier training */
     if (eta < 0 || eta > 1) return cli_error(2, "--eta must be between 0 and 1, got %g", eta);
     if (clip < 0) return cli_error(2, "--clip must be >= 0, got %g", clip);
+    /* every resource, released at `done` whatever path leads there */
     long wsize = 0;
-    unsigned char *wbytes = read_all(wpath, &wsize);
-    if (!wbytes) return cli_error(1, "eval: cannot read %s", wpath);
+    unsigned char *wbytes = NULL;
+    fashion_set train = {0}, test = {0};
+    classifier clf;
+    cl_state cs;
+    memset(&clf, 0, sizeof clf);
+    memset(&cs, 0, sizeof cs);
+    float *test_x = NULL, *test_f = NULL, *real_x = NULL, *real_f = NULL, *samp = NULL, *samp_f = NULL;
+    int *test_y = NULL, *real_y = NULL, *cls = NULL, *pred = NULL;
+    ds_schedule *sch = NULL;
+    int status = 0;
+#define FAIL(expr)       \
+    do {                 \
+        status = (expr); \
+        goto done;       \
+    } while (0)
+    wbytes = read_all(wpath, &wsize);
+    if (!wbytes) FAIL(cli_error(1, "eval: cannot read %s", wpath));
     ds_model *probe = ds_model_from_bytes(wbytes, (size_t)wsize);
-    if (!probe) return cli_error(1, "eval: %s: %s", wpath, ds_last_error());
+    if (!probe) FAIL(cli_error(1, "eval: %s: %s", wpath, ds_last_error()));
     int is_fashion = ds_model_get_kind(probe) == DS_MODEL_UNET && ds_model_item_floats(probe) == 784;
     ds_model_free(probe);
-    if (!is_fashion) return cli_error(1, "eval: %s is not a 28x28 greyscale UNet", wpath);
+    if (!is_fashion) FAIL(cli_error(1, "eval: %s is not a 28x28 greyscale UNet", wpath));
 
-    fashion_set train, test;
-    if (fashion_load(data, "train", &train) || fashion_load(data, "test", &test)) return cli_error(1, "eval: %s", ds_last_error());
+    if (fashion_load(data, "train", &train) || fashion_load(data, "test", &test)) FAIL(cli_error(1, "eval: %s", ds_last_error()));
 
     /* the classifier: cached, else trained now */
-    classifier clf;
-    if (cl_build(&clf)) return cli_error(1, "eval: %s", ds_last_error());
-    cl_state cs;
-    if (cl_state_alloc(&cs, 250)) return cli_error(1, "eval: %s", ds_last_error());
-    float *test_x = malloc(sizeof(float) * (size_t)test.n * 784);
-    int *test_y = malloc(sizeof(int) * (size_t)test.n);
+    if (cl_build(&clf)) FAIL(cli_error(1, "eval: %s", ds_last_error()));
+    if (cl_state_alloc(&cs, 250)) FAIL(cli_error(1, "eval: %s", ds_last_error()));
+    test_x = malloc(sizeof(float) * (size_t)test.n * 784);
+    test_y = malloc(sizeof(int) * (size_t)test.n);
     fashion_to_float(test.pixels, test.n, test_x);
     for (int i = 0; i < test.n; i++) test_y[i] = test.labels[i];
     if (cl_load(&clf, clf_path)) {
         fprintf(stderr, "eval: training the classifier (%ld epochs) -> %s\n", clf_epochs, clf_path);
-        if (cl_train(&clf, &train, (int)clf_epochs, 7)) return cli_error(1, "eval: %s", ds_last_error());
-        if (cl_save(&clf, clf_path)) return 1;
+        if (cl_train(&clf, &train, (int)clf_epochs, 7)) FAIL(cli_error(1, "eval: %s", ds_last_error()));
+        if (cl_save(&clf, clf_path)) FAIL(1);
     }
-    float *test_f = malloc(sizeof(float) * (size_t)test.n * CL_FEAT);
+    test_f = malloc(sizeof(float) * (size_t)test.n * CL_FEAT);
     double test_acc = cl_run(&clf, &cs, test_x, test_y, test.n, test_f, NULL);
     fprintf(stderr, "eval: classifier test accuracy %.4f\n", test_acc);
 
     /* N real training images per class: the floor */
     int N = (int)n_per * 10;
-    float *real_x = malloc(sizeof(float) * (size_t)N * 784), *real_f = malloc(sizeof(float) * (size_t)N * CL_FEAT);
-    int *real_y = calloc((size_t)N, sizeof(int)), got[10] = {0}, k = 0;
+    real_x = malloc(sizeof(float) * (size_t)N * 784);
+    real_f = malloc(sizeof(float) * (size_t)N * CL_FEAT);
+    real_y = calloc((size_t)N, sizeof(int));
+    int got[10] = {0}, k = 0;
     for (int i = 0; i < train.n && k < N; i++) {
         int y = train.labels[i];
         if (got[y] >= n_per) continue;
@@ -411,16 +432,22 @@ int cmd_eval(int argc, char **argv) {
         real_y[k++] = y;
         got[y]++;
     }
+    if (k < N)
+        for (int y = 0; y < 10; y++)
+            if (got[y] < n_per)
+                FAIL(cli_error(1, "eval: the training set has only %d images of class %d, fewer than -n %ld (the floor needs them)",
+                                 got[y], y, n_per));
     double real_acc = cl_run(&clf, &cs, real_x, real_y, N, real_f, NULL);
     double fd_floor = frechet_distance(real_f, N, test_f, test.n, CL_FEAT);
 
     /* the samples: class k * n_per .. */
-    ds_schedule *sch = malloc(sizeof *sch);
-    if (ds_schedule_init(sch, sk, DS_MAX_T)) return cli_error(1, "eval: %s", ds_last_error());
-    int *cls = malloc(sizeof(int) * (size_t)N);
+    sch = malloc(sizeof *sch);
+    if (ds_schedule_init(sch, sk, DS_MAX_T)) FAIL(cli_error(1, "eval: %s", ds_last_error()));
+    cls = malloc(sizeof(int) * (size_t)N);
     for (int i = 0; i < N; i++) cls[i] = i / (int)n_per;
-    float *samp = malloc(sizeof(float) * (size_t)N * 784), *samp_f = malloc(sizeof(float) * (size_t)N * CL_FEAT);
-    int *pred = malloc(sizeof(int) * (size_t)N);
+    samp = malloc(sizeof(float) * (size_t)N * 784);
+    samp_f = malloc(sizeof(float) * (size_t)N * CL_FEAT);
+    pred = malloc(sizeof(int) * (size_t)N);
     sample_job jobs[64];
     pthread_t th[64];
     struct timespec t0, t1;
@@ -444,12 +471,15 @@ int cmd_eval(int argc, char **argv) {
         jb->chunk = 25;
         jb->n_threads = (int)threads;
         jb->id = j;
-        if (j && pthread_create(&th[j], NULL, sample_run, jb)) return cli_error(1, "eval: cannot start a thread");
+        if (j && pthread_create(&th[j], NULL, sample_run, jb)) {
+            for (int q = 1; q < j; q++) pthread_join(th[q], NULL);
+            FAIL(cli_error(1, "eval: cannot start sampling thread %d", j));
+        }
     }
     sample_run(&jobs[0]);
     for (int j = 1; j < threads; j++) pthread_join(th[j], NULL);
     for (int j = 0; j < threads; j++)
-        if (jobs[j].rc) return cli_error(1, "eval: sampling: %s", jobs[j].err);
+        if (jobs[j].rc) FAIL(cli_error(1, "eval: sampling: %s", jobs[j].err));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
     for (long i = 0; i < (long)N * 784; i++) samp[i] = samp[i] > 1 ? 1 : samp[i] < -1 ? -1 : samp[i];
@@ -469,9 +499,11 @@ int cmd_eval(int argc, char **argv) {
     }
     printf("],\n  \"fd\": %.3f,\n  \"fd_floor_real_vs_real\": %.3f,\n  \"fd_ratio\": %.2f\n}\n", fd, fd_floor, fd / fd_floor);
 
+done:
     free(samp), free(samp_f), free(pred), free(cls), free(sch), free(real_x), free(real_f), free(real_y);
     free(test_x), free(test_y), free(test_f), free(cs.buf), free(clf.params), free(wbytes);
     fashion_free(&train);
     fashion_free(&test);
-    return 0;
+    return status;
+#undef FAIL
 }
