@@ -129,5 +129,45 @@ int main(void) {
         ds_unet_free(&m);
     }
 
+    /* The batch noising: x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps with t in 1..T, about
+     * p_uncond of the classes replaced by "no class", the same draws from the same RNG state. */
+    {
+        static ds_schedule sch;
+        ds_schedule_init(&sch, DS_SCHEDULE_LINEAR, 1000);
+        enum { NB = 4000, ITEM = 3 };
+        static float x0[NB * ITEM], xt[NB * ITEM], eps[NB * ITEM], tf[NB], xt2[NB * ITEM], eps2[NB * ITEM], tf2[NB];
+        static int cls_in[NB], cls[NB], cls2[NB];
+        for (int i = 0; i < NB * ITEM; i++) x0[i] = (float)(i % 7) - 3.f;
+        for (int i = 0; i < NB; i++) cls_in[i] = i % 10;
+        ds_rng r1, r2;
+        ds_rng_seed(&r1, 9), ds_rng_seed(&r2, 9);
+        ds_diffusion_draw(&r1, &sch, x0, cls_in, 10, 0.1, NB, ITEM, xt, eps, tf, cls);
+        ds_diffusion_draw(&r2, &sch, x0, cls_in, 10, 0.1, NB, ITEM, xt2, eps2, tf2, cls2);
+        CHECK(!memcmp(xt, xt2, sizeof xt) && !memcmp(cls, cls2, sizeof cls), "same RNG state, same batch");
+        int dropped = 0, kept_right = 1, t_ok = 1, formula = 1;
+        double mean_eps = 0, var_eps = 0;
+        for (int b = 0; b < NB; b++) {
+            int t = (int)tf[b];
+            t_ok &= tf[b] == (float)t && t >= 1 && t <= 1000;
+            if (cls[b] == 10) dropped++;
+            else kept_right &= cls[b] == cls_in[b];
+            for (int i = 0; i < ITEM; i++) {
+                int k = b * ITEM + i;
+                float want = (float)sch.sqrt_alpha_bar[t - 1] * x0[k] + (float)sch.sqrt_one_minus_alpha_bar[t - 1] * eps[k];
+                formula &= xt[k] == want;
+                mean_eps += eps[k];
+                var_eps += (double)eps[k] * eps[k];
+            }
+        }
+        mean_eps /= NB * ITEM;
+        var_eps = var_eps / (NB * ITEM) - mean_eps * mean_eps;
+        CHECK(t_ok && kept_right && formula, "t in 1..T, kept classes unchanged, x_t by the formula");
+        CHECK(dropped > 320 && dropped < 480, "about 10%% of %d labels dropped (got %d)", NB, dropped);
+        CHECK(fabs(mean_eps) < 0.05 && fabs(var_eps - 1) < 0.05, "noise ~ N(0, 1) (mean %.3f, var %.3f)", mean_eps, var_eps);
+        ds_diffusion_draw(&r1, &sch, x0, NULL, 10, 0.1, NB, ITEM, xt, eps, tf, cls);
+        int all_uncond = 1;
+        for (int b = 0; b < NB; b++) all_uncond &= cls[b] == 10;
+        CHECK(all_uncond, "no classes given: every item unconditional");
+    }
     return check_summary("test_train_gradcheck");
 }
