@@ -73,8 +73,9 @@ int main(void) {
     int saved = dup(1);
     CHECK(freopen(json, "w", stdout) != NULL, "redirect stdout");
     snprintf(cmd, sizeof cmd,
-             "eval --weights %s/u.dsw --data %s --classifier %s/clf.bin --classifier-epochs 1 -n 3 --steps 2 --threads 2",
-             dir, dir, dir);
+             "eval --weights %s/u.dsw --data %s --classifier %s/clf.bin --classifier-epochs 1 -n 3 --steps 2 --threads 2 "
+             "--png %s/grid.png",
+             dir, dir, dir, dir);
     int rc = run(cmd);
     fflush(stdout);
     dup2(saved, 1);
@@ -94,6 +95,9 @@ int main(void) {
     snprintf(clf, sizeof clf, "%s/clf.bin", dir);
     struct stat st;
     CHECK(stat(clf, &st) == 0 && st.st_size > 1000, "classifier cache written");
+    char grid[300];
+    snprintf(grid, sizeof grid, "%s/grid.png", dir);
+    CHECK(stat(grid, &st) == 0 && st.st_size > 100, "sample grid written");
 
     /* failures */
     snprintf(cmd, sizeof cmd, "eval --weights %s/none.dsw --data %s --classifier %s", dir, dir, clf);

@@ -45,6 +45,7 @@ static const char *USAGE =
     "  --classifier FILE     cached classifier (default out/fashion-classifier.bin; trained if missing)\n"
     "  --classifier-epochs E epochs when training it (default 2)\n"
     "  --data DIR            Fashion-MNIST folder\n"
+    "  --png FILE            also write the samples as a grid: one row per class, up to 10 per row\n"
     "Prints JSON: accuracy per class and overall, FD vs the test set, and the real-vs-real floor.\n";
 
 /* ---- the classifier ---------------------------------------------------------------------- */
@@ -336,7 +337,7 @@ static unsigned char *read_all(const char *path, long *size) {
 }
 
 int cmd_eval(int argc, char **argv) {
-    enum { O_W = 256, O_SAMPLER, O_STEPS, O_GUID, O_ETA, O_CLIP, O_SCHED, O_SEED, O_THREADS, O_CLF, O_CLF_EP, O_DATA };
+    enum { O_W = 256, O_SAMPLER, O_STEPS, O_GUID, O_ETA, O_CLIP, O_SCHED, O_SEED, O_THREADS, O_CLF, O_CLF_EP, O_DATA, O_PNG };
     static const struct option opts[] = {
         {"weights", required_argument, 0, O_W},   {"sampler", required_argument, 0, O_SAMPLER},
         {"steps", required_argument, 0, O_STEPS}, {"guidance", required_argument, 0, O_GUID},
@@ -344,8 +345,9 @@ int cmd_eval(int argc, char **argv) {
         {"schedule", required_argument, 0, O_SCHED}, {"seed", required_argument, 0, O_SEED},
         {"threads", required_argument, 0, O_THREADS}, {"classifier", required_argument, 0, O_CLF},
         {"classifier-epochs", required_argument, 0, O_CLF_EP}, {"data", required_argument, 0, O_DATA},
+        {"png", required_argument, 0, O_PNG},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *wpath = NULL, *clf_path = "out/fashion-classifier.bin", *data = NULL;
+    const char *wpath = NULL, *clf_path = "out/fashion-classifier.bin", *data = NULL, *png = NULL;
     long n_per = 100, steps = 20, seed = 0, threads = 2, clf_epochs = 2;
     double guidance = 2.0, eta = 0.0, clip = 1.0;
     ds_sampler_kind kind = DS_SAMPLER_DDIM;
@@ -367,6 +369,7 @@ int cmd_eval(int argc, char **argv) {
         case O_CLF: clf_path = optarg; break;
         case O_CLF_EP: if (cli_parse_long("--classifier-epochs", optarg, 1, 100, &clf_epochs)) return 2; break;
         case O_DATA: data = optarg; break;
+        case O_PNG: png = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: fputs(USAGE, stderr); return 2;
         }
@@ -484,6 +487,22 @@ int cmd_eval(int argc, char **argv) {
     double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
     for (long i = 0; i < (long)N * 784; i++) samp[i] = samp[i] > 1 ? 1 : samp[i] < -1 ? -1 : samp[i];
     double acc = cl_run(&clf, &cs, samp, cls, N, samp_f, pred);
+    if (png) { /* rows = classes, 1-pixel white gaps, pixels back to 0..255 */
+        int per = n_per < 10 ? (int)n_per : 10, W = per * 29 + 1, H = 10 * 29 + 1;
+        unsigned char *img = malloc((size_t)W * H);
+        if (!img) FAIL(cli_error(1, "eval: out of memory for the PNG"));
+        memset(img, 255, (size_t)W * H);
+        for (int y = 0; y < 10; y++)
+            for (int i = 0; i < per; i++) {
+                const float *x = samp + ((size_t)y * n_per + i) * 784;
+                for (int r = 0; r < 28; r++)
+                    for (int q = 0; q < 28; q++)
+                        img[(size_t)(1 + y * 29 + r) * W + 1 + i * 29 + q] = (unsigned char)(127.5f * (x[r * 28 + q] + 1.0f) + 0.5f);
+            }
+        int rc = png_write_atomic(png, W, H, 1, img);
+        free(img);
+        if (rc) FAIL(1);
+    }
     double fd = frechet_distance(samp_f, N, test_f, test.n, CL_FEAT);
 
     printf("{\n  \"weights\": \"%s\",\n  \"sampler\": \"%s\", \"steps\": %ld, \"guidance\": %g, \"eta\": %g, \"clip\": %g, "
