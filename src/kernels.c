@@ -186,7 +186,100 @@ void ds_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int 
         ds_gemm_ref(1, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
-/* ---- convolution: im2col + GEMM per image ---- */
+/* ---- convolution: im2col panels + GEMM micro-tiles, per image ----
+ * The im2col matrix (kdim = C_in*K*K rows, npix columns) is never built whole: it is made
+ * 8 columns (output pixels) at a time as a packed panel P (kdim, 8), contiguous, which stays
+ * in L1/L2 while every 4-row tile of the weights streams past it. Bias is added as a tile is
+ * stored. Each output sums its kdim products in k order from 0 and then adds the bias, like
+ * ds_conv2d_ref, so the result is bit-identical to the reference. 1x1 stride-1 convs need no
+ * im2col: they are a GEMM on the image itself. */
+
+#define PANEL 8
+
+/* Packs im2col columns p0 .. p0+7 of one image into P (kdim, 8); columns at or past npix are
+ * zero. An output-row-aligned panel at stride 1 copies 8 contiguous inputs per row of P. */
+static void pack_panel(const float *x, float *P, int C_in, int H, int W, int K, int stride, int Wo, int npix, int p0) {
+    const int pad = K / 2, n = npix - p0 < PANEL ? npix - p0 : PANEL;
+    const int oy = p0 / Wo, ox = p0 % Wo, one_row = stride == 1 && n == PANEL && ox + PANEL <= Wo;
+    int iy0[PANEL], ix0[PANEL];
+    for (int s = 0; s < PANEL; s++) {
+        const int p = p0 + s;
+        iy0[s] = s < n ? (p / Wo) * stride - pad : -(1 << 20); /* -2^20: outside on every row */
+        ix0[s] = s < n ? (p % Wo) * stride - pad : 0;
+    }
+    const v4 zero = simde_mm_setzero_ps();
+    float *dst = P;
+    for (int c = 0; c < C_in; c++) {
+        const float *xc = x + (long)c * H * W;
+        for (int ky = 0; ky < K; ky++) {
+            for (int kx = 0; kx < K; kx++, dst += PANEL) {
+                if (one_row) {
+                    const int iy = oy - pad + ky, ix = ox - pad + kx;
+                    if (iy < 0 || iy >= H) {
+                        V_STORE(dst, zero), V_STORE(dst + 4, zero);
+                        continue;
+                    }
+                    const float *src = xc + (long)iy * W + ix;
+                    if (ix >= 0 && ix + PANEL <= W) {
+                        V_STORE(dst, V_LOAD(src)), V_STORE(dst + 4, V_LOAD(src + 4));
+                        continue;
+                    }
+                    for (int s = 0; s < PANEL; s++) dst[s] = (unsigned)(ix + s) < (unsigned)W ? src[s] : 0.0f;
+                    continue;
+                }
+                for (int s = 0; s < PANEL; s++) {
+                    const int iy = iy0[s] + ky, ix = ix0[s] + kx;
+                    dst[s] = (unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W ? xc[(long)iy * W + ix] : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* Stores a finished row of a tile: the bias (if any) added, all 8 columns or the first n. */
+static inline void store_row(float *c, v4 lo, v4 hi, const float *bias, int n) {
+    if (bias) {
+        const v4 b = V_SET1(*bias);
+        lo = V_ADD(lo, b), hi = V_ADD(hi, b);
+    }
+    if (n == PANEL) {
+        V_STORE(c, lo), V_STORE(c + 4, hi);
+        return;
+    }
+    float tmp[PANEL];
+    V_STORE(tmp, lo), V_STORE(tmp + 4, hi);
+    memcpy(c, tmp, sizeof(float) * (size_t)n);
+}
+
+/* C rows i0..i0+3, columns 0..n-1 = W rows (4, kdim) x P (kdim, 8) + bias */
+static inline void conv_tile_4x8(int kdim, const float *w, const float *P, float *C, int ldc, const float *bias, int n) {
+    v4 c00 = simde_mm_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    const float *w0 = w, *w1 = w + kdim, *w2 = w + 2 * kdim, *w3 = w + 3 * kdim;
+    for (int k = 0; k < kdim; k++, P += PANEL) {
+        const v4 b0 = V_LOAD(P), b1 = V_LOAD(P + 4);
+        v4 a = V_SET1(w0[k]);
+        c00 = V_ADD(c00, V_MUL(a, b0)), c01 = V_ADD(c01, V_MUL(a, b1));
+        a = V_SET1(w1[k]);
+        c10 = V_ADD(c10, V_MUL(a, b0)), c11 = V_ADD(c11, V_MUL(a, b1));
+        a = V_SET1(w2[k]);
+        c20 = V_ADD(c20, V_MUL(a, b0)), c21 = V_ADD(c21, V_MUL(a, b1));
+        a = V_SET1(w3[k]);
+        c30 = V_ADD(c30, V_MUL(a, b0)), c31 = V_ADD(c31, V_MUL(a, b1));
+    }
+    store_row(C, c00, c01, bias, n);
+    store_row(C + ldc, c10, c11, bias ? bias + 1 : NULL, n);
+    store_row(C + 2 * ldc, c20, c21, bias ? bias + 2 : NULL, n);
+    store_row(C + 3 * ldc, c30, c31, bias ? bias + 3 : NULL, n);
+}
+
+static inline void conv_tile_1x8(int kdim, const float *w, const float *P, float *C, const float *bias, int n) {
+    v4 c0 = simde_mm_setzero_ps(), c1 = c0;
+    for (int k = 0; k < kdim; k++, P += PANEL) {
+        const v4 a = V_SET1(w[k]);
+        c0 = V_ADD(c0, V_MUL(a, V_LOAD(P))), c1 = V_ADD(c1, V_MUL(a, V_LOAD(P + 4)));
+    }
+    store_row(C, c0, c1, bias, n);
+}
 
 static void add_bias_rows(float *y, const float *bias, int C, int HW) {
     for (int c = 0; c < C; c++) {
@@ -206,13 +299,20 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
     for (int b = 0; b < B; b++) {
         const float *xb = x + b * in_size;
         float *yb = y + b * out_size;
-        const float *col = xb; /* a 1x1 stride-1 conv is a plain GEMM on the image */
-        if (!(K == 1 && stride == 1)) {
-            ds_im2col(xb, scratch, C_in, H, W, K, stride);
-            col = scratch;
+        if (K == 1 && stride == 1) { /* a 1x1 stride-1 conv is a plain GEMM on the image */
+            ds_gemm(0, 0, C_out, npix, kdim, w, kdim, xb, npix, yb, npix, 0);
+            if (bias) add_bias_rows(yb, bias, C_out, npix);
+            continue;
         }
-        ds_gemm(0, 0, C_out, npix, kdim, w, kdim, col, npix, yb, npix, 0);
-        if (bias) add_bias_rows(yb, bias, C_out, npix);
+        for (int p0 = 0; p0 < npix; p0 += PANEL) {
+            const int n = npix - p0 < PANEL ? npix - p0 : PANEL;
+            pack_panel(xb, scratch, C_in, H, W, K, stride, Wo, npix, p0);
+            int o = 0;
+            for (; o + 4 <= C_out; o += 4)
+                conv_tile_4x8(kdim, w + (long)o * kdim, scratch, yb + (long)o * npix + p0, npix, bias ? bias + o : NULL, n);
+            for (; o < C_out; o++)
+                conv_tile_1x8(kdim, w + (long)o * kdim, scratch, yb + (long)o * npix + p0, bias ? bias + o : NULL, n);
+        }
     }
 }
 

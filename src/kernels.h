@@ -36,8 +36,9 @@ void ds_gemm_ref(int trans_a, int trans_b, int M, int N, int K, const float *A, 
 /* ---- 2-D convolution, padding K/2 (zeros), stride 1 or 2 ----------------------------------
  * x (B, C_in, H, W), w (C_out, C_in, K, K), bias (C_out) or NULL -> y (B, C_out, Ho, Wo)
  * with Ho = (H + 2*(K/2) - K) / stride + 1 (28 -> 14 -> 7 for K = 3, stride 2), same for Wo.
- * K is 1 or 3. scratch: ds_conv2d_scratch_floats(...) floats (0 for K = 1, stride 1), used
- * for im2col of one image at a time; the caller allocates it once and reuses it. */
+ * K is 1 or 3. scratch: ds_conv2d_scratch_floats(...) floats (0 for K = 1, stride 1): room
+ * for the im2col of one image (the trainer's backward uses it whole; the forward packs one
+ * 8-column panel of it at a time); the caller allocates it once and reuses it. */
 int ds_conv2d_out_size(int in_size, int K, int stride);
 size_t ds_conv2d_scratch_floats(int C_in, int H, int W, int K, int stride);
 void ds_conv2d(const float *x, const float *w, const float *bias, float *y, float *scratch, int B, int C_in, int H,

@@ -25,6 +25,7 @@ static const command COMMANDS[] = {
     {"fashion-sample", cmd_fashion_sample, "cut the shipped sample of real Fashion-MNIST test images"},
     {"train", cmd_train, "train the Fashion UNet or the 2-D point MLP (checkpoints, exact resume)"},
     {"eval", cmd_eval, "judge a Fashion UNet: classifier accuracy per class and FD vs the real-vs-real floor"},
+    {"bench", cmd_bench, "forward speed of a UNet (batch 1 and 16), the vector peak and each conv layer against it"},
 };
 static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 DEBS=(build-essential cmake pkg-config zlib1g-dev libsimde-dev libstb-dev
       emscripten node-acorn nodejs npm binaryen chromium dataset-fashion-mnist
-      clang libclang-rt-14-dev valgrind)
+      clang libclang-rt-14-dev valgrind python3-onnx python3-numpy)
 
 missing=()
 for p in "${DEBS[@]}"; do

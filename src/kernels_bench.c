@@ -1,0 +1,170 @@
+/* kernels_bench.c — microbenchmarks of the kernel layer, the same code natively and in WASM.
+ *
+ * ds_bench_peak measures what this machine's vector unit can do with the instructions the
+ * kernels use (4-lane float mul and add, no FMA): 12 independent chains acc = acc * m + a, so
+ * latency never limits and the figure is the mul + add throughput. ds_bench_unet_convs times
+ * every convolution layer of a UNet (its exact shapes) through ds_conv2d, so conv GFLOP/s can
+ * be set against that peak. Used by `diffuscope bench` and tools/bench_wasm.mjs.
+ * Not here: whole-network timing (the callers time ds_model_forward / ds_engine_forward). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <time.h>
+
+#include <simde/x86/sse2.h>
+
+#include "error.h"
+#include "export.h"
+#include "kernels.h"
+#include "kernels_bench.h"
+#include "model.h"
+#include "unet.h"
+
+typedef simde__m128 v4;
+
+#ifdef __EMSCRIPTEN__
+#include <emscripten/emscripten.h>
+/* Emscripten 3.1.6's clock_gettime fills only whole seconds of its 64-bit timespec */
+static double now_s(void) { return emscripten_get_now() * 1e-3; }
+#else
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+#endif
+
+#define PEAK_CHAINS 12
+#define PEAK_INNER 256
+#define PEAK_ROUNDS 256 /* per timed call: 6.3 MFLOP, about 0.3 ms */
+
+/* 12 chains x PEAK_INNER steps of (mul, add) on 4 lanes = 8 FLOP per chain step. The sum of
+ * the lanes is returned so the work cannot be optimised away. */
+static float peak_round(int rounds, float m_scalar) {
+    const v4 m = simde_mm_set1_ps(m_scalar), a = simde_mm_set1_ps(1e-3f);
+    v4 acc[PEAK_CHAINS];
+    for (int c = 0; c < PEAK_CHAINS; c++) acc[c] = simde_mm_set1_ps((float)c);
+    for (int r = 0; r < rounds; r++) {
+        for (int k = 0; k < PEAK_INNER; k++) {
+#define STEP(c) acc[c] = simde_mm_add_ps(simde_mm_mul_ps(acc[c], m), a)
+            STEP(0), STEP(1), STEP(2), STEP(3), STEP(4), STEP(5);
+            STEP(6), STEP(7), STEP(8), STEP(9), STEP(10), STEP(11);
+#undef STEP
+        }
+    }
+    v4 s = acc[0];
+    for (int c = 1; c < PEAK_CHAINS; c++) s = simde_mm_add_ps(s, acc[c]);
+    float lanes[4];
+    simde_mm_storeu_ps(lanes, s);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
+static volatile float peak_sink;
+
+DS_EXPORT int ds_bench_peak(double seconds, double *out) {
+    if (!out) return ds_fail("bench peak: null output");
+    if (!(seconds > 0 && seconds <= 60)) return ds_fail("bench peak: seconds must be in (0, 60] (got %g)", seconds);
+    const double flop_per_round = 8.0 * PEAK_CHAINS * PEAK_INNER;
+    const int rounds = PEAK_ROUNDS;
+    double best = 0, t_total = 0, check = 0;
+    for (int calls = 0; t_total < seconds && calls < 1000000; calls++) {
+        double t0 = now_s();
+        peak_sink = peak_round(rounds, 0.999f); /* a volatile store keeps the work before the clock */
+        double dt = now_s() - t0;
+        check += peak_sink;
+        t_total += dt;
+        double g = dt > 0 ? flop_per_round * rounds / dt / 1e9 : 0;
+        if (g > best) best = g;
+    }
+    out[0] = best;
+    out[1] = check;
+    return DS_OK;
+}
+
+/* One conv layer's shape. */
+typedef struct {
+    int cin, size, cout, K, stride;
+} conv_shape;
+
+/* The conv layers of a UNet in execution order (conv_in, per block conv1, conv2, skip,
+ * downsamples, conv_out). Returns the count (at most cap). */
+static int unet_convs(const ds_unet *m, conv_shape *out, int cap) {
+    const ds_unet_config *c = &m->config;
+    int n = 0;
+#define ADD(...) do { if (n < cap) out[n++] = (conv_shape){__VA_ARGS__}; } while (0)
+    ADD(c->in_channels, c->image_size, m->level_channels[0], 3, 1);
+    for (int b = 0; b < m->n_blocks; b++) {
+        const ds_unet_block_shape *s = &m->block[b];
+        ADD(s->cin, s->size, s->cout, 3, 1);
+        ADD(s->cout, s->size, s->cout, 3, 1);
+        if (s->cin != s->cout) ADD(s->cin, s->size, s->cout, 1, 1);
+        /* the downsample follows the last down block of a level */
+        if (b < c->n_levels * c->n_res_blocks && (b + 1) % c->n_res_blocks == 0 && s->level < c->n_levels - 1)
+            ADD(s->cout, s->size, s->cout, 3, 2);
+    }
+    ADD(m->level_channels[0], c->image_size, c->in_channels, 3, 1);
+#undef ADD
+    return n;
+}
+
+#define BENCH_MAX_CONVS (4 * DS_UNET_MAX_BLOCKS + 8)
+
+/* The shapes come from the handle's config (ds_engine_info), so this file needs nothing but
+ * the public model API; the timed weights and inputs are fixed patterns (speed only). */
+int ds_bench_unet_convs(int handle, int B, double seconds, int cap_rows, double *out) {
+    double info[48];
+    if (ds_engine_info(handle, info)) return DS_ERR;
+    if ((int)info[0] != DS_MODEL_UNET) return ds_fail("bench convs: handle %d is not a UNet", handle);
+    if (!out || cap_rows < 0) return ds_fail("bench convs: null output or negative capacity");
+    if (ds_check_range_int(B, 1, 64, "bench convs batch")) return DS_ERR;
+    if (!(seconds > 0 && seconds <= 10)) return ds_fail("bench convs: seconds must be in (0, 10] (got %g)", seconds);
+    int ints[DS_UNET_N_CONFIG];
+    for (int i = 0; i < DS_UNET_N_CONFIG; i++) ints[i] = (int)info[16 + i];
+    ds_unet m;
+    ds_unet_config cfg;
+    if (ds_unet_config_from_ints(ints, DS_UNET_N_CONFIG, &cfg) || ds_unet_build(&m, &cfg)) return DS_ERR;
+    conv_shape convs[BENCH_MAX_CONVS];
+    const int n = unet_convs(&m, convs, BENCH_MAX_CONVS);
+    ds_unet_free(&m);
+
+    size_t most_x = 1, most_w = 1, most_y = 1, most_scratch = 1;
+    for (int i = 0; i < n; i++) {
+        const conv_shape *s = &convs[i];
+        const int so = ds_conv2d_out_size(s->size, s->K, s->stride);
+        size_t nx = (size_t)B * s->cin * s->size * s->size, nw = (size_t)s->cout * s->cin * s->K * s->K;
+        size_t ny = (size_t)B * s->cout * so * so, ns = ds_conv2d_scratch_floats(s->cin, s->size, s->size, s->K, s->stride);
+        if (nx > most_x) most_x = nx;
+        if (nw > most_w) most_w = nw;
+        if (ny > most_y) most_y = ny;
+        if (ns > most_scratch) most_scratch = ns;
+    }
+    float *x = malloc(sizeof(float) * most_x), *w = malloc(sizeof(float) * most_w), *bias = malloc(sizeof(float) * 1024);
+    float *y = malloc(sizeof(float) * most_y), *scratch = malloc(sizeof(float) * most_scratch);
+    if (!x || !w || !bias || !y || !scratch) {
+        free(x), free(w), free(bias), free(y), free(scratch);
+        return ds_fail("bench convs: out of memory");
+    }
+    for (size_t i = 0; i < most_x; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    for (size_t i = 0; i < most_w; i++) w[i] = (float)((i * 53) % 97) / 970.0f - 0.05f;
+    for (int i = 0; i < 1024; i++) bias[i] = 0.01f * (float)(i % 7);
+    int rows = 0;
+    for (int i = 0; i < n && rows < cap_rows; i++, rows++) {
+        const conv_shape *s = &convs[i];
+        const int so = ds_conv2d_out_size(s->size, s->K, s->stride);
+        ds_conv2d(x, w, bias, y, scratch, B, s->cin, s->size, s->size, s->cout, s->K, s->stride); /* warm-up */
+        int runs = 0;
+        double t0 = now_s(), dt;
+        do {
+            ds_conv2d(x, w, bias, y, scratch, B, s->cin, s->size, s->size, s->cout, s->K, s->stride);
+            runs++;
+            dt = now_s() - t0;
+        } while (dt < seconds || runs < 3);
+        const double flop = 2.0 * B * s->cin * s->K * s->K * s->cout * so * so;
+        double *row = out + (size_t)rows * DS_BENCH_ROW;
+        row[0] = s->cin, row[1] = s->size, row[2] = s->cout, row[3] = s->K, row[4] = s->stride;
+        row[5] = dt / runs * 1e3;
+        row[6] = flop * runs / dt / 1e9;
+        row[7] = flop / 1e6;
+    }
+    free(x), free(w), free(bias), free(y), free(scratch);
+    return rows;
+}

@@ -1,0 +1,92 @@
+// onnx.test.mjs — tools/export_onnx.py writes the same network as the engine runs: random
+// UNets (the default Fashion config and a small one with other settings everywhere) are saved
+// from WebAssembly, exported to ONNX by the tool, run by onnxruntime-web (wasm backend, one
+// thread), and must give our WASM outputs within 1e-4. This is what lets tools/bench_wasm.mjs
+// set the two runtimes side by side. An MLP file is refused with a clear message.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import * as ort from 'onnxruntime-web';
+import { loadModule, call, ROOT } from './wasm.mjs';
+
+const EXPORT = path.join(ROOT, 'tools', 'export_onnx.py');
+const TOL = 1e-4;
+ort.env.wasm.numThreads = 1;
+
+let M, tmp;
+test.before(async () => {
+  M = await loadModule('simd');
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuscope-onnx-'));
+});
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function saveRandom(kind, config, seed) {
+  const handle = call(M, 'ds_engine_random', [kind, Int32Array.from(config), config.length, seed]).ret;
+  const size = M._ds_engine_save(handle, 0, 0, 0);
+  const p = M._malloc(size);
+  assert.equal(M._ds_engine_save(handle, 0, p, size), size);
+  const file = path.join(tmp, `model-${kind}-${seed}.dsw`);
+  fs.writeFileSync(file, M.HEAPU8.slice(p, p + size));
+  M._free(p);
+  return { handle, file };
+}
+
+function exportOnnx(dsw) {
+  const out = dsw.replace(/\.dsw$/, '.onnx');
+  const r = spawnSync('/usr/bin/python3', [EXPORT, dsw, out], { encoding: 'utf8' });
+  return { ...r, out };
+}
+
+async function compare(config, seed, B) {
+  const { handle, file } = saveRandom(1, config, seed);
+  const info = call(M, 'ds_engine_info', [handle], [['f64', 48]]).outs[0];
+  const [S, C] = [info[4], info[5]], nClasses = info[16 + 11], item = C * S * S;
+  const r = exportOnnx(file);
+  assert.equal(r.status, 0, `export failed: ${r.stderr}`);
+  const x = Float32Array.from({ length: B * item }, (_, i) => Math.sin(0.37 * i + seed));
+  const t = Float32Array.from({ length: B }, (_, b) => [0, 1, 37.5, 500, 999.5, 1000][b % 6]);
+  const cls = Int32Array.from({ length: B }, (_, b) => b % (nClasses + 1));
+  const ours = call(M, 'ds_engine_forward', [handle, x, t, cls, B], [['f32', B * item]]).outs[0];
+  const session = await ort.InferenceSession.create(fs.readFileSync(r.out), { executionProviders: ['wasm'] });
+  const res = await session.run({
+    x: new ort.Tensor('float32', x, [B, C, S, S]),
+    t: new ort.Tensor('float32', t, [B]),
+    cls: new ort.Tensor('int64', BigInt64Array.from(cls, (c) => BigInt(c)), [B]),
+  });
+  const theirs = res.eps.data;
+  assert.equal(theirs.length, ours.length);
+  let diff = 0, mag = 0;
+  for (let i = 0; i < ours.length; i++) diff = Math.max(diff, Math.abs(ours[i] - theirs[i])), (mag = Math.max(mag, Math.abs(ours[i])));
+  M._ds_engine_free(handle);
+  return { diff, mag };
+}
+
+test('the default (Fashion) UNet exported to ONNX gives our outputs', async () => {
+  const { diff, mag } = await compare([], 11, 3);
+  console.log(`default UNet: max |ours - onnxruntime| = ${diff.toExponential(2)} (max |eps| ${mag.toFixed(3)})`);
+  assert.ok(mag > 0.1, 'the outputs are not trivially small');
+  assert.ok(diff <= TOL, `max diff ${diff} > ${TOL}`);
+});
+
+test('a small UNet with other settings (2 channels, 2 levels, 2 res blocks, 4 groups) exports too', async () => {
+  // image 8, 2 channels, base 8, 2 levels (1, 2), 2 res blocks, 4 groups, temb 16, 3 classes
+  const { diff, mag } = await compare([8, 2, 8, 2, 1, 2, 0, 0, 2, 4, 16, 3], 5, 4);
+  console.log(`small UNet: max |ours - onnxruntime| = ${diff.toExponential(2)} (max |eps| ${mag.toFixed(3)})`);
+  assert.ok(mag > 0.1);
+  assert.ok(diff <= TOL, `max diff ${diff} > ${TOL}`);
+});
+
+test('the exporter refuses an MLP and a broken file with a message', () => {
+  const { file } = saveRandom(2, [], 3);
+  let r = exportOnnx(file);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /only the UNet/);
+  const bad = path.join(tmp, 'bad.dsw');
+  fs.writeFileSync(bad, 'not a weights file');
+  r = exportOnnx(bad);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /bad magic/);
+});

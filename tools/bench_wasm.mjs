@@ -1,0 +1,240 @@
+// bench_wasm.mjs — one command for every speed figure of the README's performance section:
+//
+//   node tools/bench_wasm.mjs [--weights W.dsw] [--seconds S] [--no-native] [--no-browser]
+//
+// The same UNet with the same weights (weights/fashion-unet.dsw when present, else a random UNet of
+// the default config, seed 1) runs through (1) our WASM SIMD build in Node, one thread,
+// (2) onnxruntime-web (wasm backend, SIMD, numThreads = 1) on an ONNX export of that weights
+// file (tools/export_onnx.py), (3) our native build (`diffuscope bench --json`). First it
+// checks that onnxruntime's output equals ours (max abs diff printed, exit 1 above 1e-3);
+// then it prints ms per forward at batch 1 and 16 (medians of interleaved repeats), GFLOP/s
+// and the ratios; the simd128 mul + add peak and each conv layer against it; and, in
+// Chromium (web/examples/bench.html), a 20-step DDIM sample of one image and a 16-image batch
+// on 1 vs 2 workers. DS_BUILD_DIR / DS_WASM_DIR pick the build folders (default build/,
+// web/wasm/). Run it on a quiet machine; the figures on a shared one move by 20% or more.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-web';
+import { loadModule, call, CLI, WASM_DIR } from '../tests/wasm/wasm.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ITEM = 784;
+const BATCHES = [1, 16];
+const REPEATS = 7;
+
+function usage(msg) {
+  if (msg) console.error('bench_wasm: ' + msg);
+  console.error('usage: node tools/bench_wasm.mjs [--weights W.dsw] [--seconds S] [--no-native] [--no-browser]');
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opt = { weights: null, seconds: 1.5, native: true, browser: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--weights') opt.weights = argv[++i] ?? usage('--weights needs a file');
+    else if (a === '--seconds') {
+      opt.seconds = Number(argv[++i]);
+      if (!(opt.seconds >= 0.2 && opt.seconds <= 60)) usage('--seconds must be between 0.2 and 60');
+    } else if (a === '--no-native') opt.native = false;
+    else if (a === '--no-browser') opt.browser = false;
+    else usage(`unknown argument ${a}`);
+  }
+  return opt;
+}
+
+const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const fmt = (v, d = 2) => v.toFixed(d);
+
+function inputs(B) {
+  const x = new Float32Array(B * ITEM);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 37) % 101) / 50 - 1;
+  const t = Float32Array.from({ length: B }, (_, b) => 10 + ((60 * b) % 990));
+  const cls = Int32Array.from({ length: B }, (_, b) => b % 11);
+  return { x, t, cls };
+}
+
+// Our module: the forward with input and output buffers allocated once, as a page would.
+function oursRunner(M, handle, B) {
+  const { x, t, cls } = inputs(B);
+  const px = M._malloc(x.length * 4), pt = M._malloc(B * 4), pc = M._malloc(B * 4), po = M._malloc(x.length * 4);
+  M.HEAPF32.set(x, px / 4), M.HEAPF32.set(t, pt / 4), M.HEAP32.set(cls, pc / 4);
+  return {
+    run() {
+      if (M._ds_engine_forward(handle, px, pt, pc, B, po) < 0) throw new Error(M.UTF8ToString(M._ds_last_error()));
+    },
+    output: () => new Float32Array(M.HEAPF32.buffer, po, x.length).slice(),
+    free: () => [px, pt, pc, po].forEach((p) => M._free(p)),
+  };
+}
+
+function ortRunner(session, B) {
+  const { x, t, cls } = inputs(B);
+  const feeds = {
+    x: new ort.Tensor('float32', x, [B, 1, 28, 28]),
+    t: new ort.Tensor('float32', t, [B]),
+    cls: new ort.Tensor('int64', BigInt64Array.from(cls, (c) => BigInt(c)), [B]),
+  };
+  let last = null;
+  return {
+    async run() {
+      last = await session.run(feeds);
+    },
+    output: () => last.eps.data,
+  };
+}
+
+// Median ms per call of several runners, interleaved so that a busy spell hits all alike.
+async function timeInterleaved(runners, seconds) {
+  for (const r of runners) for (let i = 0; i < 3; i++) await r.run(); // warm-up (JIT tiers, allocation)
+  const per = runners.map(() => []);
+  for (let rep = 0; rep < REPEATS; rep++) {
+    for (let k = 0; k < runners.length; k++) {
+      let runs = 0;
+      const t0 = performance.now();
+      let dt;
+      do {
+        await runners[k].run();
+        runs++;
+        dt = performance.now() - t0;
+      } while (dt < (seconds * 1000) / REPEATS / runners.length || runs < 2);
+      per[k].push(dt / runs);
+    }
+  }
+  return per.map(median);
+}
+
+async function weightsFile(opt, M, tmp) {
+  const file = opt.weights ?? path.join(ROOT, 'weights', 'fashion-unet.dsw');
+  if (opt.weights || fs.existsSync(file)) return { file, label: path.relative(ROOT, path.resolve(file)) };
+  const handle = call(M, 'ds_engine_random', [1, new Int32Array(12), 0, 1]).ret;
+  const size = M._ds_engine_save(handle, 0, 0, 0);
+  const p = M._malloc(size);
+  M._ds_engine_save(handle, 0, p, size);
+  const out = path.join(tmp, 'random-unet.dsw');
+  fs.writeFileSync(out, M.HEAPU8.slice(p, p + size));
+  M._free(p);
+  M._ds_engine_free(handle);
+  return { file: out, label: 'random UNet, default config, seed 1 (weights/fashion-unet.dsw not found)' };
+}
+
+async function browserFigures(weightsPath) {
+  const { openBrowser } = await import('../tests/browser/browser.mjs');
+  const b = await openBrowser();
+  try {
+    const page = await b.newPage();
+    await page.goto(b.url + 'web/examples/bench.html?weights=' + encodeURIComponent(weightsPath));
+    await page.waitForFunction(() => window.benchResult, null, { timeout: 300000 });
+    const result = await page.evaluate(() => window.benchResult);
+    if (result.error) throw new Error('in Chromium: ' + result.error);
+    return result;
+  } finally {
+    await b.close();
+  }
+}
+
+async function main() {
+  const opt = parseArgs(process.argv.slice(2));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuscope-bench-'));
+  try {
+    const M = await loadModule('simd');
+    const w = await weightsFile(opt, M, tmp);
+    const bytes = new Uint8Array(fs.readFileSync(w.file));
+    const handle = call(M, 'ds_engine_load', [bytes, bytes.length]).ret;
+    const info = call(M, 'ds_engine_info', [handle], [['f64', 48]]).outs[0];
+    if (info[0] !== 1) throw new Error(`${w.file} is not a UNet`);
+    const mflop = info[2];
+    console.log(`network: ${w.label}: ${info[1].toLocaleString('en')} parameters, ${fmt(mflop, 1)} MFLOP per image`);
+    console.log(`machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${os.loadavg().map((v) => fmt(v)).join(' ')}`);
+
+    // onnxruntime-web on the exported graph
+    const onnxPath = path.join(tmp, 'unet.onnx');
+    execFileSync('/usr/bin/python3', [path.join(ROOT, 'tools', 'export_onnx.py'), w.file, onnxPath], { stdio: 'inherit' });
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.simd = true;
+    const session = await ort.InferenceSession.create(fs.readFileSync(onnxPath), { executionProviders: ['wasm'] });
+
+    // 1. same computation: outputs must agree
+    const check = { ours: oursRunner(M, handle, 16), ort: ortRunner(session, 16) };
+    check.ours.run();
+    await check.ort.run();
+    const a = check.ours.output(), o = check.ort.output();
+    let diff = 0, scale = 0;
+    for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - o[i])), (scale = Math.max(scale, Math.abs(a[i])));
+    check.ours.free();
+    console.log(`\noutput check (batch 16): max |ours - onnxruntime| = ${diff.toExponential(2)} (max |eps| ${fmt(scale, 3)})`);
+    if (!(diff <= 1e-3)) throw new Error('onnxruntime and our engine disagree: the export or the engine is wrong');
+
+    // 2. whole forward
+    let native = null;
+    if (opt.native) {
+      if (!fs.existsSync(CLI)) console.log(`(no native CLI at ${CLI}: build it or set DS_BUILD_DIR; skipping native)`);
+      else native = JSON.parse(execFileSync(CLI, ['bench', w.file, '--json', '--seconds', String(opt.seconds)], { encoding: 'utf8' }));
+    }
+    console.log(`\nforward pass, one thread (median of ${REPEATS} interleaved repeats)`);
+    console.log('batch | ours WASM SIMD ms/img | onnxruntime-web ms/img | native ms/img | ours GFLOP/s | ort GFLOP/s | ours vs ort | native vs ours');
+    const rows = [];
+    for (const B of BATCHES) {
+      const ours = oursRunner(M, handle, B);
+      const [msOurs, msOrt] = await timeInterleaved([ours, ortRunner(session, B)], opt.seconds);
+      ours.free();
+      const nat = native?.forward.find((f) => f.batch === B);
+      const row = { B, ours: msOurs / B, ort: msOrt / B, native: nat ? nat.ms_per_image : NaN };
+      rows.push(row);
+      console.log(`${String(B).padStart(5)} | ${fmt(row.ours).padStart(21)} | ${fmt(row.ort).padStart(22)} | ${fmt(row.native).padStart(13)} | ` +
+        `${fmt(mflop / row.ours).padStart(12)} | ${fmt(mflop / row.ort).padStart(11)} | ${(fmt(row.ort / row.ours) + 'x').padStart(11)} | ` +
+        `${(fmt(row.ours / row.native) + 'x').padStart(14)}`);
+    }
+
+    // 3. simd128 peak and conv layers
+    // the first call runs in V8's baseline tier (no on-stack replacement in wasm): warm-up
+    call(M, 'ds_bench_peak', [0.05], [['f64', 2]]);
+    const peak = call(M, 'ds_bench_peak', [Math.min(2, opt.seconds)], [['f64', 2]]).outs[0][0];
+    const convRows = call(M, 'ds_bench_unet_convs', [handle, 1, Math.max(0.02, opt.seconds / 40), 64], [['f64', 64 * 8]]);
+    console.log(`\nsimd128 peak (12 independent f32x4 mul+add chains): ${fmt(peak)} GFLOP/s` +
+      (native ? `; native SSE peak ${fmt(native.peak_gflops)} GFLOP/s` : ''));
+    console.log('conv layers in WASM, batch 1: cin -> cout, size, kernel/stride, ms, GFLOP/s, % of simd128 peak');
+    let flop = 0, ms = 0;
+    for (let r = 0; r < convRows.ret; r++) {
+      const [cin, size, cout, k, stride, msr, gf, mf] = convRows.outs[0].subarray(r * 8, r * 8 + 8);
+      flop += mf, (ms += msr);
+      console.log(`  ${String(cin).padStart(3)} -> ${String(cout).padStart(3)}  ${String(size).padStart(2)}x${String(size).padEnd(2)}  ${k}x${k}/${stride}` +
+        `  ${fmt(msr, 3).padStart(7)} ms  ${fmt(gf).padStart(6)} GFLOP/s  ${fmt((100 * gf) / peak, 0).padStart(3)}%`);
+    }
+    console.log(`  all convs: ${fmt(ms, 3)} ms per image, ${fmt(flop / ms)} GFLOP/s = ${fmt((100 * flop) / ms / peak, 0)}% of the simd128 peak`);
+
+    // 4. Chromium: sampling time and workers
+    let browser = null;
+    if (opt.browser) {
+      browser = await browserFigures(path.relative(ROOT, w.file).startsWith('..') ? null : path.relative(ROOT, w.file));
+      console.log(`\nChromium (web/examples/bench.html, ${browser.cores} hardware threads reported)`);
+      console.log(`  20-step DDIM, 1 image, 1 worker: ${fmt(browser.ddimMs, 0)} ms (median of ${browser.ddimRuns})`);
+      console.log(`  16-image forward: 1 worker ${fmt(browser.pool1Ms, 1)} ms, 2 workers ${fmt(browser.pool2Ms, 1)} ms: ${fmt(browser.pool1Ms / browser.pool2Ms)}x`);
+      console.log(`  pooled output equals single-worker output: ${browser.poolEqual}`);
+      console.log(`  relaxed SIMD: Emscripten 3.1.6's f32x4.fma (prototype opcode) validates: ${browser.relaxedValid}; ` +
+        `the standard relaxed_madd validates: ${browser.relaxedStandardValid}`);
+    }
+
+    console.log('\ntargets');
+    const b1 = rows.find((r) => r.B === 1), b16 = rows.find((r) => r.B === 16);
+    const line = (ok, text) => console.log(`  [${ok ? 'met' : 'MISSED'}] ${text}`);
+    line(b1.ort / b1.ours >= 2, `WASM vs onnxruntime-web, batch 1: ${fmt(b1.ort / b1.ours)}x (>= 2.0x)`);
+    line(b16.ort / b16.ours >= 1.5, `WASM vs onnxruntime-web, batch 16: ${fmt(b16.ort / b16.ours)}x (>= 1.5x)`);
+    line(flop / ms / peak >= 0.5, `conv layers at ${fmt((100 * flop) / ms / peak, 0)}% of the simd128 peak (>= 50%)`);
+    if (browser) {
+      line(browser.pool1Ms / browser.pool2Ms >= 1.8, `2 workers on 16 images: ${fmt(browser.pool1Ms / browser.pool2Ms)}x one worker (>= 1.8x)`);
+      line(browser.ddimMs < 500, `20-step DDIM of one image in Chromium: ${fmt(browser.ddimMs, 0)} ms (< 500 ms)`);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error('bench_wasm: ' + (err && err.message ? err.message : err));
+  if (process.env.DS_DEBUG) console.error(err.stack);
+  process.exit(1);
+});
