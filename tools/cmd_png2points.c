@@ -17,7 +17,7 @@
 #define STB_IMAGE_STATIC /* private copy: other tools may carry their own */
 #define STBI_ONLY_PNG
 #define STBI_NO_STDIO
-#define STBI_MAX_DIMENSIONS 8192 /* a drawing, not a satellite image: bounds the decode buffer */
+#define STBI_MAX_DIMENSIONS 4096 /* a drawing, not a satellite image: bounds the decode buffers */
 /* the static copy declares loaders we never call */
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include <stb/stb_image.h>
@@ -66,24 +66,35 @@ int points_write_text(const char *path, const float *xy, int n) {
     return rc;
 }
 
-/* A copy of the PNG without its empty IDAT chunks (they carry no data; stb_image v2.27 does
- * NULL + 0 pointer arithmetic on a first IDAT of length 0, which UBSan rightly reports; found
- * by tests/fuzz/fuzz_png_points.c). Anything not parsable as chunks is copied as it is, for
- * stb_image to refuse. *size is updated. NULL if out of memory. */
+/* A copy of the PNG without its empty IDAT chunks, checked to hold every chunk it announces.
+ * Both guard stb_image v2.27, found by tests/fuzz/fuzz_png_points.c: it does NULL + 0 pointer
+ * arithmetic on a first IDAT of length 0 (UBSan rightly reports it), and it grows its buffer
+ * to a chunk's declared length before reading it (a 86-byte file asked for 2 GiB). Bytes after
+ * the last whole chunk are copied as they are, for stb_image to judge. *size is updated.
+ * NULL after ds_fail (a chunk runs past the end of the file, or out of memory). */
 static unsigned char *png_drop_empty_idat(const unsigned char *bytes, long *size) {
     unsigned char *copy = malloc((size_t)*size);
-    if (!copy) return NULL;
-    long in = *size < 8 ? *size : 8, out = in;
-    memcpy(copy, bytes, (size_t)in);
-    while (in + 12 <= *size) {
-        unsigned long len = (unsigned long)bytes[in] << 24 | (unsigned long)bytes[in + 1] << 16 |
-                            (unsigned long)bytes[in + 2] << 8 | bytes[in + 3];
-        if (len > (unsigned long)(*size - in - 12)) break; /* runs past the end: leave it to stb */
-        if (!(len == 0 && !memcmp(bytes + in + 4, "IDAT", 4))) {
-            memcpy(copy + out, bytes + in, len + 12);
-            out += (long)len + 12;
+    if (!copy) { ds_fail("out of memory"); return NULL; }
+    long in = 0, out = 0;
+    if (*size >= 8 && !memcmp(bytes, "\x89PNG\r\n\x1a\n", 8)) { /* else: not a PNG, stb says so */
+        memcpy(copy, bytes, 8);
+        in = out = 8;
+        while (in + 12 <= *size) {
+            const unsigned char *chunk = bytes + in, *type = chunk + 4;
+            unsigned long len = (unsigned long)chunk[0] << 24 | (unsigned long)chunk[1] << 16 | (unsigned long)chunk[2] << 8 | chunk[3];
+            if (len > (unsigned long)(*size - in - 12)) {
+                ds_fail("not a readable PNG (truncated: the chunk at byte %ld announces %lu bytes, %ld follow)", in, len,
+                        *size - in - 12);
+                free(copy);
+                return NULL;
+            }
+            if (!(len == 0 && !memcmp(type, "IDAT", 4))) {
+                memcpy(copy + out, chunk, len + 12);
+                out += (long)len + 12;
+            }
+            in += (long)len + 12;
+            if (!memcmp(type, "IEND", 4)) break; /* whatever follows IEND is never read */
         }
-        in += (long)len + 12;
     }
     memcpy(copy + out, bytes + in, (size_t)(*size - in));
     *size = out + (*size - in);
@@ -93,7 +104,7 @@ static unsigned char *png_drop_empty_idat(const unsigned char *bytes, long *size
 int points_from_png(const unsigned char *bytes, long size, int threshold, int n, double seed, float *out) {
     if (!bytes || size <= 0 || size > INT_MAX) return ds_fail("empty or oversized PNG (%ld bytes)", size);
     unsigned char *png = png_drop_empty_idat(bytes, &size);
-    if (!png) return ds_fail("out of memory");
+    if (!png) return DS_ERR;
     int w, h, channels;
     unsigned char *grey = stbi_load_from_memory(png, (int)size, &w, &h, &channels, 1);
     free(png);

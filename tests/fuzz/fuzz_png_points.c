@@ -1,5 +1,5 @@
 /* fuzz_png_points.c — libFuzzer target for `diffuscope png2points IMAGE.png`: PNG bytes are
- * decoded by stb_image (PNG only, at most 8192 pixels a side) and sampled into points by
+ * decoded by stb_image (PNG only, at most 4096 pixels a side) and sampled into points by
  * ds_image_points, through points_from_png (tools/points_cli.h), the CLI's own path. */
 #include <stdint.h>
 #include <stdlib.h>

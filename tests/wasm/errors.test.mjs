@@ -54,6 +54,14 @@ function forgeCheckpoint() {
   for (const f of [big, small, path.join(DIR, 'w16.dsw'), path.join(DIR, 'w8.dsw')]) fs.rmSync(f);
 }
 F.forged = path.join(DIR, 'forged.ckpt');
+// a real PNG cut short in its image data
+F.cutPng = path.join(DIR, 'cut.png');
+function cutPng() {
+  const whole = path.join(DIR, 'whole.png');
+  assert.equal(spawnSync(CLI, ['points', 'shape', '--shape', 'cow', '-n', '200', '--png', whole]).status, 0);
+  fs.writeFileSync(F.cutPng, fs.readFileSync(whole).subarray(0, 100));
+  fs.rmSync(whole);
+}
 
 // [id, argv, exit status, fragment of stderr]
 export const CLI_ROWS = [
@@ -90,6 +98,7 @@ export const CLI_ROWS = [
   ['cli-points-empty', ['png2points', '--drawing', F.empty, '-o', F.out], 1, 'no points found'],
   ['cli-png-missing', ['png2points', F.missing, '-o', F.out], 1, `cannot open ${F.missing}`],
   ['cli-png-garbage', ['png2points', F.notPng, '-o', F.out], 1, 'not a readable PNG'],
+  ['cli-png-truncated', ['png2points', F.cutPng, '-o', F.out], 1, 'not a readable PNG (truncated: the chunk at byte 33 announces'],
   ['cli-threshold-0', ['png2points', F.notPng, '--threshold', '0', '-o', F.out], 2, '--threshold must be between 1 and 255, got 0'],
   ['cli-train-lr', ['train', '--model', 'mlp', '--points', 'moons', '--lr', '-1', '--out', F.out, '--checkpoint', F.out], 2, '--lr must be in (0, 10], got -1'],
   ['cli-resume-missing', ['train', '--model', 'mlp', '--points', 'moons', '--out', F.out, '--checkpoint', F.missing, '--resume'], 1, `cannot read checkpoint ${F.missing}`],
@@ -102,6 +111,7 @@ export const CLI_ROWS = [
 
 test('CLI: each bad input exits non-zero with a message naming it, and writes nothing', () => {
   forgeCheckpoint();
+  cutPng();
   for (const [id, argv, status, fragment] of CLI_ROWS) {
     const r = spawnSync(CLI, argv, { encoding: 'utf8', timeout: 30000 });
     assert.equal(r.status, status, `${id}: exit status ${r.status} (stderr: ${r.stderr})`);
