@@ -95,6 +95,11 @@ static unsigned char *png_drop_empty_idat(const unsigned char *bytes, long *size
             in += (long)len + 12;
             if (!memcmp(type, "IEND", 4)) break; /* whatever follows IEND is never read */
         }
+        if (in < *size && !(in >= 12 && !memcmp(bytes + in - 8, "IEND", 4))) {
+            ds_fail("not a readable PNG (truncated: %ld bytes of an incomplete chunk at byte %ld)", *size - in, in);
+            free(copy);
+            return NULL;
+        }
     }
     memcpy(copy + out, bytes + in, (size_t)(*size - in));
     *size = out + (*size - in);
