@@ -43,7 +43,7 @@ static const char *USAGE =
     "  --seed K              sampling seed (default 0)\n"
     "  --threads K           sampling threads (default 2)\n"
     "  --classifier FILE     cached classifier (default out/fashion-classifier.bin; trained if missing)\n"
-    "  --classifier-epochs E epochs when training it (default 2)\n"
+    "  --classifier-epochs E epochs when training it (default 5)\n"
     "  --data DIR            Fashion-MNIST folder\n"
     "  --png FILE            also write the samples as a grid: one row per class, up to 10 per row\n"
     "Prints JSON: accuracy per class and overall, FD vs the test set, and the real-vs-real floor.\n";
@@ -348,7 +348,7 @@ int cmd_eval(int argc, char **argv) {
         {"png", required_argument, 0, O_PNG},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *wpath = NULL, *clf_path = "out/fashion-classifier.bin", *data = NULL, *png = NULL;
-    long n_per = 100, steps = 20, seed = 0, threads = 2, clf_epochs = 2;
+    long n_per = 100, steps = 20, seed = 0, threads = 2, clf_epochs = 5;
     double guidance = 2.0, eta = 0.0, clip = 1.0;
     ds_sampler_kind kind = DS_SAMPLER_DDIM;
     ds_schedule_kind sk = DS_SCHEDULE_LINEAR;
