@@ -365,6 +365,14 @@ static double sq_dev_f64(const float *x, long n, double mu) {
     return s;
 }
 
+/* Mean and rstd of group g of item b (statistics in double, as documented in kernels.h). */
+static void group_stats(const float *xg, long n, float *mean_f, float *rstd_f, float eps) {
+    double mu = sum_f64(xg, n) / n;
+    double var = sq_dev_f64(xg, n, mu) / n;
+    *mean_f = (float)mu;
+    *rstd_f = (float)(1.0 / sqrt(var + eps));
+}
+
 void ds_groupnorm(const float *x, const float *gamma, const float *beta, float *y, float *mean, float *rstd, int B,
                   int C, int HW, int G, float eps) {
     const int cpg = C / G;
@@ -372,9 +380,8 @@ void ds_groupnorm(const float *x, const float *gamma, const float *beta, float *
     for (int b = 0; b < B; b++) {
         for (int g = 0; g < G; g++) {
             const long base = ((long)b * C + (long)g * cpg) * HW;
-            double mu = sum_f64(x + base, n) / n;
-            double var = sq_dev_f64(x + base, n, mu) / n;
-            float mean_f = (float)mu, rstd_f = (float)(1.0 / sqrt(var + eps));
+            float mean_f, rstd_f;
+            group_stats(x + base, n, &mean_f, &rstd_f, eps);
             if (mean) mean[b * G + g] = mean_f;
             if (rstd) rstd[b * G + g] = rstd_f;
             v4 mv = V_SET1(mean_f), rv = V_SET1(rstd_f);
@@ -429,11 +436,38 @@ void ds_silu(const float *x, float *y, long n) {
     for (; i < n; i++) y[i] = silu_1(x[i]);
 }
 
+/* One pass: each value is normalised, stored to norm (when kept) and its SiLU to act, with
+ * the same operations as ds_groupnorm followed by ds_silu (so the same bits). */
 void ds_groupnorm_silu(const float *x, const float *gamma, const float *beta, float *norm, float *act, float *mean,
                        float *rstd, int B, int C, int HW, int G, float eps) {
-    float *dst = norm ? norm : act;
-    ds_groupnorm(x, gamma, beta, dst, mean, rstd, B, C, HW, G, eps);
-    ds_silu(dst, act, (long)B * C * HW);
+    const int cpg = C / G;
+    const long n = (long)cpg * HW;
+    for (int b = 0; b < B; b++) {
+        for (int g = 0; g < G; g++) {
+            const long base = ((long)b * C + (long)g * cpg) * HW;
+            float mean_f, rstd_f;
+            group_stats(x + base, n, &mean_f, &rstd_f, eps);
+            if (mean) mean[b * G + g] = mean_f;
+            if (rstd) rstd[b * G + g] = rstd_f;
+            const v4 mv = V_SET1(mean_f), rv = V_SET1(rstd_f);
+            for (int c = 0; c < cpg; c++) {
+                const long at = base + (long)c * HW;
+                const float ga = gamma[g * cpg + c], be = beta[g * cpg + c];
+                const v4 gv = V_SET1(ga), bv = V_SET1(be);
+                int i = 0;
+                for (; i + 4 <= HW; i += 4) {
+                    const v4 v = V_ADD(V_MUL(V_MUL(V_SUB(V_LOAD(x + at + i), mv), rv), gv), bv);
+                    if (norm) V_STORE(norm + at + i, v);
+                    V_STORE(act + at + i, silu_v4(v));
+                }
+                for (; i < HW; i++) {
+                    const float v = (x[at + i] - mean_f) * rstd_f * ga + be;
+                    if (norm) norm[at + i] = v;
+                    act[at + i] = silu_1(v);
+                }
+            }
+        }
+    }
 }
 
 /* ---- data movement and element-wise ---- */

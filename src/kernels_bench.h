@@ -15,8 +15,9 @@ DS_EXPORT int ds_bench_peak(double seconds, double *out);
 
 /* Times each convolution layer of the UNet behind `handle` (conv_in, each block's conv1,
  * conv2 and skip, the downsamples, conv_out: execution order) through ds_conv2d at batch B
- * (1..64) for about `seconds` (0 < s <= 10) each. out (cap_rows, DS_BENCH_ROW) rows: cin,
- * size, cout, K, stride, ms per call, GFLOP/s, MFLOP per call. Returns the number of rows
+ * (1..64) for about `seconds` (0 < s <= 10) each, keeping the fastest call (like the peak).
+ * out (cap_rows, DS_BENCH_ROW) rows: cin, size, cout, K, stride, ms of the fastest call,
+ * its GFLOP/s, MFLOP per call. Returns the number of rows
  * written or DS_ERR. */
 DS_EXPORT int ds_bench_unet_convs(int handle, int B, double seconds, int cap_rows, double *out);
 

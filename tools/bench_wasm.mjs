@@ -24,6 +24,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ITEM = 784;
 const BATCHES = [1, 16];
 const REPEATS = 7;
+const WARMUP_MS = 1500;
 
 function usage(msg) {
   if (msg) console.error('bench_wasm: ' + msg);
@@ -89,7 +90,12 @@ function ortRunner(session, B) {
 
 // Median ms per call of several runners, interleaved so that a busy spell hits all alike.
 async function timeInterleaved(runners, seconds) {
-  for (const r of runners) for (let i = 0; i < 3; i++) await r.run(); // warm-up (JIT tiers, allocation)
+  // warm-up: V8 first runs wasm in its baseline tier and optimises hot functions in the
+  // background, which takes a while on a busy machine; time only once that is done
+  for (const r of runners) {
+    const t0 = performance.now();
+    for (let i = 0; i < 3 || performance.now() - t0 < WARMUP_MS; i++) await r.run();
+  }
   const per = runners.map(() => []);
   for (let rep = 0; rep < REPEATS; rep++) {
     for (let k = 0; k < runners.length; k++) {
@@ -126,8 +132,12 @@ async function browserFigures(weightsPath) {
   const b = await openBrowser();
   try {
     const page = await b.newPage();
-    await page.goto(b.url + 'web/examples/bench.html?weights=' + encodeURIComponent(weightsPath));
-    await page.waitForFunction(() => window.benchResult, null, { timeout: 300000 });
+    if (process.env.DS_DEBUG) {
+      page.on('console', (m) => console.error('page: ' + m.text()));
+      page.on('response', (r) => r.status() >= 400 && console.error(`page: HTTP ${r.status()} ${r.url()}`));
+    }
+    await page.goto(b.url + 'examples/bench.html' + (weightsPath ? '?weights=' + encodeURIComponent(weightsPath) : ''));
+    await page.waitForFunction(() => window.benchResult, null, { timeout: 120000 });
     const result = await page.evaluate(() => window.benchResult);
     if (result.error) throw new Error('in Chromium: ' + result.error);
     return result;
@@ -193,10 +203,11 @@ async function main() {
     // the first call runs in V8's baseline tier (no on-stack replacement in wasm): warm-up
     call(M, 'ds_bench_peak', [0.05], [['f64', 2]]);
     const peak = call(M, 'ds_bench_peak', [Math.min(2, opt.seconds)], [['f64', 2]]).outs[0][0];
+    call(M, 'ds_bench_unet_convs', [handle, 1, 0.02, 64], [['f64', 64 * 8]]); // warm-up, as above
     const convRows = call(M, 'ds_bench_unet_convs', [handle, 1, Math.max(0.02, opt.seconds / 40), 64], [['f64', 64 * 8]]);
     console.log(`\nsimd128 peak (12 independent f32x4 mul+add chains): ${fmt(peak)} GFLOP/s` +
       (native ? `; native SSE peak ${fmt(native.peak_gflops)} GFLOP/s` : ''));
-    console.log('conv layers in WASM, batch 1: cin -> cout, size, kernel/stride, ms, GFLOP/s, % of simd128 peak');
+    console.log('conv layers in WASM, batch 1 (fastest call, like the peak): cin -> cout, size, kernel/stride, ms, GFLOP/s, % of peak');
     let flop = 0, ms = 0;
     for (let r = 0; r < convRows.ret; r++) {
       const [cin, size, cout, k, stride, msr, gf, mf] = convRows.outs[0].subarray(r * 8, r * 8 + 8);
@@ -209,7 +220,8 @@ async function main() {
     // 4. Chromium: sampling time and workers
     let browser = null;
     if (opt.browser) {
-      browser = await browserFigures(path.relative(ROOT, w.file).startsWith('..') ? null : path.relative(ROOT, w.file));
+      const rel = path.relative(ROOT, w.file);
+      browser = await browserFigures(rel.startsWith('..') || path.isAbsolute(rel) ? null : rel);
       console.log(`\nChromium (web/examples/bench.html, ${browser.cores} hardware threads reported)`);
       console.log(`  20-step DDIM, 1 image, 1 worker: ${fmt(browser.ddimMs, 0)} ms (median of ${browser.ddimRuns})`);
       console.log(`  16-image forward: 1 worker ${fmt(browser.pool1Ms, 1)} ms, 2 workers ${fmt(browser.pool2Ms, 1)} ms: ${fmt(browser.pool1Ms / browser.pool2Ms)}x`);

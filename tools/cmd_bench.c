@@ -167,7 +167,7 @@ int cmd_bench(int argc, char **argv) {
             printf("forward batch %2d: %8.3f ms per call, %7.3f ms per image, %6.2f GFLOP/s (median of %d)\n",
                    batches[k], ms[k], ms[k] / batches[k], mflop * batches[k] / ms[k], BENCH_REPEATS);
         printf("vector mul+add peak: %.2f GFLOP/s\n", peak[0]);
-        printf("conv layers, batch 1 (cin -> cout, size, kernel/stride): ms, GFLOP/s, %% of peak\n");
+        printf("conv layers, batch 1, fastest call (cin -> cout, size, kernel/stride): ms, GFLOP/s, %% of peak\n");
         double flop = 0, ms_sum = 0;
         for (int r = 0; r < n_rows; r++) {
             const double *row = rows + r * DS_BENCH_ROW;
