@@ -9,19 +9,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(build-essential cmake pkg-config zlib1g-dev libsimde-dev libstb-dev
-      emscripten node-acorn nodejs npm binaryen chromium dataset-fashion-mnist
+      emscripten node-acorn binaryen chromium dataset-fashion-mnist
       clang libclang-rt-14-dev valgrind python3-onnx python3-numpy)
 
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm: Debian's packages unless the machine already has them (some images ship
+# a newer Node with its own npm, which Debian's npm package would conflict with).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # npm packages, exactly as locked; reinstalled only when package-lock.json changes.
