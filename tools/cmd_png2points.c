@@ -79,7 +79,8 @@ static unsigned char *png_drop_empty_idat(const unsigned char *bytes, long *size
     if (*size >= 8 && !memcmp(bytes, "\x89PNG\r\n\x1a\n", 8)) { /* else: not a PNG, stb says so */
         memcpy(copy, bytes, 8);
         in = out = 8;
-        while (in + 12 <= *size) {
+        int ended = 0;
+        while (!ended && in + 12 <= *size) {
             const unsigned char *chunk = bytes + in, *type = chunk + 4;
             unsigned long len = (unsigned long)chunk[0] << 24 | (unsigned long)chunk[1] << 16 | (unsigned long)chunk[2] << 8 | chunk[3];
             if (len > (unsigned long)(*size - in - 12)) {
@@ -93,9 +94,9 @@ static unsigned char *png_drop_empty_idat(const unsigned char *bytes, long *size
                 out += (long)len + 12;
             }
             in += (long)len + 12;
-            if (!memcmp(type, "IEND", 4)) break; /* whatever follows IEND is never read */
+            ended = !memcmp(type, "IEND", 4); /* whatever follows IEND is never read */
         }
-        if (in < *size && !(in >= 12 && !memcmp(bytes + in - 8, "IEND", 4))) {
+        if (!ended && in < *size) {
             ds_fail("not a readable PNG (truncated: %ld bytes of an incomplete chunk at byte %ld)", *size - in, in);
             free(copy);
             return NULL;
