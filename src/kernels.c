@@ -186,31 +186,41 @@ void ds_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int 
         ds_gemm_ref(1, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
-/* ---- convolution: im2col panels + GEMM micro-tiles, per image ----
+/* ---- convolution: im2col panels + GEMM micro-tiles ----
  * The im2col matrix (kdim = C_in*K*K rows, npix columns) is never built whole: it is made
  * 8 columns (output pixels) at a time as a packed panel P (kdim, 8), contiguous, which stays
- * in L1/L2 while every 4-row tile of the weights streams past it. Bias is added as a tile is
+ * in L1/L2 while every 4-row tile of the weights streams past it. The columns run on across
+ * the images of the batch, so 7x7 maps (49 pixels) waste no lanes at batch > 1. Bias is added as a tile is
  * stored. Each output sums its kdim products in k order from 0 and then adds the bias, like
  * ds_conv2d_ref, so the result is bit-identical to the reference. 1x1 stride-1 convs need no
  * im2col: they are a GEMM on the image itself. */
 
 #define PANEL 8
 
-/* Packs im2col columns p0 .. p0+7 of one image into P (kdim, 8); columns at or past npix are
- * zero. An output-row-aligned panel at stride 1 copies 8 contiguous inputs per row of P. */
-static void pack_panel(const float *x, float *P, int C_in, int H, int W, int K, int stride, int Wo, int npix, int p0) {
-    const int pad = K / 2, n = npix - p0 < PANEL ? npix - p0 : PANEL;
-    const int oy = p0 / Wo, ox = p0 % Wo, one_row = stride == 1 && n == PANEL && ox + PANEL <= Wo;
+/* Packs im2col columns q0 .. q0+7 of the batch into P (kdim, 8). Column q is pixel q % npix
+ * of image q / npix (the batch's im2col matrices side by side), so small images fill whole
+ * panels; columns at or past total = B * npix are zero. A panel lying in one output row of
+ * one image at stride 1 copies 8 contiguous inputs per row of P. */
+static void pack_panel(const float *x, long in_size, float *P, int C_in, int H, int W, int K, int stride, int Wo,
+                       int npix, long q0, long total) {
+    const int pad = K / 2, n = total - q0 < PANEL ? (int)(total - q0) : PANEL;
+    const long b0 = q0 / npix;
+    const int p0 = (int)(q0 % npix), oy = p0 / Wo, ox = p0 % Wo;
+    const int one_row = stride == 1 && n == PANEL && ox + PANEL <= Wo; /* then also one image */
     int iy0[PANEL], ix0[PANEL];
+    long base[PANEL];
     for (int s = 0; s < PANEL; s++) {
-        const int p = p0 + s;
+        const long q = q0 + s;
+        const int p = (int)(q % npix);
         iy0[s] = s < n ? (p / Wo) * stride - pad : -(1 << 20); /* -2^20: outside on every row */
         ix0[s] = s < n ? (p % Wo) * stride - pad : 0;
+        base[s] = s < n ? (q / npix) * in_size : 0;
     }
     const v4 zero = simde_mm_setzero_ps();
     float *dst = P;
     for (int c = 0; c < C_in; c++) {
-        const float *xc = x + (long)c * H * W;
+        const long plane = (long)c * H * W;
+        const float *xc = x + b0 * in_size + plane;
         for (int ky = 0; ky < K; ky++) {
             for (int kx = 0; kx < K; kx++, dst += PANEL) {
                 if (one_row) {
@@ -229,7 +239,9 @@ static void pack_panel(const float *x, float *P, int C_in, int H, int W, int K, 
                 }
                 for (int s = 0; s < PANEL; s++) {
                     const int iy = iy0[s] + ky, ix = ix0[s] + kx;
-                    dst[s] = (unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W ? xc[(long)iy * W + ix] : 0.0f;
+                    dst[s] = (unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W
+                                 ? x[base[s] + plane + (long)iy * W + ix]
+                                 : 0.0f;
                 }
             }
         }
@@ -291,27 +303,55 @@ static void add_bias_rows(float *y, const float *bias, int C, int HW) {
     }
 }
 
+/* Writes rows (rows, 8) of a panel's tile, first n columns, to their images and pixels. */
+static void scatter_tile(const float *tile, int rows, int n, float *y, int C_out, int o, int npix, long q0) {
+    for (int s = 0; s < n; s++) {
+        const long q = q0 + s, b = q / npix;
+        float *col = y + (b * C_out + o) * npix + q % npix;
+        for (int r = 0; r < rows; r++) col[(long)r * npix] = tile[r * PANEL + s];
+    }
+}
+
 void ds_conv2d(const float *x, const float *w, const float *bias, float *y, float *scratch, int B, int C_in, int H,
                int W, int C_out, int K, int stride) {
     const int Ho = ds_conv2d_out_size(H, K, stride), Wo = ds_conv2d_out_size(W, K, stride);
     const long in_size = (long)C_in * H * W, out_size = (long)C_out * Ho * Wo;
     const int kdim = C_in * K * K, npix = Ho * Wo;
-    for (int b = 0; b < B; b++) {
-        const float *xb = x + b * in_size;
-        float *yb = y + b * out_size;
-        if (K == 1 && stride == 1) { /* a 1x1 stride-1 conv is a plain GEMM on the image */
-            ds_gemm(0, 0, C_out, npix, kdim, w, kdim, xb, npix, yb, npix, 0);
-            if (bias) add_bias_rows(yb, bias, C_out, npix);
-            continue;
+    if (K == 1 && stride == 1) { /* a 1x1 stride-1 conv is a plain GEMM on each image */
+        for (int b = 0; b < B; b++) {
+            ds_gemm(0, 0, C_out, npix, kdim, w, kdim, x + b * in_size, npix, y + b * out_size, npix, 0);
+            if (bias) add_bias_rows(y + b * out_size, bias, C_out, npix);
         }
-        for (int p0 = 0; p0 < npix; p0 += PANEL) {
-            const int n = npix - p0 < PANEL ? npix - p0 : PANEL;
-            pack_panel(xb, scratch, C_in, H, W, K, stride, Wo, npix, p0);
-            int o = 0;
-            for (; o + 4 <= C_out; o += 4)
-                conv_tile_4x8(kdim, w + (long)o * kdim, scratch, yb + (long)o * npix + p0, npix, bias ? bias + o : NULL, n);
-            for (; o < C_out; o++)
-                conv_tile_1x8(kdim, w + (long)o * kdim, scratch, yb + (long)o * npix + p0, bias ? bias + o : NULL, n);
+        return;
+    }
+    const long total = (long)B * npix;
+    float tile[4 * PANEL];
+    for (long q0 = 0; q0 < total; q0 += PANEL) {
+        const int n = total - q0 < PANEL ? (int)(total - q0) : PANEL;
+        const long b = q0 / npix;
+        const int p0 = (int)(q0 % npix);
+        /* direct stores when the panel's columns are pixels p0.. of one image */
+        const int direct = p0 + n <= npix;
+        float *yb = y + b * out_size + p0;
+        pack_panel(x, in_size, scratch, C_in, H, W, K, stride, Wo, npix, q0, total);
+        int o = 0;
+        for (; o + 4 <= C_out; o += 4) {
+            const float *wo = w + (long)o * kdim, *bo = bias ? bias + o : NULL;
+            if (direct) {
+                conv_tile_4x8(kdim, wo, scratch, yb + (long)o * npix, npix, bo, n);
+            } else {
+                conv_tile_4x8(kdim, wo, scratch, tile, PANEL, bo, PANEL);
+                scatter_tile(tile, 4, n, y, C_out, o, npix, q0);
+            }
+        }
+        for (; o < C_out; o++) {
+            const float *wo = w + (long)o * kdim, *bo = bias ? bias + o : NULL;
+            if (direct) {
+                conv_tile_1x8(kdim, wo, scratch, yb + (long)o * npix, bo, n);
+            } else {
+                conv_tile_1x8(kdim, wo, scratch, tile, bo, PANEL);
+                scatter_tile(tile, 1, n, y, C_out, o, npix, q0);
+            }
         }
     }
 }
