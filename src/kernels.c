@@ -207,42 +207,45 @@ static void pack_panel(const float *x, long in_size, float *P, int C_in, int H, 
     const long b0 = q0 / npix;
     const int p0 = (int)(q0 % npix), oy = p0 / Wo, ox = p0 % Wo;
     const int one_row = stride == 1 && n == PANEL && ox + PANEL <= Wo; /* then also one image */
-    int iy0[PANEL], ix0[PANEL];
-    long base[PANEL];
-    for (int s = 0; s < PANEL; s++) {
-        const long q = q0 + s;
-        const int p = (int)(q % npix);
-        iy0[s] = s < n ? (p / Wo) * stride - pad : -(1 << 20); /* -2^20: outside on every row */
-        ix0[s] = s < n ? (p % Wo) * stride - pad : 0;
-        base[s] = s < n ? (q / npix) * in_size : 0;
+    /* general panels: for each kernel tap (ky, kx) and slot, the input's offset from the
+     * channel plane of image 0, or -1 outside the image (K <= 3: at most 9 taps) */
+    long off[9][PANEL];
+    if (!one_row) {
+        for (int s = 0; s < PANEL; s++) {
+            const long q = q0 + s;
+            const int p = (int)(q % npix), iy0 = (p / Wo) * stride - pad, ix0 = (p % Wo) * stride - pad;
+            for (int ky = 0; ky < K; ky++) {
+                for (int kx = 0; kx < K; kx++) {
+                    const int iy = iy0 + ky, ix = ix0 + kx;
+                    const int inside = s < n && (unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W;
+                    off[ky * K + kx][s] = inside ? (q / npix) * in_size + (long)iy * W + ix : -1;
+                }
+            }
+        }
     }
     const v4 zero = simde_mm_setzero_ps();
     float *dst = P;
     for (int c = 0; c < C_in; c++) {
         const long plane = (long)c * H * W;
+        if (!one_row) {
+            for (int t = 0; t < K * K; t++, dst += PANEL)
+                for (int s = 0; s < PANEL; s++) dst[s] = off[t][s] >= 0 ? x[plane + off[t][s]] : 0.0f;
+            continue;
+        }
         const float *xc = x + b0 * in_size + plane;
         for (int ky = 0; ky < K; ky++) {
             for (int kx = 0; kx < K; kx++, dst += PANEL) {
-                if (one_row) {
-                    const int iy = oy - pad + ky, ix = ox - pad + kx;
-                    if (iy < 0 || iy >= H) {
-                        V_STORE(dst, zero), V_STORE(dst + 4, zero);
-                        continue;
-                    }
-                    const float *src = xc + (long)iy * W + ix;
-                    if (ix >= 0 && ix + PANEL <= W) {
-                        V_STORE(dst, V_LOAD(src)), V_STORE(dst + 4, V_LOAD(src + 4));
-                        continue;
-                    }
-                    for (int s = 0; s < PANEL; s++) dst[s] = (unsigned)(ix + s) < (unsigned)W ? src[s] : 0.0f;
+                const int iy = oy - pad + ky, ix = ox - pad + kx;
+                if (iy < 0 || iy >= H) {
+                    V_STORE(dst, zero), V_STORE(dst + 4, zero);
                     continue;
                 }
-                for (int s = 0; s < PANEL; s++) {
-                    const int iy = iy0[s] + ky, ix = ix0[s] + kx;
-                    dst[s] = (unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W
-                                 ? x[base[s] + plane + (long)iy * W + ix]
-                                 : 0.0f;
+                const float *src = xc + (long)iy * W + ix;
+                if (ix >= 0 && ix + PANEL <= W) {
+                    V_STORE(dst, V_LOAD(src)), V_STORE(dst + 4, V_LOAD(src + 4));
+                    continue;
                 }
+                for (int s = 0; s < PANEL; s++) dst[s] = (unsigned)(ix + s) < (unsigned)W ? src[s] : 0.0f;
             }
         }
     }
