@@ -185,7 +185,7 @@ async function main() {
       else native = JSON.parse(execFileSync(CLI, ['bench', w.file, '--json', '--seconds', String(opt.seconds)], { encoding: 'utf8' }));
     }
     console.log(`\nforward pass, one thread (median of ${REPEATS} interleaved repeats)`);
-    console.log('batch | ours WASM SIMD ms/img | onnxruntime-web ms/img | native ms/img | ours GFLOP/s | ort GFLOP/s | ours vs ort | native vs ours');
+    console.log('batch | ours WASM SIMD ms/forward (ms/img) | onnxruntime-web ms/forward (ms/img) | native ms/forward (ms/img) | ours GFLOP/s | ort GFLOP/s | ours vs ort | native vs ours');
     const rows = [];
     for (const B of BATCHES) {
       const ours = oursRunner(M, handle, B);
@@ -194,7 +194,8 @@ async function main() {
       const nat = native?.forward.find((f) => f.batch === B);
       const row = { B, ours: msOurs / B, ort: msOrt / B, native: nat ? nat.ms_per_image : NaN };
       rows.push(row);
-      console.log(`${String(B).padStart(5)} | ${fmt(row.ours).padStart(21)} | ${fmt(row.ort).padStart(22)} | ${fmt(row.native).padStart(13)} | ` +
+      const both = (perImage, width) => `${fmt(perImage * B)} (${fmt(perImage)})`.padStart(width);
+      console.log(`${String(B).padStart(5)} | ${both(row.ours, 34)} | ${both(row.ort, 35)} | ${both(row.native, 26)} | ` +
         `${fmt(mflop / row.ours).padStart(12)} | ${fmt(mflop / row.ort).padStart(11)} | ${(fmt(row.ort / row.ours) + 'x').padStart(11)} | ` +
         `${(fmt(row.ours / row.native) + 'x').padStart(14)}`);
     }
