@@ -31,7 +31,7 @@ static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 
 static int usage(FILE *f) {
     fputs("usage: diffuscope COMMAND [options]   (diffuscope COMMAND --help for details)\n\ncommands:\n", f);
-    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     return f == stdout ? 0 : 2;
 }
 
