@@ -161,7 +161,8 @@ class SamplerWidget extends DiffuscopeElement {
       el.addEventListener('change', () => this.restart());
     this.setBusy(true);
     this.showNotice('The sampler starts when it scrolls into view.');
-    whenVisible(this, () => this.restart());
+    // autoplay: run the first sampling to the end once the widget is seen (the article does)
+    whenVisible(this, () => this.restart().then(() => this.hasAttribute('autoplay') && !this.done() && this.togglePlay()));
   }
 
   setBusy(busy) {
