@@ -48,25 +48,14 @@ ds_model *ds_model_from_bytes(const uint8_t *bytes, size_t n) {
     if (ds_weights_read_header(bytes, n, &h)) return NULL;
     ds_unet_config uc;
     ds_mlp_config mc;
-    const void *config;
-    if (h.kind == DS_MODEL_UNET) {
-        if (ds_unet_config_from_ints(h.config, h.n_config, &uc)) {
-            char msg[512];
-            strncpy(msg, ds_last_error(), sizeof msg - 1);
-            msg[sizeof msg - 1] = '\0';
-            ds_fail("bad config in the header: %s", msg);
-            return NULL;
-        }
-        config = &uc;
-    } else {
-        if (ds_mlp_config_from_ints(h.config, h.n_config, &mc)) {
-            char msg[512];
-            strncpy(msg, ds_last_error(), sizeof msg - 1);
-            msg[sizeof msg - 1] = '\0';
-            ds_fail("bad config in the header: %s", msg);
-            return NULL;
-        }
-        config = &mc;
+    const int unet = h.kind == DS_MODEL_UNET;
+    const void *config = unet ? (const void *)&uc : (const void *)&mc;
+    if (unet ? ds_unet_config_from_ints(h.config, h.n_config, &uc) : ds_mlp_config_from_ints(h.config, h.n_config, &mc)) {
+        char msg[512]; /* ds_fail rewrites the buffer it would read from */
+        strncpy(msg, ds_last_error(), sizeof msg - 1);
+        msg[sizeof msg - 1] = '\0';
+        ds_fail("bad config in the header: %s", msg);
+        return NULL;
     }
     ds_model *m = model_new((ds_model_kind)h.kind, config);
     if (!m) return NULL;
