@@ -359,6 +359,185 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
     }
 }
 
+/* ---- Winograd F(2x2, 3x3): 3x3 stride-1 convolution with 16 multiplies per 2x2 tile ----
+ * Each 2x2 output tile of each (output, input) channel pair is A^T [U (.) V] A with
+ * U = G g G^T (the 3x3 kernel g, transformed once: ds_winograd_weights) and V = B^T d B (the
+ * 4x4 input patch d starting one pixel up-left of the tile). Summed over input channels the
+ * element-wise products become 16 independent GEMMs M[xi] (C_out, tiles) = U[xi] (C_out, C_in)
+ * x V[xi] (C_in, tiles), so the multiplies drop from 36 to 16 per tile and channel pair
+ * (2.25x) while the GEMMs run on the same 4x8 register tiles as the direct conv.
+ *
+ * Tiles are numbered across the batch (q = (b * th + ty) * tw + tx) and handled in chunks of
+ * at most wino_chunk(C_in) tiles so V and M stay in cache: V[xi][c][chunk tile] and
+ * M[xi][o][chunk tile], the tiles contiguous (rounded up to whole 8-column GEMM panels).
+ * The transforms vectorise over 4 tiles of a tile row: 4 patch columns at stride 2 are one
+ * even/odd shuffle of two loads from a zero-padded copy of the 4 input rows ("strip").
+ * Every operation is a float add, subtract or multiply in a fixed order, so the result is
+ * the same on every target; it differs from the direct sum by rounding (tests/test_kernels.c). */
+
+#define WINO_V_FLOATS (128 * 1024) /* V of one chunk */
+
+static int wino_chunk(int C_in) {
+    int nt = WINO_V_FLOATS / (16 * C_in) & ~7;
+    return nt < 8 ? 8 : nt > 512 ? 512 : nt;
+}
+
+static int round_up(int v, int m) { return (v + m - 1) / m * m; }
+
+/* Row and xi strides of V (rows = C_in) and M (rows = C_out): a cache line more than packed,
+ * so the 16 xi planes (and the rows) do not all fall in the same L1 sets when the packed
+ * sizes are multiples of 4 KB (32 channels x 256 tiles is 32 KB). */
+#define WINO_SKEW 16
+static long wino_ld(int NT) { return NT + WINO_SKEW; }
+static long wino_xs(int rows, int NT) { return rows * wino_ld(NT) + WINO_SKEW; }
+
+size_t ds_winograd_scratch_floats(int C_in, int W, int C_out) {
+    const int nt = wino_chunk(C_in);
+    const size_t strip = 4 * (size_t)(2 * round_up((W + 1) / 2, 4) + 2);
+    return 16 * (size_t)(wino_xs(C_in, nt) + wino_xs(C_out, nt)) + 8 + strip;
+}
+
+void ds_winograd_weights(const float *w, float *U, int C_out, int C_in) {
+    const long pairs = (long)C_out * C_in;
+    for (long p = 0; p < pairs; p++) {
+        const float *g = w + p * 9;
+        float t[4][3]; /* G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 */
+        for (int j = 0; j < 3; j++) {
+            const float a = g[j], b = g[3 + j], c = g[6 + j];
+            t[0][j] = a, t[1][j] = (a + b + c) * 0.5f, t[2][j] = (a - b + c) * 0.5f, t[3][j] = c;
+        }
+        for (int i = 0; i < 4; i++) { /* (G g) G^T, the same combination along each row */
+            const float a = t[i][0], b = t[i][1], c = t[i][2];
+            const float u[4] = {a, (a + b + c) * 0.5f, (a - b + c) * 0.5f, c};
+            for (int j = 0; j < 4; j++) U[(4 * i + j) * pairs + p] = u[j];
+        }
+    }
+}
+
+/* Input rows 2ty-1 .. 2ty+2 of one channel plane (H, W), columns 2tx0-1 .. 2tx0-2+sw, into
+ * strip (4, sw), zero outside the image. */
+static void wino_strip(const float *plane, int H, int W, int ty, int tx0, float *strip, int sw) {
+    const int x0 = 2 * tx0 - 1, lo = x0 < 0 ? 0 : x0, hi = x0 + sw < W ? x0 + sw : W;
+    for (int r = 0; r < 4; r++) {
+        float *s = strip + r * sw;
+        const int iy = 2 * ty - 1 + r;
+        if (iy < 0 || iy >= H || hi <= lo) {
+            memset(s, 0, sizeof(float) * (size_t)sw);
+            continue;
+        }
+        if (lo > x0) memset(s, 0, sizeof(float) * (size_t)(lo - x0));
+        memcpy(s + (lo - x0), plane + (long)iy * W + lo, sizeof(float) * (size_t)(hi - lo));
+        if (x0 + sw > hi) memset(s + (hi - x0), 0, sizeof(float) * (size_t)(x0 + sw - hi));
+    }
+}
+
+/* V = B^T d B for the 4 tiles whose patches start at strip column 0, 2, 4, 6; v[xi] holds
+ * the 4 tiles' values of element xi = 4 * row + column. */
+static inline void wino_input4(const float *strip, int sw, v4 v[16]) {
+    v4 d[4][4];
+    for (int r = 0; r < 4; r++) {
+        const float *s = strip + r * sw;
+        const v4 a0 = V_LOAD(s), a1 = V_LOAD(s + 4), b0 = V_LOAD(s + 2), b1 = V_LOAD(s + 6);
+        d[r][0] = simde_mm_shuffle_ps(a0, a1, 0x88), d[r][1] = simde_mm_shuffle_ps(a0, a1, 0xDD);
+        d[r][2] = simde_mm_shuffle_ps(b0, b1, 0x88), d[r][3] = simde_mm_shuffle_ps(b0, b1, 0xDD);
+    }
+    for (int j = 0; j < 4; j++) { /* B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3 */
+        const v4 d0 = d[0][j], d1 = d[1][j], d2 = d[2][j], d3 = d[3][j];
+        d[0][j] = V_SUB(d0, d2), d[1][j] = V_ADD(d1, d2), d[2][j] = V_SUB(d2, d1), d[3][j] = V_SUB(d1, d3);
+    }
+    for (int i = 0; i < 4; i++) { /* (B^T d) B: the same along each row */
+        const v4 t0 = d[i][0], t1 = d[i][1], t2 = d[i][2], t3 = d[i][3];
+        v[4 * i] = V_SUB(t0, t2), v[4 * i + 1] = V_ADD(t1, t2), v[4 * i + 2] = V_SUB(t2, t1), v[4 * i + 3] = V_SUB(t1, t3);
+    }
+}
+
+/* Input transform of n tiles (tile row ty of one image, tiles tx0 ..) of every channel into
+ * chunk columns col .. col+n-1 of V[xi][c][chunk tile] (row stride ld, xi stride xs). */
+static void wino_input_segment(const float *xb, int C_in, int H, int W, int ty, int tx0, int n, int col, float *V,
+                               long xs, long ld, float *strip) {
+    const int sw = 2 * round_up(n, 4) + 2;
+    for (int c = 0; c < C_in; c++) {
+        wino_strip(xb + (long)c * H * W, H, W, ty, tx0, strip, sw);
+        float *vc = V + c * ld + col;
+        for (int i = 0; i < n; i += 4) {
+            v4 v[16];
+            wino_input4(strip + 2 * i, sw, v);
+            if (n - i >= 4) {
+                for (int xi = 0; xi < 16; xi++) V_STORE(vc + xi * xs + i, v[xi]);
+                continue;
+            }
+            for (int xi = 0; xi < 16; xi++) { /* the row's last 1..3 tiles */
+                float lanes[4];
+                V_STORE(lanes, v[xi]);
+                memcpy(vc + xi * xs + i, lanes, sizeof(float) * (size_t)(n - i));
+            }
+        }
+    }
+}
+
+/* Output transform Y = A^T M A (+ bias) of n tiles of one image's tile row ty, channel o:
+ * m points at M[0][o][col] (xi stride ms floats); yo is the output plane (H, W). */
+static void wino_output_segment(const float *m, long ms, const float *bias, float *yo, int H, int W, int ty, int tx0,
+                                int n) {
+    const v4 bv = V_SET1(bias ? *bias : 0.0f);
+    const int rows = H - 2 * ty < 2 ? 1 : 2;
+    for (int i = 0; i < n; i += 4) {
+        v4 s[2][4];
+        for (int j = 0; j < 4; j++) { /* A^T M: rows m0 + m1 + m2, m1 - m2 - m3 */
+            const v4 m0 = V_LOAD(m + j * ms + i), m1 = V_LOAD(m + (4 + j) * ms + i);
+            const v4 m2 = V_LOAD(m + (8 + j) * ms + i), m3 = V_LOAD(m + (12 + j) * ms + i);
+            s[0][j] = V_ADD(V_ADD(m0, m1), m2), s[1][j] = V_SUB(V_SUB(m1, m2), m3);
+        }
+        const int x = 2 * (tx0 + i), cnt = n - i < 4 ? n - i : 4;
+        const int width = W - x < 2 * cnt ? W - x : 2 * cnt;
+        for (int r = 0; r < rows; r++) {
+            const v4 y0 = V_ADD(V_ADD(V_ADD(s[r][0], s[r][1]), s[r][2]), bv);
+            const v4 y1 = V_ADD(V_SUB(V_SUB(s[r][1], s[r][2]), s[r][3]), bv);
+            const v4 lo = simde_mm_unpacklo_ps(y0, y1), hi = simde_mm_unpackhi_ps(y0, y1);
+            float *dst = yo + (long)(2 * ty + r) * W + x;
+            if (width == 8) {
+                V_STORE(dst, lo), V_STORE(dst + 4, hi);
+            } else {
+                float tmp[8];
+                V_STORE(tmp, lo), V_STORE(tmp + 4, hi);
+                memcpy(dst, tmp, sizeof(float) * (size_t)width);
+            }
+        }
+    }
+}
+
+void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float *y, float *scratch, int B, int C_in,
+                        int H, int W, int C_out) {
+    const int th = (H + 1) / 2, tw = (W + 1) / 2, NT = wino_chunk(C_in);
+    const long tpi = (long)th * tw, total = B * tpi, pairs = (long)C_out * C_in, plane = (long)H * W;
+    const long ld = wino_ld(NT), xs_v = wino_xs(C_in, NT), xs_m = wino_xs(C_out, NT);
+    float *V = scratch, *M = V + 16 * xs_v, *strip = M + 16 * xs_m + 8;
+    for (long q0 = 0; q0 < total; q0 += NT) {
+        const int nt = total - q0 < NT ? (int)(total - q0) : NT, ntp = round_up(nt, PANEL);
+        for (long q = q0; q < q0 + nt;) { /* the chunk as runs of tiles within one tile row */
+            const long b = q / tpi, r = q % tpi;
+            const int ty = (int)(r / tw), tx = (int)(r % tw);
+            const int n = tw - tx < q0 + nt - q ? tw - tx : (int)(q0 + nt - q);
+            wino_input_segment(x + b * C_in * plane, C_in, H, W, ty, tx, n, (int)(q - q0), V, xs_v, ld, strip);
+            q += n;
+        }
+        if (ntp > nt) /* the last 8-tile panel's unused columns: zeros, not stale values */
+            for (int xi = 0; xi < 16; xi++)
+                for (int c = 0; c < C_in; c++) memset(V + xi * xs_v + c * ld + nt, 0, sizeof(float) * (size_t)(ntp - nt));
+        for (int xi = 0; xi < 16; xi++) /* M[xi] (C_out, ntp) = U[xi] (C_out, C_in) V[xi] (C_in, ntp) */
+            gemm_b_rows(0, C_out, ntp, C_in, U + xi * pairs, C_in, V + xi * xs_v, (int)ld, M + xi * xs_m, (int)ld, 0);
+        for (long q = q0; q < q0 + nt;) {
+            const long b = q / tpi, r = q % tpi;
+            const int ty = (int)(r / tw), tx = (int)(r % tw);
+            const int n = tw - tx < q0 + nt - q ? tw - tx : (int)(q0 + nt - q);
+            for (int o = 0; o < C_out; o++)
+                wino_output_segment(M + o * ld + (q - q0), xs_m, bias ? bias + o : NULL,
+                                    y + (b * C_out + o) * plane, H, W, ty, tx, n);
+            q += n;
+        }
+    }
+}
+
 /* ---- linear ---- */
 
 void ds_linear(const float *x, const float *W, const float *bias, float *y, int B, int in, int out) {
@@ -373,47 +552,36 @@ void ds_linear(const float *x, const float *W, const float *bias, float *y, int 
     }
 }
 
-/* ---- GroupNorm: statistics in double (two passes), normalisation in float ---- */
+/* ---- GroupNorm: statistics in double (one pass), normalisation in float ----
+ * One pass sums x and x^2 in double; var = E[x^2] - mean^2 loses nothing that matters in
+ * double (53 bits against float inputs) unless |mean| / std passed 1e5, far beyond any
+ * activation here. Each value is then normalised as x * scale + shift with the channel's
+ * scale = rstd * gamma and shift = beta - mean * scale (2 operations instead of 4). */
 
-/* Sum of n floats in double: two double lanes per half-vector, then the lanes, then the tail. */
-static double sum_f64(const float *x, long n) {
-    simde__m128d s0 = simde_mm_setzero_pd(), s1 = simde_mm_setzero_pd();
+static void group_stats(const float *x, long n, float *mean_f, float *rstd_f, float eps) {
+    simde__m128d s0 = simde_mm_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
     long i = 0;
     for (; i + 4 <= n; i += 4) {
-        v4 v = V_LOAD(x + i);
-        s0 = simde_mm_add_pd(s0, simde_mm_cvtps_pd(v));
-        s1 = simde_mm_add_pd(s1, simde_mm_cvtps_pd(simde_mm_movehl_ps(v, v)));
+        const v4 v = V_LOAD(x + i);
+        const simde__m128d lo = simde_mm_cvtps_pd(v), hi = simde_mm_cvtps_pd(simde_mm_movehl_ps(v, v));
+        s0 = simde_mm_add_pd(s0, lo), s1 = simde_mm_add_pd(s1, hi);
+        q0 = simde_mm_add_pd(q0, simde_mm_mul_pd(lo, lo)), q1 = simde_mm_add_pd(q1, simde_mm_mul_pd(hi, hi));
     }
-    double lanes[2];
-    simde_mm_storeu_pd(lanes, simde_mm_add_pd(s0, s1));
-    double s = lanes[0] + lanes[1];
-    for (; i < n; i++) s += x[i];
-    return s;
-}
-
-static double sq_dev_f64(const float *x, long n, double mu) {
-    simde__m128d s0 = simde_mm_setzero_pd(), s1 = simde_mm_setzero_pd(), m = simde_mm_set1_pd(mu);
-    long i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4 v = V_LOAD(x + i);
-        simde__m128d d0 = simde_mm_sub_pd(simde_mm_cvtps_pd(v), m);
-        simde__m128d d1 = simde_mm_sub_pd(simde_mm_cvtps_pd(simde_mm_movehl_ps(v, v)), m);
-        s0 = simde_mm_add_pd(s0, simde_mm_mul_pd(d0, d0));
-        s1 = simde_mm_add_pd(s1, simde_mm_mul_pd(d1, d1));
-    }
-    double lanes[2];
-    simde_mm_storeu_pd(lanes, simde_mm_add_pd(s0, s1));
-    double s = lanes[0] + lanes[1];
-    for (; i < n; i++) s += ((double)x[i] - mu) * ((double)x[i] - mu);
-    return s;
-}
-
-/* Mean and rstd of group g of item b (statistics in double, as documented in kernels.h). */
-static void group_stats(const float *xg, long n, float *mean_f, float *rstd_f, float eps) {
-    double mu = sum_f64(xg, n) / n;
-    double var = sq_dev_f64(xg, n, mu) / n;
+    double sl[2], ql[2];
+    simde_mm_storeu_pd(sl, simde_mm_add_pd(s0, s1));
+    simde_mm_storeu_pd(ql, simde_mm_add_pd(q0, q1));
+    double sum = sl[0] + sl[1], sq = ql[0] + ql[1];
+    for (; i < n; i++) sum += x[i], sq += (double)x[i] * x[i];
+    const double mu = sum / n, var = sq / n - mu * mu;
     *mean_f = (float)mu;
-    *rstd_f = (float)(1.0 / sqrt(var + eps));
+    *rstd_f = (float)(1.0 / sqrt((var > 0 ? var : 0) + eps));
+}
+
+/* Statistics of one group, also written to *mean / *rstd when those are non-NULL. */
+static void group_stats_kept(const float *xg, long n, float eps, float *mean, float *rstd, float *mean_f, float *rstd_f) {
+    group_stats(xg, n, mean_f, rstd_f, eps);
+    if (mean) *mean = *mean_f;
+    if (rstd) *rstd = *rstd_f;
 }
 
 void ds_groupnorm(const float *x, const float *gamma, const float *beta, float *y, float *mean, float *rstd, int B,
@@ -424,19 +592,16 @@ void ds_groupnorm(const float *x, const float *gamma, const float *beta, float *
         for (int g = 0; g < G; g++) {
             const long base = ((long)b * C + (long)g * cpg) * HW;
             float mean_f, rstd_f;
-            group_stats(x + base, n, &mean_f, &rstd_f, eps);
-            if (mean) mean[b * G + g] = mean_f;
-            if (rstd) rstd[b * G + g] = rstd_f;
-            v4 mv = V_SET1(mean_f), rv = V_SET1(rstd_f);
+            group_stats_kept(x + base, n, eps, mean ? mean + b * G + g : NULL, rstd ? rstd + b * G + g : NULL, &mean_f,
+                             &rstd_f);
             for (int c = 0; c < cpg; c++) {
                 const float *xc = x + base + (long)c * HW;
                 float *yc = y + base + (long)c * HW;
-                float ga = gamma[g * cpg + c], be = beta[g * cpg + c];
-                v4 gv = V_SET1(ga), bv = V_SET1(be);
+                const float scale = rstd_f * gamma[g * cpg + c], shift = beta[g * cpg + c] - mean_f * scale;
+                const v4 sv = V_SET1(scale), hv = V_SET1(shift);
                 int i = 0;
-                for (; i + 4 <= HW; i += 4)
-                    V_STORE(yc + i, V_ADD(V_MUL(V_MUL(V_SUB(V_LOAD(xc + i), mv), rv), gv), bv));
-                for (; i < HW; i++) yc[i] = (xc[i] - mean_f) * rstd_f * ga + be;
+                for (; i + 4 <= HW; i += 4) V_STORE(yc + i, V_ADD(V_MUL(V_LOAD(xc + i), sv), hv));
+                for (; i < HW; i++) yc[i] = xc[i] * scale + shift;
             }
         }
     }
@@ -445,15 +610,17 @@ void ds_groupnorm(const float *x, const float *gamma, const float *beta, float *
 /* ---- SiLU with a vector exp ----
  * exp(x) = 2^n * e^r, n = round(x / ln 2), |r| <= ln2 / 2, e^r by the Cephes degree-5
  * polynomial (relative error about 1.2e-7 in float); x is clamped to [-87.3, 88.4] first so
- * 2^n stays a normal float. */
+ * 2^n stays a normal float. n is rounded by adding 1.5 * 2^23, which leaves n in the low
+ * bits of the sum: its exponent field comes from integer adds and a shift, with no float <->
+ * int conversion (wasm's saturating i32x4.trunc_sat costs V8 about eight x86 instructions). */
 static inline v4 exp_v4(v4 x) {
+    const v4 magic = V_SET1(12582912.0f); /* 1.5 * 2^23 */
     x = simde_mm_min_ps(x, V_SET1(88.3762626647949f));
     x = simde_mm_max_ps(x, V_SET1(-87.3365447504019f));
-    v4 fx = V_ADD(V_MUL(x, V_SET1(1.44269504088896341f)), V_SET1(0.5f));
-    v4 fl = simde_mm_cvtepi32_ps(simde_mm_cvttps_epi32(fx)); /* trunc, then floor for negatives */
-    fl = V_SUB(fl, simde_mm_and_ps(simde_mm_cmpgt_ps(fl, fx), V_SET1(1.0f)));
-    x = V_SUB(x, V_MUL(fl, V_SET1(0.693359375f)));
-    x = V_SUB(x, V_MUL(fl, V_SET1(-2.12194440e-4f)));
+    const v4 t = V_ADD(V_MUL(x, V_SET1(1.44269504088896341f)), magic); /* magic + n */
+    const v4 n = V_SUB(t, magic);
+    x = V_SUB(x, V_MUL(n, V_SET1(0.693359375f)));
+    x = V_SUB(x, V_MUL(n, V_SET1(-2.12194440e-4f)));
     v4 z = V_MUL(x, x);
     v4 p = V_SET1(1.9875691500e-4f);
     p = V_ADD(V_MUL(p, x), V_SET1(1.3981999507e-3f));
@@ -462,7 +629,9 @@ static inline v4 exp_v4(v4 x) {
     p = V_ADD(V_MUL(p, x), V_SET1(1.6666665459e-1f));
     p = V_ADD(V_MUL(p, x), V_SET1(5.0000001201e-1f));
     p = V_ADD(V_ADD(V_MUL(p, z), x), V_SET1(1.0f));
-    simde__m128i e = simde_mm_slli_epi32(simde_mm_add_epi32(simde_mm_cvttps_epi32(fl), simde_mm_set1_epi32(127)), 23);
+    /* bits(t) - bits(magic) = n; (n + 127) << 23 is 2^n */
+    const simde__m128i e = simde_mm_slli_epi32(
+        simde_mm_sub_epi32(simde_mm_castps_si128(t), simde_mm_set1_epi32(0x4B400000 - 127)), 23);
     return V_MUL(p, simde_mm_castsi128_ps(e));
 }
 
@@ -489,22 +658,24 @@ void ds_groupnorm_silu(const float *x, const float *gamma, const float *beta, fl
         for (int g = 0; g < G; g++) {
             const long base = ((long)b * C + (long)g * cpg) * HW;
             float mean_f, rstd_f;
-            group_stats(x + base, n, &mean_f, &rstd_f, eps);
-            if (mean) mean[b * G + g] = mean_f;
-            if (rstd) rstd[b * G + g] = rstd_f;
-            const v4 mv = V_SET1(mean_f), rv = V_SET1(rstd_f);
+            group_stats_kept(x + base, n, eps, mean ? mean + b * G + g : NULL, rstd ? rstd + b * G + g : NULL, &mean_f,
+                             &rstd_f);
             for (int c = 0; c < cpg; c++) {
                 const long at = base + (long)c * HW;
-                const float ga = gamma[g * cpg + c], be = beta[g * cpg + c];
-                const v4 gv = V_SET1(ga), bv = V_SET1(be);
+                const float scale = rstd_f * gamma[g * cpg + c], shift = beta[g * cpg + c] - mean_f * scale;
+                const v4 sv = V_SET1(scale), hv = V_SET1(shift);
                 int i = 0;
-                for (; i + 4 <= HW; i += 4) {
-                    const v4 v = V_ADD(V_MUL(V_MUL(V_SUB(V_LOAD(x + at + i), mv), rv), gv), bv);
-                    if (norm) V_STORE(norm + at + i, v);
-                    V_STORE(act + at + i, silu_v4(v));
+                if (norm) {
+                    for (; i + 4 <= HW; i += 4) {
+                        const v4 v = V_ADD(V_MUL(V_LOAD(x + at + i), sv), hv);
+                        V_STORE(norm + at + i, v);
+                        V_STORE(act + at + i, silu_v4(v));
+                    }
+                } else {
+                    for (; i + 4 <= HW; i += 4) V_STORE(act + at + i, silu_v4(V_ADD(V_MUL(V_LOAD(x + at + i), sv), hv)));
                 }
                 for (; i < HW; i++) {
-                    const float v = (x[at + i] - mean_f) * rstd_f * ga + be;
+                    const float v = x[at + i] * scale + shift;
                     if (norm) norm[at + i] = v;
                     act[at + i] = silu_1(v);
                 }

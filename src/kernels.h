@@ -46,6 +46,17 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
 void ds_conv2d_ref(const float *x, const float *w, const float *bias, float *y, int B, int C_in, int H, int W,
                    int C_out, int K, int stride);
 
+/* ---- Winograd F(2x2, 3x3): the 3x3, stride-1 case of ds_conv2d with 2.25x fewer multiplies --
+ * ds_winograd_weights: w (C_out, C_in, 3, 3) -> U (16, C_out, C_in), U[xi] = (G g G^T)[xi],
+ * done once per set of weights. ds_conv2d_winograd: x (B, C_in, H, W), U, bias (C_out) or
+ * NULL -> y (B, C_out, H, W), the same convolution as ds_conv2d(..., K = 3, stride = 1) up to
+ * float rounding (tests/test_kernels.c bounds the difference). scratch:
+ * ds_winograd_scratch_floats(C_in, W, C_out) floats, independent of B and H. */
+size_t ds_winograd_scratch_floats(int C_in, int W, int C_out);
+void ds_winograd_weights(const float *w, float *U, int C_out, int C_in);
+void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float *y, float *scratch, int B, int C_in,
+                        int H, int W, int C_out);
+
 /* im2col of ONE image: x (C_in, H, W) -> col (C_in*K*K, Ho*Wo), row index (c*K + ky)*K + kx,
  * zero where the window leaves the image. col2im is its adjoint: dx (C_in, H, W) += the
  * column gradients scattered back (the trainer's conv backward: dcol = W^T dy, then col2im).
@@ -61,7 +72,9 @@ void ds_linear_ref(const float *x, const float *W, const float *bias, float *y, 
  * x (B, C, HW) with C divisible by G; each (b, group) of C/G channels x HW values is
  * normalised with its own mean and biased variance:  y = (x - mean) * rstd * gamma[c] + beta[c],
  * rstd = 1 / sqrt(var + eps). Statistics accumulate in double (so both versions agree to
- * float rounding). mean, rstd (B, G) are written when non-NULL (the trainer keeps them). */
+ * float rounding): the fast version in one pass (sum and sum of squares) and applies
+ * x * scale + shift per channel, the reference two passes and the formula as written.
+ * mean, rstd (B, G) are written when non-NULL (the trainer keeps them). */
 void ds_groupnorm(const float *x, const float *gamma, const float *beta, float *y, float *mean, float *rstd, int B,
                   int C, int HW, int G, float eps);
 void ds_groupnorm_ref(const float *x, const float *gamma, const float *beta, float *y, float *mean, float *rstd,

@@ -7,18 +7,20 @@
 #include "export.h"
 
 /* Values per row of ds_bench_unet_convs' output. */
-#define DS_BENCH_ROW 8
+#define DS_BENCH_ROW 10
 
 /* Runs 12 independent chains of 4-lane float mul + add for about `seconds` (0 < s <= 60).
  * out (2): [0] GFLOP/s (best repeat), [1] a checksum of the chains. DS_OK or DS_ERR. */
 DS_EXPORT int ds_bench_peak(double seconds, double *out);
 
 /* Times each convolution layer of the UNet behind `handle` (conv_in, each block's conv1,
- * conv2 and skip, the downsamples, conv_out: execution order) through ds_conv2d at batch B
+ * conv2 and skip, the downsamples, conv_out: execution order) at batch B
  * (1..64) for about `seconds` (0 < s <= 10) each, keeping the fastest call (like the peak).
  * out (cap_rows, DS_BENCH_ROW) rows: cin, size, cout, K, stride, ms of the fastest call,
- * its GFLOP/s, MFLOP per call. Returns the number of rows
- * written or DS_ERR. */
+ * its GFLOP/s counted as a direct convolution, that MFLOP per call, 1 if the layer runs as
+ * Winograd (the blocks' 3x3 convs and conv_out, as in a prepared model's forward) else 0, and the MFLOP
+ * it actually executes (Winograd: its GEMMs and transforms; direct: the same as column 7).
+ * Returns the number of rows written or DS_ERR. */
 DS_EXPORT int ds_bench_unet_convs(int handle, int B, double seconds, int cap_rows, double *out);
 
 #endif

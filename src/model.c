@@ -15,6 +15,7 @@ struct ds_model {
     ds_mlp mlp;           /* kind == DS_MODEL_MLP */
     ds_mlp_state mlp_state;
     int state_batch;      /* max batch of the allocated run state, 0 = none yet */
+    int prepared;         /* the UNet's Winograd weights match params (ds_unet_prepare) */
 };
 
 static ds_model *model_new(ds_model_kind kind, const void *config) {
@@ -109,7 +110,12 @@ int ds_model_item_floats(const ds_model *m) {
 }
 
 const ds_param_table *ds_model_table(const ds_model *m) { return m->kind == DS_MODEL_UNET ? &m->unet.table : &m->mlp.table; }
-float *ds_model_params(ds_model *m) { return m->kind == DS_MODEL_UNET ? m->unet.params : m->mlp.params; }
+/* A writable view of the weights: whoever takes it may change them, so the UNet's derived
+ * Winograd weights are recomputed before the next forward. */
+float *ds_model_params(ds_model *m) {
+    m->prepared = 0;
+    return m->kind == DS_MODEL_UNET ? m->unet.params : m->mlp.params;
+}
 
 int ds_model_config_ints(const ds_model *m, int *out, int cap) {
     int v[DS_WEIGHTS_MAX_CONFIG], n;
@@ -139,6 +145,10 @@ int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls
     if (B < 1) return ds_fail("model forward: batch %d must be at least 1", B);
     const int chunk = m->kind == DS_MODEL_UNET ? UNET_CHUNK : MLP_CHUNK;
     const int need = B < chunk ? B : chunk;
+    if (m->kind == DS_MODEL_UNET && !m->prepared) { /* first forward, or the weights were handed out */
+        if (ds_unet_prepare(&m->unet)) return DS_ERR;
+        m->prepared = 1;
+    }
     if (need > m->state_batch) { /* grow once; the same batch size later allocates nothing */
         int rc;
         if (m->kind == DS_MODEL_UNET) {

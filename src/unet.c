@@ -254,7 +254,31 @@ void ds_unet_init_random(ds_unet *m, uint64_t seed) {
 void ds_unet_free(ds_unet *m) {
     if (!m) return;
     free(m->params);
-    m->params = NULL;
+    free(m->wino);
+    m->params = m->wino = NULL;
+}
+
+int ds_unet_prepare(ds_unet *m) {
+    if (!m || !m->params) return ds_fail("unet prepare: unbuilt model");
+    if (!m->wino) {
+        long total = 16L * m->config.in_channels * m->level_channels[0];
+        for (int b = 0; b < m->n_blocks; b++) total += 16L * m->block[b].cout * (m->block[b].cin + m->block[b].cout);
+        m->wino = malloc(sizeof(float) * (size_t)total);
+        if (!m->wino) return ds_fail("unet prepare: out of memory for %ld Winograd weights", total);
+    }
+    float *u = m->wino;
+    for (int b = 0; b < m->n_blocks; b++) {
+        const ds_unet_block_shape *bs = &m->block[b];
+        ds_winograd_weights(m->w.block[b].conv1_weight, u, bs->cout, bs->cin);
+        m->wino_conv1[b] = u;
+        u += 16L * bs->cout * bs->cin;
+        ds_winograd_weights(m->w.block[b].conv2_weight, u, bs->cout, bs->cout);
+        m->wino_conv2[b] = u;
+        u += 16L * bs->cout * bs->cout;
+    }
+    ds_winograd_weights(m->w.conv_out_weight, u, m->config.in_channels, m->level_channels[0]);
+    m->wino_conv_out = u;
+    return DS_OK;
 }
 
 long ds_unet_num_params(const ds_unet *m) { return m->table.total; }
@@ -352,10 +376,13 @@ static long max_scratch(const ds_unet *m) {
     size_t most = ds_conv2d_scratch_floats(c->in_channels, c->image_size, c->image_size, 3, 1);
 #define MAX_OF(v) do { size_t v_ = (v); if (v_ > most) most = v_; } while (0)
     MAX_OF(ds_conv2d_scratch_floats(m->level_channels[0], c->image_size, c->image_size, 3, 1));
+    MAX_OF(ds_winograd_scratch_floats(m->level_channels[0], c->image_size, c->in_channels));
     for (int b = 0; b < m->n_blocks; b++) {
         const ds_unet_block_shape *bs = &m->block[b];
         MAX_OF(ds_conv2d_scratch_floats(bs->cin, bs->size, bs->size, 3, 1));
         MAX_OF(ds_conv2d_scratch_floats(bs->cout, bs->size, bs->size, 3, 1));
+        MAX_OF(ds_winograd_scratch_floats(bs->cin, bs->size, bs->cout));
+        MAX_OF(ds_winograd_scratch_floats(bs->cout, bs->size, bs->cout));
     }
     for (int l = 0; l < c->n_levels - 1; l++)
         MAX_OF(ds_conv2d_scratch_floats(m->level_channels[l], m->level_size[l], m->level_size[l], 3, 2));
@@ -391,18 +418,30 @@ void ds_unet_state_free(ds_unet_state *s) {
  * Tensors are laid out for max_batch but a forward of B items uses only the first B of each,
  * so (B, C, H, W) tensors stay contiguous whatever B is. */
 
-static void resblock_forward(const ds_unet *m, const ds_resblock_weights *w, const ds_unet_block_shape *bs,
-                             ds_resblock_acts *a, const float *in, const float *emb_act, float *scratch, int B) {
+/* A 3x3 stride-1 conv: Winograd when the model is prepared (U non-NULL), else direct. */
+static void conv3x3(const float *U, const float *x, const float *w, const float *bias, float *y, float *scratch, int B,
+                    int cin, int size, int cout) {
+    if (U)
+        ds_conv2d_winograd(x, U, bias, y, scratch, B, cin, size, size, cout);
+    else
+        ds_conv2d(x, w, bias, y, scratch, B, cin, size, size, cout, 3, 1);
+}
+
+static void resblock_forward(const ds_unet *m, int b, const float *in, ds_resblock_acts *a, const float *emb_act,
+                             float *scratch, int B) {
+    const ds_resblock_weights *w = &m->w.block[b];
+    const ds_unet_block_shape *bs = &m->block[b];
     const int G = m->config.groups, HW = bs->size * bs->size;
+    const float *U1 = m->wino ? m->wino_conv1[b] : NULL, *U2 = m->wino ? m->wino_conv2[b] : NULL;
     a->in = in;
     ds_groupnorm_silu(in, w->norm1_weight, w->norm1_bias, a->norm1, a->act1, a->norm1_mean, a->norm1_rstd, B, bs->cin,
                       HW, G, DS_UNET_GN_EPS);
-    ds_conv2d(a->act1, w->conv1_weight, w->conv1_bias, a->h1, scratch, B, bs->cin, bs->size, bs->size, bs->cout, 3, 1);
+    conv3x3(U1, a->act1, w->conv1_weight, w->conv1_bias, a->h1, scratch, B, bs->cin, bs->size, bs->cout);
     ds_linear(emb_act, w->emb_weight, w->emb_bias, a->emb_proj, B, m->config.temb_dim, bs->cout);
     ds_add_channel_bias(a->h1, a->emb_proj, B, bs->cout, HW);
     ds_groupnorm_silu(a->h1, w->norm2_weight, w->norm2_bias, a->norm2, a->act2, a->norm2_mean, a->norm2_rstd, B,
                       bs->cout, HW, G, DS_UNET_GN_EPS);
-    ds_conv2d(a->act2, w->conv2_weight, w->conv2_bias, a->h2, scratch, B, bs->cout, bs->size, bs->size, bs->cout, 3, 1);
+    conv3x3(U2, a->act2, w->conv2_weight, w->conv2_bias, a->h2, scratch, B, bs->cout, bs->size, bs->cout);
     const long n = (long)B * bs->cout * HW;
     if (a->skip) {
         ds_conv2d(in, w->skip_weight, w->skip_bias, a->skip, scratch, B, bs->cin, bs->size, bs->size, bs->cout, 1, 1);
@@ -449,7 +488,7 @@ int ds_unet_forward(const ds_unet *m, ds_unet_state *s, const float *x, const fl
     int b = 0;
     for (int l = 0; l < L; l++) {
         for (int r = 0; r < R; r++, b++) {
-            resblock_forward(m, &w->block[b], &m->block[b], &s->block[b], h, s->emb_act, s->scratch, B);
+            resblock_forward(m, b, h, &s->block[b], s->emb_act, s->scratch, B);
             h = s->block[b].out;
         }
         skip[l] = h;
@@ -459,7 +498,7 @@ int ds_unet_forward(const ds_unet *m, ds_unet_state *s, const float *x, const fl
             h = s->down[l];
         }
     }
-    resblock_forward(m, &w->block[b], &m->block[b], &s->block[b], h, s->emb_act, s->scratch, B);
+    resblock_forward(m, b, h, &s->block[b], s->emb_act, s->scratch, B);
     h = s->block[b].out;
     int ch = m->block[b].cout;
     b++;
@@ -468,7 +507,7 @@ int ds_unet_forward(const ds_unet *m, ds_unet_state *s, const float *x, const fl
         ds_concat_channels(h, ch, skip[l], C, s->concat[l], B, sl * sl);
         h = s->concat[l];
         for (int r = 0; r < R; r++, b++) {
-            resblock_forward(m, &w->block[b], &m->block[b], &s->block[b], h, s->emb_act, s->scratch, B);
+            resblock_forward(m, b, h, &s->block[b], s->emb_act, s->scratch, B);
             h = s->block[b].out;
         }
         ch = C;
@@ -479,8 +518,8 @@ int ds_unet_forward(const ds_unet *m, ds_unet_state *s, const float *x, const fl
     }
     ds_groupnorm_silu(h, w->out_norm_weight, w->out_norm_bias, s->out_norm, s->out_act, s->out_norm_mean,
                       s->out_norm_rstd, B, m->level_channels[0], S * S, G, DS_UNET_GN_EPS);
-    ds_conv2d(s->out_act, w->conv_out_weight, w->conv_out_bias, s->eps, s->scratch, B, m->level_channels[0], S, S,
-              c->in_channels, 3, 1);
+    conv3x3(m->wino ? m->wino_conv_out : NULL, s->out_act, w->conv_out_weight, w->conv_out_bias, s->eps, s->scratch, B,
+            m->level_channels[0], S, c->in_channels);
     if (eps_out) memcpy(eps_out, s->eps, sizeof(float) * B * item);
     return DS_OK;
 }

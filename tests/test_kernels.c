@@ -3,6 +3,7 @@
  * Shapes are drawn so that every vector loop also runs its remainder loop (sizes 1..19 hit
  * every value mod 4 and mod 8, and odd image sizes hit the conv edges). Tolerances:
  *   gemm with op(B) = B, conv2d     bit-identical (same summation order as the reference)
+ *   winograd conv                   |diff| <= 1e-5 * (sum over taps of |w x| + |bias|)
  *   gemm with op(B) = B^T, linear   |diff| <= 1e-5 * sum_k |a_k b_k| (lanes reassociate the sum)
  *   groupnorm (+ silu)              |diff| <= 1e-5 * (1 + |ref|)  (double statistics, summed in
  *                                   another order, may round mean/rstd to a neighbouring float)
@@ -102,6 +103,49 @@ static void test_conv(void) {
     CHECK(ds_conv2d_out_size(28, 3, 2) == 14 && ds_conv2d_out_size(14, 3, 2) == 7 && ds_conv2d_out_size(7, 3, 1) == 7,
           "conv output sizes 28 -> 14 -> 7");
     printf("conv2d: worst |diff| %.3g over 120 random shapes\n", worst);
+}
+
+/* Winograd against the direct reference: |diff| <= 1e-5 * (sum over taps of |w x| + |bias|).
+ * Shapes: odd and even sizes (tiles cropped at the right and bottom), sizes below one tile,
+ * channel counts around the 4-row GEMM tile, batches whose tiles cross chunk and panel edges. */
+static void test_winograd(void) {
+    double worst = 0;
+    for (int trial = 0; trial < 90; trial++) {
+        int B = rand_int(1, 3), Cin = rand_int(1, 13), H = rand_int(1, 13), W = rand_int(1, 13), Cout = rand_int(1, 9);
+        int use_bias = trial % 5 != 0;
+        if (trial == 0) { B = 2; Cin = 32; H = W = 28; Cout = 32; }
+        if (trial == 1) { B = 3; Cin = 64; H = W = 7; Cout = 64; }
+        if (trial == 2) { B = 5; Cin = 128; H = W = 14; Cout = 64; } /* several chunks */
+        if (trial == 3) { B = 1; Cin = 1100; H = 3; W = 17; Cout = 5; } /* the smallest chunk, 8 tiles */
+        const long nx = (long)B * Cin * H * W, nw = (long)Cout * Cin * 9, ny = (long)B * Cout * H * W;
+        float *x = rand_floats(nx, 1.0f), *w = rand_floats(nw, 0.5f), *bias = use_bias ? rand_floats(Cout, 1.0f) : NULL;
+        float *U = rand_floats(16 * (long)Cout * Cin, 9.0f), *y = rand_floats(ny, 9.0f), *y_ref = rand_floats(ny, 9.0f);
+        float *scratch = rand_floats((long)ds_winograd_scratch_floats(Cin, W, Cout), 9.0f);
+        ds_winograd_weights(w, U, Cout, Cin);
+        ds_conv2d_winograd(x, U, bias, y, scratch, B, Cin, H, W, Cout);
+        ds_conv2d_ref(x, w, bias, y_ref, B, Cin, H, W, Cout, 3, 1);
+        double rel = 0;
+        for (int b = 0; b < B; b++)
+            for (int o = 0; o < Cout; o++)
+                for (int py = 0; py < H; py++)
+                    for (int px = 0; px < W; px++) {
+                        double mag = bias ? fabs(bias[o]) : 0;
+                        for (int c = 0; c < Cin; c++)
+                            for (int ky = 0; ky < 3; ky++)
+                                for (int kx = 0; kx < 3; kx++) {
+                                    int iy = py + ky - 1, ix = px + kx - 1;
+                                    if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                        mag += fabs((double)w[((long)o * Cin + c) * 9 + ky * 3 + kx] * x[(((long)b * Cin + c) * H + iy) * W + ix]);
+                                }
+                        long at = (((long)b * Cout + o) * H + py) * W + px;
+                        rel = fmax(rel, fabs((double)y[at] - y_ref[at]) / (mag + 1e-30));
+                    }
+        CHECK(rel <= 1e-5, "winograd B=%d Cin=%d %dx%d Cout=%d bias=%d: relative difference %.3g > 1e-5", B, Cin, H, W,
+              Cout, use_bias, rel);
+        worst = fmax(worst, rel);
+        free(x), free(w), free(bias), free(U), free(y), free(y_ref), free(scratch);
+    }
+    printf("winograd: worst relative |diff| %.3g over 90 shapes\n", worst);
 }
 
 static void test_im2col_adjoint(void) {
@@ -281,6 +325,7 @@ int main(void) {
     ds_rng_seed(&rng, 2024);
     test_gemm();
     test_conv();
+    test_winograd();
     test_im2col_adjoint();
     test_linear();
     test_groupnorm();
