@@ -18,6 +18,7 @@
 #include "error.h"
 #include "kernels.h"
 #include "model.h"
+#include "unet.h"
 
 #define TOL 1e-5
 
@@ -274,6 +275,42 @@ int main(void) {
     CHECK(rel_diff(other, one, N) > 1e-3, "unet: changing the class changes the output");
     ds_model_forward(u, x + N, t + 1, NULL, 1, none);
     CHECK(rel_diff(none, one, N) == 0, "unet: cls = NULL equals class 10 (no class)");
+    /* The engine runs the 3x3 convs as Winograd from weights transformed at the first forward.
+     * Weights changed through ds_model_params must reach the next forward (the transform is
+     * redone): scale every block's conv1 and conv_out and compare with a fresh model holding
+     * the same weights. The direct convs of an unprepared ds_unet_forward agree to rounding. */
+    {
+        ds_model *v = ds_model_random(DS_MODEL_UNET, &uc, 0);
+        fill_formula(v);
+        float before[N], after[N], fresh[N], direct[N];
+        CHECK(ds_model_forward(v, x, t, cls, 1, before) == DS_OK, "forward before the change");
+        const ds_param_table *tab = ds_model_table(v);
+        float *pv = ds_model_params(v);
+        for (int k = 0; k < tab->n; k++)
+            if (strstr(tab->p[k].name, "conv1.weight") || !strcmp(tab->p[k].name, "conv_out.weight"))
+                for (long j = 0; j < tab->p[k].numel; j++) pv[tab->p[k].offset + j] *= 0.5f;
+        CHECK(ds_model_forward(v, x, t, cls, 1, after) == DS_OK, "forward after the change");
+        uint8_t *bytes;
+        size_t nb;
+        CHECK(ds_model_to_bytes(v, DS_DTYPE_F32, &bytes, &nb) == DS_OK, "to bytes: %s", ds_last_error());
+        ds_model *w = ds_model_from_bytes(bytes, nb);
+        free(bytes);
+        CHECK(w && ds_model_forward(w, x, t, cls, 1, fresh) == DS_OK, "fresh model forward");
+        CHECK(rel_diff(after, before, N) > 1e-3, "changed weights change the output (%.3g)", rel_diff(after, before, N));
+        CHECK(rel_diff(after, fresh, N) == 0, "after a weight change the forward equals a fresh model's (%.3g): stale Winograd weights?",
+              rel_diff(after, fresh, N));
+        ds_unet *un = ds_model_unet(w);
+        ds_unet plain = *un; /* the same weights, no Winograd weights: direct convs */
+        plain.wino = NULL;
+        ds_unet_state st;
+        CHECK(ds_unet_state_alloc(&st, &plain, 1) == DS_OK && ds_unet_forward(&plain, &st, x, t, cls, 1, direct) == DS_OK,
+              "direct forward: %s", ds_last_error());
+        CHECK(rel_diff(direct, fresh, N) <= TOL, "direct and Winograd convs agree to %.3g (> %g)", rel_diff(direct, fresh, N), TOL);
+        printf("unet: Winograd vs direct convs, relative difference %.3g\n", rel_diff(direct, fresh, N));
+        ds_unet_state_free(&st);
+        ds_model_free(v);
+        ds_model_free(w);
+    }
     /* a batch larger than the forward chunk (16) gives what each item gives alone */
     enum { BIG = 21 };
     float *bx = malloc(sizeof(float) * BIG * N), *be = malloc(sizeof(float) * BIG * N), bt[BIG];
