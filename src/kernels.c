@@ -415,19 +415,23 @@ void ds_winograd_weights(const float *w, float *U, int C_out, int C_in) {
 }
 
 /* Input rows 2ty-1 .. 2ty+2 of one channel plane (H, W), columns 2tx0-1 .. 2tx0-2+sw, into
- * strip (4, sw), zero outside the image. */
+ * strip (4, sw), zero outside the image. Copied with vector moves, not memcpy / memset: the
+ * rows are about 30 floats, and in WASM a libc call per row cost more than the transform. */
 static void wino_strip(const float *plane, int H, int W, int ty, int tx0, float *strip, int sw) {
-    const int x0 = 2 * tx0 - 1, lo = x0 < 0 ? 0 : x0, hi = x0 + sw < W ? x0 + sw : W;
+    const int x0 = 2 * tx0 - 1, first = x0 < 0 ? -x0 : 0, end = W - x0 < sw ? W - x0 : sw; /* inside: first .. end-1 */
+    const v4 zero = simde_mm_setzero_ps();
     for (int r = 0; r < 4; r++) {
-        float *s = strip + r * sw;
+        float *dst = strip + r * sw;
         const int iy = 2 * ty - 1 + r;
-        if (iy < 0 || iy >= H || hi <= lo) {
-            memset(s, 0, sizeof(float) * (size_t)sw);
-            continue;
+        int j = 0;
+        if (iy >= 0 && iy < H) {
+            const float *src = plane + (long)iy * W + x0;
+            for (; j < first; j++) dst[j] = 0.0f;
+            for (; j + 4 <= end; j += 4) V_STORE(dst + j, V_LOAD(src + j));
+            for (; j < end; j++) dst[j] = src[j];
         }
-        if (lo > x0) memset(s, 0, sizeof(float) * (size_t)(lo - x0));
-        memcpy(s + (lo - x0), plane + (long)iy * W + lo, sizeof(float) * (size_t)(hi - lo));
-        if (x0 + sw > hi) memset(s + (hi - x0), 0, sizeof(float) * (size_t)(x0 + sw - hi));
+        for (; j + 4 <= sw; j += 4) V_STORE(dst + j, zero);
+        for (; j < sw; j++) dst[j] = 0.0f;
     }
 }
 

@@ -4,8 +4,7 @@
  * kernels use (4-lane float mul and add, no FMA): 12 independent chains acc = acc * m + a, so
  * latency never limits and the figure is the mul + add throughput. ds_bench_unet_convs times
  * every convolution layer of a UNet (its exact shapes) the way a prepared model's forward
- * runs it (blocks' 3x3 convs and conv_out through ds_conv2d_winograd, the others through
- * ds_conv2d), so
+ * runs it (blocks' 3x3 convs through ds_conv2d_winograd, the others through ds_conv2d), so
  * conv GFLOP/s can be set against that peak. Used by `diffuscope bench` and tools/bench_wasm.mjs.
  * Not here: whole-network timing (the callers time ds_model_forward / ds_engine_forward). */
 #define _POSIX_C_SOURCE 200809L
@@ -104,7 +103,7 @@ static int unet_convs(const ds_unet *m, conv_shape *out, int cap) {
         if (b < c->n_levels * c->n_res_blocks && (b + 1) % c->n_res_blocks == 0 && s->level < c->n_levels - 1)
             ADD(s->cout, s->size, s->cout, 3, 2, 0);
     }
-    ADD(m->level_channels[0], c->image_size, c->in_channels, 3, 1, 1);
+    ADD(m->level_channels[0], c->image_size, c->in_channels, 3, 1, 0);
 #undef ADD
     return n;
 }

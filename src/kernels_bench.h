@@ -18,7 +18,7 @@ DS_EXPORT int ds_bench_peak(double seconds, double *out);
  * (1..64) for about `seconds` (0 < s <= 10) each, keeping the fastest call (like the peak).
  * out (cap_rows, DS_BENCH_ROW) rows: cin, size, cout, K, stride, ms of the fastest call,
  * its GFLOP/s counted as a direct convolution, that MFLOP per call, 1 if the layer runs as
- * Winograd (the blocks' 3x3 convs and conv_out, as in a prepared model's forward) else 0, and the MFLOP
+ * Winograd (the blocks' 3x3 convs, as in a prepared model's forward) else 0, and the MFLOP
  * it actually executes (Winograd: its GEMMs and transforms; direct: the same as column 7).
  * Returns the number of rows written or DS_ERR. */
 DS_EXPORT int ds_bench_unet_convs(int handle, int B, double seconds, int cap_rows, double *out);

@@ -261,7 +261,7 @@ void ds_unet_free(ds_unet *m) {
 int ds_unet_prepare(ds_unet *m) {
     if (!m || !m->params) return ds_fail("unet prepare: unbuilt model");
     if (!m->wino) {
-        long total = 16L * m->config.in_channels * m->level_channels[0];
+        long total = 0;
         for (int b = 0; b < m->n_blocks; b++) total += 16L * m->block[b].cout * (m->block[b].cin + m->block[b].cout);
         m->wino = malloc(sizeof(float) * (size_t)total);
         if (!m->wino) return ds_fail("unet prepare: out of memory for %ld Winograd weights", total);
@@ -276,8 +276,6 @@ int ds_unet_prepare(ds_unet *m) {
         m->wino_conv2[b] = u;
         u += 16L * bs->cout * bs->cout;
     }
-    ds_winograd_weights(m->w.conv_out_weight, u, m->config.in_channels, m->level_channels[0]);
-    m->wino_conv_out = u;
     return DS_OK;
 }
 
@@ -376,7 +374,6 @@ static long max_scratch(const ds_unet *m) {
     size_t most = ds_conv2d_scratch_floats(c->in_channels, c->image_size, c->image_size, 3, 1);
 #define MAX_OF(v) do { size_t v_ = (v); if (v_ > most) most = v_; } while (0)
     MAX_OF(ds_conv2d_scratch_floats(m->level_channels[0], c->image_size, c->image_size, 3, 1));
-    MAX_OF(ds_winograd_scratch_floats(m->level_channels[0], c->image_size, c->in_channels));
     for (int b = 0; b < m->n_blocks; b++) {
         const ds_unet_block_shape *bs = &m->block[b];
         MAX_OF(ds_conv2d_scratch_floats(bs->cin, bs->size, bs->size, 3, 1));
@@ -418,7 +415,7 @@ void ds_unet_state_free(ds_unet_state *s) {
  * Tensors are laid out for max_batch but a forward of B items uses only the first B of each,
  * so (B, C, H, W) tensors stay contiguous whatever B is. */
 
-/* A 3x3 stride-1 conv: Winograd when the model is prepared (U non-NULL), else direct. */
+/* A block's 3x3 conv: Winograd when the model is prepared (U non-NULL), else direct. */
 static void conv3x3(const float *U, const float *x, const float *w, const float *bias, float *y, float *scratch, int B,
                     int cin, int size, int cout) {
     if (U)
@@ -518,8 +515,8 @@ int ds_unet_forward(const ds_unet *m, ds_unet_state *s, const float *x, const fl
     }
     ds_groupnorm_silu(h, w->out_norm_weight, w->out_norm_bias, s->out_norm, s->out_act, s->out_norm_mean,
                       s->out_norm_rstd, B, m->level_channels[0], S * S, G, DS_UNET_GN_EPS);
-    conv3x3(m->wino ? m->wino_conv_out : NULL, s->out_act, w->conv_out_weight, w->conv_out_bias, s->eps, s->scratch, B,
-            m->level_channels[0], S, c->in_channels);
+    ds_conv2d(s->out_act, w->conv_out_weight, w->conv_out_bias, s->eps, s->scratch, B, m->level_channels[0], S, S,
+              c->in_channels, 3, 1);
     if (eps_out) memcpy(eps_out, s->eps, sizeof(float) * B * item);
     return DS_OK;
 }

@@ -99,13 +99,13 @@ typedef struct {
     ds_param_table table;                            /* every tensor: name, shape, offset */
     float *params;                                   /* (table.total) the one blob */
     ds_unet_weights w;                               /* pointers into params */
-    /* Winograd-domain weights of the blocks' 3x3 convs and conv_out (ds_unet_prepare), or
-     * NULL: then the forward runs direct convs. wino_conv1[b] (16, cout, cin), wino_conv2[b]
-     * (16, cout, cout), wino_conv_out (16, C_img, C_0) point into the one allocation wino.
-     * conv_in (1 input channel) and the stride-2 downsamples stay direct: faster there.
+    /* Winograd-domain weights of the blocks' 3x3 convs (ds_unet_prepare), or NULL: then the
+     * forward runs direct convs. wino_conv1[b] (16, cout, cin), wino_conv2[b] (16, cout, cout)
+     * point into the one allocation wino. conv_in and conv_out (one image channel in or out)
+     * and the stride-2 downsamples stay direct: faster there in WASM (tools/bench_wasm.mjs).
      * A snapshot: stale once params change. */
     float *wino;
-    const float *wino_conv1[DS_UNET_MAX_BLOCKS], *wino_conv2[DS_UNET_MAX_BLOCKS], *wino_conv_out;
+    const float *wino_conv1[DS_UNET_MAX_BLOCKS], *wino_conv2[DS_UNET_MAX_BLOCKS];
 } ds_unet;
 
 /* Activations of one residual block, every pointer (B, ...) for the state's max batch. */
@@ -177,7 +177,7 @@ void ds_unet_point_weights(const ds_unet *m, float *blob, ds_unet_weights *w);
  * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), GroupNorm weight 1 bias 0, class rows N(0, 1). */
 void ds_unet_init_random(ds_unet *m, uint64_t seed);
 void ds_unet_free(ds_unet *m);
-/* Precomputes the Winograd-domain weights of the blocks' 3x3 convs and conv_out from m->params, so that
+/* Precomputes the Winograd-domain weights of the blocks' 3x3 convs from m->params, so that
  * later forwards run them as ds_conv2d_winograd (2.25x fewer multiplies; the same result up
  * to float rounding). Call it again after changing params; never called, the forward stays
  * on direct convs (the trainer's case: its weights change every step). DS_OK or DS_ERR. */
