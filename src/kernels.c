@@ -510,34 +510,38 @@ static void wino_output_segment(const float *m, long ms, const float *bias, floa
     }
 }
 
+/* The run of tiles starting at batch tile q that stays in one tile row and ends by `end`:
+ * its image *b, tile row *ty, first tile *tx; returns its length. */
+static int wino_run(long q, long end, long tpi, int tw, long *b, int *ty, int *tx) {
+    const long r = q % tpi;
+    *b = q / tpi, *ty = (int)(r / tw), *tx = (int)(r % tw);
+    return tw - *tx < end - q ? tw - *tx : (int)(end - q);
+}
+
 void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float *y, float *scratch, int B, int C_in,
                         int H, int W, int C_out) {
     const int th = (H + 1) / 2, tw = (W + 1) / 2, NT = wino_chunk(C_in);
     const long tpi = (long)th * tw, total = B * tpi, pairs = (long)C_out * C_in, plane = (long)H * W;
     const long ld = wino_ld(NT), xs_v = wino_xs(C_in, NT), xs_m = wino_xs(C_out, NT);
     float *V = scratch, *M = V + 16 * xs_v, *strip = M + 16 * xs_m + 8;
+    long b;
+    int ty, tx, n;
     for (long q0 = 0; q0 < total; q0 += NT) {
         const int nt = total - q0 < NT ? (int)(total - q0) : NT, ntp = round_up(nt, PANEL);
-        for (long q = q0; q < q0 + nt;) { /* the chunk as runs of tiles within one tile row */
-            const long b = q / tpi, r = q % tpi;
-            const int ty = (int)(r / tw), tx = (int)(r % tw);
-            const int n = tw - tx < q0 + nt - q ? tw - tx : (int)(q0 + nt - q);
+        for (long q = q0; q < q0 + nt; q += n) { /* the chunk as runs of tiles within one tile row */
+            n = wino_run(q, q0 + nt, tpi, tw, &b, &ty, &tx);
             wino_input_segment(x + b * C_in * plane, C_in, H, W, ty, tx, n, (int)(q - q0), V, xs_v, ld, strip);
-            q += n;
         }
         if (ntp > nt) /* the last 8-tile panel's unused columns: zeros, not stale values */
             for (int xi = 0; xi < 16; xi++)
                 for (int c = 0; c < C_in; c++) memset(V + xi * xs_v + c * ld + nt, 0, sizeof(float) * (size_t)(ntp - nt));
         for (int xi = 0; xi < 16; xi++) /* M[xi] (C_out, ntp) = U[xi] (C_out, C_in) V[xi] (C_in, ntp) */
             gemm_b_rows(0, C_out, ntp, C_in, U + xi * pairs, C_in, V + xi * xs_v, (int)ld, M + xi * xs_m, (int)ld, 0);
-        for (long q = q0; q < q0 + nt;) {
-            const long b = q / tpi, r = q % tpi;
-            const int ty = (int)(r / tw), tx = (int)(r % tw);
-            const int n = tw - tx < q0 + nt - q ? tw - tx : (int)(q0 + nt - q);
+        for (long q = q0; q < q0 + nt; q += n) {
+            n = wino_run(q, q0 + nt, tpi, tw, &b, &ty, &tx);
             for (int o = 0; o < C_out; o++)
                 wino_output_segment(M + o * ld + (q - q0), xs_m, bias ? bias + o : NULL,
                                     y + (b * C_out + o) * plane, H, W, ty, tx, n);
-            q += n;
         }
     }
 }
@@ -552,61 +556,6 @@ void ds_linear(const float *x, const float *W, const float *bias, float *y, int 
             int o = 0;
             for (; o + 4 <= out; o += 4) V_STORE(row + o, V_ADD(V_LOAD(row + o), V_LOAD(bias + o)));
             for (; o < out; o++) row[o] += bias[o];
-        }
-    }
-}
-
-/* ---- GroupNorm: statistics in double (one pass), normalisation in float ----
- * One pass sums x and x^2 in double; var = E[x^2] - mean^2 loses nothing that matters in
- * double (53 bits against float inputs) unless |mean| / std passed 1e5, far beyond any
- * activation here. Each value is then normalised as x * scale + shift with the channel's
- * scale = rstd * gamma and shift = beta - mean * scale (2 operations instead of 4). */
-
-static void group_stats(const float *x, long n, float *mean_f, float *rstd_f, float eps) {
-    simde__m128d s0 = simde_mm_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
-    long i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const v4 v = V_LOAD(x + i);
-        const simde__m128d lo = simde_mm_cvtps_pd(v), hi = simde_mm_cvtps_pd(simde_mm_movehl_ps(v, v));
-        s0 = simde_mm_add_pd(s0, lo), s1 = simde_mm_add_pd(s1, hi);
-        q0 = simde_mm_add_pd(q0, simde_mm_mul_pd(lo, lo)), q1 = simde_mm_add_pd(q1, simde_mm_mul_pd(hi, hi));
-    }
-    double sl[2], ql[2];
-    simde_mm_storeu_pd(sl, simde_mm_add_pd(s0, s1));
-    simde_mm_storeu_pd(ql, simde_mm_add_pd(q0, q1));
-    double sum = sl[0] + sl[1], sq = ql[0] + ql[1];
-    for (; i < n; i++) sum += x[i], sq += (double)x[i] * x[i];
-    const double mu = sum / n, var = sq / n - mu * mu;
-    *mean_f = (float)mu;
-    *rstd_f = (float)(1.0 / sqrt((var > 0 ? var : 0) + eps));
-}
-
-/* Statistics of one group, also written to *mean / *rstd when those are non-NULL. */
-static void group_stats_kept(const float *xg, long n, float eps, float *mean, float *rstd, float *mean_f, float *rstd_f) {
-    group_stats(xg, n, mean_f, rstd_f, eps);
-    if (mean) *mean = *mean_f;
-    if (rstd) *rstd = *rstd_f;
-}
-
-void ds_groupnorm(const float *x, const float *gamma, const float *beta, float *y, float *mean, float *rstd, int B,
-                  int C, int HW, int G, float eps) {
-    const int cpg = C / G;
-    const long n = (long)cpg * HW;
-    for (int b = 0; b < B; b++) {
-        for (int g = 0; g < G; g++) {
-            const long base = ((long)b * C + (long)g * cpg) * HW;
-            float mean_f, rstd_f;
-            group_stats_kept(x + base, n, eps, mean ? mean + b * G + g : NULL, rstd ? rstd + b * G + g : NULL, &mean_f,
-                             &rstd_f);
-            for (int c = 0; c < cpg; c++) {
-                const float *xc = x + base + (long)c * HW;
-                float *yc = y + base + (long)c * HW;
-                const float scale = rstd_f * gamma[g * cpg + c], shift = beta[g * cpg + c] - mean_f * scale;
-                const v4 sv = V_SET1(scale), hv = V_SET1(shift);
-                int i = 0;
-                for (; i + 4 <= HW; i += 4) V_STORE(yc + i, V_ADD(V_MUL(V_LOAD(xc + i), sv), hv));
-                for (; i < HW; i++) yc[i] = xc[i] * scale + shift;
-            }
         }
     }
 }
@@ -652,40 +601,84 @@ void ds_silu(const float *x, float *y, long n) {
     for (; i < n; i++) y[i] = silu_1(x[i]);
 }
 
-/* One pass: each value is normalised, stored to norm (when kept) and its SiLU to act, with
- * the same operations as ds_groupnorm followed by ds_silu (so the same bits). */
-void ds_groupnorm_silu(const float *x, const float *gamma, const float *beta, float *norm, float *act, float *mean,
-                       float *rstd, int B, int C, int HW, int G, float eps) {
+/* ---- GroupNorm: statistics in double (one pass), normalisation in float ----
+ * One pass sums x and x^2 in double; var = E[x^2] - mean^2 loses nothing that matters in
+ * double (53 bits against float inputs) unless |mean| / std passed 1e5, far beyond any
+ * activation here. Each value is then normalised as x * scale + shift with the channel's
+ * scale = rstd * gamma and shift = beta - mean * scale (2 operations instead of 4). */
+
+/* Mean and rstd of one group's n values, also stored to *mean / *rstd when non-NULL. */
+static void group_stats(const float *x, long n, float eps, float *mean, float *rstd, float *mean_f, float *rstd_f) {
+    simde__m128d s0 = simde_mm_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+    long i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v4 v = V_LOAD(x + i);
+        const simde__m128d lo = simde_mm_cvtps_pd(v), hi = simde_mm_cvtps_pd(simde_mm_movehl_ps(v, v));
+        s0 = simde_mm_add_pd(s0, lo), s1 = simde_mm_add_pd(s1, hi);
+        q0 = simde_mm_add_pd(q0, simde_mm_mul_pd(lo, lo)), q1 = simde_mm_add_pd(q1, simde_mm_mul_pd(hi, hi));
+    }
+    double sl[2], ql[2];
+    simde_mm_storeu_pd(sl, simde_mm_add_pd(s0, s1));
+    simde_mm_storeu_pd(ql, simde_mm_add_pd(q0, q1));
+    double sum = sl[0] + sl[1], sq = ql[0] + ql[1];
+    for (; i < n; i++) sum += x[i], sq += (double)x[i] * x[i];
+    const double mu = sum / n, var = sq / n - mu * mu;
+    *mean_f = (float)mu;
+    *rstd_f = (float)(1.0 / sqrt((var > 0 ? var : 0) + eps));
+    if (mean) *mean = *mean_f;
+    if (rstd) *rstd = *rstd_f;
+}
+
+/* GroupNorm of x, then per channel: norm = x * scale + shift (when norm is non-NULL) and
+ * act = silu(norm) (when act is non-NULL). ds_groupnorm and ds_groupnorm_silu are this pass,
+ * so the fused kernel gives the same bits as the two kernels one after the other. The choice
+ * of stores is made once per channel, outside the vector loop. */
+static void groupnorm_pass(const float *x, const float *gamma, const float *beta, float *norm, float *act, float *mean,
+                           float *rstd, int B, int C, int HW, int G, float eps) {
     const int cpg = C / G;
     const long n = (long)cpg * HW;
     for (int b = 0; b < B; b++) {
         for (int g = 0; g < G; g++) {
             const long base = ((long)b * C + (long)g * cpg) * HW;
             float mean_f, rstd_f;
-            group_stats_kept(x + base, n, eps, mean ? mean + b * G + g : NULL, rstd ? rstd + b * G + g : NULL, &mean_f,
-                             &rstd_f);
+            group_stats(x + base, n, eps, mean ? mean + b * G + g : NULL, rstd ? rstd + b * G + g : NULL, &mean_f, &rstd_f);
             for (int c = 0; c < cpg; c++) {
                 const long at = base + (long)c * HW;
                 const float scale = rstd_f * gamma[g * cpg + c], shift = beta[g * cpg + c] - mean_f * scale;
                 const v4 sv = V_SET1(scale), hv = V_SET1(shift);
+                const float *xc = x + at;
+                float *nc = norm ? norm + at : NULL, *ac = act ? act + at : NULL;
                 int i = 0;
-                if (norm) {
+                if (nc && ac) {
                     for (; i + 4 <= HW; i += 4) {
-                        const v4 v = V_ADD(V_MUL(V_LOAD(x + at + i), sv), hv);
-                        V_STORE(norm + at + i, v);
-                        V_STORE(act + at + i, silu_v4(v));
+                        const v4 v = V_ADD(V_MUL(V_LOAD(xc + i), sv), hv);
+                        V_STORE(nc + i, v);
+                        V_STORE(ac + i, silu_v4(v));
                     }
+                } else if (ac) {
+                    for (; i + 4 <= HW; i += 4) V_STORE(ac + i, silu_v4(V_ADD(V_MUL(V_LOAD(xc + i), sv), hv)));
                 } else {
-                    for (; i + 4 <= HW; i += 4) V_STORE(act + at + i, silu_v4(V_ADD(V_MUL(V_LOAD(x + at + i), sv), hv)));
+                    for (; i + 4 <= HW; i += 4) V_STORE(nc + i, V_ADD(V_MUL(V_LOAD(xc + i), sv), hv));
                 }
                 for (; i < HW; i++) {
-                    const float v = x[at + i] * scale + shift;
-                    if (norm) norm[at + i] = v;
-                    act[at + i] = silu_1(v);
+                    const float v = xc[i] * scale + shift;
+                    if (nc) nc[i] = v;
+                    if (ac) ac[i] = silu_1(v);
                 }
             }
         }
     }
+}
+
+void ds_groupnorm(const float *x, const float *gamma, const float *beta, float *y, float *mean, float *rstd, int B,
+                  int C, int HW, int G, float eps) {
+    groupnorm_pass(x, gamma, beta, y, NULL, mean, rstd, B, C, HW, G, eps);
+}
+
+/* One pass: each value is normalised, stored to norm (when kept) and its SiLU to act. */
+void ds_groupnorm_silu(const float *x, const float *gamma, const float *beta, float *norm, float *act, float *mean,
+                       float *rstd, int B, int C, int HW, int G, float eps) {
+    groupnorm_pass(x, gamma, beta, norm, act, mean, rstd, B, C, HW, G, eps);
 }
 
 /* ---- data movement and element-wise ---- */
