@@ -108,6 +108,15 @@ static int unet_convs(const ds_unet *m, conv_shape *out, int cap) {
     return n;
 }
 
+/* One call of a layer, the way the forward runs it (U: w in the Winograd domain). */
+static void run_conv(const conv_shape *s, const float *x, const float *w, const float *U, const float *bias, float *y,
+                     float *scratch, int B) {
+    if (s->winograd)
+        ds_conv2d_winograd(x, U, bias, y, scratch, B, s->cin, s->size, s->size, s->cout);
+    else
+        ds_conv2d(x, w, bias, y, scratch, B, s->cin, s->size, s->size, s->cout, s->K, s->stride);
+}
+
 #define BENCH_MAX_CONVS (4 * DS_UNET_MAX_BLOCKS + 8)
 
 /* The shapes come from the handle's config (ds_engine_info), so this file needs nothing but
@@ -158,16 +167,13 @@ int ds_bench_unet_convs(int handle, int B, double seconds, int cap_rows, double 
         const conv_shape *s = &convs[i];
         const int so = ds_conv2d_out_size(s->size, s->K, s->stride);
         if (s->winograd) ds_winograd_weights(w, U, s->cout, s->cin); /* once per weights, outside the timing */
-        int runs = -1; /* the first call is a warm-up */
+        run_conv(s, x, w, U, bias, y, scratch, B); /* warm-up */
+        int runs = 0;
         double t_total = 0, best = 1e30;
         do { /* the fastest call, as for the peak: on a shared machine the others include waits */
             double t0 = now_s();
-            if (s->winograd)
-                ds_conv2d_winograd(x, U, bias, y, scratch, B, s->cin, s->size, s->size, s->cout);
-            else
-                ds_conv2d(x, w, bias, y, scratch, B, s->cin, s->size, s->size, s->cout, s->K, s->stride);
+            run_conv(s, x, w, U, bias, y, scratch, B);
             double dt = now_s() - t0;
-            if (runs++ < 0) continue;
             if (dt < best) best = dt;
             t_total += dt;
             runs++;
