@@ -2,13 +2,11 @@
  *
  * Every public entry point that can fail returns DS_OK (0) or DS_ERR (-1) and, on failure,
  * leaves a human-readable message naming what was wrong in a per-process buffer that
- * ds_last_error() returns. The CLI prints it; the WASM worker reads it and rejects the
- * promise with it. Not thread-safe by design: the library is driven from one thread
+ * ds_last_error() returns. The CLI prints it; the WASM worker reads it (through
+ * ds_api_last_error, wasm_api.h) and rejects the promise with it. Not thread-safe by design: the library is driven from one thread
  * (worker threads inside the trainer never report errors through it). */
 #ifndef DS_ERROR_H
 #define DS_ERROR_H
-
-#include "export.h"
 
 #define DS_OK 0
 #define DS_ERR (-1)
@@ -21,8 +19,8 @@ int ds_fail(const char *fmt, ...)
     ;
 
 /* The message of the most recent failure ("" if none). Valid until the next failure. */
-DS_EXPORT const char *ds_last_error(void);
-DS_EXPORT void ds_clear_error(void);
+const char *ds_last_error(void);
+void ds_clear_error(void);
 
 /* Checks shared by every entry point: return DS_ERR with a message naming `what`. */
 int ds_check_finite(double v, const char *what);

@@ -6,7 +6,7 @@
  * every convolution layer of a UNet (its exact shapes) the way a prepared model's forward
  * runs it (blocks' 3x3 convs through ds_conv2d_winograd, the others through ds_conv2d), so
  * conv GFLOP/s can be set against that peak. Used by `diffuscope bench` and tools/bench_wasm.mjs.
- * Not here: whole-network timing (the callers time ds_model_forward / ds_engine_forward). */
+ * Not here: whole-network timing (the callers time ds_model_forward). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <time.h>
@@ -14,10 +14,8 @@
 #include <simde/x86/sse2.h>
 
 #include "error.h"
-#include "export.h"
 #include "kernels.h"
 #include "kernels_bench.h"
-#include "model.h"
 #include "unet.h"
 
 typedef simde__m128 v4;
@@ -61,7 +59,7 @@ static float peak_round(int rounds, float m_scalar) {
 
 static volatile float peak_sink;
 
-DS_EXPORT int ds_bench_peak(double seconds, double *out) {
+int ds_bench_peak(double seconds, double *out) {
     if (!out) return ds_fail("bench peak: null output");
     if (!(seconds > 0 && seconds <= 60)) return ds_fail("bench peak: seconds must be in (0, 60] (got %g)", seconds);
     const double flop_per_round = 8.0 * PEAK_CHAINS * PEAK_INNER;
@@ -119,23 +117,14 @@ static void run_conv(const conv_shape *s, const float *x, const float *w, const 
 
 #define BENCH_MAX_CONVS (4 * DS_UNET_MAX_BLOCKS + 8)
 
-/* The shapes come from the handle's config (ds_engine_info), so this file needs nothing but
- * the public model API; the timed weights and inputs are fixed patterns (speed only). */
-int ds_bench_unet_convs(int handle, int B, double seconds, int cap_rows, double *out) {
-    double info[48];
-    if (ds_engine_info(handle, info)) return DS_ERR;
-    if ((int)info[0] != DS_MODEL_UNET) return ds_fail("bench convs: handle %d is not a UNet", handle);
+/* Only the network's shapes are used; the timed weights and inputs are fixed patterns (speed only). */
+int ds_bench_unet_convs(const ds_unet *m, int B, double seconds, int cap_rows, double *out) {
+    if (!m) return ds_fail("bench convs: the model is not a UNet");
     if (!out || cap_rows < 0) return ds_fail("bench convs: null output or negative capacity");
     if (ds_check_range_int(B, 1, 64, "bench convs batch")) return DS_ERR;
     if (!(seconds > 0 && seconds <= 10)) return ds_fail("bench convs: seconds must be in (0, 10] (got %g)", seconds);
-    int ints[DS_UNET_N_CONFIG];
-    for (int i = 0; i < DS_UNET_N_CONFIG; i++) ints[i] = (int)info[16 + i];
-    ds_unet m;
-    ds_unet_config cfg;
-    if (ds_unet_config_from_ints(ints, DS_UNET_N_CONFIG, &cfg) || ds_unet_build(&m, &cfg)) return DS_ERR;
     conv_shape convs[BENCH_MAX_CONVS];
-    const int n = unet_convs(&m, convs, BENCH_MAX_CONVS);
-    ds_unet_free(&m);
+    const int n = unet_convs(m, convs, BENCH_MAX_CONVS);
 
     size_t most_x = 1, most_w = 1, most_y = 1, most_scratch = 1;
     for (int i = 0; i < n; i++) {

@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "export.h"
 #include "mlp.h"
 #include "optim.h"
 #include "rng.h"
@@ -68,20 +67,5 @@ int ds_mlp_trainer_run(ds_mlp_trainer *tr, int K, double *mean_loss);
 /* The EMA weights (ema = 1, what to ship) or the raw weights (ema = 0) as a .dsw file of an
  * MLP model (weights.h), *bytes malloc'ed. DS_OK or DS_ERR. */
 int ds_mlp_trainer_save(const ds_mlp_trainer *tr, int ema, uint8_t **bytes, size_t *size);
-
-/* ---- WebAssembly entry points: a trainer by handle (pointer as int, > 0; -1 on error) ---- */
-
-/* A trainer on points (n, 2) with the default config but for: hidden, n_layers, batch,
- * lr, total_steps and seed (a whole number in [0, 2^53]). */
-DS_EXPORT int ds_points_trainer_new(const float *points, int n, int hidden, int n_layers, int batch, double lr,
-                                    int total_steps, double seed);
-/* K steps; out (3): mean loss of these steps, steps done in total, current learning rate.
- * Returns the total steps done, or -1. */
-DS_EXPORT int ds_points_trainer_run(int handle, int K, double *out);
-/* The weights as .dsw bytes into out (cap bytes; last, so the page can pass it as an output
- * buffer); returns the size, or -1 if they do not fit (cap = 0 asks for the size, out may
- * then be NULL). ema: 1 the EMA weights, 0 the raw ones. */
-DS_EXPORT int ds_points_trainer_save(int handle, int ema, int cap, uint8_t *out);
-DS_EXPORT int ds_points_trainer_free(int handle);
 
 #endif

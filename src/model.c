@@ -1,4 +1,4 @@
-/* model.c — one handle over either denoiser (see model.h), and the WASM entry points. */
+/* model.c — one handle over either denoiser (see model.h). */
 #include "model.h"
 
 #include <math.h>
@@ -109,6 +109,9 @@ int ds_model_item_floats(const ds_model *m) {
     return c->in_channels * c->image_size * c->image_size;
 }
 
+int ds_model_image_size(const ds_model *m) { return m->kind == DS_MODEL_UNET ? m->unet.config.image_size : 0; }
+int ds_model_channels(const ds_model *m) { return m->kind == DS_MODEL_UNET ? m->unet.config.in_channels : 0; }
+
 const ds_param_table *ds_model_table(const ds_model *m) { return m->kind == DS_MODEL_UNET ? &m->unet.table : &m->mlp.table; }
 /* A writable view of the weights: whoever takes it may change them, so the UNet's derived
  * Winograd weights are recomputed before the next forward. */
@@ -179,99 +182,4 @@ int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls
         }
     }
     return DS_OK;
-}
-
-/* ---- WebAssembly entry points ---- */
-
-static ds_model *g_models[DS_ENGINE_MAX_MODELS];
-
-static int engine_store(ds_model *m) {
-    if (!m) return DS_ERR;
-    for (int h = 0; h < DS_ENGINE_MAX_MODELS; h++) {
-        if (!g_models[h]) {
-            g_models[h] = m;
-            return h;
-        }
-    }
-    ds_model_free(m);
-    return ds_fail("too many models loaded at once (%d); free one with ds_engine_free first", DS_ENGINE_MAX_MODELS);
-}
-
-static ds_model *engine_get(int handle) {
-    if (handle < 0 || handle >= DS_ENGINE_MAX_MODELS || !g_models[handle]) {
-        ds_fail("no model with handle %d (not loaded, or freed already)", handle);
-        return NULL;
-    }
-    return g_models[handle];
-}
-
-int ds_engine_load(const uint8_t *bytes, int n) {
-    if (!bytes || n < 0) return ds_fail("engine load: no bytes");
-    return engine_store(ds_model_from_bytes(bytes, (size_t)n));
-}
-
-int ds_engine_random(int kind, const int *config, int n, double seed) {
-    if (ds_check_range(seed, 0, 9007199254740992.0, "seed")) return DS_ERR;
-    if (seed != floor(seed)) return ds_fail("seed must be a whole number (got %g)", seed);
-    ds_unet_config uc;
-    ds_mlp_config mc;
-    const void *cfg = NULL;
-    if (n > 0) {
-        if (kind == DS_MODEL_UNET) {
-            if (ds_unet_config_from_ints(config, n, &uc)) return DS_ERR;
-            cfg = &uc;
-        } else if (kind == DS_MODEL_MLP) {
-            if (ds_mlp_config_from_ints(config, n, &mc)) return DS_ERR;
-            cfg = &mc;
-        }
-    }
-    return engine_store(ds_model_random((ds_model_kind)kind, cfg, (uint64_t)seed));
-}
-
-int ds_engine_free(int handle) {
-    ds_model *m = engine_get(handle);
-    if (!m) return DS_ERR;
-    ds_model_free(m);
-    g_models[handle] = NULL;
-    return DS_OK;
-}
-
-int ds_engine_forward(int handle, const float *x, const float *t, const int *cls, int B, float *out) {
-    ds_model *m = engine_get(handle);
-    if (!m) return DS_ERR;
-    if (!out) return ds_fail("engine forward: null output");
-    return ds_model_forward(m, x, t, cls, B, out);
-}
-
-int ds_engine_info(int handle, double *out) {
-    ds_model *m = engine_get(handle);
-    if (!m) return DS_ERR;
-    if (!out) return ds_fail("engine info: null output");
-    int config[DS_WEIGHTS_MAX_CONFIG];
-    int nc = ds_model_config_ints(m, config, DS_WEIGHTS_MAX_CONFIG);
-    for (int i = 0; i < 48; i++) out[i] = 0.0;
-    out[0] = m->kind;
-    out[1] = (double)ds_model_num_params(m);
-    out[2] = ds_model_mflop(m);
-    out[3] = ds_model_item_floats(m);
-    out[4] = m->kind == DS_MODEL_UNET ? m->unet.config.image_size : 0;
-    out[5] = m->kind == DS_MODEL_UNET ? m->unet.config.in_channels : 0;
-    out[6] = nc;
-    for (int i = 0; i < nc; i++) out[16 + i] = config[i];
-    return DS_OK;
-}
-
-int ds_engine_save(int handle, int dtype, uint8_t *out, int cap) {
-    ds_model *m = engine_get(handle);
-    if (!m) return DS_ERR;
-    uint8_t *bytes;
-    size_t n;
-    if (ds_model_to_bytes(m, (ds_dtype)dtype, &bytes, &n)) return DS_ERR;
-    int rc = (int)n;
-    if (cap > 0) {
-        if (!out || (size_t)cap < n) rc = ds_fail("engine save: the model needs %zu bytes, the buffer holds %d", n, cap);
-        else memcpy(out, bytes, n);
-    }
-    free(bytes);
-    return rc;
 }

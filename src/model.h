@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "export.h"
 #include "mlp.h"
 #include "unet.h"
 #include "weights.h"
@@ -37,6 +36,8 @@ const char *ds_model_kind_name(ds_model_kind kind);             /* "unet" / "mlp
 long ds_model_num_params(const ds_model *m);
 double ds_model_mflop(const ds_model *m);                        /* per item */
 int ds_model_item_floats(const ds_model *m);                     /* floats per x / eps item */
+int ds_model_image_size(const ds_model *m);                      /* S of a UNet, 0 for the MLP */
+int ds_model_channels(const ds_model *m);                        /* C_img of a UNet, 0 for the MLP */
 const ds_param_table *ds_model_table(const ds_model *m);
 float *ds_model_params(ds_model *m);                             /* (table.total) the blob */
 int ds_model_config_ints(const ds_model *m, int *out, int cap);  /* returns count */
@@ -48,23 +49,5 @@ ds_mlp *ds_model_mlp(ds_model *m);                               /* NULL if not 
  * batches run in chunks (16 images / 4096 points), which bounds the memory and changes no
  * result. Returns DS_OK or DS_ERR. Not reentrant: one forward at a time per model. */
 int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls, int B, float *eps_out);
-
-/* ---- WebAssembly entry points: models by integer handle (0..DS_ENGINE_MAX_MODELS-1) ---- */
-#define DS_ENGINE_MAX_MODELS 32
-/* Loads .dsw bytes; returns a handle >= 0 or DS_ERR. */
-DS_EXPORT int ds_engine_load(const uint8_t *bytes, int n);
-/* A random model: kind 1 (UNet) or 2 (MLP), config ints as in the weights header (n = 0: the
- * default config), seed a whole number in [0, 2^53]. Returns a handle or DS_ERR. */
-DS_EXPORT int ds_engine_random(int kind, const int *config, int n, double seed);
-DS_EXPORT int ds_engine_free(int handle);
-/* out (B, item) for x (B, item), t (B) float, cls (B) int (ignored by the MLP). */
-DS_EXPORT int ds_engine_forward(int handle, const float *x, const float *t, const int *cls, int B, float *out);
-/* out (48 doubles): [0] kind, [1] parameter count, [2] MFLOP per item, [3] floats per item,
- * [4] image size (0 for the MLP), [5] channels (0 for the MLP), [6] n_config,
- * [16 .. 16 + n_config) the config ints. Returns DS_OK or DS_ERR. */
-DS_EXPORT int ds_engine_info(int handle, double *out);
-/* Serialises a loaded model (dtype 0 = f32, 1 = f16) into out (cap bytes); returns the size,
- * or DS_ERR if it does not fit (call with cap = 0 to learn the size: returns the size). */
-DS_EXPORT int ds_engine_save(int handle, int dtype, uint8_t *out, int cap);
 
 #endif

@@ -11,8 +11,6 @@
 #ifndef DS_OPTIM_H
 #define DS_OPTIM_H
 
-#include "export.h"
-
 typedef struct {
     double lr;            /* peak learning rate, > 0 */
     double beta1, beta2;  /* Adam moment decays, in [0, 1) (defaults 0.9, 0.999) */
@@ -60,17 +58,5 @@ double ds_grad_clip(float *g, long n, double max_norm);
 /* One update: clip grads (in place), Adam(W) on params, then the EMA. Refuses (DS_ERR, nothing
  * changed except grads' clipping) if the gradient norm is not finite. */
 int ds_optim_step(ds_optim *opt, float *params, float *grads);
-
-/* ---- WebAssembly entry points (handle = pointer as int) for in-browser training ---- */
-
-/* Creates an optimiser for n parameters with the given settings (the rest as the defaults,
- * no EMA). Returns a handle > 0, or -1. */
-DS_EXPORT int ds_adam_create(int n, double lr, double beta1, double beta2, double weight_decay, double clip_norm,
-                             int warmup_steps);
-/* One step from params (n) and grads (n), the updated params written to params_out (n) (the
- * JS side passes inputs as copies and reads outputs back). Returns the step count after the
- * update, or -1. */
-DS_EXPORT int ds_adam_update(int handle, const float *params, const float *grads, float *params_out);
-DS_EXPORT int ds_adam_free(int handle);
 
 #endif

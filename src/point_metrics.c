@@ -74,3 +74,13 @@ int ds_point_floor(int kind, int n, double seed, double *out) {
     free(a);
     return rc;
 }
+
+int ds_point_judge(double chamfer, double mmd2, double floor_chamfer, ds_point_verdict *out) {
+    if (!out) return ds_fail("point verdict: null output");
+    if (ds_check_finite(chamfer, "Chamfer distance") || ds_check_finite(mmd2, "MMD^2")) return DS_ERR;
+    if (!(floor_chamfer > 0) || !isfinite(floor_chamfer))
+        return ds_fail("point verdict: the real-vs-real Chamfer must be a positive number (got %g)", floor_chamfer);
+    out->chamfer_ratio = chamfer / floor_chamfer;
+    out->pass = out->chamfer_ratio <= DS_POINT_MAX_CHAMFER_RATIO && mmd2 <= DS_POINT_MAX_MMD2;
+    return DS_OK;
+}

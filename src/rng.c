@@ -67,13 +67,19 @@ void ds_rng_fill_normal_f32(ds_rng *rng, float *out, long n) {
     for (long i = 0; i < n; i++) out[i] = (float)ds_rng_normal(rng);
 }
 
-int ds_rng_normals(double seed, int n, double *out) {
-    /* seeds cross from JS as doubles: accept integers up to 2^53 exactly */
-    if (ds_check_range(seed, 0, 9007199254740992.0, "seed") || seed != floor(seed))
+int ds_seed_from_double(double seed, uint64_t *out) {
+    if (!isfinite(seed) || seed < 0 || seed > 9007199254740992.0 || seed != floor(seed))
         return ds_fail("seed must be a whole number between 0 and 2^53 (got %g)", seed);
+    *out = (uint64_t)seed;
+    return DS_OK;
+}
+
+int ds_rng_normals(double seed, int n, double *out) {
+    uint64_t s = 0;
+    if (ds_seed_from_double(seed, &s)) return DS_ERR;
     if (ds_check_range_int(n, 0, 1 << 24, "count") || (n && !out)) return DS_ERR;
     ds_rng r;
-    ds_rng_seed(&r, (uint64_t)seed);
+    ds_rng_seed(&r, s);
     for (int i = 0; i < n; i++) out[i] = ds_rng_normal(&r);
     return DS_OK;
 }

@@ -8,8 +8,6 @@
 
 #include <stdint.h>
 
-#include "export.h"
-
 typedef struct {
     uint64_t s[4];         /* xoshiro256** state */
     double spare_normal;   /* second value of the last polar pair */
@@ -23,8 +21,12 @@ uint32_t ds_rng_below(ds_rng *rng, uint32_t n);  /* uniform integer in [0, n), u
 double ds_rng_normal(ds_rng *rng);               /* N(0, 1) */
 void ds_rng_fill_normal_f32(ds_rng *rng, float *out, long n);
 
-/* WASM/CLI entry: n standard normals from a fresh generator seeded with `seed` (the
+/* The one check of a seed given as a double (JS numbers, CLI flags): a whole number in
+ * [0, 2^53], else DS_ERR naming it. */
+int ds_seed_from_double(double seed, uint64_t *out);
+
+/* n standard normals from a fresh generator seeded with `seed` (the
  * cross-target test compares these bit for bit). Returns DS_OK or DS_ERR. */
-DS_EXPORT int ds_rng_normals(double seed, int n, double *out);
+int ds_rng_normals(double seed, int n, double *out);
 
 #endif

@@ -277,6 +277,20 @@ int ds_sampler_step(ds_sampler *s) {
 const float *ds_sampler_x(const ds_sampler *s) { return s->x; }
 const float *ds_sampler_x0(const ds_sampler *s) { return s->x0; }
 const float *ds_sampler_eps(const ds_sampler *s) { return s->eps; }
+int ds_sampler_frames_left(const ds_sampler *s) { return s->p.steps - s->step + 1; }
+
+int ds_sampler_run(ds_sampler *s, float *x_frames, ds_sampler_info *infos) {
+    if (!s || !x_frames) return ds_fail("sampler run: null sampler or frame buffer");
+    const long item = (long)s->B * s->D;
+    const int frames = ds_sampler_frames_left(s);
+    for (int f = 0; f < frames; f++) {
+        if (f > 0 && ds_sampler_step(s)) return DS_ERR;
+        memcpy(x_frames + f * item, s->x, sizeof(float) * item);
+        if (infos) ds_sampler_get_info(s, &infos[f]);
+    }
+    return frames;
+}
+
 int ds_sampler_batch(const ds_sampler *s) { return s->B; }
 int ds_sampler_dim(const ds_sampler *s) { return s->D; }
 

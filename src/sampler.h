@@ -39,7 +39,6 @@
 
 #include <stdint.h>
 
-#include "export.h"
 #include "schedule.h"
 
 #define DS_NO_CLASS 10          /* class index of the unconditional (null) label */
@@ -98,6 +97,13 @@ int ds_sampler_set_x(ds_sampler *s, const float *x);
  * Returns DS_OK, or DS_ERR if done already or the model failed (the state is unchanged then). */
 int ds_sampler_step(ds_sampler *s);
 int ds_sampler_done(const ds_sampler *s);
+
+/* Runs every remaining step and records the frames: the current state first, then one frame
+ * after each step. x_frames (F, B, D) gets x_t, infos (F) the info (may be NULL), where
+ * F = steps − step + 1 frames (ds_sampler_frames_left). Returns F, or DS_ERR if a step fails
+ * (the frames up to it are written). One call instead of one per step (the page's worker). */
+int ds_sampler_run(ds_sampler *s, float *x_frames, ds_sampler_info *infos);
+int ds_sampler_frames_left(const ds_sampler *s);
 
 /* (B, D) views, valid until the next step or free: the current x_t, and x̂_0 / ε̂ predicted
  * by the last step (zeros before the first step). */

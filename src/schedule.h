@@ -10,8 +10,6 @@
 #ifndef DS_SCHEDULE_H
 #define DS_SCHEDULE_H
 
-#include "export.h"
-
 #define DS_MAX_T 1000
 
 typedef enum { DS_SCHEDULE_LINEAR = 0, DS_SCHEDULE_COSINE = 1 } ds_schedule_kind;
@@ -41,9 +39,9 @@ int ds_schedule_init(ds_schedule *s, ds_schedule_kind kind, int T);
 int ds_schedule_kind_parse(const char *name, ds_schedule_kind *kind);
 const char *ds_schedule_kind_name(ds_schedule_kind kind);
 
-/* WASM entry: writes the first `rows` (1..DS_SCHEDULE_ROWS) rows of T doubles into out
+/* writes the first `rows` (1..DS_SCHEDULE_ROWS) rows of T doubles into out
  * (rows*T), in this order: beta, abar, sqrt(abar), sqrt(1-abar), snr, posterior variance,
  * posterior coef of x_0, posterior coef of x_t. Returns DS_OK or DS_ERR. */
-DS_EXPORT int ds_schedule_table(int kind, int T, int rows, double *out);
+int ds_schedule_table(int kind, int T, int rows, double *out);
 
 #endif

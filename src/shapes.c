@@ -62,13 +62,6 @@ const char *ds_shape_name(ds_shape_kind kind) {
     return kind >= 0 && kind < DS_SHAPE_COUNT ? SHAPE_NAMES[kind] : "unknown";
 }
 
-int ds_seed_from_double(double seed, uint64_t *out) {
-    if (!isfinite(seed) || seed < 0 || seed > 9007199254740992.0 || seed != floor(seed))
-        return ds_fail("seed must be a whole number between 0 and 2^53 (got %g)", seed);
-    *out = (uint64_t)seed;
-    return DS_OK;
-}
-
 /* ---- raw samplers (shape units, before normalisation) ---- */
 
 /* A set of polygons ("rings") filled under the even-odd rule. */

@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#include "export.h"
+#include "rng.h" /* ds_seed_from_double */
 
 typedef enum {
     DS_SHAPE_COW = 0,
@@ -37,28 +37,28 @@ typedef enum {
 int ds_shape_parse(const char *name, ds_shape_kind *kind);
 const char *ds_shape_name(ds_shape_kind kind);
 
-/* WASM entry: n points of shape `kind` from a generator seeded with `seed` (a whole number
+/* n points of shape `kind` from a generator seeded with `seed` (a whole number
  * in [0, 2^53]) into out (n, 2). Returns DS_OK or DS_ERR. */
-DS_EXPORT int ds_shape_points(int kind, int n, double seed, float *out);
+int ds_shape_points(int kind, int n, double seed, float *out);
 
 /* The cow's outline as shipped, in the cow's own units (before normalisation):
  * writes up to cap vertices into xy (cap, 2) and returns the vertex count (or DS_ERR). */
-DS_EXPORT int ds_cow_outline(int cap, float *xy);
+int ds_cow_outline(int cap, float *xy);
 
-/* WASM entry: a drawing as a point set. xy (V, 2) holds the vertices of S strokes one after
+/* a drawing as a point set. xy (V, 2) holds the vertices of S strokes one after
  * another, stroke s having lens[s] >= 1 vertices (sum = V). mode 0: ink — points uniform
  * along the strokes (by length) spread uniformly over a pen of diameter `width`; mode 1:
  * filled — each stroke is a closed polygon (at least 3 vertices) and points are uniform
  * inside the union, even-odd rule (a stroke inside another makes a hole). Coordinates are
  * any finite units (y up); the result is normalised like every shape. Returns DS_OK/DS_ERR. */
-DS_EXPORT int ds_drawing_points(const float *xy, const int *lens, int S, int mode, double width, int n,
+int ds_drawing_points(const float *xy, const int *lens, int S, int mode, double width, int n,
                                 double seed, float *out);
 
-/* WASM entry: a grey image (h, w) uint8, row-major, top row first, as a point set: pixels
+/* a grey image (h, w) uint8, row-major, top row first, as a point set: pixels
  * darker than `threshold` (1..255) are ink; points are uniform over the ink (pixel chosen
  * uniformly, position uniform inside it), y pointing up, normalised exactly by the ink's
  * moments. Returns DS_OK, or DS_ERR if there is no ink or an argument is bad. */
-DS_EXPORT int ds_image_points(const uint8_t *grey, int w, int h, int threshold, int n, double seed, float *out);
+int ds_image_points(const uint8_t *grey, int w, int h, int threshold, int n, double seed, float *out);
 
 /* Parses a point file: one "x y" (or "x,y") pair per line, '#' starts a comment, blank lines
  * ignored. On success *xy (n, 2) is malloc'ed (caller frees) and *n set. Values must be finite;
@@ -72,8 +72,5 @@ int ds_drawing_parse(const char *text, float **xy, int **lens, int *S);
 /* Zero mean and E|x|^2 = 2 for the given set, in place (used for files of raw points).
  * Returns DS_OK, or DS_ERR if n < 2 or all points coincide. */
 int ds_points_normalise(float *xy, int n);
-
-/* Seeds arrive from JS as doubles: a whole number in [0, 2^53], else DS_ERR. */
-int ds_seed_from_double(double seed, uint64_t *out);
 
 #endif

@@ -406,7 +406,7 @@ int ds_vi_fit(const ds_mixture *p, ds_vi_direction dir, double mu0, double sigma
     return DS_OK;
 }
 
-/* ---- WebAssembly entry points ---- */
+/* ---- flat-array entry points (the CLI; wasm_api.c exports them) ---- */
 
 static int mixture_from_params(int k, const double *params, ds_mixture *p) {
     if (!params) return ds_fail("target: null parameters");
@@ -472,10 +472,10 @@ int ds_vi_monte_carlo(int k, const double *params, double mu, double sigma, doub
     ds_mixture p;
     ds_vi_mc mc;
     if (!out) return ds_fail("vi Monte Carlo: null output");
-    if (whole_number(n, 2, (double)DS_VI_MAX_MC, "number of Monte-Carlo samples") ||
-        whole_number(seed, 0, 9007199254740992.0, "seed"))
+    uint64_t s = 0;
+    if (whole_number(n, 2, (double)DS_VI_MAX_MC, "number of Monte-Carlo samples") || ds_seed_from_double(seed, &s))
         return DS_ERR;
-    if (mixture_from_params(k, params, &p) || ds_vi_mc_estimate(&p, mu, sigma, log_z, (long)n, (uint64_t)seed, &mc)) return DS_ERR;
+    if (mixture_from_params(k, params, &p) || ds_vi_mc_estimate(&p, mu, sigma, log_z, (long)n, s, &mc)) return DS_ERR;
     double v[6] = {mc.kl_q_p, mc.kl_q_p_se, mc.kl_p_q, mc.kl_p_q_se, mc.elbo, mc.elbo_se};
     memcpy(out, v, sizeof v);
     return DS_OK;

@@ -35,8 +35,6 @@
 
 #include <stdint.h>
 
-#include "export.h"
-
 #define DS_VI_MAX_COMPONENTS 8
 #define DS_VI_MAX_ABS_MEAN 100.0 /* |mu| and |m_k| at most this */
 #define DS_VI_MIN_STD 0.01       /* sigma and s_k in [DS_VI_MIN_STD, DS_VI_MAX_STD] */
@@ -123,26 +121,26 @@ const char *ds_vi_direction_name(ds_vi_direction dir);
 int ds_vi_fit(const ds_mixture *p, ds_vi_direction dir, double mu0, double sigma0, int max_steps,
               double *path, int *n_points, ds_vi_result *out);
 
-/* ---- WebAssembly entry points: the target crosses as k and params (3k doubles: w0, m0, s0,
+/* ---- flat-array entry points (the CLI; wasm_api.h exports them): the target crosses as k and params (3k doubles: w0, m0, s0,
  * w1, ...). Each returns >= 0 on success, DS_ERR with ds_last_error() set on failure. ---- */
 
 #define DS_VI_EVAL_N 12 /* out of ds_vi_evaluate: kl_q_p, kl_p_q, elbo, entropy_q, entropy_p,
                            cross_q_p, dKLqp/dmu, dKLqp/dlogsigma, dKLpq/dmu, dKLpq/dlogsigma,
                            E_p[x], Var_p[x] */
-DS_EXPORT int ds_vi_evaluate(int k, const double *params, double mu, double sigma, double log_z, double *out);
+int ds_vi_evaluate(int k, const double *params, double mu, double sigma, double log_z, double *out);
 
 /* Parses a spec string (len bytes of UTF-8) into out (1 + 3 * DS_VI_MAX_COMPONENTS):
  * out[0] = k, then the normalised (w, m, s) triples. Returns k. */
-DS_EXPORT int ds_vi_parse_target(const unsigned char *text, int len, double *out);
+int ds_vi_parse_target(const unsigned char *text, int len, double *out);
 
 /* n points on [x0, x1]; out (4, n): p(x), q(x), q log(q/p) and p log(p/q) (the pointwise
  * integrands of the two KLs, for shading where each is large). */
-DS_EXPORT int ds_vi_curves(int k, const double *params, double mu, double sigma, double x0, double x1, int n, double *out);
+int ds_vi_curves(int k, const double *params, double mu, double sigma, double x0, double x1, int n, double *out);
 
 /* out (6): kl_q_p, its se, kl_p_q, its se, elbo, its se. n and seed are whole numbers. */
-DS_EXPORT int ds_vi_monte_carlo(int k, const double *params, double mu, double sigma, double log_z, double n, double seed, double *out);
+int ds_vi_monte_carlo(int k, const double *params, double mu, double sigma, double log_z, double n, double seed, double *out);
 
 /* path ((max_steps + 1), 3) as ds_vi_fit; returns the number of rows. */
-DS_EXPORT int ds_vi_fit_path(int k, const double *params, int direction, double mu0, double sigma0, int max_steps, double *path);
+int ds_vi_fit_path(int k, const double *params, int direction, double mu0, double sigma0, int max_steps, double *path);
 
 #endif

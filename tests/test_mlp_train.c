@@ -101,23 +101,14 @@ static void test_training(void) {
     ds_mlp_trainer_free(&a);
     ds_mlp_trainer_free(&b);
 
-    /* the handle API the page uses */
-    double out[3];
-    int h = ds_points_trainer_new(pts, N, 32, 2, 64, 1e-3, 50, 3);
-    CHECK(h > 0, "handle: %s", ds_last_error());
-    CHECK(ds_points_trainer_run(h, 10, out) == 10 && out[1] == 10 && out[0] > 0 && out[2] > 0, "run by handle");
-    int sz = ds_points_trainer_save(h, 1, 0, NULL);
-    CHECK(sz > 256, "size query %d", sz);
-    uint8_t *buf = malloc((size_t)sz);
-    CHECK(ds_points_trainer_save(h, 1, sz, buf) == sz, "save by handle");
-    CHECK(ds_points_trainer_save(h, 1, sz - 1, buf) == DS_ERR, "too small a buffer refused");
-    free(buf);
-    CHECK(ds_points_trainer_free(h) == DS_OK && ds_points_trainer_free(h) == DS_ERR, "free once");
-    CHECK(ds_points_trainer_run(h, 1, out) == DS_ERR, "a freed handle is refused");
+    /* bad training sets and configs are refused with a reason */
+    ds_mlp_trainer bad;
+    ds_mlp_train_config bc = c;
+    bc.batch = 0;
+    CHECK(ds_mlp_trainer_init(&bad, &bc, pts, N) == DS_ERR, "batch 0 refused");
+    CHECK(ds_mlp_trainer_init(&bad, &c, pts, 0) == DS_ERR, "no points refused");
     pts[7] = NAN;
-    CHECK(ds_points_trainer_new(pts, N, 32, 2, 64, 1e-3, 50, 3) == DS_ERR && strstr(ds_last_error(), "point 3"), "NaN point refused");
-    CHECK(ds_points_trainer_new(pts, N, 32, 2, 0, 1e-3, 50, 3) == DS_ERR, "batch 0 refused");
-    CHECK(ds_points_trainer_new(pts, 0, 32, 2, 64, 1e-3, 50, 3) == DS_ERR, "no points refused");
+    CHECK(ds_mlp_trainer_init(&bad, &c, pts, N) == DS_ERR && strstr(ds_last_error(), "point 3"), "NaN point refused");
 }
 
 int main(void) {

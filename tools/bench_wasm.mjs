@@ -58,14 +58,15 @@ function inputs(B) {
   return { x, t, cls };
 }
 
-// Our module: the forward with input and output buffers allocated once, as a page would.
+// Our module: the forward with input and output buffers allocated once, as a page would (the
+// face's export called directly: the timed loop must not copy the batch in and out each call).
 function oursRunner(M, handle, B) {
   const { x, t, cls } = inputs(B);
   const px = M._malloc(x.length * 4), pt = M._malloc(B * 4), pc = M._malloc(B * 4), po = M._malloc(x.length * 4);
   M.HEAPF32.set(x, px / 4), M.HEAPF32.set(t, pt / 4), M.HEAP32.set(cls, pc / 4);
   return {
     run() {
-      if (M._ds_engine_forward(handle, px, pt, pc, B, po) < 0) throw new Error(M.UTF8ToString(M._ds_last_error()));
+      if (M._ds_api_model_forward(handle, px, pt, pc, B, po) < 0) throw new Error(M.UTF8ToString(M._ds_api_last_error()));
     },
     output: () => new Float32Array(M.HEAPF32.buffer, po, x.length).slice(),
     free: () => [px, pt, pc, po].forEach((p) => M._free(p)),
@@ -116,14 +117,11 @@ async function timeInterleaved(runners, seconds) {
 async function weightsFile(opt, M, tmp) {
   const file = opt.weights ?? path.join(ROOT, 'weights', 'fashion-unet.dsw');
   if (opt.weights || fs.existsSync(file)) return { file, label: path.relative(ROOT, path.resolve(file)) };
-  const handle = call(M, 'ds_engine_random', [1, new Int32Array(12), 0, 1]).ret;
-  const size = M._ds_engine_save(handle, 0, 0, 0);
-  const p = M._malloc(size);
-  M._ds_engine_save(handle, 0, p, size);
+  const handle = call(M, 'model_random', ['unet', new Int32Array(12), 0, 1]).ret;
+  const size = call(M, 'model_save', [handle, 'f32', 0, null]).ret;
   const out = path.join(tmp, 'random-unet.dsw');
-  fs.writeFileSync(out, M.HEAPU8.slice(p, p + size));
-  M._free(p);
-  M._ds_engine_free(handle);
+  fs.writeFileSync(out, call(M, 'model_save', [handle, 'f32', size], [['u8', size]]).outs[0]);
+  call(M, 'free', [handle]);
   return { file: out, label: 'random UNet, default config, seed 1 (weights/fashion-unet.dsw not found)' };
 }
 
@@ -153,11 +151,11 @@ async function main() {
     const M = await loadModule('simd');
     const w = await weightsFile(opt, M, tmp);
     const bytes = new Uint8Array(fs.readFileSync(w.file));
-    const handle = call(M, 'ds_engine_load', [bytes, bytes.length]).ret;
-    const info = call(M, 'ds_engine_info', [handle], [['f64', 48]]).outs[0];
-    if (info[0] !== 1) throw new Error(`${w.file} is not a UNet`);
-    const mflop = info[2];
-    console.log(`network: ${w.label}: ${info[1].toLocaleString('en')} parameters, ${fmt(mflop, 1)} MFLOP per image`);
+    const handle = call(M, 'model_load', [bytes, bytes.length]).ret;
+    const info = call(M, 'model_info', [handle], [['rec', 'model_info']]).outs[0];
+    if (info.kind !== 'unet') throw new Error(`${w.file} is not a UNet`);
+    const mflop = info.mflop;
+    console.log(`network: ${w.label}: ${info.params.toLocaleString('en')} parameters, ${fmt(mflop, 1)} MFLOP per image`);
     console.log(`machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${os.loadavg().map((v) => fmt(v)).join(' ')}`);
 
     // onnxruntime-web on the exported graph
@@ -202,18 +200,17 @@ async function main() {
 
     // 3. simd128 peak and conv layers
     // the first call runs in V8's baseline tier (no on-stack replacement in wasm): warm-up
-    call(M, 'ds_bench_peak', [0.05], [['f64', 2]]);
-    const peak = call(M, 'ds_bench_peak', [Math.min(2, opt.seconds)], [['f64', 2]]).outs[0][0];
-    const ROW = 10; // values per row of ds_bench_unet_convs (kernels_bench.h)
-    call(M, 'ds_bench_unet_convs', [handle, 1, 0.02, 64], [['f64', 64 * ROW]]); // warm-up, as above
-    const convRows = call(M, 'ds_bench_unet_convs', [handle, 1, Math.max(0.02, opt.seconds / 40), 64], [['f64', 64 * ROW]]);
+    call(M, 'bench_peak', [0.05], [['rec', 'bench_peak']]);
+    const peak = call(M, 'bench_peak', [Math.min(2, opt.seconds)], [['rec', 'bench_peak']]).outs[0].gflops;
+    call(M, 'bench_unet_convs', [handle, 1, 0.02, 64], [['recs', 'bench_conv', 64]]); // warm-up, as above
+    const convRows = call(M, 'bench_unet_convs', [handle, 1, Math.max(0.02, opt.seconds / 40), 64], [['recs', 'bench_conv', 64]]);
     console.log(`\nsimd128 peak (12 independent f32x4 mul+add chains): ${fmt(peak)} GFLOP/s` +
       (native ? `; native SSE peak ${fmt(native.peak_gflops)} GFLOP/s` : ''));
     console.log('conv layers in WASM, batch 1 (fastest call, like the peak): cin -> cout, size, kernel/stride, algorithm, ms,\n' +
       'GFLOP/s counted as a direct conv, GFLOP/s of the arithmetic executed (Winograd: its GEMMs + transforms), that as % of peak');
     let flop = 0, done = 0, ms = 0;
     for (let r = 0; r < convRows.ret; r++) {
-      const [cin, size, cout, k, stride, msr, gf, mf, wino, mfDone] = convRows.outs[0].subarray(r * ROW, r * ROW + ROW);
+      const { cin, size, cout, k, stride, ms: msr, gflops: gf, mflop: mf, winograd: wino, mflop_executed: mfDone } = convRows.outs[0][r];
       flop += mf, (done += mfDone), (ms += msr);
       console.log(`  ${String(cin).padStart(3)} -> ${String(cout).padStart(3)}  ${String(size).padStart(2)}x${String(size).padEnd(2)}  ${k}x${k}/${stride}` +
         `  ${(wino ? 'winograd' : 'direct').padEnd(8)}  ${fmt(msr, 3).padStart(7)} ms  ${fmt(gf).padStart(6)} GFLOP/s` +

@@ -133,19 +133,11 @@ int cmd_bench(int argc, char **argv) {
     const int batches[2] = {1, 16};
     double ms[2], peak[2], rows[BENCH_MAX_ROWS * DS_BENCH_ROW];
     const double mflop = ds_model_mflop(m);
-    int n_rows = -1, handle = -1;
+    int n_rows = -1;
     for (int k = 0; k < 2; k++)
         if (time_forward(m, batches[k], seconds, &ms[k])) goto fail;
     if (ds_bench_peak(seconds / 4, peak)) goto fail;
-    /* the conv table goes through the engine's handle registry, like the WASM side */
-    uint8_t *bytes;
-    size_t n;
-    if (ds_model_to_bytes(m, DS_DTYPE_F32, &bytes, &n)) goto fail;
-    handle = ds_engine_load(bytes, (int)n);
-    free(bytes);
-    if (handle < 0) goto fail;
-    n_rows = ds_bench_unet_convs(handle, 1, seconds / 40, BENCH_MAX_ROWS, rows);
-    ds_engine_free(handle);
+    n_rows = ds_bench_unet_convs(ds_model_unet(m), 1, seconds / 40, BENCH_MAX_ROWS, rows);
     if (n_rows < 0) goto fail;
 
     if (json) {

@@ -23,6 +23,7 @@ class Engine {
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.pending = new Map();
     this.nextId = 1;
+    this.calls = 0;
     this.worker.onmessage = (e) => {
       const p = this.pending.get(e.data.id);
       if (!p) return;
@@ -35,7 +36,11 @@ class Engine {
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
-    this.ready = this.post({ type: 'init', simd: this.simd, base: BASE.href }).then((r) => r.info);
+    // the module's description (enums, records, functions: web/api.js), once per worker
+    this.ready = this.post({ type: 'init', simd: this.simd, base: BASE.href }).then((r) => {
+      this.description = r.info.description;
+      return r.info;
+    });
   }
   post(msg, transfer = []) {
     const id = this.nextId++;
@@ -44,10 +49,12 @@ class Engine {
       this.worker.postMessage({ id, ...msg }, transfer);
     });
   }
-  // Calls the exported C function `fn`. args: numbers and typed arrays (copied in);
-  // outs: [['f64' | 'f32' | 'u8' | 'i32', length], ...] output buffers appended to the
-  // arguments. Resolves {ret, outs}; rejects with the C library's error message.
+  // Calls the face's function `fn` (src/wasm_api.h, without the ds_api_ prefix). args:
+  // numbers, enum names, typed arrays (copied in); outs: output specs appended to the
+  // arguments (web/api.js: ['f32', n], ['rec', 'model_info'], ...). Resolves {ret, outs}
+  // with records as objects keyed by field name; rejects with the C library's message.
   async call(fn, args = [], outs = []) {
+    this.calls++; // worker round trips, for measuring (the points widget reports its own)
     await this.ready;
     return this.post({ type: 'call', fn, args, outs });
   }
@@ -78,7 +85,7 @@ class EnginePool {
   get size() {
     return this.engines.length;
   }
-  // The same call on every worker (e.g. ds_engine_load); resolves their results in order.
+  // The same call on every worker (e.g. model_load); resolves their results in order.
   async broadcast(fn, args = [], outs = []) {
     await this.ready;
     return Promise.all(this.engines.map((e) => e.call(fn, args, outs)));
@@ -104,11 +111,11 @@ class EnginePool {
     for (const p of parts) out.set(p.outs[k], at), (at += p.outs[k].length);
     return out;
   }
-  // ds_engine_forward over the pool: handles[i] is the model's handle in worker i (from
-  // broadcast('ds_engine_load', ...)); x (B, item), t (B), cls (B) -> eps (B, item).
+  // model_forward over the pool: handles[i] is the model's handle in worker i (from
+  // broadcast('model_load', ...)); x (B, item), t (B), cls (B) -> eps (B, item).
   async forward(handles, x, t, cls, B, item) {
     const parts = await this.split(B, (i, lo, hi) => ({
-      fn: 'ds_engine_forward',
+      fn: 'model_forward',
       args: [handles[i], x.subarray(lo * item, hi * item), t.subarray(lo, hi), cls.subarray(lo, hi), hi - lo],
       outs: [['f32', (hi - lo) * item]],
     }));

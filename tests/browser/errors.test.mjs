@@ -28,9 +28,10 @@ const ATTRIBUTE_ROWS = [
 
 // [id, function, args, outs, fragment of the rejection]
 const ENGINE_ROWS = [
-  ['ui-engine-reject', 'ds_vi_evaluate', [2, 'target', 0, -1, 0], [['f64', 12]], 'sigma must be between 0.01 and 100 (got -1)'],
-  ['ui-engine-nan', 'ds_schedule_table', [0, NaN, 1], [['f64', 5]], 'ds_schedule_table: argument 2 is NaN, not a finite number'],
-  ['ui-engine-function', 'ds_no_such_function', [], [], 'no exported function ds_no_such_function'],
+  ['ui-engine-reject', 'vi_evaluate', [2, 'target', 0, -1, 0], [['rec', 'vi_evaluate']], 'sigma must be between 0.01 and 100 (got -1)'],
+  ['ui-engine-nan', 'schedule_table', ['linear', NaN, 1], [['f64', 5]], 'schedule_table: argument 2 is NaN, not a finite number'],
+  ['ui-engine-enum', 'schedule_table', ['quadratic', 10, 1], [['f64', 10]], '"quadratic" is not a schedule: one of linear, cosine'],
+  ['ui-engine-function', 'no_such_function', [], [], 'no exported function no_such_function'],
 ];
 
 let browser;

@@ -30,28 +30,27 @@ test(`${SAMPLINGS} samplings leave the WebAssembly memory flat`, async () => {
     const { getEngine } = await import('../core.js');
     const engine = await getEngine();
     const bytes = new Uint8Array(await (await fetch('../data/fashion-sample.bin')).arrayBuffer());
-    const dv = new DataView(bytes.buffer);
-    const count = dv.getUint32(8, true), D = dv.getUint32(12, true) * dv.getUint32(16, true);
-    const labels = bytes.slice(20, 20 + count), pixels = bytes.slice(20 + count, 20 + count * (1 + D));
-    const gmm = (await engine.call('ds_gmm_images_new', [pixels, labels, count, D, 0, 0])).ret;
-    const model = (await engine.call('ds_engine_random', [1, Int32Array.from(TINY_UNET), TINY_UNET.length, 7])).ret;
+    const head = (await engine.call('fashion_sample', [bytes, bytes.length], [['rec', 'fashion_sample']])).outs[0];
+    const count = head.count, D = head.rows * head.cols;
+    const labels = bytes.slice(head.labels_offset, head.labels_offset + count);
+    const pixels = bytes.slice(head.pixels_offset, head.pixels_offset + count * D);
+    const gmm = (await engine.call('mixture_images', [pixels, labels, count, D, 0, 'linear'])).ret;
+    const model = (await engine.call('model_random', ['unet', Int32Array.from(TINY_UNET), TINY_UNET.length, 7])).ret;
     const memory = [];
     let distinct = 0;
     const t0 = performance.now();
     for (let i = 0; i < SAMPLINGS; i++) {
       const cls = Int32Array.from({ length: BATCH }, (_, b) => (i + b) % 11);
-      const created = i % 2
-        ? await engine.call('ds_sampling_new_gmm', [gmm, 1, 3, 0, 1, 1, i, BATCH, cls])
-        : await engine.call('ds_sampling_new_model', [model, 0, 1, 3, 0, 1, 1, i, BATCH, cls]);
-      await engine.call('ds_sampling_step', [created.ret, 3]);
-      const frame = await engine.call('ds_sampling_frame', [created.ret], [['u8', BATCH * D], ['u8', BATCH * D], ['f64', 10]]);
+      const created = await engine.call('sampler_new', [i % 2 ? gmm : model, 'linear', 'ddim', 3, 0, 1, 1, i, BATCH, cls]);
+      await engine.call('sampler_step', [created.ret, 3]);
+      const frame = await engine.call('sampler_frame', [created.ret], [['u8', BATCH * D], ['u8', BATCH * D], ['rec', 'sampler_info']]);
       if (new Set(frame.outs[0]).size > 20) distinct++; // real images came out, not a blank buffer
-      const freed = await engine.call('ds_sampling_free', [created.ret]);
+      const freed = await engine.call('free', [created.ret]);
       memory.push(freed.memory);
     }
     const ms = performance.now() - t0;
-    await engine.call('ds_gmm_images_free', [gmm]);
-    await engine.call('ds_engine_free', [model]);
+    await engine.call('free', [gmm]);
+    await engine.call('free', [model]);
     return { memory, distinct, ms, warm: memory[WARM_UP - 1] };
   }, [SAMPLINGS, WARM_UP, BATCH, TINY_UNET]);
   const { memory, distinct, ms, warm } = result;

@@ -18,7 +18,7 @@ test('a batch split over two workers equals the single-worker result, bit for bi
     const { getEnginePool } = await import('/web/core.js');
     const item = 784;
     const one = await getEnginePool(1), two = await getEnginePool(2), many = await getEnginePool(64);
-    const load = async (pool) => (await pool.broadcast('ds_engine_random', [1, new Int32Array(12), 0, 9])).map((x) => x.ret);
+    const load = async (pool) => (await pool.broadcast('model_random', ['unet', new Int32Array(12), 0, 9])).map((x) => x.ret);
     const h1 = await load(one), h2 = await load(two);
     const out = { size2: two.size, sizeMany: many.size, cores: navigator.hardwareConcurrency, cases: [] };
     for (const B of [5, 1]) {

@@ -175,21 +175,21 @@ test('timing: 20-step DDIM with the Fashion UNet in WebAssembly, batches of 1 an
     let model;
     if (haveWeights) {
       const bytes = new Uint8Array(await (await fetch('../weights/fashion-unet.dsw')).arrayBuffer());
-      model = (await engine.call('ds_engine_load', [bytes, bytes.length])).ret;
+      model = (await engine.call('model_load', [bytes, bytes.length])).ret;
     } else {
-      model = (await engine.call('ds_engine_random', [1, new Int32Array(1), 0, 1])).ret; // default (Fashion) config
+      model = (await engine.call('model_random', ['unet', new Int32Array(1), 0, 1])).ret; // default (Fashion) config
     }
     const out = {};
     for (const B of [1, 16]) {
       const cls = Int32Array.from({ length: B }, (_, i) => i % 10);
-      const h = (await engine.call('ds_sampling_new_model', [model, 0, 1, 20, 0, 1, 1, 7, B, cls])).ret;
-      await engine.call('ds_sampling_step', [h, 1]); // warm-up: the model grows its run state once
+      const h = (await engine.call('sampler_new', [model, 'linear', 'ddim', 20, 0, 1, 1, 7, B, cls])).ret;
+      await engine.call('sampler_step', [h, 1]); // warm-up: the model grows its run state once
       const t0 = performance.now();
-      await engine.call('ds_sampling_step', [h, 19]);
+      await engine.call('sampler_step', [h, 19]);
       out[B] = ((performance.now() - t0) / 19) * 20;
-      await engine.call('ds_sampling_free', [h]);
+      await engine.call('free', [h]);
     }
-    await engine.call('ds_engine_free', [model]);
+    await engine.call('free', [model]);
     return out;
   }, HAVE_WEIGHTS);
   console.log(`Chromium (WASM SIMD), 20-step DDIM, ${HAVE_WEIGHTS ? 'trained' : 'random default-config'} UNet: ` +

@@ -42,9 +42,8 @@ const mlpInput = () => ({
 });
 
 function info(M, handle) {
-  const { outs } = call(M, 'ds_engine_info', [handle], [['f64', 48]]);
-  const v = outs[0];
-  return { kind: v[0], params: v[1], mflop: v[2], item: v[3], config: Array.from(v.subarray(16, 16 + v[6])) };
+  const v = call(M, 'model_info', [handle], [['rec', 'model_info']]).outs[0];
+  return { kind: v.kind, params: v.params, mflop: v.mflop, item: v.item_floats, config: v.config.slice(0, v.n_config) };
 }
 
 for (const variant of ['simd', 'scalar']) {
@@ -52,8 +51,8 @@ for (const variant of ['simd', 'scalar']) {
     const M = await loadModule(variant);
     for (const [name, input, B] of [['unet_tiny', unetInput(), 3], ['mlp_tiny', mlpInput(), 5]]) {
       const { bytes, eps } = readGolden(name);
-      const h = call(M, 'ds_engine_load', [bytes, bytes.length]).ret;
-      const { outs } = call(M, 'ds_engine_forward', [h, input.x, input.t, input.cls, B], [['f32', eps.length]]);
+      const h = call(M, 'model_load', [bytes, bytes.length]).ret;
+      const { outs } = call(M, 'model_forward', [h, input.x, input.t, input.cls, B], [['f32', eps.length]]);
       const d = relDiff(outs[0], eps);
       console.log(`${variant} ${name}: max |wasm - native| / max |native| = ${d.toExponential(2)}`);
       assert.ok(d <= TOL, `${name}: relative difference ${d} > ${TOL}`);
@@ -63,11 +62,11 @@ for (const variant of ['simd', 'scalar']) {
       assert.match(native, new RegExp(`parameters: ${i.params} in `));
       assert.match(native, new RegExp(`forward cost: ${i.mflop.toFixed(2)} MFLOP`));
       // save gives back the same bytes
-      const size = call(M, 'ds_engine_save', [h, 0, 0]).ret;
-      const saved = call(M, 'ds_engine_save', [h, 0, size], [['u8', size]]).outs[0];
+      const size = call(M, 'model_save', [h, 'f32', 0, null]).ret;
+      const saved = call(M, 'model_save', [h, 'f32', size], [['u8', size]]).outs[0];
       assert.deepEqual(saved, bytes);
-      call(M, 'ds_engine_free', [h]);
-      assert.throws(() => call(M, 'ds_engine_forward', [h, input.x, input.t, input.cls, B], [['f32', eps.length]]), /no model with handle/);
+      call(M, 'free', [h]);
+      assert.throws(() => call(M, 'model_forward', [h, input.x, input.t, input.cls, B], [['f32', eps.length]]), /model handle \d+ was freed already/);
     }
   });
 
@@ -75,7 +74,7 @@ for (const variant of ['simd', 'scalar']) {
     const M = await loadModule(variant);
     const { bytes } = readGolden('mlp_tiny');
     const refuse = (b, re) => {
-      assert.throws(() => call(M, 'ds_engine_load', [b, b.length]), re);
+      assert.throws(() => call(M, 'model_load', [b, b.length]), re);
     };
     refuse(bytes.slice(0, 1000), /truncated: the header says the file has \d+ bytes but only 1000 are here/);
     const magic = bytes.slice();
@@ -96,7 +95,7 @@ for (const variant of ['simd', 'scalar']) {
     } catch (e) {
       nativeMsg = String(e.stderr);
     }
-    const wasmMsg = (() => { try { call(M, 'ds_engine_load', [flipped, flipped.length]); } catch (e) { return e.message; } })();
+    const wasmMsg = (() => { try { call(M, 'model_load', [flipped, flipped.length]); } catch (e) { return e.message; } })();
     assert.ok(nativeMsg.includes(wasmMsg), `native "${nativeMsg.trim()}" vs wasm "${wasmMsg}"`);
     fs.rmSync(path.dirname(tmp), { recursive: true });
   });
@@ -106,9 +105,9 @@ test('the Fashion UNet: simd and scalar builds agree bit for bit; forward timing
   const results = {};
   for (const variant of ['simd', 'scalar']) {
     const M = await loadModule(variant);
-    const h = call(M, 'ds_engine_random', [1, new Int32Array(0), 0, 1]).ret;
+    const h = call(M, 'model_random', ['unet', new Int32Array(0), 0, 1]).ret;
     const i = info(M, h);
-    assert.equal(i.kind, 1);
+    assert.equal(i.kind, 'unet');
     assert.deepEqual(i.config, [28, 1, 32, 3, 1, 2, 2, 0, 1, 8, 128, 10]);
     assert.match(cli(['info', '--random', 'unet']), new RegExp(`parameters: ${i.params} in .*\\n.*forward cost: ${i.mflop.toFixed(2)} MFLOP`, 's'));
     const timings = [];
@@ -116,16 +115,16 @@ test('the Fashion UNet: simd and scalar builds agree bit for bit; forward timing
       const x = Float32Array.from({ length: B * 784 }, (_, k) => ((k * 37) % 101) / 50 - 1);
       const t = Float32Array.from({ length: B }, (_, b) => 10 + 60 * b);
       const cls = Int32Array.from({ length: B }, (_, b) => b % 11);
-      const out = call(M, 'ds_engine_forward', [h, x, t, cls, B], [['f32', B * 784]]).outs[0]; // warm-up
+      const out = call(M, 'model_forward', [h, x, t, cls, B], [['f32', B * 784]]).outs[0]; // warm-up
       const runs = variant === 'simd' ? (B === 1 ? 20 : 3) : B === 1 ? 5 : 1;
       const t0 = performance.now();
-      for (let r = 0; r < runs; r++) call(M, 'ds_engine_forward', [h, x, t, cls, B], [['f32', B * 784]]);
+      for (let r = 0; r < runs; r++) call(M, 'model_forward', [h, x, t, cls, B], [['f32', B * 784]]);
       const ms = (performance.now() - t0) / runs;
       timings.push(`batch ${B}: ${ms.toFixed(1)} ms (${(ms / B).toFixed(2)} ms/image, ${((i.mflop * B) / ms).toFixed(2)} GFLOP/s)`);
       results[`${variant}${B}`] = out;
     }
     console.log(`Fashion UNet (${i.params} parameters, ${i.mflop.toFixed(1)} MFLOP/image), ${variant} WASM under Node: ${timings.join('; ')}`);
-    call(M, 'ds_engine_free', [h]);
+    call(M, 'free', [h]);
   }
   assert.equal(relDiff(results.simd16, results.scalar16), 0, 'simd and scalar builds differ');
   assert.equal(relDiff(results.simd1, results.simd16.subarray(0, 784)), 0, 'batch 1 differs from item 0 of batch 16');

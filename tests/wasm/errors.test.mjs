@@ -1,6 +1,7 @@
 // errors.test.mjs — every bad input listed in docs/errors.md, tried for real: the native CLI
 // (exit status and message on stderr, no output file left behind) and the WebAssembly entry
-// points (DS_ERR with ds_last_error(), as the worker turns it into a rejected promise).
+// points (DS_ERR with ds_api_last_error(), or web/api.js's own check of the arguments, as the
+// worker turns either into a rejected promise).
 // Each row has an id that docs/errors.md lists, and the message fragment the table quotes; a
 // test checks that the table and these rows name the same cases with the same words.
 // Widget rows (ids "ui-...") are in tests/browser/errors.test.mjs.
@@ -123,60 +124,76 @@ test('CLI: each bad input exits non-zero with a message naming it, and writes no
   assert.deepEqual(leftovers, [], 'no half-written temporary files remain');
 });
 
-// [id, function, args(ctx) -> [...], outs, fragment of ds_last_error()]
+// [id, function of the face (src/wasm_api.h), args(ctx) -> [...], outs, fragment of the message]
 const P = new Float64Array([0.5, -2, 1, 0.5, 2, 1]);
 const f32 = (...v) => new Float32Array(v);
 export const WASM_ROWS = [
-  ['wasm-load-short', 'ds_engine_load', () => [new Uint8Array([1, 2, 3]), 3], [], 'truncated: 3 bytes is too short for a weights file'],
-  ['wasm-load-magic', 'ds_engine_load', (c) => { const b = c.mlp.slice(); b[0] = 88; return [b, b.length]; }, [], 'bad magic'],
-  ['wasm-load-checksum', 'ds_engine_load', (c) => { const b = c.mlp.slice(); b[400] ^= 1; return [b, b.length]; }, [], 'checksum mismatch'],
-  ['wasm-handle', 'ds_engine_forward', () => [31, f32(0, 0), f32(5), new Int32Array(1), 1], [['f32', 2]], 'no model with handle 31'],
-  ['wasm-batch-0', 'ds_engine_forward', (c) => [c.model, f32(0, 0), f32(5), new Int32Array(1), 0], [['f32', 2]], 'batch 0 must be at least 1'],
-  ['wasm-x-nan', 'ds_engine_forward', (c) => [c.model, f32(NaN, 0), f32(5), new Int32Array(1), 1], [['f32', 2]], 'x[0] is not finite'],
-  ['wasm-t-range', 'ds_engine_forward', (c) => [c.model, f32(0, 0), f32(2000), new Int32Array(1), 1], [['f32', 2]], 't[0] = 2000 must be in [0, 1000]'],
-  ['wasm-seed-nan', 'ds_engine_random', () => [2, new Int32Array(1), 0, NaN], [], 'seed must be a finite number'],
-  ['wasm-schedule-t', 'ds_schedule_table', () => [0, 1001, 1], [['f64', 5]], 'number of diffusion steps T must be between 1 and 1000 (got 1001)'],
-  ['wasm-schedule-kind', 'ds_schedule_table', () => [5, 10, 5], [['f64', 50]], 'unknown schedule kind 5'],
-  ['wasm-sigma-0', 'ds_vi_evaluate', () => [2, P, 0, 0, 0], [['f64', 12]], 'sigma must be between 0.01 and 100 (got 0)'],
-  ['wasm-sigma-neg', 'ds_vi_evaluate', () => [2, P, 0, -1, 0], [['f64', 12]], 'sigma must be between 0.01 and 100 (got -1)'],
-  ['wasm-mu-inf', 'ds_vi_evaluate', () => [2, P, Infinity, 1, 0], [['f64', 12]], 'mu must be a finite number (got inf)'],
-  ['wasm-target-spec', 'ds_vi_parse_target', () => [new TextEncoder().encode('1:0:1,x'), 7], [['f64', 25]], 'expected the weight of component 2'],
-  ['wasm-target-k', 'ds_vi_evaluate', () => [9, new Float64Array(27).fill(1), 0, 1, 0], [['f64', 12]], 'target must have between 1 and 8 components (got 9)'],
-  ['wasm-fit-direction', 'ds_vi_fit_path', () => [2, P, 7, 0, 1, 10], [['f64', 33]], 'unknown direction 7'],
-  ['wasm-steps-0', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 0, 0, 1, 0, 1, 1, new Int32Array([10])], [], 'steps must be between 1 and 1000 (got 0)'],
-  ['wasm-steps-1001', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 1001, 0, 1, 0, 1, 1, new Int32Array([10])], [], 'steps must be between 1 and 1000 (got 1001)'],
-  ['wasm-eta-neg', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, -0.1, 1, 0, 1, 1, new Int32Array([10])], [], 'eta must be between 0 and 1 (got -0.1)'],
-  ['wasm-eta-big', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, 1.5, 1, 0, 1, 1, new Int32Array([10])], [], 'eta must be between 0 and 1 (got 1.5)'],
-  ['wasm-eta-nan', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, NaN, 1, 0, 1, 1, new Int32Array([10])], [], 'eta must be a finite number (got nan)'],
-  ['wasm-guidance-inf', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, 0, Infinity, 0, 1, 1, new Int32Array([10])], [], 'guidance must be a finite number (got inf)'],
-  ['wasm-class-11', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, 0, 1, 0, 1, 1, new Int32Array([11])], [], 'must be between 0 and 10 (got 11)'],
-  ['wasm-batch-big', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, 0, 1, 0, 1, 100000, new Int32Array([10])], [], 'batch must be between 1 and 4096 (got 100000)'],
-  ['wasm-sampler-kind', 'ds_sampling_new_gmm', (c) => [c.gmm, 9, 5, 0, 1, 0, 1, 1, new Int32Array([10])], [], 'unknown sampler kind 9 (expected 0 = ddpm, 1 = ddim, 2 = dpmpp2m)'],
-  ['wasm-seed-frac', 'ds_sampling_new_gmm', (c) => [c.gmm, 1, 5, 0, 1, 0, 1.5, 1, new Int32Array([10])], [], 'seed must be a whole number between 0 and 2^53 (got 1.5)'],
-  ['wasm-gmm-x-nan', 'ds_gmm_predict', (c) => [c.gmm, 0, f32(NaN, 0), f32(5), new Int32Array([10]), 1], [['f32', 2]], 'gmm predict: x[0] is not finite'],
-  ['wasm-gmm-weight', 'ds_gmm_new', () => [1, 2, new Float64Array([0]), f32(0, 0), f32(1, 1), new Int32Array([-1]), 0], [], 'gmm: weight 0 must be positive (got 0)'],
-  ['wasm-sample-file', 'ds_gmm_images_new', () => [new Uint8Array(4), new Uint8Array(1), 0, 4, 0, 0], [], 'image count must be between 1 and 65536 (got 0)'],
-  ['wasm-shape-kind', 'ds_shape_points', () => [9, 10, 1], [['f32', 20]], 'unknown shape kind 9'],
-  ['wasm-points-nan', 'ds_points_trainer_new', () => [f32(NaN, 0, 1, 1), 2, 16, 2, 8, 1e-3, 100, 1], [], 'training point 0 is not finite'],
-  ['wasm-lr', 'ds_points_trainer_new', () => [f32(0, 0, 1, 1), 2, 16, 2, 8, -1, 100, 1], [], 'learning rate must be between 1e-06 and 1 (got -1)'],
-  ['wasm-drawing-area', 'ds_drawing_points', () => [f32(0, 0, 1, 1, 2, 2), new Int32Array([3]), 1, 1, 0.1, 10, 1], [['f32', 20]], 'the polygon encloses (almost) no area'],
-  ['wasm-image-ink', 'ds_image_points', () => [new Uint8Array([255, 255, 255, 255]), 2, 2, 100, 10, 1], [['f32', 20]], 'no pixel is darker than the threshold 100'],
-  ['wasm-noise-t', 'ds_forward_noise', () => [new Uint8Array(4), 4, 1001, 0, 1], [['u8', 4], ['f64', 4]], 'must be between 0 and 1000 (got 1001)'],
+  ['wasm-load-short', 'model_load', () => [new Uint8Array([1, 2, 3]), 3], [], 'truncated: 3 bytes is too short for a weights file'],
+  ['wasm-load-magic', 'model_load', (c) => { const b = c.mlp.slice(); b[0] = 88; return [b, b.length]; }, [], 'bad magic'],
+  ['wasm-load-checksum', 'model_load', (c) => { const b = c.mlp.slice(); b[400] ^= 1; return [b, b.length]; }, [], 'checksum mismatch'],
+  ['wasm-handle', 'model_forward', () => [31, f32(0, 0), f32(5), new Int32Array(1), 1], [['f32', 2]], 'model handle 31 was freed already (or never made)'],
+  ['wasm-handle-0', 'model_forward', () => [0, f32(0, 0), f32(5), new Int32Array(1), 1], [['f32', 2]], '0 is not a model handle (handles are > 0; 0 means none)'],
+  ['wasm-handle-kind', 'model_forward', (c) => [c.gmm, f32(0, 0), f32(5), new Int32Array(1), 1], [['f32', 2]], 'is a mixture, expected a model'],
+  ['wasm-handle-freed', 'sampler_step', (c) => [c.freed, 1], [], 'sampler handle 260 was freed already (or never made)'],
+  ['wasm-int-frac', 'sampler_step', (c) => [c.sampler, 1.5], [], 'sampler_step: argument 2 must be a whole number (an int), got 1.5'],
+  ['wasm-arg-count', 'sampler_step', (c) => [c.sampler], [], 'sampler_step takes 2 arguments (h, i), got 1 + 0 outputs'],
+  ['wasm-batch-0', 'model_forward', (c) => [c.model, f32(0, 0), f32(5), new Int32Array(1), 0], [['f32', 2]], 'batch 0 must be at least 1'],
+  ['wasm-x-nan', 'model_forward', (c) => [c.model, f32(NaN, 0), f32(5), new Int32Array(1), 1], [['f32', 2]], 'x[0] is not finite'],
+  ['wasm-t-range', 'model_forward', (c) => [c.model, f32(0, 0), f32(2000), new Int32Array(1), 1], [['f32', 2]], 't[0] = 2000 must be in [0, 1000]'],
+  ['wasm-seed-nan', 'model_random', () => ['mlp', new Int32Array(1), 0, NaN], [], 'model_random: argument 4 is NaN, not a finite number'],
+  ['wasm-seed-neg', 'model_random', () => ['mlp', new Int32Array(1), 0, -1], [], 'seed must be a whole number between 0 and 2^53 (got -1)'],
+  ['wasm-schedule-t', 'schedule_table', () => ['linear', 1001, 1], [['f64', 5]], 'number of diffusion steps T must be between 1 and 1000 (got 1001)'],
+  ['wasm-schedule-kind', 'schedule_table', () => ['quadratic', 10, 5], [['f64', 50]], '"quadratic" is not a schedule: one of linear, cosine'],
+  ['wasm-sigma-0', 'vi_evaluate', () => [2, P, 0, 0, 0], [['f64', 12]], 'sigma must be between 0.01 and 100 (got 0)'],
+  ['wasm-sigma-neg', 'vi_evaluate', () => [2, P, 0, -1, 0], [['f64', 12]], 'sigma must be between 0.01 and 100 (got -1)'],
+  ['wasm-mu-inf', 'vi_evaluate', () => [2, P, Infinity, 1, 0], [['f64', 12]], 'vi_evaluate: argument 3 is Infinity, not a finite number'],
+  ['wasm-target-spec', 'vi_parse_target', () => [new TextEncoder().encode('1:0:1,x'), 7], [['f64', 25]], 'expected the weight of component 2'],
+  ['wasm-target-k', 'vi_evaluate', () => [9, new Float64Array(27).fill(1), 0, 1, 0], [['f64', 12]], 'target must have between 1 and 8 components (got 9)'],
+  ['wasm-fit-direction', 'vi_fit_path', () => [2, P, 'sideways', 0, 1, 10], [['f64', 33]], '"sideways" is not a vi_direction: one of reverse, forward'],
+  ['wasm-steps-0', 'sampler_new', (c) => [c.gmm, 'linear', 'ddim', 0, 0, 1, 0, 1, 1, new Int32Array([10])], [], 'steps must be between 1 and 1000 (got 0)'],
+  ['wasm-steps-1001', 'sampler_new', (c) => [c.gmm, 'linear', 'ddim', 1001, 0, 1, 0, 1, 1, new Int32Array([10])], [], 'steps must be between 1 and 1000 (got 1001)'],
+  ['wasm-eta-neg', 'sampler_new', (c) => [c.gmm, 'linear', 'ddim', 5, -0.1, 1, 0, 1, 1, new Int32Array([10])], [], 'eta must be between 0 and 1 (got -0.1)'],
+  ['wasm-eta-big', 'sampler_new', (c) => [c.gmm, 'linear', 'ddim', 5, 1.5, 1, 0, 1, 1, new Int32Array([10])], [], 'eta must be between 0 and 1 (got 1.5)'],
+  ['wasm-eta-nan', 'sampler_new', (c) => [c.gmm, 'linear', 'ddim', 5, NaN, 1, 0, 1, 1, new Int32Array([10])], [], 'sampler_new: argument 5 is NaN, not a finite number'],
+  ['wasm-guidance-inf', 'sampler_new', (c) => [c.gmm, 'linear', 'ddim', 5, 0, Infinity, 0, 1, 1, new Int32Array([10])], [], 'sampler_new: argument 6 is Infinity, not a finite number'],
+  ['wasm-class-11', 'sampler_new', (c) => [c.gmm, 'linear', 'ddim', 5, 0, 1, 0, 1, 1, new Int32Array([11])], [], 'must be between 0 and 10 (got 11)'],
+  ['wasm-batch-big', 'sampler_new', (c) => [c.gmm, 'linear', 'ddim', 5, 0, 1, 0, 1, 100000, new Int32Array([10])], [], 'batch must be between 1 and 4096 (got 100000)'],
+  ['wasm-sampler-kind', 'sampler_new', (c) => [c.gmm, 'linear', 'euler', 5, 0, 1, 0, 1, 1, new Int32Array([10])], [], '"euler" is not a sampler_kind: one of ddpm, ddim, dpmpp2m'],
+  ['wasm-sampler-schedule', 'sampler_new', (c) => [c.gmm, 'cosine', 'ddim', 5, 0, 1, 0, 1, 1, new Int32Array([10])], [], 'the mixture was made with the linear schedule, not cosine'],
+  ['wasm-seed-frac', 'sampler_new', (c) => [c.gmm, 'linear', 'ddim', 5, 0, 1, 0, 1.5, 1, new Int32Array([10])], [], 'seed must be a whole number between 0 and 2^53 (got 1.5)'],
+  ['wasm-gmm-x-nan', 'mixture_predict', (c) => [c.gmm, 'x0', f32(NaN, 0), f32(5), new Int32Array([10]), 1], [['f32', 2]], 'gmm predict: x[0] is not finite'],
+  ['wasm-gmm-what', 'mixture_predict', (c) => [c.gmm, 'x_t', f32(0, 0), f32(5), new Int32Array([10]), 1], [['f32', 2]], 'gmm predict: what must be x0 or eps (got x_t)'],
+  ['wasm-gmm-weight', 'mixture_new', () => [1, 2, new Float64Array([0]), f32(0, 0), f32(1, 1), new Int32Array([-1]), 'linear'], [], 'gmm: weight 0 must be positive (got 0)'],
+  ['wasm-sample-file', 'mixture_images', () => [new Uint8Array(4), new Uint8Array(1), 0, 4, 0, 'linear'], [], 'image count must be between 1 and 65536 (got 0)'],
+  ['wasm-sample-version', 'fashion_sample', (c) => [c.sampleV2, c.sampleV2.length], [['rec', 'fashion_sample']], 'fashion sample: version 2, this build reads version 1 (regenerate it with `diffuscope fashion-sample`)'],
+  ['wasm-shape-kind', 'shape_points', () => ['blob', 10, 1], [['f32', 20]], '"blob" is not a shape: one of cow, moons, spiral, rings, letter'],
+  ['wasm-points-nan', 'trainer_new', () => [f32(NaN, 0, 1, 1), 2, 16, 2, 8, 1e-3, 100, 1], [], 'training point 0 is not finite'],
+  ['wasm-lr', 'trainer_new', () => [f32(0, 0, 1, 1), 2, 16, 2, 8, -1, 100, 1], [], 'learning rate must be between 1e-06 and 1 (got -1)'],
+  ['wasm-drawing-area', 'drawing_points', () => [f32(0, 0, 1, 1, 2, 2), new Int32Array([3]), 1, 'filled', 0.1, 10, 1], [['f32', 20]], 'the polygon encloses (almost) no area'],
+  ['wasm-image-ink', 'image_points', () => [new Uint8Array([255, 255, 255, 255]), 2, 2, 100, 10, 1], [['f32', 20]], 'no pixel is darker than the threshold 100'],
+  ['wasm-noise-t', 'forward_noise', () => [new Uint8Array(4), 4, 1001, 'linear', 1], [['u8', 4], ['f64', 4]], 'must be between 0 and 1000 (got 1001)'],
 ];
 
 for (const variant of ['simd', 'scalar']) {
   test(`WebAssembly (${variant}): each bad input returns DS_ERR with a message naming it`, async () => {
     const M = await loadModule(variant);
     const mlp = new Uint8Array(fs.readFileSync(MLP));
+    const sampleV2 = new Uint8Array(fs.readFileSync(SAMPLE));
+    sampleV2[4] = 2;
     const ctx = {
       mlp,
-      model: call(M, 'ds_engine_load', [mlp, mlp.length]).ret,
-      gmm: call(M, 'ds_gmm_new', [1, 2, new Float64Array([1]), f32(0, 0), f32(1, 1), new Int32Array([-1]), 0]).ret,
+      sampleV2,
+      model: call(M, 'model_load', [mlp, mlp.length]).ret,
+      gmm: call(M, 'mixture_new', [1, 2, new Float64Array([1]), f32(0, 0), f32(1, 1), new Int32Array([-1]), 'linear']).ret,
     };
+    ctx.sampler = call(M, 'sampler_new', [ctx.gmm, 'linear', 'ddim', 3, 0, 1, 0, 1, 1, new Int32Array([10])]).ret;
+    // a freed sampler handle: the 4th object of a fresh module (slot 4, generation 1: 1 * 256 + 4)
+    ctx.freed = call(M, 'sampler_new', [ctx.gmm, 'linear', 'ddim', 3, 0, 1, 0, 1, 1, new Int32Array([10])]).ret;
+    call(M, 'free', [ctx.freed]);
     const wrong = [];
     for (const [id, fn, args, outs, fragment] of WASM_ROWS) {
-      assert.equal(typeof M['_' + fn], 'function', `${id}: ${fn} is exported`);
-      M._ds_clear_error();
+      assert.equal(typeof M['_ds_api_' + fn], 'function', `${id}: ${fn} is exported`);
+      M._ds_api_clear_error();
       try {
         call(M, fn, args(ctx), outs);
         wrong.push(`${id}: ${fn} accepted a bad input`);
@@ -186,9 +203,9 @@ for (const variant of ['simd', 'scalar']) {
     }
     assert.deepEqual(wrong, [], wrong.join('\n'));
     // the failures leaked nothing and corrupted nothing: a good call still works
-    const h = call(M, 'ds_sampling_new_gmm', [ctx.gmm, 1, 3, 0, 1, 0, 1, 1, new Int32Array([10])]).ret;
-    assert.equal(call(M, 'ds_sampling_step', [h, 3]).ret, 3);
-    call(M, 'ds_sampling_free', [h]);
+    const h = call(M, 'sampler_new', [ctx.gmm, 'linear', 'ddim', 3, 0, 1, 0, 1, 1, new Int32Array([10])]).ret;
+    assert.equal(call(M, 'sampler_step', [h, 3]).ret, 3);
+    call(M, 'free', [h]);
   });
 }
 

@@ -24,13 +24,11 @@ test.before(async () => {
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function saveRandom(kind, config, seed) {
-  const handle = call(M, 'ds_engine_random', [kind, Int32Array.from(config), config.length, seed]).ret;
-  const size = M._ds_engine_save(handle, 0, 0, 0);
-  const p = M._malloc(size);
-  assert.equal(M._ds_engine_save(handle, 0, p, size), size);
+  const handle = call(M, 'model_random', [kind, Int32Array.from(config), config.length, seed]).ret;
+  const size = call(M, 'model_save', [handle, 'f32', 0, null]).ret;
+  const bytes = call(M, 'model_save', [handle, 'f32', size], [['u8', size]]).outs[0];
   const file = path.join(tmp, `model-${kind}-${seed}.dsw`);
-  fs.writeFileSync(file, M.HEAPU8.slice(p, p + size));
-  M._free(p);
+  fs.writeFileSync(file, bytes);
   return { handle, file };
 }
 
@@ -41,15 +39,15 @@ function exportOnnx(dsw) {
 }
 
 async function compare(config, seed, B) {
-  const { handle, file } = saveRandom(1, config, seed);
-  const info = call(M, 'ds_engine_info', [handle], [['f64', 48]]).outs[0];
-  const [S, C] = [info[4], info[5]], nClasses = info[16 + 11], item = C * S * S;
+  const { handle, file } = saveRandom('unet', config, seed);
+  const info = call(M, 'model_info', [handle], [['rec', 'model_info']]).outs[0];
+  const [S, C] = [info.image_size, info.channels], nClasses = info.config[11], item = info.item_floats;
   const r = exportOnnx(file);
   assert.equal(r.status, 0, `export failed: ${r.stderr}`);
   const x = Float32Array.from({ length: B * item }, (_, i) => Math.sin(0.37 * i + seed));
   const t = Float32Array.from({ length: B }, (_, b) => [0, 1, 37.5, 500, 999.5, 1000][b % 6]);
   const cls = Int32Array.from({ length: B }, (_, b) => b % (nClasses + 1));
-  const ours = call(M, 'ds_engine_forward', [handle, x, t, cls, B], [['f32', B * item]]).outs[0];
+  const ours = call(M, 'model_forward', [handle, x, t, cls, B], [['f32', B * item]]).outs[0];
   const session = await ort.InferenceSession.create(fs.readFileSync(r.out), { executionProviders: ['wasm'] });
   const res = await session.run({
     x: new ort.Tensor('float32', x, [B, C, S, S]),
@@ -60,7 +58,7 @@ async function compare(config, seed, B) {
   assert.equal(theirs.length, ours.length);
   let diff = 0, mag = 0;
   for (let i = 0; i < ours.length; i++) diff = Math.max(diff, Math.abs(ours[i] - theirs[i])), (mag = Math.max(mag, Math.abs(ours[i])));
-  M._ds_engine_free(handle);
+  call(M, 'free', [handle]);
   return { diff, mag };
 }
 
@@ -80,7 +78,7 @@ test('a small UNet with other settings (2 channels, 2 levels, 2 res blocks, 4 gr
 });
 
 test('the exporter refuses an MLP and a broken file with a message', () => {
-  const { file } = saveRandom(2, [], 3);
+  const { file } = saveRandom('mlp', [], 3);
   let r = exportOnnx(file);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /only the UNet/);

@@ -22,8 +22,9 @@ const CASES = [
 // the parsed target as the (w, m, s) triples the exports take
 function params(M, spec) {
   const bytes = new TextEncoder().encode(spec);
-  const { ret, outs } = call(M, 'ds_vi_parse_target', [bytes, bytes.length], [['f64', 25]]);
-  return { k: ret, params: outs[0].slice(1, 1 + 3 * ret) };
+  const { ret, outs } = call(M, 'vi_parse_target', [bytes, bytes.length], [['rec', 'vi_target']]);
+  assert.equal(outs[0].k, ret);
+  return { k: ret, params: Float64Array.from(outs[0].params.slice(0, 3 * ret)) };
 }
 
 for (const variant of ['simd', 'scalar']) {
@@ -34,14 +35,14 @@ for (const variant of ['simd', 'scalar']) {
       const { k, params: p } = params(M, c.target);
       assert.equal(k, native.target.length);
       assert.deepEqual(Array.from(p), native.target.flatMap((t) => [t.weight, t.mean, t.std]), 'parsed target');
-      const { outs } = call(M, 'ds_vi_evaluate', [k, p, c.mu, c.sigma, c.logZ], [['f64', 12]]);
-      const got = outs[0];
-      const want = [native.kl_q_p, native.kl_p_q, native.elbo, native.entropy_q, native.entropy_p, null,
-        ...native.grad_kl_q_p, ...native.grad_kl_p_q];
-      want.forEach((w, i) => {
-        if (w !== null) assert.equal(got[i], w, `${JSON.stringify(c)} value ${i}: wasm ${got[i]} native ${w}`);
-      });
-      assert.equal(got[2] + got[0], c.logZ, 'ELBO + KL(q||p) = log Z');
+      const got = call(M, 'vi_evaluate', [k, p, c.mu, c.sigma, c.logZ], [['rec', 'vi_evaluate']]).outs[0];
+      const want = {
+        kl_q_p: native.kl_q_p, kl_p_q: native.kl_p_q, elbo: native.elbo, entropy_q: native.entropy_q, entropy_p: native.entropy_p,
+        dkl_q_p_dmu: native.grad_kl_q_p[0], dkl_q_p_dlogsigma: native.grad_kl_q_p[1],
+        dkl_p_q_dmu: native.grad_kl_p_q[0], dkl_p_q_dlogsigma: native.grad_kl_p_q[1],
+      };
+      for (const [name, w] of Object.entries(want)) assert.equal(got[name], w, `${JSON.stringify(c)} ${name}: wasm ${got[name]} native ${w}`);
+      assert.equal(got.elbo + got.kl_q_p, c.logZ, 'ELBO + KL(q||p) = log Z');
     }
   });
 
@@ -49,16 +50,16 @@ for (const variant of ['simd', 'scalar']) {
     const M = await loadModule(variant);
     const { k, params: p } = params(M, DEFAULT);
     const native = cliJSON(['vi', '--mu', '4', '--sigma', '0.8', '--log-z', '1', '--mc', '5000', '--seed', '11']);
-    const { outs } = call(M, 'ds_vi_monte_carlo', [k, p, 4, 0.8, 1, 5000, 11], [['f64', 6]]);
+    const { outs } = call(M, 'vi_monte_carlo', [k, p, 4, 0.8, 1, 5000, 11], [['rec', 'vi_monte_carlo']]);
     const m = native.mc;
-    assert.deepEqual(Array.from(outs[0]), [m.kl_q_p, m.kl_q_p_se, m.kl_p_q, m.kl_p_q_se, m.elbo, m.elbo_se]);
+    assert.deepEqual(outs[0], { kl_q_p: m.kl_q_p, kl_q_p_se: m.kl_q_p_se, kl_p_q: m.kl_p_q, kl_p_q_se: m.kl_p_q_se, elbo: m.elbo, elbo_se: m.elbo_se });
     assert.ok(Math.abs(m.kl_q_p - native.kl_q_p) < 3 * m.kl_q_p_se, 'MC within 3 standard errors');
 
     for (const dir of ['reverse', 'forward']) {
       const fit = cliJSON(['vi', '--fit', dir, '--mu', '-3', '--sigma', '0.6', '--steps', '400', '--path']);
-      const rows = call(M, 'ds_vi_fit_path', [k, p, dir === 'forward' ? 1 : 0, -3, 0.6, 400], [['f64', 401 * 3]]);
+      const rows = call(M, 'vi_fit_path', [k, p, dir, -3, 0.6, 400], [['recs', 'vi_fit', 401]]);
       assert.equal(rows.ret, fit.path.length, `${dir}: number of path rows`);
-      assert.deepEqual(Array.from(rows.outs[0].subarray(0, 3 * rows.ret)), fit.path.flat(), `${dir}: path`);
+      assert.deepEqual(rows.outs[0].slice(0, rows.ret).map((r) => [r.mu, r.sigma, r.kl]), fit.path, `${dir}: path`);
     }
   });
 
@@ -66,34 +67,34 @@ for (const variant of ['simd', 'scalar']) {
     const M = await loadModule(variant);
     const { k, params: p } = params(M, DEFAULT);
     const n = 2001, x0 = -15, x1 = 20;
-    const { outs } = call(M, 'ds_vi_curves', [k, p, 1, 1.5, x0, x1, n], [['f64', 4 * n]]);
+    const curves = call(M, 'vi_curves', [k, p, 1, 1.5, x0, x1, n], [['rows', 'vi_curves', n]]).outs[0];
     const h = (x1 - x0) / (n - 1);
     const integral = (row) => {
       let s = 0;
-      for (let i = 0; i < n; i++) s += outs[0][row * n + i] * (i === 0 || i === n - 1 ? 0.5 : 1);
+      for (let i = 0; i < n; i++) s += curves[row][i] * (i === 0 || i === n - 1 ? 0.5 : 1);
       return s * h;
     };
-    assert.ok(Math.abs(integral(0) - 1) < 1e-6, `p integrates to ${integral(0)}`);
-    assert.ok(Math.abs(integral(1) - 1) < 1e-6, `q integrates to ${integral(1)}`);
-    const [klqp] = call(M, 'ds_vi_evaluate', [k, p, 1, 1.5, 0], [['f64', 12]]).outs[0];
-    assert.ok(Math.abs(integral(2) - klqp) < 1e-5, `the KL(q||p) integrand integrates to ${integral(2)}, KL ${klqp}`);
+    assert.ok(Math.abs(integral('p') - 1) < 1e-6, `p integrates to ${integral('p')}`);
+    assert.ok(Math.abs(integral('q') - 1) < 1e-6, `q integrates to ${integral('q')}`);
+    const klqp = call(M, 'vi_evaluate', [k, p, 1, 1.5, 0], [['rec', 'vi_evaluate']]).outs[0].kl_q_p;
+    assert.ok(Math.abs(integral('kl_q_p_density') - klqp) < 1e-5, `the KL(q||p) integrand integrates to ${integral('kl_q_p_density')}, KL ${klqp}`);
   });
 
   test(`${variant} build: bad targets and inputs are refused with the library's message`, async () => {
     const M = await loadModule(variant);
     const bad = (spec, re) => {
       const bytes = new TextEncoder().encode(spec);
-      assert.throws(() => call(M, 'ds_vi_parse_target', [bytes, bytes.length], [['f64', 25]]), re, spec);
+      assert.throws(() => call(M, 'vi_parse_target', [bytes, bytes.length], [['rec', 'vi_target']]), re, spec);
     };
     bad('1:0', /expected ':' after the mean of component 1/);
     bad('0:0:1', /weight must be a finite number > 0/);
     bad('1:0:1,1:nan:1', /expected the mean of component 2/);
     bad(Array(9).fill('1:0:1').join(','), /more than 8 components/);
     const { k, params: p } = params(M, DEFAULT);
-    assert.throws(() => call(M, 'ds_vi_evaluate', [k, p, NaN, 1, 0], [['f64', 12]]), /mu must be a finite number/);
-    assert.throws(() => call(M, 'ds_vi_evaluate', [k, p, 0, 0, 0], [['f64', 12]]), /sigma must be between/);
-    assert.throws(() => call(M, 'ds_vi_evaluate', [9, new Float64Array(27), 0, 1, 0], [['f64', 12]]), /between 1 and 8 components/);
-    assert.throws(() => call(M, 'ds_vi_monte_carlo', [k, p, 0, 1, 0, 1, 0], [['f64', 6]]), /Monte-Carlo samples/);
+    assert.throws(() => call(M, 'vi_evaluate', [k, p, NaN, 1, 0], [['f64', 12]]), /argument 3 is NaN, not a finite number/);
+    assert.throws(() => call(M, 'vi_evaluate', [k, p, 0, 0, 0], [['f64', 12]]), /sigma must be between/);
+    assert.throws(() => call(M, 'vi_evaluate', [9, new Float64Array(27), 0, 1, 0], [['f64', 12]]), /between 1 and 8 components/);
+    assert.throws(() => call(M, 'vi_monte_carlo', [k, p, 0, 1, 0, 1, 0], [['f64', 6]]), /Monte-Carlo samples/);
   });
 }
 

@@ -20,9 +20,9 @@ async function loadEverywhere(pool, weights) {
     const response = await fetch(new URL('../../' + weights, import.meta.url));
     if (!response.ok) throw new Error(`could not load ${weights} (HTTP ${response.status})`);
     const bytes = new Uint8Array(await response.arrayBuffer());
-    return (await pool.broadcast('ds_engine_load', [bytes, bytes.length])).map((r) => r.ret);
+    return (await pool.broadcast('model_load', [bytes, bytes.length])).map((r) => r.ret);
   }
-  return (await pool.broadcast('ds_engine_random', [1, new Int32Array(12), 0, 1])).map((r) => r.ret);
+  return (await pool.broadcast('model_random', ['unet', new Int32Array(12), 0, 1])).map((r) => r.ret);
 }
 
 async function run() {
@@ -41,10 +41,10 @@ async function run() {
   const engine = pool1.engines[0];
   const ddim = async (seed) => {
     const t0 = performance.now();
-    const s = (await engine.call('ds_sampling_new_model', [h1[0], 0, 1, 20, 0, 1, 1, seed, 1, new Int32Array([0])])).ret;
-    await engine.call('ds_sampling_step', [s, 20]);
-    await engine.call('ds_sampling_read_u8', [s, 0], [['u8', ITEM]]);
-    await engine.call('ds_sampling_free', [s]);
+    const s = (await engine.call('sampler_new', [h1[0], 'linear', 'ddim', 20, 0, 1, 1, seed, 1, new Int32Array([0])])).ret;
+    await engine.call('sampler_step', [s, 20]);
+    await engine.call('sampler_read_u8', [s, 'x_t'], [['u8', ITEM]]);
+    await engine.call('free', [s]);
     return performance.now() - t0;
   };
   // warm-up: the engine optimises hot wasm functions in the background after their first runs

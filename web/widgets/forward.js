@@ -75,14 +75,13 @@ class PointsForwardWidget extends DiffuscopeElement {
   }
 
   get t() { return Number(this.slider.value); }
-  get kind() { return SCHEDULES.indexOf(this.scheduleSelect.value); }
+  get kind() { return this.scheduleSelect.value; } // the schedule's name, as C spells it
 
   async loadShape() {
     const engine = await this.engine();
-    const kind = SHAPES.indexOf(this.shapeSelect.value);
     const [pts, noise] = await Promise.all([
-      engine.call('ds_shape_points', [kind, this.n, this.seed], [['f32', 2 * this.n]]),
-      engine.call('ds_points_noise', [this.n, this.seed + 1000], [['f32', 2 * this.n]]),
+      engine.call('shape_points', [this.shapeSelect.value, this.n, this.seed], [['f32', 2 * this.n]]),
+      engine.call('points_noise', [this.n, this.seed + 1000], [['f32', 2 * this.n]]),
     ]);
     this.x0 = pts.outs[0];
     this.eps = noise.outs[0];
@@ -104,8 +103,8 @@ class PointsForwardWidget extends DiffuscopeElement {
         const engine = await this.engine();
         const t = this.t, kind = this.kind;
         const [xt, dens] = await Promise.all([
-          engine.call('ds_forward_points', [kind, T, t, this.x0, this.eps, this.n], [['f32', 2 * this.n]]),
-          engine.call('ds_forward_density', [kind, T, t, this.x0, this.n, -EXTENT, EXTENT, GRID], [['f32', GRID * GRID]]),
+          engine.call('forward_points', [kind, T, t, this.x0, this.eps, this.n], [['f32', 2 * this.n]]),
+          engine.call('forward_density', [kind, T, t, this.x0, this.n, -EXTENT, EXTENT, GRID], [['f32', GRID * GRID]]),
         ]);
         this.xt = xt.outs[0];
         this.density = dens.outs[0];
@@ -122,7 +121,7 @@ class PointsForwardWidget extends DiffuscopeElement {
   async trace(i) {
     const engine = await this.engine();
     const kind = this.kind;
-    const { outs } = await engine.call('ds_forward_trajectory',
+    const { outs } = await engine.call('forward_trajectory',
       [kind, T, this.x0.subarray(2 * i, 2 * i + 2), this.eps.subarray(2 * i, 2 * i + 2)], [['f32', 2 * (T + 1)]]);
     this.traced = i;
     this.trajectory = outs[0];

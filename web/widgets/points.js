@@ -16,13 +16,11 @@
 import { DiffuscopeElement, h, hiDpiCanvas, cssVar } from '../core.js';
 import { SHAPES, EXTENT } from './forward.js';
 
-// The quality threshold (README "Point clouds"): 1000 samples against 1000 fresh points of the
-// shape, Chamfer at most 1.3x the real-vs-real Chamfer and MMD² at most 0.002.
-export const THRESHOLD = { chamferRatio: 1.3, mmd2: 0.002 };
+// The quality threshold (README "Point clouds") is C's (point_metrics.h): 1000 samples
+// against 1000 fresh points of the shape; point_verdict returns the verdict and the limits.
 const QUALITY_N = 1000;
 const FIELD = 15; // ε̂ arrows per side
 const TRACKS = 12; // points whose paths are drawn
-const SAMPLERS = { ddpm: 0, ddim: 1 };
 const DEFAULT_WEIGHTS = new URL('../../weights/', import.meta.url);
 // the in-page trainer: small and quick (the shipped weights are trained longer, natively)
 const TRAIN = { hidden: 64, layers: 3, batch: 128, lr: 1e-2, points: 2000, chunk: 250 };
@@ -100,7 +98,7 @@ class PointsWidget extends DiffuscopeElement {
     if (!res.ok) throw new Error(`could not load ${url.pathname} (HTTP ${res.status})`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     const engine = await this.engine();
-    this.models[name] = (await engine.call('ds_engine_load', [bytes, bytes.length])).ret;
+    this.models[name] = (await engine.call('model_load', [bytes, bytes.length])).ret;
     return this.models[name];
   }
 
@@ -108,9 +106,8 @@ class PointsWidget extends DiffuscopeElement {
   async reference(name) {
     const engine = await this.engine();
     if (name === 'drawing') return this.drawingRef;
-    const kind = SHAPES.indexOf(name);
-    const ref = (await engine.call('ds_shape_points', [kind, QUALITY_N, 7919], [['f32', 2 * QUALITY_N]])).outs[0];
-    const floor = (await engine.call('ds_point_floor', [kind, QUALITY_N, 1], [['f64', 2]])).outs[0];
+    const ref = (await engine.call('shape_points', [name, QUALITY_N, 7919], [['f32', 2 * QUALITY_N]])).outs[0];
+    const floor = (await engine.call('point_floor', [name, QUALITY_N, 1], [['rec', 'point_quality']])).outs[0];
     return { ref, floor };
   }
 
@@ -126,41 +123,28 @@ class PointsWidget extends DiffuscopeElement {
       const name = this.modelSelect.value;
       const model = await this.model(name);
       this.clearStatus();
-      const kind = SAMPLERS[this.samplerSelect.value];
       const steps = Math.max(2, Math.min(1000, Math.round(Number(this.stepsInput.value)) || 200));
       const B = this.n;
-      const sampler = (await engine.call('ds_sampling_new_model',
-        [model, 0, kind, steps, 0, 1, 0, this.seed, B, new Int32Array(B).fill(10)])).ret;
+      const calls0 = engine.calls;
+      const started = performance.now();
+      const sampler = (await engine.call('sampler_new',
+        [model, 'linear', this.samplerSelect.value, steps, 0, 1, 0, this.seed, B, new Int32Array(B).fill(10)])).ret;
       this.currentModel = model;
-      this.frames = [];
-      this.frameT = [];
-      try {
-        const read = async () => {
-          const [x, info] = await Promise.all([
-            engine.call('ds_sampling_read', [sampler, 0], [['f32', 2 * B]]),
-            engine.call('ds_sampling_info', [sampler], [['f64', 10]]),
-          ]);
-          this.frames.push(x.outs[0]);
-          this.frameT.push(info.outs[0][2]);
-        };
-        await read();
-        this.frameSlider.max = steps;
-        this.frameSlider.disabled = false;
-        const started = performance.now();
-        for (let s = 1; s <= steps; s++) {
-          await engine.call('ds_sampling_step', [sampler, 1]);
-          await read();
-          // draw about 30 times a second, not after every step
-          if (s === steps || performance.now() - (this.lastDraw || 0) > 33) {
-            this.frameSlider.value = s;
-            await this.showFrame(s);
-            this.lastDraw = performance.now();
-          }
-        }
-        this.sampleSeconds = (performance.now() - started) / 1000;
+      let run;
+      try { // every step in one worker call: x_t of each frame and its info
+        run = await engine.call('sampler_run', [sampler], [['f32', (steps + 1) * 2 * B], ['recs', 'sampler_info', steps + 1]]);
       } finally {
-        await engine.call('ds_sampling_free', [sampler]);
+        await engine.call('free', [sampler]);
       }
+      this.sampleSeconds = (performance.now() - started) / 1000;
+      this.sampleCalls = engine.calls - calls0; // worker round trips of this run
+      const [all, infos] = run.outs;
+      this.frames = infos.map((_, f) => all.subarray(f * 2 * B, (f + 1) * 2 * B));
+      this.frameT = infos.map((info) => info.t);
+      this.frameSlider.max = steps;
+      this.frameSlider.disabled = false;
+      this.frameSlider.value = steps;
+      await this.showFrame(steps);
       await this.measure(name, this.frames[this.frames.length - 1], this.quality);
       this.dataset.sampled = '';
     } finally {
@@ -172,13 +156,16 @@ class PointsWidget extends DiffuscopeElement {
   async measure(name, points, target) {
     const engine = await this.engine();
     const { ref, floor } = await this.reference(name);
-    const q = (await engine.call('ds_point_quality', [points, points.length / 2, ref, ref.length / 2], [['f64', 2]])).outs[0];
-    const result = { chamfer: q[0], mmd2: q[1], floorChamfer: floor[0], floorMmd2: floor[1], ratio: q[0] / floor[0] };
-    result.pass = result.ratio <= THRESHOLD.chamferRatio && result.mmd2 <= THRESHOLD.mmd2;
+    const q = (await engine.call('point_quality', [points, points.length / 2, ref, ref.length / 2], [['rec', 'point_quality']])).outs[0];
+    const v = (await engine.call('point_verdict', [q.chamfer, q.mmd2, floor.chamfer], [['rec', 'point_verdict']])).outs[0];
+    const result = {
+      chamfer: q.chamfer, mmd2: q.mmd2, floorChamfer: floor.chamfer, floorMmd2: floor.mmd2, ratio: v.chamfer_ratio,
+      pass: v.pass === 1, maxRatio: v.max_chamfer_ratio, maxMmd2: v.max_mmd2,
+    };
     target.textContent = `${points.length / 2} samples vs the ${name === 'drawing' ? 'drawing' : name}: Chamfer ${fmt(result.chamfer)} ` +
       `(real vs real ${fmt(result.floorChamfer)}, ratio ${result.ratio.toFixed(2)}), MMD² ${fmt(result.mmd2, 4)} ` +
       `(real vs real ${fmt(result.floorMmd2, 4)}) — ${result.pass ? 'meets' : 'misses'} the threshold ` +
-      `(ratio ≤ ${THRESHOLD.chamferRatio}, MMD² ≤ ${THRESHOLD.mmd2}).`;
+      `(ratio ≤ ${result.maxRatio}, MMD² ≤ ${result.maxMmd2}).`;
     target.dataset.ratio = result.ratio.toFixed(4);
     target.dataset.pass = String(result.pass);
     this.lastQuality = result;
@@ -201,7 +188,7 @@ class PointsWidget extends DiffuscopeElement {
           grid[2 * (r * FIELD + c) + 1] = 3 - (6 * r) / (FIELD - 1);
         }
       const ts = new Float32Array(FIELD * FIELD).fill(t);
-      const eps = (await engine.call('ds_engine_forward', [this.currentModel, grid, ts, new Int32Array(FIELD * FIELD), FIELD * FIELD], [['f32', 2 * FIELD * FIELD]])).outs[0];
+      const eps = (await engine.call('model_forward', [this.currentModel, grid, ts, new Int32Array(FIELD * FIELD), FIELD * FIELD], [['f32', 2 * FIELD * FIELD]])).outs[0];
       if (this.frame !== k) return; // a newer frame was asked for meanwhile
       this.field = { grid, eps };
     }
@@ -323,7 +310,7 @@ class PointsWidget extends DiffuscopeElement {
     this.padPreview = null;
     if (name) {
       const engine = await this.engine();
-      this.padPreview = (await engine.call('ds_shape_points', [SHAPES.indexOf(name), TRAIN.points, 1], [['f32', 2 * TRAIN.points]])).outs[0];
+      this.padPreview = (await engine.call('shape_points', [name, TRAIN.points, 1], [['f32', 2 * TRAIN.points]])).outs[0];
     }
     this.drawPad();
   }
@@ -334,8 +321,7 @@ class PointsWidget extends DiffuscopeElement {
     const engine = await this.engine();
     const name = this.padShape.value;
     if (name) {
-      const kind = SHAPES.indexOf(name);
-      const train = (await engine.call('ds_shape_points', [kind, TRAIN.points, 1], [['f32', 2 * TRAIN.points]])).outs[0];
+      const train = (await engine.call('shape_points', [name, TRAIN.points, 1], [['f32', 2 * TRAIN.points]])).outs[0];
       return { train, ...(await this.reference(name)), label: name };
     }
     const strokes = this.strokes.filter((s) => s.length > 0);
@@ -346,11 +332,11 @@ class PointsWidget extends DiffuscopeElement {
     const xy = new Float32Array(used.flat(2));
     const lens = new Int32Array(used.map((s) => s.length));
     const draw = async (n, seed) =>
-      (await engine.call('ds_drawing_points', [xy, lens, lens.length, fill ? 1 : 0, this.penWidth(), n, seed], [['f32', 2 * n]])).outs[0];
+      (await engine.call('drawing_points', [xy, lens, lens.length, fill ? 'filled' : 'ink', this.penWidth(), n, seed], [['f32', 2 * n]])).outs[0];
     const train = await draw(TRAIN.points, 1);
     const ref = await draw(QUALITY_N, 2);
     const other = await draw(QUALITY_N, 3);
-    const floor = (await engine.call('ds_point_quality', [other, QUALITY_N, ref, QUALITY_N], [['f64', 2]])).outs[0];
+    const floor = (await engine.call('point_quality', [other, QUALITY_N, ref, QUALITY_N], [['rec', 'point_quality']])).outs[0];
     return { train, ref, floor, label: 'drawing' };
   }
 
@@ -364,25 +350,25 @@ class PointsWidget extends DiffuscopeElement {
     const sets = await this.drawingSets();
     this.padPreview = null;
     this.drawingRef = { ref: sets.ref, floor: sets.floor };
-    const handle = (await engine.call('ds_points_trainer_new',
+    const handle = (await engine.call('trainer_new',
       [sets.train, sets.train.length / 2, TRAIN.hidden, TRAIN.layers, TRAIN.batch, TRAIN.lr, this.trainSteps, this.seed])).ret;
     this.losses = [];
     try {
       for (let done = 0; done < this.trainSteps;) {
         const k = Math.min(TRAIN.chunk, this.trainSteps - done);
-        const { outs } = await engine.call('ds_points_trainer_run', [handle, k], [['f64', 3]]);
-        done += k;
-        this.losses.push([done, outs[0][0]]);
+        const run = (await engine.call('trainer_run', [handle, k], [['rec', 'trainer_run']])).outs[0];
+        done = run.steps_done;
+        this.losses.push([done, run.loss]);
         this.progress.value = done;
-        this.trainInfo.textContent = `step ${done} / ${this.trainSteps}, loss ${outs[0][0].toFixed(4)}, ${((performance.now() - started) / 1000).toFixed(1)} s`;
+        this.trainInfo.textContent = `step ${done} / ${this.trainSteps}, loss ${run.loss.toFixed(4)}, ${((performance.now() - started) / 1000).toFixed(1)} s`;
         this.drawLoss();
       }
-      const size = (await engine.call('ds_points_trainer_save', [handle, 1, 0, 0])).ret;
-      const bytes = (await engine.call('ds_points_trainer_save', [handle, 1, size], [['u8', size]])).outs[0];
-      if (this.models.drawing !== undefined) await engine.call('ds_engine_free', [this.models.drawing]);
-      this.models.drawing = (await engine.call('ds_engine_load', [bytes, size])).ret;
+      const size = (await engine.call('trainer_save', [handle, 1, 0, null])).ret;
+      const bytes = (await engine.call('trainer_save', [handle, 1, size], [['u8', size]])).outs[0];
+      if (this.models.drawing !== undefined) await engine.call('free', [this.models.drawing]);
+      this.models.drawing = (await engine.call('model_load', [bytes, size])).ret;
     } finally {
-      await engine.call('ds_points_trainer_free', [handle]);
+      await engine.call('free', [handle]);
     }
     this.trainSeconds = (performance.now() - started) / 1000;
     if (!this.modelSelect.querySelector('option[value="drawing"]'))

@@ -13,12 +13,13 @@ import { DiffuscopeElement, h } from '../core.js';
 const WEB = new URL('../', import.meta.url); // web/: default file locations resolve from here
 export const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 const NO_CLASS = 10;
+// names as the C face spells them (ds_api_describe: sampler_kind, schedule)
 const SAMPLERS = [
-  { id: 0, name: 'ddpm', label: 'DDPM (ancestral)' },
-  { id: 1, name: 'ddim', label: 'DDIM' },
-  { id: 2, name: 'dpmpp2m', label: 'DPM-Solver++(2M)' },
+  { name: 'ddpm', label: 'DDPM (ancestral)' },
+  { name: 'ddim', label: 'DDIM' },
+  { name: 'dpmpp2m', label: 'DPM-Solver++(2M)' },
 ];
-const SCHEDULES = { linear: 0, cosine: 1 };
+const SCHEDULES = ['linear', 'cosine'];
 const SIDE = 28, D = SIDE * SIDE;
 
 function fmt(v) {
@@ -57,16 +58,22 @@ async function fetchBytes(url, onProgress) {
   return out.subarray(0, got);
 }
 
-// The shipped test images (format in src/sampler_models.h), fetched once per URL.
+// The shipped test images, fetched once per URL; C reads the header (src/sampler_models.h,
+// with its version check) and says where the labels and pixels are.
 const sampleCache = new Map();
-export function loadFashionSample(url) {
+export function loadFashionSample(url, engine) {
   if (!sampleCache.has(url)) {
-    sampleCache.set(url, fetchBytes(url, () => {}).then((bytes) => {
-      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      if (bytes.length < 20 || String.fromCharCode(...bytes.subarray(0, 4)) !== 'DSFS') throw new Error(`${url} is not a Fashion sample file`);
-      const count = dv.getUint32(8, true), rows = dv.getUint32(12, true), cols = dv.getUint32(16, true);
-      if (rows !== SIDE || cols !== SIDE || bytes.length !== 20 + count + count * D) throw new Error(`${url}: unexpected size`);
-      return { count, labels: bytes.slice(20, 20 + count), pixels: bytes.slice(20 + count) };
+    sampleCache.set(url, fetchBytes(url, () => {}).then(async (bytes) => {
+      const { outs } = await engine.call('fashion_sample', [bytes, bytes.length], [['rec', 'fashion_sample']]).catch((err) => {
+        throw new Error(`${url}: ${err.message}`);
+      });
+      const head = outs[0];
+      if (head.rows !== SIDE || head.cols !== SIDE) throw new Error(`${url}: images of ${head.rows}x${head.cols}, expected ${SIDE}x${SIDE}`);
+      return {
+        count: head.count,
+        labels: bytes.slice(head.labels_offset, head.labels_offset + head.count),
+        pixels: bytes.slice(head.pixels_offset, head.pixels_offset + head.count * D),
+      };
     }));
   }
   return sampleCache.get(url);
@@ -108,7 +115,7 @@ class SamplerWidget extends DiffuscopeElement {
   build() {
     this.weightsUrl = urlAttr(this, 'weights', '../weights/fashion-unet.dsw');
     this.sampleUrl = urlAttr(this, 'sample', 'data/fashion-sample.bin');
-    this.scheduleKind = SCHEDULES[this.choiceAttr('schedule', Object.keys(SCHEDULES), 'linear')];
+    this.schedule = this.choiceAttr('schedule', SCHEDULES, 'linear');
     const samplerName = this.choiceAttr('sampler', SAMPLERS.map((s) => s.name), 'ddim');
     this.history = [];
     this.models = {}; // name -> engine handle (network: model handle, mixture: mixture handle)
@@ -128,8 +135,8 @@ class SamplerWidget extends DiffuscopeElement {
       if (classChoices.includes(token)) this.classSel.value = token;
       else if (/^[-+.\d]/.test(token)) this.attributeError(`attribute class="${token}" must be one of ${classChoices.join(', ')}; using ${this.classSel.value}`);
     }
-    this.samplerSel = h('select', { 'aria-label': 'sampler' }, ...SAMPLERS.map((s) => h('option', { value: s.id }, s.label)));
-    this.samplerSel.value = String((SAMPLERS.find((s) => s.name === samplerName) || SAMPLERS[1]).id);
+    this.samplerSel = h('select', { 'aria-label': 'sampler' }, ...SAMPLERS.map((s) => h('option', { value: s.name }, s.label)));
+    this.samplerSel.value = samplerName;
     const num = (name, value, min, max, step) => h('input', { type: 'number', name, value, min, max, step, 'aria-label': name });
     this.stepsIn = num('steps', Math.round(this.numberAttr('steps', 20, 1, 1000)), 1, 1000, 1);
     this.guidanceIn = num('guidance', this.numberAttr('guidance', 1, 0, 20), 0, 20, 0.5);
@@ -172,7 +179,7 @@ class SamplerWidget extends DiffuscopeElement {
 
   done() {
     const last = this.history[this.history.length - 1];
-    return !last || last.info[0] === last.info[1];
+    return !last || last.info.step === last.info.steps;
   }
 
   params() {
@@ -185,7 +192,7 @@ class SamplerWidget extends DiffuscopeElement {
       return v;
     };
     return {
-      kind: Number(this.samplerSel.value),
+      kind: this.samplerSel.value,
       steps: Math.round(checked(this.stepsIn, 1, 1000)),
       guidance: checked(this.guidanceIn, 0, 20),
       eta: checked(this.etaIn, 0, 1),
@@ -213,10 +220,10 @@ class SamplerWidget extends DiffuscopeElement {
         return this.model(engine);
       }
       this.progress.hidden = true;
-      this.models.network = { kind: 'network', handle: (await engine.call('ds_engine_load', [bytes, bytes.length])).ret };
+      this.models.network = { kind: 'network', handle: (await engine.call('model_load', [bytes, bytes.length])).ret };
     } else {
-      const s = await loadFashionSample(this.sampleUrl);
-      const handle = (await engine.call('ds_gmm_images_new', [s.pixels, s.labels, s.count, D, 0, this.scheduleKind])).ret;
+      const s = await loadFashionSample(this.sampleUrl, engine);
+      const handle = (await engine.call('mixture_images', [s.pixels, s.labels, s.count, D, 0, this.schedule])).ret;
       this.models.mixture = { kind: 'mixture', handle };
     }
     return this.models[name];
@@ -234,16 +241,14 @@ class SamplerWidget extends DiffuscopeElement {
       if (this.handle != null) {
         const old = this.handle;
         this.handle = null;
-        await engine.call('ds_sampling_free', [old]);
+        await engine.call('free', [old]);
       }
       const p = this.params();
       const cls = Int32Array.from({ length: p.batch }, (_, i) => (p.cls === 'mixed' ? i % 10 : Number(p.cls)));
       const clip = 1;
-      const { ret } = model.kind === 'network'
-        ? await engine.call('ds_sampling_new_model', [model.handle, this.scheduleKind, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls])
-        : await engine.call('ds_sampling_new_gmm', [model.handle, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]);
+      const { ret } = await engine.call('sampler_new', [model.handle, this.schedule, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]);
       if (token !== this.token) {
-        await engine.call('ds_sampling_free', [ret]);
+        await engine.call('free', [ret]);
         return;
       }
       this.handle = ret;
@@ -263,7 +268,7 @@ class SamplerWidget extends DiffuscopeElement {
   // Reads the current frame into the history and shows it.
   async capture(engine, ms) {
     const B = this.cls.length;
-    const { outs } = await engine.call('ds_sampling_frame', [this.handle], [['u8', B * D], ['u8', B * D], ['f64', 10]]);
+    const { outs } = await engine.call('sampler_frame', [this.handle], [['u8', B * D], ['u8', B * D], ['rec', 'sampler_info']]);
     this.history.push({ x: outs[0], x0: outs[1], info: outs[2], ms });
     this.scrub.max = this.history.length - 1;
     this.show(this.history.length - 1);
@@ -273,7 +278,7 @@ class SamplerWidget extends DiffuscopeElement {
     if (this.handle == null || this.done()) return false;
     const engine = await this.engine();
     const handle = this.handle, t0 = performance.now();
-    await engine.call('ds_sampling_step', [handle, 1]);
+    await engine.call('sampler_step', [handle, 1]);
     const ms = performance.now() - t0;
     if (handle !== this.handle) return false;
     await this.capture(engine, ms);
@@ -321,7 +326,7 @@ class SamplerWidget extends DiffuscopeElement {
     const frame = this.history[index];
     if (!frame) return;
     this.scrub.value = index;
-    const [step, steps, t, , , signal, noise, snr] = frame.info;
+    const { step, steps, t, signal, noise, snr } = frame.info;
     this.readout.step.textContent = `${step} / ${steps}`;
     this.readout.t.textContent = String(t);
     this.readout.signal.textContent = fmt(signal);
@@ -365,7 +370,7 @@ class SamplerWidget extends DiffuscopeElement {
 class ForwardWidget extends DiffuscopeElement {
   build() {
     this.sampleUrl = urlAttr(this, 'sample', 'data/fashion-sample.bin');
-    this.scheduleKind = SCHEDULES[this.choiceAttr('schedule', Object.keys(SCHEDULES), 'linear')];
+    this.schedule = this.choiceAttr('schedule', SCHEDULES, 'linear');
     this.classSel = h('select', { 'aria-label': 'class of the test image' }, ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)));
     this.indexIn = h('input', { type: 'number', min: 1, max: 8, step: 1, value: 1, 'aria-label': 'which test image of the class' });
     this.slider = h('input', { type: 'range', min: 0, max: 1000, step: 1, value: Math.round(this.numberAttr('t', 250, 0, 1000)), 'aria-label': 'diffusion step t' });
@@ -389,19 +394,20 @@ class ForwardWidget extends DiffuscopeElement {
   async update() {
     const token = (this.token = (this.token || 0) + 1);
     try {
-      const [engine, sample] = await Promise.all([this.engine(), loadFashionSample(this.sampleUrl)]);
+      const engine = await this.engine();
+      const sample = await loadFashionSample(this.sampleUrl, engine);
       const perClass = sample.count / 10;
       this.indexIn.max = perClass;
       const c = Number(this.classSel.value), i = Math.min(perClass, Math.max(1, Math.round(Number(this.indexIn.value) || 1)));
       const k = c * perClass + (i - 1); // the sample file is class-major
       const pixels = sample.pixels.subarray(k * D, (k + 1) * D);
       const t = Number(this.slider.value), seed = Math.max(0, Math.round(Number(this.seedIn.value) || 0));
-      const { outs } = await engine.call('ds_forward_noise', [pixels, D, t, this.scheduleKind, seed], [['u8', D], ['f64', 4]]);
+      const { outs } = await engine.call('forward_noise', [pixels, D, t, this.schedule, seed], [['u8', D], ['rec', 'noise_info']]);
       if (token !== this.token) return;
       this.tLabel.textContent = `${t} / 1000`;
       drawTile(this.x0Canvas.getContext('2d'), pixels, 0, 0, 0, 140);
       drawTile(this.xtCanvas.getContext('2d'), outs[0], 0, 0, 0, 140);
-      const [, signal, noise, snr] = outs[1];
+      const { signal, noise, snr } = outs[1];
       this.readout.signal.textContent = fmt(signal);
       this.readout.noise.textContent = fmt(noise);
       this.readout.snr.textContent = snr < 0 ? '∞' : fmt(snr);

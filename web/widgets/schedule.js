@@ -1,13 +1,14 @@
 // <diffuscope-schedule steps="1000" t="500"> — the noise schedules side by side.
 // Plots abar_t (signal kept) for the linear and cosine schedules, both computed in C
-// (ds_schedule_table), with a t slider that reads out abar_t, sqrt(abar_t),
+// (schedule_table), with a t slider that reads out abar_t, sqrt(abar_t),
 // sqrt(1 - abar_t), the SNR, and the forward posterior q(x_{t-1} | x_t, x_0) of each.
 import { DiffuscopeElement, h, hiDpiCanvas, cssVar } from '../core.js';
 
 const KINDS = [
-  { id: 0, name: 'linear', color: '--ds-series-1', fallback: '#2f6fdb' },
-  { id: 1, name: 'cosine', color: '--ds-series-2', fallback: '#e0762b' },
+  { name: 'linear', color: '--ds-series-1', fallback: '#2f6fdb' },
+  { name: 'cosine', color: '--ds-series-2', fallback: '#e0762b' },
 ];
+// the table's rows, in the order shown (the names are C's: the schedule_table record)
 const ROWS = ['beta', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar', 'snr', 'posterior_variance', 'posterior_coef_x0', 'posterior_coef_xt'];
 
 function fmt(v) {
@@ -47,9 +48,8 @@ class ScheduleWidget extends DiffuscopeElement {
     const engine = await this.engine();
     this.tables = {};
     for (const k of KINDS) {
-      const { outs } = await engine.call('ds_schedule_table', [k.id, this.T, ROWS.length], [['f64', ROWS.length * this.T]]);
-      const all = outs[0];
-      this.tables[k.name] = Object.fromEntries(ROWS.map((r, i) => [r, all.subarray(i * this.T, (i + 1) * this.T)]));
+      const { outs } = await engine.call('schedule_table', [k.name, this.T, ROWS.length], [['rows', 'schedule_table', this.T]]);
+      this.tables[k.name] = outs[0];
     }
     this.clearStatus();
     this.dataset.ready = '';

@@ -104,8 +104,9 @@ class VIWidget extends DiffuscopeElement {
 
   async parseTarget(spec) {
     const bytes = new TextEncoder().encode(spec);
-    const { ret, outs } = await this.eng.call('ds_vi_parse_target', [bytes, bytes.length], [['f64', 1 + 3 * MAX_COMPONENTS]]);
-    return Array.from({ length: ret }, (_, i) => ({ w: outs[0][1 + 3 * i], m: outs[0][2 + 3 * i], s: outs[0][3 + 3 * i] }));
+    const { ret, outs } = await this.eng.call('vi_parse_target', [bytes, bytes.length], [['rec', 'vi_target']]);
+    const p = outs[0].params; // (w, m, s) per component
+    return Array.from({ length: ret }, (_, i) => ({ w: p[3 * i], m: p[3 * i + 1], s: p[3 * i + 2] }));
   }
 
   // the plot's x range (and the mean sliders'): the target's components +- 4 std, at least 20
@@ -196,16 +197,16 @@ class VIWidget extends DiffuscopeElement {
         const k = this.components.length, p = this.params(), { mu, sigma, logZ } = this;
         const n = Math.max(200, Math.round(this.canvas.clientWidth || 600));
         const jobs = [
-          this.eng.call('ds_vi_evaluate', [k, p, mu, sigma, logZ], [['f64', 12]]),
-          this.eng.call('ds_vi_curves', [k, p, mu, sigma, this.x0, this.x1, n], [['f64', 4 * n]]),
+          this.eng.call('vi_evaluate', [k, p, mu, sigma, logZ], [['rec', 'vi_evaluate']]),
+          this.eng.call('vi_curves', [k, p, mu, sigma, this.x0, this.x1, n], [['rows', 'vi_curves', n]]),
         ];
         const mcN = Math.round(Number(this.mcN.value)), mcSeed = Math.round(Number(this.mcSeed.value));
-        if (this.mcOn) jobs.push(this.eng.call('ds_vi_monte_carlo', [k, p, mu, sigma, logZ, Math.min(100000, Math.max(2, mcN || 2)), Math.max(0, mcSeed || 0)], [['f64', 6]]));
+        if (this.mcOn) jobs.push(this.eng.call('vi_monte_carlo', [k, p, mu, sigma, logZ, Math.min(100000, Math.max(2, mcN || 2)), Math.max(0, mcSeed || 0)], [['rec', 'vi_monte_carlo']]));
         const sent = performance.now();
         const [ev, cv, mc] = await Promise.all(jobs);
         const computed = performance.now();
         this.values = ev.outs[0];
-        this.curves = { p: cv.outs[0].subarray(0, n), q: cv.outs[0].subarray(n, 2 * n), n };
+        this.curves = { p: cv.outs[0].p, q: cv.outs[0].q, n };
         this.shown = { mu, sigma, logZ };
         this.showValues(mc && mc.outs[0]);
         this.draw();
@@ -222,15 +223,15 @@ class VIWidget extends DiffuscopeElement {
   }
 
   showValues(mc) {
-    const [klqp, klpq, elbo] = this.values;
-    for (const [key, v] of [['kl_q_p', klqp], ['kl_p_q', klpq], ['elbo', elbo]]) {
+    for (const key of ['kl_q_p', 'kl_p_q', 'elbo']) {
+      const v = this.values[key];
       this.cells[key].textContent = fmt(v);
       this.cells[key].dataset.exact = String(v);
     }
     if (!this.mcOn) this.mcOut.textContent = '';
     if (mc) {
       const pm = (v, se) => `${fmt(v)} ± ${se.toFixed(4)}`;
-      this.mcOut.textContent = `KL(q ‖ p) ≈ ${pm(mc[0], mc[1])}, KL(p ‖ q) ≈ ${pm(mc[2], mc[3])}, ELBO ≈ ${pm(mc[4], mc[5])}`;
+      this.mcOut.textContent = `KL(q ‖ p) ≈ ${pm(mc.kl_q_p, mc.kl_q_p_se)}, KL(p ‖ q) ≈ ${pm(mc.kl_p_q, mc.kl_p_q_se)}, ELBO ≈ ${pm(mc.elbo, mc.elbo_se)}`;
     }
   }
 
@@ -349,7 +350,7 @@ class VIWidget extends DiffuscopeElement {
     if (this.animating) { this.animating = null; return; }
     try {
       const k = this.components.length;
-      const { ret, outs } = await this.eng.call('ds_vi_fit_path', [k, this.params(), direction === 'forward' ? 1 : 0, this.mu, this.sigma, FIT_STEPS], [['f64', 3 * (FIT_STEPS + 1)]]);
+      const { ret, outs } = await this.eng.call('vi_fit_path', [k, this.params(), direction, this.mu, this.sigma, FIT_STEPS], [['recs', 'vi_fit', FIT_STEPS + 1]]);
       const path = outs[0];
       const token = (this.animating = {});
       const button = this.fitButtons[direction];
@@ -361,11 +362,11 @@ class VIWidget extends DiffuscopeElement {
         const t = Math.min(1, (now - start) / (FIT_SECONDS * 1000));
         // ease so the many small late steps do not dominate the playback
         const i = Math.min(ret - 1, Math.round((1 - (1 - t) ** 3) * (ret - 1)));
-        this.setQ(path[3 * i], path[3 * i + 1], true);
+        this.setQ(path[i].mu, path[i].sigma, true);
         if (t < 1) return requestAnimationFrame(frame);
         this.animating = null;
         button.textContent = label;
-        this.showNotice(`${direction === 'forward' ? 'KL(p ‖ q)' : 'KL(q ‖ p)'} fit: μ = ${path[3 * i].toFixed(3)}, σ = ${path[3 * i + 1].toFixed(3)}, KL = ${path[3 * i + 2].toFixed(4)} after ${ret - 1} steps`);
+        this.showNotice(`${direction === 'forward' ? 'KL(p ‖ q)' : 'KL(q ‖ p)'} fit: μ = ${path[i].mu.toFixed(3)}, σ = ${path[i].sigma.toFixed(3)}, KL = ${path[i].kl.toFixed(4)} after ${ret - 1} steps`);
       };
       requestAnimationFrame(frame);
     } catch (err) {

@@ -1,0 +1,701 @@
+/* wasm_api.c — the exported face (see wasm_api.h): the handle table, the description, and one
+ * thin wrapper per exported function. */
+#include "wasm_api.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "gmm_denoiser.h"
+#include "kernels_bench.h"
+#include "mlp_train.h"
+#include "model.h"
+#include "optim.h"
+#include "point_metrics.h"
+#include "points_forward.h"
+#include "rng.h"
+#include "sampler.h"
+#include "sampler_models.h"
+#include "schedule.h"
+#include "shapes.h"
+#include "vi.h"
+
+/* ---- enums: names -> ids, from the library's own name functions ---- */
+
+typedef struct {
+    const char *name;
+    int first, count;                 /* ids first .. first + count - 1 */
+    const char *(*id_name)(int id);
+} api_enum;
+
+static const char *model_kind_name(int id) { return ds_model_kind_name((ds_model_kind)id); }
+static const char *schedule_name(int id) { return ds_schedule_kind_name((ds_schedule_kind)id); }
+static const char *sampler_kind_name(int id) { return ds_sampler_kind_name((ds_sampler_kind)id); }
+static const char *view_name(int id) { return ds_sampler_view_name((ds_sampler_view)id); }
+static const char *shape_name(int id) { return ds_shape_name((ds_shape_kind)id); }
+static const char *vi_direction_name(int id) { return ds_vi_direction_name((ds_vi_direction)id); }
+static const char *dtype_name(int id) { return id == DS_DTYPE_F16 ? "f16" : "f32"; }
+static const char *drawing_mode_name(int id) { return id ? "filled" : "ink"; }
+
+static const api_enum ENUMS[] = {
+    {"model_kind", DS_MODEL_UNET, 2, model_kind_name},
+    {"schedule", DS_SCHEDULE_LINEAR, 2, schedule_name},
+    {"sampler_kind", DS_SAMPLER_DDPM, 3, sampler_kind_name},
+    {"view", DS_VIEW_X_T, DS_VIEW_COUNT, view_name},
+    {"shape", DS_SHAPE_COW, DS_SHAPE_COUNT, shape_name},
+    {"vi_direction", DS_VI_REVERSE, 2, vi_direction_name},
+    {"dtype", DS_DTYPE_F32, 2, dtype_name},
+    {"drawing_mode", 0, 2, drawing_mode_name},
+};
+#define N_ENUMS ((int)(sizeof ENUMS / sizeof ENUMS[0]))
+
+static const api_enum *find_enum(const char *name) {
+    for (int i = 0; i < N_ENUMS; i++)
+        if (!strcmp(ENUMS[i].name, name)) return &ENUMS[i];
+    return NULL;
+}
+
+/* An int that names an enum value: refused with the choices if it names none. */
+static int check_enum(int id, const char *enum_name, const char *what) {
+    const api_enum *e = find_enum(enum_name);
+    if (id >= e->first && id < e->first + e->count) return DS_OK;
+    return ds_fail("%s: %d is not a %s id (%d..%d: see ds_api_describe)", what, id, enum_name, e->first,
+                   e->first + e->count - 1);
+}
+
+/* ---- records: the field names of every info array ---- */
+
+typedef struct {
+    const char *name;
+    int count;         /* numbers this field takes (1, or an array such as a model's config) */
+    const char *of;    /* the enum its values name, or "" for a number */
+} api_field;
+
+/* Model info, one line per field: name, enum ("" = a number), value for the model m. Adding a
+ * field here adds it to ds_api_model_info and to the description; the JS reads it by name. */
+#define MODEL_INFO_FIELDS(X)                                  \
+    X("kind", "model_kind", ds_model_get_kind(m))             \
+    X("params", "", (double)ds_model_num_params(m))           \
+    X("mflop", "", ds_model_mflop(m))                         \
+    X("item_floats", "", ds_model_item_floats(m))             \
+    X("image_size", "", ds_model_image_size(m))               \
+    X("channels", "", ds_model_channels(m))                   \
+    X("n_config", "", ds_model_config_ints(m, NULL, 0))
+
+/* Sampler info (ds_sampler_info, then the shape); snr is -1 where infinite (t = 0). */
+#define SAMPLER_INFO_FIELDS(X)                                \
+    X("step", "", i.step)                                     \
+    X("steps", "", i.steps)                                   \
+    X("t", "", i.t)                                           \
+    X("t_pred", "", i.t_pred)                                 \
+    X("alpha_bar", "", i.alpha_bar)                           \
+    X("signal", "", i.signal)                                 \
+    X("noise", "", i.noise)                                   \
+    X("snr", "", isinf(i.snr) ? -1 : i.snr)                   \
+    X("batch", "", batch)                                     \
+    X("dim", "", dim)
+
+#define FIELD_DESC(name, of, value) {name, 1, of},
+#define FIELD_FILL(name, of, value) out[n++] = (value);
+
+static const api_field MODEL_INFO[] = {MODEL_INFO_FIELDS(FIELD_DESC){"config", DS_WEIGHTS_MAX_CONFIG, ""}};
+static const api_field SAMPLER_INFO[] = {SAMPLER_INFO_FIELDS(FIELD_DESC)};
+/* The others are filled by the library function each wrapper calls, in this order. */
+static const api_field NOISE_INFO[] = {{"alpha_bar", 1, ""}, {"signal", 1, ""}, {"noise", 1, ""}, {"snr", 1, ""}};
+static const api_field TRAINER_RUN[] = {{"loss", 1, ""}, {"steps_done", 1, ""}, {"lr", 1, ""}};
+static const api_field POINT_QUALITY[] = {{"chamfer", 1, ""}, {"mmd2", 1, ""}};
+static const api_field POINT_VERDICT[] = {
+    {"chamfer_ratio", 1, ""}, {"pass", 1, ""}, {"max_chamfer_ratio", 1, ""}, {"max_mmd2", 1, ""}};
+static const api_field FASHION_SAMPLE[] = {
+    {"version", 1, ""}, {"count", 1, ""}, {"rows", 1, ""}, {"cols", 1, ""}, {"labels_offset", 1, ""}, {"pixels_offset", 1, ""}};
+static const api_field BENCH_PEAK[] = {{"gflops", 1, ""}, {"checksum", 1, ""}};
+static const api_field BENCH_CONV[] = {
+    {"cin", 1, ""}, {"size", 1, ""}, {"cout", 1, ""}, {"k", 1, ""}, {"stride", 1, ""}, {"ms", 1, ""},
+    {"gflops", 1, ""}, {"mflop", 1, ""}, {"winograd", 1, ""}, {"mflop_executed", 1, ""}};
+static const api_field VI_EVAL[] = {
+    {"kl_q_p", 1, ""}, {"kl_p_q", 1, ""}, {"elbo", 1, ""}, {"entropy_q", 1, ""}, {"entropy_p", 1, ""},
+    {"cross_q_p", 1, ""}, {"dkl_q_p_dmu", 1, ""}, {"dkl_q_p_dlogsigma", 1, ""}, {"dkl_p_q_dmu", 1, ""},
+    {"dkl_p_q_dlogsigma", 1, ""}, {"mean_p", 1, ""}, {"var_p", 1, ""}};
+static const api_field VI_MC[] = {{"kl_q_p", 1, ""}, {"kl_q_p_se", 1, ""}, {"kl_p_q", 1, ""},
+                                  {"kl_p_q_se", 1, ""}, {"elbo", 1, ""}, {"elbo_se", 1, ""}};
+static const api_field VI_TARGET[] = {{"k", 1, ""}, {"params", 3 * DS_VI_MAX_COMPONENTS, ""}};
+static const api_field VI_FIT[] = {{"mu", 1, ""}, {"sigma", 1, ""}, {"kl", 1, ""}};
+/* Tables of rows, each row one array (schedule_table: T numbers per row; vi_curves: n). */
+static const api_field SCHEDULE_TABLE[] = {
+    {"beta", 1, ""}, {"alpha_bar", 1, ""}, {"sqrt_alpha_bar", 1, ""}, {"sqrt_one_minus_alpha_bar", 1, ""},
+    {"snr", 1, ""}, {"posterior_variance", 1, ""}, {"posterior_coef_x0", 1, ""}, {"posterior_coef_xt", 1, ""}};
+static const api_field VI_CURVES[] = {{"p", 1, ""}, {"q", 1, ""}, {"kl_q_p_density", 1, ""}, {"kl_p_q_density", 1, ""}};
+
+typedef struct {
+    const char *name;
+    const api_field *fields;
+    int n_fields;
+} api_record;
+
+#define RECORD(name, table) {name, table, (int)(sizeof table / sizeof table[0])}
+static const api_record RECORDS[] = {
+    RECORD("model_info", MODEL_INFO), RECORD("sampler_info", SAMPLER_INFO), RECORD("noise_info", NOISE_INFO),
+    RECORD("trainer_run", TRAINER_RUN), RECORD("point_quality", POINT_QUALITY), RECORD("point_verdict", POINT_VERDICT),
+    RECORD("fashion_sample", FASHION_SAMPLE), RECORD("bench_peak", BENCH_PEAK), RECORD("bench_conv", BENCH_CONV),
+    RECORD("vi_evaluate", VI_EVAL), RECORD("vi_monte_carlo", VI_MC), RECORD("vi_target", VI_TARGET),
+    RECORD("vi_fit", VI_FIT), RECORD("schedule_table", SCHEDULE_TABLE), RECORD("vi_curves", VI_CURVES),
+};
+#define N_RECORDS ((int)(sizeof RECORDS / sizeof RECORDS[0]))
+
+/* ---- functions: each export's parameter kinds, for the JS marshalling ----
+ * h handle, i int, d double, p pointer (array in or out), e:NAME an int naming an enum value. */
+typedef struct {
+    const char *name;  /* without the ds_api_ prefix */
+    const char *params;
+} api_function;
+
+static const api_function FUNCTIONS[] = {
+    {"free", "h"},
+    {"model_load", "p,i"},
+    {"model_random", "e:model_kind,p,i,d"},
+    {"model_forward", "h,p,p,p,i,p"},
+    {"model_info", "h,p"},
+    {"model_save", "h,e:dtype,i,p"},
+    {"mixture_images", "p,p,i,i,d,e:schedule"},
+    {"mixture_new", "i,i,p,p,p,p,e:schedule"},
+    {"mixture_predict", "h,e:view,p,p,p,i,p"},
+    {"sampler_new", "h,e:schedule,e:sampler_kind,i,d,d,d,d,i,p"},
+    {"sampler_step", "h,i"},
+    {"sampler_read", "h,e:view,p"},
+    {"sampler_read_u8", "h,e:view,p"},
+    {"sampler_info", "h,p"},
+    {"sampler_frame", "h,p,p,p"},
+    {"sampler_run", "h,p,p"},
+    {"forward_noise", "p,i,i,e:schedule,d,p,p"},
+    {"fashion_sample", "p,i,p"},
+    {"trainer_new", "p,i,i,i,i,d,i,d"},
+    {"trainer_run", "h,i,p"},
+    {"trainer_save", "h,i,i,p"},
+    {"adam_new", "i,d,d,d,d,d,i"},
+    {"adam_update", "h,p,p,p"},
+    {"schedule_table", "e:schedule,i,i,p"},
+    {"rng_normals", "d,i,p"},
+    {"shape_points", "e:shape,i,d,p"},
+    {"cow_outline", "i,p"},
+    {"drawing_points", "p,p,i,e:drawing_mode,d,i,d,p"},
+    {"image_points", "p,i,i,i,i,d,p"},
+    {"points_noise", "i,d,p"},
+    {"forward_points", "e:schedule,i,i,p,p,i,p"},
+    {"forward_trajectory", "e:schedule,i,p,p,p"},
+    {"forward_density", "e:schedule,i,i,p,i,d,d,i,p"},
+    {"point_quality", "p,i,p,i,p"},
+    {"point_floor", "e:shape,i,d,p"},
+    {"point_verdict", "d,d,d,p"},
+    {"vi_evaluate", "i,p,d,d,d,p"},
+    {"vi_parse_target", "p,i,p"},
+    {"vi_curves", "i,p,d,d,d,d,i,p"},
+    {"vi_monte_carlo", "i,p,d,d,d,d,d,p"},
+    {"vi_fit_path", "i,p,e:vi_direction,d,d,i,p"},
+    {"bench_peak", "d,p"},
+    {"bench_unet_convs", "h,i,d,i,p"},
+};
+#define N_FUNCTIONS ((int)(sizeof FUNCTIONS / sizeof FUNCTIONS[0]))
+
+/* ---- the description (JSON), built once ---- */
+
+typedef struct {
+    char *text;
+    size_t len, cap;
+} json_buf;
+
+static void put(json_buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (need < 0 || !b->text) return;
+    if (b->len + (size_t)need + 1 > b->cap) {
+        size_t cap = 2 * b->cap + (size_t)need + 1;
+        char *t = realloc(b->text, cap);
+        if (!t) {
+            free(b->text);
+            b->text = NULL;
+            return;
+        }
+        b->text = t;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->text + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)need;
+}
+
+const char *ds_api_describe(void) {
+    static char *description;
+    if (description) return description;
+    json_buf b = {malloc(4096), 0, 4096};
+    put(&b, "{\"version\":1,\"prefix\":\"ds_api_\",\"enums\":{");
+    for (int i = 0; i < N_ENUMS; i++) {
+        put(&b, "%s\"%s\":{", i ? "," : "", ENUMS[i].name);
+        for (int id = ENUMS[i].first; id < ENUMS[i].first + ENUMS[i].count; id++)
+            put(&b, "%s\"%s\":%d", id > ENUMS[i].first ? "," : "", ENUMS[i].id_name(id), id);
+        put(&b, "}");
+    }
+    put(&b, "},\"records\":{");
+    for (int r = 0; r < N_RECORDS; r++) {
+        put(&b, "%s\"%s\":[", r ? "," : "", RECORDS[r].name);
+        for (int f = 0; f < RECORDS[r].n_fields; f++) {
+            const api_field *fd = &RECORDS[r].fields[f];
+            put(&b, "%s{\"name\":\"%s\",\"count\":%d%s%s%s}", f ? "," : "", fd->name, fd->count, *fd->of ? ",\"enum\":\"" : "",
+                fd->of, *fd->of ? "\"" : "");
+        }
+        put(&b, "]");
+    }
+    put(&b, "},\"functions\":{");
+    for (int i = 0; i < N_FUNCTIONS; i++) put(&b, "%s\"%s\":\"%s\"", i ? "," : "", FUNCTIONS[i].name, FUNCTIONS[i].params);
+    put(&b, "},\"limits\":{\"max_sampler_batch\":%d,\"max_t\":%d,\"max_points\":%d,\"vi_max_components\":%d}}",
+        DS_SAMPLER_MAX_BATCH, DS_MAX_T, DS_POINTS_MAX, DS_VI_MAX_COMPONENTS);
+    description = b.text;
+    return description ? description : "{}";
+}
+
+const char *ds_api_last_error(void) { return ds_last_error(); }
+void ds_api_clear_error(void) { ds_clear_error(); }
+
+/* ---- the handle table ----
+ * handle = generation * API_SLOTS + slot, slot 1 .. API_SLOTS - 1 (slot 0 stays empty, so 0 and
+ * every multiple of API_SLOTS are never handles). Freeing bumps the slot's generation, so the
+ * old handle is refused as freed even after the slot is reused. */
+
+typedef enum { OBJ_FREE = 0, OBJ_MODEL, OBJ_MIXTURE, OBJ_SAMPLER, OBJ_TRAINER, OBJ_ADAM } obj_kind;
+static const char *const OBJ_NAMES[] = {"free slot", "model", "mixture", "sampler", "trainer", "optimiser"};
+
+#define API_SLOTS 256
+#define API_MAX_GENERATION (0x7fffffff / API_SLOTS)
+
+typedef struct {
+    obj_kind kind;
+    int generation;  /* >= 1 once used */
+    void *object;
+} api_slot;
+
+static api_slot g_slots[API_SLOTS];
+
+/* A sampler with the handle of what it samples: each evaluation looks the source up, so
+ * freeing the model first makes the next step fail cleanly instead of reading freed memory. */
+typedef struct {
+    ds_sampler *sampler;
+    int source;
+} api_sampler;
+
+static void free_object(obj_kind kind, void *object) {
+    switch (kind) {
+    case OBJ_MODEL: ds_model_free(object); break;
+    case OBJ_MIXTURE: ds_gmm_free(object); break;
+    case OBJ_SAMPLER: ds_sampler_free(((api_sampler *)object)->sampler), free(object); break;
+    case OBJ_TRAINER: ds_mlp_trainer_free(object), free(object); break;
+    case OBJ_ADAM: ds_optim_free(object), free(object); break;
+    case OBJ_FREE: break;
+    }
+}
+
+/* Stores the object (NULL: its constructor failed, the error is set). Returns the handle. */
+static int store(obj_kind kind, void *object) {
+    if (!object) return DS_ERR;
+    for (int s = 1; s < API_SLOTS; s++) {
+        api_slot *sl = &g_slots[s];
+        if (sl->kind != OBJ_FREE) continue;
+        if (sl->generation < 1 || sl->generation > API_MAX_GENERATION - 1) sl->generation = 1;
+        sl->kind = kind;
+        sl->object = object;
+        return sl->generation * API_SLOTS + s;
+    }
+    free_object(kind, object);
+    return ds_fail("too many objects at once (%d); free some with ds_api_free first", API_SLOTS - 1);
+}
+
+/* The object behind handle h if it is of kind `want` (OBJ_FREE: any kind), else NULL and why. */
+static api_slot *lookup(int h, obj_kind want) {
+    const int s = h % API_SLOTS, gen = h / API_SLOTS;
+    if (h <= 0 || s == 0) {
+        ds_fail("%d is not a %s handle (handles are > 0; 0 means none)", h, want ? OBJ_NAMES[want] : "valid");
+        return NULL;
+    }
+    api_slot *sl = &g_slots[s];
+    if (sl->kind == OBJ_FREE || sl->generation != gen) {
+        ds_fail("%s handle %d was freed already (or never made)", want ? OBJ_NAMES[want] : "the", h);
+        return NULL;
+    }
+    if (want != OBJ_FREE && sl->kind != want) {
+        ds_fail("handle %d is a %s, expected a %s", h, OBJ_NAMES[sl->kind], OBJ_NAMES[want]);
+        return NULL;
+    }
+    return sl;
+}
+
+static void *get(int h, obj_kind want) {
+    api_slot *sl = lookup(h, want);
+    return sl ? sl->object : NULL;
+}
+
+int ds_api_free(int h) {
+    api_slot *sl = lookup(h, OBJ_FREE);
+    if (!sl) return DS_ERR;
+    free_object(sl->kind, sl->object);
+    sl->kind = OBJ_FREE;
+    sl->object = NULL;
+    sl->generation++;
+    return DS_OK;
+}
+
+/* ---- helpers shared by the wrappers ---- */
+
+/* Copies n bytes into out (cap) and frees them; cap = 0 only asks the size. */
+static int give_bytes(uint8_t *bytes, size_t n, int cap, uint8_t *out, const char *what) {
+    int rc = (int)n;
+    if (cap < 0 || (cap > 0 && !out)) rc = ds_fail("%s: bad output buffer (capacity %d)", what, cap);
+    else if (cap > 0 && (size_t)cap < n) rc = ds_fail("%s: %zu bytes do not fit in %d", what, n, cap);
+    else if (cap > 0) memcpy(out, bytes, n);
+    free(bytes);
+    return rc;
+}
+
+/* A schedule for one call: 40 KB, too big for the default WASM stack, hence static (one
+ * call at a time: the module runs on one thread). */
+static const ds_schedule *schedule_of(int kind) {
+    static ds_schedule sch;
+    if (check_enum(kind, "schedule", "schedule") || ds_schedule_init(&sch, (ds_schedule_kind)kind, DS_MAX_T)) return NULL;
+    return &sch;
+}
+
+/* ---- models ---- */
+
+int ds_api_model_load(const uint8_t *bytes, int n) {
+    if (!bytes || n < 0) return ds_fail("model load: no bytes");
+    return store(OBJ_MODEL, ds_model_from_bytes(bytes, (size_t)n));
+}
+
+int ds_api_model_random(int kind, const int *config, int n, double seed) {
+    uint64_t s = 0;
+    if (check_enum(kind, "model_kind", "model kind") || ds_seed_from_double(seed, &s)) return DS_ERR;
+    ds_unet_config uc;
+    ds_mlp_config mc;
+    const void *cfg = NULL;
+    if (n > 0) {
+        int rc = kind == DS_MODEL_UNET ? ds_unet_config_from_ints(config, n, &uc) : ds_mlp_config_from_ints(config, n, &mc);
+        if (rc) return DS_ERR;
+        cfg = kind == DS_MODEL_UNET ? (const void *)&uc : (const void *)&mc;
+    }
+    return store(OBJ_MODEL, ds_model_random((ds_model_kind)kind, cfg, s));
+}
+
+int ds_api_model_forward(int h, const float *x, const float *t, const int *cls, int B, float *out) {
+    ds_model *m = get(h, OBJ_MODEL);
+    return m ? ds_model_forward(m, x, t, cls, B, out) : DS_ERR;
+}
+
+int ds_api_model_info(int h, double *out) {
+    ds_model *m = get(h, OBJ_MODEL);
+    if (!m || !out) return m ? ds_fail("model info: null output") : DS_ERR;
+    int n = 0, config[DS_WEIGHTS_MAX_CONFIG] = {0};
+    MODEL_INFO_FIELDS(FIELD_FILL)
+    ds_model_config_ints(m, config, DS_WEIGHTS_MAX_CONFIG);
+    for (int i = 0; i < DS_WEIGHTS_MAX_CONFIG; i++) out[n++] = config[i];
+    return DS_OK;
+}
+
+int ds_api_model_save(int h, int dtype, int cap, uint8_t *out) {
+    ds_model *m = get(h, OBJ_MODEL);
+    if (!m || check_enum(dtype, "dtype", "model save dtype")) return DS_ERR;
+    uint8_t *bytes;
+    size_t n;
+    if (ds_model_to_bytes(m, (ds_dtype)dtype, &bytes, &n)) return DS_ERR;
+    return give_bytes(bytes, n, cap, out, "model save");
+}
+
+/* ---- mixtures ---- */
+
+int ds_api_mixture_images(const uint8_t *pixels, const uint8_t *labels, int count, int D, double var, int schedule) {
+    const ds_schedule *sch = schedule_of(schedule);
+    return sch ? store(OBJ_MIXTURE, ds_gmm_from_images(sch, pixels, labels, count, D, var)) : DS_ERR;
+}
+
+int ds_api_mixture_new(int K, int D, const double *weight, const float *mean, const float *var, const int *label,
+                       int schedule) {
+    const ds_schedule *sch = schedule_of(schedule);
+    return sch ? store(OBJ_MIXTURE, ds_gmm_create(sch, K, D, weight, mean, var, label)) : DS_ERR;
+}
+
+int ds_api_mixture_predict(int h, int what, const float *x, const float *t, const int *cls, int B, float *out) {
+    ds_gmm *g = get(h, OBJ_MIXTURE);
+    if (!g || check_enum(what, "view", "mixture predict")) return DS_ERR;
+    return ds_gmm_predict(g, (ds_sampler_view)what, x, t, cls, B, out);
+}
+
+/* ---- samplers ---- */
+
+static int source_eps(void *ctx, const float *x, const float *t, const int *cls, int B, float *eps) {
+    api_slot *sl = lookup(((api_sampler *)ctx)->source, OBJ_FREE);
+    if (!sl) return DS_ERR;
+    if (sl->kind == OBJ_MODEL) return ds_model_forward(sl->object, x, t, cls, B, eps);
+    if (sl->kind == OBJ_MIXTURE) return ds_gmm_eps(sl->object, x, t, cls, B, eps);
+    return ds_fail("the sampler's source handle %d is now a %s", ((api_sampler *)ctx)->source, OBJ_NAMES[sl->kind]);
+}
+
+int ds_api_sampler_new(int source, int schedule, int kind, int steps, double eta, double guidance, double clip,
+                       double seed, int batch, const int *cls) {
+    api_slot *sl = lookup(source, OBJ_FREE);
+    if (!sl) return DS_ERR;
+    if (sl->kind != OBJ_MODEL && sl->kind != OBJ_MIXTURE)
+        return ds_fail("handle %d is a %s, expected a model or a mixture", source, OBJ_NAMES[sl->kind]);
+    ds_sampler_params p;
+    ds_sampler_params_init(&p);
+    if (check_enum(kind, "sampler_kind", "sampler kind") || ds_seed_from_double(seed, &p.seed)) return DS_ERR;
+    if (ds_check_range_int(batch, 1, DS_SAMPLER_MAX_BATCH, "batch")) return DS_ERR;
+    if (!cls) return ds_fail("sampler: null class array");
+    const ds_schedule *sch;
+    int D;
+    if (sl->kind == OBJ_MODEL) {
+        if (!(sch = schedule_of(schedule))) return DS_ERR;
+        D = ds_model_item_floats(sl->object);
+    } else { /* the mixture holds its own schedule; the sampler must use the same one */
+        sch = ds_gmm_schedule(sl->object);
+        if ((int)sch->kind != schedule)
+            return ds_fail("sampler: the mixture was made with the %s schedule, not %s", ds_schedule_kind_name(sch->kind),
+                           schedule_name(schedule));
+        D = ds_gmm_dim(sl->object);
+    }
+    p.kind = (ds_sampler_kind)kind;
+    p.steps = steps;
+    p.eta = eta;
+    p.guidance = guidance;
+    p.clip = clip;
+    p.batch = batch;
+    api_sampler *as = calloc(1, sizeof *as);
+    if (!as) return ds_fail("sampler: out of memory");
+    as->source = source;
+    as->sampler = ds_sampler_create(sch, D, source_eps, as, &p, cls);
+    if (!as->sampler) {
+        free(as);
+        return DS_ERR;
+    }
+    return store(OBJ_SAMPLER, as);
+}
+
+static ds_sampler *get_sampler(int h) {
+    api_sampler *as = get(h, OBJ_SAMPLER);
+    return as ? as->sampler : NULL;
+}
+
+int ds_api_sampler_step(int h, int n) {
+    ds_sampler *s = get_sampler(h);
+    if (!s || ds_check_range_int(n, 0, DS_MAX_T, "number of steps")) return DS_ERR;
+    for (int i = 0; i < n && !ds_sampler_done(s); i++)
+        if (ds_sampler_step(s)) return DS_ERR;
+    ds_sampler_info info;
+    ds_sampler_get_info(s, &info);
+    return info.step;
+}
+
+int ds_api_sampler_read(int h, int what, float *out) {
+    ds_sampler *s = get_sampler(h);
+    if (!s || check_enum(what, "view", "sampler read")) return DS_ERR;
+    if (!out) return ds_fail("sampler read: null output");
+    memcpy(out, ds_sampler_view_of(s, (ds_sampler_view)what), sizeof(float) * ds_sampler_batch(s) * ds_sampler_dim(s));
+    return DS_OK;
+}
+
+int ds_api_sampler_read_u8(int h, int what, uint8_t *out) {
+    ds_sampler *s = get_sampler(h);
+    if (!s || check_enum(what, "view", "sampler read")) return DS_ERR;
+    return ds_sampler_read_pixels(s, (ds_sampler_view)what, out);
+}
+
+static void fill_sampler_info(const ds_sampler_info *info, int batch, int dim, double *out) {
+    const ds_sampler_info i = *info;
+    int n = 0;
+    SAMPLER_INFO_FIELDS(FIELD_FILL)
+}
+
+int ds_api_sampler_info(int h, double *out) {
+    ds_sampler *s = get_sampler(h);
+    if (!s || !out) return s ? ds_fail("sampler info: null output") : DS_ERR;
+    ds_sampler_info info;
+    ds_sampler_get_info(s, &info);
+    fill_sampler_info(&info, ds_sampler_batch(s), ds_sampler_dim(s), out);
+    return DS_OK;
+}
+
+int ds_api_sampler_frame(int h, uint8_t *x_out, uint8_t *x0_out, double *info) {
+    if (ds_api_sampler_read_u8(h, DS_VIEW_X_T, x_out) || ds_api_sampler_read_u8(h, DS_VIEW_X0, x0_out)) return DS_ERR;
+    return ds_api_sampler_info(h, info);
+}
+
+int ds_api_sampler_run(int h, float *frames, double *infos) {
+    ds_sampler *s = get_sampler(h);
+    if (!s || !frames || !infos) return s ? ds_fail("sampler run: null frames or infos") : DS_ERR;
+    const int F = ds_sampler_frames_left(s);
+    ds_sampler_info *info = malloc(sizeof *info * (size_t)F);
+    if (!info) return ds_fail("sampler run: out of memory");
+    const int rc = ds_sampler_run(s, frames, info);
+    const int done = rc < 0 ? 0 : rc;
+    const int n_fields = (int)(sizeof SAMPLER_INFO / sizeof SAMPLER_INFO[0]);
+    for (int f = 0; f < done; f++) fill_sampler_info(&info[f], ds_sampler_batch(s), ds_sampler_dim(s), infos + (size_t)f * n_fields);
+    free(info);
+    return rc;
+}
+
+int ds_api_forward_noise(const uint8_t *pixels, int D, int t, int schedule, double seed, uint8_t *out, double *info) {
+    uint64_t s = 0;
+    const ds_schedule *sch = schedule_of(schedule);
+    if (!sch || ds_seed_from_double(seed, &s)) return DS_ERR;
+    return ds_forward_noise(sch, pixels, D, t, s, out, info);
+}
+
+int ds_api_fashion_sample(const uint8_t *bytes, int n, double *out) {
+    ds_fashion_sample fs;
+    if (n < 0 || !out) return ds_fail("fashion sample: bad size or null output");
+    if (ds_fashion_sample_parse(bytes, (size_t)n, &fs)) return DS_ERR;
+    const double v[] = {DS_FASHION_SAMPLE_VERSION, fs.count, fs.rows, fs.cols, (double)(fs.labels - bytes), (double)(fs.pixels - bytes)};
+    memcpy(out, v, sizeof v);
+    return DS_OK;
+}
+
+/* ---- trainer and optimiser ---- */
+
+int ds_api_trainer_new(const float *points, int n, int hidden, int n_layers, int batch, double lr, int total_steps,
+                       double seed) {
+    ds_mlp_train_config c;
+    ds_mlp_train_config_default(&c);
+    if (ds_seed_from_double(seed, &c.seed) || ds_check_range(lr, 1e-6, 1.0, "learning rate")) return DS_ERR;
+    c.model.hidden = hidden;
+    c.model.n_layers = n_layers;
+    c.batch = batch;
+    c.total_steps = total_steps;
+    c.optim.lr = lr;
+    c.optim.decay_steps = total_steps;
+    if (c.optim.warmup_steps > total_steps / 4) c.optim.warmup_steps = total_steps / 4;
+    ds_mlp_trainer *tr = malloc(sizeof *tr);
+    if (!tr) return ds_fail("point trainer: out of memory");
+    if (ds_mlp_trainer_init(tr, &c, points, n)) {
+        free(tr);
+        return DS_ERR;
+    }
+    return store(OBJ_TRAINER, tr);
+}
+
+int ds_api_trainer_run(int h, int K, double *out) {
+    ds_mlp_trainer *tr = get(h, OBJ_TRAINER);
+    if (!tr || !out) return tr ? ds_fail("point trainer: null output") : DS_ERR;
+    double loss;
+    if (ds_mlp_trainer_run(tr, K, &loss)) return DS_ERR;
+    out[0] = loss;
+    out[1] = (double)tr->opt.step;
+    out[2] = tr->opt.last_lr;
+    return (int)tr->opt.step;
+}
+
+int ds_api_trainer_save(int h, int ema, int cap, uint8_t *out) {
+    ds_mlp_trainer *tr = get(h, OBJ_TRAINER);
+    if (!tr || ds_check_range_int(ema, 0, 1, "ema")) return DS_ERR;
+    uint8_t *bytes;
+    size_t size;
+    if (ds_mlp_trainer_save(tr, ema, &bytes, &size)) return DS_ERR;
+    return give_bytes(bytes, size, cap, out, "point trainer save");
+}
+
+int ds_api_adam_new(int n, double lr, double beta1, double beta2, double weight_decay, double clip_norm, int warmup_steps) {
+    ds_optim_config cfg;
+    ds_optim_config_default(&cfg);
+    cfg.lr = lr;
+    cfg.beta1 = beta1;
+    cfg.beta2 = beta2;
+    cfg.weight_decay = weight_decay;
+    cfg.clip_norm = clip_norm;
+    cfg.warmup_steps = warmup_steps;
+    cfg.ema_decay = 0.0;
+    ds_optim *opt = malloc(sizeof *opt);
+    if (!opt) return ds_fail("optimiser: out of memory");
+    if (ds_optim_init(opt, &cfg, n, NULL)) {
+        free(opt);
+        return DS_ERR;
+    }
+    return store(OBJ_ADAM, opt);
+}
+
+int ds_api_adam_update(int h, const float *params, const float *grads, float *params_out) {
+    ds_optim *opt = get(h, OBJ_ADAM);
+    if (!opt) return DS_ERR;
+    if (!params || !grads || !params_out) return ds_fail("adam update: null array");
+    float *g = malloc((size_t)opt->n * sizeof(float)); /* the step clips the gradient in place */
+    if (!g) return ds_fail("adam update: out of memory");
+    memcpy(g, grads, (size_t)opt->n * sizeof(float));
+    if (params_out != params) memcpy(params_out, params, (size_t)opt->n * sizeof(float));
+    int rc = ds_optim_step(opt, params_out, g);
+    free(g);
+    return rc ? DS_ERR : (int)opt->step;
+}
+
+/* ---- schedules, random numbers, point sets: the library functions as they are ---- */
+
+int ds_api_schedule_table(int schedule, int T, int rows, double *out) { return ds_schedule_table(schedule, T, rows, out); }
+int ds_api_rng_normals(double seed, int n, double *out) { return ds_rng_normals(seed, n, out); }
+int ds_api_shape_points(int shape, int n, double seed, float *out) { return ds_shape_points(shape, n, seed, out); }
+int ds_api_cow_outline(int cap, float *xy) { return ds_cow_outline(cap, xy); }
+int ds_api_drawing_points(const float *xy, const int *lens, int S, int mode, double width, int n, double seed, float *out) {
+    return ds_drawing_points(xy, lens, S, mode, width, n, seed, out);
+}
+int ds_api_image_points(const uint8_t *grey, int w, int h, int threshold, int n, double seed, float *out) {
+    return ds_image_points(grey, w, h, threshold, n, seed, out);
+}
+int ds_api_points_noise(int n, double seed, float *out) { return ds_points_noise(n, seed, out); }
+int ds_api_forward_points(int schedule, int T, int t, const float *x0, const float *eps, int n, float *xt) {
+    return ds_forward_points(schedule, T, t, x0, eps, n, xt);
+}
+int ds_api_forward_trajectory(int schedule, int T, const float *x0, const float *eps, float *out) {
+    return ds_forward_trajectory(schedule, T, x0, eps, out);
+}
+int ds_api_forward_density(int schedule, int T, int t, const float *x0, int n, double lo, double hi, int G, float *out) {
+    return ds_forward_density(schedule, T, t, x0, n, lo, hi, G, out);
+}
+
+/* ---- point quality ---- */
+
+int ds_api_point_quality(const float *a, int na, const float *b, int nb, double *out) {
+    return ds_point_quality(a, na, b, nb, out);
+}
+int ds_api_point_floor(int shape, int n, double seed, double *out) { return ds_point_floor(shape, n, seed, out); }
+
+int ds_api_point_verdict(double chamfer, double mmd2, double floor_chamfer, double *out) {
+    ds_point_verdict v;
+    if (!out) return ds_fail("point verdict: null output");
+    if (ds_point_judge(chamfer, mmd2, floor_chamfer, &v)) return DS_ERR;
+    const double r[] = {v.chamfer_ratio, v.pass, DS_POINT_MAX_CHAMFER_RATIO, DS_POINT_MAX_MMD2};
+    memcpy(out, r, sizeof r);
+    return DS_OK;
+}
+
+/* ---- variational inference ---- */
+
+int ds_api_vi_evaluate(int k, const double *params, double mu, double sigma, double log_z, double *out) {
+    return ds_vi_evaluate(k, params, mu, sigma, log_z, out);
+}
+int ds_api_vi_parse_target(const unsigned char *text, int len, double *out) { return ds_vi_parse_target(text, len, out); }
+int ds_api_vi_curves(int k, const double *params, double mu, double sigma, double x0, double x1, int n, double *out) {
+    return ds_vi_curves(k, params, mu, sigma, x0, x1, n, out);
+}
+int ds_api_vi_monte_carlo(int k, const double *params, double mu, double sigma, double log_z, double n, double seed,
+                          double *out) {
+    return ds_vi_monte_carlo(k, params, mu, sigma, log_z, n, seed, out);
+}
+int ds_api_vi_fit_path(int k, const double *params, int direction, double mu0, double sigma0, int max_steps, double *path) {
+    if (check_enum(direction, "vi_direction", "fit direction")) return DS_ERR;
+    return ds_vi_fit_path(k, params, direction, mu0, sigma0, max_steps, path);
+}
+
+/* ---- kernel benchmarks ---- */
+
+int ds_api_bench_peak(double seconds, double *out) { return ds_bench_peak(seconds, out); }
+int ds_api_bench_unet_convs(int h, int B, double seconds, int cap_rows, double *out) {
+    ds_model *m = get(h, OBJ_MODEL);
+    return m ? ds_bench_unet_convs(ds_model_unet(m), B, seconds, cap_rows, out) : DS_ERR;
+}

@@ -1,0 +1,115 @@
+/* wasm_api.h — the one face JavaScript sees: every function the WebAssembly module exports.
+ *
+ * Thin wrappers over the plain-C library, in one place, with:
+ *   - one handle table for every object (model, mixture, sampler, trainer, optimiser):
+ *     a handle is an int > 0 (0 is never one); each slot is tagged with its kind and a
+ *     generation, so a sampler handle passed as a model, or a handle already freed, is
+ *     refused with a message naming what was expected. ds_api_free frees any kind.
+ *   - one check of numbers: seeds through ds_seed_from_double (rng.h), enum ids against
+ *     their tables; int parameters are checked to be whole numbers by the JS marshalling
+ *     (web/api.js), which reads each function's parameter kinds from the description.
+ *   - named layouts: ds_api_describe() returns JSON with every enum's names -> ids, every
+ *     record (an info array's field names, counts and enums) and every function's parameter
+ *     kinds, so the JS sends and reads names, never bare positions.
+ * Every function returns >= 0 on success (a count, a size or a handle) and -1 (DS_ERR) with
+ * ds_api_last_error() set on failure. Arrays are (shape) row-major; "rec NAME" means an
+ * out array of that record's length (see the description), "recs NAME (n)" n of them.
+ * Natively the file compiles too (the tests may call it); nothing else in src/ calls it.
+ * Not here: the computations (the files each wrapper names), the JS side (web/api.js). */
+#ifndef DS_WASM_API_H
+#define DS_WASM_API_H
+
+#include <stdint.h>
+
+#include "export.h"
+
+DS_EXPORT const char *ds_api_describe(void);       /* JSON, static, valid for the module's life */
+DS_EXPORT const char *ds_api_last_error(void);
+DS_EXPORT void ds_api_clear_error(void);
+DS_EXPORT int ds_api_free(int handle);             /* any kind of handle */
+
+/* ---- models (model.h) ---- */
+DS_EXPORT int ds_api_model_load(const uint8_t *bytes, int n);
+/* kind: model_kind; config (n) as in the weights header, n = 0: the default config. */
+DS_EXPORT int ds_api_model_random(int kind, const int *config, int n, double seed);
+/* out (B, item) for x (B, item), t (B), cls (B) (ignored by the MLP). */
+DS_EXPORT int ds_api_model_forward(int model, const float *x, const float *t, const int *cls, int B, float *out);
+DS_EXPORT int ds_api_model_info(int model, double *out);                    /* rec model_info */
+/* dtype: dtype. Writes the .dsw bytes into out (cap); cap = 0 asks for the size. */
+DS_EXPORT int ds_api_model_save(int model, int dtype, int cap, uint8_t *out);
+
+/* ---- exact mixtures (gmm_denoiser.h, sampler_models.h) ---- */
+DS_EXPORT int ds_api_mixture_images(const uint8_t *pixels, const uint8_t *labels, int count, int D, double var,
+                                    int schedule);
+DS_EXPORT int ds_api_mixture_new(int K, int D, const double *weight, const float *mean, const float *var,
+                                 const int *label, int schedule);
+/* what: view x0 or eps; out (B, D). */
+DS_EXPORT int ds_api_mixture_predict(int mixture, int what, const float *x, const float *t, const int *cls, int B,
+                                     float *out);
+
+/* ---- samplers (sampler.h) over a model or a mixture handle ---- */
+/* schedule: must be the mixture's own for a mixture; kind: sampler_kind; cls (batch) 0..10. */
+DS_EXPORT int ds_api_sampler_new(int source, int schedule, int kind, int steps, double eta, double guidance,
+                                 double clip, double seed, int batch, const int *cls);
+DS_EXPORT int ds_api_sampler_step(int sampler, int n);                      /* returns steps taken in total */
+DS_EXPORT int ds_api_sampler_read(int sampler, int what, float *out);       /* (batch, D) */
+DS_EXPORT int ds_api_sampler_read_u8(int sampler, int what, uint8_t *out);  /* (batch, D) pixels */
+DS_EXPORT int ds_api_sampler_info(int sampler, double *out);                /* rec sampler_info */
+/* One call per displayed step: x_t and x̂_0 as pixels (batch, D) each, and rec sampler_info. */
+DS_EXPORT int ds_api_sampler_frame(int sampler, uint8_t *x_out, uint8_t *x0_out, double *info);
+/* Every remaining step in one call: frames (F, batch, D) x_t, infos recs sampler_info (F),
+ * F = steps − step + 1 (the current state first). Returns F. */
+DS_EXPORT int ds_api_sampler_run(int sampler, float *frames, double *infos);
+/* q(x_t | x_0) of one image (D) as pixels into out (D); info rec noise_info. */
+DS_EXPORT int ds_api_forward_noise(const uint8_t *pixels, int D, int t, int schedule, double seed, uint8_t *out,
+                                   double *info);
+/* The Fashion sample file's header (sampler_models.h, with its version check): rec fashion_sample. */
+DS_EXPORT int ds_api_fashion_sample(const uint8_t *bytes, int n, double *out);
+
+/* ---- the point MLP trainer (mlp_train.h) and Adam (optim.h) ---- */
+DS_EXPORT int ds_api_trainer_new(const float *points, int n, int hidden, int n_layers, int batch, double lr,
+                                 int total_steps, double seed);
+DS_EXPORT int ds_api_trainer_run(int trainer, int K, double *out);          /* rec trainer_run */
+/* ema 1: the EMA weights, 0 the raw ones; .dsw bytes into out (cap); cap = 0 asks the size. */
+DS_EXPORT int ds_api_trainer_save(int trainer, int ema, int cap, uint8_t *out);
+DS_EXPORT int ds_api_adam_new(int n, double lr, double beta1, double beta2, double weight_decay, double clip_norm,
+                              int warmup_steps);
+/* params_out (n) = one update of params (n) with grads (n); returns the step count. */
+DS_EXPORT int ds_api_adam_update(int adam, const float *params, const float *grads, float *params_out);
+
+/* ---- schedules, random numbers, point sets (schedule.h, rng.h, shapes.h, points_forward.h) ---- */
+DS_EXPORT int ds_api_schedule_table(int schedule, int T, int rows, double *out);  /* rows of schedule_table */
+DS_EXPORT int ds_api_rng_normals(double seed, int n, double *out);
+DS_EXPORT int ds_api_shape_points(int shape, int n, double seed, float *out);     /* (n, 2) */
+DS_EXPORT int ds_api_cow_outline(int cap, float *xy);
+/* mode: drawing_mode. */
+DS_EXPORT int ds_api_drawing_points(const float *xy, const int *lens, int S, int mode, double width, int n,
+                                    double seed, float *out);
+DS_EXPORT int ds_api_image_points(const uint8_t *grey, int w, int h, int threshold, int n, double seed, float *out);
+DS_EXPORT int ds_api_points_noise(int n, double seed, float *out);
+DS_EXPORT int ds_api_forward_points(int schedule, int T, int t, const float *x0, const float *eps, int n, float *xt);
+DS_EXPORT int ds_api_forward_trajectory(int schedule, int T, const float *x0, const float *eps, float *out);
+DS_EXPORT int ds_api_forward_density(int schedule, int T, int t, const float *x0, int n, double lo, double hi, int G,
+                                     float *out);
+
+/* ---- point quality (point_metrics.h): the measures and C's verdict ---- */
+DS_EXPORT int ds_api_point_quality(const float *a, int na, const float *b, int nb, double *out); /* rec point_quality */
+DS_EXPORT int ds_api_point_floor(int shape, int n, double seed, double *out);                 /* rec point_quality */
+DS_EXPORT int ds_api_point_verdict(double chamfer, double mmd2, double floor_chamfer, double *out); /* rec point_verdict */
+
+/* ---- variational inference (vi.h) ---- */
+DS_EXPORT int ds_api_vi_evaluate(int k, const double *params, double mu, double sigma, double log_z, double *out);
+DS_EXPORT int ds_api_vi_parse_target(const unsigned char *text, int len, double *out);        /* rec vi_target */
+DS_EXPORT int ds_api_vi_curves(int k, const double *params, double mu, double sigma, double x0, double x1, int n,
+                               double *out);                                                  /* rows of vi_curves */
+DS_EXPORT int ds_api_vi_monte_carlo(int k, const double *params, double mu, double sigma, double log_z, double n,
+                                    double seed, double *out);                                /* rec vi_monte_carlo */
+/* direction: vi_direction; path recs vi_fit (max_steps + 1); returns the rows used. */
+DS_EXPORT int ds_api_vi_fit_path(int k, const double *params, int direction, double mu0, double sigma0, int max_steps,
+                                 double *path);
+
+/* ---- kernel benchmarks (kernels_bench.h) ---- */
+DS_EXPORT int ds_api_bench_peak(double seconds, double *out);                                 /* rec bench_peak */
+DS_EXPORT int ds_api_bench_unet_convs(int model, int B, double seconds, int cap_rows, double *out); /* recs bench_conv */
+
+#endif
