@@ -22,6 +22,7 @@ const ATTRIBUTE_ROWS = [
   ['ui-attr-model', 'diffuscope-sampler', { model: 'gan' }, '.ds-attr-error', 'attribute model="gan" must be one of network, mixture; using network'],
   ['ui-attr-schedule', 'diffuscope-noising', { schedule: 'quadratic' }, '.ds-attr-error', 'attribute schedule="quadratic" must be one of linear, cosine; using linear'],
   ['ui-attr-shape', 'diffuscope-points', { shape: 'unicorn' }, '.ds-attr-error', 'attribute shape="unicorn" must be one of cow, moons, spiral, rings, letter; using cow'],
+  ['ui-attr-forward-shape', 'diffuscope-forward', { shape: 'unicorn' }, '.ds-attr-error', 'attribute shape="unicorn" must be one of cow, moons, spiral, rings, letter; using cow'],
   ['ui-weights-missing', 'diffuscope-sampler', { weights: 'no-such-file.dsw' }, '.ds-notice', 'The weights file /web/examples/no-such-file.dsw is missing (not trained or not shipped yet); showing the exact mixture of test images instead.'],
   ['ui-weights-corrupt', 'diffuscope-sampler', { weights: '../data/fashion-sample.bin' }, '.ds-error', 'bad magic: a Diffuscope weights file (.dsw) starts with "DSCW"'],
 ];
@@ -72,6 +73,24 @@ test('bad attributes and weights: the widget shows what is wrong', async () => {
     await page.evaluate((id) => document.getElementById(id).remove(), id);
   }
   assert.deepEqual(wrong, [], wrong.join('\n'));
+  await page.close();
+});
+
+// The forward widget used to show a bad shape's message and replace it at once with
+// "computing…": the message must still be there once the widget has drawn the cow.
+test('a bad shape on <diffuscope-forward> stays visible after the widget is ready', async () => {
+  const page = await emptyPage();
+  await page.evaluate(() => {
+    const el = document.createElement('diffuscope-forward');
+    el.setAttribute('shape', 'unicorn');
+    document.body.append(el);
+  });
+  const widget = page.locator('diffuscope-forward');
+  await widget.and(page.locator('[data-ready]')).waitFor({ timeout: 30000 });
+  const errors = await widget.locator('.ds-error').allTextContents();
+  assert.ok(errors.some((t) => t.includes('attribute shape="unicorn" must be one of cow, moons, spiral, rings, letter; using cow')),
+    `the bad shape is still reported once ready (error lines: ${JSON.stringify(errors)}, status: ${JSON.stringify(await widget.locator('.ds-status').allTextContents())})`);
+  assert.equal(await widget.locator('select[aria-label="shape"]').inputValue(), 'cow');
   await page.close();
 });
 
