@@ -359,7 +359,8 @@ class VIWidget extends DiffuscopeElement {
       const start = performance.now();
       const frame = (now) => {
         if (this.animating !== token) { button.textContent = label; return; }
-        const t = Math.min(1, (now - start) / (FIT_SECONDS * 1000));
+        // the first frame's timestamp may precede `start`: clamp, or the index would be negative
+        const t = Math.max(0, Math.min(1, (now - start) / (FIT_SECONDS * 1000)));
         // ease so the many small late steps do not dominate the playback
         const i = Math.min(ret - 1, Math.round((1 - (1 - t) ** 3) * (ret - 1)));
         this.setQ(path[i].mu, path[i].sigma, true);
