@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { loadModule, call, cliJSON, maxAbsDiff, WASM_DIR } from './wasm.mjs';
+import { loadModule, call, api, cliJSON, maxAbsDiff, WASM_DIR } from './wasm.mjs';
 
 const ROWS = ['beta', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar', 'snr', 'posterior_variance', 'posterior_coef_x0', 'posterior_coef_xt'];
 
@@ -50,3 +50,18 @@ test('the SIMD build contains v128 instructions and the scalar build none', () =
 });
 
 export const GOLDEN_NORMALS_SEED_42 = [-0.72621913824478568, -0.21119691823195985, 0.22162270150359331, 0.52277168775601457];
+
+// The module's description (ds_api_describe) and its exports name the same functions, and every
+// record field and enum the JS relies on comes from C: web/api.js has no list of its own.
+test('the description lists exactly the exported face', async () => {
+  const M = await loadModule('simd');
+  const a = api(M);
+  const exported = Object.keys(M).filter((k) => k.startsWith('_ds_')).map((k) => k.slice('_ds_api_'.length)).sort();
+  const described = [...Object.keys(a.functions), 'describe', 'last_error', 'clear_error'].sort();
+  assert.deepEqual(exported, described, 'every export is described and every described function exported (all ds_api_*)');
+  assert.ok(Object.keys(M).filter((k) => k.startsWith('_ds_')).every((k) => k.startsWith('_ds_api_')), 'only the face is exported');
+  for (const [fn, params] of Object.entries(a.functions))
+    for (const p of params) assert.ok(['h', 'i', 'd', 'p'].includes(p) || a.enums[p.slice(2)], `${fn}: parameter kind ${p}`);
+  for (const [name, fields] of Object.entries(a.records))
+    for (const f of fields) assert.ok(f.count >= 1 && (!f.enum || a.enums[f.enum]), `${name}.${f.name}`);
+});
