@@ -10,25 +10,13 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_files.h"
 #include "cli.h"
 #include "error.h"
 #include "mlp_train.h"
 #include "model.h"
 
 static char dir[256];
-
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = len > 0 ? malloc((size_t)len + 1) : NULL;
-    *n = b && fread(b, 1, (size_t)len, f) == (size_t)len ? (size_t)len : 0;
-    if (b) b[*n] = 0;
-    fclose(f);
-    return b;
-}
 
 /* `diffuscope info FILE` with stdout in a file; returns what it printed (malloc'd). */
 static char *info(const char *file) {
@@ -44,22 +32,18 @@ static char *info(const char *file) {
     close(saved);
     CHECK(rc == 0, "info %s: exit %d", file, rc);
     size_t n;
-    char *text = (char *)slurp(out, &n);
+    char *text = (char *)read_file(out, &n);
     return text ? text : calloc(1, 1);
 }
 
 static void test_info(void) {
-    const char *src = getenv("DS_SOURCE_DIR");
-    char path[600];
-    snprintf(path, sizeof path, "%s/tests/golden/unet_tiny_v2.dsw", src ? src : ".");
-    char *t = info(path);
+    char *t = info(golden_path("unet_tiny_v2.dsw"));
     CHECK(strstr(t, "\nschedule: cosine, T = 500\n") && strstr(t, "\nprediction: eps\n"), "v2 schedule and prediction:\n%s", t);
     CHECK(strstr(t, "\nclass names (10): 0 \"T-shirt/top\", 1 \"Trouser\",") && strstr(t, ", 9 \"Ankle boot\"\n") &&
               strstr(t, "5 \"Sandale \xc3\xa0 l\xe2\x80\x99\xc3\xa9t\xc3\xa9\""),
           "v2 class names:\n%s", t);
     free(t);
-    snprintf(path, sizeof path, "%s/tests/golden/unet_tiny.dsw", src ? src : ".");
-    t = info(path);
+    t = info(golden_path("unet_tiny.dsw"));
     CHECK(strstr(t, "\nschedule: linear, T = 1000 (format 1: the default)\n") &&
               strstr(t, "\nprediction: eps (format 1: the default)\n") && strstr(t, "\nclass names: none\n"),
           "v1 file: the default, and says so:\n%s", t);
@@ -68,7 +52,7 @@ static void test_info(void) {
 
 static ds_model *load(const char *path, uint32_t *version) {
     size_t n;
-    uint8_t *b = slurp(path, &n);
+    uint8_t *b = read_file(path, &n);
     ds_model *m = b ? ds_model_from_bytes(b, n) : NULL;
     *version = b && n > 8 ? b[4] : 0;
     free(b);

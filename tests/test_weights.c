@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_files.h"
 #include "error.h"
 #include "model.h"
 #include "rng.h"
@@ -37,6 +38,24 @@ static void expect_refused(const uint8_t *bytes, size_t n, const char *want, con
     CHECK(strstr(ds_last_error(), want) != NULL, "%s: message \"%s\" does not mention \"%s\"", what, ds_last_error(), want);
     ds_model_free(m);
     free(copy);
+}
+
+/* Of 300 copies of good[0..n) with one random byte changed in its first `span` bytes, how
+ * many the loader refuses (each copy in an exact-size buffer, for ASan). */
+static int refused_flips(const uint8_t *good, size_t n, size_t span, uint64_t seed) {
+    ds_rng rng;
+    ds_rng_seed(&rng, seed);
+    int refused = 0;
+    for (int i = 0; i < 300; i++) {
+        uint8_t *copy = malloc(n);
+        memcpy(copy, good, n);
+        copy[ds_rng_below(&rng, (uint32_t)span)] ^= (uint8_t)(1 + ds_rng_below(&rng, 255));
+        ds_model *r = ds_model_from_bytes(copy, n);
+        refused += r == NULL;
+        ds_model_free(r);
+        free(copy);
+    }
+    return refused;
 }
 
 static ds_mlp_config small_mlp(void) { return (ds_mlp_config){.data_dim = 2, .hidden = 12, .n_layers = 2, .temb_dim = 6}; }
@@ -217,20 +236,7 @@ static void test_corrupt(void) {
     p[0] = keep;
 
     /* random single-byte corruption anywhere: always refused, never a crash */
-    ds_rng rng;
-    ds_rng_seed(&rng, 99);
-    int refused = 0;
-    for (int i = 0; i < 300; i++) {
-        memcpy(b, good, n);
-        size_t at = ds_rng_below(&rng, (uint32_t)n);
-        b[at] ^= (uint8_t)(1 + ds_rng_below(&rng, 255));
-        uint8_t *copy = malloc(n);
-        memcpy(copy, b, n);
-        ds_model *r = ds_model_from_bytes(copy, n);
-        refused += r == NULL;
-        ds_model_free(r);
-        free(copy);
-    }
+    int refused = refused_flips(good, n, n, 99);
     CHECK(refused == 300, "random byte corruption: %d of 300 refused (the checksum should catch all)", refused);
 
     free(b);
@@ -242,24 +248,7 @@ static void test_corrupt(void) {
 
 static uint32_t get_u32(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
-static char *golden_path(const char *file) {
-    static char buf[1024];
-    const char *src = getenv("DS_SOURCE_DIR");
-    snprintf(buf, sizeof buf, "%s/tests/golden/%s", src ? src : ".", file);
-    return buf;
-}
-
-static uint8_t *read_golden(const char *file, size_t *n) {
-    FILE *f = fopen(golden_path(file), "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = len > 0 ? malloc((size_t)len) : NULL;
-    *n = b && fread(b, 1, (size_t)len, f) == (size_t)len ? (size_t)len : 0;
-    fclose(f);
-    return b;
-}
+static uint8_t *read_golden(const char *file, size_t *n) { return read_file(golden_path(file), n); }
 
 static const char *const FASHION_NAMES[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                               "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
@@ -514,19 +503,7 @@ static void test_bad_fields(void) {
 
     /* truncation through the class-name block and the first tensor, and random byte flips */
     for (size_t cut = 0; cut < names + names_bytes + 200; cut += 3) expect_refused(good, cut, "truncated", "truncated v2 file");
-    ds_rng rng;
-    ds_rng_seed(&rng, 17);
-    int refused = 0;
-    for (int i = 0; i < 300; i++) {
-        uint8_t *copy = malloc(n);
-        memcpy(copy, good, n);
-        size_t at = ds_rng_below(&rng, (uint32_t)(names + names_bytes + 64)); /* header, names, first tensor */
-        copy[at] ^= (uint8_t)(1 + ds_rng_below(&rng, 255));
-        ds_model *r = ds_model_from_bytes(copy, n);
-        refused += r == NULL;
-        ds_model_free(r);
-        free(copy);
-    }
+    int refused = refused_flips(good, n, names + names_bytes + 64, 17); /* header, names, first tensor */
     CHECK(refused == 300, "random byte corruption of a v2 header: %d of 300 refused", refused);
     free(good);
     ds_model_free(m);
