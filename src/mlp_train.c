@@ -148,5 +148,6 @@ int ds_mlp_trainer_save(const ds_mlp_trainer *tr, int ema, uint8_t **bytes, size
     const float *params = ema && tr->opt.ema ? tr->opt.ema : tr->model.params;
     int config[DS_MLP_N_CONFIG];
     ds_mlp_config_to_ints(&tr->model.config, config);
-    return ds_weights_write(DS_MODEL_MLP, config, DS_MLP_N_CONFIG, &tr->model.table, params, DS_DTYPE_F32, bytes, size);
+    const ds_weights_meta meta = {.schedule_kind = tr->schedule.kind, .schedule_T = tr->schedule.T, .prediction = DS_PREDICT_EPS};
+    return ds_weights_write(DS_MODEL_MLP, config, DS_MLP_N_CONFIG, &meta, &tr->model.table, params, DS_DTYPE_F32, bytes, size);
 }

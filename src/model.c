@@ -16,6 +16,7 @@ struct ds_model {
     ds_mlp_state mlp_state;
     int state_batch;      /* max batch of the allocated run state, 0 = none yet */
     int prepared;         /* the UNet's Winograd weights match params (ds_unet_prepare) */
+    ds_weights_meta meta; /* schedule, prediction target, class names */
 };
 
 static ds_model *model_new(ds_model_kind kind, const void *config) {
@@ -25,6 +26,7 @@ static ds_model *model_new(ds_model_kind kind, const void *config) {
         return NULL;
     }
     m->kind = kind;
+    ds_weights_meta_default(&m->meta);
     int rc;
     if (kind == DS_MODEL_UNET) {
         ds_unet_config def;
@@ -44,6 +46,15 @@ static ds_model *model_new(ds_model_kind kind, const void *config) {
     return m;
 }
 
+/* Class names must name every class of the UNet, or be absent. */
+static int check_class_count(const ds_model *m, int n) {
+    if (n == 0) return DS_OK;
+    if (m->kind != DS_MODEL_UNET) return ds_fail("%d class names for an %s model, which has no classes", n, ds_model_kind_name(m->kind));
+    if (n != m->unet.config.n_classes)
+        return ds_fail("%d class names for a UNet of %d classes (give one name per class, or none)", n, m->unet.config.n_classes);
+    return DS_OK;
+}
+
 ds_model *ds_model_from_bytes(const uint8_t *bytes, size_t n) {
     ds_weights_header h;
     if (ds_weights_read_header(bytes, n, &h)) return NULL;
@@ -60,6 +71,14 @@ ds_model *ds_model_from_bytes(const uint8_t *bytes, size_t n) {
     }
     ds_model *m = model_new((ds_model_kind)h.kind, config);
     if (!m) return NULL;
+    if (check_class_count(m, h.meta.n_class_names)) {
+        char msg[512]; /* ds_fail rewrites the buffer it would read from */
+        snprintf(msg, sizeof msg, "%s", ds_last_error());
+        ds_fail("header: %s", msg);
+        ds_model_free(m);
+        return NULL;
+    }
+    m->meta = h.meta;
     if (ds_weights_read_tensors(bytes, n, ds_model_table(m), ds_model_params(m))) {
         ds_model_free(m);
         return NULL;
@@ -92,7 +111,54 @@ int ds_model_to_bytes(const ds_model *m, ds_dtype dtype, uint8_t **out, size_t *
     int nc = ds_model_config_ints(m, config, DS_WEIGHTS_MAX_CONFIG);
     const ds_param_table *t = m->kind == DS_MODEL_UNET ? &m->unet.table : &m->mlp.table;
     const float *p = m->kind == DS_MODEL_UNET ? m->unet.params : m->mlp.params;
-    return ds_weights_write(m->kind, config, nc, t, p, dtype, out, n);
+    return ds_weights_write(m->kind, config, nc, &m->meta, t, p, dtype, out, n);
+}
+
+ds_schedule_kind ds_model_schedule_kind(const ds_model *m) { return m->meta.schedule_kind; }
+int ds_model_schedule_T(const ds_model *m) { return m->meta.schedule_T; }
+ds_prediction ds_model_prediction(const ds_model *m) { return m->meta.prediction; }
+int ds_model_n_class_names(const ds_model *m) { return m->meta.n_class_names; }
+const char *ds_model_class_name(const ds_model *m, int i) {
+    return i >= 0 && i < m->meta.n_class_names ? m->meta.class_names[i] : NULL;
+}
+const ds_weights_meta *ds_model_meta(const ds_model *m) { return &m->meta; }
+
+/* Every setter checks a changed copy with the one validator the reader uses, then keeps it. */
+static int set_meta(ds_model *m, const ds_weights_meta *changed) {
+    if (ds_weights_meta_check(changed) || check_class_count(m, changed->n_class_names)) return DS_ERR;
+    m->meta = *changed;
+    return DS_OK;
+}
+
+int ds_model_set_schedule(ds_model *m, ds_schedule_kind kind, int T) {
+    if (!m) return ds_fail("set schedule: null model");
+    ds_weights_meta meta = m->meta;
+    meta.schedule_kind = kind;
+    meta.schedule_T = T;
+    return set_meta(m, &meta);
+}
+
+int ds_model_set_prediction(ds_model *m, ds_prediction prediction) {
+    if (!m) return ds_fail("set prediction: null model");
+    ds_weights_meta meta = m->meta;
+    meta.prediction = prediction;
+    return set_meta(m, &meta);
+}
+
+int ds_model_set_class_names(ds_model *m, const char *const *names, int n) {
+    if (!m) return ds_fail("set class names: null model");
+    if (n < 0 || n > DS_WEIGHTS_MAX_CLASS_NAMES || (n > 0 && !names))
+        return ds_fail("set class names: %d names (0..%d allowed)", n, DS_WEIGHTS_MAX_CLASS_NAMES);
+    ds_weights_meta meta = m->meta;
+    memset(meta.class_names, 0, sizeof meta.class_names);
+    meta.n_class_names = n;
+    for (int i = 0; i < n; i++) {
+        size_t len = names[i] ? strlen(names[i]) : 0;
+        if (len < 1 || len >= DS_CLASS_NAME_MAX)
+            return ds_fail("class name #%d: length %zu is out of range 1..%d", i, len, DS_CLASS_NAME_MAX - 1);
+        memcpy(meta.class_names[i], names[i], len);
+    }
+    return set_meta(m, &meta);
 }
 
 ds_model_kind ds_model_get_kind(const ds_model *m) { return m->kind; }

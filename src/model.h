@@ -7,6 +7,10 @@
  *
  * Inputs per item: UNet x (C_img, S, S) = 784 floats for Fashion, class 0..9 or 10 (none);
  * MLP x (2), class ignored. t is the timestep as a float in [0, 1000].
+ * A model also describes how it was trained (the .dsw header's version-2 fields): its noise
+ * schedule, what the network predicts, and its class names, so a sampler need not be told. A
+ * model from ds_model_random, or from a version-1 file, has version 1's default: linear
+ * schedule, T = 1000, eps-prediction, no class names.
  * Not here: the file format (weights.h), the networks (unet.h, mlp.h). */
 #ifndef DS_MODEL_H
 #define DS_MODEL_H
@@ -28,7 +32,8 @@ ds_model *ds_model_from_bytes(const uint8_t *bytes, size_t n);
 ds_model *ds_model_random(ds_model_kind kind, const void *config, uint64_t seed);
 void ds_model_free(ds_model *m);
 
-/* Serialises to .dsw bytes (malloc'd; caller frees). DS_OK or DS_ERR. */
+/* Serialises to .dsw bytes (malloc'd; caller frees), with the model's description: version
+ * 1 when that is version 1's default, else version 2. DS_OK or DS_ERR. */
 int ds_model_to_bytes(const ds_model *m, ds_dtype dtype, uint8_t **out, size_t *n);
 
 ds_model_kind ds_model_get_kind(const ds_model *m);
@@ -43,6 +48,22 @@ float *ds_model_params(ds_model *m);                             /* (table.total
 int ds_model_config_ints(const ds_model *m, int *out, int cap);  /* returns count */
 ds_unet *ds_model_unet(ds_model *m);                             /* NULL if not a UNet */
 ds_mlp *ds_model_mlp(ds_model *m);                               /* NULL if not an MLP */
+
+/* How the model was trained (see weights.h). */
+ds_schedule_kind ds_model_schedule_kind(const ds_model *m);
+int ds_model_schedule_T(const ds_model *m);
+ds_prediction ds_model_prediction(const ds_model *m);
+int ds_model_n_class_names(const ds_model *m);                   /* 0 = none */
+const char *ds_model_class_name(const ds_model *m, int i);       /* NULL if i is not 0..n-1 */
+const ds_weights_meta *ds_model_meta(const ds_model *m);         /* all of the above at once */
+
+/* Setters for whoever creates a model (the trainer): each checks its values and leaves the
+ * model unchanged on error. Class names: n = 0 (none) or exactly the UNet's n_classes, each
+ * 1..31 bytes of UTF-8 without control characters, all distinct; an MLP takes none. Saving
+ * writes them (ds_model_to_bytes). Return DS_OK or DS_ERR naming the bad value. */
+int ds_model_set_schedule(ds_model *m, ds_schedule_kind kind, int T);
+int ds_model_set_prediction(ds_model *m, ds_prediction prediction);
+int ds_model_set_class_names(ds_model *m, const char *const *names, int n);
 
 /* eps_out (B, item) = model(x (B, item), t (B), cls (B) or NULL). The first call with a
  * larger B than before (re)allocates the run state; later calls allocate nothing. Large

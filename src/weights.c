@@ -62,6 +62,71 @@ uint64_t ds_weights_checksum(const uint8_t *bytes, size_t n) {
     return h;
 }
 
+/* ---- the model's description (format version 2) ---- */
+
+void ds_weights_meta_default(ds_weights_meta *meta) {
+    memset(meta, 0, sizeof *meta);
+    meta->schedule_kind = DS_SCHEDULE_LINEAR;
+    meta->schedule_T = 1000;
+    meta->prediction = DS_PREDICT_EPS;
+}
+
+const char *ds_prediction_name(ds_prediction p) { return p == DS_PREDICT_EPS ? "eps" : "unknown"; }
+
+/* Length of the well-formed UTF-8 sequence starting at s[0] (at most n bytes), or 0. Refuses
+ * overlong forms, surrogates and code points past U+10FFFF, as a UTF-8 decoder must. */
+static int utf8_sequence(const uint8_t *s, size_t n) {
+    uint8_t c = s[0];
+    int len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!len || (size_t)len > n) return 0;
+    for (int i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) || (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+        return 0;
+    return len;
+}
+
+/* A class name of len bytes: UTF-8 without control characters. */
+static int check_class_name(const uint8_t *name, size_t len, int index) {
+    if (len < 1 || len >= DS_CLASS_NAME_MAX)
+        return ds_fail("class name #%d: length %zu is out of range 1..%d", index, len, DS_CLASS_NAME_MAX - 1);
+    for (size_t i = 0; i < len;) {
+        if (name[i] < 0x20 || name[i] == 0x7f)
+            return ds_fail("class name #%d: control byte 0x%02x at byte %zu", index, name[i], i);
+        int k = utf8_sequence(name + i, len - i);
+        if (!k) return ds_fail("class name #%d: not valid UTF-8 at byte %zu", index, i);
+        i += (size_t)k;
+    }
+    return DS_OK;
+}
+
+int ds_weights_meta_check(const ds_weights_meta *meta) {
+    if (!meta) return ds_fail("model description: null");
+    if (meta->schedule_kind != DS_SCHEDULE_LINEAR && meta->schedule_kind != DS_SCHEDULE_COSINE)
+        return ds_fail("unknown noise schedule kind %d (this build knows 0 = linear, 1 = cosine; a newer Diffuscope may "
+                       "know more: update Diffuscope)", (int)meta->schedule_kind);
+    if (meta->schedule_T < 1 || meta->schedule_T > DS_MAX_T)
+        return ds_fail("schedule T = %d is out of range 1..%d", meta->schedule_T, DS_MAX_T);
+    if (meta->prediction != DS_PREDICT_EPS)
+        return ds_fail("unknown prediction target %d (this build knows 0 = eps; 1 = v and 2 = flow velocity need a newer "
+                       "Diffuscope: update Diffuscope)", (int)meta->prediction);
+    if (meta->n_class_names < 0 || meta->n_class_names > DS_WEIGHTS_MAX_CLASS_NAMES)
+        return ds_fail("%d class names (0..%d allowed)", meta->n_class_names, DS_WEIGHTS_MAX_CLASS_NAMES);
+    for (int i = 0; i < meta->n_class_names; i++) {
+        const char *name = meta->class_names[i];
+        const char *nul = memchr(name, 0, DS_CLASS_NAME_MAX); /* none: too long, refused below */
+        if (check_class_name((const uint8_t *)name, nul ? (size_t)(nul - name) : DS_CLASS_NAME_MAX, i)) return DS_ERR;
+        for (int j = 0; j < i; j++)
+            if (!strcmp(name, meta->class_names[j])) return ds_fail("class name #%d '%s' repeats class name #%d", i, name, j);
+    }
+    return DS_OK;
+}
+
+static int meta_is_default(const ds_weights_meta *meta) {
+    return meta->schedule_kind == DS_SCHEDULE_LINEAR && meta->schedule_T == 1000 && meta->prediction == DS_PREDICT_EPS &&
+           meta->n_class_names == 0;
+}
+
 /* ---- f16 ---- */
 
 uint16_t ds_f32_to_f16(float f) {
@@ -155,6 +220,46 @@ static int parse_record(const uint8_t *bytes, size_t at, size_t end, uint32_t in
     return DS_OK;
 }
 
+/* The version-2 description at bytes 160..179 and the class-name block after the header,
+ * which ends by `end`; sets h->meta and h->tensors_at. Version 1 gets the default. */
+static int read_meta(const uint8_t *bytes, size_t end, ds_weights_header *h) {
+    ds_weights_meta *meta = &h->meta;
+    ds_weights_meta_default(meta);
+    h->tensors_at = DS_WEIGHTS_HEADER_BYTES;
+    if (h->version == 1) return DS_OK;
+    /* int32 casts: a corrupt huge value turns negative and the range checks below refuse it */
+    meta->schedule_kind = (ds_schedule_kind)(int32_t)get_u32(bytes + 160);
+    meta->schedule_T = (int32_t)get_u32(bytes + 164);
+    meta->prediction = (ds_prediction)(int32_t)get_u32(bytes + 168);
+    uint32_t n_names = get_u32(bytes + 172), names_bytes = get_u32(bytes + 176);
+    if (n_names > DS_WEIGHTS_MAX_CLASS_NAMES)
+        return ds_fail("header: %u class names (0..%d allowed)", n_names, DS_WEIGHTS_MAX_CLASS_NAMES);
+    if (names_bytes % 4 || names_bytes > end - DS_WEIGHTS_HEADER_BYTES)
+        return ds_fail("header: the class-name block of %u bytes does not fit the file (corrupt file?)", names_bytes);
+    size_t at = DS_WEIGHTS_HEADER_BYTES, block_end = at + names_bytes;
+    for (uint32_t i = 0; i < n_names; i++) {
+        if (block_end - at < 4) return ds_fail("class name #%u: past the end of the %u-byte class-name block", i, names_bytes);
+        uint32_t len = get_u32(bytes + at);
+        if ((uint64_t)(block_end - at - 4) < ((uint64_t)len + 3) / 4 * 4) /* 64-bit: no wrap on wasm32 */
+            return ds_fail("class name #%u: its %u bytes run past the end of the %u-byte class-name block", i, len, names_bytes);
+        if (check_class_name(bytes + at + 4, len, (int)i)) return DS_ERR;
+        for (size_t k = len; k < pad4(len); k++)
+            if (bytes[at + 4 + k]) return ds_fail("class name #%u: padding byte is not zero (corrupt file?)", i);
+        memcpy(meta->class_names[i], bytes + at + 4, len);
+        meta->class_names[i][len] = '\0';
+        at += 4 + pad4(len);
+    }
+    meta->n_class_names = (int)n_names;
+    if (at != block_end) return ds_fail("header: %zu stray bytes after the last class name (corrupt file?)", block_end - at);
+    h->tensors_at = block_end;
+    if (ds_weights_meta_check(meta)) {
+        char msg[512]; /* ds_fail rewrites the buffer it would read from */
+        snprintf(msg, sizeof msg, "%s", ds_last_error());
+        return ds_fail("header: %s", msg);
+    }
+    return DS_OK;
+}
+
 int ds_weights_read_header(const uint8_t *bytes, size_t n, ds_weights_header *h) {
     if (!bytes || !h) return ds_fail("weights: null input");
     if (n < 4 || memcmp(bytes, DS_WEIGHTS_MAGIC, 4) != 0) {
@@ -166,10 +271,12 @@ int ds_weights_read_header(const uint8_t *bytes, size_t n, ds_weights_header *h)
         return ds_fail("truncated: %zu bytes, but the header alone takes %d", n, DS_WEIGHTS_HEADER_BYTES);
     memset(h, 0, sizeof *h);
     h->version = get_u32(bytes + 4);
-    if (h->version != DS_WEIGHTS_VERSION)
-        return ds_fail("unknown format version %u (this build reads version %d; re-export the weights with a matching "
-                       "diffuscope, or update this one)",
-                       h->version, DS_WEIGHTS_VERSION);
+    if (h->version > DS_WEIGHTS_VERSION)
+        return ds_fail("unknown format version %u (written by a newer Diffuscope; this build reads formats %d..%d): "
+                       "update Diffuscope", h->version, DS_WEIGHTS_VERSION_MIN, DS_WEIGHTS_VERSION);
+    if (h->version < DS_WEIGHTS_VERSION_MIN)
+        return ds_fail("unknown format version %u (this build reads formats %d..%d; corrupt file?)", h->version,
+                       DS_WEIGHTS_VERSION_MIN, DS_WEIGHTS_VERSION);
     h->kind = get_u32(bytes + 8);
     uint32_t n_config = get_u32(bytes + 12);
     if (n_config > DS_WEIGHTS_MAX_CONFIG) return ds_fail("header: %u config ints (at most %d)", n_config, DS_WEIGHTS_MAX_CONFIG);
@@ -184,7 +291,8 @@ int ds_weights_read_header(const uint8_t *bytes, size_t n, ds_weights_header *h)
     h->file_size = get_u64(bytes + 152);
     if (header_size != DS_WEIGHTS_HEADER_BYTES)
         return ds_fail("header: header size %u (expected %d; corrupt file?)", header_size, DS_WEIGHTS_HEADER_BYTES);
-    for (int i = 160; i < DS_WEIGHTS_HEADER_BYTES; i++)
+    const int padding_at = h->version == 1 ? 160 : 180;
+    for (int i = padding_at; i < DS_WEIGHTS_HEADER_BYTES; i++)
         if (bytes[i]) return ds_fail("header: padding byte %d is not zero (corrupt file?)", i);
     if (h->file_size > n)
         return ds_fail("truncated: the header says the file has %llu bytes but only %zu are here",
@@ -198,7 +306,8 @@ int ds_weights_read_header(const uint8_t *bytes, size_t n, ds_weights_header *h)
         return ds_fail("header: unknown model kind %u (1 = unet, 2 = mlp)", h->kind);
 
     const size_t end = n - 8;
-    size_t at = DS_WEIGHTS_HEADER_BYTES;
+    if (read_meta(bytes, end, h)) return DS_ERR;
+    size_t at = h->tensors_at;
     record r;
     for (uint32_t i = 0; i < h->n_tensors; i++) {
         if (parse_record(bytes, at, end, i, &r)) return DS_ERR;
@@ -225,7 +334,7 @@ int ds_weights_read_tensors(const uint8_t *bytes, size_t n, const ds_param_table
     if (!table || !params) return ds_fail("weights: null table or parameter blob");
     if (ds_weights_read_header(bytes, n, &h)) return DS_ERR;
     unsigned char seen[DS_PARAM_MAX_TENSORS] = {0};
-    size_t at = DS_WEIGHTS_HEADER_BYTES;
+    size_t at = h.tensors_at;
     record r;
     for (uint32_t i = 0; i < h.n_tensors; i++) {
         if (parse_record(bytes, at, n - 8, i, &r)) return DS_ERR;
@@ -264,15 +373,29 @@ int ds_weights_read_tensors(const uint8_t *bytes, size_t n, const ds_param_table
 
 /* ---- writing ---- */
 
-int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const ds_param_table *table,
-                     const float *params, ds_dtype dtype, uint8_t **out_bytes, size_t *out_size) {
+int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const ds_weights_meta *meta,
+                     const ds_param_table *table, const float *params, ds_dtype dtype, uint8_t **out_bytes,
+                     size_t *out_size) {
     if (!table || !params || !out_bytes || !out_size || (n_config > 0 && !config))
         return ds_fail("weights write: null argument");
     if (n_config < 0 || n_config > DS_WEIGHTS_MAX_CONFIG) return ds_fail("weights write: %d config ints", n_config);
     if (dtype != DS_DTYPE_F32 && dtype != DS_DTYPE_F16) return ds_fail("weights write: unknown dtype %d", (int)dtype);
     if (table->n < 1) return ds_fail("weights write: empty parameter table");
+    ds_weights_meta def;
+    if (!meta) {
+        ds_weights_meta_default(&def);
+        meta = &def;
+    }
+    if (ds_weights_meta_check(meta)) {
+        char msg[512]; /* ds_fail rewrites the buffer it would read from */
+        snprintf(msg, sizeof msg, "%s", ds_last_error());
+        return ds_fail("weights write: %s", msg);
+    }
+    const uint32_t version = meta_is_default(meta) ? 1 : 2; /* the oldest format that holds it */
+    size_t names_bytes = 0;
+    for (int i = 0; i < meta->n_class_names; i++) names_bytes += 4 + pad4(strlen(meta->class_names[i]));
     const size_t esize = dtype == DS_DTYPE_F32 ? 4 : 2;
-    size_t size = DS_WEIGHTS_HEADER_BYTES + 8;
+    size_t size = DS_WEIGHTS_HEADER_BYTES + names_bytes + 8;
     for (int k = 0; k < table->n; k++) {
         const ds_param_info *p = &table->p[k];
         size += 4 + pad4(strlen(p->name)) + 8 + 4 * (size_t)p->ndim + pad4((size_t)p->numel * esize);
@@ -286,7 +409,7 @@ int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const 
     uint8_t *b = calloc(size, 1);
     if (!b) return ds_fail("weights write: out of memory for %zu bytes", size);
     memcpy(b, DS_WEIGHTS_MAGIC, 4);
-    put_u32(b + 4, DS_WEIGHTS_VERSION);
+    put_u32(b + 4, version);
     put_u32(b + 8, (uint32_t)kind);
     put_u32(b + 12, (uint32_t)n_config);
     for (int i = 0; i < n_config; i++) put_u32(b + 16 + 4 * i, (uint32_t)config[i]);
@@ -294,6 +417,19 @@ int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const 
     put_u32(b + 148, DS_WEIGHTS_HEADER_BYTES);
     put_u64(b + 152, size);
     size_t at = DS_WEIGHTS_HEADER_BYTES;
+    if (version == 2) {
+        put_u32(b + 160, (uint32_t)meta->schedule_kind);
+        put_u32(b + 164, (uint32_t)meta->schedule_T);
+        put_u32(b + 168, (uint32_t)meta->prediction);
+        put_u32(b + 172, (uint32_t)meta->n_class_names);
+        put_u32(b + 176, (uint32_t)names_bytes);
+        for (int i = 0; i < meta->n_class_names; i++) {
+            size_t len = strlen(meta->class_names[i]);
+            put_u32(b + at, (uint32_t)len);
+            memcpy(b + at + 4, meta->class_names[i], len);
+            at += 4 + pad4(len);
+        }
+    }
     for (int k = 0; k < table->n; k++) {
         const ds_param_info *p = &table->p[k];
         size_t name_len = strlen(p->name);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_files.h"
 #include "error.h"
 #include "kernels.h"
 #include "model.h"
@@ -170,25 +171,6 @@ static void ref_mlp(const ds_model *m, const ds_mlp_config *c, const float *x, c
 }
 
 /* ---- files ---- */
-
-static char *golden_path(const char *file) {
-    static char buf[1024];
-    const char *src = getenv("DS_SOURCE_DIR");
-    snprintf(buf, sizeof buf, "%s/tests/golden/%s", src ? src : ".", file);
-    return buf;
-}
-
-static uint8_t *read_file(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(len > 0 ? (size_t)len : 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
 
 static double rel_diff(const float *got, const float *want, long n) {
     double d = 0, mag = 0;

@@ -21,7 +21,8 @@
 static const char *USAGE =
     "usage: diffuscope info WEIGHTS.dsw [--tensors] [--bench SECONDS]\n"
     "       diffuscope info --random unet|mlp [--tensors] [--bench SECONDS]\n"
-    "  Prints the model kind, its config, the parameter count and the forward cost in MFLOP per\n"
+    "  Prints the model kind, its config, how it was trained (noise schedule and T, what the\n"
+    "  network predicts, class names), the parameter count and the forward cost in MFLOP per\n"
     "  item (image or point). --tensors lists every tensor (name, shape, offset). --bench times\n"
     "  the forward pass at batch 1 and 16 for about SECONDS each (single thread). --random\n"
     "  describes a randomly initialised model of the default config instead of a file.\n"
@@ -33,7 +34,7 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static ds_model *load_mapped(const char *path) {
+static ds_model *load_mapped(const char *path, uint32_t *version) {
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         ds_fail("cannot open %s: %s", path, strerror(errno));
@@ -57,6 +58,8 @@ static ds_model *load_mapped(const char *path) {
         return NULL;
     }
     ds_model *m = ds_model_from_bytes(map, (size_t)st.st_size);
+    ds_weights_header h;
+    if (m && ds_weights_read_header(map, (size_t)st.st_size, &h) == DS_OK) *version = h.version;
     munmap(map, (size_t)st.st_size);
     return m;
 }
@@ -74,6 +77,22 @@ static void print_config(ds_model *m) {
         printf("config: %d-D points, %d hidden layers of %d, time embedding %d\n", c->data_dim, c->n_layers, c->hidden,
                c->temb_dim);
     }
+}
+
+/* How the model was trained: what a sampler takes from the file (format 2; version 1 means
+ * the default, and says so). */
+static void print_description(const ds_model *m, uint32_t version) {
+    const char *origin = version == 1 ? " (format 1: the default)" : "";
+    printf("schedule: %s, T = %d%s\n", ds_schedule_kind_name(ds_model_schedule_kind(m)), ds_model_schedule_T(m), origin);
+    printf("prediction: %s%s\n", ds_prediction_name(ds_model_prediction(m)), origin);
+    const int n = ds_model_n_class_names(m);
+    if (!n) {
+        printf("class names: none\n");
+        return;
+    }
+    printf("class names (%d):", n);
+    for (int i = 0; i < n; i++) printf("%s %d \"%s\"", i ? "," : "", i, ds_model_class_name(m, i));
+    printf("\n");
 }
 
 static int bench(ds_model *m, double seconds) {
@@ -127,6 +146,7 @@ int cmd_info(int argc, char **argv) {
         }
     }
     ds_model *m;
+    uint32_t version = 1; /* a random model has version 1's description */
     if (random_kind) {
         if (optind < argc) return cli_error(2, "info: give either WEIGHTS or --random, not both");
         ds_model_kind kind;
@@ -141,12 +161,13 @@ int cmd_info(int argc, char **argv) {
             fputs(USAGE, stderr);
             return 2;
         }
-        m = load_mapped(argv[optind]);
+        m = load_mapped(argv[optind], &version);
         if (!m) return cli_error(1, "info: %s: %s", argv[optind], ds_last_error());
         printf("file: %s\n", argv[optind]);
     }
     printf("kind: %s\n", ds_model_kind_name(ds_model_get_kind(m)));
     print_config(m);
+    print_description(m, version);
     const ds_param_table *t = ds_model_table(m);
     printf("parameters: %ld in %d tensors\n", ds_model_num_params(m), t->n);
     printf("forward cost: %.2f MFLOP per %s\n", ds_model_mflop(m), ds_model_get_kind(m) == DS_MODEL_UNET ? "image" : "point");

@@ -246,10 +246,11 @@ static unsigned char *read_file(const char *path, long *size) {
     return buf;
 }
 
-static int save_weights(const char *path, const net *n, const model_blob *mb, const float *params, ds_dtype dtype) {
+static int save_weights(const char *path, const net *n, const model_blob *mb, const train_extra *ex, const float *params, ds_dtype dtype) {
     uint8_t *bytes = NULL;
     size_t size = 0;
-    if (ds_weights_write(n->kind, mb->config, mb->n_config, n->table, params, dtype, &bytes, &size))
+    const ds_weights_meta meta = {.schedule_kind = (ds_schedule_kind)ex->schedule, .schedule_T = ex->T, .prediction = DS_PREDICT_EPS};
+    if (ds_weights_write(n->kind, mb->config, mb->n_config, &meta, n->table, params, dtype, &bytes, &size))
         return cli_error(1, "train: writing weights: %s", ds_last_error());
     int rc = file_write_atomic(path, bytes, (long)size);
     free(bytes);
@@ -616,7 +617,7 @@ int cmd_train(int argc, char **argv) {
             ex.seconds += t - t_run;
             t_run = t;
             save_params = opt.ema ? opt.ema : n.params;
-            if (save_checkpoint(ckpt, &opt, n.params, &rng, &mb, &ex) || save_weights(out, &n, &mb, save_params, dtype)) {
+            if (save_checkpoint(ckpt, &opt, n.params, &rng, &mb, &ex) || save_weights(out, &n, &mb, &ex, save_params, dtype)) {
                 status = 1;
                 break;
             }
@@ -627,7 +628,7 @@ int cmd_train(int argc, char **argv) {
     ex.seconds += now_s() - t_run;
     save_params = opt.ema ? opt.ema : n.params;
     if (status == 0) {
-        if (save_checkpoint(ckpt, &opt, n.params, &rng, &mb, &ex) || save_weights(out, &n, &mb, save_params, dtype)) status = 1;
+        if (save_checkpoint(ckpt, &opt, n.params, &rng, &mb, &ex) || save_weights(out, &n, &mb, &ex, save_params, dtype)) status = 1;
         else
             fprintf(stderr, "train: %s at step %ld, smoothed loss %.5f, %.2f epochs, %.2f h in total; checkpoint %s, weights %s\n",
                     g_stop ? "stopped" : "done", opt.step, ex.loss_avg_w > 0 ? ex.loss_avg / ex.loss_avg_w : 0.0,

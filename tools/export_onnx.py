@@ -28,12 +28,14 @@ GN_EPS = 1e-5
 
 def read_dsw(data):
     """The .dsw parser of docs/model.md: returns (kind, config ints, {name: float32 array})."""
-    if data[:4] != b"DSCW" or struct.unpack_from("<I", data, 4)[0] != 1:
-        raise ValueError("not a version-1 .dsw file (bad magic or version)")
+    version = struct.unpack_from("<I", data, 4)[0]
+    if data[:4] != b"DSCW" or version not in (1, 2):
+        raise ValueError(f"not a .dsw file of format 1 or 2 (bad magic, or format {version}: update this tool)")
     kind, n_config = struct.unpack_from("<II", data, 8)
     config = struct.unpack_from(f"<{n_config}i", data, 16)
     n_tensors = struct.unpack_from("<I", data, 144)[0]
-    at, tensors = 256, {}
+    # format 2 puts its class-name block (size at byte 176) between the header and the tensors
+    at, tensors = 256 + (struct.unpack_from("<I", data, 176)[0] if version == 2 else 0), {}
     for _ in range(n_tensors):
         n = struct.unpack_from("<I", data, at)[0]
         name = data[at + 4: at + 4 + n].decode()

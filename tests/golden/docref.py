@@ -4,11 +4,18 @@
 # which checks that the specification is complete and exact. Run by tests/wasm/engine.test.mjs.
 import struct, math, sys
 def read_dsw(b):
-    assert b[:4] == b"DSCW" and struct.unpack_from("<I", b, 4)[0] == 1
-    kind, n_config = struct.unpack_from("<II", b, 8)
+    version, kind, n_config = struct.unpack_from("<III", b, 4)
+    assert b[:4] == b"DSCW" and version in (1, 2)
     config = struct.unpack_from(f"<{n_config}i", b, 16)
     n_tensors = struct.unpack_from("<I", b, 144)[0]
-    at, T = 256, {}
+    # version 2: schedule kind, T, prediction target, class names; version 1 means the default
+    sched, steps, pred, n_names, names_bytes = struct.unpack_from("<5I", b, 160) if version == 2 else (0, 1000, 0, 0, 0)
+    at, names = 256, []
+    for _ in range(n_names):
+        n = struct.unpack_from("<I", b, at)[0]; names.append(b[at+4:at+4+n].decode()); at += 4 + (n+3)//4*4
+    assert at == 256 + names_bytes
+    meta = dict(schedule=("linear", "cosine")[sched], T=steps, prediction=("eps",)[pred], class_names=names)
+    T = {}
     for _ in range(n_tensors):
         n = struct.unpack_from("<I", b, at)[0]; name = b[at+4:at+4+n].decode(); at += 4 + (n+3)//4*4
         dtype, ndim = struct.unpack_from("<II", b, at); at += 8
@@ -16,7 +23,7 @@ def read_dsw(b):
         cnt = math.prod(dims); fmt = 'f' if dtype == 0 else 'e'
         T[name] = (list(struct.unpack_from(f"<{cnt}{fmt}", b, at)), dims)
         at += (cnt*(4 if dtype == 0 else 2)+3)//4*4
-    return kind, config, T
+    return kind, config, T, meta
 def silu(v): return [x/(1+math.exp(-x)) if x > -700 else 0.0 for x in v]
 def linear(x, W, b, n_in, n_out): return [sum(x[i]*W[o*n_in+i] for i in range(n_in)) + b[o] for o in range(n_out)]
 def sinus(t, D):
@@ -88,7 +95,13 @@ f32 = lambda v: struct.unpack('f', struct.pack('f', v))[0]
 import os
 G = os.path.dirname(os.path.abspath(__file__)) + '/'
 worst = 0.0
-k, cfg, T = read_dsw(open(G+'unet_tiny.dsw', 'rb').read())
+k, cfg, T, meta = read_dsw(open(G+'unet_tiny.dsw', 'rb').read())
+assert meta == dict(schedule="linear", T=1000, prediction="eps", class_names=[]), meta
+# the same weights in format 2 with every field set (written by tests/test_weights.c)
+k2, cfg2, T2, meta2 = read_dsw(open(G+'unet_tiny_v2.dsw', 'rb').read())
+assert (k2, cfg2, T2) == (k, cfg, T) and meta2["schedule"] == "cosine" and meta2["T"] == 500, meta2
+assert meta2["class_names"][:2] == ["T-shirt/top", "Trouser"] and meta2["class_names"][5] == "Sandale \u00e0 l\u2019\u00e9t\u00e9", meta2
+print("unet_tiny_v2: format 2 header and class names read as docs/model.md says")
 xs = [f32(((i*37) % 101)/50 - 1) for i in range(3*64)]; ts = [0.0, 37.5, 999.0]; cl = [3, 10, 0]
 out = []
 for b in range(3): out += unet(T, cfg, xs[b*64:(b+1)*64], ts[b], cl[b])
@@ -96,7 +109,7 @@ want = [float(v) for v in open(G+'unet_tiny_eps.txt').read().split()]
 assert len(out) == len(want), (len(out), len(want))
 d = max(abs(a-b) for a, b in zip(out, want))/max(abs(v) for v in want); worst = max(worst, d)
 print(f"unet_tiny: max |docs - engine| / max |engine| = {d:.3g}")
-k, cfg, T = read_dsw(open(G+'mlp_tiny.dsw', 'rb').read())
+k, cfg, T, meta = read_dsw(open(G+'mlp_tiny.dsw', 'rb').read())
 px = [f32(((i*53) % 97)/24 - 2) for i in range(10)]; pt = [0, 1, 250, 500.5, 1000]
 out = []
 for b in range(5): out += mlp(T, cfg, px[2*b:2*b+2], pt[b])
