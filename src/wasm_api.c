@@ -39,6 +39,7 @@ static const char *shape_name(int id) { return ds_shape_name((ds_shape_kind)id);
 static const char *vi_direction_name(int id) { return ds_vi_direction_name((ds_vi_direction)id); }
 static const char *dtype_name(int id) { return id == DS_DTYPE_F16 ? "f16" : "f32"; }
 static const char *drawing_mode_name(int id) { return id ? "filled" : "ink"; }
+static const char *prediction_name(int id) { return ds_prediction_name((ds_prediction)id); }
 
 static const api_enum ENUMS[] = {
     {"model_kind", DS_MODEL_UNET, 2, model_kind_name},
@@ -49,6 +50,7 @@ static const api_enum ENUMS[] = {
     {"vi_direction", DS_VI_REVERSE, 2, vi_direction_name},
     {"dtype", DS_DTYPE_F32, 2, dtype_name},
     {"drawing_mode", 0, 2, drawing_mode_name},
+    {"prediction", DS_PREDICT_EPS, 1, prediction_name},
 };
 #define N_ENUMS ((int)(sizeof ENUMS / sizeof ENUMS[0]))
 
@@ -83,6 +85,10 @@ typedef struct {
     X("item_floats", "", ds_model_item_floats(m))             \
     X("image_size", "", ds_model_image_size(m))               \
     X("channels", "", ds_model_channels(m))                   \
+    X("schedule", "schedule", ds_model_schedule_kind(m))      \
+    X("T", "", ds_model_schedule_T(m))                        \
+    X("prediction", "prediction", ds_model_prediction(m))     \
+    X("n_class_names", "", ds_model_n_class_names(m))         \
     X("n_config", "", ds_model_config_ints(m, NULL, 0))
 
 /* Sampler info (ds_sampler_info, then the shape); snr is -1 where infinite (t = 0). */
@@ -454,9 +460,16 @@ int ds_api_sampler_new(int source, int schedule, int kind, int steps, double eta
     if (!cls) return ds_fail("sampler: null class array");
     const ds_schedule *sch;
     int D;
-    if (sl->kind == OBJ_MODEL) {
-        if (!(sch = schedule_of(schedule))) return DS_ERR;
-        D = ds_model_item_floats(sl->object);
+    static ds_schedule model_sch;
+    if (sl->kind == OBJ_MODEL) { /* the model says which schedule it was trained with */
+        const ds_model *m = sl->object;
+        if (check_enum(schedule, "schedule", "schedule")) return DS_ERR;
+        if ((int)ds_model_schedule_kind(m) != schedule)
+            return ds_fail("sampler: the model was trained with the %s schedule, not %s (its info names it)",
+                           ds_schedule_kind_name(ds_model_schedule_kind(m)), schedule_name(schedule));
+        if (ds_schedule_init(&model_sch, ds_model_schedule_kind(m), ds_model_schedule_T(m))) return DS_ERR;
+        sch = &model_sch;
+        D = ds_model_item_floats(m);
     } else { /* the mixture holds its own schedule; the sampler must use the same one */
         sch = ds_gmm_schedule(sl->object);
         if ((int)sch->kind != schedule)

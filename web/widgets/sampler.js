@@ -220,11 +220,14 @@ class SamplerWidget extends DiffuscopeElement {
         return this.model(engine);
       }
       this.progress.hidden = true;
-      this.models.network = { kind: 'network', handle: (await engine.call('model_load', [bytes, bytes.length])).ret };
+      const handle = (await engine.call('model_load', [bytes, bytes.length])).ret;
+      // the file names the schedule it was trained with; the schedule attribute is for the mixture
+      const info = (await engine.call('model_info', [handle], [['rec', 'model_info']])).outs[0];
+      this.models.network = { kind: 'network', handle, schedule: info.schedule };
     } else {
       const s = await loadFashionSample(this.sampleUrl, engine);
       const handle = (await engine.call('mixture_images', [s.pixels, s.labels, s.count, D, 0, this.schedule])).ret;
-      this.models.mixture = { kind: 'mixture', handle };
+      this.models.mixture = { kind: 'mixture', handle, schedule: this.schedule };
     }
     return this.models[name];
   }
@@ -246,7 +249,7 @@ class SamplerWidget extends DiffuscopeElement {
       const p = this.params();
       const cls = Int32Array.from({ length: p.batch }, (_, i) => (p.cls === 'mixed' ? i % 10 : Number(p.cls)));
       const clip = 1;
-      const { ret } = await engine.call('sampler_new', [model.handle, this.schedule, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]);
+      const { ret } = await engine.call('sampler_new', [model.handle, model.schedule, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]);
       if (token !== this.token) {
         await engine.call('free', [ret]);
         return;
