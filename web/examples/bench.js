@@ -1,6 +1,6 @@
 // bench.js — the browser half of tools/bench_wasm.mjs (see bench.html). Leaves its figures
 // in window.benchResult for the Node side and prints them in the page.
-import { getEnginePool } from '../core.js';
+import { getEnginePool } from '../pool.js';
 
 const ITEM = 784;
 const log = document.getElementById('bench-log');
