@@ -1,10 +1,13 @@
 // core.js — what every widget shares: the engine (the WebAssembly module running in a Web
 // Worker, SIMD build where supported, scalar otherwise), the custom-element base class, and
-// small DOM/canvas helpers. Pages include diffuscope.js, which imports this and the widgets.
+// small DOM and file helpers. Pages include diffuscope.js, which imports this and the widgets.
 // Widgets call engine functions by name and draw; all the computing happens in C.
-// Not here: the worker pool (pool.js).
+// Not here: the worker pool (pool.js), drawing and number formats (plot.js).
 
 const BASE = new URL('./', import.meta.url);
+
+// The noise schedules the engine knows, in C's order (a call takes the index).
+export const SCHEDULES = ['linear', 'cosine'];
 
 // The smallest module that uses a v128 instruction; validate() says whether SIMD is there.
 const SIMD_PROBE = new Uint8Array([
@@ -142,6 +145,11 @@ export class DiffuscopeElement extends HTMLElement {
     this.attributeError(`attribute ${name}="${raw}" must be one of ${choices.join(', ')}; using ${fallback}`);
     return fallback;
   }
+  // A URL attribute, relative to the page; without it, `fallback` relative to web/.
+  urlAttr(name, fallback) {
+    const v = this.getAttribute(name);
+    return v ? new URL(v, document.baseURI).href : new URL(fallback, BASE).href;
+  }
   // A numeric attribute, validated: a bad value gives the default and a visible message.
   numberAttr(name, fallback, lo = -Infinity, hi = Infinity) {
     const raw = this.getAttribute(name);
@@ -155,17 +163,52 @@ export class DiffuscopeElement extends HTMLElement {
   }
 }
 
-// A canvas that keeps its backing store at device resolution; draw in CSS pixels.
-export function hiDpiCanvas(canvas) {
-  const ratio = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || canvas.width, hgt = canvas.clientHeight || canvas.height;
-  canvas.width = Math.round(w * ratio);
-  canvas.height = Math.round(hgt * ratio);
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  return { ctx, width: w, height: hgt };
+// A control with its caption above it (the sampler-style control rows).
+export function labelled(text, control) {
+  return h('label', { class: 'ds-field' }, h('span', {}, text), control);
 }
 
-export function cssVar(el, name, fallback) {
-  return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
+// A labelled readout: its <output> (data-value = key) goes into outputs[key].
+export function readoutCell(outputs, key, label) {
+  return h('span', { class: 'ds-readout' }, label, ' ', (outputs[key] = h('output', { 'data-value': key }, '–')));
+}
+
+// Runs fn once, when el first comes near the viewport (heavy widgets start lazily).
+export function whenVisible(el, fn) {
+  if (typeof IntersectionObserver === 'undefined') return fn();
+  const io = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) {
+      io.disconnect();
+      fn();
+    }
+  }, { rootMargin: '200px' });
+  io.observe(el);
+}
+
+// Fetches a binary file, reporting progress (0..1) when the size is known. Fails with
+// "could not load PATH (reason)", err.reason the reason alone and, for an HTTP error, err.status.
+export async function fetchBytes(url, onProgress = () => {}) {
+  const fail = (reason, status) =>
+    Object.assign(new Error(`could not load ${new URL(url, document.baseURI).pathname} (${reason})`), { reason, status });
+  let res;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    throw fail(err.message);
+  }
+  if (!res.ok) throw fail(`HTTP ${res.status}`, res.status);
+  const total = Number(res.headers.get('Content-Length')) || 0;
+  if (!res.body || !total) return new Uint8Array(await res.arrayBuffer());
+  const out = new Uint8Array(total);
+  const reader = res.body.getReader();
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (got + value.length > total) throw new Error('the server sent more bytes than it announced');
+    out.set(value, got);
+    got += value.length;
+    onProgress(got / total);
+  }
+  return out.subarray(0, got);
 }
