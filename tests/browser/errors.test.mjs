@@ -74,6 +74,24 @@ test('bad attributes and weights: the widget shows what is wrong', async () => {
   await page.close();
 });
 
+// The message must outlive the widget's own progress line ("computing…", then cleared).
+test('a bad shape on <diffuscope-forward> stays visible once the widget has computed', async () => {
+  const page = await emptyPage();
+  await page.evaluate(() => {
+    const el = document.createElement('diffuscope-forward');
+    el.setAttribute('shape', 'unicorn');
+    el.setAttribute('n', '200');
+    document.body.append(el);
+  });
+  const widget = page.locator('diffuscope-forward');
+  await widget.and(page.locator('[data-ready]')).waitFor({ timeout: 30000 });
+  const shown = await widget.locator('.ds-error').allTextContents();
+  assert.ok(shown.includes('attribute shape="unicorn" must be one of cow, moons, spiral, rings, letter; using cow'), // ui-attr-shape
+    `the error is gone once the widget is ready: ${JSON.stringify(shown)}`);
+  assert.equal(await widget.locator('select[aria-label=shape]').inputValue(), 'cow');
+  await page.close();
+});
+
 test('a value typed out of range stops the sampler with a message', async () => {
   const page = await emptyPage();
   await page.evaluate(() => {

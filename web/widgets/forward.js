@@ -15,10 +15,9 @@ class PointsForwardWidget extends DiffuscopeElement {
   build() {
     this.n = Math.round(this.numberAttr('n', 2000, 10, 20000));
     this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
-    const shape = this.getAttribute('shape') || 'cow';
+    const shape = this.choiceAttr('shape', SHAPES, 'cow'); // a bad name stays on show (.ds-attr-error)
     const t0 = Math.round(this.numberAttr('t', 0, 0, T));
     this.shapeSelect = h('select', { 'aria-label': 'shape' }, SHAPES.map((s) => h('option', { value: s, selected: s === shape }, s)));
-    if (!SHAPES.includes(shape)) this.showError(`attribute shape="${shape}" must be one of ${SHAPES.join(', ')}; using cow`);
     this.scheduleSelect = h('select', { 'aria-label': 'noise schedule' }, SCHEDULES.map((s) => h('option', { value: s }, s)));
     this.slider = h('input', { type: 'range', min: 0, max: T, step: 1, value: t0, 'aria-label': 'diffusion step t' });
     this.playButton = h('button', { type: 'button', class: 'ds-pts-play', 'aria-pressed': 'false' }, 'Play');
