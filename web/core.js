@@ -1,9 +1,13 @@
 // core.js — what every widget shares: the engine (the WebAssembly module running in a Web
 // Worker, SIMD build where supported, scalar otherwise), the custom-element base class, and
-// small DOM/canvas helpers. Pages include diffuscope.js, which imports this and the widgets.
+// small DOM and file helpers. Pages include diffuscope.js, which imports this and the widgets.
 // Widgets call engine functions by name and draw; all the computing happens in C.
+// Not here: the worker pool (pool.js), drawing and number formats (plot.js).
 
 const BASE = new URL('./', import.meta.url);
+
+// The noise schedules the engine knows, in C's order (a call takes the index).
+export const SCHEDULES = ['linear', 'cosine'];
 
 // The smallest module that uses a v128 instruction; validate() says whether SIMD is there.
 const SIMD_PROBE = new Uint8Array([
@@ -63,85 +67,19 @@ class Engine {
   }
 }
 
-let sharedEngine = null;
+export const NO_WASM = 'This widget needs WebAssembly, which this browser does not support.';
+
+// The engine every widget shares, made on first use (also worker 0 of every pool, pool.js).
+let theEngine = null;
+export function sharedEngine() {
+  return (theEngine ??= new Engine());
+}
 export function getEngine() {
-  if (!support.wasm) return Promise.reject(new Error('This widget needs WebAssembly, which this browser does not support.'));
-  sharedEngine ??= new Engine();
-  return sharedEngine.ready.then(() => sharedEngine);
+  if (!support.wasm) return Promise.reject(new Error(NO_WASM));
+  const engine = sharedEngine();
+  return engine.ready.then(() => engine);
 }
 export { Engine };
-
-// ---- several engines for one batch (no SharedArrayBuffer needed) ----
-// Each worker holds its own module instance, so models must be loaded into every one
-// (broadcast) and handles differ per worker. split() cuts a batch of B items into contiguous
-// slices, one per worker, calls them at the same time, and returns the slices in order;
-// join() concatenates one output of the slices. Items never interact in the engine, so the
-// pooled result equals the single-worker one exactly.
-class EnginePool {
-  constructor(engines) {
-    this.engines = engines;
-    this.ready = Promise.all(engines.map((e) => e.ready));
-  }
-  get size() {
-    return this.engines.length;
-  }
-  // The same call on every worker (e.g. model_load); resolves their results in order.
-  async broadcast(fn, args = [], outs = []) {
-    await this.ready;
-    return Promise.all(this.engines.map((e) => e.call(fn, args, outs)));
-  }
-  // build(worker index, lo, hi) -> {fn, args, outs} for items lo..hi-1; resolves
-  // [{ret, outs, lo, hi}, ...] in item order. At most min(size, B) workers take part.
-  async split(B, build) {
-    await this.ready;
-    const n = Math.min(this.engines.length, B);
-    const parts = [];
-    for (let i = 0; i < n; i++) {
-      const lo = Math.floor((B * i) / n), hi = Math.floor((B * (i + 1)) / n);
-      const { fn, args = [], outs = [] } = build(i, lo, hi);
-      parts.push(this.engines[i].call(fn, args, outs).then((r) => ({ ...r, lo, hi })));
-    }
-    return Promise.all(parts);
-  }
-  // Output k of every slice, concatenated in item order.
-  static join(parts, k = 0) {
-    const total = parts.reduce((s, p) => s + p.outs[k].length, 0);
-    const out = new parts[0].outs[k].constructor(total);
-    let at = 0;
-    for (const p of parts) out.set(p.outs[k], at), (at += p.outs[k].length);
-    return out;
-  }
-  // model_forward over the pool: handles[i] is the model's handle in worker i (from
-  // broadcast('model_load', ...)); x (B, item), t (B), cls (B) -> eps (B, item).
-  async forward(handles, x, t, cls, B, item) {
-    const parts = await this.split(B, (i, lo, hi) => ({
-      fn: 'model_forward',
-      args: [handles[i], x.subarray(lo * item, hi * item), t.subarray(lo, hi), cls.subarray(lo, hi), hi - lo],
-      outs: [['f32', (hi - lo) * item]],
-    }));
-    return EnginePool.join(parts);
-  }
-  terminate() {
-    for (const e of this.engines) if (e !== sharedEngine) e.terminate();
-  }
-}
-
-// A pool of n workers (capped at navigator.hardwareConcurrency, at least 1); worker 0 is the
-// shared engine, so a pool of 1 costs nothing extra. Pools are cached by size.
-const pools = new Map();
-export function getEnginePool(n = navigator.hardwareConcurrency || 1) {
-  if (!support.wasm) return Promise.reject(new Error('This widget needs WebAssembly, which this browser does not support.'));
-  const size = Math.max(1, Math.min(Math.floor(n) || 1, navigator.hardwareConcurrency || 1));
-  if (!pools.has(size)) {
-    sharedEngine ??= new Engine();
-    const engines = [sharedEngine];
-    for (let i = 1; i < size; i++) engines.push(new Engine());
-    pools.set(size, new EnginePool(engines));
-  }
-  const pool = pools.get(size);
-  return pool.ready.then(() => pool);
-}
-export { EnginePool };
 
 // ---- the custom-element base ----
 
@@ -175,7 +113,7 @@ export class DiffuscopeElement extends HTMLElement {
     this.classList.add('ds-widget');
     this.status = h('p', { class: 'ds-status', role: 'status', 'aria-live': 'polite' });
     this.append(this.status);
-    if (!support.wasm) return this.showError('This widget needs WebAssembly, which this browser does not support.');
+    if (!support.wasm) return this.showError(NO_WASM);
     if (!support.simd)
       this.prepend(h('p', { class: 'ds-status ds-notice ds-simd-notice' }, 'WebAssembly SIMD is not supported here: using the scalar build, which is slower.'));
     try {
@@ -214,6 +152,11 @@ export class DiffuscopeElement extends HTMLElement {
     this.attributeError(`attribute ${name}="${raw}" must be one of ${choices.join(', ')}; using ${fallback}`);
     return fallback;
   }
+  // A URL attribute, relative to the page; without it, `fallback` relative to web/.
+  urlAttr(name, fallback) {
+    const v = this.getAttribute(name);
+    return v ? new URL(v, document.baseURI).href : new URL(fallback, BASE).href;
+  }
   // A numeric attribute, validated: a bad value gives the default and a visible message.
   numberAttr(name, fallback, lo = -Infinity, hi = Infinity) {
     const raw = this.getAttribute(name);
@@ -227,17 +170,52 @@ export class DiffuscopeElement extends HTMLElement {
   }
 }
 
-// A canvas that keeps its backing store at device resolution; draw in CSS pixels.
-export function hiDpiCanvas(canvas) {
-  const ratio = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || canvas.width, hgt = canvas.clientHeight || canvas.height;
-  canvas.width = Math.round(w * ratio);
-  canvas.height = Math.round(hgt * ratio);
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  return { ctx, width: w, height: hgt };
+// A control with its caption above it (the sampler-style control rows).
+export function labelled(text, control) {
+  return h('label', { class: 'ds-field' }, h('span', {}, text), control);
 }
 
-export function cssVar(el, name, fallback) {
-  return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
+// A labelled readout: its <output> (data-value = key) goes into outputs[key].
+export function readoutCell(outputs, key, label) {
+  return h('span', { class: 'ds-readout' }, label, ' ', (outputs[key] = h('output', { 'data-value': key }, '–')));
+}
+
+// Runs fn once, when el first comes near the viewport (heavy widgets start lazily).
+export function whenVisible(el, fn) {
+  if (typeof IntersectionObserver === 'undefined') return fn();
+  const io = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) {
+      io.disconnect();
+      fn();
+    }
+  }, { rootMargin: '200px' });
+  io.observe(el);
+}
+
+// Fetches a binary file, reporting progress (0..1) when the size is known. Fails with
+// "could not load PATH (reason)", err.reason the reason alone and, for an HTTP error, err.status.
+export async function fetchBytes(url, onProgress = () => {}) {
+  const fail = (reason, status) =>
+    Object.assign(new Error(`could not load ${new URL(url, document.baseURI).pathname} (${reason})`), { reason, status });
+  let res;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    throw fail(err.message);
+  }
+  if (!res.ok) throw fail(`HTTP ${res.status}`, res.status);
+  const total = Number(res.headers.get('Content-Length')) || 0;
+  if (!res.body || !total) return new Uint8Array(await res.arrayBuffer());
+  const out = new Uint8Array(total);
+  const reader = res.body.getReader();
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (got + value.length > total) throw new Error('the server sent more bytes than it announced');
+    out.set(value, got);
+    got += value.length;
+    onProgress(got / total);
+  }
+  return out.subarray(0, got);
 }

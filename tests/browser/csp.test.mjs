@@ -23,6 +23,17 @@ test('the CSP page covers every widget the project defines', () => {
   for (const name of WIDGETS) assert.ok(html.includes(`<diffuscope-${name}`), `csp.html has no <diffuscope-${name}>`);
 });
 
+test('one file per element: web/widgets/NAME.js defines <diffuscope-NAME> and imports no other widget', () => {
+  const dir = path.join(ROOT, 'web', 'widgets');
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.js'))) {
+    const src = fs.readFileSync(path.join(dir, f), 'utf8');
+    const defined = [...src.matchAll(/customElements\.define\('([a-z-]+)'/g)].map((m) => m[1]);
+    assert.deepEqual(defined, [`diffuscope-${f.slice(0, -3)}`], `${f} defines ${JSON.stringify(defined)}`);
+    const imports = [...src.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
+    assert.ok(imports.every((m) => m.startsWith('../')), `${f} imports a widget file: ${JSON.stringify(imports)}`);
+  }
+});
+
 test('widgets work under a strict CSP and request only their own assets', async () => {
   const page = await browser.newPage();
   const requests = [], violations = [], errors = [];

@@ -1,4 +1,4 @@
-// pool.test.mjs — the worker pool of web/core.js in headless Chromium: a batch split across
+// pool.test.mjs — the worker pool of web/pool.js in headless Chromium: a batch split across
 // two workers (each its own module instance) and joined gives exactly the single-worker
 // result, for an uneven split and for a batch smaller than the pool, and the pool never
 // exceeds navigator.hardwareConcurrency. Speed is not asserted here (tools/bench_wasm.mjs
@@ -15,7 +15,7 @@ test('a batch split over two workers equals the single-worker result, bit for bi
   const page = await browser.newPage();
   await page.goto(browser.url + 'examples/csp.html');
   const r = await page.evaluate(async () => {
-    const { getEnginePool } = await import('/web/core.js');
+    const { getEnginePool } = await import('/web/pool.js');
     const item = 784;
     const one = await getEnginePool(1), two = await getEnginePool(2), many = await getEnginePool(64);
     const load = async (pool) => (await pool.broadcast('model_random', ['unet', new Int32Array(12), 0, 9])).map((x) => x.ret);

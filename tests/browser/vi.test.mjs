@@ -138,7 +138,7 @@ test('vi widget: values from WASM equal the CLI and follow the sliders; fits; dr
 
   // touch: a finger dragged across empty plot space moves q's mean to where it lifts
   await widget.evaluate((w) => {
-    const r = w.canvas.getBoundingClientRect(), y = r.top + w.f.pad.t + 5;
+    const r = w.canvas.getBoundingClientRect(), y = r.top + w.f.top + 5;
     const fire = (type, x) => w.canvas.dispatchEvent(new PointerEvent(type, { pointerId: 7, pointerType: 'touch', isPrimary: true, clientX: r.left + x, clientY: y, bubbles: true }));
     fire('pointerdown', w.f.x(-6));
     fire('pointermove', w.f.x(-4));

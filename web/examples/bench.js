@@ -1,6 +1,7 @@
 // bench.js — the browser half of tools/bench_wasm.mjs (see bench.html). Leaves its figures
 // in window.benchResult for the Node side and prints them in the page.
-import { getEnginePool } from '../core.js';
+import { getEnginePool } from '../pool.js';
+import { fetchBytes } from '../core.js';
 
 const ITEM = 784;
 const log = document.getElementById('bench-log');
@@ -17,9 +18,7 @@ const RELAXED_STANDARD = fmaModule([133, 2]);
 
 async function loadEverywhere(pool, weights) {
   if (weights) {
-    const response = await fetch(new URL('../../' + weights, import.meta.url));
-    if (!response.ok) throw new Error(`could not load ${weights} (HTTP ${response.status})`);
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bytes = await fetchBytes(new URL('../../' + weights, import.meta.url));
     return (await pool.broadcast('model_load', [bytes, bytes.length])).map((r) => r.ret);
   }
   return (await pool.broadcast('model_random', ['unet', new Int32Array(12), 0, 1])).map((r) => r.ret);

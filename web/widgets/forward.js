@@ -4,39 +4,12 @@
 // marginal density q(x_t), the mixture of N(√ᾱ_t x_i, (1−ᾱ_t) I) over the shape's points.
 // Hover a point (or focus the plot and press ← →) to see its whole trajectory from t = 0 to T.
 // Shapes, x_t, the density and the trajectories are all computed in C (shapes.h, points_forward.h).
-import { DiffuscopeElement, h, hiDpiCanvas, cssVar } from '../core.js';
+import { DiffuscopeElement, h, SCHEDULES } from '../core.js';
+import { SHAPES, EXTENT } from '../shapes.js';
+import { hiDpiCanvas, theme, font, rgbOf, squareBox, frame, polyline, dots, heatMap } from '../plot.js';
 
-export const SHAPES = ['cow', 'moons', 'spiral', 'rings', 'letter'];
-const SCHEDULES = ['linear', 'cosine'];
-export const EXTENT = 3.5; // the plots show [-EXTENT, EXTENT]^2
 const GRID = 64;           // density grid cells per side
 const T = 1000;
-
-// Maps a colour like '#2f6fdb' or 'rgb(47, 111, 219)' to [r, g, b].
-export function rgbOf(color) {
-  const m = color.match(/^#([0-9a-f]{6})$/i);
-  if (m) return [0, 2, 4].map((i) => parseInt(m[1].slice(i, i + 2), 16));
-  const n = color.match(/\d+(\.\d+)?/g);
-  return n ? n.slice(0, 3).map(Number) : [47, 111, 219];
-}
-
-// Draws a (G, G) density (row 0 at the top) into the square [x0, x0 + size]^2 of ctx as a
-// heat map in `rgb`, alpha proportional to density / max.
-export function drawDensity(ctx, density, G, x0, y0, size, rgb) {
-  let max = 0;
-  for (const v of density) max = Math.max(max, v);
-  const img = new ImageData(G, G);
-  for (let i = 0; i < G * G; i++) {
-    img.data[4 * i] = rgb[0];
-    img.data[4 * i + 1] = rgb[1];
-    img.data[4 * i + 2] = rgb[2];
-    img.data[4 * i + 3] = max > 0 ? Math.round(200 * Math.sqrt(density[i] / max)) : 0;
-  }
-  const off = new OffscreenCanvas(G, G);
-  off.getContext('2d').putImageData(img, 0, 0);
-  ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(off, x0, y0, size, size);
-}
 
 class PointsForwardWidget extends DiffuscopeElement {
   build() {
@@ -130,18 +103,11 @@ class PointsForwardWidget extends DiffuscopeElement {
     this.draw();
   }
 
-  geometry() {
-    const width = this.canvas.clientWidth || 400, height = this.canvas.clientHeight || 400;
-    const size = Math.min(width, height);
-    return { size, ox: (width - size) / 2, oy: (height - size) / 2 };
-  }
-
   hover(e) {
     if (!this.xt) return;
     const rect = this.canvas.getBoundingClientRect();
-    const { size, ox, oy } = this.geometry();
-    const x = ((e.clientX - rect.left - ox) / size) * 2 * EXTENT - EXTENT;
-    const y = EXTENT - ((e.clientY - rect.top - oy) / size) * 2 * EXTENT;
+    const box = squareBox(rect.width, rect.height, EXTENT);
+    const x = box.x.invert(e.clientX - rect.left), y = box.y.invert(e.clientY - rect.top);
     let best = -1, bestD = (0.15 * EXTENT) ** 2;
     for (let i = 0; i < this.n; i++) {
       const d = (this.xt[2 * i] - x) ** 2 + (this.xt[2 * i + 1] - y) ** 2;
@@ -184,36 +150,27 @@ class PointsForwardWidget extends DiffuscopeElement {
   draw() {
     if (!this.xt) return;
     const { ctx, width, height } = hiDpiCanvas(this.canvas);
-    const { size, ox, oy } = this.geometry();
-    const px = (x) => ox + ((x + EXTENT) / (2 * EXTENT)) * size;
-    const py = (y) => oy + ((EXTENT - y) / (2 * EXTENT)) * size;
-    ctx.clearRect(0, 0, width, height);
-    drawDensity(ctx, this.density, GRID, ox, oy, size, rgbOf(cssVar(this, '--ds-series-1', '#2f6fdb')));
-    ctx.strokeStyle = cssVar(this, '--ds-axis', '#888');
-    ctx.strokeRect(ox + 0.5, oy + 0.5, size - 1, size - 1);
-    ctx.fillStyle = cssVar(this, '--ds-series-2', '#e0762b');
-    for (let i = 0; i < this.n; i++) ctx.fillRect(px(this.xt[2 * i]) - 1.5, py(this.xt[2 * i + 1]) - 1.5, 3, 3);
+    const box = squareBox(width, height, EXTENT), colors = theme(this);
+    heatMap(ctx, box, this.density, GRID, rgbOf(colors.series[0]));
+    frame(ctx, box, colors.axis);
+    dots(ctx, box, this.xt, this.n, colors.series[1]);
     if (this.traced >= 0 && this.trajectory) {
-      const tr = this.trajectory;
-      ctx.strokeStyle = cssVar(this, '--ds-text', '#222');
+      const tr = this.trajectory, at = (t) => [box.x(tr[2 * t]), box.y(tr[2 * t + 1])];
+      ctx.strokeStyle = ctx.fillStyle = colors.text;
       ctx.lineWidth = 1.5;
+      polyline(ctx, T + 1, (t) => at(t)[0], (t) => at(t)[1]);
       ctx.beginPath();
-      for (let t = 0; t <= T; t++) (t ? ctx.lineTo : ctx.moveTo).call(ctx, px(tr[2 * t]), py(tr[2 * t + 1]));
-      ctx.stroke();
-      ctx.fillStyle = cssVar(this, '--ds-text', '#222');
-      ctx.beginPath();
-      ctx.arc(px(tr[0]), py(tr[1]), 4, 0, 2 * Math.PI);
+      ctx.arc(...at(0), 4, 0, 2 * Math.PI);
       ctx.fill();
-      const t = this.shownT;
-      ctx.strokeStyle = cssVar(this, '--ds-accent', '#2f6fdb');
+      ctx.strokeStyle = colors.accent;
       ctx.lineWidth = 2.5;
       ctx.beginPath();
-      ctx.arc(px(tr[2 * t]), py(tr[2 * t + 1]), 6, 0, 2 * Math.PI);
+      ctx.arc(...at(this.shownT), 6, 0, 2 * Math.PI);
       ctx.stroke();
     }
-    ctx.fillStyle = cssVar(this, '--ds-text', '#222');
-    ctx.font = '12px system-ui, sans-serif';
-    ctx.fillText(`x_t at t = ${this.shownT}; shading: q(x_t)`, ox + 6, oy + 16);
+    ctx.fillStyle = colors.text;
+    ctx.font = font();
+    ctx.fillText(`x_t at t = ${this.shownT}; shading: q(x_t)`, box.left + 6, box.top + 16);
     this.readout.textContent = this.traced >= 0
       ? `traced point ${this.traced}: from (${this.trajectory[0].toFixed(2)}, ${this.trajectory[1].toFixed(2)}) at t = 0 to (${this.trajectory[2 * T].toFixed(2)}, ${this.trajectory[2 * T + 1].toFixed(2)}) at t = ${T}`
       : 'Hover a point to see its path from the shape (dot) to the noise.';

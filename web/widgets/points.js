@@ -13,21 +13,17 @@
 //
 // Attributes: shape (cow|moons|spiral|rings|letter), sampler (ddpm|ddim), steps, n (points),
 // seed, weights (base URL of points-SHAPE.dsw files), train-steps.
-import { DiffuscopeElement, h, hiDpiCanvas, cssVar } from '../core.js';
-import { SHAPES, EXTENT } from './forward.js';
+import { DiffuscopeElement, h, fetchBytes } from '../core.js';
+import { SHAPES, EXTENT } from '../shapes.js';
+import { hiDpiCanvas, theme, font, plotBox, squareBox, frame, ticks, polyline, dots, fixed } from '../plot.js';
 
 // The quality threshold (README "Point clouds") is C's (point_metrics.h): 1000 samples
 // against 1000 fresh points of the shape; point_verdict returns the verdict and the limits.
 const QUALITY_N = 1000;
 const FIELD = 15; // ε̂ arrows per side
 const TRACKS = 12; // points whose paths are drawn
-const DEFAULT_WEIGHTS = new URL('../../weights/', import.meta.url);
 // the in-page trainer: small and quick (the shipped weights are trained longer, natively)
 const TRAIN = { hidden: 64, layers: 3, batch: 128, lr: 1e-2, points: 2000, chunk: 250 };
-
-function fmt(v, digits = 3) {
-  return Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : v.toFixed(digits);
-}
 
 class PointsWidget extends DiffuscopeElement {
   build() {
@@ -36,7 +32,7 @@ class PointsWidget extends DiffuscopeElement {
     this.n = Math.round(this.numberAttr('n', QUALITY_N, 10, 4096));
     this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
     this.trainSteps = Math.round(this.numberAttr('train-steps', 12000, 100, 200000));
-    this.weightsBase = this.getAttribute('weights') ? new URL(this.getAttribute('weights'), document.baseURI) : DEFAULT_WEIGHTS;
+    this.weightsBase = this.urlAttr('weights', '../weights/');
     this.models = {}; // name -> engine model handle
 
     this.modelSelect = h('select', { 'aria-label': 'model' }, SHAPES.map((s) => h('option', { value: s, selected: s === shape }, `${s} (shipped)`)));
@@ -94,9 +90,7 @@ class PointsWidget extends DiffuscopeElement {
   async model(name) {
     if (this.models[name] !== undefined) return this.models[name];
     const url = new URL(`points-${name}.dsw`, this.weightsBase);
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`could not load ${url.pathname} (HTTP ${res.status})`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const bytes = await fetchBytes(url);
     const engine = await this.engine();
     this.models[name] = (await engine.call('model_load', [bytes, bytes.length])).ret;
     return this.models[name];
@@ -162,9 +156,9 @@ class PointsWidget extends DiffuscopeElement {
       chamfer: q.chamfer, mmd2: q.mmd2, floorChamfer: floor.chamfer, floorMmd2: floor.mmd2, ratio: v.chamfer_ratio,
       pass: v.pass === 1, maxRatio: v.max_chamfer_ratio, maxMmd2: v.max_mmd2,
     };
-    target.textContent = `${points.length / 2} samples vs the ${name === 'drawing' ? 'drawing' : name}: Chamfer ${fmt(result.chamfer)} ` +
-      `(real vs real ${fmt(result.floorChamfer)}, ratio ${result.ratio.toFixed(2)}), MMD² ${fmt(result.mmd2, 4)} ` +
-      `(real vs real ${fmt(result.floorMmd2, 4)}) — ${result.pass ? 'meets' : 'misses'} the threshold ` +
+    target.textContent = `${points.length / 2} samples vs the ${name === 'drawing' ? 'drawing' : name}: Chamfer ${fixed(result.chamfer)} ` +
+      `(real vs real ${fixed(result.floorChamfer)}, ratio ${result.ratio.toFixed(2)}), MMD² ${fixed(result.mmd2, 4)} ` +
+      `(real vs real ${fixed(result.floorMmd2, 4)}) — ${result.pass ? 'meets' : 'misses'} the threshold ` +
       `(ratio ≤ ${result.maxRatio}, MMD² ≤ ${result.maxMmd2}).`;
     target.dataset.ratio = result.ratio.toFixed(4);
     target.dataset.pass = String(result.pass);
@@ -198,20 +192,16 @@ class PointsWidget extends DiffuscopeElement {
   draw() {
     if (!this.frames?.length) return;
     const { ctx, width, height } = hiDpiCanvas(this.canvas);
-    const size = Math.min(width, height), ox = (width - size) / 2, oy = (height - size) / 2;
-    const px = (x) => ox + ((x + EXTENT) / (2 * EXTENT)) * size;
-    const py = (y) => oy + ((EXTENT - y) / (2 * EXTENT)) * size;
-    ctx.clearRect(0, 0, width, height);
-    ctx.strokeStyle = cssVar(this, '--ds-axis', '#888');
-    ctx.strokeRect(ox + 0.5, oy + 0.5, size - 1, size - 1);
+    const box = squareBox(width, height, EXTENT), colors = theme(this);
+    frame(ctx, box, colors.axis);
     const k = this.frame ?? this.frames.length - 1, x = this.frames[k];
     if (this.field) {
       const { grid, eps } = this.field;
-      ctx.strokeStyle = cssVar(this, '--ds-series-3', '#2a9d62');
+      ctx.strokeStyle = colors.series[2];
       ctx.lineWidth = 1.2;
       for (let i = 0; i < FIELD * FIELD; i++) {
-        const x0 = px(grid[2 * i]), y0 = py(grid[2 * i + 1]);
-        const dx = -eps[2 * i] * size * 0.025, dy = eps[2 * i + 1] * size * 0.025; // −ε̂, y flipped
+        const x0 = box.x(grid[2 * i]), y0 = box.y(grid[2 * i + 1]);
+        const dx = -eps[2 * i] * box.width * 0.025, dy = eps[2 * i + 1] * box.width * 0.025; // −ε̂, y flipped
         const len = Math.hypot(dx, dy);
         if (len < 0.5) continue;
         const ux = dx / len, uy = dy / len;
@@ -225,24 +215,20 @@ class PointsWidget extends DiffuscopeElement {
       }
     }
     if (this.tracksBox.checked && k > 0) {
-      ctx.strokeStyle = cssVar(this, '--ds-muted', '#5b6470');
+      ctx.strokeStyle = colors.muted;
       ctx.globalAlpha = 0.35;
       ctx.lineWidth = 1;
       // at most ~60 vertices per path: DDPM's per-step noise would otherwise draw a hairball
-      const stride = Math.max(1, Math.ceil(k / 60));
-      for (let i = 0; i < Math.min(TRACKS, this.n); i++) {
-        ctx.beginPath();
-        for (let f = 0; f <= k; f = f === k ? k + 1 : Math.min(f + stride, k))
-          (f ? ctx.lineTo : ctx.moveTo).call(ctx, px(this.frames[f][2 * i]), py(this.frames[f][2 * i + 1]));
-        ctx.stroke();
-      }
+      const stride = Math.max(1, Math.ceil(k / 60)), vertices = Math.ceil(k / stride) + 1;
+      const frameAt = (j) => this.frames[Math.min(j * stride, k)];
+      for (let i = 0; i < Math.min(TRACKS, this.n); i++)
+        polyline(ctx, vertices, (j) => box.x(frameAt(j)[2 * i]), (j) => box.y(frameAt(j)[2 * i + 1]));
       ctx.globalAlpha = 1;
     }
-    ctx.fillStyle = cssVar(this, '--ds-series-2', '#e0762b');
-    for (let i = 0; i < this.n; i++) ctx.fillRect(px(x[2 * i]) - 1.5, py(x[2 * i + 1]) - 1.5, 3, 3);
-    ctx.fillStyle = cssVar(this, '--ds-text', '#222');
-    ctx.font = '12px system-ui, sans-serif';
-    ctx.fillText(`x_t at t = ${this.frameT[k]}${this.field ? '; arrows: −ε̂ at this t' : ''}`, ox + 6, oy + 16);
+    dots(ctx, box, x, this.n, colors.series[1]);
+    ctx.fillStyle = colors.text;
+    ctx.font = font();
+    ctx.fillText(`x_t at t = ${this.frameT[k]}${this.field ? '; arrows: −ε̂ at this t' : ''}`, box.left + 6, box.top + 16);
   }
 
   // ---- drawing pad ----
@@ -279,29 +265,27 @@ class PointsWidget extends DiffuscopeElement {
 
   drawPad() {
     const { ctx, width, height } = hiDpiCanvas(this.pad);
-    ctx.clearRect(0, 0, width, height);
-    ctx.strokeStyle = cssVar(this, '--ds-axis', '#888');
-    ctx.strokeRect(0.5, 0.5, width - 1, height - 1);
+    const none = { l: 0, r: 0, t: 0, b: 0 }, colors = theme(this);
+    frame(ctx, plotBox(width, height, none, [0, 1], [0, 1]), colors.axis);
     if (this.padPreview) {
       const p = this.padPreview;
-      ctx.fillStyle = cssVar(this, '--ds-series-2', '#e0762b');
-      for (let i = 0; i < p.length / 2; i++) ctx.fillRect(((p[2 * i] + EXTENT) / (2 * EXTENT)) * width - 1, ((EXTENT - p[2 * i + 1]) / (2 * EXTENT)) * height - 1, 2, 2);
+      dots(ctx, plotBox(width, height, none, [-EXTENT, EXTENT], [-EXTENT, EXTENT]), p, p.length / 2, colors.series[1], 2);
       return;
     }
     if (!this.strokes?.length) {
-      ctx.fillStyle = cssVar(this, '--ds-muted', '#5b6470');
-      ctx.font = '14px system-ui, sans-serif';
+      ctx.fillStyle = colors.muted;
+      ctx.font = font(14);
       ctx.fillText('draw a shape here', 12, 24);
       return;
     }
-    ctx.strokeStyle = cssVar(this, '--ds-text', '#222');
+    // strokes are in the unit square, y up
+    const unit = plotBox(width, height, none, [0, 1], [0, 1]);
+    ctx.strokeStyle = colors.text;
     ctx.lineCap = ctx.lineJoin = 'round';
     ctx.lineWidth = this.penWidth() * width;
     for (const s of this.strokes) {
-      ctx.beginPath();
-      s.forEach(([x, y], i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, x * width, (1 - y) * height));
-      if (s.length === 1) ctx.lineTo(s[0][0] * width + 0.01, (1 - s[0][1]) * height);
-      ctx.stroke();
+      if (s.length > 1) polyline(ctx, s.length, (i) => unit.x(s[i][0]), (i) => unit.y(s[i][1]));
+      else polyline(ctx, 2, (i) => unit.x(s[0][0]) + 0.01 * i, () => unit.y(s[0][1])); // a dot
     }
   }
 
@@ -382,7 +366,7 @@ class PointsWidget extends DiffuscopeElement {
     const q = this.lastQuality;
     this.totalSeconds = (performance.now() - started) / 1000;
     this.trainInfo.textContent = `trained ${this.trainSteps} steps in ${this.trainSeconds.toFixed(1)} s; sampled ${this.n} points ` +
-      `(DDPM, 1000 steps) in ${this.sampleSeconds.toFixed(1)} s; Chamfer ratio ${q.ratio.toFixed(2)}, MMD² ${fmt(q.mmd2, 4)}: ` +
+      `(DDPM, 1000 steps) in ${this.sampleSeconds.toFixed(1)} s; Chamfer ratio ${q.ratio.toFixed(2)}, MMD² ${fixed(q.mmd2, 4)}: ` +
       `${q.pass ? 'meets' : 'misses'} the threshold. Total ${this.totalSeconds.toFixed(1)} s.`;
     this.dataset.trainSeconds = this.trainSeconds.toFixed(2);
     this.dataset.totalSeconds = this.totalSeconds.toFixed(2);
@@ -400,24 +384,15 @@ class PointsWidget extends DiffuscopeElement {
 
   drawLoss() {
     const { ctx, width, height } = hiDpiCanvas(this.lossCanvas);
-    ctx.clearRect(0, 0, width, height);
-    const pad = { l: 36, r: 8, t: 8, b: 18 };
-    ctx.strokeStyle = cssVar(this, '--ds-axis', '#888');
-    ctx.strokeRect(pad.l, pad.t, width - pad.l - pad.r, height - pad.t - pad.b);
-    ctx.fillStyle = cssVar(this, '--ds-text', '#222');
-    ctx.font = '11px system-ui, sans-serif';
-    ctx.fillText('loss', 4, pad.t + 10);
-    ctx.fillText('step', width - 36, height - 4);
+    const maxL = Math.max(...(this.losses ?? []).map((l) => l[1]), 0.1);
+    const box = plotBox(width, height, { l: 36, r: 8, t: 8, b: 18 }, [0, this.trainSteps], [0, maxL]), colors = theme(this);
+    frame(ctx, box, colors.axis);
+    ctx.font = font(11);
+    ticks(ctx, box, { xName: 'step', yName: 'loss', y: this.losses?.length ? [[maxL, maxL.toFixed(2)], [0, '0']] : [] }, colors.text);
     if (!this.losses?.length) return;
-    const maxL = Math.max(...this.losses.map((l) => l[1]), 0.1);
-    const x = (s) => pad.l + (s / this.trainSteps) * (width - pad.l - pad.r);
-    const y = (v) => pad.t + (1 - v / maxL) * (height - pad.t - pad.b);
-    ctx.fillText(maxL.toFixed(2), 4, pad.t + 22);
-    ctx.strokeStyle = cssVar(this, '--ds-series-1', '#2f6fdb');
+    ctx.strokeStyle = colors.series[0];
     ctx.lineWidth = 2;
-    ctx.beginPath();
-    this.losses.forEach(([s, v], i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, x(s), y(v)));
-    ctx.stroke();
+    polyline(ctx, this.losses.length, (i) => box.x(this.losses[i][0]), (i) => box.y(this.losses[i][1]));
   }
 }
 

@@ -5,13 +5,10 @@
 // x_t and the model's current guess x̂_0, the noise level and the time the step took. The
 // denoiser is the trained UNet (loaded lazily, with progress, when the widget first scrolls
 // into view) or the exact denoiser of a mixture of real test images (no training needed).
-//
-// <diffuscope-noising t="250"> — the forward process q(x_t | x_0) on a real Fashion-MNIST
-// test image: move t and watch √ᾱ_t x_0 + √(1−ᾱ_t) ε, with √ᾱ_t and the SNR.
-import { DiffuscopeElement, h } from '../core.js';
+import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, fetchBytes, SCHEDULES } from '../core.js';
+import { CLASS_NAMES, SIDE, D, loadFashionSample } from '../fashion.js';
+import { hiDpiCanvas, theme, font, greyTile, fmt } from '../plot.js';
 
-const WEB = new URL('../', import.meta.url); // web/: default file locations resolve from here
-export const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 const NO_CLASS = 10;
 // names as the C face spells them (ds_api_describe: sampler_kind, schedule)
 const SAMPLERS = [
@@ -19,102 +16,11 @@ const SAMPLERS = [
   { name: 'ddim', label: 'DDIM' },
   { name: 'dpmpp2m', label: 'DPM-Solver++(2M)' },
 ];
-const SCHEDULES = ['linear', 'cosine'];
-const SIDE = 28, D = SIDE * SIDE;
-
-function fmt(v) {
-  if (v === Infinity) return '∞';
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : v.toPrecision(3);
-}
-
-function urlAttr(el, name, fallback) {
-  const v = el.getAttribute(name);
-  return v ? new URL(v, document.baseURI).href : new URL(fallback, WEB).href;
-}
-
-// Fetches a binary file, reporting progress (0..1, or null when the size is unknown).
-async function fetchBytes(url, onProgress) {
-  const res = await fetch(url);
-  if (!res.ok) {
-    const err = new Error(`HTTP ${res.status}`);
-    err.status = res.status;
-    throw err;
-  }
-  const total = Number(res.headers.get('Content-Length')) || 0;
-  if (!res.body || !total) return new Uint8Array(await res.arrayBuffer());
-  const out = new Uint8Array(total);
-  const reader = res.body.getReader();
-  let got = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (got + value.length > total) throw new Error('the server sent more bytes than it announced');
-    out.set(value, got);
-    got += value.length;
-    onProgress(got / total);
-  }
-  return out.subarray(0, got);
-}
-
-// The shipped test images, fetched once per URL; C reads the header (src/sampler_models.h,
-// with its version check) and says where the labels and pixels are.
-const sampleCache = new Map();
-export function loadFashionSample(url, engine) {
-  if (!sampleCache.has(url)) {
-    sampleCache.set(url, fetchBytes(url, () => {}).then(async (bytes) => {
-      const { outs } = await engine.call('fashion_sample', [bytes, bytes.length], [['rec', 'fashion_sample']]).catch((err) => {
-        throw new Error(`${url}: ${err.message}`);
-      });
-      const head = outs[0];
-      if (head.rows !== SIDE || head.cols !== SIDE) throw new Error(`${url}: images of ${head.rows}x${head.cols}, expected ${SIDE}x${SIDE}`);
-      return {
-        count: head.count,
-        labels: bytes.slice(head.labels_offset, head.labels_offset + head.count),
-        pixels: bytes.slice(head.pixels_offset, head.pixels_offset + head.count * D),
-      };
-    }));
-  }
-  return sampleCache.get(url);
-}
-
-// Draws a (SIDE x SIDE) greyscale tile scaled into ctx at (x, y) with size px.
-const tileCanvas = typeof document !== 'undefined' ? document.createElement('canvas') : null;
-function drawTile(ctx, pixels, offset, x, y, size) {
-  tileCanvas.width = SIDE;
-  tileCanvas.height = SIDE;
-  const tctx = tileCanvas.getContext('2d');
-  const img = tctx.createImageData(SIDE, SIDE);
-  for (let i = 0; i < D; i++) {
-    const v = pixels[offset + i];
-    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
-    img.data[4 * i + 3] = 255;
-  }
-  tctx.putImageData(img, 0, 0);
-  ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(tileCanvas, x, y, size, size);
-}
-
-function labelled(text, control) {
-  return h('label', { class: 'ds-field' }, h('span', {}, text), control);
-}
-
-function whenVisible(el, fn) {
-  if (typeof IntersectionObserver === 'undefined') return fn();
-  const io = new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting)) {
-      io.disconnect();
-      fn();
-    }
-  }, { rootMargin: '200px' });
-  io.observe(el);
-}
 
 class SamplerWidget extends DiffuscopeElement {
   build() {
-    this.weightsUrl = urlAttr(this, 'weights', '../weights/fashion-unet.dsw');
-    this.sampleUrl = urlAttr(this, 'sample', 'data/fashion-sample.bin');
+    this.weightsUrl = this.urlAttr('weights', '../weights/fashion-unet.dsw');
+    this.sampleUrl = this.urlAttr('sample', 'data/fashion-sample.bin');
     this.schedule = this.choiceAttr('schedule', SCHEDULES, 'linear');
     const samplerName = this.choiceAttr('sampler', SAMPLERS.map((s) => s.name), 'ddim');
     this.history = [];
@@ -152,7 +58,7 @@ class SamplerWidget extends DiffuscopeElement {
     this.progress = h('progress', { class: 'ds-progress', max: 1, value: 0, hidden: true, 'aria-label': 'loading the weights' });
     this.canvas = h('canvas', { class: 'ds-sampler-canvas', role: 'img', 'aria-label': 'x_t and the predicted x0 for each image' });
     this.readout = {};
-    const cell = (k, label) => h('span', { class: 'ds-readout' }, label, ' ', (this.readout[k] = h('output', { 'data-value': k }, '–')));
+    const cell = (k, label) => readoutCell(this.readout, k, label);
     this.append(
       h('div', { class: 'ds-controls' }, labelled('denoiser', this.denoiser), labelled('class', this.classSel),
         labelled('sampler', this.samplerSel), labelled('steps', this.stepsIn), labelled('guidance', this.guidanceIn),
@@ -214,7 +120,7 @@ class SamplerWidget extends DiffuscopeElement {
         bytes = await fetchBytes(this.weightsUrl, (f) => (this.progress.value = f));
       } catch (err) {
         this.progress.hidden = true;
-        const why = err.status === 404 ? 'is missing (not trained or not shipped yet)' : `could not be loaded (${err.message})`;
+        const why = err.status === 404 ? 'is missing (not trained or not shipped yet)' : `could not be loaded (${err.reason ?? err.message})`;
         this.denoiser.value = 'mixture';
         this.denoiserNote = `The weights file ${new URL(this.weightsUrl).pathname} ${why}; showing the exact mixture of test images instead.`;
         return this.model(engine);
@@ -344,83 +250,24 @@ class SamplerWidget extends DiffuscopeElement {
     const B = this.cls.length, cols = Math.min(B, 4), rows = Math.ceil(B / cols);
     const tile = 84, gap = 4, pairW = 2 * tile + gap, padX = 14, capH = 18;
     const W = cols * pairW + (cols - 1) * padX, H = rows * (tile + capH) + capH;
-    const ratio = window.devicePixelRatio || 1;
-    this.canvas.width = Math.round(W * ratio);
-    this.canvas.height = Math.round(H * ratio);
-    this.canvas.style.width = `${W}px`;
-    this.canvas.style.height = `${H}px`;
-    const ctx = this.canvas.getContext('2d');
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    const style = getComputedStyle(this);
-    ctx.fillStyle = style.getPropertyValue('--ds-bg').trim() || '#fff';
+    const { ctx } = hiDpiCanvas(this.canvas, { width: W, height: H });
+    const colors = theme(this);
+    ctx.fillStyle = colors.bg;
     ctx.fillRect(0, 0, W, H);
-    ctx.fillStyle = style.getPropertyValue('--ds-text').trim() || '#222';
-    ctx.font = '12px system-ui, sans-serif';
+    ctx.fillStyle = colors.text;
+    ctx.font = font();
     for (let b = 0; b < B; b++) {
       const x = (b % cols) * (pairW + padX), y = capH + Math.floor(b / cols) * (tile + capH);
       if (b < cols) {
         ctx.fillText('x_t', x, 13);
         ctx.fillText('x̂_0', x + tile + gap, 13);
       }
-      drawTile(ctx, frame.x, b * D, x, y, tile);
-      drawTile(ctx, frame.x0, b * D, x + tile + gap, y, tile);
+      greyTile(ctx, frame.x, b * D, SIDE, x, y, tile);
+      greyTile(ctx, frame.x0, b * D, SIDE, x + tile + gap, y, tile);
       const c = this.cls[b];
       ctx.fillText(c === NO_CLASS ? 'any' : CLASS_NAMES[c], x, y + tile + 13);
     }
   }
 }
 
-class ForwardWidget extends DiffuscopeElement {
-  build() {
-    this.sampleUrl = urlAttr(this, 'sample', 'data/fashion-sample.bin');
-    this.schedule = this.choiceAttr('schedule', SCHEDULES, 'linear');
-    this.classSel = h('select', { 'aria-label': 'class of the test image' }, ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)));
-    this.indexIn = h('input', { type: 'number', min: 1, max: 8, step: 1, value: 1, 'aria-label': 'which test image of the class' });
-    this.slider = h('input', { type: 'range', min: 0, max: 1000, step: 1, value: Math.round(this.numberAttr('t', 250, 0, 1000)), 'aria-label': 'diffusion step t' });
-    this.seedIn = h('input', { type: 'number', min: 0, max: 2 ** 31, step: 1, value: 1, 'aria-label': 'noise seed' });
-    this.x0Canvas = h('canvas', { class: 'ds-forward-canvas', width: 140, height: 140, role: 'img', 'aria-label': 'the clean test image x0' });
-    this.xtCanvas = h('canvas', { class: 'ds-forward-canvas', width: 140, height: 140, role: 'img', 'aria-label': 'the noised image x_t' });
-    this.readout = {};
-    const cell = (k, label) => h('span', { class: 'ds-readout' }, label, ' ', (this.readout[k] = h('output', { 'data-value': k }, '–')));
-    this.append(
-      h('div', { class: 'ds-controls' }, labelled('image', this.classSel), labelled('number', this.indexIn), labelled('noise seed', this.seedIn)),
-      h('label', { class: 'ds-control' }, 't = ', (this.tLabel = h('output', {}, '')), this.slider),
-      h('div', { class: 'ds-forward-pair' }, h('figure', {}, this.x0Canvas, h('figcaption', {}, 'x_0')),
-        h('figure', {}, this.xtCanvas, h('figcaption', {}, 'x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε'))),
-      h('div', { class: 'ds-readouts' }, cell('signal', '√ᾱ_t ='), cell('noise', '√(1−ᾱ_t) ='), cell('snr', 'SNR =')),
-    );
-    for (const el of [this.classSel, this.indexIn, this.seedIn]) el.addEventListener('change', () => this.update());
-    this.slider.addEventListener('input', () => this.update());
-    whenVisible(this, () => this.update());
-  }
-
-  async update() {
-    const token = (this.token = (this.token || 0) + 1);
-    try {
-      const engine = await this.engine();
-      const sample = await loadFashionSample(this.sampleUrl, engine);
-      const perClass = sample.count / 10;
-      this.indexIn.max = perClass;
-      const c = Number(this.classSel.value), i = Math.min(perClass, Math.max(1, Math.round(Number(this.indexIn.value) || 1)));
-      const k = c * perClass + (i - 1); // the sample file is class-major
-      const pixels = sample.pixels.subarray(k * D, (k + 1) * D);
-      const t = Number(this.slider.value), seed = Math.max(0, Math.round(Number(this.seedIn.value) || 0));
-      const { outs } = await engine.call('forward_noise', [pixels, D, t, this.schedule, seed], [['u8', D], ['rec', 'noise_info']]);
-      if (token !== this.token) return;
-      this.tLabel.textContent = `${t} / 1000`;
-      drawTile(this.x0Canvas.getContext('2d'), pixels, 0, 0, 0, 140);
-      drawTile(this.xtCanvas.getContext('2d'), outs[0], 0, 0, 0, 140);
-      const { signal, noise, snr } = outs[1];
-      this.readout.signal.textContent = fmt(signal);
-      this.readout.noise.textContent = fmt(noise);
-      this.readout.snr.textContent = snr < 0 ? '∞' : fmt(snr);
-      this.clearStatus();
-      this.dataset.ready = '';
-    } catch (err) {
-      this.showError(err.message);
-    }
-  }
-}
-
 customElements.define('diffuscope-sampler', SamplerWidget);
-customElements.define('diffuscope-noising', ForwardWidget);

@@ -2,20 +2,15 @@
 // Plots abar_t (signal kept) for the linear and cosine schedules, both computed in C
 // (schedule_table), with a t slider that reads out abar_t, sqrt(abar_t),
 // sqrt(1 - abar_t), the SNR, and the forward posterior q(x_{t-1} | x_t, x_0) of each.
-import { DiffuscopeElement, h, hiDpiCanvas, cssVar } from '../core.js';
+import { DiffuscopeElement, h } from '../core.js';
+import { hiDpiCanvas, theme, font, plotBox, frame, ticks, polyline, fmt } from '../plot.js';
 
 const KINDS = [
-  { name: 'linear', color: '--ds-series-1', fallback: '#2f6fdb' },
-  { name: 'cosine', color: '--ds-series-2', fallback: '#e0762b' },
+  { id: 0, name: 'linear', series: 0 },
+  { id: 1, name: 'cosine', series: 1 },
 ];
 // the table's rows, in the order shown (the names are C's: the schedule_table record)
 const ROWS = ['beta', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar', 'snr', 'posterior_variance', 'posterior_coef_x0', 'posterior_coef_xt'];
-
-function fmt(v) {
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  return a >= 1e4 || a < 1e-3 ? v.toExponential(3) : v.toPrecision(4);
-}
 
 class ScheduleWidget extends DiffuscopeElement {
   build() {
@@ -60,42 +55,30 @@ class ScheduleWidget extends DiffuscopeElement {
     const t = Number(this.slider.value);
     this.tLabel.textContent = `${t} / ${this.T}`;
     if (!this.tables) return;
-    for (const k of KINDS) for (const r of ROWS) this.cells[`${k.name}.${r}`].textContent = fmt(this.tables[k.name][r][t - 1]);
+    for (const k of KINDS) for (const r of ROWS) this.cells[`${k.name}.${r}`].textContent = fmt(this.tables[k.name][r][t - 1], 4);
     this.draw();
   }
 
   draw() {
     const { ctx, width, height } = hiDpiCanvas(this.canvas);
-    const pad = { l: 40, r: 10, t: 10, b: 28 };
-    const pw = width - pad.l - pad.r, ph = height - pad.t - pad.b;
-    const x = (t) => pad.l + ((t - 1) / Math.max(1, this.T - 1)) * pw;
-    const y = (v) => pad.t + (1 - v) * ph;
-    ctx.clearRect(0, 0, width, height);
-    ctx.strokeStyle = cssVar(this, '--ds-axis', '#888');
-    ctx.fillStyle = cssVar(this, '--ds-text', '#222');
-    ctx.font = '12px system-ui, sans-serif';
-    ctx.lineWidth = 1;
-    ctx.strokeRect(pad.l, pad.t, pw, ph);
-    for (const v of [0, 0.5, 1]) ctx.fillText(v.toFixed(1), 8, y(v) + 4);
-    ctx.fillText('t', pad.l + pw / 2, height - 8);
-    ctx.fillText('1', pad.l, height - 8);
-    ctx.fillText(String(this.T), pad.l + pw - 24, height - 8);
+    const box = plotBox(width, height, { l: 40, r: 10, t: 10, b: 28 }, [1, this.T], [0, 1]);
+    const colors = theme(this);
+    ctx.font = font();
+    frame(ctx, box, colors.axis);
+    ticks(ctx, box, { x: [[1, '1'], [this.T, String(this.T)]], y: [0, 0.5, 1].map((v) => [v, v.toFixed(1)]), xName: 't' }, colors.text);
+    ctx.lineWidth = 2;
     KINDS.forEach((k, i) => {
       const series = this.tables[k.name].alpha_bar;
-      ctx.strokeStyle = cssVar(this, k.color, k.fallback);
-      ctx.lineWidth = 2;
-      ctx.beginPath();
-      for (let t = 1; t <= this.T; t++) (t === 1 ? ctx.moveTo : ctx.lineTo).call(ctx, x(t), y(series[t - 1]));
-      ctx.stroke();
-      ctx.fillStyle = ctx.strokeStyle;
-      ctx.fillText(`ᾱ_t ${k.name}`, pad.l + pw - 100, pad.t + 16 + 16 * i);
+      ctx.strokeStyle = ctx.fillStyle = colors.series[k.series];
+      polyline(ctx, this.T, (j) => box.x(j + 1), (j) => box.y(series[j]));
+      ctx.fillText(`ᾱ_t ${k.name}`, box.right - 100, box.top + 16 + 16 * i);
     });
-    const t = Number(this.slider.value);
-    ctx.strokeStyle = cssVar(this, '--ds-axis', '#888');
+    const x = box.x(Number(this.slider.value));
+    ctx.strokeStyle = colors.axis;
     ctx.setLineDash([4, 4]);
     ctx.beginPath();
-    ctx.moveTo(x(t), pad.t);
-    ctx.lineTo(x(t), pad.t + ph);
+    ctx.moveTo(x, box.top);
+    ctx.lineTo(x, box.bottom);
     ctx.stroke();
     ctx.setLineDash([]);
   }

@@ -4,7 +4,8 @@
 // computed in C (src/vi.c) in the worker; this file moves numbers and draws. Orange shading is
 // where q > p (what KL(q||p) punishes), blue where p > q (what KL(p||q) punishes).
 // Target spec: weight:mean:std triples, weights normalised; up to 8 components.
-import { DiffuscopeElement, h, hiDpiCanvas, cssVar } from '../core.js';
+import { DiffuscopeElement, h } from '../core.js';
+import { hiDpiCanvas, theme, font, plotBox, frame, ticks, polyline, fixed, short } from '../plot.js';
 
 const DEFAULT_TARGET = '0.3:-3:0.7,0.5:4:1,0.2:7:0.6';
 const QUICK_MU = [-3, 0, 4, 7];
@@ -13,8 +14,6 @@ const SIGMA_MIN = 0.05, SIGMA_MAX = 20;
 const MAX_COMPONENTS = 8;
 const FIT_STEPS = 400;
 const FIT_SECONDS = 1.6;
-const fmt = (v) => v.toFixed(4);
-const fmtParam = (v) => String(Number(v.toFixed(3)));
 
 class VIWidget extends DiffuscopeElement {
   build() {
@@ -139,8 +138,8 @@ class VIWidget extends DiffuscopeElement {
       return h('div', { class: 'ds-vi-component' },
         h('span', { class: 'ds-vi-cname' }, `#${i + 1}`),
         h('label', {}, 'weight ', h('output', { 'data-label': `w${i}` }, (c.w / total).toFixed(2)), slider('w', 0.02, 1, 0.01, 'weight')),
-        h('label', {}, 'mean ', h('output', { 'data-label': `m${i}` }, fmtParam(c.m)), slider('m', this.x0, this.x1, 0.1, 'mean')),
-        h('label', {}, 'std ', h('output', { 'data-label': `s${i}` }, fmtParam(c.s)), slider('s', 0.1, 5, 0.05, 'std')),
+        h('label', {}, 'mean ', h('output', { 'data-label': `m${i}` }, short(c.m)), slider('m', this.x0, this.x1, 0.1, 'mean')),
+        h('label', {}, 'std ', h('output', { 'data-label': `s${i}` }, short(c.s)), slider('s', 0.1, 5, 0.05, 'std')),
         h('button', { type: 'button', 'aria-label': `remove component ${i + 1}`, disabled: this.components.length === 1, onclick: () => this.editComponents(() => this.components.splice(i, 1)) }, 'Remove'));
     });
     this.editor.replaceChildren(...rows, h('div', { class: 'ds-control' },
@@ -153,8 +152,8 @@ class VIWidget extends DiffuscopeElement {
     this.components.forEach((c, i) => {
       const set = (k, v) => { const o = this.editor.querySelector(`output[data-label="${k}${i}"]`); if (o) o.textContent = v; };
       set('w', (c.w / total).toFixed(2));
-      set('m', fmtParam(c.m));
-      set('s', fmtParam(c.s));
+      set('m', short(c.m));
+      set('s', short(c.s));
       const slider = this.editor.querySelector(`input[data-component="${i}"][data-field="m"]`);
       if (slider && Number(slider.value) !== c.m) slider.value = c.m;
     });
@@ -225,39 +224,35 @@ class VIWidget extends DiffuscopeElement {
   showValues(mc) {
     for (const key of ['kl_q_p', 'kl_p_q', 'elbo']) {
       const v = this.values[key];
-      this.cells[key].textContent = fmt(v);
+      this.cells[key].textContent = fixed(v, 4);
       this.cells[key].dataset.exact = String(v);
     }
     if (!this.mcOn) this.mcOut.textContent = '';
     if (mc) {
-      const pm = (v, se) => `${fmt(v)} ± ${se.toFixed(4)}`;
+      const pm = (v, se) => `${fixed(v, 4)} ± ${se.toFixed(4)}`;
       this.mcOut.textContent = `KL(q ‖ p) ≈ ${pm(mc.kl_q_p, mc.kl_q_p_se)}, KL(p ‖ q) ≈ ${pm(mc.kl_p_q, mc.kl_p_q_se)}, ELBO ≈ ${pm(mc.elbo, mc.elbo_se)}`;
     }
   }
 
   // ---- drawing ----
-  frame(width, height) {
-    const pad = { l: 44, r: 12, t: 12, b: 28 };
+  // The plot box: x over [x0, x1], y from 0 to just above the taller curve (capped at 4, so a
+  // narrow q does not flatten p; the curves are clipped there).
+  box(width, height) {
     let top = 0;
     for (let i = 0; i < this.curves.n; i++) top = Math.max(top, this.curves.p[i], this.curves.q[i]);
     top = Math.min(top, 4) * 1.08 || 1;
-    const pw = width - pad.l - pad.r, ph = height - pad.t - pad.b;
-    return {
-      pad, pw, ph, top,
-      x: (v) => pad.l + ((v - this.x0) / (this.x1 - this.x0)) * pw,
-      y: (v) => pad.t + (1 - Math.min(v, top) / top) * ph,
-      xInv: (px) => this.x0 + ((px - pad.l) / pw) * (this.x1 - this.x0),
-    };
+    const box = plotBox(width, height, { l: 44, r: 12, t: 12, b: 28 }, [this.x0, this.x1], [0, top]);
+    const y = box.y;
+    return { ...box, yMax: top, y: (v) => y(Math.min(v, top)) };
   }
 
   draw() {
     if (!this.curves) return;
     const { ctx, width, height } = hiDpiCanvas(this.canvas);
-    const f = (this.f = this.frame(width, height));
+    const f = (this.f = this.box(width, height)), colors = theme(this);
     const { p, q, n } = this.curves;
     const X = (i) => f.x(this.x0 + ((this.x1 - this.x0) * i) / (n - 1));
-    const blue = cssVar(this, '--ds-series-1', '#2f6fdb'), orange = cssVar(this, '--ds-series-2', '#e0762b');
-    ctx.clearRect(0, 0, width, height);
+    const [blue, orange] = colors.series;
     // shading: min(p, q) up to q (orange where q > p), and up to p (blue where p > q)
     for (const [upper, color] of [[q, orange], [p, blue]]) {
       ctx.beginPath();
@@ -269,26 +264,15 @@ class VIWidget extends DiffuscopeElement {
       ctx.fill();
       ctx.globalAlpha = 1;
     }
-    // axes
-    ctx.strokeStyle = cssVar(this, '--ds-axis', '#888');
-    ctx.fillStyle = cssVar(this, '--ds-text', '#222');
-    ctx.font = '12px system-ui, sans-serif';
-    ctx.lineWidth = 1;
-    ctx.strokeRect(f.pad.l, f.pad.t, f.pw, f.ph);
-    const step = this.x1 - this.x0 > 24 ? 5 : 2;
-    ctx.textAlign = 'center';
-    for (let v = Math.ceil(this.x0 / step) * step; v <= this.x1; v += step) ctx.fillText(String(v), f.x(v), height - 10);
-    ctx.textAlign = 'right';
-    ctx.fillText(f.top.toPrecision(2), f.pad.l - 4, f.pad.t + 10);
-    ctx.fillText('0', f.pad.l - 4, f.pad.t + f.ph);
-    ctx.textAlign = 'left';
-    // curves
+    ctx.font = font();
+    frame(ctx, f, colors.axis);
+    const step = this.x1 - this.x0 > 24 ? 5 : 2, xs = [];
+    for (let v = Math.ceil(this.x0 / step) * step; v <= this.x1; v += step) xs.push([v, String(v)]);
+    ticks(ctx, f, { x: xs, y: [[f.yMax, f.yMax.toPrecision(2)], [0, '0']] }, colors.text);
+    ctx.lineWidth = 2.5;
     for (const [curve, color] of [[p, blue], [q, orange]]) {
       ctx.strokeStyle = color;
-      ctx.lineWidth = 2.5;
-      ctx.beginPath();
-      for (let i = 0; i < n; i++) ctx.lineTo(X(i), f.y(curve[i]));
-      ctx.stroke();
+      polyline(ctx, n, X, (i) => f.y(curve[i]));
     }
     // component handles at each mean, on p
     this.handles = this.components.map((c, i) => {
@@ -296,7 +280,7 @@ class VIWidget extends DiffuscopeElement {
       const hx = f.x(c.m), hy = f.y(idx >= 0 && idx < n ? p[idx] : 0);
       ctx.beginPath();
       ctx.arc(hx, hy, i === this.dragging ? 8 : 6, 0, 2 * Math.PI);
-      ctx.fillStyle = cssVar(this, '--ds-bg', '#fff');
+      ctx.fillStyle = colors.bg;
       ctx.fill();
       ctx.strokeStyle = blue;
       ctx.lineWidth = 2.5;
@@ -304,16 +288,16 @@ class VIWidget extends DiffuscopeElement {
       return { x: hx, y: hy };
     });
     // legend
-    ctx.font = '13px system-ui, sans-serif';
+    ctx.font = font(13);
     const qLabel = `q(x) = N(${this.shown.mu.toFixed(2)}, ${this.shown.sigma.toPrecision(3)}²)`;
     ctx.globalAlpha = 0.8;
-    ctx.fillStyle = cssVar(this, '--ds-bg', '#fff');
-    ctx.fillRect(f.pad.l + 4, f.pad.t + 3, Math.max(ctx.measureText('p(x) target').width, ctx.measureText(qLabel).width) + 8, 38);
+    ctx.fillStyle = colors.bg;
+    ctx.fillRect(f.left + 4, f.top + 3, Math.max(ctx.measureText('p(x) target').width, ctx.measureText(qLabel).width) + 8, 38);
     ctx.globalAlpha = 1;
     ctx.fillStyle = blue;
-    ctx.fillText('p(x) target', f.pad.l + 8, f.pad.t + 16);
+    ctx.fillText('p(x) target', f.left + 8, f.top + 16);
     ctx.fillStyle = orange;
-    ctx.fillText(qLabel, f.pad.l + 8, f.pad.t + 34);
+    ctx.fillText(qLabel, f.left + 8, f.top + 34);
   }
 
   // ---- pointer: drag a handle to move that component's mean; drag elsewhere to move q ----
@@ -338,7 +322,7 @@ class VIWidget extends DiffuscopeElement {
   }
 
   dragTo(px) {
-    const v = Math.min(this.x1, Math.max(this.x0, this.f.xInv(px)));
+    const v = Math.min(this.x1, Math.max(this.x0, this.f.x.invert(px)));
     if (this.dragging === 'q') return this.setQ(Math.round(v * 100) / 100, this.sigma, true);
     this.components[this.dragging].m = Math.round(v * 10) / 10;
     this.refreshEditorLabels();

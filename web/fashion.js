@@ -1,0 +1,28 @@
+// fashion.js — what the Fashion-MNIST widgets (<diffuscope-sampler>, <diffuscope-noising>)
+// share: the class names, the image size, and the shipped test images.
+// Not here: drawing an image (plot.js greyTile), the models (C, in the worker).
+import { fetchBytes } from './core.js';
+
+export const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const SIDE = 28, D = SIDE * SIDE;
+
+// The shipped test images, fetched once per URL; C reads the header (src/sampler_models.h,
+// with its version check) and says where the labels and pixels are.
+const sampleCache = new Map();
+export function loadFashionSample(url, engine) {
+  if (!sampleCache.has(url)) {
+    sampleCache.set(url, fetchBytes(url, () => {}).then(async (bytes) => {
+      const { outs } = await engine.call('fashion_sample', [bytes, bytes.length], [['rec', 'fashion_sample']]).catch((err) => {
+        throw new Error(`${url}: ${err.message}`);
+      });
+      const head = outs[0];
+      if (head.rows !== SIDE || head.cols !== SIDE) throw new Error(`${url}: images of ${head.rows}x${head.cols}, expected ${SIDE}x${SIDE}`);
+      return {
+        count: head.count,
+        labels: bytes.slice(head.labels_offset, head.labels_offset + head.count),
+        pixels: bytes.slice(head.pixels_offset, head.pixels_offset + head.count * D),
+      };
+    }));
+  }
+  return sampleCache.get(url);
+}
