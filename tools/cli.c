@@ -1,4 +1,4 @@
-/* cli.c — error printing and strict flag parsing shared by the subcommands. */
+/* cli.c — error printing, strict flag parsing and model loading shared by the subcommands. */
 #include "cli.h"
 
 #include <errno.h>
@@ -6,6 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "error.h"
+#include "util.h"
 
 int cli_error(int status, const char *fmt, ...) {
     va_list ap;
@@ -36,4 +39,14 @@ int cli_parse_long(const char *flag, const char *text, long lo, long hi, long *o
     if (v < lo || v > hi) return cli_error(2, "%s must be between %ld and %ld, got %ld", flag, lo, hi, v);
     *out = v;
     return 0;
+}
+
+ds_model *cli_load_model(const char *path) {
+    long size = 0;
+    unsigned char *bytes = util_read_file(path, UTIL_MAX_WEIGHTS, &size);
+    if (!bytes) return NULL;
+    ds_model *m = ds_model_from_bytes(bytes, (size_t)size);
+    if (!m) ds_fail("%s: %s", path, ds_last_error());
+    free(bytes);
+    return m;
 }

@@ -7,6 +7,8 @@
 #ifndef DS_CLI_H
 #define DS_CLI_H
 
+#include "model.h"
+
 int cmd_schedule(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_vi(int argc, char **argv);
@@ -30,5 +32,9 @@ int cli_error(int status, const char *fmt, ...)
  * On failure they print an error naming the flag and return non-zero. */
 int cli_parse_double(const char *flag, const char *text, double *out);
 int cli_parse_long(const char *flag, const char *text, long lo, long hi, long *out);
+
+/* A model from a .dsw file (util_read_file, then ds_model_from_bytes). NULL after ds_fail;
+ * the message names the file. */
+ds_model *cli_load_model(const char *path);
 
 #endif

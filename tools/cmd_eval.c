@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "cli.h"
@@ -33,6 +34,7 @@
 #include "rng.h"
 #include "sampler.h"
 #include "schedule.h"
+#include "util.h"
 #include "weights.h"
 
 static const char *USAGE =
@@ -198,15 +200,23 @@ static double cl_run(const classifier *c, cl_state *s, const float *x, const int
 
 #define CL_MAGIC "DSCLF1\0\0"
 
+/* the cached classifier: magic, count, the parameters, their FNV-1a; -1 (no message) if absent */
 static int cl_load(classifier *c, const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    char magic[8];
-    uint64_t n = 0, sum = 0;
-    int ok = fread(magic, 1, 8, f) == 8 && !memcmp(magic, CL_MAGIC, 8) && fread(&n, 8, 1, f) == 1 &&
-             n == (uint64_t)c->table.total && fread(c->params, 4, n, f) == n && fread(&sum, 8, 1, f) == 1 &&
-             sum == ds_fnv1a64(c->params, (long)n * 4);
-    fclose(f);
+    if (access(path, F_OK) != 0) return -1;
+    long n = c->table.total, want = 8 + 8 + 4 * n + 8, size = 0;
+    unsigned char *b = util_read_file(path, want, &size);
+    uint64_t count = 0, sum = 0;
+    int ok = b && size == want && !memcmp(b, CL_MAGIC, 8);
+    if (ok) {
+        memcpy(&count, b + 8, 8);
+        memcpy(&sum, b + 16 + 4 * n, 8);
+        ok = count == (uint64_t)n;
+    }
+    if (ok) {
+        memcpy(c->params, b + 16, (size_t)n * 4);
+        ok = sum == ds_fnv1a64(c->params, n * 4);
+    }
+    free(b);
     if (!ok) fprintf(stderr, "eval: %s is not a valid classifier cache; training a new one\n", path);
     return ok ? 0 : -1;
 }
@@ -214,15 +224,15 @@ static int cl_load(classifier *c, const char *path) {
 static int cl_save(const classifier *c, const char *path) {
     long n = c->table.total, size = 8 + 8 + 4 * n + 8;
     unsigned char *b = malloc((size_t)size);
-    if (!b) return -1;
+    if (!b) return cli_error(1, "eval: out of memory for the classifier cache");
     uint64_t nn = (uint64_t)n, sum = ds_fnv1a64(c->params, n * 4);
     memcpy(b, CL_MAGIC, 8);
     memcpy(b + 8, &nn, 8);
     memcpy(b + 16, c->params, (size_t)n * 4);
     memcpy(b + 16 + 4 * n, &sum, 8);
-    int rc = file_write_atomic(path, b, size);
+    int rc = util_write_atomic(path, b, size);
     free(b);
-    return rc;
+    return rc ? cli_error(1, "eval: %s", ds_last_error()) : 0;
 }
 
 static int cl_train(classifier *c, const fashion_set *train, int epochs, uint64_t seed) {
@@ -321,21 +331,6 @@ static void *sample_run(void *arg) {
     return NULL;
 }
 
-static unsigned char *read_all(const char *path, long *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)*size + 1);
-    if (b && fread(b, 1, (size_t)*size, f) != (size_t)*size) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
-
 int cmd_eval(int argc, char **argv) {
     enum { O_W = 256, O_SAMPLER, O_STEPS, O_GUID, O_ETA, O_CLIP, O_SCHED, O_SEED, O_THREADS, O_CLF, O_CLF_EP, O_DATA, O_PNG };
     static const struct option opts[] = {
@@ -396,8 +391,8 @@ int cmd_eval(int argc, char **argv) {
         status = (expr); \
         goto done;       \
     } while (0)
-    wbytes = read_all(wpath, &wsize);
-    if (!wbytes) FAIL(cli_error(1, "eval: cannot read %s", wpath));
+    wbytes = util_read_file(wpath, UTIL_MAX_WEIGHTS, &wsize);
+    if (!wbytes) FAIL(cli_error(1, "eval: %s", ds_last_error()));
     ds_model *probe = ds_model_from_bytes(wbytes, (size_t)wsize);
     if (!probe) FAIL(cli_error(1, "eval: %s: %s", wpath, ds_last_error()));
     int is_fashion = ds_model_get_kind(probe) == DS_MODEL_UNET && ds_model_item_floats(probe) == 784;

@@ -13,13 +13,13 @@
 #include <time.h>
 
 #include "cli.h"
-#include "points_cli.h"
 #include "error.h"
 #include "gmm_denoiser.h"
 #include "model.h"
 #include "pngout.h"
 #include "sampler.h"
 #include "sampler_models.h"
+#include "util.h"
 
 static const char *USAGE =
     "usage: diffuscope sample (--weights W.dsw | --analytic SAMPLE.bin [--analytic-var V])\n"
@@ -41,29 +41,6 @@ static const char *USAGE =
     "  --frames FILE  a filmstrip: one row per step, x_t and x0_hat side by side for each image\n"
     "  --npy FILE.npy uint8 (N, 28, 28); class labels (uint8, 10 = none) go to FILE_labels.npy\n";
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint8_t *read_file(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { cli_error(1, "cannot open %s", path); return NULL; }
-    uint8_t *buf = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc(size ? size : 1)) && fread(buf, 1, size, f) == (size_t)size) {
-        fclose(f);
-        *n = (size_t)size;
-        return buf;
-    }
-    free(buf);
-    fclose(f);
-    cli_error(1, "reading %s failed", path);
-    return NULL;
-}
-
 /* An .npy (version 1.0) of uint8 with the given shape; header padded to a multiple of 64. */
 static int write_npy_u8(const char *path, const uint8_t *data, const long *shape, int ndim) {
     char dict[256];
@@ -84,9 +61,9 @@ static int write_npy_u8(const char *path, const uint8_t *data, const long *shape
     memset(buf + 10 + len, ' ', padded - 10 - len - 1);
     buf[padded - 1] = '\n';
     memcpy(buf + padded, data, total);
-    int rc = file_write_atomic(path, buf, padded + total);
+    int rc = util_write_atomic(path, buf, padded + total) ? cli_error(1, "%s", ds_last_error()) : 0;
     free(buf);
-    return rc ? 1 : 0;
+    return rc;
 }
 
 /* Copies a side x side tile into an image of width W at (x0, y0). */
@@ -95,9 +72,6 @@ static void put_tile(uint8_t *img, int W, int x0, int y0, const uint8_t *tile, i
 }
 
 int cmd_sample(int argc, char **argv) {
-    /* `diffuscope sample --points ...` samples the 2-D point MLP: its flags live in points_cli */
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--points") || !strncmp(argv[i], "--points=", 9)) return points_sample_main(argc, argv);
     static const struct option opts[] = {
         {"weights", required_argument, 0, 'w'}, {"analytic", required_argument, 0, 'a'},
         {"analytic-var", required_argument, 0, 'V'}, {"class", required_argument, 0, 'c'},
@@ -172,10 +146,9 @@ int cmd_sample(int argc, char **argv) {
     ds_eps_fn fn;
     void *ctx;
     int D;
-    size_t file_n = 0;
+    long file_n = 0;
     if (weights) {
-        if (!(file = read_file(weights, &file_n))) goto done;
-        if (!(model = ds_model_from_bytes(file, file_n))) { cli_error(1, "%s: %s", weights, ds_last_error()); goto done; }
+        if (!(model = cli_load_model(weights))) { cli_error(1, "%s", ds_last_error()); goto done; }
         if (ds_model_get_kind(model) != DS_MODEL_UNET) {
             cli_error(1, "%s holds a %s, not a Fashion UNet", weights, ds_model_kind_name(ds_model_get_kind(model)));
             goto done;
@@ -185,7 +158,7 @@ int cmd_sample(int argc, char **argv) {
         ctx = model;
     } else {
         ds_fashion_sample fs;
-        if (!(file = read_file(analytic, &file_n))) goto done;
+        if (!(file = util_read_file(analytic, UTIL_MAX_WEIGHTS, &file_n))) { cli_error(1, "%s", ds_last_error()); goto done; }
         if (ds_fashion_sample_parse(file, file_n, &fs)) { cli_error(1, "%s: %s", analytic, ds_last_error()); goto done; }
         D = fs.rows * fs.cols;
         if (!(gmm = ds_gmm_from_images(&sched, fs.pixels, fs.labels, fs.count, D, analytic_var))) {
@@ -220,7 +193,7 @@ int cmd_sample(int argc, char **argv) {
     p.guidance = guidance;
     p.clip = clip;
     p.seed = (uint64_t)seed;
-    double t_start = now_s(), t_steps = 0;
+    double t_start = util_now_s(), t_steps = 0;
     long chunks = 0;
     for (long first = 0; first < n; first += B) {
         int b_now = (int)(n - first < B ? n - first : B);
@@ -230,9 +203,9 @@ int cmd_sample(int argc, char **argv) {
         if (!(s = ds_sampler_create(&sched, D, fn, ctx, &p, cls))) { cli_error(1, "%s", ds_last_error()); goto done; }
         for (int k = 0; k < steps; k++) {
             if (strip) ds_x_to_pixels(ds_sampler_x(s), (long)b_now * D, prev_x);
-            double t0 = now_s();
+            double t0 = util_now_s();
             if (ds_sampler_step(s)) { cli_error(1, "step %d: %s", k + 1, ds_last_error()); goto done; }
-            t_steps += now_s() - t0;
+            t_steps += util_now_s() - t0;
             if (strip) {
                 ds_x_to_pixels(ds_sampler_x0(s), (long)b_now * D, tile);
                 for (int b = 0; b < b_now; b++) {
@@ -252,7 +225,7 @@ int cmd_sample(int argc, char **argv) {
         s = NULL;
         chunks++;
     }
-    double total = now_s() - t_start;
+    double total = util_now_s() - t_start;
     if (!quiet) fputc('\n', stderr);
     printf("sampled %ld images (%s, %ld steps, guidance %g, batch %d) in %.3f s: %.2f ms per step per batch, %.1f ms per image\n", n,
            ds_sampler_kind_name(kind), steps, guidance, B, total, 1e3 * t_steps / (chunks * steps), 1e3 * total / n);

@@ -25,10 +25,10 @@
 #include "kernels_grad.h"
 #include "mlp_train.h"
 #include "optim.h"
-#include "pngout.h"
-#include "points_cli.h"
+#include "points_io.h"
 #include "schedule.h"
 #include "unet_train.h"
+#include "util.h"
 #include "weights.h"
 
 static const char *USAGE =
@@ -84,12 +84,6 @@ static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) {
     (void)sig;
     g_stop = 1;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* ---- the network behind one interface ---- */
@@ -229,31 +223,14 @@ static int trainer_step(trainer *tr, float *grads, double *loss) {
 }
 
 /* ---- files ---- */
-static unsigned char *read_file(const char *path, long *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    unsigned char *buf = NULL;
-    long n = 0;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    fclose(f);
-    *size = n;
-    return buf;
-}
-
 static int save_weights(const char *path, const net *n, const model_blob *mb, const float *params, ds_dtype dtype) {
     uint8_t *bytes = NULL;
     size_t size = 0;
     if (ds_weights_write(n->kind, mb->config, mb->n_config, n->table, params, dtype, &bytes, &size))
         return cli_error(1, "train: writing weights: %s", ds_last_error());
-    int rc = file_write_atomic(path, bytes, (long)size);
+    int rc = util_write_atomic(path, bytes, (long)size);
     free(bytes);
-    return rc ? 1 : 0;
+    return rc ? cli_error(1, "train: %s", ds_last_error()) : 0;
 }
 
 static int save_checkpoint(const char *path, const ds_optim *opt, const float *params, const ds_rng *rng,
@@ -265,9 +242,9 @@ static int save_checkpoint(const char *path, const ds_optim *opt, const float *p
         free(buf);
         return cli_error(1, "train: checkpoint: %s", ds_last_error());
     }
-    int rc = file_write_atomic(path, buf, size);
+    int rc = util_write_atomic(path, buf, size);
     free(buf);
-    return rc ? 1 : 0;
+    return rc ? cli_error(1, "train: %s", ds_last_error()) : 0;
 }
 
 static int parse_mult(const char *text, int mult[DS_UNET_MAX_LEVELS], int *levels) {
@@ -430,8 +407,9 @@ int cmd_train(int argc, char **argv) {
 
     if (resume) {
         long size = 0;
-        ckbuf = read_file(ckpt, &size);
-        if (!ckbuf) FAIL(cli_error(1, "train: cannot read checkpoint %s (drop --resume to start a new run)", ckpt));
+        ckbuf = util_read_file(ckpt, UTIL_MAX_CHECKPOINT, &size);
+        if (!ckbuf)
+            FAIL(cli_error(1, "train: cannot read checkpoint %s (%s); drop --resume to start a new run", ckpt, ds_last_error()));
         if (ds_checkpoint_parse(ckbuf, size, &ck)) FAIL(cli_error(1, "train: %s: %s", ckpt, ds_last_error()));
         if (ck.model_bytes != sizeof mb || ck.extra_bytes != sizeof ex)
             FAIL(cli_error(1, "train: %s was not written by `diffuscope train` (unexpected blob sizes)", ckpt));
@@ -576,7 +554,7 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    double t_start = now_s(), t_log = t_start, t_ckpt = t_start, t_run = t_start;
+    double t_start = util_now_s(), t_log = t_start, t_ckpt = t_start, t_run = t_start;
     long step_log = opt.step;
     const float *save_params;
     while (opt.step < steps && !g_stop) {
@@ -601,7 +579,7 @@ int cmd_train(int argc, char **argv) {
         ex.loss_avg = 0.98 * ex.loss_avg + 0.02 * loss;
         ex.loss_avg_w = 0.98 * ex.loss_avg_w + 0.02;
         ex.items += tr.batch;
-        double t = now_s();
+        double t = util_now_s();
         if (t - t_log >= log_every || opt.step == steps) {
             double ips = (opt.step - step_log) * tr.batch / (t - t_log);
             char eta[32];
@@ -624,7 +602,7 @@ int cmd_train(int argc, char **argv) {
             t_ckpt = t;
         }
     }
-    ex.seconds += now_s() - t_run;
+    ex.seconds += util_now_s() - t_run;
     save_params = opt.ema ? opt.ema : n.params;
     if (status == 0) {
         if (save_checkpoint(ckpt, &opt, n.params, &rng, &mb, &ex) || save_weights(out, &n, &mb, save_params, dtype)) status = 1;
