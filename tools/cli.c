@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,4 +50,19 @@ ds_model *cli_load_model(const char *path) {
     if (!m) ds_fail("%s: %s", path, ds_last_error());
     free(bytes);
     return m;
+}
+
+int cli_parse_options(int argc, char **argv, const char *name, const char *short_opts, const struct option *opts,
+                      const char *usage, int (*flag)(void *o, int c, const char *arg), void *o) {
+    int c, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, short_opts, opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage, stdout);
+            return -1;
+        }
+        if ((rc = flag(o, c, optarg))) return rc;
+    }
+    if (optind < argc) return cli_error(2, "%s: unexpected argument '%s'", name, argv[optind]);
+    return 0;
 }

@@ -305,7 +305,8 @@ static const struct option OPTIONS[] = {
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 /* one flag; 0, or the exit status after printing an error */
-static int parse_flag(eval_opts *o, int c, const char *arg) {
+static int parse_flag(void *opts, int c, const char *arg) {
+    eval_opts *o = opts;
     switch (c) {
     case O_W: o->wpath = arg; break;
     case 'n': if (cli_parse_long("-n", arg, 2, 5000, &o->n_per)) return 2; break;
@@ -330,16 +331,8 @@ static int parse_flag(eval_opts *o, int c, const char *arg) {
 static int parse_args(int argc, char **argv, eval_opts *o) {
     *o = (eval_opts){.clf_path = "out/fashion-classifier.bin", .n_per = 100, .steps = 20, .threads = 2, .clf_epochs = 5,
                      .guidance = 2.0, .clip = 1.0, .kind = DS_SAMPLER_DDIM, .sk = DS_SCHEDULE_LINEAR};
-    int c, rc;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "hn:", OPTIONS, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(USAGE, stdout);
-            return -1;
-        }
-        if ((rc = parse_flag(o, c, optarg))) return rc;
-    }
-    if (optind < argc) return cli_error(2, "eval: unexpected argument '%s'", argv[optind]);
+    int rc = cli_parse_options(argc, argv, "eval", "hn:", OPTIONS, USAGE, parse_flag, o);
+    if (rc) return rc;
     if (!o->wpath) return cli_error(2, "eval: --weights W.dsw is required\n%s", USAGE);
     /* as `diffuscope sample` does: refuse before minutes of loading and classifier training */
     if (o->eta < 0 || o->eta > 1) return cli_error(2, "--eta must be between 0 and 1, got %g", o->eta);

@@ -98,7 +98,8 @@ static const struct option OPTIONS[] = {
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 /* one flag; 0, or the exit status after printing an error */
-static int parse_flag(sample_opts *o, int c, const char *arg) {
+static int parse_flag(void *opts, int c, const char *arg) {
+    sample_opts *o = opts;
     switch (c) {
     case 'w': o->weights = arg; break;
     case 'a': o->analytic = arg; break;
@@ -133,16 +134,8 @@ static int parse_flag(sample_opts *o, int c, const char *arg) {
 static int parse_args(int argc, char **argv, sample_opts *o) {
     *o = (sample_opts){.guidance = 1, .clip = 1, .cls_one = DS_NO_CLASS, .n = 16, .steps = 20, .batch = 16,
                        .kind = DS_SAMPLER_DDIM, .schedule_kind = DS_SCHEDULE_LINEAR};
-    int c, rc;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", OPTIONS, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(USAGE, stdout);
-            return -1;
-        }
-        if ((rc = parse_flag(o, c, optarg))) return rc;
-    }
-    if (optind < argc) return cli_error(2, "sample: unexpected argument '%s'", argv[optind]);
+    int rc = cli_parse_options(argc, argv, "sample", "h", OPTIONS, USAGE, parse_flag, o);
+    if (rc) return rc;
     if (!o->weights == !o->analytic) return cli_error(2, "sample: give exactly one of --weights or --analytic");
     if (o->all_classes && o->n % 10) return cli_error(2, "sample: --classes all needs --n a multiple of 10 (got %ld)", o->n);
     if (o->eta < 0 || o->eta > 1) return cli_error(2, "--eta must be between 0 and 1, got %g", o->eta);

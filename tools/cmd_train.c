@@ -154,7 +154,9 @@ static int is_fixed_by_checkpoint(int c) {
 }
 
 /* one flag; 0, or the exit status after printing an error */
-static int parse_flag(train_opts *o, int c, const char *arg) {
+static int parse_flag(void *opts, int c, const char *arg) {
+    train_opts *o = opts;
+    if (is_fixed_by_checkpoint(c)) o->fixed_by_checkpoint = 1;
     switch (c) {
     case O_MODEL: o->model_name = arg; break;
     case O_OUT: o->out = arg; break;
@@ -217,17 +219,8 @@ static int parse_flag(train_opts *o, int c, const char *arg) {
 /* 0 to train, -1 after --help, else the exit status after printing an error */
 static int parse_args(int argc, char **argv, train_opts *o) {
     opts_default(o);
-    int c, rc;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", OPTIONS, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(USAGE, stdout);
-            return -1;
-        }
-        if (is_fixed_by_checkpoint(c)) o->fixed_by_checkpoint = 1;
-        if ((rc = parse_flag(o, c, optarg))) return rc;
-    }
-    if (optind < argc) return cli_error(2, "train: unexpected argument '%s'", argv[optind]);
+    int rc = cli_parse_options(argc, argv, "train", "h", OPTIONS, USAGE, parse_flag, o);
+    if (rc) return rc;
     if (o->decay && o->decay <= o->warmup)
         return cli_error(2, "--decay-steps (%ld) must exceed --warmup (%ld)", o->decay, o->warmup);
     if (!o->out || !o->ckpt) return cli_error(2, "train: --out W.dsw and --checkpoint C.ckpt are required\n%s", USAGE);
