@@ -45,30 +45,32 @@ typedef struct {
     ds_schedule_kind schedule;
 } points_opts;
 
-static int parse_opts(int argc, char **argv, points_opts *o) {
-    static const struct option opts[] = {
-        {"shape", required_argument, 0, 'S'}, {"seed", required_argument, 0, 's'}, {"png", required_argument, 0, 'p'},
-        {"schedule", required_argument, 0, 'k'}, {"steps", required_argument, 0, 'T'}, {"frames", required_argument, 0, 'F'},
-        {"samples", required_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "hn:o:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'S': o->shape = optarg; break;
-        case 's': if (cli_parse_double("--seed", optarg, &o->seed)) return 2; break;
-        case 'p': o->png = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'q': o->samples = optarg; break;
-        case 'k': if (ds_schedule_kind_parse(optarg, &o->schedule)) return cli_error(2, "--schedule: %s", ds_last_error()); break;
-        case 'T': if (cli_parse_long("--steps", optarg, 1, DS_MAX_T, &o->steps)) return 2; break;
-        case 'F': if (cli_parse_long("--frames", optarg, 2, 32, &o->frames)) return 2; break;
-        case 'n': if (cli_parse_long("-n", optarg, 2, 1 << 16, &o->n)) return 2; break;
-        case 'h': fputs(USAGE, stdout); return -1;
-        default: fputs(USAGE, stderr); return 2;
-        }
+static const struct option SMALL_OPTIONS[] = {
+    {"shape", required_argument, 0, 'S'}, {"seed", required_argument, 0, 's'}, {"png", required_argument, 0, 'p'},
+    {"schedule", required_argument, 0, 'k'}, {"steps", required_argument, 0, 'T'}, {"frames", required_argument, 0, 'F'},
+    {"samples", required_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+static int small_flag(void *opts, int c, const char *arg) {
+    points_opts *o = opts;
+    switch (c) {
+    case 'S': o->shape = arg; break;
+    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 'p': o->png = arg; break;
+    case 'o': o->out = arg; break;
+    case 'q': o->samples = arg; break;
+    case 'k': if (ds_schedule_kind_parse(arg, &o->schedule)) return cli_error(2, "--schedule: %s", ds_last_error()); break;
+    case 'T': if (cli_parse_long("--steps", arg, 1, DS_MAX_T, &o->steps)) return 2; break;
+    case 'F': if (cli_parse_long("--frames", arg, 2, 32, &o->frames)) return 2; break;
+    case 'n': if (cli_parse_long("-n", arg, 2, 1 << 16, &o->n)) return 2; break;
+    default: fputs(USAGE, stderr); return 2;
     }
-    if (optind < argc) return cli_error(2, "points %s: unexpected argument '%s'", argv[0], argv[optind]);
     return 0;
+}
+
+static int parse_opts(int argc, char **argv, points_opts *o) {
+    char name[64];
+    snprintf(name, sizeof name, "points %s", argv[0]);
+    return cli_parse_options(argc, argv, name, "hn:o:", SMALL_OPTIONS, USAGE, small_flag, o);
 }
 
 static int sub_shape(points_opts *o) {
@@ -228,146 +230,182 @@ static int print_quality(const char *set, const float *samples, int n, double se
     return rc;
 }
 
-static int points_train(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"points", required_argument, 0, 'P'}, {"steps", required_argument, 0, 'S'}, {"batch", required_argument, 0, 'B'},
-        {"hidden", required_argument, 0, 'H'}, {"layers", required_argument, 0, 'L'}, {"lr", required_argument, 0, 'r'},
-        {"seed", required_argument, 0, 's'}, {"png", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+/* ---- points train: parse -> train -> save -> judge ---- */
+
+typedef struct {
+    const char *set, *out, *png;
+    long steps, batch, hidden, layers, n;
+    double lr, seed;
+} train_opts;
+
+static const struct option TRAIN_OPTIONS[] = {
+    {"points", required_argument, 0, 'P'}, {"steps", required_argument, 0, 'S'}, {"batch", required_argument, 0, 'B'},
+    {"hidden", required_argument, 0, 'H'}, {"layers", required_argument, 0, 'L'}, {"lr", required_argument, 0, 'r'},
+    {"seed", required_argument, 0, 's'}, {"png", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0}};
+
+static int train_flag(void *opts, int c, const char *arg) {
+    train_opts *o = opts;
+    switch (c) {
+    case 'P': o->set = arg; break;
+    case 'S': if (cli_parse_long("--steps", arg, 1, 10000000, &o->steps)) return 2; break;
+    case 'B': if (cli_parse_long("--batch", arg, 1, 4096, &o->batch)) return 2; break;
+    case 'H': if (cli_parse_long("--hidden", arg, 4, 1024, &o->hidden)) return 2; break;
+    case 'L': if (cli_parse_long("--layers", arg, 1, DS_MLP_MAX_LAYERS, &o->layers)) return 2; break;
+    case 'r': if (cli_parse_double("--lr", arg, &o->lr) || o->lr <= 0 || o->lr > 1) return cli_error(2, "--lr must be in (0, 1]"); break;
+    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 'n': if (cli_parse_long("-n", arg, 2, DS_POINTS_MAX, &o->n)) return 2; break;
+    case 'o': o->out = arg; break;
+    case 'p': o->png = arg; break;
+    default: fputs(TRAIN_USAGE, stderr); return 2;
+    }
+    return 0;
+}
+
+/* the run's trainer config: the page's defaults but for the flags */
+static void train_config(const train_opts *o, uint64_t seed, ds_mlp_train_config *c) {
+    ds_mlp_train_config_default(c);
+    c->model.hidden = (int)o->hidden;
+    c->model.n_layers = (int)o->layers;
+    c->batch = (int)o->batch;
+    c->total_steps = o->steps;
+    c->optim.lr = o->lr;
+    c->optim.decay_steps = o->steps;
+    if (c->optim.warmup_steps > o->steps / 4) c->optim.warmup_steps = o->steps / 4;
+    c->seed = seed;
+}
+
+/* trains on pts (np, 2) and writes the EMA weights; *bytes (malloc'ed) holds them for the judging */
+static int train_and_save(const train_opts *o, uint64_t seed, const float *pts, int np, uint8_t **bytes, size_t *size) {
     ds_mlp_train_config c;
-    ds_mlp_train_config_default(&c);
-    const char *set = NULL, *out = NULL, *png = NULL;
-    long steps = c.total_steps, batch = c.batch, hidden = c.model.hidden, layers = c.model.n_layers, n = 4000;
-    double lr = c.optim.lr, seed = 1;
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "hn:o:", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'P': set = optarg; break;
-        case 'S': if (cli_parse_long("--steps", optarg, 1, 10000000, &steps)) return 2; break;
-        case 'B': if (cli_parse_long("--batch", optarg, 1, 4096, &batch)) return 2; break;
-        case 'H': if (cli_parse_long("--hidden", optarg, 4, 1024, &hidden)) return 2; break;
-        case 'L': if (cli_parse_long("--layers", optarg, 1, DS_MLP_MAX_LAYERS, &layers)) return 2; break;
-        case 'r': if (cli_parse_double("--lr", optarg, &lr) || lr <= 0 || lr > 1) return cli_error(2, "--lr must be in (0, 1]"); break;
-        case 's': if (cli_parse_double("--seed", optarg, &seed)) return 2; break;
-        case 'n': if (cli_parse_long("-n", optarg, 2, DS_POINTS_MAX, &n)) return 2; break;
-        case 'o': out = optarg; break;
-        case 'p': png = optarg; break;
-        case 'h': fputs(TRAIN_USAGE, stdout); return 0;
-        default: fputs(TRAIN_USAGE, stderr); return 2;
-        }
-    }
-    if (optind < argc) return cli_error(2, "points train: unexpected argument '%s'", argv[optind]);
-    if (!set || !out) return cli_error(2, "points train: --points SHAPE|FILE and -o WEIGHTS.dsw are required\n%s", TRAIN_USAGE);
-    uint64_t s64;
-    if (ds_seed_from_double(seed, &s64)) return cli_error(2, "--seed: %s", ds_last_error());
-    float *pts;
-    int np, rc = points_load_set(set, (int)n, seed, &pts, &np);
-    if (rc) return rc;
-    c.model.hidden = (int)hidden;
-    c.model.n_layers = (int)layers;
-    c.batch = (int)batch;
-    c.total_steps = steps;
-    c.optim.lr = lr;
-    c.optim.decay_steps = steps;
-    if (c.optim.warmup_steps > steps / 4) c.optim.warmup_steps = steps / 4;
-    c.seed = s64;
+    train_config(o, seed, &c);
     ds_mlp_trainer tr;
-    if (ds_mlp_trainer_init(&tr, &c, pts, np)) {
-        free(pts);
-        return cli_error(1, "%s", ds_last_error());
-    }
+    if (ds_mlp_trainer_init(&tr, &c, pts, np)) return cli_error(1, "%s", ds_last_error());
     double start = util_now_s();
     const int chunk = 100;
-    for (long done = 0; done < steps && !rc;) {
-        int k = (int)(steps - done < chunk ? steps - done : chunk);
+    int rc = 0;
+    for (long done = 0; done < o->steps && !rc;) {
+        int k = (int)(o->steps - done < chunk ? o->steps - done : chunk);
         double loss;
         if (ds_mlp_trainer_run(&tr, k, &loss)) { rc = cli_error(1, "training: %s", ds_last_error()); break; }
         done += k;
-        if (done % 1000 == 0 || done == steps)
-            fprintf(stderr, "step %ld/%ld  loss %.4f  lr %.2e  %.1f s\n", done, steps, loss, tr.opt.last_lr,
-                    util_now_s() - start);
+        if (done % 1000 == 0 || done == o->steps)
+            fprintf(stderr, "step %ld/%ld  loss %.4f  lr %.2e  %.1f s\n", done, o->steps, loss, tr.opt.last_lr, util_now_s() - start);
     }
-    uint8_t *bytes = NULL;
-    size_t size = 0;
-    if (!rc && ds_mlp_trainer_save(&tr, 1, &bytes, &size)) rc = cli_error(1, "%s", ds_last_error());
-    if (!rc && util_write_atomic(out, bytes, (long)size)) rc = cli_error(1, "%s", ds_last_error());
-    double train_s = util_now_s() - start;
+    if (!rc && ds_mlp_trainer_save(&tr, 1, bytes, size)) rc = cli_error(1, "%s", ds_last_error());
+    if (!rc && util_write_atomic(o->out, *bytes, (long)*size)) rc = cli_error(1, "%s", ds_last_error());
+    if (!rc) fprintf(stderr, "trained %ld steps in %.1f s; wrote %s (%zu bytes)\n", o->steps, util_now_s() - start, o->out, *size);
     ds_mlp_trainer_free(&tr);
-    free(pts);
-    ds_model *m = rc ? NULL : ds_model_from_bytes(bytes, size);
-    free(bytes);
-    if (!rc && !m) rc = cli_error(1, "reloading the weights: %s", ds_last_error());
-    if (!rc) {
-        float *smp = malloc(sizeof(float) * 2 * QUALITY_N);
-        if (!smp) rc = cli_error(1, "out of memory");
-        else rc = sample_model(m, DS_SAMPLER_DDPM, 1000, 0, QUALITY_N, s64 + 17, smp, 0, NULL);
-        fprintf(stderr, "trained %ld steps in %.1f s; wrote %s (%zu bytes)\n", steps, train_s, out, size);
-        if (!rc) rc = print_quality(set, smp, QUALITY_N, seed);
-        if (!rc && png && points_png(png, smp, QUALITY_N, 3.0, 512)) rc = 1;
-        free(smp);
-    }
+    return rc;
+}
+
+/* 1000 DDPM samples of the saved weights against the shape (JSON), and their scatter plot */
+static int judge_weights(const train_opts *o, uint64_t seed, const uint8_t *bytes, size_t size) {
+    ds_model *m = ds_model_from_bytes(bytes, size);
+    if (!m) return cli_error(1, "reloading the weights: %s", ds_last_error());
+    float *smp = malloc(sizeof(float) * 2 * QUALITY_N);
+    int rc = smp ? sample_model(m, DS_SAMPLER_DDPM, 1000, 0, QUALITY_N, seed + 17, smp, 0, NULL) : cli_error(1, "out of memory");
+    if (!rc) rc = print_quality(o->set, smp, QUALITY_N, o->seed);
+    if (!rc && o->png && points_png(o->png, smp, QUALITY_N, 3.0, 512)) rc = 1;
+    free(smp);
     ds_model_free(m);
     return rc;
 }
 
-static int points_sample(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"weights", required_argument, 0, 'w'}, {"sampler", required_argument, 0, 'k'}, {"steps", required_argument, 0, 'S'},
-        {"eta", required_argument, 0, 'e'}, {"seed", required_argument, 0, 's'}, {"png", required_argument, 0, 'p'},
-        {"frames", required_argument, 0, 'F'}, {"frames-png", required_argument, 0, 'f'}, {"shape", required_argument, 0, 'q'},
-        {"points", required_argument, 0, 'q'}, /* so `diffuscope sample --points ...` can hand its argv over */
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *weights = NULL, *png = NULL, *frames_png = NULL, *out = NULL, *shape = NULL;
-    ds_sampler_kind kind = DS_SAMPLER_DDPM;
-    long steps = 0, n = QUALITY_N, frames = 0;
-    double eta = 0, seed = 1;
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "hn:o:", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'w': weights = optarg; break;
-        case 'k': if (ds_sampler_kind_parse(optarg, &kind)) return cli_error(2, "--sampler: %s", ds_last_error()); break;
-        case 'S': if (cli_parse_long("--steps", optarg, 1, 1000, &steps)) return 2; break;
-        case 'e': if (cli_parse_double("--eta", optarg, &eta) || eta < 0 || eta > 1) return cli_error(2, "--eta must be in [0, 1]"); break;
-        case 's': if (cli_parse_double("--seed", optarg, &seed)) return 2; break;
-        case 'p': png = optarg; break;
-        case 'F': if (cli_parse_long("--frames", optarg, 2, 32, &frames)) return 2; break;
-        case 'f': frames_png = optarg; break;
-        case 'q': shape = optarg; break;
-        case 'n': if (cli_parse_long("-n", optarg, 2, DS_SAMPLER_MAX_BATCH, &n)) return 2; break;
-        case 'o': out = optarg; break;
-        case 'h': fputs(SAMPLE_USAGE, stdout); return 0;
-        default: fputs(SAMPLE_USAGE, stderr); return 2;
-        }
-    }
-    if (optind < argc) return cli_error(2, "points sample: unexpected argument '%s'", argv[optind]);
-    if (!weights) return cli_error(2, "points sample: --weights FILE.dsw is required\n%s", SAMPLE_USAGE);
-    if (!png && !out && !shape && !frames_png) return cli_error(2, "points sample: give at least one of --png, -o, --shape, --frames-png");
-    if (!!frames != !!frames_png) return cli_error(2, "points sample: --frames K and --frames-png STRIP.png go together");
-    if (!steps) steps = kind == DS_SAMPLER_DDPM ? 1000 : 50;
+static int points_train(int argc, char **argv) {
+    ds_mlp_train_config d;
+    ds_mlp_train_config_default(&d);
+    train_opts o = {.steps = d.total_steps, .batch = d.batch, .hidden = d.model.hidden, .layers = d.model.n_layers,
+                    .n = 4000, .lr = d.optim.lr, .seed = 1};
+    int rc = cli_parse_options(argc, argv, "points train", "hn:o:", TRAIN_OPTIONS, TRAIN_USAGE, train_flag, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (!o.set || !o.out) return cli_error(2, "points train: --points SHAPE|FILE and -o WEIGHTS.dsw are required\n%s", TRAIN_USAGE);
     uint64_t s64;
-    if (ds_seed_from_double(seed, &s64)) return cli_error(2, "--seed: %s", ds_last_error());
-    ds_model *m = cli_load_model(weights);
-    if (!m) return cli_error(1, "%s", ds_last_error());
-    if (ds_model_get_kind(m) != DS_MODEL_MLP) {
-        ds_model_free(m);
-        return cli_error(1, "%s is a %s model; points sample needs an MLP (diffuscope points train makes one)", weights,
-                         ds_model_kind_name(ds_model_get_kind(m)));
+    if (ds_seed_from_double(o.seed, &s64)) return cli_error(2, "--seed: %s", ds_last_error());
+    float *pts;
+    int np;
+    if ((rc = points_load_set(o.set, (int)o.n, o.seed, &pts, &np))) return rc;
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    rc = train_and_save(&o, s64, pts, np, &bytes, &size);
+    free(pts);
+    if (!rc) rc = judge_weights(&o, s64, bytes, size);
+    free(bytes);
+    return rc;
+}
+
+/* ---- points sample: parse -> load -> sample -> write ---- */
+
+typedef struct {
+    const char *weights, *png, *frames_png, *out, *shape;
+    ds_sampler_kind kind;
+    long steps, n, frames;
+    double eta, seed;
+} sample_opts;
+
+static const struct option SAMPLE_OPTIONS[] = {
+    {"weights", required_argument, 0, 'w'}, {"sampler", required_argument, 0, 'k'}, {"steps", required_argument, 0, 'S'},
+    {"eta", required_argument, 0, 'e'}, {"seed", required_argument, 0, 's'}, {"png", required_argument, 0, 'p'},
+    {"frames", required_argument, 0, 'F'}, {"frames-png", required_argument, 0, 'f'}, {"shape", required_argument, 0, 'q'},
+    {"points", required_argument, 0, 'q'}, /* so `diffuscope sample --points ...` lands here */
+    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+static int sample_flag(void *opts, int c, const char *arg) {
+    sample_opts *o = opts;
+    switch (c) {
+    case 'w': o->weights = arg; break;
+    case 'k': if (ds_sampler_kind_parse(arg, &o->kind)) return cli_error(2, "--sampler: %s", ds_last_error()); break;
+    case 'S': if (cli_parse_long("--steps", arg, 1, 1000, &o->steps)) return 2; break;
+    case 'e': if (cli_parse_double("--eta", arg, &o->eta) || o->eta < 0 || o->eta > 1) return cli_error(2, "--eta must be in [0, 1]"); break;
+    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 'p': o->png = arg; break;
+    case 'F': if (cli_parse_long("--frames", arg, 2, 32, &o->frames)) return 2; break;
+    case 'f': o->frames_png = arg; break;
+    case 'q': o->shape = arg; break;
+    case 'n': if (cli_parse_long("-n", arg, 2, DS_SAMPLER_MAX_BATCH, &o->n)) return 2; break;
+    case 'o': o->out = arg; break;
+    default: fputs(SAMPLE_USAGE, stderr); return 2;
     }
-    float *smp = malloc(sizeof(float) * 2 * (size_t)n * (1 + (size_t)frames));
-    if (!smp) { ds_model_free(m); return cli_error(1, "out of memory"); }
-    float *frame_buf = smp + 2 * n;
-    int rc = sample_model(m, kind, (int)steps, eta, (int)n, s64, smp, (int)frames, frame_buf);
-    if (!rc && out) rc = points_write_text(out, smp, (int)n);
-    if (!rc && png && points_png(png, smp, (int)n, 3.0, 512)) rc = 1;
-    if (!rc && frames) {
+    return 0;
+}
+
+/* the samples (n, 2) and the frames (frames, n, 2) after them to every requested output */
+static int write_samples(const sample_opts *o, const float *smp, const float *frame_buf) {
+    const int n = (int)o->n;
+    if (o->out && points_write_text(o->out, smp, n)) return 1;
+    if (o->png && points_png(o->png, smp, n, 3.0, 512)) return 1;
+    if (o->frames) {
         const float *panels[32];
         int counts[32];
-        for (int k = 0; k < frames; k++) { panels[k] = frame_buf + 2 * n * k; counts[k] = (int)n; }
-        if (points_png_strip(frames_png, panels, counts, (int)frames, 3.5, 256)) rc = 1;
+        for (int k = 0; k < o->frames; k++) { panels[k] = frame_buf + 2L * n * k; counts[k] = n; }
+        if (points_png_strip(o->frames_png, panels, counts, (int)o->frames, 3.5, 256)) return 1;
     }
-    if (!rc && shape) rc = print_quality(shape, smp, (int)n, seed);
+    return o->shape ? print_quality(o->shape, smp, n, o->seed) : 0;
+}
+
+static int points_sample(int argc, char **argv) {
+    sample_opts o = {.kind = DS_SAMPLER_DDPM, .n = QUALITY_N, .seed = 1};
+    int rc = cli_parse_options(argc, argv, "points sample", "hn:o:", SAMPLE_OPTIONS, SAMPLE_USAGE, sample_flag, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (!o.weights) return cli_error(2, "points sample: --weights FILE.dsw is required\n%s", SAMPLE_USAGE);
+    if (!o.png && !o.out && !o.shape && !o.frames_png)
+        return cli_error(2, "points sample: give at least one of --png, -o, --shape, --frames-png");
+    if (!!o.frames != !!o.frames_png) return cli_error(2, "points sample: --frames K and --frames-png STRIP.png go together");
+    if (!o.steps) o.steps = o.kind == DS_SAMPLER_DDPM ? 1000 : 50;
+    uint64_t s64;
+    if (ds_seed_from_double(o.seed, &s64)) return cli_error(2, "--seed: %s", ds_last_error());
+    ds_model *m = cli_load_model(o.weights);
+    if (!m) return cli_error(1, "%s", ds_last_error());
+    if (ds_model_get_kind(m) != DS_MODEL_MLP) {
+        rc = cli_error(1, "%s is a %s model; points sample needs an MLP (diffuscope points train makes one)", o.weights,
+                       ds_model_kind_name(ds_model_get_kind(m)));
+        ds_model_free(m);
+        return rc;
+    }
+    float *smp = malloc(sizeof(float) * 2 * (size_t)o.n * (1 + (size_t)o.frames));
+    if (!smp) rc = cli_error(1, "out of memory");
+    else rc = sample_model(m, o.kind, (int)o.steps, o.eta, (int)o.n, s64, smp, (int)o.frames, smp + 2 * o.n);
+    if (!rc) rc = write_samples(&o, smp, smp + 2 * o.n);
     free(smp);
     ds_model_free(m);
     return rc;
