@@ -10,7 +10,7 @@
  * Layout (little-endian): a 256-byte header (magic "DSCKPT\0\0", version, sizes, step, RNG,
  * optimiser config, zero padding), then model, extra, params, m, v, [ema] as f32, then an
  * FNV-1a 64 checksum of every byte before it. Not here: reading or writing files (the CLI does
- * that atomically through tools/pngout.h), weights for shipping (weights.h). */
+ * that atomically through tools/util.h), weights for shipping (weights.h). */
 #ifndef DS_CHECKPOINT_H
 #define DS_CHECKPOINT_H
 

@@ -4,14 +4,19 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static char g_error[512];
 
+/* Formats into a buffer of its own first: a message may quote the previous one
+ * (ds_fail("checkpoint: %s", ds_last_error())), which vsnprintf must not read while writing it. */
 int ds_fail(const char *fmt, ...) {
+    char message[sizeof g_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g_error, sizeof g_error, fmt, ap);
+    vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    memcpy(g_error, message, sizeof g_error);
     return DS_ERR;
 }
 

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "kernels_grad.h"
 #include "shapes.h"
+#include "unet_train.h"
 #include "weights.h"
 
 void ds_mlp_backward(const ds_mlp *m, const ds_mlp_state *s, const float *d_eps, int B, float *grads, float *scratch) {
@@ -47,68 +48,103 @@ void ds_mlp_train_config_default(ds_mlp_train_config *c) {
     c->optim.ema_decay = 0.995;
     c->optim.ema_warmup = 1;
     c->seed = 1;
+    c->draw = DS_MLP_DRAW_PER_POINT;
+    c->workers = 1;
+}
+
+static int check_config(const ds_mlp_train_config *c, const float *points, int n) {
+    if (!points) return ds_fail("mlp trainer: null points");
+    if (ds_check_range_int(n, 1, DS_POINTS_MAX, "number of training points")) return DS_ERR;
+    for (long i = 0; i < 2L * n; i++)
+        if (!isfinite(points[i])) return ds_fail("mlp trainer: training point %ld is not finite", i / 2);
+    if (ds_check_range_int(c->batch, 1, 65536, "batch size")) return DS_ERR;
+    if (ds_check_range_int(c->shard, 0, c->batch, "points per shard")) return DS_ERR;
+    if (ds_check_range_int(c->workers, 1, 256, "workers")) return DS_ERR;
+    if (ds_check_range_int(c->total_steps, 1, 100000000, "total steps")) return DS_ERR;
+    if (c->draw != DS_MLP_DRAW_PER_POINT && c->draw != DS_MLP_DRAW_DIFFUSION) return ds_fail("mlp trainer: unknown draw %d", c->draw);
+    return ds_optim_config_check(&c->optim);
+}
+
+/* one allocation: points, gradients, the batch, and each worker's shard buffers */
+static int alloc_buffers(ds_mlp_trainer *tr, const float *points, int n) {
+    const ds_mlp_train_config *c = &tr->cfg;
+    const int B = c->batch, S = c->shard, W = c->workers, H = c->model.hidden;
+    const size_t P = (size_t)tr->model.table.total;
+    size_t floats = 2 * (size_t)n + P * (1 + (size_t)tr->n_shards) + 3 * 2 * (size_t)B + (size_t)B +
+                    (size_t)W * (2 * (size_t)S + 2 * (size_t)S * H);
+    tr->work = malloc(sizeof(float) * floats);
+    tr->shard_loss = calloc((size_t)tr->n_shards, sizeof(double));
+    tr->states = calloc((size_t)W, sizeof(ds_mlp_state));
+    if (!tr->work || !tr->shard_loss || !tr->states) return ds_fail("mlp trainer: out of memory");
+    for (int w = 0; w < W; w++)
+        if (ds_mlp_state_alloc(&tr->states[w], &tr->model, S)) return DS_ERR;
+    float *p = tr->work;
+    tr->points = p; p += 2 * (size_t)n;
+    tr->grads = p; p += P;
+    tr->shard_grads = p; p += P * (size_t)tr->n_shards;
+    tr->x0 = p; p += 2 * (size_t)B;
+    tr->noise = p; p += 2 * (size_t)B;
+    tr->xt = p; p += 2 * (size_t)B;
+    tr->t = p; p += B;
+    tr->d_eps = p; p += (size_t)W * 2 * S;
+    tr->scratch = p;
+    memcpy(tr->points, points, sizeof(float) * 2 * (size_t)n);
+    tr->n_points = n;
+    return DS_OK;
 }
 
 int ds_mlp_trainer_init(ds_mlp_trainer *tr, const ds_mlp_train_config *c, const float *points, int n) {
     if (!tr || !c) return ds_fail("mlp trainer: null trainer or config");
     memset(tr, 0, sizeof *tr);
-    if (!points) return ds_fail("mlp trainer: null points");
-    if (ds_check_range_int(n, 1, DS_POINTS_MAX, "number of training points")) return DS_ERR;
-    for (long i = 0; i < 2L * n; i++)
-        if (!isfinite(points[i])) return ds_fail("mlp trainer: training point %ld is not finite", i / 2);
-    if (ds_check_range_int(c->batch, 1, 4096, "batch size")) return DS_ERR;
-    if (ds_check_range_int(c->total_steps, 1, 10000000, "total steps")) return DS_ERR;
-    if (ds_schedule_init(&tr->schedule, c->schedule, c->T)) return DS_ERR;
-    if (ds_check_range(c->optim.lr, 1e-8, 1.0, "learning rate") || ds_check_range(c->optim.beta1, 0, 0.9999, "Adam beta1") ||
-        ds_check_range(c->optim.beta2, 0, 0.999999, "Adam beta2") || ds_check_range(c->optim.eps, 1e-30, 1, "Adam eps") ||
-        ds_check_range(c->optim.weight_decay, 0, 1, "weight decay") || ds_check_range(c->optim.clip_norm, 0, 1e6, "clip norm") ||
-        ds_check_range_int(c->optim.warmup_steps, 0, 10000000, "warm-up steps") ||
-        ds_check_range_int(c->optim.decay_steps, 0, 10000000, "decay steps") ||
-        ds_check_range(c->optim.min_lr_ratio, 0, 1, "minimum lr ratio") ||
-        ds_check_range(c->optim.ema_decay, 1e-6, 0.999999, "EMA decay"))
-        return DS_ERR;
-    if (c->optim.decay_steps && c->optim.decay_steps <= c->optim.warmup_steps)
-        return ds_fail("decay steps (%ld) must exceed warm-up steps (%ld)", c->optim.decay_steps, c->optim.warmup_steps);
+    if (check_config(c, points, n) || ds_schedule_init(&tr->schedule, c->schedule, c->T)) return DS_ERR;
     tr->cfg = *c;
+    if (!tr->cfg.shard) tr->cfg.shard = c->batch;
+    tr->n_shards = (c->batch + tr->cfg.shard - 1) / tr->cfg.shard;
     if (ds_mlp_build(&tr->model, &c->model)) return DS_ERR;
     ds_mlp_init_random(&tr->model, c->seed);
-    const int B = c->batch, H = c->model.hidden;
-    long total = tr->model.table.total;
-    size_t floats = 2 * (size_t)n + (size_t)total + 4 * 2 * (size_t)B + (size_t)B + 2 * (size_t)B * H;
-    tr->work = malloc(sizeof(float) * floats);
-    if (!tr->work || ds_mlp_state_alloc(&tr->state, &tr->model, B) ||
-        ds_optim_init(&tr->opt, &c->optim, total, tr->model.params)) {
-        if (!tr->work) ds_fail("mlp trainer: out of memory");
+    if (alloc_buffers(tr, points, n) || ds_optim_init(&tr->opt, &c->optim, tr->model.table.total, tr->model.params)) {
         ds_mlp_trainer_free(tr);
         return DS_ERR;
     }
-    float *p = tr->work;
-    tr->points = p; p += 2 * (size_t)n;
-    tr->grads = p; p += total;
-    tr->x0 = p; p += 2 * (size_t)B;
-    tr->noise = p; p += 2 * (size_t)B;
-    tr->xt = p; p += 2 * (size_t)B;
-    tr->d_eps = p; p += 2 * (size_t)B;
-    tr->t = p; p += B;
-    tr->scratch = p;
-    memcpy(tr->points, points, sizeof(float) * 2 * (size_t)n);
-    tr->n_points = n;
-    ds_rng_seed(&tr->rng, c->seed ^ 0x7261696e696e67ULL); /* a stream apart from the weights' */
+    if (c->draw == DS_MLP_DRAW_PER_POINT) ds_rng_seed(&tr->rng, c->seed ^ 0x7261696e696e67ULL); /* apart from the weights' */
+    else ds_rng_seed(&tr->rng, c->seed * 0x9E3779B97F4A7C15ULL + 12345);
     return DS_OK;
 }
 
 void ds_mlp_trainer_free(ds_mlp_trainer *tr) {
     if (!tr) return;
-    ds_mlp_state_free(&tr->state);
+    if (tr->states)
+        for (int w = 0; w < tr->cfg.workers; w++) ds_mlp_state_free(&tr->states[w]);
+    free(tr->states);
+    free(tr->shard_loss);
     ds_optim_free(&tr->opt);
     ds_mlp_free(&tr->model);
     free(tr->work);
+    tr->states = NULL;
+    tr->shard_loss = NULL;
     tr->work = NULL;
 }
 
-/* one DDPM step: returns the batch's loss, or a negative value on failure */
-static double train_step(ds_mlp_trainer *tr) {
+int ds_mlp_trainer_restore(ds_mlp_trainer *tr, const ds_checkpoint *ck) {
+    if (!tr || !tr->work || !ck) return ds_fail("mlp trainer restore: null trainer or checkpoint");
+    if (ck->n_params != tr->model.table.total)
+        return ds_fail("the checkpoint holds %ld parameters but the model has %ld", ck->n_params, tr->model.table.total);
+    ds_optim_free(&tr->opt);
+    return ds_checkpoint_restore(ck, &tr->opt, tr->model.params, &tr->rng);
+}
+
+/* the batch: x_t, t and the noise to predict, by the configured recipe */
+static void draw_batch(ds_mlp_trainer *tr) {
     const int B = tr->cfg.batch;
+    if (tr->cfg.draw == DS_MLP_DRAW_DIFFUSION) {
+        for (int b = 0; b < B; b++) {
+            uint32_t i = ds_rng_below(&tr->rng, (uint32_t)tr->n_points);
+            tr->x0[2 * b] = tr->points[2 * i];
+            tr->x0[2 * b + 1] = tr->points[2 * i + 1];
+        }
+        ds_diffusion_draw(&tr->rng, &tr->schedule, tr->x0, NULL, 0, 0, B, 2, tr->xt, tr->noise, tr->t, NULL);
+        return;
+    }
     for (int b = 0; b < B; b++) {
         int i = (int)ds_rng_below(&tr->rng, (uint32_t)tr->n_points);
         int t = 1 + (int)ds_rng_below(&tr->rng, (uint32_t)tr->schedule.T);
@@ -120,10 +156,39 @@ static double train_step(ds_mlp_trainer *tr) {
         }
         tr->t[b] = (float)t;
     }
-    if (ds_mlp_forward(&tr->model, &tr->state, tr->xt, tr->t, B, NULL)) return -1;
-    double loss = ds_mse_backward(tr->state.eps, tr->noise, tr->d_eps, 2L * B, 2L * B);
-    memset(tr->grads, 0, sizeof(float) * (size_t)tr->model.table.total);
-    ds_mlp_backward(&tr->model, &tr->state, tr->d_eps, B, tr->grads, tr->scratch);
+}
+
+/* forward + MSE + backward of one shard into its own gradient buffer (a ds_shard_job) */
+static int shard_step(void *ctx, int worker, int shard) {
+    ds_mlp_trainer *tr = ctx;
+    const int S = tr->cfg.shard, b0 = shard * S, nb = tr->cfg.batch - b0 < S ? tr->cfg.batch - b0 : S;
+    const size_t P = (size_t)tr->model.table.total;
+    ds_mlp_state *st = &tr->states[worker];
+    float *g = tr->shard_grads + (size_t)shard * P, *d_eps = tr->d_eps + (size_t)worker * 2 * S;
+    memset(g, 0, sizeof(float) * P);
+    if (ds_mlp_forward(&tr->model, st, tr->xt + 2 * b0, tr->t + b0, nb, NULL)) return DS_ERR;
+    tr->shard_loss[shard] = ds_mse_backward(st->eps, tr->noise + 2 * b0, d_eps, 2L * nb, 2L * tr->cfg.batch);
+    ds_mlp_backward(&tr->model, st, d_eps, nb, g, tr->scratch + (size_t)worker * 2 * S * tr->cfg.model.hidden);
+    return DS_OK;
+}
+
+static int run_shards_serial(void *runner_ctx, int n_workers, int n_shards, ds_shard_job job, void *job_ctx) {
+    (void)runner_ctx, (void)n_workers;
+    for (int s = 0; s < n_shards; s++)
+        if (job(job_ctx, 0, s)) return DS_ERR;
+    return DS_OK;
+}
+
+/* one DDPM step: returns the batch's loss, or a negative value on failure */
+static double train_step(ds_mlp_trainer *tr) {
+    draw_batch(tr);
+    ds_shard_runner run = tr->cfg.runner ? tr->cfg.runner : run_shards_serial;
+    if (run(tr->cfg.runner_ctx, tr->cfg.workers, tr->n_shards, shard_step, tr)) return -1;
+    const long P = tr->model.table.total;
+    memcpy(tr->grads, tr->shard_grads, sizeof(float) * (size_t)P);
+    for (int s = 1; s < tr->n_shards; s++) ds_accumulate(tr->shard_grads + (size_t)s * P, tr->grads, P);
+    double loss = 0;
+    for (int s = 0; s < tr->n_shards; s++) loss += tr->shard_loss[s];
     if (ds_optim_step(&tr->opt, tr->model.params, tr->grads)) return -1;
     return loss;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # leak_check.sh — small CLI runs of every kind (sampling with the exact mixture and with a
 # UNet, MLP training with a resume, a tiny UNet training step, VI, point sampling, png2points,
-# and some failing runs) under LeakSanitizer (the ASan build), plus one sampling run of the
-# plain build under valgrind. Fails on any leak, sanitizer report or unexpected exit status.
+# and some failing runs: corrupt files, a FIFO given as a file) under LeakSanitizer (the ASan
+# build), plus one sampling run of the plain build under valgrind. Fails on any leak, sanitizer report or unexpected exit status.
 # Usage: tests/leak_check.sh ASAN_BUILD_DIR [RELEASE_BUILD_DIR]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ds-leak.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 printf '0 0\n1 0\n1 1\n0 1\n' >"$tmp/square.txt"
 printf 'not a weights file' >"$tmp/garbage.dsw"
+mkfifo "$tmp/fifo"
 failed=0
 
 # exitcode 86: a leak (or any sanitizer report) is told apart from the CLI's own exit 1
@@ -45,6 +46,8 @@ check 0 "info --tensors" info tests/golden/unet_tiny.dsw --tensors
 check 1 "sample with a corrupt weights file" sample --weights "$tmp/garbage.dsw" --png "$tmp/x.png"
 check 1 "png2points with a file that is not a PNG" png2points "$tmp/garbage.dsw" -o "$tmp/x.txt"
 check 1 "info with a corrupt weights file" info "$tmp/garbage.dsw"
+check 1 "sample with a FIFO as weights (refused, not waited on)" sample --weights "$tmp/fifo" --png "$tmp/x.png"
+check 1 "train --resume from a corrupt checkpoint" train --model mlp --points moons --out "$tmp/m2.dsw" --checkpoint "$tmp/garbage.dsw" --resume
 
 if [[ -n $release ]] && command -v valgrind >/dev/null; then
   if valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=86 \

@@ -93,7 +93,7 @@ static void test_training(void) {
         float x[4] = {0.5f, 0.5f, -1, 0}, t[2] = {10, 500}, e1[4], e2[4];
         CHECK(ds_model_forward(m, x, t, NULL, 2, e1) == DS_OK, "forward: %s", ds_last_error());
         memcpy(a.model.params, a.opt.ema, sizeof(float) * (size_t)a.model.table.total);
-        ds_mlp_forward(&a.model, &a.state, x, t, 2, e2);
+        ds_mlp_forward(&a.model, &a.states[0], x, t, 2, e2);
         CHECK(memcmp(e1, e2, sizeof e1) == 0, "same predictions after loading");
         ds_model_free(m);
     }

@@ -1,11 +1,15 @@
-/* cli.c — error printing and strict flag parsing shared by the subcommands. */
+/* cli.c — error printing, strict flag parsing and model loading shared by the subcommands. */
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "error.h"
+#include "util.h"
 
 int cli_error(int status, const char *fmt, ...) {
     va_list ap;
@@ -35,5 +39,34 @@ int cli_parse_long(const char *flag, const char *text, long lo, long hi, long *o
         return cli_error(2, "%s expects an integer, got '%s'", flag, text);
     if (v < lo || v > hi) return cli_error(2, "%s must be between %ld and %ld, got %ld", flag, lo, hi, v);
     *out = v;
+    return 0;
+}
+
+ds_model *cli_load_model_version(const char *path, uint32_t *version) {
+    long size = 0;
+    unsigned char *bytes = util_read_file(path, UTIL_MAX_WEIGHTS, &size);
+    if (!bytes) return NULL;
+    ds_model *m = ds_model_from_bytes(bytes, (size_t)size);
+    ds_weights_header h;
+    if (!m) ds_fail("%s: %s", path, ds_last_error());
+    else if (version && ds_weights_read_header(bytes, (size_t)size, &h) == DS_OK) *version = h.version;
+    free(bytes);
+    return m;
+}
+
+ds_model *cli_load_model(const char *path) { return cli_load_model_version(path, NULL); }
+
+int cli_parse_options(int argc, char **argv, const char *name, const char *short_opts, const struct option *opts,
+                      const char *usage, int (*flag)(void *o, int c, const char *arg), void *o) {
+    int c, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, short_opts, opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage, stdout);
+            return -1;
+        }
+        if ((rc = flag(o, c, optarg))) return rc;
+    }
+    if (optind < argc) return cli_error(2, "%s: unexpected argument '%s'", name, argv[optind]);
     return 0;
 }

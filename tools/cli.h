@@ -7,6 +7,10 @@
 #ifndef DS_CLI_H
 #define DS_CLI_H
 
+#include <getopt.h>
+
+#include "model.h"
+
 int cmd_schedule(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_vi(int argc, char **argv);
@@ -30,5 +34,17 @@ int cli_error(int status, const char *fmt, ...)
  * On failure they print an error naming the flag and return non-zero. */
 int cli_parse_double(const char *flag, const char *text, double *out);
 int cli_parse_long(const char *flag, const char *text, long lo, long hi, long *out);
+
+/* The getopt_long loop of a subcommand: each option goes to flag(o, c, optarg), which returns
+ * 0 or an exit status after printing; --help (-h) prints usage to stdout. Returns 0, -1 after
+ * --help, else the exit status (an unexpected argument: "NAME: unexpected argument 'X'"). */
+int cli_parse_options(int argc, char **argv, const char *name, const char *short_opts, const struct option *opts,
+                      const char *usage, int (*flag)(void *o, int c, const char *arg), void *o);
+
+/* A model from a .dsw file (util_read_file, then ds_model_from_bytes). NULL after ds_fail;
+ * the message names the file. */
+ds_model *cli_load_model(const char *path);
+/* The same, also giving the file's format version (weights.h) in *version when not NULL. */
+ds_model *cli_load_model_version(const char *path, uint32_t *version);
 
 #endif

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "kernels_bench.h"
 #include "model.h"
+#include "util.h"
 
 static const char *USAGE =
     "usage: diffuscope bench [WEIGHTS.dsw] [--seconds S] [--json]\n"
@@ -27,45 +28,9 @@ static const char *USAGE =
 #define BENCH_REPEATS 5
 #define BENCH_MAX_ROWS 64
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
-}
-
-static ds_model *load_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ds_fail("cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    uint8_t *bytes = NULL;
-    size_t n = 0, cap = 0, got;
-    do {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            uint8_t *grown = realloc(bytes, cap);
-            if (!grown) {
-                free(bytes), fclose(f);
-                ds_fail("out of memory reading %s", path);
-                return NULL;
-            }
-            bytes = grown;
-        }
-        got = fread(bytes + n, 1, cap - n, f);
-        n += got;
-    } while (got > 0);
-    int bad = ferror(f);
-    fclose(f);
-    ds_model *m = bad ? NULL : ds_model_from_bytes(bytes, n);
-    if (bad) ds_fail("cannot read %s", path);
-    free(bytes);
-    return m;
 }
 
 /* Median ms per forward of batch B: a warm-up call, then BENCH_REPEATS repeats of about
@@ -86,11 +51,11 @@ static int time_forward(ds_model *m, int B, double seconds, double *ms_median) {
     double per[BENCH_REPEATS];
     for (int r = 0; r < BENCH_REPEATS; r++) {
         int runs = 0;
-        double t0 = now_s(), dt;
+        double t0 = util_now_s(), dt;
         do {
             if ((rc = ds_model_forward(m, x, t, cls, B, eps))) goto done;
             runs++;
-            dt = now_s() - t0;
+            dt = util_now_s() - t0;
         } while (dt < seconds / BENCH_REPEATS);
         per[r] = dt / runs * 1e3;
     }
@@ -124,7 +89,7 @@ int cmd_bench(int argc, char **argv) {
         fputs(USAGE, stderr);
         return 2;
     }
-    ds_model *m = optind < argc ? load_file(argv[optind]) : ds_model_random(DS_MODEL_UNET, NULL, 1);
+    ds_model *m = optind < argc ? cli_load_model(argv[optind]) : ds_model_random(DS_MODEL_UNET, NULL, 1);
     if (!m) return cli_error(1, "bench: %s", ds_last_error());
     if (ds_model_get_kind(m) != DS_MODEL_UNET) {
         ds_model_free(m);

@@ -9,16 +9,16 @@
  *             what a perfect generator would score at this N
  * Prints one JSON object. Sampling: src/sampler.h (default DDIM, 20 steps, guidance 2),
  * images split over --threads (each with its own model copy; results do not depend on it).
+ * cmd_eval reads parse -> set up (weights, data, classifier, the floor) -> sample -> report.
  * Not here: the denoiser's training (cmd_train.c), PNG grids (cmd_sample.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "cli.h"
@@ -29,10 +29,12 @@
 #include "kernels_grad.h"
 #include "model.h"
 #include "optim.h"
+#include "parallel.h"
 #include "pngout.h"
 #include "rng.h"
 #include "sampler.h"
 #include "schedule.h"
+#include "util.h"
 #include "weights.h"
 
 static const char *USAGE =
@@ -198,15 +200,23 @@ static double cl_run(const classifier *c, cl_state *s, const float *x, const int
 
 #define CL_MAGIC "DSCLF1\0\0"
 
+/* the cached classifier: magic, count, the parameters, their FNV-1a; -1 (no message) if absent */
 static int cl_load(classifier *c, const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    char magic[8];
-    uint64_t n = 0, sum = 0;
-    int ok = fread(magic, 1, 8, f) == 8 && !memcmp(magic, CL_MAGIC, 8) && fread(&n, 8, 1, f) == 1 &&
-             n == (uint64_t)c->table.total && fread(c->params, 4, n, f) == n && fread(&sum, 8, 1, f) == 1 &&
-             sum == ds_fnv1a64(c->params, (long)n * 4);
-    fclose(f);
+    if (access(path, F_OK) != 0) return -1;
+    long n = c->table.total, want = 8 + 8 + 4 * n + 8, size = 0;
+    unsigned char *b = util_read_file(path, want, &size);
+    uint64_t count = 0, sum = 0;
+    int ok = b && size == want && !memcmp(b, CL_MAGIC, 8);
+    if (ok) {
+        memcpy(&count, b + 8, 8);
+        memcpy(&sum, b + 16 + 4 * n, 8);
+        ok = count == (uint64_t)n;
+    }
+    if (ok) {
+        memcpy(c->params, b + 16, (size_t)n * 4);
+        ok = sum == ds_fnv1a64(c->params, n * 4);
+    }
+    free(b);
     if (!ok) fprintf(stderr, "eval: %s is not a valid classifier cache; training a new one\n", path);
     return ok ? 0 : -1;
 }
@@ -214,15 +224,15 @@ static int cl_load(classifier *c, const char *path) {
 static int cl_save(const classifier *c, const char *path) {
     long n = c->table.total, size = 8 + 8 + 4 * n + 8;
     unsigned char *b = malloc((size_t)size);
-    if (!b) return -1;
+    if (!b) return cli_error(1, "eval: out of memory for the classifier cache");
     uint64_t nn = (uint64_t)n, sum = ds_fnv1a64(c->params, n * 4);
     memcpy(b, CL_MAGIC, 8);
     memcpy(b + 8, &nn, 8);
     memcpy(b + 16, c->params, (size_t)n * 4);
     memcpy(b + 16 + 4 * n, &sum, 8);
-    int rc = file_write_atomic(path, b, size);
+    int rc = util_write_atomic(path, b, size);
     free(b);
-    return rc;
+    return rc ? cli_error(1, "eval: %s", ds_last_error()) : 0;
 }
 
 static int cl_train(classifier *c, const fashion_set *train, int epochs, uint64_t seed) {
@@ -273,256 +283,261 @@ static int cl_train(classifier *c, const fashion_set *train, int epochs, uint64_
     return steps < 0 ? DS_ERR : DS_OK;
 }
 
-/* ---- sampling over threads ---- */
+/* ---- parse ---- */
+
 typedef struct {
-    const uint8_t *wbytes;
-    size_t wsize;
-    const ds_schedule *sch;
+    const char *wpath, *clf_path, *data, *png;
+    long n_per, steps, seed, threads, clf_epochs;
+    double guidance, eta, clip;
+    ds_sampler_kind kind;
+    ds_schedule_kind sk;
+} eval_opts;
+
+enum { O_W = 256, O_SAMPLER, O_STEPS, O_GUID, O_ETA, O_CLIP, O_SCHED, O_SEED, O_THREADS, O_CLF, O_CLF_EP, O_DATA, O_PNG };
+static const struct option OPTIONS[] = {
+    {"weights", required_argument, 0, O_W},   {"sampler", required_argument, 0, O_SAMPLER},
+    {"steps", required_argument, 0, O_STEPS}, {"guidance", required_argument, 0, O_GUID},
+    {"eta", required_argument, 0, O_ETA},     {"clip", required_argument, 0, O_CLIP},
+    {"schedule", required_argument, 0, O_SCHED}, {"seed", required_argument, 0, O_SEED},
+    {"threads", required_argument, 0, O_THREADS}, {"classifier", required_argument, 0, O_CLF},
+    {"classifier-epochs", required_argument, 0, O_CLF_EP}, {"data", required_argument, 0, O_DATA},
+    {"png", required_argument, 0, O_PNG},
+    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+/* one flag; 0, or the exit status after printing an error */
+static int parse_flag(void *opts, int c, const char *arg) {
+    eval_opts *o = opts;
+    switch (c) {
+    case O_W: o->wpath = arg; break;
+    case 'n': if (cli_parse_long("-n", arg, 2, 5000, &o->n_per)) return 2; break;
+    case O_SAMPLER: if (ds_sampler_kind_parse(arg, &o->kind)) return cli_error(2, "--sampler: %s", ds_last_error()); break;
+    case O_STEPS: if (cli_parse_long("--steps", arg, 1, DS_MAX_T, &o->steps)) return 2; break;
+    case O_GUID: if (cli_parse_double("--guidance", arg, &o->guidance)) return 2; break;
+    case O_ETA: if (cli_parse_double("--eta", arg, &o->eta)) return 2; break;
+    case O_CLIP: if (cli_parse_double("--clip", arg, &o->clip)) return 2; break;
+    case O_SCHED: if (ds_schedule_kind_parse(arg, &o->sk)) return cli_error(2, "--schedule: %s", ds_last_error()); break;
+    case O_SEED: if (cli_parse_long("--seed", arg, 0, 2147483647L, &o->seed)) return 2; break;
+    case O_THREADS: if (cli_parse_long("--threads", arg, 1, 64, &o->threads)) return 2; break;
+    case O_CLF: o->clf_path = arg; break;
+    case O_CLF_EP: if (cli_parse_long("--classifier-epochs", arg, 1, 100, &o->clf_epochs)) return 2; break;
+    case O_DATA: o->data = arg; break;
+    case O_PNG: o->png = arg; break;
+    default: fputs(USAGE, stderr); return 2;
+    }
+    return 0;
+}
+
+/* 0 to run, -1 after --help, else the exit status after printing an error */
+static int parse_args(int argc, char **argv, eval_opts *o) {
+    *o = (eval_opts){.clf_path = "out/fashion-classifier.bin", .n_per = 100, .steps = 20, .threads = 2, .clf_epochs = 5,
+                     .guidance = 2.0, .clip = 1.0, .kind = DS_SAMPLER_DDIM, .sk = DS_SCHEDULE_LINEAR};
+    int rc = cli_parse_options(argc, argv, "eval", "hn:", OPTIONS, USAGE, parse_flag, o);
+    if (rc) return rc;
+    if (!o->wpath) return cli_error(2, "eval: --weights W.dsw is required\n%s", USAGE);
+    /* as `diffuscope sample` does: refuse before minutes of loading and classifier training */
+    if (o->eta < 0 || o->eta > 1) return cli_error(2, "--eta must be between 0 and 1, got %g", o->eta);
+    if (o->clip < 0) return cli_error(2, "--clip must be >= 0, got %g", o->clip);
+    return 0;
+}
+
+/* ---- set up ---- */
+
+/* everything a run holds, released by run_free whatever path leads there */
+typedef struct {
+    unsigned char *wbytes;
+    long wsize;
+    fashion_set train, test;
+    classifier clf;
+    cl_state cs;
+    int N;                          /* 10 n_per images: the real set and the samples */
+    float *test_x, *test_f;         /* (test.n, 784), (test.n, CL_FEAT) */
+    int *test_y;
+    float *real_x, *real_f;         /* (N, 784), (N, CL_FEAT) */
+    int *real_y;
+    float *samp, *samp_f;           /* (N, 784), (N, CL_FEAT) */
+    int *cls, *pred;                /* (N) asked-for and predicted class */
+    ds_schedule sch;
+    ds_model **models;              /* (threads) one copy per sampling thread */
+    double test_acc, real_acc, fd_floor, acc, fd, secs;
+} eval_run;
+
+static void run_free(eval_run *r, int threads) {
+    free(r->samp), free(r->samp_f), free(r->pred), free(r->cls), free(r->real_x), free(r->real_f), free(r->real_y);
+    free(r->test_x), free(r->test_y), free(r->test_f), free(r->cs.buf), free(r->clf.params), free(r->wbytes);
+    if (r->models)
+        for (int j = 0; j < threads; j++) ds_model_free(r->models[j]);
+    free(r->models);
+    fashion_free(&r->train);
+    fashion_free(&r->test);
+}
+
+/* the weights (read once, a model copy per thread), refused unless a 28x28 greyscale UNet */
+static int load_models(const eval_opts *o, eval_run *r) {
+    r->wbytes = util_read_file(o->wpath, UTIL_MAX_WEIGHTS, &r->wsize);
+    if (!r->wbytes) return cli_error(1, "eval: %s", ds_last_error());
+    r->models = calloc((size_t)o->threads, sizeof *r->models);
+    if (!r->models) return cli_error(1, "eval: out of memory");
+    for (int j = 0; j < o->threads; j++)
+        if (!(r->models[j] = ds_model_from_bytes(r->wbytes, (size_t)r->wsize))) return cli_error(1, "eval: %s: %s", o->wpath, ds_last_error());
+    if (ds_model_get_kind(r->models[0]) != DS_MODEL_UNET || ds_model_item_floats(r->models[0]) != 784)
+        return cli_error(1, "eval: %s is not a 28x28 greyscale UNet", o->wpath);
+    return 0;
+}
+
+/* the classifier (cached, else trained now) and its features of the test set */
+static int prepare_classifier(const eval_opts *o, eval_run *r) {
+    if (cl_build(&r->clf) || cl_state_alloc(&r->cs, 250)) return cli_error(1, "eval: %s", ds_last_error());
+    r->test_x = malloc(sizeof(float) * (size_t)r->test.n * 784);
+    r->test_y = malloc(sizeof(int) * (size_t)r->test.n);
+    r->test_f = malloc(sizeof(float) * (size_t)r->test.n * CL_FEAT);
+    if (!r->test_x || !r->test_y || !r->test_f) return cli_error(1, "eval: out of memory");
+    fashion_to_float(r->test.pixels, r->test.n, r->test_x);
+    for (int i = 0; i < r->test.n; i++) r->test_y[i] = r->test.labels[i];
+    if (cl_load(&r->clf, o->clf_path)) {
+        fprintf(stderr, "eval: training the classifier (%ld epochs) -> %s\n", o->clf_epochs, o->clf_path);
+        if (cl_train(&r->clf, &r->train, (int)o->clf_epochs, 7)) return cli_error(1, "eval: %s", ds_last_error());
+        if (cl_save(&r->clf, o->clf_path)) return 1;
+    }
+    r->test_acc = cl_run(&r->clf, &r->cs, r->test_x, r->test_y, r->test.n, r->test_f, NULL);
+    fprintf(stderr, "eval: classifier test accuracy %.4f\n", r->test_acc);
+    return 0;
+}
+
+/* n_per real training images per class against the test set: the floor */
+static int real_floor(const eval_opts *o, eval_run *r) {
+    const int N = r->N;
+    r->real_x = malloc(sizeof(float) * (size_t)N * 784);
+    r->real_f = malloc(sizeof(float) * (size_t)N * CL_FEAT);
+    r->real_y = calloc((size_t)N, sizeof(int));
+    if (!r->real_x || !r->real_f || !r->real_y) return cli_error(1, "eval: out of memory");
+    int got[10] = {0}, k = 0;
+    for (int i = 0; i < r->train.n && k < N; i++) {
+        int y = r->train.labels[i];
+        if (got[y] >= o->n_per) continue;
+        fashion_to_float(r->train.pixels + (size_t)i * 784, 1, r->real_x + (size_t)k * 784);
+        r->real_y[k++] = y;
+        got[y]++;
+    }
+    if (k < N)
+        for (int y = 0; y < 10; y++)
+            if (got[y] < o->n_per)
+                return cli_error(1, "eval: the training set has only %d images of class %d, fewer than -n %ld (the floor needs them)",
+                                 got[y], y, o->n_per);
+    r->real_acc = cl_run(&r->clf, &r->cs, r->real_x, r->real_y, N, r->real_f, NULL);
+    r->fd_floor = frechet_distance(r->real_f, N, r->test_f, r->test.n, CL_FEAT);
+    return 0;
+}
+
+static int set_up(const eval_opts *o, eval_run *r) {
+    int rc;
+    if ((rc = load_models(o, r))) return rc;
+    if (fashion_load(o->data, "train", &r->train) || fashion_load(o->data, "test", &r->test))
+        return cli_error(1, "eval: %s", ds_last_error());
+    r->N = (int)o->n_per * 10;
+    if ((rc = prepare_classifier(o, r)) || (rc = real_floor(o, r))) return rc;
+    if (ds_schedule_init(&r->sch, o->sk, DS_MAX_T)) return cli_error(1, "eval: %s", ds_last_error());
+    r->cls = malloc(sizeof(int) * (size_t)r->N);
+    r->samp = malloc(sizeof(float) * (size_t)r->N * 784);
+    r->samp_f = malloc(sizeof(float) * (size_t)r->N * CL_FEAT);
+    r->pred = malloc(sizeof(int) * (size_t)r->N);
+    if (!r->cls || !r->samp || !r->samp_f || !r->pred) return cli_error(1, "eval: out of memory");
+    for (int i = 0; i < r->N; i++) r->cls[i] = i / (int)o->n_per; /* class k: images k n_per .. */
+    return 0;
+}
+
+/* ---- sample: chunks of SAMPLE_CHUNK images as shards over the threads ---- */
+
+#define SAMPLE_CHUNK 25
+
+typedef struct {
+    eval_run *r;
     ds_sampler_params params;
-    const int *cls;       /* (total) */
-    float *out;           /* (total, 784) */
-    int total, chunk, n_threads, id, rc;
-    char err[256];
 } sample_job;
 
 static int eps_model(void *ctx, const float *x, const float *t, const int *cls, int B, float *eps) {
     return ds_model_forward((ds_model *)ctx, x, t, cls, B, eps);
 }
 
-static void *sample_run(void *arg) {
-    sample_job *j = arg;
-    j->rc = 0;
-    ds_model *m = ds_model_from_bytes(j->wbytes, j->wsize);
-    if (!m) {
-        j->rc = -1;
-        snprintf(j->err, sizeof j->err, "%s", ds_last_error());
-        return NULL;
-    }
-    for (int i0 = j->id * j->chunk; i0 < j->total && !j->rc; i0 += j->n_threads * j->chunk) {
-        ds_sampler_params p = j->params;
-        p.batch = j->total - i0 < j->chunk ? j->total - i0 : j->chunk;
-        p.first_image = i0;
-        ds_sampler *s = ds_sampler_create(j->sch, 784, eps_model, m, &p, j->cls + i0);
-        if (!s) {
-            j->rc = -1;
-            snprintf(j->err, sizeof j->err, "%s", ds_last_error());
-            break;
-        }
-        while (!ds_sampler_done(s))
-            if (ds_sampler_step(s)) {
-                j->rc = -1;
-                snprintf(j->err, sizeof j->err, "%s", ds_last_error());
-                break;
-            }
-        memcpy(j->out + (size_t)i0 * 784, ds_sampler_x(s), sizeof(float) * 784 * (size_t)p.batch);
-        ds_sampler_free(s);
-    }
-    ds_model_free(m);
-    return NULL;
+/* images shard * SAMPLE_CHUNK .. with the worker's model copy (a ds_shard_job) */
+static int sample_chunk(void *ctx, int worker, int shard) {
+    sample_job *j = ctx;
+    eval_run *r = j->r;
+    int i0 = shard * SAMPLE_CHUNK;
+    ds_sampler_params p = j->params;
+    p.batch = r->N - i0 < SAMPLE_CHUNK ? r->N - i0 : SAMPLE_CHUNK;
+    p.first_image = i0;
+    ds_sampler *s = ds_sampler_create(&r->sch, 784, eps_model, r->models[worker], &p, r->cls + i0);
+    if (!s) return DS_ERR;
+    int rc = DS_OK;
+    while (rc == DS_OK && !ds_sampler_done(s)) rc = ds_sampler_step(s);
+    if (rc == DS_OK) memcpy(r->samp + (size_t)i0 * 784, ds_sampler_x(s), sizeof(float) * 784 * (size_t)p.batch);
+    ds_sampler_free(s);
+    return rc;
 }
 
-static unsigned char *read_all(const char *path, long *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)*size + 1);
-    if (b && fread(b, 1, (size_t)*size, f) != (size_t)*size) {
-        free(b);
-        b = NULL;
+static int sample_all(const eval_opts *o, eval_run *r) {
+    sample_job j = {.r = r};
+    ds_sampler_params_init(&j.params);
+    j.params.kind = o->kind;
+    j.params.steps = (int)o->steps;
+    j.params.eta = o->eta;
+    j.params.guidance = o->guidance;
+    j.params.clip = o->clip;
+    j.params.seed = (uint64_t)o->seed;
+    double t0 = util_now_s();
+    int n_chunks = (r->N + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
+    if (parallel_run_shards(NULL, (int)o->threads, n_chunks, sample_chunk, &j)) return cli_error(1, "eval: sampling: %s", ds_last_error());
+    r->secs = util_now_s() - t0;
+    for (long i = 0; i < (long)r->N * 784; i++) r->samp[i] = r->samp[i] > 1 ? 1 : r->samp[i] < -1 ? -1 : r->samp[i];
+    r->acc = cl_run(&r->clf, &r->cs, r->samp, r->cls, r->N, r->samp_f, r->pred);
+    r->fd = frechet_distance(r->samp_f, r->N, r->test_f, r->test.n, CL_FEAT);
+    return 0;
+}
+
+/* ---- report ---- */
+
+/* rows = classes, up to 10 per row, 1-pixel white gaps, pixels back to 0..255 */
+static int write_grid(const char *png, const float *samp, long n_per) {
+    int per = n_per < 10 ? (int)n_per : 10, W = per * 29 + 1, H = 10 * 29 + 1;
+    unsigned char *img = malloc((size_t)W * H);
+    if (!img) return cli_error(1, "eval: out of memory for the PNG");
+    memset(img, 255, (size_t)W * H);
+    for (int y = 0; y < 10; y++)
+        for (int i = 0; i < per; i++) {
+            const float *x = samp + ((size_t)y * n_per + i) * 784;
+            for (int r = 0; r < 28; r++)
+                for (int q = 0; q < 28; q++)
+                    img[(size_t)(1 + y * 29 + r) * W + 1 + i * 29 + q] = (unsigned char)(127.5f * (x[r * 28 + q] + 1.0f) + 0.5f);
+        }
+    int rc = png_write_atomic(png, W, H, 1, img);
+    free(img);
+    return rc ? 1 : 0;
+}
+
+static void print_report(const eval_opts *o, const eval_run *r) {
+    printf("{\n  \"weights\": \"%s\",\n  \"sampler\": \"%s\", \"steps\": %ld, \"guidance\": %g, \"eta\": %g, \"clip\": %g, "
+           "\"schedule\": \"%s\", \"seed\": %ld,\n",
+           o->wpath, ds_sampler_kind_name(o->kind), o->steps, o->guidance, o->eta, o->clip, ds_schedule_kind_name(o->sk), o->seed);
+    printf("  \"samples_per_class\": %ld,\n  \"sampling_seconds\": %.1f,\n", o->n_per, r->secs);
+    printf("  \"classifier_test_accuracy\": %.4f,\n  \"classifier_accuracy_on_real_n\": %.4f,\n", r->test_acc, r->real_acc);
+    printf("  \"accuracy\": %.4f,\n  \"accuracy_per_class\": [", r->acc);
+    for (int y = 0; y < 10; y++) {
+        int right = 0;
+        for (int i = 0; i < (int)o->n_per; i++) right += r->pred[y * o->n_per + i] == y;
+        printf("%s%.3f", y ? ", " : "", (double)right / o->n_per);
     }
-    fclose(f);
-    return b;
+    printf("],\n  \"fd\": %.3f,\n  \"fd_floor_real_vs_real\": %.3f,\n  \"fd_ratio\": %.2f\n}\n", r->fd, r->fd_floor,
+           r->fd / r->fd_floor);
 }
 
 int cmd_eval(int argc, char **argv) {
-    enum { O_W = 256, O_SAMPLER, O_STEPS, O_GUID, O_ETA, O_CLIP, O_SCHED, O_SEED, O_THREADS, O_CLF, O_CLF_EP, O_DATA, O_PNG };
-    static const struct option opts[] = {
-        {"weights", required_argument, 0, O_W},   {"sampler", required_argument, 0, O_SAMPLER},
-        {"steps", required_argument, 0, O_STEPS}, {"guidance", required_argument, 0, O_GUID},
-        {"eta", required_argument, 0, O_ETA},     {"clip", required_argument, 0, O_CLIP},
-        {"schedule", required_argument, 0, O_SCHED}, {"seed", required_argument, 0, O_SEED},
-        {"threads", required_argument, 0, O_THREADS}, {"classifier", required_argument, 0, O_CLF},
-        {"classifier-epochs", required_argument, 0, O_CLF_EP}, {"data", required_argument, 0, O_DATA},
-        {"png", required_argument, 0, O_PNG},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *wpath = NULL, *clf_path = "out/fashion-classifier.bin", *data = NULL, *png = NULL;
-    long n_per = 100, steps = 20, seed = 0, threads = 2, clf_epochs = 5;
-    double guidance = 2.0, eta = 0.0, clip = 1.0;
-    ds_sampler_kind kind = DS_SAMPLER_DDIM;
-    ds_schedule_kind sk = DS_SCHEDULE_LINEAR;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
-        switch (c) {
-        case O_W: wpath = optarg; break;
-        case 'n': if (cli_parse_long("-n", optarg, 2, 5000, &n_per)) return 2; break;
-        case O_SAMPLER: if (ds_sampler_kind_parse(optarg, &kind)) return cli_error(2, "--sampler: %s", ds_last_error()); break;
-        case O_STEPS: if (cli_parse_long("--steps", optarg, 1, DS_MAX_T, &steps)) return 2; break;
-        case O_GUID: if (cli_parse_double("--guidance", optarg, &guidance)) return 2; break;
-        case O_ETA: if (cli_parse_double("--eta", optarg, &eta)) return 2; break;
-        case O_CLIP: if (cli_parse_double("--clip", optarg, &clip)) return 2; break;
-        case O_SCHED: if (ds_schedule_kind_parse(optarg, &sk)) return cli_error(2, "--schedule: %s", ds_last_error()); break;
-        case O_SEED: if (cli_parse_long("--seed", optarg, 0, 2147483647L, &seed)) return 2; break;
-        case O_THREADS: if (cli_parse_long("--threads", optarg, 1, 64, &threads)) return 2; break;
-        case O_CLF: clf_path = optarg; break;
-        case O_CLF_EP: if (cli_parse_long("--classifier-epochs", optarg, 1, 100, &clf_epochs)) return 2; break;
-        case O_DATA: data = optarg; break;
-        case O_PNG: png = optarg; break;
-        case 'h': fputs(USAGE, stdout); return 0;
-        default: fputs(USAGE, stderr); return 2;
-        }
-    }
-    if (optind < argc) return cli_error(2, "eval: unexpected argument '%s'", argv[optind]);
-    if (!wpath) return cli_error(2, "eval: --weights W.dsw is required\n%s", USAGE);
-    /* as `diffuscope sample` does: refuse before minutes of loading and classifier training */
-    if (eta < 0 || eta > 1) return cli_error(2, "--eta must be between 0 and 1, got %g", eta);
-    if (clip < 0) return cli_error(2, "--clip must be >= 0, got %g", clip);
-    /* every resource, released at `done` whatever path leads there */
-    long wsize = 0;
-    unsigned char *wbytes = NULL;
-    fashion_set train = {0}, test = {0};
-    classifier clf;
-    cl_state cs;
-    memset(&clf, 0, sizeof clf);
-    memset(&cs, 0, sizeof cs);
-    float *test_x = NULL, *test_f = NULL, *real_x = NULL, *real_f = NULL, *samp = NULL, *samp_f = NULL;
-    int *test_y = NULL, *real_y = NULL, *cls = NULL, *pred = NULL;
-    ds_schedule *sch = NULL;
-    int status = 0;
-#define FAIL(expr)       \
-    do {                 \
-        status = (expr); \
-        goto done;       \
-    } while (0)
-    wbytes = read_all(wpath, &wsize);
-    if (!wbytes) FAIL(cli_error(1, "eval: cannot read %s", wpath));
-    ds_model *probe = ds_model_from_bytes(wbytes, (size_t)wsize);
-    if (!probe) FAIL(cli_error(1, "eval: %s: %s", wpath, ds_last_error()));
-    int is_fashion = ds_model_get_kind(probe) == DS_MODEL_UNET && ds_model_item_floats(probe) == 784;
-    ds_model_free(probe);
-    if (!is_fashion) FAIL(cli_error(1, "eval: %s is not a 28x28 greyscale UNet", wpath));
-
-    if (fashion_load(data, "train", &train) || fashion_load(data, "test", &test)) FAIL(cli_error(1, "eval: %s", ds_last_error()));
-
-    /* the classifier: cached, else trained now */
-    if (cl_build(&clf)) FAIL(cli_error(1, "eval: %s", ds_last_error()));
-    if (cl_state_alloc(&cs, 250)) FAIL(cli_error(1, "eval: %s", ds_last_error()));
-    test_x = malloc(sizeof(float) * (size_t)test.n * 784);
-    test_y = malloc(sizeof(int) * (size_t)test.n);
-    fashion_to_float(test.pixels, test.n, test_x);
-    for (int i = 0; i < test.n; i++) test_y[i] = test.labels[i];
-    if (cl_load(&clf, clf_path)) {
-        fprintf(stderr, "eval: training the classifier (%ld epochs) -> %s\n", clf_epochs, clf_path);
-        if (cl_train(&clf, &train, (int)clf_epochs, 7)) FAIL(cli_error(1, "eval: %s", ds_last_error()));
-        if (cl_save(&clf, clf_path)) FAIL(1);
-    }
-    test_f = malloc(sizeof(float) * (size_t)test.n * CL_FEAT);
-    double test_acc = cl_run(&clf, &cs, test_x, test_y, test.n, test_f, NULL);
-    fprintf(stderr, "eval: classifier test accuracy %.4f\n", test_acc);
-
-    /* N real training images per class: the floor */
-    int N = (int)n_per * 10;
-    real_x = malloc(sizeof(float) * (size_t)N * 784);
-    real_f = malloc(sizeof(float) * (size_t)N * CL_FEAT);
-    real_y = calloc((size_t)N, sizeof(int));
-    int got[10] = {0}, k = 0;
-    for (int i = 0; i < train.n && k < N; i++) {
-        int y = train.labels[i];
-        if (got[y] >= n_per) continue;
-        fashion_to_float(train.pixels + (size_t)i * 784, 1, real_x + (size_t)k * 784);
-        real_y[k++] = y;
-        got[y]++;
-    }
-    if (k < N)
-        for (int y = 0; y < 10; y++)
-            if (got[y] < n_per)
-                FAIL(cli_error(1, "eval: the training set has only %d images of class %d, fewer than -n %ld (the floor needs them)",
-                                 got[y], y, n_per));
-    double real_acc = cl_run(&clf, &cs, real_x, real_y, N, real_f, NULL);
-    double fd_floor = frechet_distance(real_f, N, test_f, test.n, CL_FEAT);
-
-    /* the samples: class k * n_per .. */
-    sch = malloc(sizeof *sch);
-    if (ds_schedule_init(sch, sk, DS_MAX_T)) FAIL(cli_error(1, "eval: %s", ds_last_error()));
-    cls = malloc(sizeof(int) * (size_t)N);
-    for (int i = 0; i < N; i++) cls[i] = i / (int)n_per;
-    samp = malloc(sizeof(float) * (size_t)N * 784);
-    samp_f = malloc(sizeof(float) * (size_t)N * CL_FEAT);
-    pred = malloc(sizeof(int) * (size_t)N);
-    sample_job jobs[64];
-    pthread_t th[64];
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int j = 0; j < threads; j++) {
-        sample_job *jb = &jobs[j];
-        memset(jb, 0, sizeof *jb);
-        jb->wbytes = wbytes;
-        jb->wsize = (size_t)wsize;
-        jb->sch = sch;
-        ds_sampler_params_init(&jb->params);
-        jb->params.kind = kind;
-        jb->params.steps = (int)steps;
-        jb->params.eta = eta;
-        jb->params.guidance = guidance;
-        jb->params.clip = clip;
-        jb->params.seed = (uint64_t)seed;
-        jb->cls = cls;
-        jb->out = samp;
-        jb->total = N;
-        jb->chunk = 25;
-        jb->n_threads = (int)threads;
-        jb->id = j;
-        if (j && pthread_create(&th[j], NULL, sample_run, jb)) {
-            for (int q = 1; q < j; q++) pthread_join(th[q], NULL);
-            FAIL(cli_error(1, "eval: cannot start sampling thread %d", j));
-        }
-    }
-    sample_run(&jobs[0]);
-    for (int j = 1; j < threads; j++) pthread_join(th[j], NULL);
-    for (int j = 0; j < threads; j++)
-        if (jobs[j].rc) FAIL(cli_error(1, "eval: sampling: %s", jobs[j].err));
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
-    for (long i = 0; i < (long)N * 784; i++) samp[i] = samp[i] > 1 ? 1 : samp[i] < -1 ? -1 : samp[i];
-    double acc = cl_run(&clf, &cs, samp, cls, N, samp_f, pred);
-    if (png) { /* rows = classes, 1-pixel white gaps, pixels back to 0..255 */
-        int per = n_per < 10 ? (int)n_per : 10, W = per * 29 + 1, H = 10 * 29 + 1;
-        unsigned char *img = malloc((size_t)W * H);
-        if (!img) FAIL(cli_error(1, "eval: out of memory for the PNG"));
-        memset(img, 255, (size_t)W * H);
-        for (int y = 0; y < 10; y++)
-            for (int i = 0; i < per; i++) {
-                const float *x = samp + ((size_t)y * n_per + i) * 784;
-                for (int r = 0; r < 28; r++)
-                    for (int q = 0; q < 28; q++)
-                        img[(size_t)(1 + y * 29 + r) * W + 1 + i * 29 + q] = (unsigned char)(127.5f * (x[r * 28 + q] + 1.0f) + 0.5f);
-            }
-        int rc = png_write_atomic(png, W, H, 1, img);
-        free(img);
-        if (rc) FAIL(1);
-    }
-    double fd = frechet_distance(samp_f, N, test_f, test.n, CL_FEAT);
-
-    printf("{\n  \"weights\": \"%s\",\n  \"sampler\": \"%s\", \"steps\": %ld, \"guidance\": %g, \"eta\": %g, \"clip\": %g, "
-           "\"schedule\": \"%s\", \"seed\": %ld,\n",
-           wpath, ds_sampler_kind_name(kind), steps, guidance, eta, clip, ds_schedule_kind_name(sk), seed);
-    printf("  \"samples_per_class\": %ld,\n  \"sampling_seconds\": %.1f,\n", n_per, secs);
-    printf("  \"classifier_test_accuracy\": %.4f,\n  \"classifier_accuracy_on_real_n\": %.4f,\n", test_acc, real_acc);
-    printf("  \"accuracy\": %.4f,\n  \"accuracy_per_class\": [", acc);
-    for (int y = 0; y < 10; y++) {
-        int right = 0;
-        for (int i = 0; i < (int)n_per; i++) right += pred[y * n_per + i] == y;
-        printf("%s%.3f", y ? ", " : "", (double)right / n_per);
-    }
-    printf("],\n  \"fd\": %.3f,\n  \"fd_floor_real_vs_real\": %.3f,\n  \"fd_ratio\": %.2f\n}\n", fd, fd_floor, fd / fd_floor);
-
-done:
-    free(samp), free(samp_f), free(pred), free(cls), free(sch), free(real_x), free(real_f), free(real_y);
-    free(test_x), free(test_y), free(test_f), free(cs.buf), free(clf.params), free(wbytes);
-    fashion_free(&train);
-    fashion_free(&test);
-    return status;
-#undef FAIL
+    eval_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    eval_run r;
+    memset(&r, 0, sizeof r);
+    if (!(rc = set_up(&o, &r)) && !(rc = sample_all(&o, &r)) && !(rc = o.png ? write_grid(o.png, r.samp, o.n_per) : 0))
+        print_report(&o, &r);
+    run_free(&r, (int)o.threads);
+    return rc;
 }

@@ -9,8 +9,8 @@
 #include "cli.h"
 #include "error.h"
 #include "fashion.h"
-#include "pngout.h"
 #include "sampler_models.h"
+#include "util.h"
 
 static const char *USAGE =
     "usage: diffuscope fashion-sample [--data DIR] [--per-class N] [--out FILE]\n"
@@ -60,7 +60,7 @@ int cmd_fashion_sample(int argc, char **argv) {
         if (taken[cls] < per_class) { cli_error(1, "fashion-sample: only %d images of class %d", taken[cls], cls); goto done; }
     ds_fashion_sample check;
     if (ds_fashion_sample_parse(file, size, &check)) { cli_error(1, "%s", ds_last_error()); goto done; }
-    if (file_write_atomic(out, file, size)) goto done;
+    if (util_write_atomic(out, file, size)) { cli_error(1, "%s", ds_last_error()); goto done; }
     printf("wrote %s: %d images (%ld per class), %ld bytes\n", out, K, per_class, size);
     status = 0;
 done:

@@ -3,20 +3,15 @@
  * Reads the file through mmap and hands the bytes to the library's loader, so every check
  * of the format (weights.h) applies; a bad file exits 1 with the loader's message. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "error.h"
 #include "model.h"
+#include "util.h"
 
 static const char *USAGE =
     "usage: diffuscope info WEIGHTS.dsw [--tensors] [--bench SECONDS]\n"
@@ -27,42 +22,6 @@ static const char *USAGE =
     "  the forward pass at batch 1 and 16 for about SECONDS each (single thread). --random\n"
     "  describes a randomly initialised model of the default config instead of a file.\n"
     "  Exits 1 with the loader's message if the file is not a valid weights file.\n";
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static ds_model *load_mapped(const char *path, uint32_t *version) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        ds_fail("cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        ds_fail("%s is not a regular file", path);
-        return NULL;
-    }
-    if (st.st_size == 0) {
-        close(fd);
-        ds_fail("%s: truncated: the file is empty", path);
-        return NULL;
-    }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) {
-        ds_fail("cannot map %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    ds_model *m = ds_model_from_bytes(map, (size_t)st.st_size);
-    ds_weights_header h;
-    if (m && ds_weights_read_header(map, (size_t)st.st_size, &h) == DS_OK) *version = h.version;
-    munmap(map, (size_t)st.st_size);
-    return m;
-}
 
 static void print_config(ds_model *m) {
     if (ds_model_get_kind(m) == DS_MODEL_UNET) {
@@ -107,11 +66,11 @@ static int bench(ds_model *m, double seconds) {
         for (int b = 0; b < B; b++) t[b] = 10.0f + 60.0f * b, cls[b] = b % 11;
         if (ds_model_forward(m, x, t, cls, B, eps)) return cli_error(1, "info: %s", ds_last_error()); /* warm-up, allocation */
         int runs = 0;
-        double t0 = now_s(), dt;
+        double t0 = util_now_s(), dt;
         do {
             if (ds_model_forward(m, x, t, cls, B, eps)) return cli_error(1, "info: %s", ds_last_error());
             runs++;
-            dt = now_s() - t0;
+            dt = util_now_s() - t0;
         } while (dt < seconds || runs < 3);
         double per = dt / runs;
         printf("forward batch %2d: %.3f ms per call, %.3f ms per item, %.2f GFLOP/s (%d runs)\n", B, per * 1e3,
@@ -161,8 +120,8 @@ int cmd_info(int argc, char **argv) {
             fputs(USAGE, stderr);
             return 2;
         }
-        m = load_mapped(argv[optind], &version);
-        if (!m) return cli_error(1, "info: %s: %s", argv[optind], ds_last_error());
+        m = cli_load_model_version(argv[optind], &version);
+        if (!m) return cli_error(1, "info: %s", ds_last_error());
         printf("file: %s\n", argv[optind]);
     }
     printf("kind: %s\n", ds_model_kind_name(ds_model_get_kind(m)));

@@ -4,7 +4,9 @@
  *   diffuscope points forward --shape cow [--schedule linear|cosine] [--steps T] [--frames K] --png P
  *   diffuscope points floor   [--shape S] [-n N]         real-vs-real Chamfer / MMD^2 of the shapes
  *   diffuscope points quality --shape S --samples FILE   samples against the shape
- *   diffuscope points train ... / points sample ...      (see points_train.c) */
+ *   diffuscope points train ... / points sample ...      the point MLP: train it, sample it
+ * `diffuscope sample --points ...` arrives here too (tools/diffuscope.c routes it).
+ * Not here: reading and writing point files (points_io.h), plots (points_plot.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +14,17 @@
 
 #include "cli.h"
 #include "error.h"
+#include "mlp_train.h"
+#include "model.h"
 #include "point_metrics.h"
-#include "points_cli.h"
 #include "points_forward.h"
+#include "points_io.h"
 #include "points_plot.h"
+#include "sampler.h"
+#include "sampler_models.h"
 #include "schedule.h"
 #include "shapes.h"
+#include "util.h"
 
 static const char *USAGE =
     "usage: diffuscope points SUBCOMMAND [options]\n"
@@ -30,23 +37,6 @@ static const char *USAGE =
     "  train   --points NAME|FILE ... (diffuscope points train --help)\n"
     "  sample  --weights FILE ...     (diffuscope points sample --help)\n";
 
-int points_load_set(const char *shape_or_file, int n, double seed, float **xy, int *n_out) {
-    ds_shape_kind kind;
-    if (ds_shape_parse(shape_or_file, &kind) == DS_OK) {
-        *xy = malloc(sizeof(float) * 2 * (size_t)n);
-        if (!*xy) return cli_error(1, "out of memory");
-        if (ds_shape_points(kind, n, seed, *xy)) { free(*xy); return cli_error(1, "%s", ds_last_error()); }
-        *n_out = n;
-        return 0;
-    }
-    char *text = points_read_file(shape_or_file, NULL);
-    if (!text) return cli_error(1, "'%s' is neither a shape (cow, moons, spiral, rings, letter) nor a readable point file", shape_or_file);
-    int rc = ds_points_parse(text, xy, n_out);
-    free(text);
-    if (rc) return cli_error(1, "%s: %s", shape_or_file, ds_last_error());
-    return 0;
-}
-
 /* options shared by the small subcommands */
 typedef struct {
     const char *shape, *png, *out, *samples;
@@ -55,30 +45,32 @@ typedef struct {
     ds_schedule_kind schedule;
 } points_opts;
 
-static int parse_opts(int argc, char **argv, points_opts *o) {
-    static const struct option opts[] = {
-        {"shape", required_argument, 0, 'S'}, {"seed", required_argument, 0, 's'}, {"png", required_argument, 0, 'p'},
-        {"schedule", required_argument, 0, 'k'}, {"steps", required_argument, 0, 'T'}, {"frames", required_argument, 0, 'F'},
-        {"samples", required_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "hn:o:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'S': o->shape = optarg; break;
-        case 's': if (cli_parse_double("--seed", optarg, &o->seed)) return 2; break;
-        case 'p': o->png = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'q': o->samples = optarg; break;
-        case 'k': if (ds_schedule_kind_parse(optarg, &o->schedule)) return cli_error(2, "--schedule: %s", ds_last_error()); break;
-        case 'T': if (cli_parse_long("--steps", optarg, 1, DS_MAX_T, &o->steps)) return 2; break;
-        case 'F': if (cli_parse_long("--frames", optarg, 2, 32, &o->frames)) return 2; break;
-        case 'n': if (cli_parse_long("-n", optarg, 2, 1 << 16, &o->n)) return 2; break;
-        case 'h': fputs(USAGE, stdout); return -1;
-        default: fputs(USAGE, stderr); return 2;
-        }
+static const struct option SMALL_OPTIONS[] = {
+    {"shape", required_argument, 0, 'S'}, {"seed", required_argument, 0, 's'}, {"png", required_argument, 0, 'p'},
+    {"schedule", required_argument, 0, 'k'}, {"steps", required_argument, 0, 'T'}, {"frames", required_argument, 0, 'F'},
+    {"samples", required_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+static int small_flag(void *opts, int c, const char *arg) {
+    points_opts *o = opts;
+    switch (c) {
+    case 'S': o->shape = arg; break;
+    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 'p': o->png = arg; break;
+    case 'o': o->out = arg; break;
+    case 'q': o->samples = arg; break;
+    case 'k': if (ds_schedule_kind_parse(arg, &o->schedule)) return cli_error(2, "--schedule: %s", ds_last_error()); break;
+    case 'T': if (cli_parse_long("--steps", arg, 1, DS_MAX_T, &o->steps)) return 2; break;
+    case 'F': if (cli_parse_long("--frames", arg, 2, 32, &o->frames)) return 2; break;
+    case 'n': if (cli_parse_long("-n", arg, 2, 1 << 16, &o->n)) return 2; break;
+    default: fputs(USAGE, stderr); return 2;
     }
-    if (optind < argc) return cli_error(2, "points %s: unexpected argument '%s'", argv[0], argv[optind]);
     return 0;
+}
+
+static int parse_opts(int argc, char **argv, points_opts *o) {
+    char name[64];
+    snprintf(name, sizeof name, "points %s", argv[0]);
+    return cli_parse_options(argc, argv, name, "hn:o:", SMALL_OPTIONS, USAGE, small_flag, o);
 }
 
 static int sub_shape(points_opts *o) {
@@ -151,14 +143,282 @@ static int sub_quality(points_opts *o) {
     return rc;
 }
 
+/* ---- points train / points sample: the MLP on 2-D points ---- */
+
+#define QUALITY_N 1000 /* points compared: samples vs the shape, and the shape vs itself */
+/* The quality threshold every shipped model meets (README, web/widgets/points.js). */
+#define POINTS_CHAMFER_RATIO_MAX 1.3
+#define POINTS_MMD2_MAX 0.002
+
+static const char *TRAIN_USAGE =
+    "usage: diffuscope points train --points SHAPE|FILE -o WEIGHTS.dsw [options]\n"
+    "  SHAPE: cow, moons, spiral, rings, letter; FILE: 'x y' lines (diffuscope png2points makes them)\n"
+    "  --steps N        training steps (default 12000)     --batch B     points per step (256)\n"
+    "  --hidden H       MLP width (64)                     --layers L    hidden layers (3)\n"
+    "  --lr LR          peak learning rate (1e-2)          --seed S      (1)\n"
+    "  -n N             training points drawn from SHAPE (4000)\n"
+    "  --png P          scatter of 1000 samples after training (DDPM, 1000 steps)\n"
+    "  Prints the loss as it goes, then JSON: the samples' Chamfer / MMD^2 against the shape and\n"
+    "  the real-vs-real floor. The weights are the EMA of the run, as a .dsw MLP file.\n";
+
+static const char *SAMPLE_USAGE =
+    "usage: diffuscope points sample --weights W.dsw [options]\n"
+    "  --sampler ddpm|ddim|dpmpp2m (ddpm)   --steps S (ddpm 1000, else 50)   --eta E (DDIM, 0)\n"
+    "  -n N points (1000)   --seed S (1)   --png SAMPLES.png   --frames K --frames-png STRIP.png\n"
+    "  -o POINTS.txt   --shape (or --points) SHAPE|FILE  compare with this shape (Chamfer, MMD^2,\n"
+    "  real-vs-real floor) as JSON\n";
+
+/* Runs a sampler over `m` for n points and writes x_0 into out (n, 2); if frames > 0 also
+ * copies x_t into frame_buf (frames, n, 2) at evenly spaced steps (the first is x_T, the last
+ * the result). Returns 0 or 1 after printing an error. */
+static int sample_model(ds_model *m, ds_sampler_kind kind, int steps, double eta, int n, uint64_t seed, float *out,
+                        int frames, float *frame_buf) {
+    static ds_schedule sch;
+    if (ds_schedule_init(&sch, DS_SCHEDULE_LINEAR, 1000)) return cli_error(1, "%s", ds_last_error());
+    ds_sampler_params p;
+    ds_sampler_params_init(&p);
+    p.kind = kind;
+    p.steps = steps;
+    p.eta = eta;
+    p.seed = seed;
+    p.batch = n;
+    ds_sampler *s = ds_sampler_create(&sch, 2, ds_model_eps, m, &p, NULL);
+    if (!s) return cli_error(1, "sampler: %s", ds_last_error());
+    int next_frame = 0;
+    for (int step = 0;; step++) {
+        /* frame k is taken after step round(k * steps / (frames - 1)) */
+        while (frames > 0 && next_frame < frames && step == (int)((long)next_frame * steps / (frames - 1))) {
+            memcpy(frame_buf + 2L * n * next_frame, ds_sampler_x(s), sizeof(float) * 2 * (size_t)n);
+            next_frame++;
+        }
+        if (ds_sampler_done(s)) break;
+        if (ds_sampler_step(s)) {
+            ds_sampler_free(s);
+            return cli_error(1, "sampling: %s", ds_last_error());
+        }
+    }
+    memcpy(out, ds_sampler_x(s), sizeof(float) * 2 * (size_t)n);
+    ds_sampler_free(s);
+    return 0;
+}
+
+/* JSON line: quality of the samples against QUALITY_N points of the set and, for a shipped
+ * shape, the real-vs-real floor (two more independent draws) and the ratio. A point file has
+ * only its own points, so it has no independent second draw: floor and ratio are null. */
+static int print_quality(const char *set, const float *samples, int n, double seed) {
+    ds_shape_kind kind;
+    int is_shape = ds_shape_parse(set, &kind) == DS_OK;
+    float *ref, *ref2 = NULL;
+    int nr, nr2 = 0, rc = points_load_set(set, QUALITY_N, seed + 7919, &ref, &nr);
+    if (rc) return rc;
+    if (is_shape && (rc = points_load_set(set, QUALITY_N, seed + 7920, &ref2, &nr2))) { free(ref); return rc; }
+    double q[2], f[2];
+    if (ds_point_quality(samples, n, ref, nr, q) || (is_shape && ds_point_quality(ref2, nr2, ref, nr, f))) {
+        rc = cli_error(1, "%s", ds_last_error());
+    } else if (is_shape) {
+        printf("{\"set\": \"%s\", \"samples\": %d, \"chamfer\": %.5f, \"mmd2\": %.6f, \"floor_chamfer\": %.5f, "
+               "\"floor_mmd2\": %.6f, \"chamfer_ratio\": %.3f, \"meets_threshold\": %s}\n",
+               set, n, q[0], q[1], f[0], f[1], q[0] / f[0],
+               q[0] / f[0] <= POINTS_CHAMFER_RATIO_MAX && q[1] <= POINTS_MMD2_MAX ? "true" : "false");
+    } else {
+        printf("{\"set\": \"%s\", \"samples\": %d, \"reference\": %d, \"chamfer\": %.5f, \"mmd2\": %.6f, "
+               "\"floor_chamfer\": null, \"floor_mmd2\": null, \"chamfer_ratio\": null}\n",
+               set, n, nr, q[0], q[1]);
+    }
+    free(ref);
+    free(ref2);
+    return rc;
+}
+
+/* ---- points train: parse -> train -> save -> judge ---- */
+
+typedef struct {
+    const char *set, *out, *png;
+    long steps, batch, hidden, layers, n;
+    double lr, seed;
+} train_opts;
+
+static const struct option TRAIN_OPTIONS[] = {
+    {"points", required_argument, 0, 'P'}, {"steps", required_argument, 0, 'S'}, {"batch", required_argument, 0, 'B'},
+    {"hidden", required_argument, 0, 'H'}, {"layers", required_argument, 0, 'L'}, {"lr", required_argument, 0, 'r'},
+    {"seed", required_argument, 0, 's'}, {"png", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0}};
+
+static int train_flag(void *opts, int c, const char *arg) {
+    train_opts *o = opts;
+    switch (c) {
+    case 'P': o->set = arg; break;
+    case 'S': if (cli_parse_long("--steps", arg, 1, 10000000, &o->steps)) return 2; break;
+    case 'B': if (cli_parse_long("--batch", arg, 1, 4096, &o->batch)) return 2; break;
+    case 'H': if (cli_parse_long("--hidden", arg, 4, 1024, &o->hidden)) return 2; break;
+    case 'L': if (cli_parse_long("--layers", arg, 1, DS_MLP_MAX_LAYERS, &o->layers)) return 2; break;
+    case 'r': if (cli_parse_double("--lr", arg, &o->lr) || o->lr <= 0 || o->lr > 1) return cli_error(2, "--lr must be in (0, 1]"); break;
+    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 'n': if (cli_parse_long("-n", arg, 2, DS_POINTS_MAX, &o->n)) return 2; break;
+    case 'o': o->out = arg; break;
+    case 'p': o->png = arg; break;
+    default: fputs(TRAIN_USAGE, stderr); return 2;
+    }
+    return 0;
+}
+
+/* the run's trainer config: the page's defaults but for the flags */
+static void train_config(const train_opts *o, uint64_t seed, ds_mlp_train_config *c) {
+    ds_mlp_train_config_default(c);
+    c->model.hidden = (int)o->hidden;
+    c->model.n_layers = (int)o->layers;
+    c->batch = (int)o->batch;
+    c->total_steps = o->steps;
+    c->optim.lr = o->lr;
+    c->optim.decay_steps = o->steps;
+    if (c->optim.warmup_steps > o->steps / 4) c->optim.warmup_steps = o->steps / 4;
+    c->seed = seed;
+}
+
+/* trains on pts (np, 2) and writes the EMA weights; *bytes (malloc'ed) holds them for the judging */
+static int train_and_save(const train_opts *o, uint64_t seed, const float *pts, int np, uint8_t **bytes, size_t *size) {
+    ds_mlp_train_config c;
+    train_config(o, seed, &c);
+    ds_mlp_trainer tr;
+    if (ds_mlp_trainer_init(&tr, &c, pts, np)) return cli_error(1, "%s", ds_last_error());
+    double start = util_now_s();
+    const int chunk = 100;
+    int rc = 0;
+    for (long done = 0; done < o->steps && !rc;) {
+        int k = (int)(o->steps - done < chunk ? o->steps - done : chunk);
+        double loss;
+        if (ds_mlp_trainer_run(&tr, k, &loss)) { rc = cli_error(1, "training: %s", ds_last_error()); break; }
+        done += k;
+        if (done % 1000 == 0 || done == o->steps)
+            fprintf(stderr, "step %ld/%ld  loss %.4f  lr %.2e  %.1f s\n", done, o->steps, loss, tr.opt.last_lr, util_now_s() - start);
+    }
+    if (!rc && ds_mlp_trainer_save(&tr, 1, bytes, size)) rc = cli_error(1, "%s", ds_last_error());
+    if (!rc && util_write_atomic(o->out, *bytes, (long)*size)) rc = cli_error(1, "%s", ds_last_error());
+    if (!rc) fprintf(stderr, "trained %ld steps in %.1f s; wrote %s (%zu bytes)\n", o->steps, util_now_s() - start, o->out, *size);
+    ds_mlp_trainer_free(&tr);
+    return rc;
+}
+
+/* 1000 DDPM samples of the saved weights against the shape (JSON), and their scatter plot */
+static int judge_weights(const train_opts *o, uint64_t seed, const uint8_t *bytes, size_t size) {
+    ds_model *m = ds_model_from_bytes(bytes, size);
+    if (!m) return cli_error(1, "reloading the weights: %s", ds_last_error());
+    float *smp = malloc(sizeof(float) * 2 * QUALITY_N);
+    int rc = smp ? sample_model(m, DS_SAMPLER_DDPM, 1000, 0, QUALITY_N, seed + 17, smp, 0, NULL) : cli_error(1, "out of memory");
+    if (!rc) rc = print_quality(o->set, smp, QUALITY_N, o->seed);
+    if (!rc && o->png && points_png(o->png, smp, QUALITY_N, 3.0, 512)) rc = 1;
+    free(smp);
+    ds_model_free(m);
+    return rc;
+}
+
+static int points_train(int argc, char **argv) {
+    ds_mlp_train_config d;
+    ds_mlp_train_config_default(&d);
+    train_opts o = {.steps = d.total_steps, .batch = d.batch, .hidden = d.model.hidden, .layers = d.model.n_layers,
+                    .n = 4000, .lr = d.optim.lr, .seed = 1};
+    int rc = cli_parse_options(argc, argv, "points train", "hn:o:", TRAIN_OPTIONS, TRAIN_USAGE, train_flag, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (!o.set || !o.out) return cli_error(2, "points train: --points SHAPE|FILE and -o WEIGHTS.dsw are required\n%s", TRAIN_USAGE);
+    uint64_t s64;
+    if (ds_seed_from_double(o.seed, &s64)) return cli_error(2, "--seed: %s", ds_last_error());
+    float *pts;
+    int np;
+    if ((rc = points_load_set(o.set, (int)o.n, o.seed, &pts, &np))) return rc;
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    rc = train_and_save(&o, s64, pts, np, &bytes, &size);
+    free(pts);
+    if (!rc) rc = judge_weights(&o, s64, bytes, size);
+    free(bytes);
+    return rc;
+}
+
+/* ---- points sample: parse -> load -> sample -> write ---- */
+
+typedef struct {
+    const char *weights, *png, *frames_png, *out, *shape;
+    ds_sampler_kind kind;
+    long steps, n, frames;
+    double eta, seed;
+} sample_opts;
+
+static const struct option SAMPLE_OPTIONS[] = {
+    {"weights", required_argument, 0, 'w'}, {"sampler", required_argument, 0, 'k'}, {"steps", required_argument, 0, 'S'},
+    {"eta", required_argument, 0, 'e'}, {"seed", required_argument, 0, 's'}, {"png", required_argument, 0, 'p'},
+    {"frames", required_argument, 0, 'F'}, {"frames-png", required_argument, 0, 'f'}, {"shape", required_argument, 0, 'q'},
+    {"points", required_argument, 0, 'q'}, /* so `diffuscope sample --points ...` lands here */
+    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+static int sample_flag(void *opts, int c, const char *arg) {
+    sample_opts *o = opts;
+    switch (c) {
+    case 'w': o->weights = arg; break;
+    case 'k': if (ds_sampler_kind_parse(arg, &o->kind)) return cli_error(2, "--sampler: %s", ds_last_error()); break;
+    case 'S': if (cli_parse_long("--steps", arg, 1, 1000, &o->steps)) return 2; break;
+    case 'e': if (cli_parse_double("--eta", arg, &o->eta) || o->eta < 0 || o->eta > 1) return cli_error(2, "--eta must be in [0, 1]"); break;
+    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 'p': o->png = arg; break;
+    case 'F': if (cli_parse_long("--frames", arg, 2, 32, &o->frames)) return 2; break;
+    case 'f': o->frames_png = arg; break;
+    case 'q': o->shape = arg; break;
+    case 'n': if (cli_parse_long("-n", arg, 2, DS_SAMPLER_MAX_BATCH, &o->n)) return 2; break;
+    case 'o': o->out = arg; break;
+    default: fputs(SAMPLE_USAGE, stderr); return 2;
+    }
+    return 0;
+}
+
+/* the samples (n, 2) and the frames (frames, n, 2) after them to every requested output */
+static int write_samples(const sample_opts *o, const float *smp, const float *frame_buf) {
+    const int n = (int)o->n;
+    if (o->out && points_write_text(o->out, smp, n)) return 1;
+    if (o->png && points_png(o->png, smp, n, 3.0, 512)) return 1;
+    if (o->frames) {
+        const float *panels[32];
+        int counts[32];
+        for (int k = 0; k < o->frames; k++) { panels[k] = frame_buf + 2L * n * k; counts[k] = n; }
+        if (points_png_strip(o->frames_png, panels, counts, (int)o->frames, 3.5, 256)) return 1;
+    }
+    return o->shape ? print_quality(o->shape, smp, n, o->seed) : 0;
+}
+
+static int points_sample(int argc, char **argv) {
+    sample_opts o = {.kind = DS_SAMPLER_DDPM, .n = QUALITY_N, .seed = 1};
+    int rc = cli_parse_options(argc, argv, "points sample", "hn:o:", SAMPLE_OPTIONS, SAMPLE_USAGE, sample_flag, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (!o.weights) return cli_error(2, "points sample: --weights FILE.dsw is required\n%s", SAMPLE_USAGE);
+    if (!o.png && !o.out && !o.shape && !o.frames_png)
+        return cli_error(2, "points sample: give at least one of --png, -o, --shape, --frames-png");
+    if (!!o.frames != !!o.frames_png) return cli_error(2, "points sample: --frames K and --frames-png STRIP.png go together");
+    if (!o.steps) o.steps = o.kind == DS_SAMPLER_DDPM ? 1000 : 50;
+    uint64_t s64;
+    if (ds_seed_from_double(o.seed, &s64)) return cli_error(2, "--seed: %s", ds_last_error());
+    ds_model *m = cli_load_model(o.weights);
+    if (!m) return cli_error(1, "%s", ds_last_error());
+    if (ds_model_get_kind(m) != DS_MODEL_MLP) {
+        rc = cli_error(1, "%s is a %s model; points sample needs an MLP (diffuscope points train makes one)", o.weights,
+                       ds_model_kind_name(ds_model_get_kind(m)));
+        ds_model_free(m);
+        return rc;
+    }
+    float *smp = malloc(sizeof(float) * 2 * (size_t)o.n * (1 + (size_t)o.frames));
+    if (!smp) rc = cli_error(1, "out of memory");
+    else rc = sample_model(m, o.kind, (int)o.steps, o.eta, (int)o.n, s64, smp, (int)o.frames, smp + 2 * o.n);
+    if (!rc) rc = write_samples(&o, smp, smp + 2 * o.n);
+    free(smp);
+    ds_model_free(m);
+    return rc;
+}
+
 int cmd_points(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     const char *sub = argv[1];
-    if (!strcmp(sub, "train")) return points_train_main(argc - 1, argv + 1);
-    if (!strcmp(sub, "sample")) return points_sample_main(argc - 1, argv + 1);
+    if (!strcmp(sub, "train")) return points_train(argc - 1, argv + 1);
+    if (!strcmp(sub, "sample")) return points_sample(argc - 1, argv + 1);
     points_opts o = {NULL, NULL, NULL, NULL, 2000, 1000, 6, 1, DS_SCHEDULE_LINEAR};
     int rc = parse_opts(argc - 1, argv + 1, &o);
     if (rc) return rc < 0 ? 0 : rc;

@@ -3,7 +3,10 @@
  * PNG grid, a filmstrip of every step, and/or an .npy array (+ labels).
  *
  * Images are sampled in chunks of --batch; each image draws its noise from its own stream
- * (seed, image index), so the output does not depend on the chunk size. */
+ * (seed, image index), so the output does not depend on the chunk size.
+ * cmd_sample reads parse -> set up (the denoiser, the buffers) -> loop over chunks -> write.
+ * `diffuscope sample --points ...` is `points sample` (tools/diffuscope.c routes it).
+ * Not here: the samplers (src/sampler.h), PNG encoding (pngout.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <math.h>
@@ -13,13 +16,13 @@
 #include <time.h>
 
 #include "cli.h"
-#include "points_cli.h"
 #include "error.h"
 #include "gmm_denoiser.h"
 #include "model.h"
 #include "pngout.h"
 #include "sampler.h"
 #include "sampler_models.h"
+#include "util.h"
 
 static const char *USAGE =
     "usage: diffuscope sample (--weights W.dsw | --analytic SAMPLE.bin [--analytic-var V])\n"
@@ -41,29 +44,6 @@ static const char *USAGE =
     "  --frames FILE  a filmstrip: one row per step, x_t and x0_hat side by side for each image\n"
     "  --npy FILE.npy uint8 (N, 28, 28); class labels (uint8, 10 = none) go to FILE_labels.npy\n";
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint8_t *read_file(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { cli_error(1, "cannot open %s", path); return NULL; }
-    uint8_t *buf = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc(size ? size : 1)) && fread(buf, 1, size, f) == (size_t)size) {
-        fclose(f);
-        *n = (size_t)size;
-        return buf;
-    }
-    free(buf);
-    fclose(f);
-    cli_error(1, "reading %s failed", path);
-    return NULL;
-}
-
 /* An .npy (version 1.0) of uint8 with the given shape; header padded to a multiple of 64. */
 static int write_npy_u8(const char *path, const uint8_t *data, const long *shape, int ndim) {
     char dict[256];
@@ -84,9 +64,9 @@ static int write_npy_u8(const char *path, const uint8_t *data, const long *shape
     memset(buf + 10 + len, ' ', padded - 10 - len - 1);
     buf[padded - 1] = '\n';
     memcpy(buf + padded, data, total);
-    int rc = file_write_atomic(path, buf, padded + total);
+    int rc = util_write_atomic(path, buf, padded + total) ? cli_error(1, "%s", ds_last_error()) : 0;
     free(buf);
-    return rc ? 1 : 0;
+    return rc;
 }
 
 /* Copies a side x side tile into an image of width W at (x0, y0). */
@@ -94,199 +74,252 @@ static void put_tile(uint8_t *img, int W, int x0, int y0, const uint8_t *tile, i
     for (int y = 0; y < side; y++) memcpy(img + (long)(y0 + y) * W + x0, tile + (long)y * side, side);
 }
 
-int cmd_sample(int argc, char **argv) {
-    /* `diffuscope sample --points ...` samples the 2-D point MLP: its flags live in points_cli */
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--points") || !strncmp(argv[i], "--points=", 9)) return points_sample_main(argc, argv);
-    static const struct option opts[] = {
-        {"weights", required_argument, 0, 'w'}, {"analytic", required_argument, 0, 'a'},
-        {"analytic-var", required_argument, 0, 'V'}, {"class", required_argument, 0, 'c'},
-        {"classes", required_argument, 0, 'C'}, {"n", required_argument, 0, 'n'},
-        {"sampler", required_argument, 0, 'k'}, {"steps", required_argument, 0, 's'},
-        {"eta", required_argument, 0, 'e'}, {"guidance", required_argument, 0, 'g'},
-        {"clip", required_argument, 0, 'x'}, {"schedule", required_argument, 0, 'S'},
-        {"batch", required_argument, 0, 'b'}, {"seed", required_argument, 0, 'r'},
-        {"png", required_argument, 0, 'p'}, {"frames", required_argument, 0, 'f'},
-        {"npy", required_argument, 0, 'y'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *weights = NULL, *analytic = NULL, *png = NULL, *frames = NULL, *npy = NULL;
-    double analytic_var = 0, eta = 0, guidance = 1, clip = 1;
-    long cls_one = DS_NO_CLASS, n = 16, steps = 20, batch = 16, seed = 0;
-    int all_classes = 0, quiet = 0;
-    ds_sampler_kind kind = DS_SAMPLER_DDIM;
-    ds_schedule_kind schedule_kind = DS_SCHEDULE_LINEAR;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w': weights = optarg; break;
-        case 'a': analytic = optarg; break;
-        case 'V': if (cli_parse_double("--analytic-var", optarg, &analytic_var)) return 2; break;
-        case 'c':
-            if (!strcmp(optarg, "none")) cls_one = DS_NO_CLASS;
-            else if (cli_parse_long("--class", optarg, 0, DS_NO_CLASS, &cls_one)) return 2;
-            break;
-        case 'C':
-            if (strcmp(optarg, "all")) return cli_error(2, "--classes expects 'all', got '%s'", optarg);
-            all_classes = 1;
-            break;
-        case 'n': if (cli_parse_long("--n", optarg, 1, 100000, &n)) return 2; break;
-        case 'k': if (ds_sampler_kind_parse(optarg, &kind)) return cli_error(2, "--sampler: %s", ds_last_error()); break;
-        case 's': if (cli_parse_long("--steps", optarg, 1, DS_MAX_T, &steps)) return 2; break;
-        case 'e': if (cli_parse_double("--eta", optarg, &eta)) return 2; break;
-        case 'g': if (cli_parse_double("--guidance", optarg, &guidance)) return 2; break;
-        case 'x': if (cli_parse_double("--clip", optarg, &clip)) return 2; break;
-        case 'S': if (ds_schedule_kind_parse(optarg, &schedule_kind)) return cli_error(2, "--schedule: %s", ds_last_error()); break;
-        case 'b': if (cli_parse_long("--batch", optarg, 1, 1024, &batch)) return 2; break;
-        case 'r': if (cli_parse_long("--seed", optarg, 0, 0x7fffffffffffffffL, &seed)) return 2; break;
-        case 'p': png = optarg; break;
-        case 'f': frames = optarg; break;
-        case 'y': npy = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'h': fputs(USAGE, stdout); return 0;
-        default: fputs(USAGE, stderr); return 2;
-        }
+/* ---- parse ---- */
+
+typedef struct {
+    const char *weights, *analytic, *png, *frames, *npy;
+    double analytic_var, eta, guidance, clip;
+    long cls_one, n, steps, batch, seed;
+    int all_classes, quiet;
+    ds_sampler_kind kind;
+    ds_schedule_kind schedule_kind;
+} sample_opts;
+
+static const struct option OPTIONS[] = {
+    {"weights", required_argument, 0, 'w'}, {"analytic", required_argument, 0, 'a'},
+    {"analytic-var", required_argument, 0, 'V'}, {"class", required_argument, 0, 'c'},
+    {"classes", required_argument, 0, 'C'}, {"n", required_argument, 0, 'n'},
+    {"sampler", required_argument, 0, 'k'}, {"steps", required_argument, 0, 's'},
+    {"eta", required_argument, 0, 'e'}, {"guidance", required_argument, 0, 'g'},
+    {"clip", required_argument, 0, 'x'}, {"schedule", required_argument, 0, 'S'},
+    {"batch", required_argument, 0, 'b'}, {"seed", required_argument, 0, 'r'},
+    {"png", required_argument, 0, 'p'}, {"frames", required_argument, 0, 'f'},
+    {"npy", required_argument, 0, 'y'}, {"quiet", no_argument, 0, 'q'},
+    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+
+/* one flag; 0, or the exit status after printing an error */
+static int parse_flag(void *opts, int c, const char *arg) {
+    sample_opts *o = opts;
+    switch (c) {
+    case 'w': o->weights = arg; break;
+    case 'a': o->analytic = arg; break;
+    case 'V': if (cli_parse_double("--analytic-var", arg, &o->analytic_var)) return 2; break;
+    case 'c':
+        if (!strcmp(arg, "none")) o->cls_one = DS_NO_CLASS;
+        else if (cli_parse_long("--class", arg, 0, DS_NO_CLASS, &o->cls_one)) return 2;
+        break;
+    case 'C':
+        if (strcmp(arg, "all")) return cli_error(2, "--classes expects 'all', got '%s'", arg);
+        o->all_classes = 1;
+        break;
+    case 'n': if (cli_parse_long("--n", arg, 1, 100000, &o->n)) return 2; break;
+    case 'k': if (ds_sampler_kind_parse(arg, &o->kind)) return cli_error(2, "--sampler: %s", ds_last_error()); break;
+    case 's': if (cli_parse_long("--steps", arg, 1, DS_MAX_T, &o->steps)) return 2; break;
+    case 'e': if (cli_parse_double("--eta", arg, &o->eta)) return 2; break;
+    case 'g': if (cli_parse_double("--guidance", arg, &o->guidance)) return 2; break;
+    case 'x': if (cli_parse_double("--clip", arg, &o->clip)) return 2; break;
+    case 'S': if (ds_schedule_kind_parse(arg, &o->schedule_kind)) return cli_error(2, "--schedule: %s", ds_last_error()); break;
+    case 'b': if (cli_parse_long("--batch", arg, 1, 1024, &o->batch)) return 2; break;
+    case 'r': if (cli_parse_long("--seed", arg, 0, 0x7fffffffffffffffL, &o->seed)) return 2; break;
+    case 'p': o->png = arg; break;
+    case 'f': o->frames = arg; break;
+    case 'y': o->npy = arg; break;
+    case 'q': o->quiet = 1; break;
+    default: fputs(USAGE, stderr); return 2;
     }
-    if (optind < argc) return cli_error(2, "sample: unexpected argument '%s'", argv[optind]);
-    if (!weights == !analytic) return cli_error(2, "sample: give exactly one of --weights or --analytic");
-    if (all_classes && n % 10) return cli_error(2, "sample: --classes all needs --n a multiple of 10 (got %ld)", n);
-    if (eta < 0 || eta > 1) return cli_error(2, "--eta must be between 0 and 1, got %g", eta);
-    if (clip < 0) return cli_error(2, "--clip must be >= 0, got %g", clip);
-    if (analytic_var < 0) return cli_error(2, "--analytic-var must be >= 0, got %g", analytic_var);
-    if (!png && !frames && !npy) return cli_error(2, "sample: nothing to write (give --png, --frames and/or --npy)");
-    size_t npy_len = npy ? strlen(npy) : 0;
-    if (npy && (npy_len < 5 || strcmp(npy + npy_len - 4, ".npy")))
+    return 0;
+}
+
+/* 0 to sample, -1 after --help, else the exit status after printing an error */
+static int parse_args(int argc, char **argv, sample_opts *o) {
+    *o = (sample_opts){.guidance = 1, .clip = 1, .cls_one = DS_NO_CLASS, .n = 16, .steps = 20, .batch = 16,
+                       .kind = DS_SAMPLER_DDIM, .schedule_kind = DS_SCHEDULE_LINEAR};
+    int rc = cli_parse_options(argc, argv, "sample", "h", OPTIONS, USAGE, parse_flag, o);
+    if (rc) return rc;
+    if (!o->weights == !o->analytic) return cli_error(2, "sample: give exactly one of --weights or --analytic");
+    if (o->all_classes && o->n % 10) return cli_error(2, "sample: --classes all needs --n a multiple of 10 (got %ld)", o->n);
+    if (o->eta < 0 || o->eta > 1) return cli_error(2, "--eta must be between 0 and 1, got %g", o->eta);
+    if (o->clip < 0) return cli_error(2, "--clip must be >= 0, got %g", o->clip);
+    if (o->analytic_var < 0) return cli_error(2, "--analytic-var must be >= 0, got %g", o->analytic_var);
+    if (!o->png && !o->frames && !o->npy) return cli_error(2, "sample: nothing to write (give --png, --frames and/or --npy)");
+    size_t npy_len = o->npy ? strlen(o->npy) : 0;
+    if (o->npy && (npy_len < 5 || strcmp(o->npy + npy_len - 4, ".npy")))
         return cli_error(2, "--npy FILE must end in .npy (labels go to FILE minus .npy plus _labels.npy)");
-    if (frames && (double)n * steps * 2 * 784 > 512e6)
-        return cli_error(2, "--frames for %ld images x %ld steps would exceed 512 MB; sample fewer", n, steps);
+    if (o->frames && (double)o->n * o->steps * 2 * 784 > 512e6)
+        return cli_error(2, "--frames for %ld images x %ld steps would exceed 512 MB; sample fewer", o->n, o->steps);
+    return 0;
+}
 
-    static ds_schedule sched;
-    if (ds_schedule_init(&sched, schedule_kind, DS_MAX_T)) return cli_error(1, "%s", ds_last_error());
+/* ---- set up ---- */
 
-    int status = 1;
-    ds_model *model = NULL;
-    ds_gmm *gmm = NULL;
-    uint8_t *file = NULL, *images = NULL, *strip = NULL, *labels = NULL, *prev_x = NULL, *tile = NULL;
-    int *cls = NULL;
-    ds_sampler *s = NULL;
+/* everything a run holds, released by run_free whatever path leads there */
+typedef struct {
+    ds_schedule sched;
+    ds_model *model;
+    ds_gmm *gmm;
+    uint8_t *file;                  /* the --analytic sample file */
     ds_eps_fn fn;
     void *ctx;
-    int D;
-    size_t file_n = 0;
-    if (weights) {
-        if (!(file = read_file(weights, &file_n))) goto done;
-        if (!(model = ds_model_from_bytes(file, file_n))) { cli_error(1, "%s: %s", weights, ds_last_error()); goto done; }
-        if (ds_model_get_kind(model) != DS_MODEL_UNET) {
-            cli_error(1, "%s holds a %s, not a Fashion UNet", weights, ds_model_kind_name(ds_model_get_kind(model)));
-            goto done;
-        }
-        D = ds_model_item_floats(model);
-        fn = ds_model_eps;
-        ctx = model;
-    } else {
-        ds_fashion_sample fs;
-        if (!(file = read_file(analytic, &file_n))) goto done;
-        if (ds_fashion_sample_parse(file, file_n, &fs)) { cli_error(1, "%s: %s", analytic, ds_last_error()); goto done; }
-        D = fs.rows * fs.cols;
-        if (!(gmm = ds_gmm_from_images(&sched, fs.pixels, fs.labels, fs.count, D, analytic_var))) {
-            cli_error(1, "%s", ds_last_error());
-            goto done;
-        }
-        fn = ds_gmm_eps;
-        ctx = gmm;
+    int D, side, B;                 /* floats per image (side x side), images per chunk */
+    uint8_t *images, *labels;       /* (n, D) the results as pixels, (n) */
+    int *cls;                       /* (B) this chunk's classes */
+    uint8_t *prev_x, *tile;         /* (B, D) pixels of x_t before a step, of x0_hat after it */
+    uint8_t *strip;                 /* (steps, row_h, strip_w) the filmstrip, or NULL */
+    int pair_w, strip_w, row_h;
+    double t_steps, total;          /* seconds inside ds_sampler_step, in all */
+    long chunks;
+} sample_run;
+
+static void run_free(sample_run *r) {
+    ds_model_free(r->model);
+    ds_gmm_free(r->gmm);
+    free(r->file), free(r->images), free(r->strip), free(r->labels), free(r->cls), free(r->prev_x), free(r->tile);
+}
+
+/* the denoiser: a trained UNet, or the exact mixture over a sample file's images */
+static int load_denoiser(const sample_opts *o, sample_run *r) {
+    if (o->weights) {
+        if (!(r->model = cli_load_model(o->weights))) return cli_error(1, "%s", ds_last_error());
+        if (ds_model_get_kind(r->model) != DS_MODEL_UNET)
+            return cli_error(1, "%s holds a %s, not a Fashion UNet", o->weights, ds_model_kind_name(ds_model_get_kind(r->model)));
+        r->D = ds_model_item_floats(r->model);
+        r->fn = ds_model_eps;
+        r->ctx = r->model;
+        return 0;
     }
-    int side = (int)lround(sqrt((double)D));
-    if (side * side != D) { cli_error(1, "sample: items of %d floats are not square greyscale images", D); goto done; }
+    ds_fashion_sample fs;
+    long file_n = 0;
+    if (!(r->file = util_read_file(o->analytic, UTIL_MAX_WEIGHTS, &file_n))) return cli_error(1, "%s", ds_last_error());
+    if (ds_fashion_sample_parse(r->file, file_n, &fs)) return cli_error(1, "%s: %s", o->analytic, ds_last_error());
+    r->D = fs.rows * fs.cols;
+    if (!(r->gmm = ds_gmm_from_images(&r->sched, fs.pixels, fs.labels, fs.count, r->D, o->analytic_var)))
+        return cli_error(1, "%s", ds_last_error());
+    r->fn = ds_gmm_eps;
+    r->ctx = r->gmm;
+    return 0;
+}
 
-    const int B = (int)(batch < n ? batch : n);
-    const long ND = n * D;
-    images = malloc(ND);
-    labels = malloc(n);
-    cls = malloc(sizeof(int) * B);
-    prev_x = malloc((size_t)B * D);
-    tile = malloc((size_t)B * D);
+static int set_up(const sample_opts *o, sample_run *r) {
+    if (ds_schedule_init(&r->sched, o->schedule_kind, DS_MAX_T)) return cli_error(1, "%s", ds_last_error());
+    int rc = load_denoiser(o, r);
+    if (rc) return rc;
+    const int D = r->D;
+    r->side = (int)lround(sqrt((double)D));
+    if (r->side * r->side != D) return cli_error(1, "sample: items of %d floats are not square greyscale images", D);
+    r->B = (int)(o->batch < o->n ? o->batch : o->n);
+    r->images = malloc(o->n * D);
+    r->labels = malloc(o->n);
+    r->cls = malloc(sizeof(int) * r->B);
+    r->prev_x = malloc((size_t)r->B * D);
+    r->tile = malloc((size_t)r->B * D);
     /* filmstrip: one row per step; per image a pair (x_t | x0_hat) with a 2 px gap, 6 px between pairs */
-    const int pair_w = 2 * side + 2, strip_w = (int)(n * (pair_w + 6) - 6), row_h = side + 2;
-    if (frames) strip = malloc((size_t)strip_w * row_h * steps);
-    if (!images || !labels || !cls || !prev_x || !tile || (frames && !strip)) { cli_error(1, "out of memory"); goto done; }
-    if (strip) memset(strip, 60, (size_t)strip_w * row_h * steps);
-    for (long i = 0; i < n; i++) labels[i] = (uint8_t)(all_classes ? i / (n / 10) : cls_one);
+    r->pair_w = 2 * r->side + 2, r->strip_w = (int)(o->n * (r->pair_w + 6) - 6), r->row_h = r->side + 2;
+    if (o->frames) r->strip = malloc((size_t)r->strip_w * r->row_h * o->steps);
+    if (!r->images || !r->labels || !r->cls || !r->prev_x || !r->tile || (o->frames && !r->strip)) return cli_error(1, "out of memory");
+    if (r->strip) memset(r->strip, 60, (size_t)r->strip_w * r->row_h * o->steps);
+    for (long i = 0; i < o->n; i++) r->labels[i] = (uint8_t)(o->all_classes ? i / (o->n / 10) : o->cls_one);
+    return 0;
+}
 
+/* ---- loop ---- */
+
+/* after step k of the chunk starting at image first: its row of the filmstrip */
+static void add_frame(sample_run *r, ds_sampler *s, long first, int b_now, int k) {
+    ds_x_to_pixels(ds_sampler_x0(s), (long)b_now * r->D, r->tile);
+    for (int b = 0; b < b_now; b++) {
+        int x0 = (int)((first + b) * (r->pair_w + 6)), y0 = k * r->row_h + 1;
+        put_tile(r->strip, r->strip_w, x0, y0, r->prev_x + (long)b * r->D, r->side);
+        put_tile(r->strip, r->strip_w, x0 + r->side + 2, y0, r->tile + (long)b * r->D, r->side);
+    }
+}
+
+/* every step of one chunk of b_now images starting at image first */
+static int sample_chunk(const sample_opts *o, sample_run *r, ds_sampler_params *p, long first, int b_now) {
+    for (int b = 0; b < b_now; b++) r->cls[b] = r->labels[first + b];
+    p->batch = b_now;
+    p->first_image = first;
+    ds_sampler *s = ds_sampler_create(&r->sched, r->D, r->fn, r->ctx, p, r->cls);
+    if (!s) return cli_error(1, "%s", ds_last_error());
+    for (int k = 0; k < o->steps; k++) {
+        if (r->strip) ds_x_to_pixels(ds_sampler_x(s), (long)b_now * r->D, r->prev_x);
+        double t0 = util_now_s();
+        if (ds_sampler_step(s)) {
+            ds_sampler_free(s);
+            return cli_error(1, "step %d: %s", k + 1, ds_last_error());
+        }
+        r->t_steps += util_now_s() - t0;
+        if (r->strip) add_frame(r, s, first, b_now, k);
+        if (!o->quiet) {
+            ds_sampler_info info;
+            ds_sampler_get_info(s, &info);
+            fprintf(stderr, "\rsample: images %ld-%ld of %ld, step %d/%ld (t = %d)   ", first + 1, first + b_now, o->n, k + 1,
+                    o->steps, info.t);
+        }
+    }
+    ds_x_to_pixels(ds_sampler_x(s), (long)b_now * r->D, r->images + first * r->D);
+    ds_sampler_free(s);
+    return 0;
+}
+
+static int sample_loop(const sample_opts *o, sample_run *r) {
     ds_sampler_params p;
     ds_sampler_params_init(&p);
-    p.kind = kind;
-    p.steps = (int)steps;
-    p.eta = eta;
-    p.guidance = guidance;
-    p.clip = clip;
-    p.seed = (uint64_t)seed;
-    double t_start = now_s(), t_steps = 0;
-    long chunks = 0;
-    for (long first = 0; first < n; first += B) {
-        int b_now = (int)(n - first < B ? n - first : B);
-        for (int b = 0; b < b_now; b++) cls[b] = labels[first + b];
-        p.batch = b_now;
-        p.first_image = first;
-        if (!(s = ds_sampler_create(&sched, D, fn, ctx, &p, cls))) { cli_error(1, "%s", ds_last_error()); goto done; }
-        for (int k = 0; k < steps; k++) {
-            if (strip) ds_x_to_pixels(ds_sampler_x(s), (long)b_now * D, prev_x);
-            double t0 = now_s();
-            if (ds_sampler_step(s)) { cli_error(1, "step %d: %s", k + 1, ds_last_error()); goto done; }
-            t_steps += now_s() - t0;
-            if (strip) {
-                ds_x_to_pixels(ds_sampler_x0(s), (long)b_now * D, tile);
-                for (int b = 0; b < b_now; b++) {
-                    int x0 = (int)((first + b) * (pair_w + 6)), y0 = k * row_h + 1;
-                    put_tile(strip, strip_w, x0, y0, prev_x + (long)b * D, side);
-                    put_tile(strip, strip_w, x0 + side + 2, y0, tile + (long)b * D, side);
-                }
-            }
-            if (!quiet) {
-                ds_sampler_info info;
-                ds_sampler_get_info(s, &info);
-                fprintf(stderr, "\rsample: images %ld-%ld of %ld, step %d/%ld (t = %d)   ", first + 1, first + b_now, n, k + 1, steps, info.t);
-            }
-        }
-        ds_x_to_pixels(ds_sampler_x(s), (long)b_now * D, images + first * D);
-        ds_sampler_free(s);
-        s = NULL;
-        chunks++;
+    p.kind = o->kind;
+    p.steps = (int)o->steps;
+    p.eta = o->eta;
+    p.guidance = o->guidance;
+    p.clip = o->clip;
+    p.seed = (uint64_t)o->seed;
+    double t_start = util_now_s();
+    for (long first = 0; first < o->n; first += r->B, r->chunks++) {
+        int rc = sample_chunk(o, r, &p, first, (int)(o->n - first < r->B ? o->n - first : r->B));
+        if (rc) return rc;
     }
-    double total = now_s() - t_start;
-    if (!quiet) fputc('\n', stderr);
-    printf("sampled %ld images (%s, %ld steps, guidance %g, batch %d) in %.3f s: %.2f ms per step per batch, %.1f ms per image\n", n,
-           ds_sampler_kind_name(kind), steps, guidance, B, total, 1e3 * t_steps / (chunks * steps), 1e3 * total / n);
+    r->total = util_now_s() - t_start;
+    if (!o->quiet) fputc('\n', stderr);
+    printf("sampled %ld images (%s, %ld steps, guidance %g, batch %d) in %.3f s: %.2f ms per step per batch, %.1f ms per image\n",
+           o->n, ds_sampler_kind_name(o->kind), o->steps, o->guidance, r->B, r->total,
+           1e3 * r->t_steps / (r->chunks * o->steps), 1e3 * r->total / o->n);
+    return 0;
+}
 
-    if (png) {
-        int cols = all_classes ? (int)(n / 10) : (int)ceil(sqrt((double)n)), rows = (int)((n + cols - 1) / cols);
-        int W = cols * (side + 2) + 2, H = rows * (side + 2) + 2;
-        uint8_t *grid = malloc((size_t)W * H);
-        if (!grid) { cli_error(1, "out of memory"); goto done; }
-        memset(grid, 60, (size_t)W * H);
-        for (long i = 0; i < n; i++) put_tile(grid, W, 2 + (int)(i % cols) * (side + 2), 2 + (int)(i / cols) * (side + 2), images + i * D, side);
-        int rc = png_write_atomic(png, W, H, 1, grid);
-        free(grid);
-        if (rc) goto done;
-    }
-    if (strip && png_write_atomic(frames, strip_w, row_h * (int)steps, 1, strip)) goto done;
-    if (npy) {
-        long shape[3] = {n, side, side};
-        if (write_npy_u8(npy, images, shape, 3)) goto done;
+/* ---- write ---- */
+
+static int write_grid(const sample_opts *o, const sample_run *r) {
+    const long n = o->n;
+    const int side = r->side;
+    int cols = o->all_classes ? (int)(n / 10) : (int)ceil(sqrt((double)n)), rows = (int)((n + cols - 1) / cols);
+    int W = cols * (side + 2) + 2, H = rows * (side + 2) + 2;
+    uint8_t *grid = malloc((size_t)W * H);
+    if (!grid) return cli_error(1, "out of memory");
+    memset(grid, 60, (size_t)W * H);
+    for (long i = 0; i < n; i++)
+        put_tile(grid, W, 2 + (int)(i % cols) * (side + 2), 2 + (int)(i / cols) * (side + 2), r->images + i * r->D, side);
+    int rc = png_write_atomic(o->png, W, H, 1, grid);
+    free(grid);
+    return rc ? 1 : 0;
+}
+
+static int write_outputs(const sample_opts *o, const sample_run *r) {
+    if (o->png && write_grid(o, r)) return 1;
+    if (r->strip && png_write_atomic(o->frames, r->strip_w, r->row_h * (int)o->steps, 1, r->strip)) return 1;
+    if (o->npy) {
+        long shape[3] = {o->n, r->side, r->side};
+        if (write_npy_u8(o->npy, r->images, shape, 3)) return 1;
         char path[4096];
-        snprintf(path, sizeof path, "%.*s_labels.npy", (int)(npy_len - 4), npy);
-        if (write_npy_u8(path, labels, shape, 1)) goto done;
+        snprintf(path, sizeof path, "%.*s_labels.npy", (int)(strlen(o->npy) - 4), o->npy);
+        if (write_npy_u8(path, r->labels, shape, 1)) return 1;
     }
-    status = 0;
-done:
-    ds_sampler_free(s);
-    ds_model_free(model);
-    ds_gmm_free(gmm);
-    free(file);
-    free(images);
-    free(strip);
-    free(labels);
-    free(cls);
-    free(prev_x);
-    free(tile);
-    return status;
+    return 0;
+}
+
+int cmd_sample(int argc, char **argv) {
+    sample_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    sample_run r;
+    memset(&r, 0, sizeof r);
+    if (!(rc = set_up(&o, &r)) && !(rc = sample_loop(&o, &r))) rc = write_outputs(&o, &r);
+    run_free(&r);
+    return rc;
 }

@@ -35,9 +35,18 @@ static int usage(FILE *f) {
     return f == stdout ? 0 : 2;
 }
 
+/* `diffuscope sample --points ...` samples the 2-D point MLP: the same as `points sample` */
+static int is_points_sample(int argc, char **argv) {
+    if (strcmp(argv[1], "sample")) return 0;
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--points") || !strncmp(argv[i], "--points=", 9)) return 1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return usage(stdout);
+    if (is_points_sample(argc, argv)) return cmd_points(argc, argv); /* argv[1] = "sample" is its subcommand */
     for (int i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
     fprintf(stderr, "diffuscope: unknown command '%s'\n", argv[1]);

@@ -1,0 +1,107 @@
+/* unet_trainer.c — the Fashion UNet's data-parallel training step (see unet_trainer.h). */
+#include "unet_trainer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "kernels_grad.h"
+#include "parallel.h"
+
+static int alloc_buffers(unet_trainer *tr) {
+    const int B = tr->cfg.batch, S = tr->cfg.shard, W = tr->cfg.workers;
+    const size_t P = (size_t)tr->unet.table.total, bi = (size_t)B * tr->item;
+    tr->x0 = malloc(sizeof(float) * bi);
+    tr->xt = malloc(sizeof(float) * bi);
+    tr->eps = malloc(sizeof(float) * bi);
+    tr->tf = malloc(sizeof(float) * B);
+    tr->cls_in = malloc(sizeof(int) * B);
+    tr->cls = malloc(sizeof(int) * B);
+    tr->d_eps = malloc(sizeof(float) * (size_t)W * S * tr->item);
+    tr->grads = malloc(sizeof(float) * P);
+    tr->shard_grads = malloc(sizeof(float) * P * tr->n_shards);
+    tr->shard_loss = calloc((size_t)tr->n_shards, sizeof(double));
+    tr->states = calloc((size_t)W, sizeof(ds_unet_state));
+    tr->grad_states = calloc((size_t)W, sizeof(ds_unet_grad_state));
+    if (!tr->x0 || !tr->xt || !tr->eps || !tr->tf || !tr->cls_in || !tr->cls || !tr->d_eps || !tr->grads ||
+        !tr->shard_grads || !tr->shard_loss || !tr->states || !tr->grad_states)
+        return ds_fail("UNet trainer: out of memory");
+    for (int w = 0; w < W; w++)
+        if (ds_unet_state_alloc(&tr->states[w], &tr->unet, S) || ds_unet_grad_state_alloc(&tr->grad_states[w], &tr->unet, S))
+            return DS_ERR;
+    return DS_OK;
+}
+
+int unet_trainer_init(unet_trainer *tr, const unet_trainer_config *cfg, const int *config, int n_config,
+                      const fashion_set *data) {
+    memset(tr, 0, sizeof *tr);
+    tr->cfg = *cfg;
+    tr->data = data;
+    ds_unet_config c;
+    if (ds_unet_config_from_ints(config, n_config, &c) || ds_schedule_init(&tr->schedule, cfg->schedule, cfg->T)) return DS_ERR;
+    if (ds_unet_build(&tr->unet, &c)) return DS_ERR;
+    tr->item = c.in_channels * c.image_size * c.image_size;
+    if (tr->item != FASHION_PIXELS) {
+        unet_trainer_free(tr);
+        return ds_fail("the UNet config is not 28x28x1 (Fashion-MNIST)");
+    }
+    tr->n_shards = (cfg->batch + cfg->shard - 1) / cfg->shard;
+    ds_unet_init_random(&tr->unet, cfg->seed);
+    if (alloc_buffers(tr) || ds_optim_init(&tr->opt, &cfg->optim, tr->unet.table.total, tr->unet.params)) {
+        unet_trainer_free(tr);
+        return DS_ERR;
+    }
+    ds_rng_seed(&tr->rng, cfg->seed * 0x9E3779B97F4A7C15ULL + 12345);
+    return DS_OK;
+}
+
+void unet_trainer_free(unet_trainer *tr) {
+    for (int w = 0; w < tr->cfg.workers; w++) {
+        if (tr->states) ds_unet_state_free(&tr->states[w]);
+        if (tr->grad_states) ds_unet_grad_state_free(&tr->grad_states[w]);
+    }
+    free(tr->states), free(tr->grad_states);
+    free(tr->x0), free(tr->xt), free(tr->eps), free(tr->tf), free(tr->cls_in), free(tr->cls), free(tr->d_eps);
+    free(tr->grads), free(tr->shard_grads), free(tr->shard_loss);
+    ds_optim_free(&tr->opt);
+    ds_unet_free(&tr->unet);
+    memset(tr, 0, sizeof *tr);
+}
+
+int unet_trainer_restore(unet_trainer *tr, const ds_checkpoint *ck) {
+    if (ck->n_params != tr->unet.table.total)
+        return ds_fail("the checkpoint holds %ld parameters but the model has %ld", ck->n_params, tr->unet.table.total);
+    ds_optim_free(&tr->opt);
+    return ds_checkpoint_restore(ck, &tr->opt, tr->unet.params, &tr->rng);
+}
+
+/* forward + MSE + backward of one shard into its own gradient buffer (a ds_shard_job) */
+static int shard_step(void *ctx, int worker, int shard) {
+    unet_trainer *tr = ctx;
+    const int S = tr->cfg.shard, b0 = shard * S, nb = tr->cfg.batch - b0 < S ? tr->cfg.batch - b0 : S;
+    const size_t P = (size_t)tr->unet.table.total, off = (size_t)b0 * tr->item;
+    ds_unet_state *st = &tr->states[worker];
+    float *g = tr->shard_grads + (size_t)shard * P, *d_eps = tr->d_eps + (size_t)worker * S * tr->item;
+    memset(g, 0, sizeof(float) * P);
+    if (ds_unet_forward(&tr->unet, st, tr->xt + off, tr->tf + b0, tr->cls + b0, nb, NULL)) return DS_ERR;
+    tr->shard_loss[shard] = ds_mse_backward(st->eps, tr->eps + off, d_eps, (long)nb * tr->item, (long)tr->cfg.batch * tr->item);
+    return ds_unet_backward(&tr->unet, st, &tr->grad_states[worker], d_eps, nb, g);
+}
+
+int unet_trainer_step(unet_trainer *tr, double *loss) {
+    const int B = tr->cfg.batch;
+    for (int b = 0; b < B; b++) {
+        uint32_t idx = ds_rng_below(&tr->rng, (uint32_t)tr->data->n);
+        fashion_to_float(tr->data->pixels + (size_t)idx * FASHION_PIXELS, 1, tr->x0 + (size_t)b * tr->item);
+        tr->cls_in[b] = tr->data->labels[idx];
+    }
+    ds_diffusion_draw(&tr->rng, &tr->schedule, tr->x0, tr->cls_in, tr->unet.config.n_classes, tr->cfg.p_uncond, B,
+                      tr->item, tr->xt, tr->eps, tr->tf, tr->cls);
+    if (parallel_run_shards(NULL, tr->cfg.workers, tr->n_shards, shard_step, tr)) return DS_ERR;
+    const long P = tr->unet.table.total;
+    memcpy(tr->grads, tr->shard_grads, sizeof(float) * (size_t)P);
+    for (int s = 1; s < tr->n_shards; s++) ds_accumulate(tr->shard_grads + (size_t)s * P, tr->grads, P);
+    *loss = 0;
+    for (int s = 0; s < tr->n_shards; s++) *loss += tr->shard_loss[s];
+    return ds_optim_step(&tr->opt, tr->unet.params, tr->grads);
+}
