@@ -1,7 +1,8 @@
 /* test_describe_cli.c — models describe themselves, end to end: `diffuscope info` prints the
  * schedule, the prediction target and the class names of a version-2 file and says when a
  * version-1 file holds the default; both trainers (`diffuscope train` and the page's MLP
- * trainer, src/mlp_train.c) record the schedule they trained with in the weights they write.
+ * trainer, src/mlp_train.c) record the schedule they trained with in the weights they write,
+ * and `diffuscope sample` uses the file's schedule (and refuses a --schedule that contradicts it).
  * Not here: the format's own checks (test_weights.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -107,6 +108,20 @@ static void test_mlp_trainer_records(void) {
     ds_mlp_trainer_free(&tr);
 }
 
+/* sample over the version-2 tiny UNet (cosine, T = 500): the file's schedule, not the flag's
+ * default; --schedule linear contradicts it (usage error, 2); --steps beyond T = 500 are refused. */
+static void test_sample_uses_file_schedule(void) {
+    char png[300];
+    snprintf(png, sizeof png, "%s/s.png", dir);
+    const char *w = golden_path("unet_tiny_v2.dsw");
+    char *ok[] = {"sample", "--weights", (char *)w, "--n", "1", "--steps", "3", "--png", png, "--quiet", NULL};
+    CHECK(cmd_sample(10, ok) == 0, "sample with the file's schedule: %s", ds_last_error());
+    char *contra[] = {"sample", "--weights", (char *)w, "--n", "1", "--steps", "3", "--schedule", "linear", "--png", png, NULL};
+    CHECK(cmd_sample(11, contra) == 2, "--schedule linear on a cosine file is a usage error");
+    char *beyond[] = {"sample", "--weights", (char *)w, "--n", "1", "--steps", "600", "--png", png, "--quiet", NULL};
+    CHECK(cmd_sample(10, beyond) != 0, "600 steps on a T = 500 file are refused");
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/ds_test_describe_%ld", (long)getpid());
     char cmd[512];
@@ -115,6 +130,7 @@ int main(void) {
     test_info();
     test_train_records();
     test_mlp_trainer_records();
+    test_sample_uses_file_schedule();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0, "cleanup");
     return check_summary("test_describe_cli");

@@ -56,6 +56,16 @@ ds_model *cli_load_model_version(const char *path, uint32_t *version) {
 
 ds_model *cli_load_model(const char *path) { return cli_load_model_version(path, NULL); }
 
+int cli_model_schedule(const ds_model *m, const char *path, const ds_schedule_kind *asked, ds_schedule *out) {
+    ds_schedule_kind kind = ds_model_schedule_kind(m);
+    int T = ds_model_schedule_T(m);
+    if (asked && *asked != kind)
+        return cli_error(2, "--schedule %s contradicts %s (trained with the %s schedule, T = %d): drop --schedule",
+                         ds_schedule_kind_name(*asked), path, ds_schedule_kind_name(kind), T);
+    if (ds_schedule_init(out, kind, T)) return cli_error(1, "%s: %s", path, ds_last_error());
+    return 0;
+}
+
 int cli_parse_options(int argc, char **argv, const char *name, const char *short_opts, const struct option *opts,
                       const char *usage, int (*flag)(void *o, int c, const char *arg), void *o) {
     int c, rc;

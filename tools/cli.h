@@ -46,5 +46,9 @@ int cli_parse_options(int argc, char **argv, const char *name, const char *short
 ds_model *cli_load_model(const char *path);
 /* The same, also giving the file's format version (weights.h) in *version when not NULL. */
 ds_model *cli_load_model_version(const char *path, uint32_t *version);
+/* The noise schedule a sampler over model m (from the file `path`) must use: the one its file
+ * records (weights.h: kind and T). asked: the --schedule flag's value, or NULL when not given;
+ * one that contradicts the file is refused. Returns 0, or the exit status (2) after printing why. */
+int cli_model_schedule(const ds_model *m, const char *path, const ds_schedule_kind *asked, ds_schedule *out);
 
 #endif

@@ -41,7 +41,7 @@ static const char *USAGE =
     "usage: diffuscope eval --weights W.dsw [options]\n"
     "  -n N                  samples per class (default 100)\n"
     "  --sampler ddim|ddpm|dpmpp2m --steps S --guidance G --eta E --clip X   (default ddim, 20, 2, 0, 1)\n"
-    "  --schedule linear|cosine  the schedule the model was trained with (default linear)\n"
+    "  --schedule linear|cosine  default: the one the weights file records (a contradicting one is refused)\n"
     "  --seed K              sampling seed (default 0)\n"
     "  --threads K           sampling threads (default 2)\n"
     "  --classifier FILE     cached classifier (default out/fashion-classifier.bin; trained if missing)\n"
@@ -291,6 +291,7 @@ typedef struct {
     double guidance, eta, clip;
     ds_sampler_kind kind;
     ds_schedule_kind sk;
+    int sk_given;        /* --schedule was given: it must match the file's */
 } eval_opts;
 
 enum { O_W = 256, O_SAMPLER, O_STEPS, O_GUID, O_ETA, O_CLIP, O_SCHED, O_SEED, O_THREADS, O_CLF, O_CLF_EP, O_DATA, O_PNG };
@@ -315,7 +316,10 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case O_GUID: if (cli_parse_double("--guidance", arg, &o->guidance)) return 2; break;
     case O_ETA: if (cli_parse_double("--eta", arg, &o->eta)) return 2; break;
     case O_CLIP: if (cli_parse_double("--clip", arg, &o->clip)) return 2; break;
-    case O_SCHED: if (ds_schedule_kind_parse(arg, &o->sk)) return cli_error(2, "--schedule: %s", ds_last_error()); break;
+    case O_SCHED:
+        if (ds_schedule_kind_parse(arg, &o->sk)) return cli_error(2, "--schedule: %s", ds_last_error());
+        o->sk_given = 1;
+        break;
     case O_SEED: if (cli_parse_long("--seed", arg, 0, 2147483647L, &o->seed)) return 2; break;
     case O_THREADS: if (cli_parse_long("--threads", arg, 1, 64, &o->threads)) return 2; break;
     case O_CLF: o->clf_path = arg; break;
@@ -435,7 +439,7 @@ static int set_up(const eval_opts *o, eval_run *r) {
         return cli_error(1, "eval: %s", ds_last_error());
     r->N = (int)o->n_per * 10;
     if ((rc = prepare_classifier(o, r)) || (rc = real_floor(o, r))) return rc;
-    if (ds_schedule_init(&r->sch, o->sk, DS_MAX_T)) return cli_error(1, "eval: %s", ds_last_error());
+    if ((rc = cli_model_schedule(r->models[0], o->wpath, o->sk_given ? &o->sk : NULL, &r->sch))) return rc;
     r->cls = malloc(sizeof(int) * (size_t)r->N);
     r->samp = malloc(sizeof(float) * (size_t)r->N * 784);
     r->samp_f = malloc(sizeof(float) * (size_t)r->N * CL_FEAT);
@@ -517,7 +521,7 @@ static int write_grid(const char *png, const float *samp, long n_per) {
 static void print_report(const eval_opts *o, const eval_run *r) {
     printf("{\n  \"weights\": \"%s\",\n  \"sampler\": \"%s\", \"steps\": %ld, \"guidance\": %g, \"eta\": %g, \"clip\": %g, "
            "\"schedule\": \"%s\", \"seed\": %ld,\n",
-           o->wpath, ds_sampler_kind_name(o->kind), o->steps, o->guidance, o->eta, o->clip, ds_schedule_kind_name(o->sk), o->seed);
+           o->wpath, ds_sampler_kind_name(o->kind), o->steps, o->guidance, o->eta, o->clip, ds_schedule_kind_name(r->sch.kind), o->seed);
     printf("  \"samples_per_class\": %ld,\n  \"sampling_seconds\": %.1f,\n", o->n_per, r->secs);
     printf("  \"classifier_test_accuracy\": %.4f,\n  \"classifier_accuracy_on_real_n\": %.4f,\n", r->test_acc, r->real_acc);
     printf("  \"accuracy\": %.4f,\n  \"accuracy_per_class\": [", r->acc);

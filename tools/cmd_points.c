@@ -173,8 +173,8 @@ static const char *SAMPLE_USAGE =
  * the result). Returns 0 or 1 after printing an error. */
 static int sample_model(ds_model *m, ds_sampler_kind kind, int steps, double eta, int n, uint64_t seed, float *out,
                         int frames, float *frame_buf) {
-    static ds_schedule sch;
-    if (ds_schedule_init(&sch, DS_SCHEDULE_LINEAR, 1000)) return cli_error(1, "%s", ds_last_error());
+    static ds_schedule sch; /* the one the weights file records */
+    if (ds_schedule_init(&sch, ds_model_schedule_kind(m), ds_model_schedule_T(m))) return cli_error(1, "%s", ds_last_error());
     ds_sampler_params p;
     ds_sampler_params_init(&p);
     p.kind = kind;

@@ -40,6 +40,8 @@ static const char *USAGE =
     "  --eta E        DDIM noise, 0..1 (default 0)      --guidance G  classifier-free scale (default 1)\n"
     "  --clip X       clip x0_hat to [-X, X], 0 = off (default 1: the data range)\n"
     "  --batch B      images per model call (default 16)   --seed K  (default 0)\n"
+    "  --schedule     the noise schedule of --analytic (default linear); a weights file records\n"
+    "                 its own, and a --schedule that contradicts it is refused\n"
     "  --png FILE     a grid of the samples (one row per class with --classes all)\n"
     "  --frames FILE  a filmstrip: one row per step, x_t and x0_hat side by side for each image\n"
     "  --npy FILE.npy uint8 (N, 28, 28); class labels (uint8, 10 = none) go to FILE_labels.npy\n";
@@ -80,9 +82,9 @@ typedef struct {
     const char *weights, *analytic, *png, *frames, *npy;
     double analytic_var, eta, guidance, clip;
     long cls_one, n, steps, batch, seed;
-    int all_classes, quiet;
+    int all_classes, quiet, schedule_given;
     ds_sampler_kind kind;
-    ds_schedule_kind schedule_kind;
+    ds_schedule_kind schedule_kind; /* for --analytic; a model's file names its own */
 } sample_opts;
 
 static const struct option OPTIONS[] = {
@@ -118,7 +120,10 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case 'e': if (cli_parse_double("--eta", arg, &o->eta)) return 2; break;
     case 'g': if (cli_parse_double("--guidance", arg, &o->guidance)) return 2; break;
     case 'x': if (cli_parse_double("--clip", arg, &o->clip)) return 2; break;
-    case 'S': if (ds_schedule_kind_parse(arg, &o->schedule_kind)) return cli_error(2, "--schedule: %s", ds_last_error()); break;
+    case 'S':
+        if (ds_schedule_kind_parse(arg, &o->schedule_kind)) return cli_error(2, "--schedule: %s", ds_last_error());
+        o->schedule_given = 1;
+        break;
     case 'b': if (cli_parse_long("--batch", arg, 1, 1024, &o->batch)) return 2; break;
     case 'r': if (cli_parse_long("--seed", arg, 0, 0x7fffffffffffffffL, &o->seed)) return 2; break;
     case 'p': o->png = arg; break;
@@ -182,6 +187,8 @@ static int load_denoiser(const sample_opts *o, sample_run *r) {
         if (!(r->model = cli_load_model(o->weights))) return cli_error(1, "%s", ds_last_error());
         if (ds_model_get_kind(r->model) != DS_MODEL_UNET)
             return cli_error(1, "%s holds a %s, not a Fashion UNet", o->weights, ds_model_kind_name(ds_model_get_kind(r->model)));
+        int rc = cli_model_schedule(r->model, o->weights, o->schedule_given ? &o->schedule_kind : NULL, &r->sched);
+        if (rc) return rc;
         r->D = ds_model_item_floats(r->model);
         r->fn = ds_model_eps;
         r->ctx = r->model;
