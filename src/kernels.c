@@ -240,6 +240,12 @@ static void add_bias_rows(float *y, const float *bias, int C, int HW) {
     }
 }
 
+size_t ds_conv2d_scratch_floats(int C_in, int H, int W, int K, int stride) {
+    if (K == 1 && stride == 1) return 0;
+    const size_t npix = (size_t)ds_conv2d_out_size(H, K, stride) * ds_conv2d_out_size(W, K, stride);
+    return (size_t)C_in * K * K * (npix > PANEL ? npix : PANEL); /* im2col of one image, at least one panel */
+}
+
 /* Writes rows (rows, PANEL) of a panel's tile, first n columns, to their images and pixels. */
 static void scatter_tile(const float *tile, int rows, int n, float *y, int C_out, int o, int npix, long q0) {
     for (int s = 0; s < n; s++) {
