@@ -89,13 +89,13 @@ static inline vf vf_add(vf a, vf b) { return simde_mm256_add_ps(a, b); }
 static inline vf vf_mul(vf a, vf b) { return simde_mm256_mul_ps(a, b); }
 #else
 #define VF_LANES 4
-typedef v4 vf;
-static inline vf vf_load(const float *p) { return v4_load(p); }
-static inline void vf_store(float *p, vf v) { v4_store(p, v); }
-static inline vf vf_set1(float x) { return v4_set1(x); }
-static inline vf vf_zero(void) { return v4_zero(); }
-static inline vf vf_add(vf a, vf b) { return v4_add(a, b); }
-static inline vf vf_mul(vf a, vf b) { return v4_mul(a, b); }
+typedef v4 vf; /* the same type, so the same functions */
+#define vf_load v4_load
+#define vf_store v4_store
+#define vf_set1 v4_set1
+#define vf_zero v4_zero
+#define vf_add v4_add
+#define vf_mul v4_mul
 #endif
 
 #endif
