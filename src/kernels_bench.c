@@ -1,9 +1,8 @@
 /* kernels_bench.c — microbenchmarks of the kernel layer, the same code natively and in WASM.
  *
  * ds_bench_peak measures what this machine's vector unit can do with the instructions the
- * GEMM tiles use (vec.h's vf: 4-lane float mul and add, 8-lane in an AVX build; no FMA): 12
- * independent chains acc = acc * m + a, so latency never limits and the figure is the mul +
- * add throughput. ds_bench_unet_convs times
+ * kernels' GEMM uses (vec.h's vf: 4 lanes, 8 with AVX; mul, add, no FMA): 12 independent chains acc = acc * m + a, so
+ * latency never limits and the figure is the mul + add throughput. ds_bench_unet_convs times
  * every convolution layer of a UNet (its exact shapes) the way a prepared model's forward
  * runs it (blocks' 3x3 convs through ds_conv2d_winograd, the others through ds_conv2d), so
  * conv GFLOP/s can be set against that peak. Used by `diffuscope bench` and tools/bench_wasm.mjs.
