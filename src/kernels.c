@@ -1,124 +1,103 @@
-/* kernels.c — the fast versions of the kernels (see kernels.h), written once with SIMDe.
+/* kernels.c — the fast versions of the kernels (see kernels.h), written once against the
+ * vector vocabulary of vec.h.
  *
- * SIMDe maps these SSE2 intrinsics to SSE natively, to wasm simd128 under -msimd128 and to
+ * vec.h maps its vectors to SSE / AVX natively, to wasm simd128 under -msimd128 and to
  * portable scalar code in the scalar WASM build, so every target runs this same source with
  * the same rounding (no FMA contraction: -ffp-contract=off). Each kernel is a vector main
  * loop plus a scalar remainder loop. The scalar references live in kernels_ref.c.
- * This is the only file (with its _ref twin) that knows about vectors. */
+ * Not here: intrinsics (vec.h), backward passes (kernels_grad.c). */
 #include <math.h>
 #include <string.h>
 
-#include <simde/x86/sse2.h>
-
 #include "kernels.h"
+#include "vec.h"
 
-typedef simde__m128 v4;
+/* ---- matrix multiply: the one register-tiled GEMM ----------------------------------------
+ * op(B) not transposed: register tiles of up to 4 rows x NR = 2 * VF_LANES columns (8
+ * accumulators: 4 x 8 on 4-lane targets, 4 x 16 with AVX, see vec.h); for each k, one row of
+ * NR B values times 4 broadcast A values. Every C element sums its K products in k order
+ * from zero, mul then add, then adds the old C (accumulate) or the row's bias: the
+ * reference's operations exactly, so this path is bit-identical to ds_gemm_ref (and the
+ * convolutions built on it to ds_conv2d_ref) whatever tile an element falls in. ds_gemm, the
+ * direct and the Winograd convolutions, and the trainer's backward (through ds_gemm) all run
+ * on this one tile. Loop order: column panel outer, row tiles inner, so the K x NR panel of
+ * B stays in L1 while all rows of A stream past. */
 
-#define V_LOAD simde_mm_loadu_ps
-#define V_STORE simde_mm_storeu_ps
-#define V_SET1 simde_mm_set1_ps
-#define V_ADD simde_mm_add_ps
-#define V_SUB simde_mm_sub_ps
-#define V_MUL simde_mm_mul_ps
-#define V_DIV simde_mm_div_ps
+#define NR (2 * VF_LANES)
 
-/* ---- matrix multiply --------------------------------------------------------------------
- * op(B) not transposed: a 4 x 8 register tile of C (8 accumulators); for each k, one row of
- * 8 B values times 4 broadcast A values. Every C element sums its K products in k order, exactly like the
- * reference, so this path is bit-identical to ds_gemm_ref. Loop order: column panel outer,
- * row tiles inner, so the K x 8 panel of B stays in L1 while all rows of A stream past. */
-
-/* op(A)[i][k] = A[i * sa_i + k * sa_k]: (lda, 1) when A is stored (M, K), (1, lda) when
- * stored (K, M), so the tiles need no transpose branch in their inner loop. */
-
-static inline void store_c(float *c, v4 v, int accumulate) {
-    V_STORE(c, accumulate ? V_ADD(V_LOAD(c), v) : v);
+/* Stores one finished tile row (NV vectors) to c: plus the row's bias (when non-NULL), plus
+ * the old c (accumulate), all NV * VF_LANES columns or (not accumulating) the first n. */
+static inline __attribute__((always_inline)) void store_tile_row(float *c, const vf *acc, int NV, const float *bias,
+                                                                 int accumulate, int n) {
+    float tmp[NR];
+    const int full = n == NV * VF_LANES;
+    for (int v = 0; v < NV; v++) {
+        vf s = acc[v];
+        if (bias) s = vf_add(s, vf_set1(*bias));
+        if (accumulate) s = vf_add(vf_load(c + v * VF_LANES), s);
+        vf_store((full ? c : tmp) + v * VF_LANES, s);
+    }
+    if (!full) memcpy(c, tmp, sizeof(float) * (size_t)n);
 }
 
-/* 4 rows x 8 columns */
-static inline void tile_4x8(int K, const float *A, long sa_i, long sa_k, const float *B, int ldb, float *C, int ldc,
-                            int accumulate) {
-    v4 c00 = simde_mm_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-    const float *a0 = A, *a1 = A + sa_i, *a2 = A + 2 * sa_i, *a3 = A + 3 * sa_i;
+/* C rows 0..MR-1 (row stride ldc), NV vectors of columns = op(A) rows (MR, K) x B (K, NV *
+ * VF_LANES), then stored by store_tile_row (bias: MR values or NULL). op(A)[i][k] =
+ * A[i * sa_i + k * sa_k]: (lda, 1) when A is stored (M, K), (1, lda) when stored (K, M), so
+ * the tile needs no transpose branch in its inner loop. MR (1..4) and NV (1, 2) are
+ * constants at every call, so the loops over them unroll into registers. */
+static inline __attribute__((always_inline)) void tile(int MR, int NV, int K, const float *A, long sa_i, long sa_k,
+                                                       const float *B, long ldb, float *C, long ldc,
+                                                       const float *bias, int accumulate, int n) {
+    vf acc[4][2];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = vf_zero();
     for (int k = 0; k < K; k++) {
-        const float *brow = B + (long)k * ldb;
-        v4 b0 = V_LOAD(brow), b1 = V_LOAD(brow + 4);
+        const float *brow = B + k * ldb;
+        vf b[2];
+        for (int v = 0; v < NV; v++) b[v] = vf_load(brow + v * VF_LANES);
         const long ak = k * sa_k;
-        v4 a = V_SET1(a0[ak]);
-        c00 = V_ADD(c00, V_MUL(a, b0));
-        c01 = V_ADD(c01, V_MUL(a, b1));
-        a = V_SET1(a1[ak]);
-        c10 = V_ADD(c10, V_MUL(a, b0));
-        c11 = V_ADD(c11, V_MUL(a, b1));
-        a = V_SET1(a2[ak]);
-        c20 = V_ADD(c20, V_MUL(a, b0));
-        c21 = V_ADD(c21, V_MUL(a, b1));
-        a = V_SET1(a3[ak]);
-        c30 = V_ADD(c30, V_MUL(a, b0));
-        c31 = V_ADD(c31, V_MUL(a, b1));
+        for (int r = 0; r < MR; r++) {
+            const vf a = vf_set1(A[r * sa_i + ak]);
+            for (int v = 0; v < NV; v++) acc[r][v] = vf_add(acc[r][v], vf_mul(a, b[v]));
+        }
     }
-    store_c(C, c00, accumulate), store_c(C + 4, c01, accumulate);
-    store_c(C + ldc, c10, accumulate), store_c(C + ldc + 4, c11, accumulate);
-    store_c(C + 2 * ldc, c20, accumulate), store_c(C + 2 * ldc + 4, c21, accumulate);
-    store_c(C + 3 * ldc, c30, accumulate), store_c(C + 3 * ldc + 4, c31, accumulate);
+    for (int r = 0; r < MR; r++) store_tile_row(C + r * ldc, acc[r], NV, bias ? bias + r : NULL, accumulate, n);
 }
 
-/* 1 row x 8 columns (the row remainder) */
-static inline void tile_1x8(int K, const float *A, long sa_k, const float *B, int ldb, float *C, int accumulate) {
-    v4 c0 = simde_mm_setzero_ps(), c1 = c0;
-    for (int k = 0; k < K; k++) {
-        const float *brow = B + (long)k * ldb;
-        v4 a = V_SET1(A[k * sa_k]);
-        c0 = V_ADD(c0, V_MUL(a, V_LOAD(brow)));
-        c1 = V_ADD(c1, V_MUL(a, V_LOAD(brow + 4)));
-    }
-    store_c(C, c0, accumulate), store_c(C + 4, c1, accumulate);
-}
-
-/* 1 row x 4 columns */
-static inline void tile_1x4(int K, const float *A, long sa_k, const float *B, int ldb, float *C, int accumulate) {
-    v4 c0 = simde_mm_setzero_ps();
-    for (int k = 0; k < K; k++) c0 = V_ADD(c0, V_MUL(V_SET1(A[k * sa_k]), V_LOAD(B + (long)k * ldb)));
-    store_c(C, c0, accumulate);
-}
-
-/* 1 row x 1 column */
-static inline void tile_1x1(int K, const float *A, long sa_k, const float *B, int ldb, float *C, int accumulate) {
-    float sum = 0.0f;
-    for (int k = 0; k < K; k++) sum += A[k * sa_k] * B[(long)k * ldb];
-    *C = accumulate ? *C + sum : sum;
+/* All rows of one column block of NV vectors: 4-row tiles, then single rows. */
+static inline __attribute__((always_inline)) void tile_column(int NV, int M, int K, const float *A, long sa_i,
+                                                              long sa_k, const float *B, long ldb, float *C, long ldc,
+                                                              int accumulate) {
+    const int n = NV * VF_LANES;
+    int i0 = 0;
+    for (; i0 + 4 <= M; i0 += 4)
+        tile(4, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
+    for (; i0 < M; i0++) tile(1, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
 }
 
 static void gemm_b_rows(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
                         int ldc, int accumulate) {
     const long sa_i = trans_a ? 1 : lda, sa_k = trans_a ? lda : 1;
     int j0 = 0;
-    for (; j0 + 8 <= N; j0 += 8) {
-        int i0 = 0;
-        for (; i0 + 4 <= M; i0 += 4)
-            tile_4x8(K, A + i0 * sa_i, sa_i, sa_k, B + j0, ldb, C + (long)i0 * ldc + j0, ldc, accumulate);
-        for (; i0 < M; i0++) tile_1x8(K, A + i0 * sa_i, sa_k, B + j0, ldb, C + (long)i0 * ldc + j0, accumulate);
+    for (; j0 + NR <= N; j0 += NR) tile_column(2, M, K, A, sa_i, sa_k, B + j0, ldb, C + j0, ldc, accumulate);
+    for (; j0 + VF_LANES <= N; j0 += VF_LANES)
+        tile_column(1, M, K, A, sa_i, sa_k, B + j0, ldb, C + j0, ldc, accumulate);
+    for (; j0 < N; j0++) { /* the last columns, one at a time, k in order */
+        for (int i = 0; i < M; i++) {
+            float sum = 0.0f;
+            for (int k = 0; k < K; k++) sum += A[i * sa_i + k * sa_k] * B[(long)k * ldb + j0];
+            float *c = C + (long)i * ldc + j0;
+            *c = accumulate ? *c + sum : sum;
+        }
     }
-    for (; j0 + 4 <= N; j0 += 4)
-        for (int i0 = 0; i0 < M; i0++) tile_1x4(K, A + i0 * sa_i, sa_k, B + j0, ldb, C + (long)i0 * ldc + j0, accumulate);
-    for (; j0 < N; j0++)
-        for (int i0 = 0; i0 < M; i0++) tile_1x1(K, A + i0 * sa_i, sa_k, B + j0, ldb, C + (long)i0 * ldc + j0, accumulate);
-}
-
-/* Horizontal sum in a fixed order: (v0 + v2) + (v1 + v3). */
-static inline float hsum(v4 v) {
-    v4 hi = simde_mm_movehl_ps(v, v);        /* v2 v3 . . */
-    v4 s = V_ADD(v, hi);                      /* v0+v2 v1+v3 */
-    v4 s1 = simde_mm_shuffle_ps(s, s, 0x55); /* v1+v3 */
-    return simde_mm_cvtss_f32(simde_mm_add_ss(s, s1));
 }
 
 /* op(B) transposed, A not: C[i][j] = dot(A row i, B row j), both contiguous in k. Tiles of
  * 2 rows x 4 columns share each load; every element is summed the same way whatever tile it
- * falls in (4 lanes over k, hsum, then the k tail in order), so a row's result does not
+ * falls in (4 lanes over k, v4_hsum, then the k tail in order), so a row's result does not
  * depend on the batch around it. Differs from the reference by float reassociation only. */
 static inline float dot_finish(v4 lanes, const float *a, const float *b, int K4, int K) {
-    float r = hsum(lanes);
+    float r = v4_hsum(lanes);
     for (int k = K4; k < K; k++) r += a[k] * b[k];
     return r;
 }
@@ -135,13 +114,13 @@ static void gemm_dot(int M, int N, int K, const float *A, int lda, const float *
         int j = 0;
         for (; j + 4 <= N; j += 4) {
             const float *b0 = B + (long)j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-            v4 s00 = simde_mm_setzero_ps(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+            v4 s00 = v4_zero(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
             for (int k = 0; k < K4; k += 4) {
-                v4 x0 = V_LOAD(a0 + k), x1 = V_LOAD(a1 + k), w;
-                w = V_LOAD(b0 + k), s00 = V_ADD(s00, V_MUL(x0, w)), s10 = V_ADD(s10, V_MUL(x1, w));
-                w = V_LOAD(b1 + k), s01 = V_ADD(s01, V_MUL(x0, w)), s11 = V_ADD(s11, V_MUL(x1, w));
-                w = V_LOAD(b2 + k), s02 = V_ADD(s02, V_MUL(x0, w)), s12 = V_ADD(s12, V_MUL(x1, w));
-                w = V_LOAD(b3 + k), s03 = V_ADD(s03, V_MUL(x0, w)), s13 = V_ADD(s13, V_MUL(x1, w));
+                v4 x0 = v4_load(a0 + k), x1 = v4_load(a1 + k), w;
+                w = v4_load(b0 + k), s00 = v4_add(s00, v4_mul(x0, w)), s10 = v4_add(s10, v4_mul(x1, w));
+                w = v4_load(b1 + k), s01 = v4_add(s01, v4_mul(x0, w)), s11 = v4_add(s11, v4_mul(x1, w));
+                w = v4_load(b2 + k), s02 = v4_add(s02, v4_mul(x0, w)), s12 = v4_add(s12, v4_mul(x1, w));
+                w = v4_load(b3 + k), s03 = v4_add(s03, v4_mul(x0, w)), s13 = v4_add(s13, v4_mul(x1, w));
             }
             put(c0 + j, dot_finish(s00, a0, b0, K4, K), accumulate);
             put(c0 + j + 1, dot_finish(s01, a0, b1, K4, K), accumulate);
@@ -154,11 +133,11 @@ static void gemm_dot(int M, int N, int K, const float *A, int lda, const float *
         }
         for (; j < N; j++) {
             const float *b = B + (long)j * ldb;
-            v4 s0 = simde_mm_setzero_ps(), s1 = s0;
+            v4 s0 = v4_zero(), s1 = s0;
             for (int k = 0; k < K4; k += 4) {
-                v4 w = V_LOAD(b + k);
-                s0 = V_ADD(s0, V_MUL(V_LOAD(a0 + k), w));
-                s1 = V_ADD(s1, V_MUL(V_LOAD(a1 + k), w));
+                v4 w = v4_load(b + k);
+                s0 = v4_add(s0, v4_mul(v4_load(a0 + k), w));
+                s1 = v4_add(s1, v4_mul(v4_load(a1 + k), w));
             }
             put(c0 + j, dot_finish(s0, a0, b, K4, K), accumulate);
             put(c1 + j, dot_finish(s1, a1, b, K4, K), accumulate);
@@ -169,8 +148,8 @@ static void gemm_dot(int M, int N, int K, const float *A, int lda, const float *
         float *c = C + (long)i * ldc;
         for (int j = 0; j < N; j++) {
             const float *b = B + (long)j * ldb;
-            v4 s0 = simde_mm_setzero_ps();
-            for (int k = 0; k < K4; k += 4) s0 = V_ADD(s0, V_MUL(V_LOAD(a + k), V_LOAD(b + k)));
+            v4 s0 = v4_zero();
+            for (int k = 0; k < K4; k += 4) s0 = v4_add(s0, v4_mul(v4_load(a + k), v4_load(b + k)));
             put(c + j, dot_finish(s0, a, b, K4, K), accumulate);
         }
     }
@@ -186,21 +165,21 @@ void ds_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int 
         ds_gemm_ref(1, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
-/* ---- convolution: im2col panels + GEMM micro-tiles ----
+/* ---- convolution: im2col panels + the GEMM's tiles ----
  * The im2col matrix (kdim = C_in*K*K rows, npix columns) is never built whole: it is made
- * 8 columns (output pixels) at a time as a packed panel P (kdim, 8), contiguous, which stays
- * in L1/L2 while every 4-row tile of the weights streams past it. The columns run on across
+ * PANEL = NR columns (output pixels) at a time as a packed panel P (kdim, PANEL), contiguous,
+ * which stays in L1/L2 while every 4-row tile of the weights streams past it. The columns run on across
  * the images of the batch, so 7x7 maps (49 pixels) waste no lanes at batch > 1. Bias is added as a tile is
  * stored. Each output sums its kdim products in k order from 0 and then adds the bias, like
  * ds_conv2d_ref, so the result is bit-identical to the reference. 1x1 stride-1 convs need no
  * im2col: they are a GEMM on the image itself. */
 
-#define PANEL 8
+#define PANEL NR
 
-/* Packs im2col columns q0 .. q0+7 of the batch into P (kdim, 8). Column q is pixel q % npix
+/* Packs im2col columns q0 .. q0+PANEL-1 of the batch into P (kdim, PANEL). Column q is pixel q % npix
  * of image q / npix (the batch's im2col matrices side by side), so small images fill whole
  * panels; columns at or past total = B * npix are zero. A panel lying in one output row of
- * one image at stride 1 copies 8 contiguous inputs per row of P. */
+ * one image at stride 1 copies PANEL contiguous inputs per row of P. */
 static void pack_panel(const float *x, long in_size, float *P, int C_in, int H, int W, int K, int stride, int Wo,
                        int npix, long q0, long total) {
     const int pad = K / 2, n = total - q0 < PANEL ? (int)(total - q0) : PANEL;
@@ -223,7 +202,7 @@ static void pack_panel(const float *x, long in_size, float *P, int C_in, int H, 
             }
         }
     }
-    const v4 zero = simde_mm_setzero_ps();
+    const vf zero = vf_zero();
     float *dst = P;
     for (int c = 0; c < C_in; c++) {
         const long plane = (long)c * H * W;
@@ -237,12 +216,12 @@ static void pack_panel(const float *x, long in_size, float *P, int C_in, int H, 
             for (int kx = 0; kx < K; kx++, dst += PANEL) {
                 const int iy = oy - pad + ky, ix = ox - pad + kx;
                 if (iy < 0 || iy >= H) {
-                    V_STORE(dst, zero), V_STORE(dst + 4, zero);
+                    for (int s = 0; s < PANEL; s += VF_LANES) vf_store(dst + s, zero);
                     continue;
                 }
                 const float *src = xc + (long)iy * W + ix;
                 if (ix >= 0 && ix + PANEL <= W) {
-                    V_STORE(dst, V_LOAD(src)), V_STORE(dst + 4, V_LOAD(src + 4));
+                    for (int s = 0; s < PANEL; s += VF_LANES) vf_store(dst + s, vf_load(src + s));
                     continue;
                 }
                 for (int s = 0; s < PANEL; s++) dst[s] = (unsigned)(ix + s) < (unsigned)W ? src[s] : 0.0f;
@@ -251,62 +230,23 @@ static void pack_panel(const float *x, long in_size, float *P, int C_in, int H, 
     }
 }
 
-/* Stores a finished row of a tile: the bias (if any) added, all 8 columns or the first n. */
-static inline void store_row(float *c, v4 lo, v4 hi, const float *bias, int n) {
-    if (bias) {
-        const v4 b = V_SET1(*bias);
-        lo = V_ADD(lo, b), hi = V_ADD(hi, b);
-    }
-    if (n == PANEL) {
-        V_STORE(c, lo), V_STORE(c + 4, hi);
-        return;
-    }
-    float tmp[PANEL];
-    V_STORE(tmp, lo), V_STORE(tmp + 4, hi);
-    memcpy(c, tmp, sizeof(float) * (size_t)n);
-}
-
-/* C rows i0..i0+3, columns 0..n-1 = W rows (4, kdim) x P (kdim, 8) + bias */
-static inline void conv_tile_4x8(int kdim, const float *w, const float *P, float *C, int ldc, const float *bias, int n) {
-    v4 c00 = simde_mm_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-    const float *w0 = w, *w1 = w + kdim, *w2 = w + 2 * kdim, *w3 = w + 3 * kdim;
-    for (int k = 0; k < kdim; k++, P += PANEL) {
-        const v4 b0 = V_LOAD(P), b1 = V_LOAD(P + 4);
-        v4 a = V_SET1(w0[k]);
-        c00 = V_ADD(c00, V_MUL(a, b0)), c01 = V_ADD(c01, V_MUL(a, b1));
-        a = V_SET1(w1[k]);
-        c10 = V_ADD(c10, V_MUL(a, b0)), c11 = V_ADD(c11, V_MUL(a, b1));
-        a = V_SET1(w2[k]);
-        c20 = V_ADD(c20, V_MUL(a, b0)), c21 = V_ADD(c21, V_MUL(a, b1));
-        a = V_SET1(w3[k]);
-        c30 = V_ADD(c30, V_MUL(a, b0)), c31 = V_ADD(c31, V_MUL(a, b1));
-    }
-    store_row(C, c00, c01, bias, n);
-    store_row(C + ldc, c10, c11, bias ? bias + 1 : NULL, n);
-    store_row(C + 2 * ldc, c20, c21, bias ? bias + 2 : NULL, n);
-    store_row(C + 3 * ldc, c30, c31, bias ? bias + 3 : NULL, n);
-}
-
-static inline void conv_tile_1x8(int kdim, const float *w, const float *P, float *C, const float *bias, int n) {
-    v4 c0 = simde_mm_setzero_ps(), c1 = c0;
-    for (int k = 0; k < kdim; k++, P += PANEL) {
-        const v4 a = V_SET1(w[k]);
-        c0 = V_ADD(c0, V_MUL(a, V_LOAD(P))), c1 = V_ADD(c1, V_MUL(a, V_LOAD(P + 4)));
-    }
-    store_row(C, c0, c1, bias, n);
-}
-
 static void add_bias_rows(float *y, const float *bias, int C, int HW) {
     for (int c = 0; c < C; c++) {
         float *row = y + (long)c * HW;
-        v4 bv = V_SET1(bias[c]);
+        v4 bv = v4_set1(bias[c]);
         int i = 0;
-        for (; i + 4 <= HW; i += 4) V_STORE(row + i, V_ADD(V_LOAD(row + i), bv));
+        for (; i + 4 <= HW; i += 4) v4_store(row + i, v4_add(v4_load(row + i), bv));
         for (; i < HW; i++) row[i] += bias[c];
     }
 }
 
-/* Writes rows (rows, 8) of a panel's tile, first n columns, to their images and pixels. */
+size_t ds_conv2d_scratch_floats(int C_in, int H, int W, int K, int stride) {
+    if (K == 1 && stride == 1) return 0;
+    const size_t npix = (size_t)ds_conv2d_out_size(H, K, stride) * ds_conv2d_out_size(W, K, stride);
+    return (size_t)C_in * K * K * (npix > PANEL ? npix : PANEL); /* im2col of one image, at least one panel */
+}
+
+/* Writes rows (rows, PANEL) of a panel's tile, first n columns, to their images and pixels. */
 static void scatter_tile(const float *tile, int rows, int n, float *y, int C_out, int o, int npix, long q0) {
     for (int s = 0; s < n; s++) {
         const long q = q0 + s, b = q / npix;
@@ -328,7 +268,7 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
         return;
     }
     const long total = (long)B * npix;
-    float tile[4 * PANEL];
+    float tile_out[4 * PANEL];
     for (long q0 = 0; q0 < total; q0 += PANEL) {
         const int n = total - q0 < PANEL ? (int)(total - q0) : PANEL;
         const long b = q0 / npix;
@@ -341,19 +281,19 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
         for (; o + 4 <= C_out; o += 4) {
             const float *wo = w + (long)o * kdim, *bo = bias ? bias + o : NULL;
             if (direct) {
-                conv_tile_4x8(kdim, wo, scratch, yb + (long)o * npix, npix, bo, n);
+                tile(4, 2, kdim, wo, kdim, 1, scratch, PANEL, yb + (long)o * npix, npix, bo, 0, n);
             } else {
-                conv_tile_4x8(kdim, wo, scratch, tile, PANEL, bo, PANEL);
-                scatter_tile(tile, 4, n, y, C_out, o, npix, q0);
+                tile(4, 2, kdim, wo, kdim, 1, scratch, PANEL, tile_out, PANEL, bo, 0, PANEL);
+                scatter_tile(tile_out, 4, n, y, C_out, o, npix, q0);
             }
         }
         for (; o < C_out; o++) {
             const float *wo = w + (long)o * kdim, *bo = bias ? bias + o : NULL;
             if (direct) {
-                conv_tile_1x8(kdim, wo, scratch, yb + (long)o * npix, bo, n);
+                tile(1, 2, kdim, wo, kdim, 1, scratch, PANEL, yb + (long)o * npix, npix, bo, 0, n);
             } else {
-                conv_tile_1x8(kdim, wo, scratch, tile, bo, PANEL);
-                scatter_tile(tile, 1, n, y, C_out, o, npix, q0);
+                tile(1, 2, kdim, wo, kdim, 1, scratch, PANEL, tile_out, PANEL, bo, 0, PANEL);
+                scatter_tile(tile_out, 1, n, y, C_out, o, npix, q0);
             }
         }
     }
@@ -365,11 +305,11 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
  * 4x4 input patch d starting one pixel up-left of the tile). Summed over input channels the
  * element-wise products become 16 independent GEMMs M[xi] (C_out, tiles) = U[xi] (C_out, C_in)
  * x V[xi] (C_in, tiles), so the multiplies drop from 36 to 16 per tile and channel pair
- * (2.25x) while the GEMMs run on the same 4x8 register tiles as the direct conv.
+ * (2.25x) while the GEMMs run on the same register tiles as the direct conv.
  *
  * Tiles are numbered across the batch (q = (b * th + ty) * tw + tx) and handled in chunks of
  * at most wino_chunk(C_in) tiles so V and M stay in cache: V[xi][c][chunk tile] and
- * M[xi][o][chunk tile], the tiles contiguous (rounded up to whole 8-column GEMM panels).
+ * M[xi][o][chunk tile], the tiles contiguous (rounded up to whole PANEL-column GEMM panels).
  * The transforms vectorise over 4 tiles of a tile row: 4 patch columns at stride 2 are one
  * even/odd shuffle of two loads from a zero-padded copy of the 4 input rows ("strip").
  * Every operation is a float add, subtract or multiply in a fixed order, so the result is
@@ -378,8 +318,8 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
 #define WINO_V_FLOATS (128 * 1024) /* V of one chunk */
 
 static int wino_chunk(int C_in) {
-    int nt = WINO_V_FLOATS / (16 * C_in) & ~7;
-    return nt < 8 ? 8 : nt > 512 ? 512 : nt;
+    int nt = WINO_V_FLOATS / (16 * C_in) / PANEL * PANEL;
+    return nt < PANEL ? PANEL : nt > 512 ? 512 : nt;
 }
 
 static int round_up(int v, int m) { return (v + m - 1) / m * m; }
@@ -419,7 +359,7 @@ void ds_winograd_weights(const float *w, float *U, int C_out, int C_in) {
  * rows are about 30 floats, and in WASM a libc call per row cost more than the transform. */
 static void wino_strip(const float *plane, int H, int W, int ty, int tx0, float *strip, int sw) {
     const int x0 = 2 * tx0 - 1, first = x0 < 0 ? -x0 : 0, end = W - x0 < sw ? W - x0 : sw; /* inside: first .. end-1 */
-    const v4 zero = simde_mm_setzero_ps();
+    const v4 zero = v4_zero();
     for (int r = 0; r < 4; r++) {
         float *dst = strip + r * sw;
         const int iy = 2 * ty - 1 + r;
@@ -427,10 +367,10 @@ static void wino_strip(const float *plane, int H, int W, int ty, int tx0, float 
         if (iy >= 0 && iy < H) {
             const float *src = plane + (long)iy * W + x0;
             for (; j < first; j++) dst[j] = 0.0f;
-            for (; j + 4 <= end; j += 4) V_STORE(dst + j, V_LOAD(src + j));
+            for (; j + 4 <= end; j += 4) v4_store(dst + j, v4_load(src + j));
             for (; j < end; j++) dst[j] = src[j];
         }
-        for (; j + 4 <= sw; j += 4) V_STORE(dst + j, zero);
+        for (; j + 4 <= sw; j += 4) v4_store(dst + j, zero);
         for (; j < sw; j++) dst[j] = 0.0f;
     }
 }
@@ -441,17 +381,17 @@ static inline void wino_input4(const float *strip, int sw, v4 v[16]) {
     v4 d[4][4];
     for (int r = 0; r < 4; r++) {
         const float *s = strip + r * sw;
-        const v4 a0 = V_LOAD(s), a1 = V_LOAD(s + 4), b0 = V_LOAD(s + 2), b1 = V_LOAD(s + 6);
-        d[r][0] = simde_mm_shuffle_ps(a0, a1, 0x88), d[r][1] = simde_mm_shuffle_ps(a0, a1, 0xDD);
-        d[r][2] = simde_mm_shuffle_ps(b0, b1, 0x88), d[r][3] = simde_mm_shuffle_ps(b0, b1, 0xDD);
+        const v4 a0 = v4_load(s), a1 = v4_load(s + 4), b0 = v4_load(s + 2), b1 = v4_load(s + 6);
+        d[r][0] = v4_even(a0, a1), d[r][1] = v4_odd(a0, a1);
+        d[r][2] = v4_even(b0, b1), d[r][3] = v4_odd(b0, b1);
     }
     for (int j = 0; j < 4; j++) { /* B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3 */
         const v4 d0 = d[0][j], d1 = d[1][j], d2 = d[2][j], d3 = d[3][j];
-        d[0][j] = V_SUB(d0, d2), d[1][j] = V_ADD(d1, d2), d[2][j] = V_SUB(d2, d1), d[3][j] = V_SUB(d1, d3);
+        d[0][j] = v4_sub(d0, d2), d[1][j] = v4_add(d1, d2), d[2][j] = v4_sub(d2, d1), d[3][j] = v4_sub(d1, d3);
     }
     for (int i = 0; i < 4; i++) { /* (B^T d) B: the same along each row */
         const v4 t0 = d[i][0], t1 = d[i][1], t2 = d[i][2], t3 = d[i][3];
-        v[4 * i] = V_SUB(t0, t2), v[4 * i + 1] = V_ADD(t1, t2), v[4 * i + 2] = V_SUB(t2, t1), v[4 * i + 3] = V_SUB(t1, t3);
+        v[4 * i] = v4_sub(t0, t2), v[4 * i + 1] = v4_add(t1, t2), v[4 * i + 2] = v4_sub(t2, t1), v[4 * i + 3] = v4_sub(t1, t3);
     }
 }
 
@@ -467,12 +407,12 @@ static void wino_input_segment(const float *xb, int C_in, int H, int W, int ty, 
             v4 v[16];
             wino_input4(strip + 2 * i, sw, v);
             if (n - i >= 4) {
-                for (int xi = 0; xi < 16; xi++) V_STORE(vc + xi * xs + i, v[xi]);
+                for (int xi = 0; xi < 16; xi++) v4_store(vc + xi * xs + i, v[xi]);
                 continue;
             }
             for (int xi = 0; xi < 16; xi++) { /* the row's last 1..3 tiles */
                 float lanes[4];
-                V_STORE(lanes, v[xi]);
+                v4_store(lanes, v[xi]);
                 memcpy(vc + xi * xs + i, lanes, sizeof(float) * (size_t)(n - i));
             }
         }
@@ -483,27 +423,27 @@ static void wino_input_segment(const float *xb, int C_in, int H, int W, int ty, 
  * m points at M[0][o][col] (xi stride ms floats); yo is the output plane (H, W). */
 static void wino_output_segment(const float *m, long ms, const float *bias, float *yo, int H, int W, int ty, int tx0,
                                 int n) {
-    const v4 bv = V_SET1(bias ? *bias : 0.0f);
+    const v4 bv = v4_set1(bias ? *bias : 0.0f);
     const int rows = H - 2 * ty < 2 ? 1 : 2;
     for (int i = 0; i < n; i += 4) {
         v4 s[2][4];
         for (int j = 0; j < 4; j++) { /* A^T M: rows m0 + m1 + m2, m1 - m2 - m3 */
-            const v4 m0 = V_LOAD(m + j * ms + i), m1 = V_LOAD(m + (4 + j) * ms + i);
-            const v4 m2 = V_LOAD(m + (8 + j) * ms + i), m3 = V_LOAD(m + (12 + j) * ms + i);
-            s[0][j] = V_ADD(V_ADD(m0, m1), m2), s[1][j] = V_SUB(V_SUB(m1, m2), m3);
+            const v4 m0 = v4_load(m + j * ms + i), m1 = v4_load(m + (4 + j) * ms + i);
+            const v4 m2 = v4_load(m + (8 + j) * ms + i), m3 = v4_load(m + (12 + j) * ms + i);
+            s[0][j] = v4_add(v4_add(m0, m1), m2), s[1][j] = v4_sub(v4_sub(m1, m2), m3);
         }
         const int x = 2 * (tx0 + i), cnt = n - i < 4 ? n - i : 4;
         const int width = W - x < 2 * cnt ? W - x : 2 * cnt;
         for (int r = 0; r < rows; r++) {
-            const v4 y0 = V_ADD(V_ADD(V_ADD(s[r][0], s[r][1]), s[r][2]), bv);
-            const v4 y1 = V_ADD(V_SUB(V_SUB(s[r][1], s[r][2]), s[r][3]), bv);
-            const v4 lo = simde_mm_unpacklo_ps(y0, y1), hi = simde_mm_unpackhi_ps(y0, y1);
+            const v4 y0 = v4_add(v4_add(v4_add(s[r][0], s[r][1]), s[r][2]), bv);
+            const v4 y1 = v4_add(v4_sub(v4_sub(s[r][1], s[r][2]), s[r][3]), bv);
+            const v4 lo = v4_zip_lo(y0, y1), hi = v4_zip_hi(y0, y1);
             float *dst = yo + (long)(2 * ty + r) * W + x;
             if (width == 8) {
-                V_STORE(dst, lo), V_STORE(dst + 4, hi);
+                v4_store(dst, lo), v4_store(dst + 4, hi);
             } else {
                 float tmp[8];
-                V_STORE(tmp, lo), V_STORE(tmp + 4, hi);
+                v4_store(tmp, lo), v4_store(tmp + 4, hi);
                 memcpy(dst, tmp, sizeof(float) * (size_t)width);
             }
         }
@@ -554,7 +494,7 @@ void ds_linear(const float *x, const float *W, const float *bias, float *y, int 
         for (int b = 0; b < B; b++) {
             float *row = y + (long)b * out;
             int o = 0;
-            for (; o + 4 <= out; o += 4) V_STORE(row + o, V_ADD(V_LOAD(row + o), V_LOAD(bias + o)));
+            for (; o + 4 <= out; o += 4) v4_store(row + o, v4_add(v4_load(row + o), v4_load(bias + o)));
             for (; o < out; o++) row[o] += bias[o];
         }
     }
@@ -567,37 +507,36 @@ void ds_linear(const float *x, const float *W, const float *bias, float *y, int 
  * bits of the sum: its exponent field comes from integer adds and a shift, with no float <->
  * int conversion (wasm's saturating i32x4.trunc_sat costs V8 about eight x86 instructions). */
 static inline v4 exp_v4(v4 x) {
-    const v4 magic = V_SET1(12582912.0f); /* 1.5 * 2^23 */
-    x = simde_mm_min_ps(x, V_SET1(88.3762626647949f));
-    x = simde_mm_max_ps(x, V_SET1(-87.3365447504019f));
-    const v4 t = V_ADD(V_MUL(x, V_SET1(1.44269504088896341f)), magic); /* magic + n */
-    const v4 n = V_SUB(t, magic);
-    x = V_SUB(x, V_MUL(n, V_SET1(0.693359375f)));
-    x = V_SUB(x, V_MUL(n, V_SET1(-2.12194440e-4f)));
-    v4 z = V_MUL(x, x);
-    v4 p = V_SET1(1.9875691500e-4f);
-    p = V_ADD(V_MUL(p, x), V_SET1(1.3981999507e-3f));
-    p = V_ADD(V_MUL(p, x), V_SET1(8.3334519073e-3f));
-    p = V_ADD(V_MUL(p, x), V_SET1(4.1665795894e-2f));
-    p = V_ADD(V_MUL(p, x), V_SET1(1.6666665459e-1f));
-    p = V_ADD(V_MUL(p, x), V_SET1(5.0000001201e-1f));
-    p = V_ADD(V_ADD(V_MUL(p, z), x), V_SET1(1.0f));
+    const v4 magic = v4_set1(12582912.0f); /* 1.5 * 2^23 */
+    x = v4_min(x, v4_set1(88.3762626647949f));
+    x = v4_max(x, v4_set1(-87.3365447504019f));
+    const v4 t = v4_add(v4_mul(x, v4_set1(1.44269504088896341f)), magic); /* magic + n */
+    const v4 n = v4_sub(t, magic);
+    x = v4_sub(x, v4_mul(n, v4_set1(0.693359375f)));
+    x = v4_sub(x, v4_mul(n, v4_set1(-2.12194440e-4f)));
+    v4 z = v4_mul(x, x);
+    v4 p = v4_set1(1.9875691500e-4f);
+    p = v4_add(v4_mul(p, x), v4_set1(1.3981999507e-3f));
+    p = v4_add(v4_mul(p, x), v4_set1(8.3334519073e-3f));
+    p = v4_add(v4_mul(p, x), v4_set1(4.1665795894e-2f));
+    p = v4_add(v4_mul(p, x), v4_set1(1.6666665459e-1f));
+    p = v4_add(v4_mul(p, x), v4_set1(5.0000001201e-1f));
+    p = v4_add(v4_add(v4_mul(p, z), x), v4_set1(1.0f));
     /* bits(t) - bits(magic) = n; (n + 127) << 23 is 2^n */
-    const simde__m128i e = simde_mm_slli_epi32(
-        simde_mm_sub_epi32(simde_mm_castps_si128(t), simde_mm_set1_epi32(0x4B400000 - 127)), 23);
-    return V_MUL(p, simde_mm_castsi128_ps(e));
+    const v4i e = v4i_shl(v4i_sub(v4_bits(t), v4i_set1(0x4B400000 - 127)), 23);
+    return v4_mul(p, v4i_as_float(e));
 }
 
 static inline v4 silu_v4(v4 x) {
-    return V_DIV(x, V_ADD(V_SET1(1.0f), exp_v4(V_SUB(simde_mm_setzero_ps(), x))));
+    return v4_div(x, v4_add(v4_set1(1.0f), exp_v4(v4_sub(v4_zero(), x))));
 }
 
 /* scalar tail through the same vector code (one lane), so every element rounds the same way */
-static inline float silu_1(float x) { return simde_mm_cvtss_f32(silu_v4(V_SET1(x))); }
+static inline float silu_1(float x) { return v4_first(silu_v4(v4_set1(x))); }
 
 void ds_silu(const float *x, float *y, long n) {
     long i = 0;
-    for (; i + 4 <= n; i += 4) V_STORE(y + i, silu_v4(V_LOAD(x + i)));
+    for (; i + 4 <= n; i += 4) v4_store(y + i, silu_v4(v4_load(x + i)));
     for (; i < n; i++) y[i] = silu_1(x[i]);
 }
 
@@ -609,17 +548,17 @@ void ds_silu(const float *x, float *y, long n) {
 
 /* Mean and rstd of one group's n values, also stored to *mean / *rstd when non-NULL. */
 static void group_stats(const float *x, long n, float eps, float *mean, float *rstd, float *mean_f, float *rstd_f) {
-    simde__m128d s0 = simde_mm_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+    d2 s0 = d2_zero(), s1 = s0, q0 = s0, q1 = s0;
     long i = 0;
     for (; i + 4 <= n; i += 4) {
-        const v4 v = V_LOAD(x + i);
-        const simde__m128d lo = simde_mm_cvtps_pd(v), hi = simde_mm_cvtps_pd(simde_mm_movehl_ps(v, v));
-        s0 = simde_mm_add_pd(s0, lo), s1 = simde_mm_add_pd(s1, hi);
-        q0 = simde_mm_add_pd(q0, simde_mm_mul_pd(lo, lo)), q1 = simde_mm_add_pd(q1, simde_mm_mul_pd(hi, hi));
+        const v4 v = v4_load(x + i);
+        const d2 lo = d2_from_low(v), hi = d2_from_low(v4_high(v));
+        s0 = d2_add(s0, lo), s1 = d2_add(s1, hi);
+        q0 = d2_add(q0, d2_mul(lo, lo)), q1 = d2_add(q1, d2_mul(hi, hi));
     }
     double sl[2], ql[2];
-    simde_mm_storeu_pd(sl, simde_mm_add_pd(s0, s1));
-    simde_mm_storeu_pd(ql, simde_mm_add_pd(q0, q1));
+    d2_store(sl, d2_add(s0, s1));
+    d2_store(ql, d2_add(q0, q1));
     double sum = sl[0] + sl[1], sq = ql[0] + ql[1];
     for (; i < n; i++) sum += x[i], sq += (double)x[i] * x[i];
     const double mu = sum / n, var = sq / n - mu * mu;
@@ -645,20 +584,20 @@ static void groupnorm_pass(const float *x, const float *gamma, const float *beta
             for (int c = 0; c < cpg; c++) {
                 const long at = base + (long)c * HW;
                 const float scale = rstd_f * gamma[g * cpg + c], shift = beta[g * cpg + c] - mean_f * scale;
-                const v4 sv = V_SET1(scale), hv = V_SET1(shift);
+                const v4 sv = v4_set1(scale), hv = v4_set1(shift);
                 const float *xc = x + at;
                 float *nc = norm ? norm + at : NULL, *ac = act ? act + at : NULL;
                 int i = 0;
                 if (nc && ac) {
                     for (; i + 4 <= HW; i += 4) {
-                        const v4 v = V_ADD(V_MUL(V_LOAD(xc + i), sv), hv);
-                        V_STORE(nc + i, v);
-                        V_STORE(ac + i, silu_v4(v));
+                        const v4 v = v4_add(v4_mul(v4_load(xc + i), sv), hv);
+                        v4_store(nc + i, v);
+                        v4_store(ac + i, silu_v4(v));
                     }
                 } else if (ac) {
-                    for (; i + 4 <= HW; i += 4) V_STORE(ac + i, silu_v4(V_ADD(V_MUL(V_LOAD(xc + i), sv), hv)));
+                    for (; i + 4 <= HW; i += 4) v4_store(ac + i, silu_v4(v4_add(v4_mul(v4_load(xc + i), sv), hv)));
                 } else {
-                    for (; i + 4 <= HW; i += 4) V_STORE(nc + i, V_ADD(V_MUL(V_LOAD(xc + i), sv), hv));
+                    for (; i + 4 <= HW; i += 4) v4_store(nc + i, v4_add(v4_mul(v4_load(xc + i), sv), hv));
                 }
                 for (; i < HW; i++) {
                     const float v = xc[i] * scale + shift;
@@ -691,9 +630,9 @@ void ds_upsample2x(const float *x, float *y, int BC, int H, int W) {
             float *out0 = y + (p * 2 * H + 2 * i) * W2;
             int j = 0;
             for (; j + 4 <= W; j += 4) {
-                v4 v = V_LOAD(in + j);
-                V_STORE(out0 + 2 * j, simde_mm_unpacklo_ps(v, v));
-                V_STORE(out0 + 2 * j + 4, simde_mm_unpackhi_ps(v, v));
+                v4 v = v4_load(in + j);
+                v4_store(out0 + 2 * j, v4_zip_lo(v, v));
+                v4_store(out0 + 2 * j + 4, v4_zip_hi(v, v));
             }
             for (; j < W; j++) out0[2 * j] = out0[2 * j + 1] = in[j];
             memcpy(out0 + W2, out0, sizeof(float) * W2); /* the second output row repeats the first */
@@ -711,16 +650,16 @@ void ds_concat_channels(const float *a, int Ca, const float *b, int Cb, float *y
 
 void ds_add(const float *a, const float *b, float *y, long n) {
     long i = 0;
-    for (; i + 4 <= n; i += 4) V_STORE(y + i, V_ADD(V_LOAD(a + i), V_LOAD(b + i)));
+    for (; i + 4 <= n; i += 4) v4_store(y + i, v4_add(v4_load(a + i), v4_load(b + i)));
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
 void ds_add_channel_bias(float *y, const float *v, int B, int C, int HW) {
     for (long bc = 0; bc < (long)B * C; bc++) {
         float *row = y + bc * HW;
-        v4 bv = V_SET1(v[bc]);
+        v4 bv = v4_set1(v[bc]);
         int i = 0;
-        for (; i + 4 <= HW; i += 4) V_STORE(row + i, V_ADD(V_LOAD(row + i), bv));
+        for (; i + 4 <= HW; i += 4) v4_store(row + i, v4_add(v4_load(row + i), bv));
         for (; i < HW; i++) row[i] += v[bc];
     }
 }

@@ -1,7 +1,7 @@
 /* kernels_bench.c — microbenchmarks of the kernel layer, the same code natively and in WASM.
  *
  * ds_bench_peak measures what this machine's vector unit can do with the instructions the
- * kernels use (4-lane float mul and add, no FMA): 12 independent chains acc = acc * m + a, so
+ * kernels' GEMM uses (vec.h's vf: 4 lanes, 8 with AVX; mul, add, no FMA): 12 independent chains acc = acc * m + a, so
  * latency never limits and the figure is the mul + add throughput. ds_bench_unet_convs times
  * every convolution layer of a UNet (its exact shapes) the way a prepared model's forward
  * runs it (blocks' 3x3 convs through ds_conv2d_winograd, the others through ds_conv2d), so
@@ -11,14 +11,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include <simde/x86/sse2.h>
-
 #include "error.h"
 #include "kernels.h"
 #include "kernels_bench.h"
 #include "unet.h"
-
-typedef simde__m128 v4;
+#include "vec.h"
 
 #ifdef __EMSCRIPTEN__
 #include <emscripten/emscripten.h>
@@ -34,27 +31,28 @@ static double now_s(void) {
 
 #define PEAK_CHAINS 12
 #define PEAK_INNER 256
-#define PEAK_ROUNDS 256 /* per timed call: 6.3 MFLOP, about 0.3 ms */
+#define PEAK_ROUNDS 256 /* per timed call: 6.3 MFLOP at 4 lanes (12.6 at 8), about 0.3 ms */
 
-/* 12 chains x PEAK_INNER steps of (mul, add) on 4 lanes = 8 FLOP per chain step. The sum of
- * the lanes is returned so the work cannot be optimised away. */
+/* 12 chains x PEAK_INNER steps of (mul, add) on VF_LANES lanes = 2 * VF_LANES FLOP per chain
+ * step. The sum of the lanes is returned so the work cannot be optimised away. */
 static float peak_round(int rounds, float m_scalar) {
-    const v4 m = simde_mm_set1_ps(m_scalar), a = simde_mm_set1_ps(1e-3f);
-    v4 acc[PEAK_CHAINS];
-    for (int c = 0; c < PEAK_CHAINS; c++) acc[c] = simde_mm_set1_ps((float)c);
+    const vf m = vf_set1(m_scalar), a = vf_set1(1e-3f);
+    vf acc[PEAK_CHAINS];
+    for (int c = 0; c < PEAK_CHAINS; c++) acc[c] = vf_set1((float)c);
     for (int r = 0; r < rounds; r++) {
         for (int k = 0; k < PEAK_INNER; k++) {
-#define STEP(c) acc[c] = simde_mm_add_ps(simde_mm_mul_ps(acc[c], m), a)
+#define STEP(c) acc[c] = vf_add(vf_mul(acc[c], m), a)
             STEP(0), STEP(1), STEP(2), STEP(3), STEP(4), STEP(5);
             STEP(6), STEP(7), STEP(8), STEP(9), STEP(10), STEP(11);
 #undef STEP
         }
     }
-    v4 s = acc[0];
-    for (int c = 1; c < PEAK_CHAINS; c++) s = simde_mm_add_ps(s, acc[c]);
-    float lanes[4];
-    simde_mm_storeu_ps(lanes, s);
-    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    vf s = acc[0];
+    for (int c = 1; c < PEAK_CHAINS; c++) s = vf_add(s, acc[c]);
+    float lanes[VF_LANES], sum = 0;
+    vf_store(lanes, s);
+    for (int i = 0; i < VF_LANES; i++) sum += lanes[i];
+    return sum;
 }
 
 static volatile float peak_sink;
@@ -62,7 +60,7 @@ static volatile float peak_sink;
 int ds_bench_peak(double seconds, double *out) {
     if (!out) return ds_fail("bench peak: null output");
     if (!(seconds > 0 && seconds <= 60)) return ds_fail("bench peak: seconds must be in (0, 60] (got %g)", seconds);
-    const double flop_per_round = 8.0 * PEAK_CHAINS * PEAK_INNER;
+    const double flop_per_round = 2.0 * VF_LANES * PEAK_CHAINS * PEAK_INNER;
     const int rounds = PEAK_ROUNDS;
     double best = 0, t_total = 0, check = 0;
     for (int calls = 0; t_total < seconds && calls < 1000000; calls++) {

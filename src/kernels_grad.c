@@ -1,72 +1,13 @@
 /* kernels_grad.c — backward passes of the forward kernels (see kernels_grad.h).
- * The conv backward runs on this file's own GEMM (SIMDe AVX register tiles, checked against
- * ds_gemm_ref); linear backward uses kernels.c's ds_gemm; the rest are memory-bound loops. */
+ * Conv and linear backward run on kernels.c's ds_gemm (the one register-tiled GEMM, the same
+ * that runs the forward); the rest are memory-bound loops in plain C.
+ * Not here: vectors and intrinsics (vec.h), the network wiring (unet_train.c, mlp_train.c). */
 #include "kernels_grad.h"
 
 #include <math.h>
 #include <string.h>
 
-#include <simde/x86/avx.h>
-
 #include "kernels.h"
-
-/* ---- GEMM for the backward passes ------------------------------------------------------
- * C (M, N) (+)= op(A) (M, K) x B (K, N), B row-major. Register tiles of 4 rows x 16 columns
- * (eight 8-float accumulators; SIMDe's AVX maps to AVX natively with -mavx, to two SSE or
- * wasm simd128 halves otherwise). op(A) = A^T reads 4 consecutive floats of one row of the
- * stored A per k, so the conv backward needs no transposed copy of its weights. Every C
- * element sums its K products in k order from zero, mul then add (no FMA), then adds C: the
- * same operations as ds_gemm_ref, so the results are bit-identical to it. (Blocking K for the
- * cache measured no faster at these sizes and would break that.) */
-
-static inline float a_val(const float *A, int lda, int trans_a, int i, int k) {
-    return trans_a ? A[(long)k * lda + i] : A[(long)i * lda + k];
-}
-
-/* MR rows (1..4) x NV vectors of 8 columns (1 or 2) */
-static inline __attribute__((always_inline)) void tile(int MR, int NV, int K, const float *A, int lda, int trans_a, int i0, const float *B, int ldb,
-                        int j0, float *C, int ldc, int accumulate) {
-    simde__m256 acc[4][2];
-    for (int r = 0; r < MR; r++)
-        for (int v = 0; v < NV; v++) acc[r][v] = simde_mm256_setzero_ps();
-    for (int k = 0; k < K; k++) {
-        const float *brow = B + (long)k * ldb + j0;
-        simde__m256 b[2];
-        for (int v = 0; v < NV; v++) b[v] = simde_mm256_loadu_ps(brow + 8 * v);
-        for (int r = 0; r < MR; r++) {
-            simde__m256 a = simde_mm256_set1_ps(a_val(A, lda, trans_a, i0 + r, k));
-            for (int v = 0; v < NV; v++) acc[r][v] = simde_mm256_add_ps(acc[r][v], simde_mm256_mul_ps(a, b[v]));
-        }
-    }
-    for (int r = 0; r < MR; r++)
-        for (int v = 0; v < NV; v++) {
-            float *c = C + (long)(i0 + r) * ldc + j0 + 8 * v;
-            simde_mm256_storeu_ps(c, accumulate ? simde_mm256_add_ps(simde_mm256_loadu_ps(c), acc[r][v]) : acc[r][v]);
-        }
-}
-
-void ds_gemm_grad(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
-                       int ldc, int accumulate) {
-    int j0 = 0;
-    for (; j0 + 16 <= N; j0 += 16) {
-        int i0 = 0;
-        for (; i0 + 4 <= M; i0 += 4) tile(4, 2, K, A, lda, trans_a, i0, B, ldb, j0, C, ldc, accumulate);
-        for (; i0 < M; i0++) tile(1, 2, K, A, lda, trans_a, i0, B, ldb, j0, C, ldc, accumulate);
-    }
-    for (; j0 + 8 <= N; j0 += 8) {
-        int i0 = 0;
-        for (; i0 + 4 <= M; i0 += 4) tile(4, 1, K, A, lda, trans_a, i0, B, ldb, j0, C, ldc, accumulate);
-        for (; i0 < M; i0++) tile(1, 1, K, A, lda, trans_a, i0, B, ldb, j0, C, ldc, accumulate);
-    }
-    for (; j0 < N; j0++) /* column remainder, scalar, k in order */
-        for (int i = 0; i < M; i++) {
-            float sum = 0.0f;
-            for (int k = 0; k < K; k++) sum += a_val(A, lda, trans_a, i, k) * B[(long)k * ldb + j0];
-            float *c = C + (long)i * ldc + j0;
-            *c = accumulate ? *c + sum : sum;
-        }
-}
-
 
 /* ---- convolution backward ---- */
 
@@ -104,15 +45,15 @@ void ds_conv2d_backward(const float *x, const float *w, const float *dy, float *
                 cb = col;
             }
             transpose(dyb, dyT, C_out, P);
-            ds_gemm_grad(0, CKK, C_out, P, cb, P, dyT, C_out, dwT, C_out, 1);
+            ds_gemm(0, 0, CKK, C_out, P, cb, P, dyT, C_out, dwT, C_out, 1);
         }
         if (dx) {
             float *dxb = dx + (size_t)b * C_in * H * W;
             /* dcol (CKK, P) = w^T (CKK, C_out) x dy_b (C_out, P); w stored (C_out, CKK) */
             if (direct) {
-                ds_gemm_grad(1, C_in, P, C_out, w, C_in, dyb, P, dxb, P, 1);
+                ds_gemm(1, 0, C_in, P, C_out, w, C_in, dyb, P, dxb, P, 1);
             } else {
-                ds_gemm_grad(1, CKK, P, C_out, w, CKK, dyb, P, dcol, P, 0);
+                ds_gemm(1, 0, CKK, P, C_out, w, CKK, dyb, P, dcol, P, 0);
                 ds_col2im(dcol, dxb, C_in, H, W, K, stride);
             }
         }

@@ -7,22 +7,15 @@
  * several layers (skip connections, residuals) collect its gradient from each, and lets a
  * trainer sum a batch's parameter gradients into one blob; the caller zeroes them once.
  * Same layout conventions as kernels.h (NCHW float32, conv weights (C_out, C_in, K, K),
- * linear weights (out, in)). Conv and linear backward are GEMMs (ds_gemm_grad below, and
- * kernels.h's ds_gemm); the reductions (GroupNorm, biases) accumulate in double.
+ * linear weights (out, in)). Conv and linear backward are GEMMs on kernels.h's ds_gemm (the
+ * forward's GEMM; with op(B) = B it is bit-identical to ds_gemm_ref); the reductions
+ * (GroupNorm, biases) accumulate in double.
  * tests/test_grad.c checks every one against central finite differences of the forward kernel.
  * Not here: the network wiring of the backward pass (unet_train.c, mlp_train.c). */
 #ifndef DS_KERNELS_GRAD_H
 #define DS_KERNELS_GRAD_H
 
 #include <stddef.h>
-
-/* GEMM of the backward passes: C (M, N) = op(A) (M, K) x B (K, N) (accumulate = 0) or
- * C += ... (accumulate = 1); op(A) = A stored (M, K) (trans_a = 0) or A^T with A stored (K, M)
- * (trans_a = 1); B stored (K, N) row-major; row strides lda, ldb, ldc. Bit-identical to
- * ds_gemm_ref(trans_a, 0, ...) (kernels.h), its scalar reference, about 2x kernels.h's ds_gemm
- * natively (8-wide AVX tiles where the build has AVX). */
-void ds_gemm_grad(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
-                  int ldc, int accumulate);
 
 /* Conv backward. x (B, C_in, H, W) and w as in the forward; dy (B, C_out, Ho, Wo).
  * dx (B, C_in, H, W) +=, dw (C_out, C_in, K, K) +=, db (C_out) +=.

@@ -32,12 +32,6 @@ void ds_gemm_ref(int trans_a, int trans_b, int M, int N, int K, const float *A, 
 
 int ds_conv2d_out_size(int in_size, int K, int stride) { return (in_size + 2 * (K / 2) - K) / stride + 1; }
 
-size_t ds_conv2d_scratch_floats(int C_in, int H, int W, int K, int stride) {
-    if (K == 1 && stride == 1) return 0;
-    const size_t npix = (size_t)ds_conv2d_out_size(H, K, stride) * ds_conv2d_out_size(W, K, stride);
-    return (size_t)C_in * K * K * (npix > 8 ? npix : 8); /* im2col of one image, at least one 8-column panel */
-}
-
 /* Direct convolution, accumulating over (c, ky, kx) in that order — the same order as the
  * im2col rows, so the GEMM path matches it closely. */
 void ds_conv2d_ref(const float *x, const float *w, const float *bias, float *y, int B, int C_in, int H, int W,

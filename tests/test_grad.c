@@ -245,15 +245,15 @@ int main(void) {
                     float *A = randn((long)M * K, 1), *Bm = randn((long)K * N, 1), *C1 = randn((long)M * N, 1);
                     float *C2 = malloc(sizeof(float) * (size_t)M * N);
                     memcpy(C2, C1, sizeof(float) * (size_t)M * N);
-                    ds_gemm_grad(ta, M, N, K, A, ta ? M : K, Bm, N, C1, N, acc);
+                    ds_gemm(ta, 0, M, N, K, A, ta ? M : K, Bm, N, C1, N, acc);
                     ds_gemm_ref(ta, 0, M, N, K, A, ta ? M : K, Bm, N, C2, N, acc);
                     double e = 0;
                     for (long i = 0; i < (long)M * N; i++) e = fmax(e, fabs(C1[i] - C2[i]));
                     worst_gemm = fmax(worst_gemm, e);
-                    CHECK(e == 0, "gemm_grad %dx%dx%d trans_a %d acc %d: max diff %.3g (must be bit-identical)", M, N, K, ta, acc, e);
+                    CHECK(e == 0, "gemm (trainer shapes) %dx%dx%d trans_a %d acc %d: max diff %.3g (must be bit-identical)", M, N, K, ta, acc, e);
                     free(C2);
                 }
-        printf("  gemm_grad vs ds_gemm_ref: max |diff| %.2e (bit-identical expected)\n", worst_gemm);
+        printf("  ds_gemm (op(B) = B, trainer shapes) vs ds_gemm_ref: max |diff| %.2e (bit-identical expected)\n", worst_gemm);
     }
 
     op c1 = make_conv("conv3x3", 2, 3, 6, 5, 4, 3, 1);

@@ -1,0 +1,101 @@
+/* vec.h — the vector vocabulary of the kernels: the only file that includes SIMDe and spells
+ * instruction-set intrinsics. kernels.c, kernels_grad.c and kernels_bench.c are written
+ * against these names only.
+ *
+ * Why SIMDe: the kernels are written once with x86 intrinsics and SIMDe maps them to SSE /
+ * AVX natively, to wasm simd128 under -msimd128, and to portable scalar code in the scalar
+ * WASM build, so every target runs the same source with the same IEEE rounding (each
+ * operation is one rounded float add, subtract, multiply or divide; -ffp-contract=off keeps
+ * the compiler from fusing them), and the three builds give bit-identical results.
+ *
+ * Lane widths:
+ *   v4   4 floats, every target (SSE2 natively, simd128 in WASM). The element-wise kernels,
+ *        the Winograd transforms and the dot-product GEMM use it.
+ *   vf   the widest float vector the build targets, VF_LANES floats: 8 (AVX) when the
+ *        compiler targets AVX (-mavx, -march=native on an AVX machine), else 4 (== v4). The
+ *        GEMM register tiles (kernels.c) are 4 rows x 2 vf, so a native AVX build gets
+ *        4 x 16 tiles and the portable SSE2 and WASM builds 4 x 8; both were measured the
+ *        faster tile on their target (4 x 16 emulated on two 128-bit halves spills registers).
+ *        The lane width changes no result: each GEMM output is its K products summed in
+ *        k order, whatever tile holds it.
+ *   v4i  4 int32 lanes, only to build 2^n from float bits in the vector exp.
+ *   d2   2 doubles, for GroupNorm's statistics.
+ *
+ * Not here: the kernels themselves (kernels.c), their scalar references (kernels_ref.c).
+ * Model, sampler and UI code never include this file. */
+#ifndef DS_VEC_H
+#define DS_VEC_H
+
+#include <simde/x86/sse2.h>
+
+typedef simde__m128 v4;
+typedef simde__m128i v4i;
+typedef simde__m128d d2;
+
+/* ---- v4: 4 floats ---- */
+static inline v4 v4_load(const float *p) { return simde_mm_loadu_ps(p); }
+static inline void v4_store(float *p, v4 v) { simde_mm_storeu_ps(p, v); }
+static inline v4 v4_set1(float x) { return simde_mm_set1_ps(x); }
+static inline v4 v4_zero(void) { return simde_mm_setzero_ps(); }
+static inline v4 v4_add(v4 a, v4 b) { return simde_mm_add_ps(a, b); }
+static inline v4 v4_sub(v4 a, v4 b) { return simde_mm_sub_ps(a, b); }
+static inline v4 v4_mul(v4 a, v4 b) { return simde_mm_mul_ps(a, b); }
+static inline v4 v4_div(v4 a, v4 b) { return simde_mm_div_ps(a, b); }
+static inline v4 v4_min(v4 a, v4 b) { return simde_mm_min_ps(a, b); }
+static inline v4 v4_max(v4 a, v4 b) { return simde_mm_max_ps(a, b); }
+static inline float v4_first(v4 v) { return simde_mm_cvtss_f32(v); }
+
+/* lanes 2, 3 of v in lanes 0, 1 (lanes 2, 3 of the result: v's own 2, 3) */
+static inline v4 v4_high(v4 v) { return simde_mm_movehl_ps(v, v); }
+/* even lanes (a0 a2 b0 b2) and odd lanes (a1 a3 b1 b3) of the 8 floats a, b */
+static inline v4 v4_even(v4 a, v4 b) { return simde_mm_shuffle_ps(a, b, 0x88); }
+static inline v4 v4_odd(v4 a, v4 b) { return simde_mm_shuffle_ps(a, b, 0xDD); }
+/* interleaves: (a0 b0 a1 b1) and (a2 b2 a3 b3) */
+static inline v4 v4_zip_lo(v4 a, v4 b) { return simde_mm_unpacklo_ps(a, b); }
+static inline v4 v4_zip_hi(v4 a, v4 b) { return simde_mm_unpackhi_ps(a, b); }
+
+/* Horizontal sum in a fixed order, (v0 + v2) + (v1 + v3), the same on every target. */
+static inline float v4_hsum(v4 v) {
+    const v4 s = v4_add(v, v4_high(v));            /* v0+v2 v1+v3 . . */
+    const v4 s1 = simde_mm_shuffle_ps(s, s, 0x55); /* v1+v3 in lane 0 */
+    return simde_mm_cvtss_f32(simde_mm_add_ss(s, s1));
+}
+
+/* ---- v4i: the float bits as 4 int32 ---- */
+static inline v4i v4_bits(v4 v) { return simde_mm_castps_si128(v); }
+static inline v4 v4i_as_float(v4i v) { return simde_mm_castsi128_ps(v); }
+static inline v4i v4i_set1(int x) { return simde_mm_set1_epi32(x); }
+static inline v4i v4i_sub(v4i a, v4i b) { return simde_mm_sub_epi32(a, b); }
+/* a macro: the shift count must be a compile-time constant on x86 */
+#define v4i_shl(v, bits) simde_mm_slli_epi32((v), (bits))
+
+/* ---- d2: 2 doubles ---- */
+static inline d2 d2_zero(void) { return simde_mm_setzero_pd(); }
+static inline d2 d2_from_low(v4 v) { return simde_mm_cvtps_pd(v); } /* lanes 0, 1 as doubles */
+static inline d2 d2_add(d2 a, d2 b) { return simde_mm_add_pd(a, b); }
+static inline d2 d2_mul(d2 a, d2 b) { return simde_mm_mul_pd(a, b); }
+static inline void d2_store(double *p, d2 v) { simde_mm_storeu_pd(p, v); }
+
+/* ---- vf: the widest float vector of the build ---- */
+#if defined(__AVX__)
+#include <simde/x86/avx.h>
+#define VF_LANES 8
+typedef simde__m256 vf;
+static inline vf vf_load(const float *p) { return simde_mm256_loadu_ps(p); }
+static inline void vf_store(float *p, vf v) { simde_mm256_storeu_ps(p, v); }
+static inline vf vf_set1(float x) { return simde_mm256_set1_ps(x); }
+static inline vf vf_zero(void) { return simde_mm256_setzero_ps(); }
+static inline vf vf_add(vf a, vf b) { return simde_mm256_add_ps(a, b); }
+static inline vf vf_mul(vf a, vf b) { return simde_mm256_mul_ps(a, b); }
+#else
+#define VF_LANES 4
+typedef v4 vf; /* the same type, so the same functions */
+#define vf_load v4_load
+#define vf_store v4_store
+#define vf_set1 v4_set1
+#define vf_zero v4_zero
+#define vf_add v4_add
+#define vf_mul v4_mul
+#endif
+
+#endif
