@@ -34,6 +34,7 @@ class PointsWidget extends DiffuscopeElement {
     this.trainSteps = Math.round(this.numberAttr('train-steps', 12000, 100, 200000));
     this.weightsBase = this.urlAttr('weights', '../weights/');
     this.models = {}; // name -> engine model handle
+    this.modelSchedule = {}; // name -> the schedule its file records (the page's trainer: linear)
 
     this.modelSelect = h('select', { 'aria-label': 'model' }, SHAPES.map((s) => h('option', { value: s, selected: s === shape }, `${s} (shipped)`)));
     this.samplerSelect = h('select', { 'aria-label': 'sampler' },
@@ -92,8 +93,11 @@ class PointsWidget extends DiffuscopeElement {
     const url = new URL(`points-${name}.dsw`, this.weightsBase);
     const bytes = await fetchBytes(url);
     const engine = await this.engine();
-    this.models[name] = (await engine.call('model_load', [bytes, bytes.length])).ret;
-    return this.models[name];
+    const handle = (await engine.call('model_load', [bytes, bytes.length])).ret;
+    // the file names the schedule it was trained with; the sampler must use that one
+    this.modelSchedule[name] = (await engine.call('model_info', [handle], [['rec', 'model_info']])).outs[0].schedule;
+    this.models[name] = handle;
+    return handle;
   }
 
   // The reference set and floor for measuring a model: a shipped shape, or the drawing.
@@ -119,19 +123,20 @@ class PointsWidget extends DiffuscopeElement {
       this.clearStatus();
       const steps = Math.max(2, Math.min(1000, Math.round(Number(this.stepsInput.value)) || 200));
       const B = this.n;
-      const calls0 = engine.calls;
+      let calls = 0; // this run's worker round trips (other widgets share the engine)
+      const call = (...a) => (calls++, engine.call(...a));
       const started = performance.now();
-      const sampler = (await engine.call('sampler_new',
-        [model, 'linear', this.samplerSelect.value, steps, 0, 1, 0, this.seed, B, new Int32Array(B).fill(10)])).ret;
+      const sampler = (await call('sampler_new',
+        [model, this.modelSchedule[name] ?? 'linear', this.samplerSelect.value, steps, 0, 1, 0, this.seed, B, new Int32Array(B).fill(10)])).ret;
       this.currentModel = model;
       let run;
       try { // every step in one worker call: x_t of each frame and its info
-        run = await engine.call('sampler_run', [sampler], [['f32', (steps + 1) * 2 * B], ['recs', 'sampler_info', steps + 1]]);
+        run = await call('sampler_run', [sampler], [['f32', (steps + 1) * 2 * B], ['recs', 'sampler_info', steps + 1]]);
       } finally {
-        await engine.call('free', [sampler]);
+        await call('free', [sampler]);
       }
       this.sampleSeconds = (performance.now() - started) / 1000;
-      this.sampleCalls = engine.calls - calls0; // worker round trips of this run
+      this.sampleCalls = calls;
       const [all, infos] = run.outs;
       this.frames = infos.map((_, f) => all.subarray(f * 2 * B, (f + 1) * 2 * B));
       this.frameT = infos.map((info) => info.t);
