@@ -42,16 +42,19 @@ void ds_sampler_params_init(ds_sampler_params *p) {
     p->batch = 1;
 }
 
-static const char *KIND_NAMES[] = {"ddpm", "ddim", "dpmpp2m"};
+static const char *KIND_NAMES[DS_SAMPLER_COUNT] = {"ddpm", "ddim", "dpmpp2m"};
 
 int ds_sampler_kind_parse(const char *name, ds_sampler_kind *kind) {
-    for (int k = 0; k < 3; k++)
+    char choices[128] = "";
+    for (int k = 0; k < DS_SAMPLER_COUNT; k++) {
         if (name && !strcmp(name, KIND_NAMES[k])) { *kind = (ds_sampler_kind)k; return DS_OK; }
-    return ds_fail("unknown sampler '%s' (expected ddpm, ddim or dpmpp2m)", name ? name : "(null)");
+        snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s", k ? ", " : "", KIND_NAMES[k]);
+    }
+    return ds_fail("unknown sampler '%s' (expected one of %s)", name ? name : "(null)", choices);
 }
 
 const char *ds_sampler_kind_name(ds_sampler_kind kind) {
-    return (unsigned)kind < 3 ? KIND_NAMES[kind] : "unknown";
+    return (unsigned)kind < DS_SAMPLER_COUNT ? KIND_NAMES[kind] : "unknown";
 }
 
 int ds_sampler_timesteps(const ds_schedule *sch, ds_sampler_kind kind, int S, int *out) {
@@ -93,8 +96,8 @@ ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn mode
     if (ds_check_range_int(schedule->T, 1, DS_MAX_T, "schedule T")) return NULL;
     if (ds_check_range_int(D, 1, 1 << 20, "data dimension D")) return NULL;
     if (ds_check_range_int(params->batch, 1, DS_SAMPLER_MAX_BATCH, "batch")) return NULL;
-    if ((unsigned)params->kind > DS_SAMPLER_DPMPP2M) {
-        ds_fail("unknown sampler kind %d (expected 0 = ddpm, 1 = ddim, 2 = dpmpp2m)", (int)params->kind);
+    if ((unsigned)params->kind >= DS_SAMPLER_COUNT) {
+        ds_fail("unknown sampler kind %d (expected 0..%d: ds_sampler_kind_name)", (int)params->kind, DS_SAMPLER_COUNT - 1);
         return NULL;
     }
     if (ds_check_range_int(params->steps, 1, schedule->T, "sampler steps")) return NULL;

@@ -48,7 +48,7 @@
  * Returns DS_OK or DS_ERR (with ds_fail). */
 typedef int (*ds_eps_fn)(void *ctx, const float *x, const float *t, const int *cls, int B, float *eps);
 
-typedef enum { DS_SAMPLER_DDPM = 0, DS_SAMPLER_DDIM = 1, DS_SAMPLER_DPMPP2M = 2 } ds_sampler_kind;
+typedef enum { DS_SAMPLER_DDPM = 0, DS_SAMPLER_DDIM = 1, DS_SAMPLER_DPMPP2M = 2, DS_SAMPLER_COUNT } ds_sampler_kind;
 
 typedef struct {
     ds_sampler_kind kind;

@@ -44,7 +44,7 @@ static const char *prediction_name(int id) { return ds_prediction_name((ds_predi
 static const api_enum ENUMS[] = {
     {"model_kind", DS_MODEL_UNET, 2, model_kind_name},
     {"schedule", DS_SCHEDULE_LINEAR, 2, schedule_name},
-    {"sampler_kind", DS_SAMPLER_DDPM, 3, sampler_kind_name},
+    {"sampler_kind", DS_SAMPLER_DDPM, DS_SAMPLER_COUNT, sampler_kind_name},
     {"view", DS_VIEW_X_T, DS_VIEW_COUNT, view_name},
     {"shape", DS_SHAPE_COW, DS_SHAPE_COUNT, shape_name},
     {"vi_direction", DS_VI_REVERSE, 2, vi_direction_name},

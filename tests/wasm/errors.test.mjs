@@ -80,7 +80,7 @@ export const CLI_ROWS = [
   ['cli-batch-0', ['sample', '--analytic', SAMPLE, '--batch', '0', '--png', F.out], 2, '--batch must be between 1 and 1024, got 0'],
   ['cli-batch-big', ['sample', '--analytic', SAMPLE, '--batch', '100000', '--png', F.out], 2, '--batch must be between 1 and 1024, got 100000'],
   ['cli-seed-frac', ['sample', '--analytic', SAMPLE, '--seed', '1.5', '--png', F.out], 2, "--seed expects an integer, got '1.5'"],
-  ['cli-sampler', ['sample', '--analytic', SAMPLE, '--sampler', 'euler', '--png', F.out], 2, "--sampler: unknown sampler 'euler' (expected ddpm, ddim or dpmpp2m)"],
+  ['cli-sampler', ['sample', '--analytic', SAMPLE, '--sampler', 'euler', '--png', F.out], 2, "--sampler: unknown sampler 'euler' (expected one of ddpm, ddim, dpmpp2m)"],
   ['cli-schedule', ['schedule', '--kind', 'quadratic'], 2, "--kind: unknown schedule 'quadratic' (expected linear or cosine)"],
   ['cli-weights-missing', ['sample', '--weights', F.missing, '--png', F.out], 1, `cannot open ${F.missing}`],
   ['cli-weights-garbage', ['info', F.garbage], 1, 'bad magic: a Diffuscope weights file (.dsw) starts with "DSCW"'],
