@@ -2,6 +2,7 @@
 #include "sampler.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,7 @@ int ds_sampler_step(ds_sampler *s) {
         s->h_prev = h;
         break;
     }
+    case DS_SAMPLER_COUNT: break; /* not a kind: ds_sampler_create refuses it */
     }
 
     for (int b = 0; b < s->B; b++) {
