@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 /* tests/golden/FILE under the source tree ctest passes as DS_SOURCE_DIR (static buffer). */
-static char *golden_path(const char *file) {
+static inline char *golden_path(const char *file) {
     static char buf[1024];
     const char *src = getenv("DS_SOURCE_DIR");
     snprintf(buf, sizeof buf, "%s/tests/golden/%s", src ? src : ".", file);
@@ -17,7 +17,7 @@ static char *golden_path(const char *file) {
 
 /* The whole file, malloc'd with one NUL byte after it (so text can be searched), *n bytes;
  * NULL if it cannot be opened. */
-static uint8_t *read_file(const char *path, size_t *n) {
+static inline uint8_t *read_file(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     *n = 0;
     if (!f) return NULL;

@@ -26,6 +26,7 @@ static const command COMMANDS[] = {
     {"train", cmd_train, "train the Fashion UNet or the 2-D point MLP (checkpoints, exact resume)"},
     {"eval", cmd_eval, "judge a Fashion UNet: classifier accuracy per class and FD vs the real-vs-real floor"},
     {"bench", cmd_bench, "forward speed of a UNet (batch 1 and 16), the vector peak and each conv layer against it"},
+    {"train-check", cmd_train_check, "one training batch, its loss and gradient norm, for a peer to recompute"},
 };
 static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 

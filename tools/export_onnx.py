@@ -22,33 +22,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-UNET_KIND = 1
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dsw import UNET_KIND, read_dsw  # noqa: E402  (the one .dsw reader)
+
 GN_EPS = 1e-5
-
-
-def read_dsw(data):
-    """The .dsw parser of docs/model.md: returns (kind, config ints, {name: float32 array})."""
-    version = struct.unpack_from("<I", data, 4)[0]
-    if data[:4] != b"DSCW" or version not in (1, 2):
-        raise ValueError(f"not a .dsw file of format 1 or 2 (bad magic, or format {version}: update this tool)")
-    kind, n_config = struct.unpack_from("<II", data, 8)
-    config = struct.unpack_from(f"<{n_config}i", data, 16)
-    n_tensors = struct.unpack_from("<I", data, 144)[0]
-    # format 2 puts its class-name block (size at byte 176) between the header and the tensors
-    at, tensors = 256 + (struct.unpack_from("<I", data, 176)[0] if version == 2 else 0), {}
-    for _ in range(n_tensors):
-        n = struct.unpack_from("<I", data, at)[0]
-        name = data[at + 4: at + 4 + n].decode()
-        at += 4 + (n + 3) // 4 * 4
-        dtype, ndim = struct.unpack_from("<II", data, at)
-        at += 8
-        dims = struct.unpack_from(f"<{ndim}I", data, at)
-        at += 4 * ndim
-        dt = np.float32 if dtype == 0 else np.float16
-        count = int(np.prod(dims))
-        tensors[name] = np.frombuffer(data, dt, count, at).reshape(dims).astype(np.float32)
-        at += (count * np.dtype(dt).itemsize + 3) // 4 * 4
-    return kind, config, tensors
 
 
 class Graph:

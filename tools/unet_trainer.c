@@ -88,7 +88,7 @@ static int shard_step(void *ctx, int worker, int shard) {
     return ds_unet_backward(&tr->unet, st, &tr->grad_states[worker], d_eps, nb, g);
 }
 
-int unet_trainer_step(unet_trainer *tr, double *loss) {
+int unet_trainer_gradients(unet_trainer *tr, double *loss) {
     const int B = tr->cfg.batch;
     for (int b = 0; b < B; b++) {
         uint32_t idx = ds_rng_below(&tr->rng, (uint32_t)tr->data->n);
@@ -103,5 +103,9 @@ int unet_trainer_step(unet_trainer *tr, double *loss) {
     for (int s = 1; s < tr->n_shards; s++) ds_accumulate(tr->shard_grads + (size_t)s * P, tr->grads, P);
     *loss = 0;
     for (int s = 0; s < tr->n_shards; s++) *loss += tr->shard_loss[s];
-    return ds_optim_step(&tr->opt, tr->unet.params, tr->grads);
+    return DS_OK;
+}
+
+int unet_trainer_step(unet_trainer *tr, double *loss) {
+    return unet_trainer_gradients(tr, loss) ? DS_ERR : ds_optim_step(&tr->opt, tr->unet.params, tr->grads);
 }

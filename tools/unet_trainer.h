@@ -56,7 +56,10 @@ void unet_trainer_free(unet_trainer *tr);
 /* Weights, optimiser and RNG from a checkpoint of the same model. DS_OK or DS_ERR. */
 int unet_trainer_restore(unet_trainer *tr, const ds_checkpoint *ck);
 
-/* One step; *loss gets the batch's mean loss. DS_OK or DS_ERR. */
+/* The next batch's gradient into tr->grads, without an update: the batch is drawn (tr->xt,
+ * eps, tf, cls hold it) and *loss gets its mean loss. DS_OK or DS_ERR. */
+int unet_trainer_gradients(unet_trainer *tr, double *loss);
+/* One step: unet_trainer_gradients, then clip, Adam and EMA. DS_OK or DS_ERR. */
 int unet_trainer_step(unet_trainer *tr, double *loss);
 
 #endif

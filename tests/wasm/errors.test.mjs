@@ -80,6 +80,8 @@ export const CLI_ROWS = [
   ['cli-batch-0', ['sample', '--analytic', SAMPLE, '--batch', '0', '--png', F.out], 2, '--batch must be between 1 and 1024, got 0'],
   ['cli-batch-big', ['sample', '--analytic', SAMPLE, '--batch', '100000', '--png', F.out], 2, '--batch must be between 1 and 1024, got 100000'],
   ['cli-seed-frac', ['sample', '--analytic', SAMPLE, '--seed', '1.5', '--png', F.out], 2, "--seed expects an integer, got '1.5'"],
+  ['cli-schedule-contradicts', ['sample', '--weights', path.join(ROOT, 'weights/fashion-unet.dsw'), '--schedule', 'cosine', '--png', F.out], 2, '(trained with the linear schedule, T = 1000): drop --schedule'],
+  ['cli-train-check-out', ['train-check', '--batch', '4'], 2, 'train-check: --out DIR is required (see --help)'],
   ['cli-sampler', ['sample', '--analytic', SAMPLE, '--sampler', 'euler', '--png', F.out], 2, "--sampler: unknown sampler 'euler' (expected one of ddpm, ddim, dpmpp2m)"],
   ['cli-schedule', ['schedule', '--kind', 'quadratic'], 2, "--kind: unknown schedule 'quadratic' (expected linear or cosine)"],
   ['cli-weights-missing', ['sample', '--weights', F.missing, '--png', F.out], 1, `cannot open ${F.missing}`],
