@@ -41,6 +41,7 @@ void ds_sampler_params_init(ds_sampler_params *p) {
     p->clip = 0.0;
     p->seed = 0;
     p->batch = 1;
+    p->lambda_min = DS_DPM_LAMBDA_MIN;
 }
 
 static const char *KIND_NAMES[DS_SAMPLER_COUNT] = {"ddpm", "ddim", "dpmpp2m"};
@@ -59,7 +60,12 @@ const char *ds_sampler_kind_name(ds_sampler_kind kind) {
 }
 
 int ds_sampler_timesteps(const ds_schedule *sch, ds_sampler_kind kind, int S, int *out) {
+    return ds_sampler_timesteps_from(sch, kind, S, DS_DPM_LAMBDA_MIN, out);
+}
+
+int ds_sampler_timesteps_from(const ds_schedule *sch, ds_sampler_kind kind, int S, double lambda_min, int *out) {
     if (!sch || !out) return ds_fail("sampler timesteps: null argument");
+    if (isnan(lambda_min)) return ds_fail("sampler timesteps: lambda_min is NaN");
     const int T = sch->T;
     if (ds_check_range_int(T, 1, DS_MAX_T, "number of diffusion steps T")) return DS_ERR;
     if (ds_check_range_int(S, 1, T, "sampler steps")) return DS_ERR;
@@ -69,8 +75,11 @@ int ds_sampler_timesteps(const ds_schedule *sch, ds_sampler_kind kind, int S, in
         for (int i = 0; i < S; i++) out[i] = T - (int)((2L * i * (T - 1) + (S - 1)) / (2L * (S - 1)));
         return DS_OK;
     }
-    /* uniform in λ = log(SNR)/2 from λ_T to λ_1: the nearest t to each target (λ falls with t) */
-    const double lam_T = 0.5 * ds_log(sch->snr[T - 1]), lam_1 = 0.5 * ds_log(sch->snr[0]);
+    /* uniform in λ = log(SNR)/2 from max(λ_T, lambda_min) to λ_1: the nearest t to each target
+     * (λ falls with t) */
+    double lam_T = 0.5 * ds_log(sch->snr[T - 1]);
+    const double lam_1 = 0.5 * ds_log(sch->snr[0]);
+    if (lam_T < lambda_min && lambda_min < lam_1) lam_T = lambda_min;
     for (int i = 0; i < S; i++) {
         double target = lam_T + (lam_1 - lam_T) * i / (S - 1);
         int lo = 1, hi = T; /* find the first t with λ_t <= target */
@@ -105,6 +114,7 @@ ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn mode
     if (ds_check_range(params->eta, 0.0, 1.0, "eta")) return NULL;
     if (ds_check_range(params->guidance, -100.0, 100.0, "guidance")) return NULL;
     if (ds_check_range(params->clip, 0.0, 1e6, "x0 clip")) return NULL;
+    if (isnan(params->lambda_min)) { ds_fail("sampler: lambda_min is NaN"); return NULL; }
     if (params->first_image < 0) { ds_fail("first image index must be >= 0 (got %ld)", params->first_image); return NULL; }
     long BD = (long)params->batch * D;
     if (BD > (1L << 26)) { ds_fail("batch x dimension too large (%ld values)", BD); return NULL; }
@@ -141,7 +151,7 @@ ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn mode
         ds_sampler_free(s);
         return NULL;
     }
-    ds_sampler_timesteps(schedule, params->kind, params->steps, s->timesteps);
+    ds_sampler_timesteps_from(schedule, params->kind, params->steps, params->lambda_min, s->timesteps);
     s->timesteps[params->steps] = 0;
     for (int b = 0; b < s->B; b++) {
         s->cls[b] = cls ? cls[b] : DS_NO_CLASS;

@@ -7,6 +7,7 @@
  * reverse of the forward ODE recovers x_0; DDPM and DDIM(η = 1) are the same update; guidance
  * batches the two halves into one call; bad input is refused. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +31,20 @@ static int counting_eps(void *ctx, const float *x, const float *t, const int *cl
     return ds_gmm_eps(m->g, x, t, cls, B, eps);
 }
 
-/* Runs a full sampling of B images; returns a malloc'd (B, D) copy of the final x. */
+/* Runs a full sampling with params p on schedule sch; returns a malloc'd (B, D) copy of the final x. */
+static float *run_params(const ds_schedule *sch, ds_gmm *g, const ds_sampler_params *p, const int *cls) {
+    ds_sampler *s = ds_sampler_create(sch, ds_gmm_dim(g), ds_gmm_eps, g, p, cls);
+    if (!s) { fprintf(stderr, "create: %s\n", ds_last_error()); return NULL; }
+    while (!ds_sampler_done(s))
+        if (ds_sampler_step(s)) { fprintf(stderr, "step: %s\n", ds_last_error()); ds_sampler_free(s); return NULL; }
+    long n = (long)p->batch * ds_gmm_dim(g);
+    float *out = malloc(sizeof(float) * n);
+    memcpy(out, ds_sampler_x(s), sizeof(float) * n);
+    ds_sampler_free(s);
+    return out;
+}
+
+/* A full sampling of B images on the linear schedule. */
 static float *run(ds_gmm *g, ds_sampler_kind kind, int steps, double eta, double guidance, int B, const int *cls, uint64_t seed) {
     ds_sampler_params p;
     ds_sampler_params_init(&p);
@@ -40,15 +54,7 @@ static float *run(ds_gmm *g, ds_sampler_kind kind, int steps, double eta, double
     p.guidance = guidance;
     p.batch = B;
     p.seed = seed;
-    ds_sampler *s = ds_sampler_create(&sched, ds_gmm_dim(g), ds_gmm_eps, g, &p, cls);
-    if (!s) { fprintf(stderr, "create: %s\n", ds_last_error()); return NULL; }
-    while (!ds_sampler_done(s))
-        if (ds_sampler_step(s)) { fprintf(stderr, "step: %s\n", ds_last_error()); ds_sampler_free(s); return NULL; }
-    long n = (long)B * ds_gmm_dim(g);
-    float *out = malloc(sizeof(float) * n);
-    memcpy(out, ds_sampler_x(s), sizeof(float) * n);
-    ds_sampler_free(s);
-    return out;
+    return run_params(&sched, g, &p, cls);
 }
 
 /* mix_slack: discretisation budget for the mixture's per-component moments (component mean
@@ -417,6 +423,58 @@ static void test_tiny_unet_golden(void) {
     ds_model_free(m);
 }
 
+/* DPM-Solver++ on the cosine schedule (β capped at 0.999: λ_T ≈ −10): starting its λ-uniform
+ * steps at λ = −5.1 (diffusers' lambda_min_clipped) instead of λ_T puts no step in the pure-
+ * noise region and lands nearer the probability-flow ODE's solution, measured against a
+ * 1000-step DDIM (η = 0) from the same x_T with the exact mixture denoiser. The linear
+ * schedule's steps do not change (its λ_T = −5.06 is above the clip). */
+static void test_dpm_lambda_clip(void) {
+    ds_schedule cosine;
+    CHECK(ds_schedule_init(&cosine, DS_SCHEDULE_COSINE, 1000) == DS_OK, "cosine schedule");
+    int ts[10], clipped[10], linear_default[10], linear_unclipped[10];
+    ds_sampler_timesteps_from(&cosine, DS_SAMPLER_DPMPP2M, 10, -INFINITY, ts);
+    ds_sampler_timesteps(&cosine, DS_SAMPLER_DPMPP2M, 10, clipped);
+    int top_before = 0, top_after = 0;
+    for (int i = 0; i < 10; i++) top_before += ts[i] >= 979, top_after += clipped[i] >= 979;
+    printf("cosine, DPM-Solver++ 10 steps: %d steps at t >= 979 from lambda_T (t = %d, %d, %d, ...), %d with lambda_min -5.1 "
+           "(t = %d, %d, %d, ...)\n", top_before, ts[0], ts[1], ts[2], top_after, clipped[0], clipped[1], clipped[2]);
+    CHECK(top_before >= 3 && top_after < top_before && clipped[0] < 1000, "fewer steps at t >= 979 (was %d, now %d), first at %d",
+          top_before, top_after, clipped[0]);
+    ds_sampler_timesteps(&sched, DS_SAMPLER_DPMPP2M, 10, linear_default);
+    ds_sampler_timesteps_from(&sched, DS_SAMPLER_DPMPP2M, 10, -INFINITY, linear_unclipped);
+    CHECK(!memcmp(linear_default, linear_unclipped, sizeof linear_default), "linear schedule: the same steps with or without the clip");
+
+    ds_gmm *g = ds_gmm_create(&cosine, 3, 2, MIX_W, MIX_MEAN, MIX_VAR, MIX_LABEL);
+    CHECK(g != NULL, "cosine mixture: %s", ds_last_error());
+    if (!g) return;
+    const int B = 2000;
+    ds_sampler_params p;
+    ds_sampler_params_init(&p);
+    p.batch = B;
+    p.seed = 77;
+    p.kind = DS_SAMPLER_DDIM;
+    p.steps = 1000;
+    float *ref = run_params(&cosine, g, &p, NULL);
+    p.kind = DS_SAMPLER_DPMPP2M;
+    double rmse[2][2] = {{0}}; /* [unclipped, clipped][10, 20 steps] */
+    for (int k = 0; k < 2; k++)
+        for (int j = 0; j < 2; j++) {
+            p.lambda_min = k ? DS_DPM_LAMBDA_MIN : -INFINITY;
+            p.steps = j ? 20 : 10;
+            float *x = run_params(&cosine, g, &p, NULL);
+            for (long i = 0; x && ref && i < 2L * B; i++) rmse[k][j] += ((double)x[i] - ref[i]) * ((double)x[i] - ref[i]);
+            rmse[k][j] = sqrt(rmse[k][j] / (2.0 * B));
+            free(x);
+        }
+    printf("cosine, DPM-Solver++ vs the 1000-step ODE reference, RMS error per coordinate: 10 steps %.4f from lambda_T, "
+           "%.4f clipped; 20 steps %.4f, %.4f\n", rmse[0][0], rmse[1][0], rmse[0][1], rmse[1][1]);
+    CHECK(ref && rmse[1][0] < rmse[0][0] && rmse[1][1] <= rmse[0][1] * 1.05,
+          "the clip brings 10 steps nearer the ODE (%.4f -> %.4f) and does not hurt 20 (%.4f -> %.4f)", rmse[0][0], rmse[1][0],
+          rmse[0][1], rmse[1][1]);
+    free(ref);
+    ds_gmm_free(g);
+}
+
 int main(void) {
     if (ds_schedule_init(&sched, DS_SCHEDULE_LINEAR, 1000)) return 1;
     test_refusals();
@@ -426,5 +484,6 @@ int main(void) {
     test_gaussian();
     test_ddim_convergence();
     test_mixture();
+    test_dpm_lambda_clip();
     return check_summary("test_sampler");
 }
