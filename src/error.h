@@ -11,7 +11,8 @@
 #define DS_OK 0
 #define DS_ERR (-1)
 
-/* printf-style; always returns DS_ERR so callers can write `return ds_fail(...)`. */
+/* printf-style; always returns DS_ERR so callers can write `return ds_fail(...)`. An argument
+ * may quote ds_last_error() (the message is formatted before it replaces the old one). */
 int ds_fail(const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 1, 2)))

@@ -63,18 +63,13 @@ ds_model *ds_model_from_bytes(const uint8_t *bytes, size_t n) {
     const int unet = h.kind == DS_MODEL_UNET;
     const void *config = unet ? (const void *)&uc : (const void *)&mc;
     if (unet ? ds_unet_config_from_ints(h.config, h.n_config, &uc) : ds_mlp_config_from_ints(h.config, h.n_config, &mc)) {
-        char msg[512]; /* ds_fail rewrites the buffer it would read from */
-        strncpy(msg, ds_last_error(), sizeof msg - 1);
-        msg[sizeof msg - 1] = '\0';
-        ds_fail("bad config in the header: %s", msg);
+        ds_fail("bad config in the header: %s", ds_last_error()); /* ds_fail may quote its own buffer */
         return NULL;
     }
     ds_model *m = model_new((ds_model_kind)h.kind, config);
     if (!m) return NULL;
     if (check_class_count(m, h.meta.n_class_names)) {
-        char msg[512]; /* ds_fail rewrites the buffer it would read from */
-        snprintf(msg, sizeof msg, "%s", ds_last_error());
-        ds_fail("header: %s", msg);
+        ds_fail("header: %s", ds_last_error());
         ds_model_free(m);
         return NULL;
     }
@@ -239,11 +234,8 @@ int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls
                      ? ds_unet_forward(&m->unet, &m->unet_state, xb, t + b0, cls ? cls + b0 : NULL, n, eb)
                      : ds_mlp_forward(&m->mlp, &m->mlp_state, xb, t + b0, n, eb);
         if (rc) {
-            if (b0 > 0) { /* name the item in the whole batch, not in the chunk */
-                char msg[512];
-                snprintf(msg, sizeof msg, "%s", ds_last_error());
-                return ds_fail("%s (in the chunk starting at item %d)", msg, b0);
-            }
+            if (b0 > 0) /* name the item in the whole batch, not in the chunk */
+                return ds_fail("%s (in the chunk starting at item %d)", ds_last_error(), b0);
             return DS_ERR;
         }
     }

@@ -253,9 +253,7 @@ static int read_meta(const uint8_t *bytes, size_t end, ds_weights_header *h) {
     if (at != block_end) return ds_fail("header: %zu stray bytes after the last class name (corrupt file?)", block_end - at);
     h->tensors_at = block_end;
     if (ds_weights_meta_check(meta)) {
-        char msg[512]; /* ds_fail rewrites the buffer it would read from */
-        snprintf(msg, sizeof msg, "%s", ds_last_error());
-        return ds_fail("header: %s", msg);
+        return ds_fail("header: %s", ds_last_error()); /* ds_fail may quote its own buffer */
     }
     return DS_OK;
 }
@@ -387,9 +385,7 @@ int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const 
         meta = &def;
     }
     if (ds_weights_meta_check(meta)) {
-        char msg[512]; /* ds_fail rewrites the buffer it would read from */
-        snprintf(msg, sizeof msg, "%s", ds_last_error());
-        return ds_fail("weights write: %s", msg);
+        return ds_fail("weights write: %s", ds_last_error());
     }
     const uint32_t version = meta_is_default(meta) ? 1 : 2; /* the oldest format that holds it */
     size_t names_bytes = 0;
