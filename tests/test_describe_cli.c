@@ -120,6 +120,20 @@ static void test_sample_uses_file_schedule(void) {
     CHECK(cmd_sample(11, contra) == 2, "--schedule linear on a cosine file is a usage error");
     char *beyond[] = {"sample", "--weights", (char *)w, "--n", "1", "--steps", "600", "--png", png, "--quiet", NULL};
     CHECK(cmd_sample(10, beyond) != 0, "600 steps on a T = 500 file are refused");
+
+    /* chunks on threads: 1 and 3 threads write the same bytes (each image has its own stream) */
+    char npy[2][300];
+    uint8_t *b[2] = {NULL, NULL};
+    size_t n[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        snprintf(npy[k], sizeof npy[k], "%s/t%d.npy", dir, k);
+        char *argv[] = {"sample", "--weights", (char *)w, "--n", "7", "--batch", "2", "--steps", "4", "--guidance", "2",
+                        "--threads", k ? "3" : "1", "--npy", npy[k], "--quiet", NULL};
+        CHECK(cmd_sample(16, argv) == 0, "sample --threads %s: %s", k ? "3" : "1", ds_last_error());
+        b[k] = read_file(npy[k], &n[k]);
+    }
+    CHECK(b[0] && b[1] && n[0] == n[1] && n[0] > 128 && !memcmp(b[0], b[1], n[0]), "--threads 1 and 3: the same images");
+    free(b[0]), free(b[1]);
 }
 
 int main(void) {

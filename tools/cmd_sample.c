@@ -2,8 +2,10 @@
  * from trained weights or from the exact mixture over the shipped test images, and write a
  * PNG grid, a filmstrip of every step, and/or an .npy array (+ labels).
  *
- * Images are sampled in chunks of --batch; each image draws its noise from its own stream
- * (seed, image index), so the output does not depend on the chunk size.
+ * Images are sampled in chunks of --batch, the chunks spread over --threads threads (each with
+ * its own model copy: a forward is not reentrant); each image draws its noise from its own
+ * stream (seed, image index), so the output depends neither on the chunk size nor on the
+ * thread count.
  * cmd_sample reads parse -> set up (the denoiser, the buffers) -> loop over chunks -> write.
  * `diffuscope sample --points ...` is `points sample` (tools/diffuscope.c routes it).
  * Not here: the samplers (src/sampler.h), PNG encoding (pngout.h). */
@@ -14,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "error.h"
 #include "gmm_denoiser.h"
 #include "model.h"
+#include "parallel.h"
 #include "pngout.h"
 #include "sampler.h"
 #include "sampler_models.h"
@@ -40,6 +44,8 @@ static const char *USAGE =
     "  --eta E        DDIM noise, 0..1 (default 0)      --guidance G  classifier-free scale (default 1)\n"
     "  --clip X       clip x0_hat to [-X, X], 0 = off (default 1: the data range)\n"
     "  --batch B      images per model call (default 16)   --seed K  (default 0)\n"
+    "  --threads K    chunks of B images sampled on K threads (default: every core; 1 with --frames\n"
+    "                 or --analytic); the images are the same for any K\n"
     "  --schedule     the noise schedule of --analytic (default linear); a weights file records\n"
     "                 its own, and a --schedule that contradicts it is refused\n"
     "  --png FILE     a grid of the samples (one row per class with --classes all)\n"
@@ -81,7 +87,7 @@ static void put_tile(uint8_t *img, int W, int x0, int y0, const uint8_t *tile, i
 typedef struct {
     const char *weights, *analytic, *png, *frames, *npy;
     double analytic_var, eta, guidance, clip;
-    long cls_one, n, steps, batch, seed;
+    long cls_one, n, steps, batch, seed, threads; /* threads 0: every core */
     int all_classes, quiet, schedule_given;
     ds_sampler_kind kind;
     ds_schedule_kind schedule_kind; /* for --analytic; a model's file names its own */
@@ -96,7 +102,7 @@ static const struct option OPTIONS[] = {
     {"clip", required_argument, 0, 'x'}, {"schedule", required_argument, 0, 'S'},
     {"batch", required_argument, 0, 'b'}, {"seed", required_argument, 0, 'r'},
     {"png", required_argument, 0, 'p'}, {"frames", required_argument, 0, 'f'},
-    {"npy", required_argument, 0, 'y'}, {"quiet", no_argument, 0, 'q'},
+    {"npy", required_argument, 0, 'y'}, {"quiet", no_argument, 0, 'q'}, {"threads", required_argument, 0, 'T'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 /* one flag; 0, or the exit status after printing an error */
@@ -130,6 +136,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case 'f': o->frames = arg; break;
     case 'y': o->npy = arg; break;
     case 'q': o->quiet = 1; break;
+    case 'T': if (cli_parse_long("--threads", arg, 1, 64, &o->threads)) return 2; break;
     default: fputs(USAGE, stderr); return 2;
     }
     return 0;
@@ -160,14 +167,16 @@ static int parse_args(int argc, char **argv, sample_opts *o) {
 /* everything a run holds, released by run_free whatever path leads there */
 typedef struct {
     ds_schedule sched;
-    ds_model *model;
+    ds_model **models;              /* (workers) one copy per thread: a forward is not reentrant */
+    int workers;                    /* threads sampling chunks */
     ds_gmm *gmm;
     uint8_t *file;                  /* the --analytic sample file */
     ds_eps_fn fn;
-    void *ctx;
+    void *ctx;                      /* the mixture (--analytic); a model run uses models[worker] */
     int D, side, B;                 /* floats per image (side x side), images per chunk */
     uint8_t *images, *labels;       /* (n, D) the results as pixels, (n) */
-    int *cls;                       /* (B) this chunk's classes */
+    int *cls;                       /* (workers, B) each worker's chunk's classes */
+    double *t_steps_w;              /* (workers) seconds inside ds_sampler_step */
     uint8_t *prev_x, *tile;         /* (B, D) pixels of x_t before a step, of x0_hat after it */
     uint8_t *strip;                 /* (steps, row_h, strip_w) the filmstrip, or NULL */
     int pair_w, strip_w, row_h;
@@ -176,7 +185,8 @@ typedef struct {
 } sample_run;
 
 static void run_free(sample_run *r) {
-    ds_model_free(r->model);
+    for (int w = 0; r->models && w < r->workers; w++) ds_model_free(r->models[w]);
+    free(r->models), free(r->t_steps_w);
     ds_gmm_free(r->gmm);
     free(r->file), free(r->images), free(r->strip), free(r->labels), free(r->cls), free(r->prev_x), free(r->tile);
 }
@@ -184,16 +194,21 @@ static void run_free(sample_run *r) {
 /* the denoiser: a trained UNet, or the exact mixture over a sample file's images */
 static int load_denoiser(const sample_opts *o, sample_run *r) {
     if (o->weights) {
-        if (!(r->model = cli_load_model(o->weights))) return cli_error(1, "%s", ds_last_error());
-        if (ds_model_get_kind(r->model) != DS_MODEL_UNET)
-            return cli_error(1, "%s holds a %s, not a Fashion UNet", o->weights, ds_model_kind_name(ds_model_get_kind(r->model)));
-        int rc = cli_model_schedule(r->model, o->weights, o->schedule_given ? &o->schedule_kind : NULL, &r->sched);
+        long cores = o->threads ? o->threads : sysconf(_SC_NPROCESSORS_ONLN);
+        r->workers = o->frames || cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
+        if (!(r->models = calloc((size_t)r->workers, sizeof *r->models))) return cli_error(1, "out of memory");
+        for (int w = 0; w < r->workers; w++)
+            if (!(r->models[w] = cli_load_model(o->weights))) return cli_error(1, "%s", ds_last_error());
+        const ds_model *m = r->models[0];
+        if (ds_model_get_kind(m) != DS_MODEL_UNET)
+            return cli_error(1, "%s holds a %s, not a Fashion UNet", o->weights, ds_model_kind_name(ds_model_get_kind(m)));
+        int rc = cli_model_schedule(m, o->weights, o->schedule_given ? &o->schedule_kind : NULL, &r->sched);
         if (rc) return rc;
-        r->D = ds_model_item_floats(r->model);
+        r->D = ds_model_item_floats(m);
         r->fn = ds_model_eps;
-        r->ctx = r->model;
         return 0;
     }
+    r->workers = 1; /* the mixture keeps scratch of its own: one thread */
     ds_fashion_sample fs;
     long file_n = 0;
     if (!(r->file = util_read_file(o->analytic, UTIL_MAX_WEIGHTS, &file_n))) return cli_error(1, "%s", ds_last_error());
@@ -216,13 +231,14 @@ static int set_up(const sample_opts *o, sample_run *r) {
     r->B = (int)(o->batch < o->n ? o->batch : o->n);
     r->images = malloc(o->n * D);
     r->labels = malloc(o->n);
-    r->cls = malloc(sizeof(int) * r->B);
+    r->cls = malloc(sizeof(int) * r->B * r->workers);
+    r->t_steps_w = calloc((size_t)r->workers, sizeof(double));
     r->prev_x = malloc((size_t)r->B * D);
     r->tile = malloc((size_t)r->B * D);
     /* filmstrip: one row per step; per image a pair (x_t | x0_hat) with a 2 px gap, 6 px between pairs */
     r->pair_w = 2 * r->side + 2, r->strip_w = (int)(o->n * (r->pair_w + 6) - 6), r->row_h = r->side + 2;
     if (o->frames) r->strip = malloc((size_t)r->strip_w * r->row_h * o->steps);
-    if (!r->images || !r->labels || !r->cls || !r->prev_x || !r->tile || (o->frames && !r->strip)) return cli_error(1, "out of memory");
+    if (!r->images || !r->labels || !r->cls || !r->t_steps_w || !r->prev_x || !r->tile || (o->frames && !r->strip)) return cli_error(1, "out of memory");
     if (r->strip) memset(r->strip, 60, (size_t)r->strip_w * r->row_h * o->steps);
     for (long i = 0; i < o->n; i++) r->labels[i] = (uint8_t)(o->all_classes ? i / (o->n / 10) : o->cls_one);
     return 0;
@@ -241,22 +257,37 @@ static void add_frame(sample_run *r, ds_sampler *s, long first, int b_now, int k
 }
 
 /* every step of one chunk of b_now images starting at image first */
-static int sample_chunk(const sample_opts *o, sample_run *r, ds_sampler_params *p, long first, int b_now) {
-    for (int b = 0; b < b_now; b++) r->cls[b] = r->labels[first + b];
-    p->batch = b_now;
-    p->first_image = first;
-    ds_sampler *s = ds_sampler_create(&r->sched, r->D, r->fn, r->ctx, p, r->cls);
-    if (!s) return cli_error(1, "%s", ds_last_error());
+typedef struct {
+    const sample_opts *o;
+    sample_run *r;
+    ds_sampler_params p;            /* all but batch and first image */
+} sample_job;
+
+/* every step of chunk `shard` (images shard B ..) on worker's model and buffers (a ds_shard_job;
+ * chunks write only their own images, so any thread count gives the same bytes) */
+static int sample_chunk(void *ctx, int worker, int shard) {
+    const sample_job *j = ctx;
+    const sample_opts *o = j->o;
+    sample_run *r = j->r;
+    const long first = (long)shard * r->B;
+    const int b_now = (int)(o->n - first < r->B ? o->n - first : r->B);
+    int *cls = r->cls + (long)worker * r->B;
+    for (int b = 0; b < b_now; b++) cls[b] = r->labels[first + b];
+    ds_sampler_params p = j->p;
+    p.batch = b_now;
+    p.first_image = first;
+    ds_sampler *s = ds_sampler_create(&r->sched, r->D, r->fn, r->models ? r->models[worker] : r->ctx, &p, cls);
+    if (!s) return DS_ERR;
     for (int k = 0; k < o->steps; k++) {
         if (r->strip) ds_x_to_pixels(ds_sampler_x(s), (long)b_now * r->D, r->prev_x);
         double t0 = util_now_s();
         if (ds_sampler_step(s)) {
             ds_sampler_free(s);
-            return cli_error(1, "step %d: %s", k + 1, ds_last_error());
+            return ds_fail("step %d: %s", k + 1, ds_last_error());
         }
-        r->t_steps += util_now_s() - t0;
+        r->t_steps_w[worker] += util_now_s() - t0;
         if (r->strip) add_frame(r, s, first, b_now, k);
-        if (!o->quiet) {
+        if (!o->quiet && worker == 0) {
             ds_sampler_info info;
             ds_sampler_get_info(s, &info);
             fprintf(stderr, "\rsample: images %ld-%ld of %ld, step %d/%ld (t = %d)   ", first + 1, first + b_now, o->n, k + 1,
@@ -269,23 +300,24 @@ static int sample_chunk(const sample_opts *o, sample_run *r, ds_sampler_params *
 }
 
 static int sample_loop(const sample_opts *o, sample_run *r) {
-    ds_sampler_params p;
-    ds_sampler_params_init(&p);
-    p.kind = o->kind;
-    p.steps = (int)o->steps;
-    p.eta = o->eta;
-    p.guidance = o->guidance;
-    p.clip = o->clip;
-    p.seed = (uint64_t)o->seed;
+    sample_job j = {.o = o, .r = r};
+    ds_sampler_params_init(&j.p);
+    j.p.kind = o->kind;
+    j.p.steps = (int)o->steps;
+    j.p.eta = o->eta;
+    j.p.guidance = o->guidance;
+    j.p.clip = o->clip;
+    j.p.seed = (uint64_t)o->seed;
+    r->chunks = (o->n + r->B - 1) / r->B;
     double t_start = util_now_s();
-    for (long first = 0; first < o->n; first += r->B, r->chunks++) {
-        int rc = sample_chunk(o, r, &p, first, (int)(o->n - first < r->B ? o->n - first : r->B));
-        if (rc) return rc;
-    }
+    int rc = parallel_run_shards(NULL, r->workers, (int)r->chunks, sample_chunk, &j);
     r->total = util_now_s() - t_start;
     if (!o->quiet) fputc('\n', stderr);
-    printf("sampled %ld images (%s, %ld steps, guidance %g, batch %d) in %.3f s: %.2f ms per step per batch, %.1f ms per image\n",
-           o->n, ds_sampler_kind_name(o->kind), o->steps, o->guidance, r->B, r->total,
+    if (rc) return cli_error(1, "%s", ds_last_error());
+    for (int w = 0; w < r->workers; w++) r->t_steps += r->t_steps_w[w];
+    printf("sampled %ld images (%s, %ld steps, guidance %g, batch %d, %d thread%s) in %.3f s: %.2f ms per step per batch, "
+           "%.1f ms per image\n",
+           o->n, ds_sampler_kind_name(o->kind), o->steps, o->guidance, r->B, r->workers, r->workers > 1 ? "s" : "", r->total,
            1e3 * r->t_steps / (r->chunks * o->steps), 1e3 * r->total / o->n);
     return 0;
 }
