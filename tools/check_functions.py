@@ -123,8 +123,15 @@ def main(argv):
     args = argv[1:]
     while args:
         a = args.pop(0)
+        if a in ("-h", "--help"):
+            print("usage: check_functions.py [--max N] [REPO]   functions over N lines (100) outside the\n"
+                  "allow-list, and calls from one tools/cmd_*.c into another; exit 1 if any")
+            return 0
         if a == "--max" and args:
             limit = int(args.pop(0))
+        elif a.startswith("-") or not os.path.isdir(os.path.join(a, "src")):
+            sys.stderr.write(f"check_functions.py: {a} is not an option or a repository folder (see --help)\n")
+            return 2
         else:
             root = a
     long_ones = []
