@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "chunked_sampler.h"
 #include "cli.h"
 #include "error.h"
 #include "fashion.h"
@@ -29,7 +30,7 @@
 #include "kernels_grad.h"
 #include "model.h"
 #include "optim.h"
-#include "parallel.h"
+#include "sampler_models.h"
 #include "pngout.h"
 #include "rng.h"
 #include "sampler.h"
@@ -449,48 +450,22 @@ static int set_up(const eval_opts *o, eval_run *r) {
     return 0;
 }
 
-/* ---- sample: chunks of SAMPLE_CHUNK images as shards over the threads ---- */
+/* ---- sample: chunks of SAMPLE_CHUNK images over the threads (chunked_sampler.h) ---- */
 
 #define SAMPLE_CHUNK 25
 
-typedef struct {
-    eval_run *r;
-    ds_sampler_params params;
-} sample_job;
-
-static int eps_model(void *ctx, const float *x, const float *t, const int *cls, int B, float *eps) {
-    return ds_model_forward((ds_model *)ctx, x, t, cls, B, eps);
-}
-
-/* images shard * SAMPLE_CHUNK .. with the worker's model copy (a ds_shard_job) */
-static int sample_chunk(void *ctx, int worker, int shard) {
-    sample_job *j = ctx;
-    eval_run *r = j->r;
-    int i0 = shard * SAMPLE_CHUNK;
-    ds_sampler_params p = j->params;
-    p.batch = r->N - i0 < SAMPLE_CHUNK ? r->N - i0 : SAMPLE_CHUNK;
-    p.first_image = i0;
-    ds_sampler *s = ds_sampler_create(&r->sch, 784, eps_model, r->models[worker], &p, r->cls + i0);
-    if (!s) return DS_ERR;
-    int rc = DS_OK;
-    while (rc == DS_OK && !ds_sampler_done(s)) rc = ds_sampler_step(s);
-    if (rc == DS_OK) memcpy(r->samp + (size_t)i0 * 784, ds_sampler_x(s), sizeof(float) * 784 * (size_t)p.batch);
-    ds_sampler_free(s);
-    return rc;
+static void keep_floats(void *user, long first, int count, const ds_sampler *s) {
+    eval_run *r = user;
+    memcpy(r->samp + (size_t)first * 784, ds_sampler_x(s), sizeof(float) * 784 * (size_t)count);
 }
 
 static int sample_all(const eval_opts *o, eval_run *r) {
-    sample_job j = {.r = r};
-    ds_sampler_params_init(&j.params);
-    j.params.kind = o->kind;
-    j.params.steps = (int)o->steps;
-    j.params.eta = o->eta;
-    j.params.guidance = o->guidance;
-    j.params.clip = o->clip;
-    j.params.seed = (uint64_t)o->seed;
+    chunked_sampling c = {.schedule = &r->sch, .n = r->N, .chunk = SAMPLE_CHUNK, .D = 784, .cls = r->cls,
+                          .fn = ds_model_eps, .ctx = (void *const *)r->models, .workers = (int)o->threads,
+                          .on_done = keep_floats, .user = r};
+    chunked_params(&c.params, o->kind, o->steps, o->eta, o->guidance, o->clip, o->seed);
     double t0 = util_now_s();
-    int n_chunks = (r->N + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
-    if (parallel_run_shards(NULL, (int)o->threads, n_chunks, sample_chunk, &j)) return cli_error(1, "eval: sampling: %s", ds_last_error());
+    if (chunked_sample(&c)) return cli_error(1, "eval: sampling: %s", ds_last_error());
     r->secs = util_now_s() - t0;
     for (long i = 0; i < (long)r->N * 784; i++) r->samp[i] = r->samp[i] > 1 ? 1 : r->samp[i] < -1 ? -1 : r->samp[i];
     r->acc = cl_run(&r->clf, &r->cs, r->samp, r->cls, r->N, r->samp_f, r->pred);

@@ -22,7 +22,7 @@
 #include "error.h"
 #include "gmm_denoiser.h"
 #include "model.h"
-#include "parallel.h"
+#include "chunked_sampler.h"
 #include "pngout.h"
 #include "sampler.h"
 #include "sampler_models.h"
@@ -175,7 +175,7 @@ typedef struct {
     void *ctx;                      /* the mixture (--analytic); a model run uses models[worker] */
     int D, side, B;                 /* floats per image (side x side), images per chunk */
     uint8_t *images, *labels;       /* (n, D) the results as pixels, (n) */
-    int *cls;                       /* (workers, B) each worker's chunk's classes */
+    int *cls;                       /* (n) each image's class */
     double *t_steps_w;              /* (workers) seconds inside ds_sampler_step */
     uint8_t *prev_x, *tile;         /* (B, D) pixels of x_t before a step, of x0_hat after it */
     uint8_t *strip;                 /* (steps, row_h, strip_w) the filmstrip, or NULL */
@@ -231,7 +231,7 @@ static int set_up(const sample_opts *o, sample_run *r) {
     r->B = (int)(o->batch < o->n ? o->batch : o->n);
     r->images = malloc(o->n * D);
     r->labels = malloc(o->n);
-    r->cls = malloc(sizeof(int) * r->B * r->workers);
+    r->cls = malloc(sizeof(int) * o->n);
     r->t_steps_w = calloc((size_t)r->workers, sizeof(double));
     r->prev_x = malloc((size_t)r->B * D);
     r->tile = malloc((size_t)r->B * D);
@@ -247,7 +247,7 @@ static int set_up(const sample_opts *o, sample_run *r) {
 /* ---- loop ---- */
 
 /* after step k of the chunk starting at image first: its row of the filmstrip */
-static void add_frame(sample_run *r, ds_sampler *s, long first, int b_now, int k) {
+static void add_frame(sample_run *r, const ds_sampler *s, long first, int b_now, int k) {
     ds_x_to_pixels(ds_sampler_x0(s), (long)b_now * r->D, r->tile);
     for (int b = 0; b < b_now; b++) {
         int x0 = (int)((first + b) * (r->pair_w + 6)), y0 = k * r->row_h + 1;
@@ -256,61 +256,43 @@ static void add_frame(sample_run *r, ds_sampler *s, long first, int b_now, int k
     }
 }
 
-/* every step of one chunk of b_now images starting at image first */
 typedef struct {
     const sample_opts *o;
     sample_run *r;
-    ds_sampler_params p;            /* all but batch and first image */
 } sample_job;
 
-/* every step of chunk `shard` (images shard B ..) on worker's model and buffers (a ds_shard_job;
- * chunks write only their own images, so any thread count gives the same bytes) */
-static int sample_chunk(void *ctx, int worker, int shard) {
-    const sample_job *j = ctx;
-    const sample_opts *o = j->o;
+/* after the sampler is made (step -1) and after each step: the filmstrip row (x_t before the
+ * step beside x̂_0 after it) and the progress line */
+static int chunk_step(void *user, int worker, long first, int count, int step, const ds_sampler *s) {
+    sample_job *j = user;
     sample_run *r = j->r;
-    const long first = (long)shard * r->B;
-    const int b_now = (int)(o->n - first < r->B ? o->n - first : r->B);
-    int *cls = r->cls + (long)worker * r->B;
-    for (int b = 0; b < b_now; b++) cls[b] = r->labels[first + b];
-    ds_sampler_params p = j->p;
-    p.batch = b_now;
-    p.first_image = first;
-    ds_sampler *s = ds_sampler_create(&r->sched, r->D, r->fn, r->models ? r->models[worker] : r->ctx, &p, cls);
-    if (!s) return DS_ERR;
-    for (int k = 0; k < o->steps; k++) {
-        if (r->strip) ds_x_to_pixels(ds_sampler_x(s), (long)b_now * r->D, r->prev_x);
-        double t0 = util_now_s();
-        if (ds_sampler_step(s)) {
-            ds_sampler_free(s);
-            return ds_fail("step %d: %s", k + 1, ds_last_error());
-        }
-        r->t_steps_w[worker] += util_now_s() - t0;
-        if (r->strip) add_frame(r, s, first, b_now, k);
-        if (!o->quiet && worker == 0) {
-            ds_sampler_info info;
-            ds_sampler_get_info(s, &info);
-            fprintf(stderr, "\rsample: images %ld-%ld of %ld, step %d/%ld (t = %d)   ", first + 1, first + b_now, o->n, k + 1,
-                    o->steps, info.t);
-        }
+    if (r->strip && step >= 0) add_frame(r, s, first, count, step);
+    if (r->strip) ds_x_to_pixels(ds_sampler_x(s), (long)count * r->D, r->prev_x); /* x before the next step */
+    if (!j->o->quiet && worker == 0 && step >= 0) {
+        ds_sampler_info info;
+        ds_sampler_get_info(s, &info);
+        fprintf(stderr, "\rsample: images %ld-%ld of %ld, step %d/%ld (t = %d)   ", first + 1, first + count, j->o->n,
+                step + 1, j->o->steps, info.t);
     }
-    ds_x_to_pixels(ds_sampler_x(s), (long)b_now * r->D, r->images + first * r->D);
-    ds_sampler_free(s);
-    return 0;
+    return DS_OK;
+}
+
+static void keep_pixels(void *user, long first, int count, const ds_sampler *s) {
+    sample_run *r = ((sample_job *)user)->r;
+    ds_x_to_pixels(ds_sampler_x(s), (long)count * r->D, r->images + first * r->D);
 }
 
 static int sample_loop(const sample_opts *o, sample_run *r) {
     sample_job j = {.o = o, .r = r};
-    ds_sampler_params_init(&j.p);
-    j.p.kind = o->kind;
-    j.p.steps = (int)o->steps;
-    j.p.eta = o->eta;
-    j.p.guidance = o->guidance;
-    j.p.clip = o->clip;
-    j.p.seed = (uint64_t)o->seed;
+    void *const one_ctx[1] = {r->ctx};
+    chunked_sampling c = {.schedule = &r->sched, .n = o->n, .chunk = r->B, .D = r->D, .cls = r->cls, .fn = r->fn,
+                          .ctx = r->models ? (void *const *)r->models : one_ctx, .workers = r->workers,
+                          .on_step = chunk_step, .on_done = keep_pixels, .user = &j, .step_seconds = r->t_steps_w};
+    chunked_params(&c.params, o->kind, o->steps, o->eta, o->guidance, o->clip, o->seed);
     r->chunks = (o->n + r->B - 1) / r->B;
+    for (long i = 0; i < o->n; i++) r->cls[i] = r->labels[i];
     double t_start = util_now_s();
-    int rc = parallel_run_shards(NULL, r->workers, (int)r->chunks, sample_chunk, &j);
+    int rc = chunked_sample(&c);
     r->total = util_now_s() - t_start;
     if (!o->quiet) fputc('\n', stderr);
     if (rc) return cli_error(1, "%s", ds_last_error());

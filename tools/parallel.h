@@ -3,8 +3,8 @@
  * Worker w runs shards w, w + n, w + 2n, ... on its own thread (worker 0 on the caller's), so
  * each worker can own scratch buffers or a model copy. Shards write only their own outputs and
  * callers combine them in shard order: results are bit-identical for any thread count. Used by
- * `train` (gradients per shard, through the UNet trainer and src/mlp_train.h) and `eval`
- * (image chunks per shard). Not here: what a shard computes, or how results are combined. */
+ * `train` (gradients per shard, through the UNet trainer and src/mlp_train.h) and by `sample`
+ * and `eval` (image chunks per shard, through chunked_sampler.h). Not here: what a shard computes, or how results are combined. */
 #ifndef DS_PARALLEL_H
 #define DS_PARALLEL_H
 
