@@ -83,7 +83,8 @@ long ds_checkpoint_write(void *buf, long cap, const ds_optim *opt, const float *
     put_u64(&w, (uint64_t)c->decay_steps);
     put_f64(&w, c->min_lr_ratio);
     put_f64(&w, c->ema_decay);
-    put_u64(&w, (uint64_t)c->ema_warmup); /* 27 fields * 8 = 216 bytes, then padding */
+    put_u64(&w, (uint64_t)c->ema_warmup);
+    put_u64(&w, (uint64_t)c->decay_start); /* 28 fields * 8 = 224 bytes, then zero padding (older files: start 0) */
     w.p = (uint8_t *)buf + DS_CHECKPOINT_HEADER_BYTES;
     if (model_bytes) put(&w, model, (size_t)model_bytes);
     if (extra_bytes) put(&w, extra, (size_t)extra_bytes);
@@ -146,6 +147,7 @@ int ds_checkpoint_parse(const void *buf, long size, ds_checkpoint *ck) {
     c->min_lr_ratio = get_f64(&r);
     c->ema_decay = get_f64(&r);
     c->ema_warmup = (int)get_u64(&r);
+    c->decay_start = (long)get_u64(&r);
     if (ds_optim_config_check(c)) return ds_fail("checkpoint: stored optimiser config is invalid: %s", ds_last_error());
     if ((c->ema_decay > 0) != ck->has_ema) return ds_fail("checkpoint: EMA flag disagrees with the EMA decay");
     const uint8_t *p = (const uint8_t *)buf + DS_CHECKPOINT_HEADER_BYTES;

@@ -20,6 +20,7 @@ void ds_optim_config_default(ds_optim_config *cfg) {
     cfg->clip_norm = 1.0;
     cfg->warmup_steps = 0;
     cfg->decay_steps = 0;
+    cfg->decay_start = 0;
     cfg->min_lr_ratio = 0.1;
     cfg->ema_decay = 0.999;
     cfg->ema_warmup = 1;
@@ -38,6 +39,10 @@ int ds_optim_config_check(const ds_optim_config *cfg) {
     if (cfg->decay_steps && cfg->decay_steps <= cfg->warmup_steps)
         return ds_fail("decay steps (%ld) must exceed warm-up steps (%ld), or be 0 for no decay", cfg->decay_steps,
                        cfg->warmup_steps);
+    if (ds_check_range_int(cfg->decay_start, 0, 1000000000L, "decay start")) return DS_ERR;
+    if (cfg->decay_steps && cfg->decay_steps <= cfg->decay_start)
+        return ds_fail("decay steps (%ld) must exceed the step the decay starts at (%ld)", cfg->decay_steps,
+                       cfg->decay_start);
     if (ds_check_range(cfg->min_lr_ratio, 0.0, 1.0, "minimum lr ratio")) return DS_ERR;
     if (ds_check_range(cfg->ema_decay, 0.0, 0.999999, "EMA decay")) return DS_ERR;
     if (cfg->ema_warmup != 0 && cfg->ema_warmup != 1) return ds_fail("ema_warmup must be 0 or 1 (got %d)", cfg->ema_warmup);
@@ -79,8 +84,10 @@ double ds_optim_lr(const ds_optim_config *cfg, long step) {
     double lr = cfg->lr;
     if (cfg->warmup_steps > 0 && step < cfg->warmup_steps) return lr * (double)(step + 1) / (double)cfg->warmup_steps;
     if (cfg->decay_steps > 0) {
-        double span = (double)(cfg->decay_steps - cfg->warmup_steps);
-        double done = (double)(step - cfg->warmup_steps) / span;
+        long start = cfg->decay_start > cfg->warmup_steps ? cfg->decay_start : cfg->warmup_steps;
+        if (step < start) return lr;
+        double span = (double)(cfg->decay_steps - start);
+        double done = (double)(step - start) / span;
         if (done > 1.0) done = 1.0;
         double floor_lr = lr * cfg->min_lr_ratio;
         return floor_lr + (lr - floor_lr) * 0.5 * (1.0 + ds_cos(PI * done));

@@ -19,6 +19,8 @@ typedef struct {
     double clip_norm;     /* clip the global L2 norm of the gradient to this; 0 = no clipping */
     long warmup_steps;    /* lr rises linearly from lr/warmup to lr over these steps; 0 = none */
     long decay_steps;     /* cosine decay from lr to lr*min_lr_ratio, ending at this step; 0 = none */
+    long decay_start;     /* the cosine starts here, or at the end of warm-up if that is later (0: there);
+                           * a resumed run sets it to its step to add a decay to a constant-lr run */
     double min_lr_ratio;  /* floor of the cosine decay, in [0, 1] */
     double ema_decay;     /* EMA of the weights, in [0, 1); 0 = no EMA kept */
     int ema_warmup;       /* 1: effective decay min(ema_decay, (1+s)/(10+s)) so early EMA is not stuck at init */

@@ -94,6 +94,16 @@ int main(void) {
         CHECK_NEAR(ds_optim_lr(&c, 10), 1.0, 1e-15, "lr at end of warm-up");
         CHECK_NEAR(ds_optim_lr(&c, 60), 0.55, 1e-12, "lr half way through the decay");
         CHECK_NEAR(ds_optim_lr(&c, 500), 0.1, 1e-12, "lr after the decay");
+        /* a decay added on resume: constant lr until decay_start, then the cosine over the rest */
+        c.decay_start = 60;
+        c.decay_steps = 160;
+        CHECK_NEAR(ds_optim_lr(&c, 59), 1.0, 1e-15, "lr before a late decay starts");
+        CHECK_NEAR(ds_optim_lr(&c, 60), 1.0, 1e-15, "lr where a late decay starts");
+        CHECK_NEAR(ds_optim_lr(&c, 110), 0.55, 1e-12, "lr half way through a late decay");
+        CHECK_NEAR(ds_optim_lr(&c, 160), 0.1, 1e-12, "lr at the end of a late decay");
+        c.decay_steps = 60;
+        CHECK(ds_optim_config_check(&c) == DS_ERR, "decay ending where it starts refused");
+        c.decay_start = 0;
         c.decay_steps = 5;
         CHECK(ds_optim_config_check(&c) == DS_ERR, "decay shorter than warm-up refused");
         c.decay_steps = 0;

@@ -112,6 +112,17 @@ int main(void) {
     CHECK(train("c.dsw", "c.ckpt", 6, 3, NULL) == 0, "6 steps on 3 threads");
     CHECK(same_file("a.dsw", "c.dsw"), "the thread count does not change the weights");
 
+    /* a decay added on resume starts at the resumed step, and a second resume with the same
+     * --decay-steps keeps that start (so two stretches equal one) */
+    CHECK(train("d.dsw", "d.ckpt", 3, 1, NULL) == 0, "3 steps at constant lr");
+    CHECK(train("d.dsw", "d.ckpt", 6, 1, "--resume --decay-steps 6 --min-lr-ratio 0.5") == 0, "resume adding a decay");
+    CHECK(!same_file("a.dsw", "d.dsw"), "the added decay changes the weights");
+    CHECK(train("e.dsw", "e.ckpt", 3, 1, NULL) == 0, "3 steps again");
+    CHECK(train("e.dsw", "e.ckpt", 5, 1, "--resume --decay-steps 6 --min-lr-ratio 0.5") == 0, "decay, stopped at 5");
+    CHECK(train("e.dsw", "e.ckpt", 6, 1, "--resume --decay-steps 6") == 0, "second resume, same decay");
+    CHECK(same_file("d.dsw", "e.dsw"), "the second resume kept the decay's start and floor");
+    CHECK(train("f.dsw", "e.ckpt", 8, 1, "--resume --decay-steps 4") == 2, "a decay ending before the checkpoint's step: exit 2");
+
     /* a corrupt checkpoint is refused with exit 1 */
     {
         long n = 0;

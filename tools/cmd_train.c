@@ -50,7 +50,8 @@ static const char *USAGE =
     "  --dtype f16|f32       weights file precision (default f16)\n"
     "  --checkpoint-every S  seconds between checkpoints (default 300); --log-every S (default 10)\n"
     "  --data DIR            Fashion-MNIST folder (default $DS_FASHION_DIR or " FASHION_DIR_DEFAULT ")\n"
-    "On resume the model, optimiser, schedule, batch and shard come from the checkpoint; --steps,\n"
+    "On resume the model, optimiser, schedule, batch and shard come from the checkpoint (except\n"
+    "--decay-steps N / --min-lr-ratio X: a cosine decay from the resumed step to step N); --steps,\n"
     "--threads, --out and the intervals may change. Ctrl-C saves a checkpoint and exits.\n";
 
 #define EXTRA_MAGIC 0x44535452u /* "DSTR" */
@@ -138,6 +139,7 @@ typedef struct {
     ds_schedule_kind sched;
     ds_dtype dtype;
     int fixed_by_checkpoint; /* flags given that a resume takes from the checkpoint instead */
+    int min_lr_given;        /* --min-lr-ratio was given (it and --decay-steps may change on resume) */
 } train_opts;
 
 static void opts_default(train_opts *o) {
@@ -148,7 +150,7 @@ static void opts_default(train_opts *o) {
 }
 
 static int is_fixed_by_checkpoint(int c) {
-    return c == O_BATCH || c == O_SHARD || c == O_LR || c == O_WARMUP || c == O_DECAY || c == O_MINLR || c == O_WD ||
+    return c == O_BATCH || c == O_SHARD || c == O_LR || c == O_WARMUP || c == O_WD ||
            c == O_CLIP || c == O_EMA || c == O_SCHED || c == O_T || c == O_PUNCOND || c == O_BASE || c == O_MULT ||
            c == O_RES || c == O_GROUPS || c == O_TEMB || c == O_HIDDEN || c == O_LAYERS;
 }
@@ -174,6 +176,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case O_DECAY: if (cli_parse_long("--decay-steps", arg, 0, 100000000, &o->decay)) return 2; break;
     case O_MINLR:
         if (cli_parse_double("--min-lr-ratio", arg, &o->min_lr)) return 2;
+        o->min_lr_given = 1;
         if (o->min_lr < 0 || o->min_lr > 1) return cli_error(2, "--min-lr-ratio must be in [0, 1], got %s", arg);
         break;
     case O_WD:
@@ -297,6 +300,23 @@ static int describe_new_run(train_opts *o, model_blob *mb, train_extra *ex) {
     return 0;
 }
 
+/* --decay-steps on resume: a cosine decay from the resumed step to N (a constant-lr run gets its
+ * end), or the run's own decay kept when N is the one it already has (a second resume) */
+static int add_decay_on_resume(const train_opts *o, ds_checkpoint *ck) {
+    ds_optim_config *c = &ck->cfg;
+    if (o->decay && o->decay != c->decay_steps) {
+        if (o->decay <= ck->step)
+            return cli_error(2, "train: --decay-steps %ld must be after the checkpoint's step %ld", o->decay, ck->step);
+        c->decay_steps = o->decay;
+        c->decay_start = ck->step;
+        fprintf(stderr, "train: lr decays (cosine) from step %ld to step %ld\n", ck->step, o->decay);
+    } else if (o->min_lr_given && !c->decay_steps) {
+        return cli_error(2, "train: --min-lr-ratio on resume needs --decay-steps (the checkpoint's run has no decay)");
+    }
+    if (o->min_lr_given) c->min_lr_ratio = o->min_lr;
+    return ds_optim_config_check(c) ? cli_error(2, "train: %s", ds_last_error()) : 0;
+}
+
 /* model blob and trainer state of a run to resume, from its checkpoint */
 static int read_checkpoint(const train_opts *o, train_run *r) {
     const char *ckpt = o->ckpt;
@@ -319,7 +339,7 @@ static int read_checkpoint(const train_opts *o, train_run *r) {
                         "the flags given for them are ignored\n");
     if (o->model_name && strcmp(o->model_name, kind_name(&r->mb)))
         return cli_error(2, "train: --model %s but the checkpoint holds a %s", o->model_name, kind_name(&r->mb));
-    return 0;
+    return add_decay_on_resume(o, &r->ck);
 }
 
 /* the training set, hashed so a resume refuses other data */
