@@ -37,7 +37,7 @@ static const char *sampler_kind_name(int id) { return ds_sampler_kind_name((ds_s
 static const char *view_name(int id) { return ds_sampler_view_name((ds_sampler_view)id); }
 static const char *shape_name(int id) { return ds_shape_name((ds_shape_kind)id); }
 static const char *vi_direction_name(int id) { return ds_vi_direction_name((ds_vi_direction)id); }
-static const char *dtype_name(int id) { return id == DS_DTYPE_F16 ? "f16" : "f32"; }
+static const char *dtype_name(int id) { return ds_dtype_name((ds_dtype)id); }
 static const char *drawing_mode_name(int id) { return id ? "filled" : "ink"; }
 static const char *prediction_name(int id) { return ds_prediction_name((ds_prediction)id); }
 
@@ -48,7 +48,7 @@ static const api_enum ENUMS[] = {
     {"view", DS_VIEW_X_T, DS_VIEW_COUNT, view_name},
     {"shape", DS_SHAPE_COW, DS_SHAPE_COUNT, shape_name},
     {"vi_direction", DS_VI_REVERSE, 2, vi_direction_name},
-    {"dtype", DS_DTYPE_F32, 2, dtype_name},
+    {"dtype", DS_DTYPE_F32, DS_DTYPE_COUNT, dtype_name},
     {"drawing_mode", 0, 2, drawing_mode_name},
     {"prediction", DS_PREDICT_EPS, 1, prediction_name},
 };

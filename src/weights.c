@@ -168,6 +168,29 @@ float ds_f16_to_f32(uint16_t h) {
 
 /* ---- reading ---- */
 
+static const char *const DTYPE_NAMES[DS_DTYPE_COUNT] = {"f32", "f16", "q8"};
+
+const char *ds_dtype_name(ds_dtype d) { return d >= 0 && d < DS_DTYPE_COUNT ? DTYPE_NAMES[d] : "unknown"; }
+
+int ds_dtype_parse(const char *name, ds_dtype *out) {
+    for (int d = 0; d < DS_DTYPE_COUNT; d++)
+        if (name && !strcmp(name, DTYPE_NAMES[d])) {
+            *out = (ds_dtype)d;
+            return DS_OK;
+        }
+    return ds_fail("unknown dtype '%s' (f32, f16 or q8)", name ? name : "(null)");
+}
+
+/* bytes of a tensor's data before padding: values, and for q8 the per-row scales first */
+static uint64_t data_bytes_of(uint32_t dtype, uint64_t rows, uint64_t numel) {
+    return dtype == DS_DTYPE_F32 ? 4 * numel : dtype == DS_DTYPE_F16 ? 2 * numel : 4 * rows + numel;
+}
+
+/* what a tensor is stored as when the file is written as `dtype` */
+static ds_dtype stored_dtype(ds_dtype dtype, const ds_param_info *p) {
+    return dtype == DS_DTYPE_Q8 && p->ndim < 2 ? DS_DTYPE_F16 : dtype;
+}
+
 static const char *kind_name(uint32_t kind) { return kind == 1 ? "unet" : kind == 2 ? "mlp" : "unknown"; }
 
 /* One tensor record, located but not yet matched to a model. */
@@ -197,10 +220,12 @@ static int parse_record(const uint8_t *bytes, size_t at, size_t end, uint32_t in
     r->dtype = get_u32(bytes + p);
     r->ndim = get_u32(bytes + p + 4);
     p += 8;
-    if (r->dtype != DS_DTYPE_F32 && r->dtype != DS_DTYPE_F16)
-        return ds_fail("tensor '%s': unknown dtype %u (0 = f32, 1 = f16)", r->name, r->dtype);
+    if (r->dtype >= DS_DTYPE_COUNT)
+        return ds_fail("tensor '%s': unknown dtype %u (0 = f32, 1 = f16, 2 = q8)", r->name, r->dtype);
     if (r->ndim < 1 || r->ndim > DS_PARAM_MAX_DIMS)
         return ds_fail("tensor '%s': %u dimensions (1..%d allowed)", r->name, r->ndim, DS_PARAM_MAX_DIMS);
+    if (r->dtype == DS_DTYPE_Q8 && r->ndim < 2)
+        return ds_fail("tensor '%s': q8 needs 2 or more dimensions (one scale per row), it has 1", r->name);
     if (end - p < 4 * (size_t)r->ndim) return ds_fail("truncated: tensor '%s' shape runs past the end of the file", r->name);
     r->numel = 1;
     for (uint32_t d = 0; d < r->ndim; d++) {
@@ -211,7 +236,7 @@ static int parse_record(const uint8_t *bytes, size_t at, size_t end, uint32_t in
         if (r->numel > (1ull << 28)) return ds_fail("tensor '%s' is implausibly large (corrupt file?)", r->name);
     }
     p += 4 * r->ndim;
-    uint64_t data_bytes = (r->numel * (r->dtype == DS_DTYPE_F32 ? 4 : 2) + 3) & ~(uint64_t)3; /* 64-bit on wasm32 too */
+    uint64_t data_bytes = (data_bytes_of(r->dtype, r->dims[0], r->numel) + 3) & ~(uint64_t)3; /* 64-bit on wasm32 too */
     if ((uint64_t)(end - p) < data_bytes)
         return ds_fail("truncated: tensor '%s' needs %llu bytes of data at byte %zu but only %zu remain", r->name,
                        (unsigned long long)data_bytes, p, end - p);
@@ -327,6 +352,50 @@ static void format_shape(char *buf, size_t cap, int ndim, const uint32_t *dims32
     if (len < cap) snprintf(buf + len, cap - len, ")");
 }
 
+/* one record's values into dst (numel floats), widened or dequantised; every value finite */
+static int decode_tensor(const uint8_t *src, const record *r, float *dst, long numel) {
+    const long rows = (long)r->dims[0], cols = numel / rows;
+    const int8_t *q = (const int8_t *)(src + 4 * rows);
+    for (long j = 0; j < numel; j++) {
+        float v;
+        if (r->dtype == DS_DTYPE_F32) {
+            uint32_t bits = get_u32(src + 4 * j);
+            memcpy(&v, &bits, 4);
+        } else if (r->dtype == DS_DTYPE_F16) {
+            v = ds_f16_to_f32((uint16_t)(src[2 * j] | src[2 * j + 1] << 8));
+        } else {
+            uint32_t bits = get_u32(src + 4 * (j / cols));
+            float scale;
+            memcpy(&scale, &bits, 4);
+            if (!(scale >= 0) || !isfinite(scale))
+                return ds_fail("tensor '%s': q8 scale of row %ld is %g (must be finite and >= 0)", r->name, j / cols, scale);
+            v = (float)q[j] * scale;
+        }
+        if (!isfinite(v)) return ds_fail("tensor '%s' holds a non-finite value (%g) at index %ld", r->name, v, j);
+        dst[j] = v;
+    }
+    return DS_OK;
+}
+
+/* q8 encoding of one tensor (rows x cols floats): the per-row scales then the int8 values */
+static void encode_q8(const float *src, long rows, long cols, uint8_t *out) {
+    int8_t *q = (int8_t *)(out + 4 * rows);
+    for (long i = 0; i < rows; i++) {
+        const float *row = src + i * cols;
+        float amax = 0.0f;
+        for (long j = 0; j < cols; j++) amax = fabsf(row[j]) > amax ? fabsf(row[j]) : amax;
+        float scale = amax / 127.0f;
+        uint32_t bits;
+        memcpy(&bits, &scale, 4);
+        put_u32(out + 4 * i, bits);
+        for (long j = 0; j < cols; j++) {
+            /* floor(x + 0.5): the same integer on every platform, whatever the rounding mode */
+            float x = scale > 0 ? floorf(row[j] / scale + 0.5f) : 0.0f;
+            q[i * cols + j] = (int8_t)(x > 127 ? 127 : x < -127 ? -127 : x);
+        }
+    }
+}
+
 int ds_weights_read_tensors(const uint8_t *bytes, size_t n, const ds_param_table *table, float *params) {
     ds_weights_header h;
     if (!table || !params) return ds_fail("weights: null table or parameter blob");
@@ -350,19 +419,7 @@ int ds_weights_read_tensors(const uint8_t *bytes, size_t n, const ds_param_table
             format_shape(want, sizeof want, p->ndim, NULL, p->shape);
             return ds_fail("tensor '%s' has shape %s but the model expects %s", r.name, got, want);
         }
-        float *dst = params + p->offset;
-        const uint8_t *src = bytes + r.data_at;
-        for (long j = 0; j < p->numel; j++) {
-            float v;
-            if (r.dtype == DS_DTYPE_F32) {
-                uint32_t bits = get_u32(src + 4 * j);
-                memcpy(&v, &bits, 4);
-            } else {
-                v = ds_f16_to_f32((uint16_t)(src[2 * j] | src[2 * j + 1] << 8));
-            }
-            if (!isfinite(v)) return ds_fail("tensor '%s' holds a non-finite value (%g) at index %ld", r.name, v, j);
-            dst[j] = v;
-        }
+        if (decode_tensor(bytes + r.data_at, &r, params + p->offset, p->numel)) return DS_ERR;
     }
     for (int k = 0; k < table->n; k++)
         if (!seen[k]) return ds_fail("missing tensor '%s' (the %s model needs it)", table->p[k].name, kind_name(h.kind));
@@ -377,7 +434,7 @@ int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const 
     if (!table || !params || !out_bytes || !out_size || (n_config > 0 && !config))
         return ds_fail("weights write: null argument");
     if (n_config < 0 || n_config > DS_WEIGHTS_MAX_CONFIG) return ds_fail("weights write: %d config ints", n_config);
-    if (dtype != DS_DTYPE_F32 && dtype != DS_DTYPE_F16) return ds_fail("weights write: unknown dtype %d", (int)dtype);
+    if (dtype < 0 || dtype >= DS_DTYPE_COUNT) return ds_fail("weights write: unknown dtype %d", (int)dtype);
     if (table->n < 1) return ds_fail("weights write: empty parameter table");
     ds_weights_meta def;
     if (!meta) {
@@ -390,15 +447,15 @@ int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const 
     const uint32_t version = meta_is_default(meta) ? 1 : 2; /* the oldest format that holds it */
     size_t names_bytes = 0;
     for (int i = 0; i < meta->n_class_names; i++) names_bytes += 4 + pad4(strlen(meta->class_names[i]));
-    const size_t esize = dtype == DS_DTYPE_F32 ? 4 : 2;
     size_t size = DS_WEIGHTS_HEADER_BYTES + names_bytes + 8;
     for (int k = 0; k < table->n; k++) {
         const ds_param_info *p = &table->p[k];
-        size += 4 + pad4(strlen(p->name)) + 8 + 4 * (size_t)p->ndim + pad4((size_t)p->numel * esize);
+        const ds_dtype sd = stored_dtype(dtype, p);
+        size += 4 + pad4(strlen(p->name)) + 8 + 4 * (size_t)p->ndim + pad4((size_t)data_bytes_of(sd, (uint64_t)p->shape[0], (uint64_t)p->numel));
         for (long j = 0; j < p->numel; j++) {
             float v = params[p->offset + j];
             if (!isfinite(v)) return ds_fail("weights write: tensor '%s' holds a non-finite value at index %ld", p->name, j);
-            if (dtype == DS_DTYPE_F16 && fabsf(v) >= 65520.0f)
+            if (sd == DS_DTYPE_F16 && fabsf(v) >= 65520.0f)
                 return ds_fail("weights write: tensor '%s' value %g at index %ld does not fit in f16", p->name, v, j);
         }
     }
@@ -432,13 +489,15 @@ int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const 
         put_u32(b + at, (uint32_t)name_len);
         memcpy(b + at + 4, p->name, name_len);
         at += 4 + pad4(name_len);
-        put_u32(b + at, (uint32_t)dtype);
+        const ds_dtype sd = stored_dtype(dtype, p);
+        put_u32(b + at, (uint32_t)sd);
         put_u32(b + at + 4, (uint32_t)p->ndim);
         at += 8;
         for (int d = 0; d < p->ndim; d++, at += 4) put_u32(b + at, (uint32_t)p->shape[d]);
         const float *src = params + p->offset;
-        for (long j = 0; j < p->numel; j++) {
-            if (dtype == DS_DTYPE_F32) {
+        if (sd == DS_DTYPE_Q8) encode_q8(src, p->shape[0], p->numel / p->shape[0], b + at);
+        for (long j = 0; sd != DS_DTYPE_Q8 && j < p->numel; j++) {
+            if (sd == DS_DTYPE_F32) {
                 uint32_t bits;
                 memcpy(&bits, &src[j], 4);
                 put_u32(b + at + 4 * j, bits);
@@ -448,7 +507,7 @@ int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const 
                 b[at + 2 * j + 1] = (uint8_t)(hv >> 8);
             }
         }
-        at += pad4((size_t)p->numel * esize);
+        at += pad4((size_t)data_bytes_of(sd, (uint64_t)p->shape[0], (uint64_t)p->numel));
     }
     put_u64(b + at, ds_weights_checksum(b, at));
     *out_bytes = b;

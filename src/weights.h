@@ -33,8 +33,10 @@
  *   NUL; names distinct), zero pad to 4
  *   then n_tensors records, each starting at a multiple of 4:
  *     u32 name_len (1..DS_PARAM_NAME_MAX-1), name bytes (ASCII, no NUL), zero pad to 4
- *     u32 dtype (DS_DTYPE_F32 = 0, DS_DTYPE_F16 = 1), u32 ndim (1..4), u32 dims[ndim]
- *     data: prod(dims) values, row-major, little-endian, zero pad to 4
+ *     u32 dtype (DS_DTYPE_F32 = 0, DS_DTYPE_F16 = 1, DS_DTYPE_Q8 = 2), u32 ndim (1..4), u32 dims[ndim]
+ *     data: prod(dims) values, row-major, little-endian, zero pad to 4; for q8 (ndim >= 2 only):
+ *       f32 scale[dims[0]] (one per output channel, finite, >= 0), then i8 q[prod(dims)];
+ *       value = q * scale[row], q in -127..127 (symmetric, per output channel)
  *   then u64 checksum: FNV-1a 64 over every byte before it.
  * Tensors appear in parameter-table order when written; the reader accepts any order but
  * requires each table entry exactly once, with the table's shape, and nothing else.
@@ -60,7 +62,11 @@
 #define DS_PARAM_MAX_TENSORS 512
 
 typedef enum { DS_MODEL_UNET = 1, DS_MODEL_MLP = 2 } ds_model_kind;
-typedef enum { DS_DTYPE_F32 = 0, DS_DTYPE_F16 = 1 } ds_dtype;
+/* Storage of a tensor in a file. Q8 is 8-bit with one f32 scale per output channel (dim 0);
+ * a file written "as q8" keeps 1-D tensors (biases, norms) in f16. */
+typedef enum { DS_DTYPE_F32 = 0, DS_DTYPE_F16 = 1, DS_DTYPE_Q8 = 2, DS_DTYPE_COUNT } ds_dtype;
+const char *ds_dtype_name(ds_dtype d);                 /* "f32", "f16", "q8" */
+int ds_dtype_parse(const char *name, ds_dtype *out);   /* DS_ERR naming the choices */
 /* What the network outputs. 1 (v) and 2 (flow-matching velocity) are reserved in the format;
  * a build that does not know a value refuses the file and says to update. */
 typedef enum { DS_PREDICT_EPS = 0 } ds_prediction;
@@ -134,8 +140,10 @@ int ds_weights_read_header(const uint8_t *bytes, size_t n, ds_weights_header *h)
  * non-finite value at index 17", ... Returns DS_OK or DS_ERR. */
 int ds_weights_read_tensors(const uint8_t *bytes, size_t n, const ds_param_table *table, float *params);
 
-/* Serialises (kind, config, meta, table, params) as a .dsw file in dtype f32 or f16 (f16
- * rounds to nearest even; values beyond the f16 range are an error). meta NULL means
+/* Serialises (kind, config, meta, table, params) as a .dsw file in dtype f32, f16 or q8 (f16
+ * rounds to nearest even; values beyond the f16 range are an error; q8 quantises every tensor
+ * of 2+ dimensions per output channel, scale = max|w| / 127, q = round(w / scale), and writes
+ * 1-D tensors as f16). meta NULL means
  * ds_weights_meta_default; version 1 is written when meta equals it, else version 2.
  * *out_bytes is malloc'd, the caller frees it. Returns DS_OK or DS_ERR. */
 int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const ds_weights_meta *meta,

@@ -23,6 +23,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train_check(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 /* Print "diffuscope: <message>" to stderr; returns 2 (usage) or 1 (runtime) as given. */
 int cli_error(int status, const char *fmt, ...)

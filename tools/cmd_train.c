@@ -47,7 +47,7 @@ static const char *USAGE =
     "  --base C --mult 1,2,2 --res-blocks R --groups G --temb E   UNet shape (default 32, 1,2,2, 1, 8, 128)\n"
     "  --hidden H --layers N --temb E                             MLP shape (default 128, 4, 32)\n"
     "  --points-n N          points drawn from a shape (default 20000)\n"
-    "  --dtype f16|f32       weights file precision (default f16)\n"
+    "  --dtype f16|f32|q8    weights file precision (default f16; q8: 8-bit, a scale per output channel)\n"
     "  --checkpoint-every S  seconds between checkpoints (default 300); --log-every S (default 10)\n"
     "  --data DIR            Fashion-MNIST folder (default $DS_FASHION_DIR or " FASHION_DIR_DEFAULT ")\n"
     "On resume the model, optimiser, schedule, batch and shard come from the checkpoint (except\n"
@@ -207,9 +207,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case O_POINTS: o->points = arg; break;
     case O_POINTS_N: if (cli_parse_long("--points-n", arg, 2, 1 << 20, &o->points_n)) return 2; break;
     case O_DTYPE:
-        if (!strcmp(arg, "f16")) o->dtype = DS_DTYPE_F16;
-        else if (!strcmp(arg, "f32")) o->dtype = DS_DTYPE_F32;
-        else return cli_error(2, "--dtype expects f16 or f32, got '%s'", arg);
+        if (ds_dtype_parse(arg, &o->dtype)) return cli_error(2, "--dtype: %s", ds_last_error());
         break;
     case O_CKPT_EVERY: if (cli_parse_double("--checkpoint-every", arg, &o->ckpt_every)) return 2; break;
     case O_LOG_EVERY: if (cli_parse_double("--log-every", arg, &o->log_every)) return 2; break;

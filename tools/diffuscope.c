@@ -17,6 +17,7 @@ typedef struct {
 static const command COMMANDS[] = {
     {"schedule", cmd_schedule, "print a noise schedule (beta, abar, SNR) as JSON"},
     {"info", cmd_info, "what a .dsw weights file holds: kind, config, parameters, MFLOP; --bench times it"},
+    {"convert", cmd_convert, "rewrite a .dsw file as f32, f16 or q8 (8-bit, a scale per output channel)"},
     {"vi", cmd_vi, "KL(q||p), KL(p||q), ELBO of a Gaussian q vs a mixture p; Monte Carlo; fits"},
     {"render", cmd_render, "static PNG figures for the article (vi-grid, ...)"},
     {"points", cmd_points, "point-cloud diffusion: shapes, forward frames, train, sample, quality"},

@@ -31,8 +31,14 @@ def read_dsw(data):
         at += 8
         dims = struct.unpack_from(f"<{ndim}I", data, at)
         at += 4 * ndim
-        dt = np.float32 if dtype == 0 else np.float16
         count = int(np.prod(dims))
+        if dtype == 2:  # q8: f32 scale per row (dims[0]), then int8 values
+            scale = np.frombuffer(data, np.float32, dims[0], at)
+            q = np.frombuffer(data, np.int8, count, at + 4 * dims[0]).reshape(dims[0], -1)
+            tensors[name] = (q.astype(np.float32) * scale[:, None]).reshape(dims)
+            at += (4 * dims[0] + count + 3) // 4 * 4
+            continue
+        dt = np.float32 if dtype == 0 else np.float16
         tensors[name] = np.frombuffer(data, dt, count, at).reshape(dims).astype(np.float32)
         at += (count * np.dtype(dt).itemsize + 3) // 4 * 4
     return kind, config, tensors

@@ -21,6 +21,10 @@ def read_dsw(b):
         dtype, ndim = struct.unpack_from("<II", b, at); at += 8
         dims = struct.unpack_from(f"<{ndim}I", b, at); at += 4*ndim
         cnt = math.prod(dims); fmt = 'f' if dtype == 0 else 'e'
+        if dtype == 2:  # q8: f32 scale per row, int8 values; value = q * scale (exact in double, rounded to f32)
+            sc = struct.unpack_from(f"<{dims[0]}f", b, at); q = struct.unpack_from(f"<{cnt}b", b, at+4*dims[0]); per = cnt//dims[0]
+            T[name] = (list(struct.unpack(f"<{cnt}f", struct.pack(f"<{cnt}f", *[q[i]*sc[i//per] for i in range(cnt)]))), dims)
+            at += (4*dims[0]+cnt+3)//4*4; continue
         T[name] = (list(struct.unpack_from(f"<{cnt}{fmt}", b, at)), dims)
         at += (cnt*(4 if dtype == 0 else 2)+3)//4*4
     return kind, config, T, meta

@@ -88,6 +88,7 @@ export const CLI_ROWS = [
   ['cli-weights-garbage', ['info', F.garbage], 1, 'bad magic: a Diffuscope weights file (.dsw) starts with "DSCW"'],
   ['cli-weights-truncated', ['info', F.truncated], 1, 'truncated: the header says the file has 3524 bytes but only 300 are here'],
   ['cli-weights-kind', ['sample', '--weights', MLP, '--png', F.out], 1, 'holds a mlp, not a Fashion UNet'],
+  ['cli-convert-dtype', ['convert', '--weights', UNET, '--out', F.out, '--dtype', 'int4'], 2, "--dtype: unknown dtype 'int4' (f32, f16 or q8)"],
   ['cli-points-weights-kind', ['points', 'sample', '--weights', UNET, '-o', F.out], 1, 'is a unet model; points sample needs an MLP'],
   ['cli-sample-file', ['sample', '--analytic', F.garbage, '--png', F.out], 1, 'fashion sample: not a sample file (bad magic; expected "DSFS")'],
   ['cli-sigma-0', ['vi', '--sigma', '0'], 2, 'sigma must be between 0.01 and 100 (got 0)'],
