@@ -6,6 +6,8 @@
  * the same rounding (no FMA contraction: -ffp-contract=off). Each kernel is a vector main
  * loop plus a scalar remainder loop. The scalar references live in kernels_ref.c.
  * Not here: intrinsics (vec.h), backward passes (kernels_grad.c). */
+#include "kernels_variant.h" /* first: a dispatching build renames the public functions */
+
 #include <math.h>
 #include <string.h>
 

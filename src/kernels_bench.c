@@ -8,6 +8,8 @@
  * conv GFLOP/s can be set against that peak. Used by `diffuscope bench` and tools/bench_wasm.mjs.
  * Not here: whole-network timing (the callers time ds_model_forward). */
 #define _POSIX_C_SOURCE 200809L
+#include "kernels_variant.h" /* first: a dispatching build renames the public functions */
+
 #include <stdlib.h>
 #include <time.h>
 

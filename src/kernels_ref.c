@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "detmath.h"
+#include "error.h"
 #include "kernels.h"
+#include "kernels_variant.h"
 
 /* ---- matrix multiply ---- */
 
@@ -216,3 +218,12 @@ void ds_class_embedding_ref(const float *table, const int *cls, float *out, int 
 void ds_class_embedding(const float *table, const int *cls, float *out, int B, int E) {
     for (int b = 0; b < B; b++) memcpy(out + (long)b * E, table + (long)cls[b] * E, sizeof(float) * E);
 }
+
+#ifndef DS_KERNEL_DISPATCH
+/* one variant under the plain names (WASM, -march=native, other CPUs): kernels_variant.h */
+const char *ds_kernels_variant(void) { return "build"; }
+int ds_kernels_select(const char *name) {
+    if (name && !strcmp(name, "build")) return DS_OK;
+    return ds_fail("this build has one kernel variant ('build'), not '%s'", name ? name : "(null)");
+}
+#endif

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "error.h"
 #include "kernels_bench.h"
+#include "kernels_variant.h"
 #include "model.h"
 #include "util.h"
 
@@ -106,7 +107,7 @@ int cmd_bench(int argc, char **argv) {
     if (n_rows < 0) goto fail;
 
     if (json) {
-        printf("{\"mflop_per_image\": %.4f, \"params\": %ld, \"peak_gflops\": %.3f, \"forward\": [", mflop,
+        printf("{\"kernels\": \"%s\", \"mflop_per_image\": %.4f, \"params\": %ld, \"peak_gflops\": %.3f, \"forward\": [", ds_kernels_variant(), mflop,
                ds_model_num_params(m), peak[0]);
         for (int k = 0; k < 2; k++)
             printf("%s{\"batch\": %d, \"ms\": %.4f, \"ms_per_image\": %.4f, \"gflops\": %.3f}", k ? ", " : "",
@@ -121,7 +122,8 @@ int cmd_bench(int argc, char **argv) {
         }
         printf("]}\n");
     } else {
-        printf("UNet: %ld parameters, %.1f MFLOP per image; native build, 1 thread\n", ds_model_num_params(m), mflop);
+        printf("UNet: %ld parameters, %.1f MFLOP per image; native build, %s kernels, 1 thread\n", ds_model_num_params(m), mflop,
+               ds_kernels_variant());
         for (int k = 0; k < 2; k++)
             printf("forward batch %2d: %8.3f ms per call, %7.3f ms per image, %6.2f GFLOP/s (median of %d)\n",
                    batches[k], ms[k], ms[k] / batches[k], mflop * batches[k] / ms[k], BENCH_REPEATS);
