@@ -62,12 +62,25 @@ void ds_conv2d_ref(const float *x, const float *w, const float *bias, float *y, 
     }
 }
 
+/* the output columns ox whose input column ox*stride + shift lies in 0..W-1: [*lo, *hi) */
+static void valid_columns(int Wo, int W, int stride, int shift, int *lo, int *hi) {
+    int a = shift < 0 ? (-shift + stride - 1) / stride : 0; /* first ox with ix >= 0 */
+    int b = W - 1 - shift < 0 ? 0 : (W - 1 - shift) / stride + 1; /* first ox with ix >= W */
+    *lo = a < Wo ? a : Wo;
+    *hi = b < *lo ? *lo : b < Wo ? b : Wo;
+}
+
+/* Both walk (c, ky, kx, oy) rows and handle each row's valid columns as one run: zeros (im2col)
+ * or nothing (col2im) outside it, so the inner loops have no branches. col2im adds each
+ * element's contributions in the same (ky, kx, oy) order as the element-wise loop would. */
 void ds_im2col(const float *x, float *col, int C_in, int H, int W, int K, int stride) {
     const int pad = K / 2, Ho = ds_conv2d_out_size(H, K, stride), Wo = ds_conv2d_out_size(W, K, stride);
     for (int c = 0; c < C_in; c++) {
         for (int ky = 0; ky < K; ky++) {
             for (int kx = 0; kx < K; kx++) {
                 float *row = col + ((long)(c * K + ky) * K + kx) * Ho * Wo;
+                int lo, hi, shift = kx - pad;
+                valid_columns(Wo, W, stride, shift, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
                     int iy = oy * stride + ky - pad;
                     float *out = row + (long)oy * Wo;
@@ -76,19 +89,12 @@ void ds_im2col(const float *x, float *col, int C_in, int H, int W, int K, int st
                         continue;
                     }
                     const float *in = x + ((long)c * H + iy) * W;
-                    if (stride == 1) {
-                        /* ix = ox + kx - pad: a shifted copy with zeros at the edges */
-                        int shift = kx - pad;
-                        for (int ox = 0; ox < Wo; ox++) {
-                            int ix = ox + shift;
-                            out[ox] = (ix >= 0 && ix < W) ? in[ix] : 0.0f;
-                        }
-                    } else {
-                        for (int ox = 0; ox < Wo; ox++) {
-                            int ix = ox * stride + kx - pad;
-                            out[ox] = (ix >= 0 && ix < W) ? in[ix] : 0.0f;
-                        }
-                    }
+                    for (int ox = 0; ox < lo; ox++) out[ox] = 0.0f;
+                    if (stride == 1)
+                        memcpy(out + lo, in + lo + shift, sizeof(float) * (size_t)(hi - lo));
+                    else
+                        for (int ox = lo; ox < hi; ox++) out[ox] = in[ox * stride + shift];
+                    for (int ox = hi; ox < Wo; ox++) out[ox] = 0.0f;
                 }
             }
         }
@@ -101,14 +107,17 @@ void ds_col2im(const float *col, float *dx, int C_in, int H, int W, int K, int s
         for (int ky = 0; ky < K; ky++) {
             for (int kx = 0; kx < K; kx++) {
                 const float *row = col + ((long)(c * K + ky) * K + kx) * Ho * Wo;
+                int lo, hi, shift = kx - pad;
+                valid_columns(Wo, W, stride, shift, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
                     int iy = oy * stride + ky - pad;
                     if (iy < 0 || iy >= H) continue;
                     float *out = dx + ((long)c * H + iy) * W;
-                    for (int ox = 0; ox < Wo; ox++) {
-                        int ix = ox * stride + kx - pad;
-                        if (ix >= 0 && ix < W) out[ix] += row[(long)oy * Wo + ox];
-                    }
+                    const float *in = row + (long)oy * Wo;
+                    if (stride == 1)
+                        for (int ox = lo; ox < hi; ox++) out[ox + shift] += in[ox];
+                    else
+                        for (int ox = lo; ox < hi; ox++) out[ox * stride + shift] += in[ox];
                 }
             }
         }
