@@ -97,6 +97,9 @@ int unet_trainer_gradients(unet_trainer *tr, double *loss) {
     }
     ds_diffusion_draw(&tr->rng, &tr->schedule, tr->x0, tr->cls_in, tr->unet.config.n_classes, tr->cfg.p_uncond, B,
                       tr->item, tr->xt, tr->eps, tr->tf, tr->cls);
+    /* the blocks' 3x3 convs of the forward run as Winograd on this step's weights (as at
+     * inference); the backward reads only the activations, so it does not care how they were made */
+    if (ds_unet_prepare(&tr->unet)) return DS_ERR;
     if (parallel_run_shards(NULL, tr->cfg.workers, tr->n_shards, shard_step, tr)) return DS_ERR;
     const long P = tr->unet.table.total;
     memcpy(tr->grads, tr->shard_grads, sizeof(float) * (size_t)P);
