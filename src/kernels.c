@@ -26,6 +26,14 @@
  * B stays in L1 while all rows of A stream past. */
 
 #define NR (2 * VF_LANES)
+/* Rows per register tile: 6 with AVX (12 accumulators + 2 B vectors + 1 broadcast of the 16
+ * ymm registers: 1.5x the arithmetic per B load of 4 rows), 4 elsewhere (WASM engines and
+ * 8-lane emulation spill beyond that). The tile shape changes no result. */
+#if VF_LANES == 8
+#define TILE_ROWS 6
+#else
+#define TILE_ROWS 4
+#endif
 
 /* Stores one finished tile row (NV vectors) to c: plus the row's bias (when non-NULL), plus
  * the old c (accumulate), all NV * VF_LANES columns or (not accumulating) the first n. */
@@ -45,12 +53,12 @@ static inline __attribute__((always_inline)) void store_tile_row(float *c, const
 /* C rows 0..MR-1 (row stride ldc), NV vectors of columns = op(A) rows (MR, K) x B (K, NV *
  * VF_LANES), then stored by store_tile_row (bias: MR values or NULL). op(A)[i][k] =
  * A[i * sa_i + k * sa_k]: (lda, 1) when A is stored (M, K), (1, lda) when stored (K, M), so
- * the tile needs no transpose branch in its inner loop. MR (1..4) and NV (1, 2) are
+ * the tile needs no transpose branch in its inner loop. MR (1..TILE_ROWS) and NV (1, 2) are
  * constants at every call, so the loops over them unroll into registers. */
 static inline __attribute__((always_inline)) void tile(int MR, int NV, int K, const float *A, long sa_i, long sa_k,
                                                        const float *B, long ldb, float *C, long ldc,
                                                        const float *bias, int accumulate, int n) {
-    vf acc[4][2];
+    vf acc[TILE_ROWS][2];
     for (int r = 0; r < MR; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = vf_zero();
     for (int k = 0; k < K; k++) {
@@ -72,6 +80,9 @@ static inline __attribute__((always_inline)) void tile_column(int NV, int M, int
                                                               int accumulate) {
     const int n = NV * VF_LANES;
     int i0 = 0;
+    if (TILE_ROWS > 4)
+        for (; i0 + TILE_ROWS <= M; i0 += TILE_ROWS)
+            tile(TILE_ROWS, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
     for (; i0 + 4 <= M; i0 += 4)
         tile(4, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
     for (; i0 < M; i0++) tile(1, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
