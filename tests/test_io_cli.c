@@ -62,8 +62,8 @@ int main(void) {
     /* a failed write: renaming over a folder; the old folder stays, no temporary file is left */
     CHECK(mkdir(sub, 0700) == 0, "mkdir");
     int before = count_entries(dir);
-    CHECK(util_write_atomic(sub, "x", 1) == DS_ERR && strstr(ds_last_error(), "writing") && strstr(ds_last_error(), sub),
-          "writing over a folder fails: %s", ds_last_error());
+    CHECK(util_write_atomic(sub, "x", 1) == DS_ERR && strstr(ds_last_error(), "is a folder") && strstr(ds_last_error(), sub),
+          "writing over a folder is refused: %s", ds_last_error());
     CHECK(count_entries(dir) == before, "no temporary file left (%d entries, %d before)", count_entries(dir), before);
     CHECK(util_write_atomic("/nonexistent-dir/x", "x", 1) == DS_ERR &&
               strstr(ds_last_error(), "cannot write /nonexistent-dir/x"),
