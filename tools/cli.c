@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "input_kinds.h"
+#include "rng.h"
 #include "util.h"
 
 int cli_error(int status, const char *fmt, ...) {
@@ -49,6 +50,13 @@ int cli_parse_double_in(const char *flag, const char *text, double lo, double hi
     if (cli_parse_double(flag, text, &v)) return 2;
     if (v < lo || v > hi) return cli_error(2, "%s must be between %g and %g, got %s", flag, lo, hi, text);
     *out = v;
+    return 0;
+}
+
+int cli_parse_seed(const char *flag, const char *text, double *out) {
+    uint64_t seed;
+    if (cli_parse_double(flag, text, out)) return 2;
+    if (ds_seed_from_double(*out, &seed)) return cli_error(2, "%s: %s", flag, ds_last_error());
     return 0;
 }
 

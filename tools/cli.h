@@ -46,6 +46,9 @@ int cli_parse_double_in(const char *flag, const char *text, double lo, double hi
  * 2 after printing that --eta would be ignored. */
 int cli_check_eta_sampler(ds_sampler_kind kind);
 
+/* A seed given as a number (the page's seeds are doubles): a whole number in [0, 2^53]. */
+int cli_parse_seed(const char *flag, const char *text, double *out);
+
 /* The files a command names, checked together before any work (cli_check_files). */
 typedef enum {
     CLI_IN,       /* read; no output may replace it */

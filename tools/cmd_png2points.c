@@ -76,7 +76,7 @@ int cmd_png2points(int argc, char **argv) {
             if (cli_parse_double("--width", optarg, &width)) return 2;
             if (width <= 0) return cli_error(2, "--width must be > 0, got %s", optarg);
             break;
-        case 's': if (cli_parse_double("--seed", optarg, &seed)) return 2; break;
+        case 's': if (cli_parse_seed("--seed", optarg, &seed)) return 2; break;
         case 't': if (cli_parse_long("--threshold", optarg, 1, 255, &threshold)) return 2; break;
         case 'n': if (cli_parse_long("-n", optarg, 1, DS_POINTS_MAX, &n)) return 2; break;
         case 'o': out_path = optarg; break;

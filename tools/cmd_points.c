@@ -54,7 +54,7 @@ static int small_flag(void *opts, int c, const char *arg) {
     points_opts *o = opts;
     switch (c) {
     case 'S': o->shape = arg; break;
-    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 's': if (cli_parse_seed("--seed", arg, &o->seed)) return 2; break;
     case 'p': o->png = arg; break;
     case 'o': o->out = arg; break;
     case 'q': o->samples = arg; break;
@@ -261,9 +261,9 @@ static int train_flag(void *opts, int c, const char *arg) {
     case 'L': if (cli_parse_long("--layers", arg, 1, DS_MLP_MAX_LAYERS, &o->layers)) return 2; break;
     case 'r':
         if (cli_parse_double("--lr", arg, &o->lr)) return 2;
-        if (!(o->lr > 0 && o->lr <= 1)) return cli_error(2, "--lr must be in (0, 1], got %s", arg);
+        if (!(o->lr >= 1e-6 && o->lr <= 1)) return cli_error(2, "--lr must be in [1e-06, 1], got %s", arg);
         break;
-    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 's': if (cli_parse_seed("--seed", arg, &o->seed)) return 2; break;
     case 'n': if (cli_parse_long("-n", arg, 2, DS_POINTS_MAX, &o->n)) return 2; break;
     case 'o': o->out = arg; break;
     case 'p': o->png = arg; break;
@@ -370,7 +370,7 @@ static int sample_flag(void *opts, int c, const char *arg) {
     case 'k': if (ds_sampler_kind_parse(arg, &o->kind)) return cli_error(2, "--sampler: %s", ds_last_error()); break;
     case 'S': if (cli_parse_long("--steps", arg, 1, 1000, &o->steps)) return 2; break;
     case 'e': if (cli_parse_double_in("--eta", arg, 0, 1, &o->eta)) return 2; o->eta_given = 1; break;
-    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 's': if (cli_parse_seed("--seed", arg, &o->seed)) return 2; break;
     case 'p': o->png = arg; break;
     case 'F': if (cli_parse_long("--frames", arg, 2, 32, &o->frames)) return 2; break;
     case 'f': o->frames_png = arg; break;

@@ -165,7 +165,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case O_THREADS: if (cli_parse_long("--threads", arg, 1, 256, &o->threads)) return 2; break;
     case O_LR:
         if (cli_parse_double("--lr", arg, &o->lr)) return 2;
-        if (!(o->lr > 0 && o->lr <= 10)) return cli_error(2, "--lr must be in (0, 10], got %s", arg);
+        if (!(o->lr >= 1e-12 && o->lr <= 10)) return cli_error(2, "--lr must be in [1e-12, 10], got %s", arg);
         break;
     case O_WARMUP: if (cli_parse_long("--warmup", arg, 0, 100000000, &o->warmup)) return 2; break;
     case O_DECAY: if (cli_parse_long("--decay-steps", arg, 0, 100000000, &o->decay)) return 2; break;
@@ -175,22 +175,19 @@ static int parse_flag(void *opts, int c, const char *arg) {
         if (o->min_lr < 0 || o->min_lr > 1) return cli_error(2, "--min-lr-ratio must be in [0, 1], got %s", arg);
         break;
     case O_WD:
-        if (cli_parse_double("--weight-decay", arg, &o->wd)) return 2;
-        if (o->wd < 0) return cli_error(2, "--weight-decay must be >= 0, got %s", arg);
+        if (cli_parse_double_in("--weight-decay", arg, 0, 10, &o->wd)) return 2;
         break;
     case O_CLIP:
-        if (cli_parse_double("--clip", arg, &o->clip)) return 2;
-        if (o->clip < 0) return cli_error(2, "--clip must be >= 0 (0 = off), got %s", arg);
+        if (cli_parse_double_in("--clip", arg, 0, 1e12, &o->clip)) return 2; /* 0: off */
         break;
     case O_EMA:
-        if (cli_parse_double("--ema", arg, &o->ema)) return 2;
-        if (!(o->ema >= 0 && o->ema < 1)) return cli_error(2, "--ema must be in [0, 1), got %s", arg);
+        if (cli_parse_double_in("--ema", arg, 0, 0.999999, &o->ema)) return 2;
         break;
     case O_SCHED:
         if (ds_schedule_kind_parse(arg, &o->sched)) return cli_error(2, "--schedule: %s", ds_last_error());
         break;
     case O_T: if (cli_parse_long("--T", arg, 1, DS_MAX_T, &o->T)) return 2; break;
-    case O_PUNCOND: if (cli_parse_double("--p-uncond", arg, &o->p_uncond)) return 2; break;
+    case O_PUNCOND: if (cli_parse_double_in("--p-uncond", arg, 0, 1, &o->p_uncond)) return 2; break;
     case O_SEED: if (cli_parse_long("--seed", arg, 0, 2147483647L, &o->seed)) return 2; break;
     case O_BASE: if (cli_parse_long("--base", arg, 1, 256, &o->base)) return 2; break;
     case O_MULT: if (parse_mult(arg, o->mult, &o->levels)) return 2; break;
@@ -224,7 +221,6 @@ static int parse_args(int argc, char **argv, train_opts *o) {
     if (!o->out || !o->ckpt) return cli_error(2, "train: --out W.dsw and --checkpoint C.ckpt are required\n%s", USAGE);
     if (!o->resume && !o->model_name) return cli_error(2, "train: --model unet|mlp is required (or --resume)");
     if (o->ckpt_every <= 0 || o->log_every <= 0) return cli_error(2, "train: --checkpoint-every and --log-every must be > 0");
-    if (o->p_uncond < 0 || o->p_uncond > 1) return cli_error(2, "--p-uncond must be in [0, 1] (got %g)", o->p_uncond);
     const cli_file files[] = {{"--points", o->points, CLI_IN},
                               {"--checkpoint", o->ckpt, o->resume ? CLI_IN_OUT : CLI_OUT_FILE},
                               {"--out", o->out, CLI_OUT_FILE}};
