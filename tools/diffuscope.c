@@ -40,6 +40,8 @@ static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 static int usage(FILE *f) {
     fputs("usage: diffuscope COMMAND [options]   (diffuscope COMMAND --help for details)\n\ncommands:\n", f);
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fputs("\noutputs replace only regular files; a device, FIFO or symbolic link is refused unless\n"
+          "--write-through is given (anywhere), and \"-\" is standard output (--png -, -o -)\n", f);
     return f == stdout ? 0 : 2;
 }
 
