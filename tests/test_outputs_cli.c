@@ -116,7 +116,7 @@ static const row ROWS[] = {
     {"run-output-is-weights", 1, "is the same file as --weights"},
     {"run-output-is-points", 1, "is the same file as --points"},
     {"run-out-is-checkpoint", 1, "are the same file: give each output its own name"},
-    {"run-checkpoint-stdout", 2, "--checkpoint cannot be - (standard output): it is read back later, so it must be a file"},
+    {"run-checkpoint-stdout", 2, "--checkpoint cannot be - (standard output): this output must be a file (it is read back, or written more than once)"},
     {"run-stdout-full", 1, "writing to standard output failed: No space left on device"},
     {"run-sigint-train", 0, "train: stopped at step"},
     {"run-input-fifo-data", 1, "it is a FIFO, not a regular file"},

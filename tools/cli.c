@@ -81,7 +81,7 @@ int cli_check_files(const cli_file *files, int n) {
         const cli_file *f = &files[i];
         if (!f->path || !is_output(f->role)) continue;
         if (!strcmp(f->path, "-") && f->role != CLI_OUT)
-            return cli_error(2, "%s cannot be - (standard output): it is read back later, so it must be a file", f->flag);
+            return cli_error(2, "%s cannot be - (standard output): this output must be a file (it is read back, or written more than once)", f->flag);
         if (!strcmp(f->path, "-") && util_stdout_for_data()) return cli_error(1, "%s -: %s", f->flag, ds_last_error());
         if (util_check_output(f->path)) return cli_error(1, "%s %s", f->flag, ds_last_error());
         for (int j = 0; j < i; j++)

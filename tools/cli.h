@@ -53,7 +53,7 @@ int cli_parse_seed(const char *flag, const char *text, double *out);
 typedef enum {
     CLI_IN,       /* read; no output may replace it */
     CLI_OUT,      /* written; "-" is standard output */
-    CLI_OUT_FILE, /* written, must be a file (read back later, e.g. a checkpoint): no "-" */
+    CLI_OUT_FILE, /* written, must be a file (read back, or rewritten during the run): no "-" */
     CLI_IN_OUT,   /* read, then rewritten by design (a checkpoint on --resume, a cache) */
 } cli_file_role;
 
