@@ -68,6 +68,7 @@ static pid_t spawn(const run_opts *o, char *const argv[]) {
         setrlimit(RLIMIT_AS, &rl);
     }
     if (o->as_nobody && geteuid() == 0 && (setgid(65534) || setuid(65534))) _exit(127);
+    if (chdir(dir) != 0) _exit(127); /* whatever a broken build writes by a relative name lands here */
     execv(cli, argv);
     _exit(127);
 }
