@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # leak_check.sh — small CLI runs of every kind (sampling with the exact mixture and with a
 # UNet, MLP training with a resume, a tiny UNet training step, VI, point sampling, png2points,
-# and some failing runs: corrupt files, a FIFO given as a file) under LeakSanitizer (the ASan
+# and some failing runs: corrupt files, a FIFO given as a file or as an output, an output that
+# is an input, standard output and --write-through) under LeakSanitizer (the ASan
 # build), plus one sampling run of the plain build under valgrind. Fails on any leak, sanitizer report or unexpected exit status.
 # Usage: tests/leak_check.sh ASAN_BUILD_DIR [RELEASE_BUILD_DIR]
 set -uo pipefail
@@ -48,6 +49,19 @@ check 1 "png2points with a file that is not a PNG" png2points "$tmp/garbage.dsw"
 check 1 "info with a corrupt weights file" info "$tmp/garbage.dsw"
 check 1 "sample with a FIFO as weights (refused, not waited on)" sample --weights "$tmp/fifo" --png "$tmp/x.png"
 check 1 "train --resume from a corrupt checkpoint" train --model mlp --points moons --out "$tmp/m2.dsw" --checkpoint "$tmp/garbage.dsw" --resume
+check 1 "sample onto a FIFO (refused before sampling)" sample --analytic web/data/fashion-sample.bin --n 2 --steps 2 --png "$tmp/fifo" --quiet
+# a null device of our own (never /dev/null itself: a regression would replace it)
+if mknod "$tmp/null" c 1 3 2>/dev/null; then
+  check 0 "sample --write-through into a character device" sample --analytic web/data/fashion-sample.bin --n 2 --steps 2 --png "$tmp/null" --write-through --quiet
+  [[ -c $tmp/null ]] || { echo "leak check: the device is no longer a device"; failed=1; }
+fi
+check 0 "sample --png - (standard output)" sample --analytic web/data/fashion-sample.bin --n 2 --steps 2 --png - --quiet
+cp tests/golden/unet_tiny.dsw "$tmp/w.dsw"
+check 1 "sample --png onto its own weights (refused)" sample --weights "$tmp/w.dsw" --n 1 --steps 2 --png "$tmp/w.dsw" --quiet
+cmp -s tests/golden/unet_tiny.dsw "$tmp/w.dsw" || { echo "leak check: the weights file changed"; failed=1; }
+check 1 "train --out X --checkpoint X (refused)" train --model mlp --points moons --steps 2 --out "$tmp/X" --checkpoint "$tmp/X"
+check 1 "points sample from a binary file as --shape" points sample --weights weights/points-cow.dsw -n 100 --steps 5 --shape "$tmp/w.dsw" -o "$tmp/p2.txt"
+check 2 "sample --eta with ddpm (refused)" sample --analytic web/data/fashion-sample.bin --sampler ddpm --eta 0.5 --png "$tmp/x.png"
 
 if [[ -n $release ]] && command -v valgrind >/dev/null; then
   if valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=86 \

@@ -1,4 +1,4 @@
-/* cli.c — error printing, strict flag parsing and model loading shared by the subcommands. */
+/* cli.c — error printing, strict flag parsing, the files check and model loading shared by the subcommands. */
 #include "cli.h"
 
 #include <errno.h>
@@ -7,8 +7,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
+#include "input_kinds.h"
+#include "rng.h"
 #include "util.h"
 
 int cli_error(int status, const char *fmt, ...) {
@@ -42,9 +45,56 @@ int cli_parse_long(const char *flag, const char *text, long lo, long hi, long *o
     return 0;
 }
 
+int cli_parse_double_in(const char *flag, const char *text, double lo, double hi, double *out) {
+    double v = 0;
+    if (cli_parse_double(flag, text, &v)) return 2;
+    if (v < lo || v > hi) return cli_error(2, "%s must be between %g and %g, got %s", flag, lo, hi, text);
+    *out = v;
+    return 0;
+}
+
+int cli_parse_seed(const char *flag, const char *text, double *out) {
+    uint64_t seed;
+    if (cli_parse_double(flag, text, out)) return 2;
+    if (ds_seed_from_double(*out, &seed)) return cli_error(2, "%s: %s", flag, ds_last_error());
+    return 0;
+}
+
+int cli_check_eta_sampler(ds_sampler_kind kind) {
+    if (kind == DS_SAMPLER_DDIM) return 0;
+    return cli_error(2, "--eta is for --sampler ddim only (%s %s): drop --eta, or use --sampler ddim",
+                     ds_sampler_kind_name(kind),
+                     kind == DS_SAMPLER_DDPM ? "always adds the posterior's own noise" : "adds no noise");
+}
+
+static int is_output(cli_file_role role) { return role != CLI_IN; }
+
+int cli_check_files(const cli_file *files, int n) {
+    util_protect_clear();
+    char label[4200];
+    for (int i = 0; i < n; i++) {
+        if (!files[i].path || files[i].role != CLI_IN) continue;
+        snprintf(label, sizeof label, "%s %s", files[i].flag, files[i].path);
+        if (util_protect_input(label, files[i].path)) return cli_error(1, "%s", ds_last_error());
+    }
+    for (int i = 0; i < n; i++) {
+        const cli_file *f = &files[i];
+        if (!f->path || !is_output(f->role)) continue;
+        if (!strcmp(f->path, "-") && f->role != CLI_OUT)
+            return cli_error(2, "%s cannot be - (standard output): this output must be a file (it is read back, or written more than once)", f->flag);
+        if (!strcmp(f->path, "-") && util_stdout_for_data()) return cli_error(1, "%s -: %s", f->flag, ds_last_error());
+        if (util_check_output(f->path)) return cli_error(1, "%s %s", f->flag, ds_last_error());
+        for (int j = 0; j < i; j++)
+            if (files[j].path && is_output(files[j].role) && util_same_file(files[j].path, f->path))
+                return cli_error(1, "%s %s and %s %s are the same file: give each output its own name", files[j].flag,
+                                 files[j].path, f->flag, f->path);
+    }
+    return 0;
+}
+
 ds_model *cli_load_model_version(const char *path, uint32_t *version) {
     long size = 0;
-    unsigned char *bytes = util_read_file(path, UTIL_MAX_WEIGHTS, &size);
+    unsigned char *bytes = util_read_kind(path, &INPUT_WEIGHTS, &size);
     if (!bytes) return NULL;
     ds_model *m = ds_model_from_bytes(bytes, (size_t)size);
     ds_weights_header h;
@@ -70,6 +120,7 @@ int cli_parse_options(int argc, char **argv, const char *name, const char *short
                       const char *usage, int (*flag)(void *o, int c, const char *arg), void *o) {
     int c, rc;
     optind = 1;
+    util_protect_clear(); /* a new command: the inputs it declares come with cli_check_files */
     while ((c = getopt_long(argc, argv, short_opts, opts, NULL)) != -1) {
         if (c == 'h') {
             fputs(usage, stdout);

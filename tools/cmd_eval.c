@@ -24,6 +24,7 @@
 #include "chunked_sampler.h"
 #include "cli.h"
 #include "error.h"
+#include "input_kinds.h"
 #include "fashion.h"
 #include "frechet.h"
 #include "kernels.h"
@@ -293,6 +294,7 @@ typedef struct {
     ds_sampler_kind kind;
     ds_schedule_kind sk;
     int sk_given;        /* --schedule was given: it must match the file's */
+    int eta_given;
 } eval_opts;
 
 enum { O_W = 256, O_SAMPLER, O_STEPS, O_GUID, O_ETA, O_CLIP, O_SCHED, O_SEED, O_THREADS, O_CLF, O_CLF_EP, O_DATA, O_PNG };
@@ -314,9 +316,9 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case 'n': if (cli_parse_long("-n", arg, 2, 5000, &o->n_per)) return 2; break;
     case O_SAMPLER: if (ds_sampler_kind_parse(arg, &o->kind)) return cli_error(2, "--sampler: %s", ds_last_error()); break;
     case O_STEPS: if (cli_parse_long("--steps", arg, 1, DS_MAX_T, &o->steps)) return 2; break;
-    case O_GUID: if (cli_parse_double("--guidance", arg, &o->guidance)) return 2; break;
-    case O_ETA: if (cli_parse_double("--eta", arg, &o->eta)) return 2; break;
-    case O_CLIP: if (cli_parse_double("--clip", arg, &o->clip)) return 2; break;
+    case O_GUID: if (cli_parse_double_in("--guidance", arg, -100, 100, &o->guidance)) return 2; break;
+    case O_ETA: if (cli_parse_double_in("--eta", arg, 0, 1, &o->eta)) return 2; o->eta_given = 1; break;
+    case O_CLIP: if (cli_parse_double_in("--clip", arg, 0, 1e6, &o->clip)) return 2; break;
     case O_SCHED:
         if (ds_schedule_kind_parse(arg, &o->sk)) return cli_error(2, "--schedule: %s", ds_last_error());
         o->sk_given = 1;
@@ -340,9 +342,9 @@ static int parse_args(int argc, char **argv, eval_opts *o) {
     if (rc) return rc;
     if (!o->wpath) return cli_error(2, "eval: --weights W.dsw is required\n%s", USAGE);
     /* as `diffuscope sample` does: refuse before minutes of loading and classifier training */
-    if (o->eta < 0 || o->eta > 1) return cli_error(2, "--eta must be between 0 and 1, got %g", o->eta);
-    if (o->clip < 0) return cli_error(2, "--clip must be >= 0, got %g", o->clip);
-    return 0;
+    if (o->eta_given && cli_check_eta_sampler(o->kind)) return 2;
+    const cli_file files[] = {{"--weights", o->wpath, CLI_IN}, {"--classifier", o->clf_path, CLI_IN_OUT}, {"--png", o->png, CLI_OUT}};
+    return cli_check_files(files, 3);
 }
 
 /* ---- set up ---- */
@@ -378,7 +380,7 @@ static void run_free(eval_run *r, int threads) {
 
 /* the weights (read once, a model copy per thread), refused unless a 28x28 greyscale UNet */
 static int load_models(const eval_opts *o, eval_run *r) {
-    r->wbytes = util_read_file(o->wpath, UTIL_MAX_WEIGHTS, &r->wsize);
+    r->wbytes = util_read_kind(o->wpath, &INPUT_WEIGHTS, &r->wsize);
     if (!r->wbytes) return cli_error(1, "eval: %s", ds_last_error());
     r->models = calloc((size_t)o->threads, sizeof *r->models);
     if (!r->models) return cli_error(1, "eval: out of memory");

@@ -35,6 +35,8 @@ int cmd_fashion_sample(int argc, char **argv) {
         }
     }
     if (optind < argc) return cli_error(2, "fashion-sample: unexpected argument '%s'", argv[optind]);
+    const cli_file files[] = {{"--out", out, CLI_OUT}};
+    if (cli_check_files(files, 1)) return 1;
     fashion_set set;
     if (fashion_load(dir, "test", &set)) return cli_error(1, "%s", ds_last_error());
     int status = 1;

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "input_kinds.h"
 #include "points_io.h"
 #include "points_plot.h"
 #include "shapes.h"
@@ -23,7 +24,7 @@ static const char *USAGE =
 
 static int image_points(const char *path, int threshold, int n, double seed, float *out) {
     long size;
-    unsigned char *bytes = util_read_file(path, UTIL_MAX_IMAGE, &size);
+    unsigned char *bytes = util_read_kind(path, &INPUT_PNG, &size);
     if (!bytes) return cli_error(1, "%s", ds_last_error());
     int rc = points_from_png(bytes, size, threshold, n, seed, out);
     free(bytes);
@@ -31,7 +32,7 @@ static int image_points(const char *path, int threshold, int n, double seed, flo
 }
 
 static int drawing_points(const char *path, int fill, double width, int n, double seed, float *out) {
-    char *text = (char *)util_read_file(path, UTIL_MAX_TEXT, NULL);
+    char *text = (char *)util_read_kind(path, &INPUT_POINTS, NULL);
     if (!text) return cli_error(1, "%s", ds_last_error());
     float *xy;
     int *lens, S;
@@ -71,8 +72,11 @@ int cmd_png2points(int argc, char **argv) {
         switch (c) {
         case 'd': drawing = optarg; break;
         case 'f': fill = 1; break;
-        case 'w': if (cli_parse_double("--width", optarg, &width) || width <= 0) return cli_error(2, "--width must be > 0"); break;
-        case 's': if (cli_parse_double("--seed", optarg, &seed)) return 2; break;
+        case 'w':
+            if (cli_parse_double("--width", optarg, &width)) return 2;
+            if (width <= 0) return cli_error(2, "--width must be > 0, got %s", optarg);
+            break;
+        case 's': if (cli_parse_seed("--seed", optarg, &seed)) return 2; break;
         case 't': if (cli_parse_long("--threshold", optarg, 1, 255, &threshold)) return 2; break;
         case 'n': if (cli_parse_long("-n", optarg, 1, DS_POINTS_MAX, &n)) return 2; break;
         case 'o': out_path = optarg; break;
@@ -85,9 +89,12 @@ int cmd_png2points(int argc, char **argv) {
     if (optind < argc) return cli_error(2, "png2points: unexpected argument '%s'", argv[optind]);
     if (!image == !drawing) return cli_error(2, "png2points: give exactly one of IMAGE.png or --drawing FILE\n%s", USAGE);
     if (!out_path) return cli_error(2, "png2points: -o OUT.txt is required");
+    const cli_file files[] = {{"IMAGE", image, CLI_IN}, {"--drawing", drawing, CLI_IN}, {"-o", out_path, CLI_OUT}, {"--png", png, CLI_OUT}};
+    int rc = cli_check_files(files, 4);
+    if (rc) return rc;
     float *pts = malloc(sizeof(float) * 2 * (size_t)n);
     if (!pts) return cli_error(1, "out of memory");
-    int rc = image ? image_points(image, (int)threshold, (int)n, seed, pts)
+    rc = image ? image_points(image, (int)threshold, (int)n, seed, pts)
                    : drawing_points(drawing, fill, width, (int)n, seed, pts);
     if (!rc) rc = points_write_text(out_path, pts, (int)n);
     if (!rc && png && points_png(png, pts, (int)n, 3.0, 512)) rc = 1;

@@ -54,7 +54,7 @@ static int small_flag(void *opts, int c, const char *arg) {
     points_opts *o = opts;
     switch (c) {
     case 'S': o->shape = arg; break;
-    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 's': if (cli_parse_seed("--seed", arg, &o->seed)) return 2; break;
     case 'p': o->png = arg; break;
     case 'o': o->out = arg; break;
     case 'q': o->samples = arg; break;
@@ -71,6 +71,13 @@ static int parse_opts(int argc, char **argv, points_opts *o) {
     char name[64];
     snprintf(name, sizeof name, "points %s", argv[0]);
     return cli_parse_options(argc, argv, name, "hn:o:", SMALL_OPTIONS, USAGE, small_flag, o);
+}
+
+/* the small subcommands' files, checked before any work (cli.h) */
+static int check_small_files(const points_opts *o) {
+    const cli_file files[] = {{"--shape", o->shape, CLI_IN}, {"--samples", o->samples, CLI_IN}, {"-o", o->out, CLI_OUT},
+                              {"--png", o->png, CLI_OUT}};
+    return cli_check_files(files, 4);
 }
 
 static int sub_shape(points_opts *o) {
@@ -252,8 +259,11 @@ static int train_flag(void *opts, int c, const char *arg) {
     case 'B': if (cli_parse_long("--batch", arg, 1, 4096, &o->batch)) return 2; break;
     case 'H': if (cli_parse_long("--hidden", arg, 4, 1024, &o->hidden)) return 2; break;
     case 'L': if (cli_parse_long("--layers", arg, 1, DS_MLP_MAX_LAYERS, &o->layers)) return 2; break;
-    case 'r': if (cli_parse_double("--lr", arg, &o->lr) || o->lr <= 0 || o->lr > 1) return cli_error(2, "--lr must be in (0, 1]"); break;
-    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 'r':
+        if (cli_parse_double("--lr", arg, &o->lr)) return 2;
+        if (!(o->lr >= 1e-6 && o->lr <= 1)) return cli_error(2, "--lr must be in [1e-06, 1], got %s", arg);
+        break;
+    case 's': if (cli_parse_seed("--seed", arg, &o->seed)) return 2; break;
     case 'n': if (cli_parse_long("-n", arg, 2, DS_POINTS_MAX, &o->n)) return 2; break;
     case 'o': o->out = arg; break;
     case 'p': o->png = arg; break;
@@ -320,6 +330,8 @@ static int points_train(int argc, char **argv) {
     int rc = cli_parse_options(argc, argv, "points train", "hn:o:", TRAIN_OPTIONS, TRAIN_USAGE, train_flag, &o);
     if (rc) return rc < 0 ? 0 : rc;
     if (!o.set || !o.out) return cli_error(2, "points train: --points SHAPE|FILE and -o WEIGHTS.dsw are required\n%s", TRAIN_USAGE);
+    const cli_file files[] = {{"--points", o.set, CLI_IN}, {"-o", o.out, CLI_OUT}, {"--png", o.png, CLI_OUT}};
+    if ((rc = cli_check_files(files, 3))) return rc;
     uint64_t s64;
     if (ds_seed_from_double(o.seed, &s64)) return cli_error(2, "--seed: %s", ds_last_error());
     float *pts;
@@ -341,6 +353,7 @@ typedef struct {
     ds_sampler_kind kind;
     long steps, n, frames;
     double eta, seed;
+    int eta_given;
 } sample_opts;
 
 static const struct option SAMPLE_OPTIONS[] = {
@@ -356,8 +369,8 @@ static int sample_flag(void *opts, int c, const char *arg) {
     case 'w': o->weights = arg; break;
     case 'k': if (ds_sampler_kind_parse(arg, &o->kind)) return cli_error(2, "--sampler: %s", ds_last_error()); break;
     case 'S': if (cli_parse_long("--steps", arg, 1, 1000, &o->steps)) return 2; break;
-    case 'e': if (cli_parse_double("--eta", arg, &o->eta) || o->eta < 0 || o->eta > 1) return cli_error(2, "--eta must be in [0, 1]"); break;
-    case 's': if (cli_parse_double("--seed", arg, &o->seed)) return 2; break;
+    case 'e': if (cli_parse_double_in("--eta", arg, 0, 1, &o->eta)) return 2; o->eta_given = 1; break;
+    case 's': if (cli_parse_seed("--seed", arg, &o->seed)) return 2; break;
     case 'p': o->png = arg; break;
     case 'F': if (cli_parse_long("--frames", arg, 2, 32, &o->frames)) return 2; break;
     case 'f': o->frames_png = arg; break;
@@ -391,6 +404,10 @@ static int points_sample(int argc, char **argv) {
     if (!o.png && !o.out && !o.shape && !o.frames_png)
         return cli_error(2, "points sample: give at least one of --png, -o, --shape, --frames-png");
     if (!!o.frames != !!o.frames_png) return cli_error(2, "points sample: --frames K and --frames-png STRIP.png go together");
+    if (o.eta_given && cli_check_eta_sampler(o.kind)) return 2;
+    const cli_file files[] = {{"--weights", o.weights, CLI_IN}, {"--shape", o.shape, CLI_IN}, {"-o", o.out, CLI_OUT},
+                              {"--png", o.png, CLI_OUT}, {"--frames-png", o.frames_png, CLI_OUT}};
+    if ((rc = cli_check_files(files, 5))) return rc;
     if (!o.steps) o.steps = o.kind == DS_SAMPLER_DDPM ? 1000 : 50;
     uint64_t s64;
     if (ds_seed_from_double(o.seed, &s64)) return cli_error(2, "--seed: %s", ds_last_error());
@@ -422,6 +439,7 @@ int cmd_points(int argc, char **argv) {
     points_opts o = {NULL, NULL, NULL, NULL, 2000, 1000, 6, 1, DS_SCHEDULE_LINEAR};
     int rc = parse_opts(argc - 1, argv + 1, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    if ((rc = check_small_files(&o))) return rc;
     if (!strcmp(sub, "shape")) return sub_shape(&o);
     if (!strcmp(sub, "forward")) return sub_forward(&o);
     if (!strcmp(sub, "floor")) return sub_floor(&o);

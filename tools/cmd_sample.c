@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "input_kinds.h"
 #include "gmm_denoiser.h"
 #include "model.h"
 #include "chunked_sampler.h"
@@ -41,7 +42,7 @@ static const char *USAGE =
     "  --class C      class 0..9 for every image, or 10 / none for unconditional (default none)\n"
     "  --classes all  N/10 images of each class, in class order (N a multiple of 10)\n"
     "  --n N          number of images (default 16)     --sampler (default ddim)  --steps (default 20)\n"
-    "  --eta E        DDIM noise, 0..1 (default 0)      --guidance G  classifier-free scale (default 1)\n"
+    "  --eta E        DDIM noise, 0..1 (default 0; ddim only)  --guidance G  classifier-free scale (default 1)\n"
     "  --clip X       clip x0_hat to [-X, X], 0 = off (default 1: the data range)\n"
     "  --batch B      images per model call (default 16)   --seed K  (default 0)\n"
     "  --threads K    chunks of B images sampled on K threads (default: every core; 1 with --frames\n"
@@ -77,6 +78,11 @@ static int write_npy_u8(const char *path, const uint8_t *data, const long *shape
     return rc;
 }
 
+/* FILE.npy's labels go to FILE_labels.npy */
+static void npy_labels_path(const char *npy, char *out, size_t cap) {
+    snprintf(out, cap, "%.*s_labels.npy", (int)(strlen(npy) - 4), npy);
+}
+
 /* Copies a side x side tile into an image of width W at (x0, y0). */
 static void put_tile(uint8_t *img, int W, int x0, int y0, const uint8_t *tile, int side) {
     for (int y = 0; y < side; y++) memcpy(img + (long)(y0 + y) * W + x0, tile + (long)y * side, side);
@@ -88,7 +94,7 @@ typedef struct {
     const char *weights, *analytic, *png, *frames, *npy;
     double analytic_var, eta, guidance, clip;
     long cls_one, n, steps, batch, seed, threads; /* threads 0: every core */
-    int all_classes, quiet, schedule_given;
+    int all_classes, quiet, schedule_given, eta_given, class_given;
     ds_sampler_kind kind;
     ds_schedule_kind schedule_kind; /* for --analytic; a model's file names its own */
 } sample_opts;
@@ -111,8 +117,9 @@ static int parse_flag(void *opts, int c, const char *arg) {
     switch (c) {
     case 'w': o->weights = arg; break;
     case 'a': o->analytic = arg; break;
-    case 'V': if (cli_parse_double("--analytic-var", arg, &o->analytic_var)) return 2; break;
+    case 'V': if (cli_parse_double_in("--analytic-var", arg, 0, 100, &o->analytic_var)) return 2; break;
     case 'c':
+        o->class_given = 1;
         if (!strcmp(arg, "none")) o->cls_one = DS_NO_CLASS;
         else if (cli_parse_long("--class", arg, 0, DS_NO_CLASS, &o->cls_one)) return 2;
         break;
@@ -123,9 +130,9 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case 'n': if (cli_parse_long("--n", arg, 1, 100000, &o->n)) return 2; break;
     case 'k': if (ds_sampler_kind_parse(arg, &o->kind)) return cli_error(2, "--sampler: %s", ds_last_error()); break;
     case 's': if (cli_parse_long("--steps", arg, 1, DS_MAX_T, &o->steps)) return 2; break;
-    case 'e': if (cli_parse_double("--eta", arg, &o->eta)) return 2; break;
-    case 'g': if (cli_parse_double("--guidance", arg, &o->guidance)) return 2; break;
-    case 'x': if (cli_parse_double("--clip", arg, &o->clip)) return 2; break;
+    case 'e': if (cli_parse_double_in("--eta", arg, 0, 1, &o->eta)) return 2; o->eta_given = 1; break;
+    case 'g': if (cli_parse_double_in("--guidance", arg, -100, 100, &o->guidance)) return 2; break;
+    case 'x': if (cli_parse_double_in("--clip", arg, 0, 1e6, &o->clip)) return 2; break;
     case 'S':
         if (ds_schedule_kind_parse(arg, &o->schedule_kind)) return cli_error(2, "--schedule: %s", ds_last_error());
         o->schedule_given = 1;
@@ -150,9 +157,9 @@ static int parse_args(int argc, char **argv, sample_opts *o) {
     if (rc) return rc;
     if (!o->weights == !o->analytic) return cli_error(2, "sample: give exactly one of --weights or --analytic");
     if (o->all_classes && o->n % 10) return cli_error(2, "sample: --classes all needs --n a multiple of 10 (got %ld)", o->n);
-    if (o->eta < 0 || o->eta > 1) return cli_error(2, "--eta must be between 0 and 1, got %g", o->eta);
-    if (o->clip < 0) return cli_error(2, "--clip must be >= 0, got %g", o->clip);
-    if (o->analytic_var < 0) return cli_error(2, "--analytic-var must be >= 0, got %g", o->analytic_var);
+    if (o->all_classes && o->class_given) return cli_error(2, "sample: --class and --classes all contradict each other: give one");
+    if (o->eta_given && cli_check_eta_sampler(o->kind)) return 2;
+    if (o->analytic_var && !o->analytic) return cli_error(2, "sample: --analytic-var is for --analytic (a weights file has no variance)");
     if (!o->png && !o->frames && !o->npy) return cli_error(2, "sample: nothing to write (give --png, --frames and/or --npy)");
     size_t npy_len = o->npy ? strlen(o->npy) : 0;
     if (o->npy && (npy_len < 5 || strcmp(o->npy + npy_len - 4, ".npy")))
@@ -211,7 +218,7 @@ static int load_denoiser(const sample_opts *o, sample_run *r) {
     r->workers = 1; /* the mixture keeps scratch of its own: one thread */
     ds_fashion_sample fs;
     long file_n = 0;
-    if (!(r->file = util_read_file(o->analytic, UTIL_MAX_WEIGHTS, &file_n))) return cli_error(1, "%s", ds_last_error());
+    if (!(r->file = util_read_kind(o->analytic, &INPUT_FASHION_SAMPLE, &file_n))) return cli_error(1, "%s", ds_last_error());
     if (ds_fashion_sample_parse(r->file, file_n, &fs)) return cli_error(1, "%s: %s", o->analytic, ds_last_error());
     r->D = fs.rows * fs.cols;
     if (!(r->gmm = ds_gmm_from_images(&r->sched, fs.pixels, fs.labels, fs.count, r->D, o->analytic_var)))
@@ -328,16 +335,27 @@ static int write_outputs(const sample_opts *o, const sample_run *r) {
         long shape[3] = {o->n, r->side, r->side};
         if (write_npy_u8(o->npy, r->images, shape, 3)) return 1;
         char path[4096];
-        snprintf(path, sizeof path, "%.*s_labels.npy", (int)(strlen(o->npy) - 4), o->npy);
+        npy_labels_path(o->npy, path, sizeof path);
         if (write_npy_u8(path, r->labels, shape, 1)) return 1;
     }
     return 0;
+}
+
+/* the inputs and outputs, checked together before any sampling (cli.h) */
+static int check_files(const sample_opts *o) {
+    char labels[4096];
+    if (o->npy) npy_labels_path(o->npy, labels, sizeof labels);
+    const cli_file files[] = {{"--weights", o->weights, CLI_IN}, {"--analytic", o->analytic, CLI_IN},
+                              {"--png", o->png, CLI_OUT},        {"--frames", o->frames, CLI_OUT},
+                              {"--npy", o->npy, CLI_OUT_FILE},   {"--npy (its labels)", o->npy ? labels : NULL, CLI_OUT_FILE}};
+    return cli_check_files(files, (int)(sizeof files / sizeof files[0]));
 }
 
 int cmd_sample(int argc, char **argv) {
     sample_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    if ((rc = check_files(&o))) return rc;
     sample_run r;
     memset(&r, 0, sizeof r);
     if (!(rc = set_up(&o, &r)) && !(rc = sample_loop(&o, &r))) rc = write_outputs(&o, &r);

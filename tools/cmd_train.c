@@ -10,7 +10,6 @@
  * Not here: the training maths (src/unet_train.h, src/mlp_train.h), the data readers. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "error.h"
+#include "input_kinds.h"
 #include "fashion.h"
 #include "mlp_train.h"
 #include "optim.h"
@@ -52,7 +52,8 @@ static const char *USAGE =
     "  --data DIR            Fashion-MNIST folder (default $DS_FASHION_DIR or " FASHION_DIR_DEFAULT ")\n"
     "On resume the model, optimiser, schedule, batch and shard come from the checkpoint (except\n"
     "--decay-steps N / --min-lr-ratio X: a cosine decay from the resumed step to step N); --steps,\n"
-    "--threads, --out and the intervals may change. Ctrl-C saves a checkpoint and exits.\n";
+    "--threads, --out and the intervals may change. Ctrl-C (SIGINT, SIGTERM) saves a checkpoint and\n"
+    "exits by the signal (status 130, 143); a second Ctrl-C stops at once.\n";
 
 #define EXTRA_MAGIC 0x44535452u /* "DSTR" */
 
@@ -78,12 +79,6 @@ typedef struct {
     int32_t kind, n_config;
     int32_t config[DS_WEIGHTS_MAX_CONFIG];
 } model_blob;
-
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
 
 static int parse_mult(const char *text, int mult[DS_UNET_MAX_LEVELS], int *levels) {
     int n = 0;
@@ -170,7 +165,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case O_THREADS: if (cli_parse_long("--threads", arg, 1, 256, &o->threads)) return 2; break;
     case O_LR:
         if (cli_parse_double("--lr", arg, &o->lr)) return 2;
-        if (!(o->lr > 0 && o->lr <= 10)) return cli_error(2, "--lr must be in (0, 10], got %s", arg);
+        if (!(o->lr >= 1e-12 && o->lr <= 10)) return cli_error(2, "--lr must be in [1e-12, 10], got %s", arg);
         break;
     case O_WARMUP: if (cli_parse_long("--warmup", arg, 0, 100000000, &o->warmup)) return 2; break;
     case O_DECAY: if (cli_parse_long("--decay-steps", arg, 0, 100000000, &o->decay)) return 2; break;
@@ -180,22 +175,19 @@ static int parse_flag(void *opts, int c, const char *arg) {
         if (o->min_lr < 0 || o->min_lr > 1) return cli_error(2, "--min-lr-ratio must be in [0, 1], got %s", arg);
         break;
     case O_WD:
-        if (cli_parse_double("--weight-decay", arg, &o->wd)) return 2;
-        if (o->wd < 0) return cli_error(2, "--weight-decay must be >= 0, got %s", arg);
+        if (cli_parse_double_in("--weight-decay", arg, 0, 10, &o->wd)) return 2;
         break;
     case O_CLIP:
-        if (cli_parse_double("--clip", arg, &o->clip)) return 2;
-        if (o->clip < 0) return cli_error(2, "--clip must be >= 0 (0 = off), got %s", arg);
+        if (cli_parse_double_in("--clip", arg, 0, 1e12, &o->clip)) return 2; /* 0: off */
         break;
     case O_EMA:
-        if (cli_parse_double("--ema", arg, &o->ema)) return 2;
-        if (!(o->ema >= 0 && o->ema < 1)) return cli_error(2, "--ema must be in [0, 1), got %s", arg);
+        if (cli_parse_double_in("--ema", arg, 0, 0.999999, &o->ema)) return 2;
         break;
     case O_SCHED:
         if (ds_schedule_kind_parse(arg, &o->sched)) return cli_error(2, "--schedule: %s", ds_last_error());
         break;
     case O_T: if (cli_parse_long("--T", arg, 1, DS_MAX_T, &o->T)) return 2; break;
-    case O_PUNCOND: if (cli_parse_double("--p-uncond", arg, &o->p_uncond)) return 2; break;
+    case O_PUNCOND: if (cli_parse_double_in("--p-uncond", arg, 0, 1, &o->p_uncond)) return 2; break;
     case O_SEED: if (cli_parse_long("--seed", arg, 0, 2147483647L, &o->seed)) return 2; break;
     case O_BASE: if (cli_parse_long("--base", arg, 1, 256, &o->base)) return 2; break;
     case O_MULT: if (parse_mult(arg, o->mult, &o->levels)) return 2; break;
@@ -227,8 +219,10 @@ static int parse_args(int argc, char **argv, train_opts *o) {
     if (!o->out || !o->ckpt) return cli_error(2, "train: --out W.dsw and --checkpoint C.ckpt are required\n%s", USAGE);
     if (!o->resume && !o->model_name) return cli_error(2, "train: --model unet|mlp is required (or --resume)");
     if (o->ckpt_every <= 0 || o->log_every <= 0) return cli_error(2, "train: --checkpoint-every and --log-every must be > 0");
-    if (o->p_uncond < 0 || o->p_uncond > 1) return cli_error(2, "--p-uncond must be in [0, 1] (got %g)", o->p_uncond);
-    return 0;
+    const cli_file files[] = {{"--points", o->points, CLI_IN},
+                              {"--checkpoint", o->ckpt, o->resume ? CLI_IN_OUT : CLI_OUT_FILE},
+                              {"--out", o->out, CLI_OUT_FILE}};
+    return cli_check_files(files, 3);
 }
 
 /* ---- set up ---- */
@@ -319,7 +313,7 @@ static int add_decay_on_resume(const train_opts *o, ds_checkpoint *ck) {
 static int read_checkpoint(const train_opts *o, train_run *r) {
     const char *ckpt = o->ckpt;
     long size = 0;
-    r->ckbuf = util_read_file(ckpt, UTIL_MAX_CHECKPOINT, &size);
+    r->ckbuf = util_read_kind(ckpt, &INPUT_CHECKPOINT, &size);
     if (!r->ckbuf)
         return cli_error(1, "train: cannot read checkpoint %s (%s); drop --resume to start a new run", ckpt, ds_last_error());
     if (ds_checkpoint_parse(r->ckbuf, size, &r->ck)) return cli_error(1, "train: %s: %s", ckpt, ds_last_error());
@@ -504,7 +498,7 @@ static int train_loop(const train_opts *o, train_run *r) {
     double t_log = util_now_s(), t_ckpt = t_log, t_run = t_log;
     long step_log = r->opt->step;
     int status = 0;
-    while (r->opt->step < o->steps && !g_stop) {
+    while (r->opt->step < o->steps && !util_stop_signal()) {
         double loss = 0;
         if (train_step(r, &loss)) {
             status = cli_error(1, "train: step %ld: %s", r->opt->step, ds_last_error());
@@ -530,7 +524,7 @@ static int train_loop(const train_opts *o, train_run *r) {
     r->ex.seconds += util_now_s() - t_run;
     if (status || (status = save_both(o, r))) return status;
     fprintf(stderr, "train: %s at step %ld, smoothed loss %.5f, %.2f epochs, %.2f h in total; checkpoint %s, weights %s\n",
-            g_stop ? "stopped" : "done", r->opt->step, r->ex.loss_avg_w > 0 ? r->ex.loss_avg / r->ex.loss_avg_w : 0.0,
+            util_stop_signal() ? "stopped" : "done", r->opt->step, r->ex.loss_avg_w > 0 ? r->ex.loss_avg / r->ex.loss_avg_w : 0.0,
             (double)r->ex.items / r->n_data, r->ex.seconds / 3600, o->ckpt, o->out);
     return 0;
 }
@@ -542,11 +536,7 @@ int cmd_train(int argc, char **argv) {
     train_run r;
     memset(&r, 0, sizeof r);
     if (!(rc = set_up(&flags, &o, &r))) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
+        util_catch_stop_signals(); /* Ctrl-C saves, then diffuscope.c ends the process by the signal */
         rc = train_loop(&o, &r);
     }
     run_free(&r);

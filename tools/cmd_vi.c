@@ -57,9 +57,11 @@ int cmd_vi(int argc, char **argv) {
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case OPT_MU: if (cli_parse_double("--mu", optarg, &mu)) return 2; break;
-        case OPT_SIGMA: if (cli_parse_double("--sigma", optarg, &sigma)) return 2; break;
-        case OPT_LOG_Z: if (cli_parse_double("--log-z", optarg, &log_z)) return 2; break;
+        case OPT_MU: if (cli_parse_double_in("--mu", optarg, -DS_VI_MAX_ABS_MEAN, DS_VI_MAX_ABS_MEAN, &mu)) return 2; break;
+        case OPT_SIGMA: if (cli_parse_double_in("--sigma", optarg, DS_VI_MIN_STD, DS_VI_MAX_STD, &sigma)) return 2; break;
+        case OPT_LOG_Z:
+            if (cli_parse_double_in("--log-z", optarg, -DS_VI_MAX_ABS_LOG_Z, DS_VI_MAX_ABS_LOG_Z, &log_z)) return 2;
+            break;
         case OPT_TARGET:
             if (ds_mixture_parse(&p, optarg, (long)strlen(optarg))) return cli_error(2, "--target: %s", ds_last_error());
             break;

@@ -2,11 +2,18 @@
  *
  *   diffuscope schedule ...   print a noise schedule as JSON
  *
- * `diffuscope help` lists them; `diffuscope CMD --help` explains one. */
+ * `diffuscope help` lists them; `diffuscope CMD --help` explains one. `--write-through`,
+ * anywhere before a `--`, lets every output of the command write into a device or FIFO and
+ * through a symbolic link (util.h) instead of refusing it.
+ * The exit status is the command's (cli.h: 0, 1 or 2), or 1 when standard output could not be
+ * written (a full disk, `> /dev/full`); a command stopped by SIGINT / SIGTERM after saving ends
+ * by that signal, so the shell reports 130 / 143 and a calling script stops too. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 
 typedef struct {
     const char *name;
@@ -34,6 +41,8 @@ static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 static int usage(FILE *f) {
     fputs("usage: diffuscope COMMAND [options]   (diffuscope COMMAND --help for details)\n\ncommands:\n", f);
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fputs("\noutputs replace only regular files; a device, FIFO or symbolic link is refused unless\n"
+          "--write-through is given (anywhere), and \"-\" is standard output (--png -, -o -)\n", f);
     return f == stdout ? 0 : 2;
 }
 
@@ -45,7 +54,19 @@ static int is_points_sample(int argc, char **argv) {
     return 0;
 }
 
-int main(int argc, char **argv) {
+/* removes every --write-through before a "--" from argv and turns write-through on; the new argc */
+static int take_write_through(int argc, char **argv) {
+    int kept = 1, rest = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) rest = 1;
+        if (!rest && !strcmp(argv[i], "--write-through")) util_set_write_through(1);
+        else argv[kept++] = argv[i];
+    }
+    argv[kept] = NULL;
+    return kept;
+}
+
+static int run(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return usage(stdout);
     if (is_points_sample(argc, argv)) return cmd_points(argc, argv); /* argv[1] = "sample" is its subcommand */
@@ -53,4 +74,17 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
     fprintf(stderr, "diffuscope: unknown command '%s'\n", argv[1]);
     return usage(stderr);
+}
+
+int main(int argc, char **argv) {
+    int status = run(take_write_through(argc, argv), argv);
+    /* what printf buffered goes out now: a failure here is the command's failure */
+    int failed = ferror(stdout);
+    errno = 0;
+    if (fclose(stdout) != 0 || failed) {
+        fprintf(stderr, "diffuscope: writing to standard output failed: %s\n", errno ? strerror(errno) : "write error");
+        return 1;
+    }
+    if (status == 0) util_reraise_stop_signal();
+    return status;
 }

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "error.h"
+#include "input_kinds.h"
 
 const char *const FASHION_CLASS_NAMES[FASHION_CLASSES] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                           "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
@@ -40,14 +42,18 @@ int fashion_parse_idx(const uint8_t *bytes, long size, uint32_t expected_magic, 
 /* Reads a whole .gz file into a malloc'd buffer. */
 static int read_gz(const char *path, uint8_t **out, long *size) {
     *out = NULL;
-    FILE *probe = fopen(path, "rb");
-    if (!probe)
+    /* opened as every input is (input_kinds.h): a FIFO is refused, not waited on */
+    if (access(path, F_OK) != 0)
         return ds_fail("cannot open %s: %s (install Debian's dataset-fashion-mnist, or point --data / "
                        "DS_FASHION_DIR at a folder holding the four *-ubyte.gz files)",
                        path, strerror(errno));
-    fclose(probe);
-    gzFile f = gzopen(path, "rb");
-    if (!f) return ds_fail("cannot open %s through zlib", path);
+    int fd = util_open_kind(path, &INPUT_FASHION_GZ);
+    if (fd < 0) return DS_ERR;
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return ds_fail("cannot open %s through zlib", path);
+    }
     long cap = 1 << 20, n = 0;
     uint8_t *buf = malloc((size_t)cap);
     for (;;) {

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "input_kinds.h"
 #include "shapes.h"
 #include "util.h"
 
@@ -30,7 +31,7 @@ int points_load_set(const char *shape_or_file, int n, double seed, float **xy, i
         *n_out = n;
         return 0;
     }
-    char *text = (char *)util_read_file(shape_or_file, UTIL_MAX_TEXT, NULL);
+    char *text = (char *)util_read_kind(shape_or_file, &INPUT_POINTS, NULL);
     if (!text)
         return cli_error(1, "'%s' is neither a shape (cow, moons, spiral, rings, letter) nor a readable point file (%s)",
                          shape_or_file, ds_last_error());

@@ -72,7 +72,8 @@ for (const variant of ['simd', 'scalar']) {
       for (const [kind, steps, eta, guidance] of cases) {
         const n = 10, file = path.join(dir, `${kind}.npy`);
         cli(['sample', '--analytic', SAMPLE, '--analytic-var', '0.01', '--classes', 'all', '--n', String(n), '--sampler', kind,
-          '--steps', String(steps), '--eta', String(eta), '--guidance', String(guidance), '--seed', '1234', '--batch', '4',
+          '--steps', String(steps), ...(kind === 'ddim' ? ['--eta', String(eta)] : []), // only DDIM has an eta
+          '--guidance', String(guidance), '--seed', '1234', '--batch', '4',
           '--npy', file, '--quiet']);
         const native = readNpy(file);
         // the CLI ran chunks of 4 (images 0-3, 4-7, 8-9); WASM runs all 10 at once: each
