@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "input_kinds.h"
 #include "model.h"
 #include "util.h"
 
@@ -62,13 +63,17 @@ int cmd_convert(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     if (!o.in || !o.out || !o.dtype_given)
         return cli_error(2, "convert: --weights IN, --out OUT and --dtype are all required\n%s", USAGE);
-    ds_model *m = cli_load_model(o.in), *back = NULL;
-    if (!m) return cli_error(1, "%s", ds_last_error());
+    const cli_file files[] = {{"--weights", o.in, CLI_IN}, {"--out", o.out, CLI_OUT_FILE}};
+    if (cli_check_files(files, 2)) return 1;
+    long in_size = 0;
+    unsigned char *in_bytes = util_read_kind(o.in, &INPUT_WEIGHTS, &in_size);
+    if (!in_bytes) return cli_error(1, "%s", ds_last_error());
+    ds_model *m = ds_model_from_bytes(in_bytes, (size_t)in_size), *back = NULL;
+    free(in_bytes);
+    if (!m) return cli_error(1, "%s: %s", o.in, ds_last_error());
     uint8_t *bytes = NULL;
     size_t n = 0;
-    long in_size = 0;
     int status = 1;
-    free(util_read_file(o.in, UTIL_MAX_WEIGHTS, &in_size));
     if (ds_model_to_bytes(m, o.dtype, &bytes, &n)) {
         cli_error(1, "convert: %s", ds_last_error());
     } else if (!(back = ds_model_from_bytes(bytes, n))) {
