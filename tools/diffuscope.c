@@ -2,7 +2,8 @@
  *
  *   diffuscope schedule ...   print a noise schedule as JSON
  *
- * `diffuscope help` lists them; `diffuscope CMD --help` explains one. */
+ * `diffuscope help` lists them; `diffuscope CMD --help` explains one; `diffuscope --version`
+ * prints the version (DS_VERSION, which CMake reads from package.json, as the web kit does). */
 #include <stdio.h>
 #include <string.h>
 
@@ -31,7 +32,8 @@ static const command COMMANDS[] = {
 static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 
 static int usage(FILE *f) {
-    fputs("usage: diffuscope COMMAND [options]   (diffuscope COMMAND --help for details)\n\ncommands:\n", f);
+    fputs("usage: diffuscope COMMAND [options]   (diffuscope COMMAND --help for details)\n"
+          "       diffuscope --version\n\ncommands:\n", f);
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     return f == stdout ? 0 : 2;
 }
@@ -46,6 +48,7 @@ static int is_points_sample(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
+    if (!strcmp(argv[1], "--version")) return printf("diffuscope %s\n", DS_VERSION) < 0;
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return usage(stdout);
     if (is_points_sample(argc, argv)) return cmd_points(argc, argv); /* argv[1] = "sample" is its subcommand */
     for (int i = 0; i < N_COMMANDS; i++)
