@@ -64,7 +64,6 @@ for (const engine of ENGINE_NAMES) {
         await page.goto(url);
         const html = await (await fetch(url)).text();
         const report = await page.evaluate(pageReport, { timeoutMs: 120000, themedPanel: THEMED_PANEL });
-        await page.evaluate(() => window.scrollTo(0, 0));
         const label = `${engine} ${base}`;
         await page.screenshot({ path: path.join(ARTIFACTS, `blog-${engine}-${base === '/' ? 'root' : 'blog'}.png`), fullPage: true });
         assertReport(report, { label, tags: TAGS, version: VERSION });

@@ -35,22 +35,25 @@ export function serveSite(dir, base = '/') {
 
 // Runs in the page (self-contained: it is serialised into the browser). Waits for every
 // <diffuscope-*> element to be defined and ready (scrolling each into view: some load when
-// seen), moves the VI widget's μ slider, lets an autoplaying sampler finish, and reports per
+// seen), moves the VI widget's μ slider, runs every sampler to its last step, and reports per
 // widget: errors shown, whether its canvases hold a drawing, the theme's reach into it.
 export async function pageReport({ timeoutMs = 90000, themedPanel = '' } = {}) {
   const deadline = Date.now() + timeoutMs;
-  const until = async (what, ok) => {
-    while (!ok()) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for ' + what);
+  // meanwhile(): called each second while waiting (a reader scrolling back to a widget)
+  const until = async (what, ok, meanwhile = () => {}) => {
+    for (let i = 1; !ok(); i++) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for ' + what());
+      if (i % 20 === 0) meanwhile();
       await new Promise((r) => setTimeout(r, 50));
     }
   };
+  const state = (w) => `${w.localName}: status "${w.shadowRoot?.querySelector('.ds-status')?.textContent ?? ''}"`;
   const widgets = [...document.querySelectorAll('*')].filter((e) => e.localName.startsWith('diffuscope-'));
   const report = { widgets: [], vi: null, sampler: null };
   for (const w of widgets) {
-    await until(`${w.localName} to be defined`, () => customElements.get(w.localName));
+    await until(() => `${w.localName} to be defined`, () => customElements.get(w.localName));
     w.scrollIntoView();
-    await until(`${w.localName} to be ready`, () => 'ready' in w.dataset || (w.shadowRoot && w.shadowRoot.querySelector('.ds-error:not(:empty)')));
+    await until(() => `${state(w)} to be ready`, () => 'ready' in w.dataset || (w.shadowRoot && w.shadowRoot.querySelector('.ds-error:not(:empty)')), () => w.scrollIntoView());
   }
   const vi = widgets.find((w) => w.localName === 'diffuscope-vi');
   if (vi) {
@@ -59,16 +62,19 @@ export async function pageReport({ timeoutMs = 90000, themedPanel = '' } = {}) {
     const slider = vi.shadowRoot.querySelector('input[aria-label="mean μ of q"]');
     slider.value = String(Number(slider.value) + 1);
     slider.dispatchEvent(new Event('input', { bubbles: true }));
-    await until('the VI readout to move', () => cell() !== before).catch(() => {});
+    await until(() => 'the VI readout to move', () => cell() !== before).catch(() => {});
     report.vi = { before, after: cell() };
   }
-  for (const s of widgets.filter((w) => w.localName === 'diffuscope-sampler' && w.hasAttribute('autoplay'))) {
-    await until('the sampler to finish', () => s.done && s.done() && !s.playing);
+  for (const s of widgets.filter((w) => w.localName === 'diffuscope-sampler')) {
+    // an autoplaying sampler runs by itself; any other one is played as a reader would
+    if (!s.hasAttribute('autoplay')) [...s.shadowRoot.querySelectorAll('button')].find((b) => b.textContent === 'Play').click();
+    await until(() => `${state(s)} to finish`, () => s.done && s.done() && !s.playing);
     const c = s.shadowRoot.querySelector('canvas');
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let sum = 0, sum2 = 0, n = 0;
     for (let i = 0; i < d.length; i += 4) sum += d[i], sum2 += d[i] * d[i], n++;
     report.sampler = { std: Math.sqrt(sum2 / n - (sum / n) ** 2), step: s.dataset.step };
+    s.scrollIntoView(); // the screenshot shows its images
   }
   for (const w of widgets) {
     const root = w.shadowRoot;
