@@ -83,7 +83,7 @@ export async function pageReport({ timeoutMs = 90000, themedPanel = '' } = {}) {
     for (const el of all) {
       const cs = getComputedStyle(el);
       if (/^(table|td|th)$/.test(el.localName) && cs.borderTopColor === 'rgb(255, 0, 0)' && cs.borderTopWidth === '3px') leaks.push(el.localName + ' border');
-      if (el.localName === 'input' && cs.width === '7px') leaks.push('input width');
+      if (el.localName === 'input' && cs.marginTop === '9px') leaks.push('input margin');
       if (el.localName === 'canvas' && (cs.width === '13px' || cs.borderTopWidth === '5px')) leaks.push('canvas size');
       if (el.localName === 'img' && cs.display === 'none') leaks.push('img display');
     }
