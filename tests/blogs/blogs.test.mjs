@@ -4,14 +4,17 @@
 // and ready with no error, its output drawn (the VI readout follows the slider, the sampler's
 // images are not blank), the kit's version on every widget, nothing fetched from another origin
 // by the kit, and a hostile theme (table/td/input/canvas/img rules) not reaching inside while
-// --ds-panel still themes the widgets. Screenshots: tests/artifacts/blog-ENGINE-{root,blog}.png.
+// --ds-panel still themes the widgets; then the Vite dev server with the doc's vite.config.js.
+// Screenshots: tests/artifacts/blog-ENGINE-{root,blog}.png.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
-import { ROOT, ENGINE_NAMES, THEMED_PANEL, buildSite, docSteps, packKit } from './sites.mjs';
+import { ROOT, ENGINE_NAMES, THEMED_PANEL, buildSite, docSteps, packKit, applyStep } from './sites.mjs';
 import { serveSite, pageReport, assertReport } from './check.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
@@ -43,6 +46,7 @@ test('the package: npm pack holds the kit and no more; the doc unpacks this vers
   const named = [...doc.matchAll(/diffuscope-(\d+\.\d+\.\d+)\.tgz/g)].map((m) => m[1]);
   assert.ok(named.length > 0 && named.every((v) => v === VERSION), `docs/embedding.md names diffuscope-${VERSION}.tgz (found ${[...new Set(named)]})`);
   for (const engine of ENGINE_NAMES) assert.ok(docSteps().some((s) => s.engine === engine), `docs/embedding.md has steps for ${engine}`);
+  assert.equal(docSteps().length, (doc.match(/<!-- test /g) || []).length, 'every <!-- test --> marker of docs/embedding.md is read (none malformed)');
 });
 
 for (const engine of ENGINE_NAMES) {
@@ -81,3 +85,41 @@ for (const engine of ENGINE_NAMES) {
   }
 }
 
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test('vite dev server, with the doc\'s vite.config.js: every widget works', async () => {
+  const site = buildSite('vite', '/');
+  const devSteps = docSteps().filter((s) => s.engine === 'vite-dev');
+  assert.ok(devSteps.length > 0, 'docs/embedding.md has the dev server step');
+  for (const step of devSteps) applyStep(step, site.dir);
+  const port = await freePort();
+  const dev = spawn('npm', ['run', 'dev', '--', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    { cwd: site.dir, stdio: 'ignore', detached: true, env: { ...process.env, PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  try {
+    const url = `http://127.0.0.1:${port}/`;
+    for (let i = 0; ; i++) {
+      if (await fetch(url).then((r) => r.ok, () => false)) break;
+      if (i > 300) throw new Error('the vite dev server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await page.goto(url);
+    const report = await page.evaluate(pageReport, { timeoutMs: 120000, themedPanel: THEMED_PANEL });
+    assertReport(report, { label: 'vite dev', tags: TAGS, version: VERSION });
+    assert.deepEqual(pageErrors, [], 'vite dev: no uncaught errors');
+  } finally {
+    await page.close();
+    process.kill(-dev.pid, 'SIGTERM'); // npm and vite: the group we started
+    fs.rmSync(site.dir, { recursive: true, force: true });
+  }
+});

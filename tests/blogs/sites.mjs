@@ -27,7 +27,7 @@ img { display: none !important; }
 // The marked blocks of docs/embedding.md, in order: {engine, base, action, arg, key, body}.
 export function docSteps(docPath = path.join(ROOT, 'docs', 'embedding.md')) {
   const text = fs.readFileSync(docPath, 'utf8');
-  const re = /<!-- test (\w+)( \/[\w/]*\/)?: (run|write|set)([^>]*?) -->\n```[^\n]*\n([\s\S]*?)```/g;
+  const re = /<!-- test ([\w-]+)( \/[\w/]*\/)?: (run|write|set)([^>]*?) -->\n```[^\n]*\n([\s\S]*?)```/g;
   const steps = [];
   for (const m of text.matchAll(re)) {
     const [file, key] = m[4].trim().split(/\s+/);
@@ -39,7 +39,7 @@ export function docSteps(docPath = path.join(ROOT, 'docs', 'embedding.md')) {
 const sh = (cmd, cwd, env = {}) =>
   execFileSync('bash', ['-euo', 'pipefail', '-c', cmd], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, ...env } }).toString();
 
-function applyStep(step, dir) {
+export function applyStep(step, dir) {
   if (step.action === 'run') return sh(step.body, dir);
   const file = path.join(dir, step.file);
   if (step.action === 'write') {
