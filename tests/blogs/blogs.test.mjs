@@ -46,7 +46,7 @@ test('the package: npm pack holds the kit and no more; the doc unpacks this vers
   const named = [...doc.matchAll(/diffuscope-(\d+\.\d+\.\d+)\.tgz/g)].map((m) => m[1]);
   assert.ok(named.length > 0 && named.every((v) => v === VERSION), `docs/embedding.md names diffuscope-${VERSION}.tgz (found ${[...new Set(named)]})`);
   for (const engine of ENGINE_NAMES) assert.ok(docSteps().some((s) => s.engine === engine), `docs/embedding.md has steps for ${engine}`);
-  assert.equal(docSteps().length, (doc.match(/<!-- test /g) || []).length, 'every <!-- test --> marker of docs/embedding.md is read (none malformed)');
+  assert.equal(docSteps().length, (doc.match(/^<!-- test /gm) || []).length, 'every <!-- test --> marker of docs/embedding.md is read (none malformed)');
 });
 
 for (const engine of ENGINE_NAMES) {
