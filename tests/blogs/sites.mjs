@@ -97,7 +97,7 @@ const ENGINES = {
       fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
       fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
         name: 'site', private: true, hexo: { version: readVersion('hexo') },
-        dependencies: Object.fromEntries(['hexo', 'hexo-renderer-ejs', 'hexo-renderer-marked', 'hexo-theme-landscape'].map((p) => [p, readVersion(p)])),
+        dependencies: Object.fromEntries(['hexo', 'hexo-renderer-ejs', 'hexo-renderer-marked', 'hexo-renderer-stylus', 'hexo-theme-landscape'].map((p) => [p, readVersion(p)])),
       }, null, 2));
       fs.writeFileSync(path.join(dir, '_config.yml'), 'title: Hexo\nurl: http://example.com\nroot: /\nsource_dir: source\npublic_dir: public\nskip_render:\ntheme: landscape\n');
       fs.mkdirSync(path.join(dir, 'scripts'), { recursive: true });
