@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { ROOT, ENGINE_NAMES, THEMED_PANEL, buildSite, docSteps, packKit, applyStep } from './sites.mjs';
 import { serveSite, pageReport, assertReport } from './check.mjs';
@@ -42,6 +42,12 @@ test('the package: npm pack holds the kit and no more; the doc unpacks this vers
   const size = fs.statSync(tgz).size;
   console.log(`${path.basename(tgz)}: ${(size / 1024).toFixed(0)} KB`);
   assert.ok(size < 2.5 * 1024 * 1024, `tarball ${size} bytes`);
+  const files = execFileSync('tar', ['-tzf', tgz]).toString().trim().split('\n').map((f) => f.replace(/^package\//, ''));
+  for (const f of ['web/diffuscope.js', 'web/worker.js', 'web/assets.js', 'web/wasm/diffuscope_simd.wasm', 'web/wasm/diffuscope_scalar.wasm', 'web/wasm/version.js',
+    'web/data/fashion-sample.bin', 'weights/fashion-unet.dsw', 'weights/points-cow.dsw', 'web/kit/hugo/diffuscope.html', 'web/kit/jekyll/diffuscope.html', 'web/kit/hexo/diffuscope.js', 'CHANGELOG.md'])
+    assert.ok(files.includes(f), `the tarball holds ${f}`);
+  const extra = files.filter((f) => /^web\/(examples|vendor)\/|^web\/(index\.html|article\.js|page\.css)$|^weights\/checkpoints|^(src|tools|tests|docs)\//.test(f));
+  assert.deepEqual(extra, [], 'the tarball holds nothing but the kit');
   const doc = fs.readFileSync(path.join(ROOT, 'docs', 'embedding.md'), 'utf8');
   const named = [...doc.matchAll(/diffuscope-(\d+\.\d+\.\d+)\.tgz/g)].map((m) => m[1]);
   assert.ok(named.length > 0 && named.every((v) => v === VERSION), `docs/embedding.md names diffuscope-${VERSION}.tgz (found ${[...new Set(named)]})`);
