@@ -2,6 +2,8 @@
 // as static files (ES module, worker, wasm, weights, css, KaTeX for the article), and prints
 // the size of each part raw and gzipped. Run by tools/demo.sh after the build.
 //   node tools/bundle.mjs [--quiet]
+//   node tools/bundle.mjs --check-package   (npm's prepack: the build outputs the package ships
+//                                            are there and carry package.json's version)
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -53,7 +55,26 @@ export function buildDist() {
 
 const kb = (n) => (n / 1024).toFixed(1).padStart(8) + ' KB';
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+// What `npm pack` needs that the build makes (web/wasm/ is not in git): an error naming what is
+// missing or stale, and the command that makes it.
+export function checkPackage() {
+  const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+  const wasm = path.join(ROOT, 'web', 'wasm');
+  const missing = ['diffuscope_simd.js', 'diffuscope_simd.wasm', 'diffuscope_scalar.js', 'diffuscope_scalar.wasm', 'version.js']
+    .filter((f) => !fs.existsSync(path.join(wasm, f)));
+  if (missing.length) throw new Error(`web/wasm/ lacks ${missing.join(', ')}: build the WebAssembly modules first (tools/setup.sh, or emcmake cmake -S . -B build-wasm && cmake --build build-wasm)`);
+  const built = fs.readFileSync(path.join(wasm, 'version.js'), 'utf8').match(/VERSION = '([^']*)'/)?.[1];
+  if (built !== version) throw new Error(`web/wasm/version.js says ${built}, package.json ${version}: rebuild (cmake --build build-wasm) so the kit carries the package's version`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--check-package')) {
+  try {
+    checkPackage();
+  } catch (err) {
+    console.error('bundle: ' + err.message);
+    process.exit(1);
+  }
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const files = buildDist();
   const groups = new Map();
   for (const f of files) {

@@ -2,7 +2,8 @@
  *
  *   diffuscope schedule ...   print a noise schedule as JSON
  *
- * `diffuscope help` lists them; `diffuscope CMD --help` explains one. `--write-through`,
+ * `diffuscope help` lists them; `diffuscope CMD --help` explains one; `diffuscope --version`
+ * prints the version (DS_VERSION, which CMake reads from package.json, as the web kit does). `--write-through`,
  * anywhere before a `--`, lets every output of the command write into a device or FIFO and
  * through a symbolic link (util.h) instead of refusing it.
  * The exit status is the command's (cli.h: 0, 1 or 2), or 1 when standard output could not be
@@ -39,7 +40,8 @@ static const command COMMANDS[] = {
 static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 
 static int usage(FILE *f) {
-    fputs("usage: diffuscope COMMAND [options]   (diffuscope COMMAND --help for details)\n\ncommands:\n", f);
+    fputs("usage: diffuscope COMMAND [options]   (diffuscope COMMAND --help for details)\n"
+          "       diffuscope --version\n\ncommands:\n", f);
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fputs("\noutputs replace only regular files; a device, FIFO or symbolic link is refused unless\n"
           "--write-through is given (anywhere), and \"-\" is standard output (--png -, -o -)\n", f);
@@ -68,6 +70,7 @@ static int take_write_through(int argc, char **argv) {
 
 static int run(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
+    if (!strcmp(argv[1], "--version")) return printf("diffuscope %s\n", DS_VERSION) < 0;
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return usage(stdout);
     if (is_points_sample(argc, argv)) return cmd_points(argc, argv); /* argv[1] = "sample" is its subcommand */
     for (int i = 0; i < N_COMMANDS; i++)

@@ -4,7 +4,13 @@
 // Widgets call engine functions by name and draw; all the computing happens in C.
 // Not here: the worker pool (pool.js), drawing and number formats (plot.js).
 
-const BASE = new URL('./', import.meta.url);
+import { VERSION } from './wasm/version.js';
+
+const BASE = new URL(/* @vite-ignore */ './', import.meta.url);
+
+// The kit's version (package.json's, written beside the modules by the build; `diffuscope
+// --version` prints the same). Every widget also carries it as data-version.
+export const version = VERSION;
 
 // The noise schedules the engine knows, in C's order (a call takes the index).
 export const SCHEDULES = ['linear', 'cosine'];
@@ -41,7 +47,7 @@ class Engine {
       this.pending.clear();
     };
     // the module's description (enums, records, functions: web/api.js), once per worker
-    this.ready = this.post({ type: 'init', simd: this.simd, base: BASE.href }).then((r) => {
+    this.ready = this.post({ type: 'init', simd: this.simd }).then((r) => {
       this.description = r.info.description;
       return r.info;
     });
@@ -83,11 +89,15 @@ export { Engine };
 
 // ---- the custom-element base ----
 
+const STYLESHEET = new URL('./diffuscope.css', import.meta.url).href;
+
+// The page gets diffuscope.css once, for its :root defaults of the --ds-* properties (they
+// inherit into every widget); the widget rules in it apply inside each shadow root.
 function ensureStylesheet() {
   if (document.querySelector('link[data-diffuscope]')) return;
   const link = document.createElement('link');
   link.rel = 'stylesheet';
-  link.href = new URL('./diffuscope.css', import.meta.url).href;
+  link.href = STYLESHEET;
   link.dataset.diffuscope = '';
   document.head.appendChild(link);
 }
@@ -105,12 +115,46 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// A widget's DOM lives in its open shadow root, inside one <div class="ds-widget"
+// part="widget">, so a theme's global rules (table, td, input, canvas, img, ...) cannot reach
+// it; only inherited properties (reset on :host) and the --ds-* custom properties cross.
+// append, prepend and querySelector(All) act on that div, so a widget is written as for a
+// plain element: this.append(...), this.querySelector(...). Light-DOM children a page puts in
+// the tag are not shown once the element is defined (a fallback for readers without scripts).
 export class DiffuscopeElement extends HTMLElement {
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    this.body = document.createElement('div');
+    this.body.className = 'ds-widget';
+    this.body.setAttribute('part', 'widget');
+    // hidden until its styles load, so nothing unstyled flashes or gets measured unstyled
+    this.body.style.visibility = 'hidden';
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = STYLESHEET;
+    const show = () => this.body.style.removeProperty('visibility');
+    link.addEventListener('load', show, { once: true });
+    link.addEventListener('error', show, { once: true });
+    root.append(link, this.body);
+  }
+  append(...nodes) {
+    this.body.append(...nodes);
+  }
+  prepend(...nodes) {
+    this.body.prepend(...nodes);
+  }
+  querySelector(selector) {
+    return this.body.querySelector(selector);
+  }
+  querySelectorAll(selector) {
+    return this.body.querySelectorAll(selector);
+  }
   connectedCallback() {
     if (this._built) return;
     this._built = true;
     ensureStylesheet();
-    this.classList.add('ds-widget');
+    this.dataset.version = version;
     this.status = h('p', { class: 'ds-status', role: 'status', 'aria-live': 'polite' });
     this.append(this.status);
     if (!support.wasm) return this.showError(NO_WASM);
@@ -152,10 +196,17 @@ export class DiffuscopeElement extends HTMLElement {
     this.attributeError(`attribute ${name}="${raw}" must be one of ${choices.join(', ')}; using ${fallback}`);
     return fallback;
   }
-  // A URL attribute, relative to the page; without it, `fallback` relative to web/.
+  // A URL attribute, resolved against the page (as an <img src> is); without it, `fallback`
+  // (assets.js: the kit's own file).
   urlAttr(name, fallback) {
     const v = this.getAttribute(name);
     return v ? new URL(v, document.baseURI).href : new URL(fallback, BASE).href;
+  }
+  // A folder URL attribute, resolved against the page, always ending in '/' (so "x/weights"
+  // means the folder weights, not its parent); null without it.
+  folderAttr(name) {
+    const v = this.getAttribute(name);
+    return v ? new URL(v.endsWith('/') ? v : v + '/', document.baseURI).href : null;
   }
   // A numeric attribute, validated: a bad value gives the default and a visible message.
   numberAttr(name, fallback, lo = -Infinity, hi = Infinity) {

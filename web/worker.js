@@ -4,7 +4,7 @@
 // arguments against the module's own description, copies arrays in and out and decodes named
 // records. The description goes back with the init reply, so the page knows the names too.
 //
-//   {id, type: 'init', simd: bool, base: url}    -> {id, ok, info: {simd, memory, description}}
+//   {id, type: 'init', simd: bool}               -> {id, ok, info: {simd, memory, description}}
 //   {id, type: 'call', fn, args: [...], outs: [spec, ...]}   (specs: see api.js)
 //                                                 -> {id, ok, ret, outs: [...], memory}
 //   failures                                      -> {id, ok: false, error: 'message'}
@@ -12,10 +12,17 @@ import { Api } from './api.js';
 
 let api = null;
 
-async function init({ simd, base }) {
-  const name = simd ? 'diffuscope_simd' : 'diffuscope_scalar';
-  const glue = await import(new URL(`wasm/${name}.js`, base).href);
-  const response = await fetch(new URL(`wasm/${name}.wasm`, base).href);
+// The two builds, named by literal paths beside this file: the form bundlers (Vite, webpack,
+// Parcel) follow, so an npm install finds them as a static host does; only one is fetched.
+const BUILDS = {
+  simd: { name: 'diffuscope_simd', glue: () => import('./wasm/diffuscope_simd.js'), wasm: new URL('./wasm/diffuscope_simd.wasm', import.meta.url) },
+  scalar: { name: 'diffuscope_scalar', glue: () => import('./wasm/diffuscope_scalar.js'), wasm: new URL('./wasm/diffuscope_scalar.wasm', import.meta.url) },
+};
+
+async function init({ simd }) {
+  const { name, glue: loadGlue, wasm } = BUILDS[simd ? 'simd' : 'scalar'];
+  const glue = await loadGlue();
+  const response = await fetch(wasm);
   if (!response.ok) throw new Error(`could not load ${name}.wasm (HTTP ${response.status})`);
   api = new Api(await glue.default({ wasmBinary: await response.arrayBuffer() }));
   return { simd, memory: api.M.HEAPU8.length, description: api.description };

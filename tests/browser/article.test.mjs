@@ -64,9 +64,10 @@ for (const [label, viewport] of [['desktop', { width: 1280, height: 900 }], ['36
 
     // every control inside a widget has an accessible name
     const unlabelled = await page.evaluate(() =>
-      [...document.querySelectorAll('.ds-widget input, .ds-widget select, .ds-widget button, .ds-widget canvas[tabindex]')]
-        .filter((el) => !(el.getAttribute('aria-label') || el.labels?.length || el.textContent.trim() || el.getAttribute('title')))
-        .map((el) => `${el.closest('.ds-widget').localName} ${el.outerHTML.slice(0, 80)}`));
+      [...document.querySelectorAll('*')].filter((el) => el.localName.startsWith('diffuscope-') && el.shadowRoot)
+        .flatMap((w) => [...w.shadowRoot.querySelectorAll('input, select, button, canvas[tabindex]')].map((el) => [w, el]))
+        .filter(([, el]) => !(el.getAttribute('aria-label') || el.labels?.length || el.textContent.trim() || el.getAttribute('title')))
+        .map(([w, el]) => `${w.localName} ${el.outerHTML.slice(0, 80)}`));
     assert.deepEqual(unlabelled, [], 'controls without a label');
 
     if (label === '360') {

@@ -39,7 +39,7 @@ async function tileStats(widget, which) {
     const ctx = canvas.getContext('2d');
     const ratio = canvas.width / parseFloat(canvas.style.width);
     const tile = 84, gap = 4, pairW = 2 * tile + gap, padX = 14, capH = 18;
-    const n = Number(canvas.closest('diffuscope-sampler').querySelector('input[name=batch]').value);
+    const n = Number(canvas.getRootNode().host.querySelector('input[name=batch]').value);
     const out = [];
     for (let b = 0; b < n; b++) {
       const x0 = (b % 4) * (pairW + padX) + (which === 'x0' ? tile + gap : 0), y0 = capH + Math.floor(b / 4) * (tile + capH);
@@ -154,8 +154,8 @@ test('forward view: q(x_t | x_0) on a real test image, with sqrt(abar_t) and the
   const slider = w.locator('input[type=range]');
   await slider.focus();
   for (let i = 0; i < 3; i++) await page.keyboard.press('PageUp'); // 3 x 10% of 1000
-  await page.waitForFunction(() => document.querySelector('#under-test output').textContent.startsWith('300'));
-  await page.waitForFunction((want) => document.querySelector('#under-test output[data-value=signal]').textContent === want,
+  await page.waitForFunction(() => document.querySelector('#under-test').querySelector('output').textContent.startsWith('300'));
+  await page.waitForFunction((want) => document.querySelector('#under-test').querySelector('output[data-value=signal]').textContent === want,
     linear.sqrt_alpha_bar[299].toPrecision(3));
   const noisy = await pixels('canvas[aria-label="the noised image x_t"]');
   let differ = 0;

@@ -4,10 +4,11 @@
 import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, SCHEDULES } from '../core.js';
 import { CLASS_NAMES, SIDE, D, loadFashionSample } from '../fashion.js';
 import { hiDpiCanvas, greyTile, fmt } from '../plot.js';
+import { FASHION_SAMPLE } from '../assets.js';
 
 class NoisingWidget extends DiffuscopeElement {
   build() {
-    this.sampleUrl = this.urlAttr('sample', 'data/fashion-sample.bin');
+    this.sampleUrl = this.urlAttr('sample', FASHION_SAMPLE);
     this.schedule = this.choiceAttr('schedule', SCHEDULES, 'linear');
     this.classSel = h('select', { 'aria-label': 'class of the test image' }, ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)));
     this.indexIn = h('input', { type: 'number', min: 1, max: 8, step: 1, value: 1, 'aria-label': 'which test image of the class' });

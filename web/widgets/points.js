@@ -15,6 +15,7 @@
 // seed, weights (base URL of points-SHAPE.dsw files), train-steps.
 import { DiffuscopeElement, h, fetchBytes } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
+import { pointsWeights } from '../assets.js';
 import { hiDpiCanvas, theme, font, plotBox, squareBox, frame, ticks, polyline, dots, fixed } from '../plot.js';
 
 // The quality threshold (README "Point clouds") is C's (point_metrics.h): 1000 samples
@@ -32,7 +33,7 @@ class PointsWidget extends DiffuscopeElement {
     this.n = Math.round(this.numberAttr('n', QUALITY_N, 10, 4096));
     this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
     this.trainSteps = Math.round(this.numberAttr('train-steps', 12000, 100, 200000));
-    this.weightsBase = this.urlAttr('weights', '../weights/');
+    this.weightsFolder = this.folderAttr('weights'); // null: the kit's own (assets.js)
     this.models = {}; // name -> engine model handle
     this.modelSchedule = {}; // name -> the schedule its file records (the page's trainer: linear)
 
@@ -90,7 +91,7 @@ class PointsWidget extends DiffuscopeElement {
 
   async model(name) {
     if (this.models[name] !== undefined) return this.models[name];
-    const url = new URL(`points-${name}.dsw`, this.weightsBase);
+    const url = this.weightsFolder ? new URL(`points-${name}.dsw`, this.weightsFolder).href : pointsWeights(name);
     const bytes = await fetchBytes(url);
     const engine = await this.engine();
     const handle = (await engine.call('model_load', [bytes, bytes.length])).ret;

@@ -8,6 +8,7 @@
 import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, fetchBytes, SCHEDULES } from '../core.js';
 import { CLASS_NAMES, SIDE, D, loadFashionSample } from '../fashion.js';
 import { hiDpiCanvas, theme, font, greyTile, fmt } from '../plot.js';
+import { FASHION_WEIGHTS, FASHION_SAMPLE } from '../assets.js';
 
 const NO_CLASS = 10;
 // names as the C face spells them (ds_api_describe: sampler_kind, schedule)
@@ -19,8 +20,8 @@ const SAMPLERS = [
 
 class SamplerWidget extends DiffuscopeElement {
   build() {
-    this.weightsUrl = this.urlAttr('weights', '../weights/fashion-unet.dsw');
-    this.sampleUrl = this.urlAttr('sample', 'data/fashion-sample.bin');
+    this.weightsUrl = this.urlAttr('weights', FASHION_WEIGHTS);
+    this.sampleUrl = this.urlAttr('sample', FASHION_SAMPLE);
     this.schedule = this.choiceAttr('schedule', SCHEDULES, 'linear');
     const samplerName = this.choiceAttr('sampler', SAMPLERS.map((s) => s.name), 'ddim');
     this.history = [];
@@ -34,8 +35,8 @@ class SamplerWidget extends DiffuscopeElement {
       h('option', { value: 'mixed' }, 'one of each class'),
       ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)),
       h('option', { value: NO_CLASS }, 'any (unconditional)'));
-    // `class` doubles as the HTML class list (the base class adds ds-widget; a page may add its
-    // own): a token that names a choice picks it, a number that does not is an error
+    // `class` doubles as the HTML class list (a page may add its own classes): a token that
+    // names a choice picks it, a number that does not is an error
     const classChoices = ['mixed', ...CLASS_NAMES.map((_, i) => String(i)), String(NO_CLASS)];
     for (const token of (this.getAttribute('class') || '').split(/\s+/)) {
       if (classChoices.includes(token)) this.classSel.value = token;
