@@ -99,6 +99,10 @@ test('flow widget: a drawing trains in the page with flow matching (and diffusio
   await page.goto(new URL('examples/flow.html', browser.url).href);
   const widget = page.locator('diffuscope-flow');
   await widget.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
+  await widget.locator('button.ds-flow-train').click(); // nothing drawn yet: a clear message, not a stuck button
+  await widget.locator('.ds-flow-train-info.ds-error').waitFor();
+  assert.match(await widget.locator('.ds-flow-train-info').textContent(), /Draw a shape first/);
+  assert.equal(await widget.locator('button.ds-flow-train').isDisabled(), false);
   await drawHeart(page, widget);
   assert.equal(await widget.evaluate((el) => el.pad.strokes.length), 1);
 

@@ -87,7 +87,7 @@ class FlowWidget extends DiffuscopeElement {
     this.diffusionSelect.addEventListener('change', resample);
     this.flowSelect.addEventListener('change', resample);
     this.viewSelect.addEventListener('change', resample);
-    this.trainButton.addEventListener('click', () => this.train().catch((e) => this.trainFailed(e)));
+    this.trainButton.addEventListener('click', () => this.train());
     new ResizeObserver(() => { this.drawAll(); this.pad.draw(); this.drawLoss(); }).observe(this);
     this.showNotice('loading the models…');
     this.sampleBoth().then(() => { this.clearStatus(); this.dataset.ready = ''; }).catch((e) => this.showError(e.message));
@@ -237,17 +237,31 @@ class FlowWidget extends DiffuscopeElement {
     for (let c = 0; c < MESH; c++) polyline(ctx, MESH, (row) => X(row * MESH + c), (row) => Y(row * MESH + c));
     ctx.fillStyle = colors.muted;
     ctx.font = font(11);
-    ctx.fillText(`the noise plane's grid after the map${r.meshKind !== r.kind ? ' (of the PF-ODE, Heun)' : ''}`, box.left + 6, box.bottom - 6);
+    ctx.fillText(`noise grid after the map${r.meshKind !== r.kind ? ' (PF-ODE, Heun)' : ''}`, box.left + 6, box.bottom - 6);
   }
 
   // ---- training on the drawing ----
 
+  // One training run at a time; a failure (no drawing, a C error) is shown under the button.
   async train() {
     if (this.training) return;
     this.training = true;
     this.trainButton.disabled = true;
+    this.trainInfo.classList.remove('ds-error');
     delete this.dataset.trained;
-    const side = this.objectiveSelect.value;
+    try {
+      await this.trainObjective(this.objectiveSelect.value);
+      this.dataset.trained = '';
+    } catch (err) {
+      this.trainInfo.textContent = err.message;
+      this.trainInfo.classList.add('ds-error');
+    } finally {
+      this.training = false;
+      this.trainButton.disabled = false;
+    }
+  }
+
+  async trainObjective(side) {
     const engine = await this.engine();
     const started = performance.now();
     const sets = await this.pad.sets(TRAIN.points, QUALITY_N);
@@ -286,16 +300,6 @@ class FlowWidget extends DiffuscopeElement {
       `at ${this.steps} steps Chamfer ratio ${q.ratio.toFixed(2)}, MMD² ${fixed(q.mmd2, 4)}: ${q.pass ? 'meets' : 'misses'} the threshold.`;
     this.dataset.trainSeconds = trainSeconds.toFixed(2);
     this.dataset.trainedObjective = side;
-    this.dataset.trained = '';
-    this.training = false;
-    this.trainButton.disabled = false;
-  }
-
-  trainFailed(err) {
-    this.training = false;
-    this.trainButton.disabled = false;
-    this.trainInfo.textContent = err.message;
-    this.trainInfo.classList.add('ds-error');
   }
 
   drawLoss() {
