@@ -15,7 +15,7 @@
 // flow (euler|heun), view (paths|mesh), n (samples), seed, train-steps, weights (the folder
 // holding points-SHAPE.dsw and points-SHAPE-flow.dsw).
 // Not here: the score view (widgets/score.js), the samplers and the trainer (C, in the worker).
-import { DiffuscopeElement, h, fetchBytes } from '../core.js';
+import { DiffuscopeElement, h, fetchBytes, whenVisible } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
 import { DrawingPad, drawLossCurve } from '../pad.js';
 import { hiDpiCanvas, theme, font, squareBox, frame, polyline, dots, fixed } from '../plot.js';
@@ -90,7 +90,7 @@ class FlowWidget extends DiffuscopeElement {
     this.trainButton.addEventListener('click', () => this.train());
     new ResizeObserver(() => { this.drawAll(); this.pad.draw(); this.drawLoss(); }).observe(this);
     this.showNotice('loading the models…');
-    this.sampleBoth().then(() => { this.clearStatus(); this.dataset.ready = ''; }).catch((e) => this.showError(e.message));
+    whenVisible(this, () => this.sampleBoth().then(() => { this.clearStatus(); this.dataset.ready = ''; }).catch((e) => this.showError(e.message)));
   }
 
   get steps() { return Number(this.stepsSlider.value); }

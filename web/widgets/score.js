@@ -11,7 +11,7 @@
 // Attributes: shape (cow|moons|spiral|rings|letter), t (1–1000), score (exact|learned),
 // paths (reverse-SDE paths, 1–16), seed, weights (the folder holding points-SHAPE.dsw).
 // Not here: flow matching (widgets/flow.js), the samplers' maths (src/, through the face).
-import { DiffuscopeElement, h, fetchBytes } from '../core.js';
+import { DiffuscopeElement, h, fetchBytes, whenVisible } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
 import { hiDpiCanvas, theme, font, rgbOf, squareBox, frame, polyline, dots, heatMap, fixed } from '../plot.js';
 
@@ -71,7 +71,7 @@ class ScoreWidget extends DiffuscopeElement {
     this.setupDrag();
     new ResizeObserver(() => this.draw()).observe(this.canvas);
     this.showNotice('computing the score…');
-    this.refresh({ langevin: true }).then(() => { this.clearStatus(); this.dataset.ready = ''; }).catch((e) => this.showError(e.message));
+    whenVisible(this, () => this.refresh({ langevin: true }).then(() => { this.clearStatus(); this.dataset.ready = ''; }).catch((e) => this.showError(e.message)));
   }
 
   get t() { return Number(this.slider.value); }
