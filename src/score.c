@@ -10,6 +10,7 @@
 #include "error.h"
 #include "model.h"
 #include "rng.h"
+#include "sampler_models.h"
 
 static const char *KIND_NAMES[DS_PATH_COUNT] = {"langevin", "sde", "ode-heun", "flow-euler", "flow-heun"};
 
@@ -308,6 +309,27 @@ int ds_langevin_chain(const ds_field *f, int t, double step_size, int steps, uin
     }
     free(w.block);
     return steps + 1;
+}
+
+/* ---- fields of the two sources ---- */
+
+int ds_field_of_model(ds_model *m, ds_schedule *sch, ds_field *f) {
+    if (!m || !sch || !f) return ds_fail("field: null model, schedule or field");
+    memset(f, 0, sizeof *f);
+    f->D = ds_model_item_floats(m);
+    f->what = "this model";
+    if (ds_model_prediction(m) == DS_PREDICT_FLOW) {
+        f->velocity = ds_model_velocity, f->velocity_ctx = m;
+        return DS_OK;
+    }
+    if (ds_schedule_init(sch, ds_model_schedule_kind(m), ds_model_schedule_T(m))) return DS_ERR;
+    f->schedule = sch, f->eps = ds_model_eps, f->eps_ctx = m;
+    return DS_OK;
+}
+
+void ds_field_of_gmm(ds_gmm *g, ds_field *f) {
+    *f = (ds_field){.schedule = ds_gmm_schedule(g), .eps = ds_gmm_eps, .eps_ctx = g, .velocity = ds_gmm_velocity,
+                    .velocity_ctx = g, .D = ds_gmm_dim(g), .what = "the mixture"};
 }
 
 /* ---- velocity adapters ---- */
