@@ -11,6 +11,7 @@
 #include "model.h"
 #include "rng.h"
 #include "sampler_models.h"
+#include "shapes.h"
 
 static const char *KIND_NAMES[DS_PATH_COUNT] = {"langevin", "sde", "ode-heun", "flow-euler", "flow-heun"};
 
@@ -56,7 +57,7 @@ static int need_velocity(const ds_field *f, const char *sampler) {
 static int check_field(const ds_field *f, int n) {
     if (!f) return ds_fail("score: null field");
     if (ds_check_range_int(f->D, 1, 1 << 20, "data dimension")) return DS_ERR;
-    return ds_check_range_int(n, 1, DS_SAMPLER_MAX_BATCH, "number of points");
+    return ds_check_range_int(n, 1, DS_POINTS_MAX, "number of points");
 }
 
 static int check_finite(const float *x, long n, const char *what) {
