@@ -10,6 +10,8 @@
 #include "error.h"
 #include "model.h"
 #include "rng.h"
+#include "sampler_models.h"
+#include "shapes.h"
 
 static const char *KIND_NAMES[DS_PATH_COUNT] = {"langevin", "sde", "ode-heun", "flow-euler", "flow-heun"};
 
@@ -55,7 +57,7 @@ static int need_velocity(const ds_field *f, const char *sampler) {
 static int check_field(const ds_field *f, int n) {
     if (!f) return ds_fail("score: null field");
     if (ds_check_range_int(f->D, 1, 1 << 20, "data dimension")) return DS_ERR;
-    return ds_check_range_int(n, 1, DS_SAMPLER_MAX_BATCH, "number of points");
+    return ds_check_range_int(n, 1, DS_POINTS_MAX, "number of points");
 }
 
 static int check_finite(const float *x, long n, const char *what) {
@@ -308,6 +310,27 @@ int ds_langevin_chain(const ds_field *f, int t, double step_size, int steps, uin
     }
     free(w.block);
     return steps + 1;
+}
+
+/* ---- fields of the two sources ---- */
+
+int ds_field_of_model(ds_model *m, ds_schedule *sch, ds_field *f) {
+    if (!m || !sch || !f) return ds_fail("field: null model, schedule or field");
+    memset(f, 0, sizeof *f);
+    f->D = ds_model_item_floats(m);
+    f->what = "this model";
+    if (ds_model_prediction(m) == DS_PREDICT_FLOW) {
+        f->velocity = ds_model_velocity, f->velocity_ctx = m;
+        return DS_OK;
+    }
+    if (ds_schedule_init(sch, ds_model_schedule_kind(m), ds_model_schedule_T(m))) return DS_ERR;
+    f->schedule = sch, f->eps = ds_model_eps, f->eps_ctx = m;
+    return DS_OK;
+}
+
+void ds_field_of_gmm(ds_gmm *g, ds_field *f) {
+    *f = (ds_field){.schedule = ds_gmm_schedule(g), .eps = ds_gmm_eps, .eps_ctx = g, .velocity = ds_gmm_velocity,
+                    .velocity_ctx = g, .D = ds_gmm_dim(g), .what = "the mixture"};
 }
 
 /* ---- velocity adapters ---- */

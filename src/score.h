@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "gmm_denoiser.h"
+#include "model.h"
 #include "sampler.h"
 #include "schedule.h"
 
@@ -109,6 +110,11 @@ int ds_velocity(const ds_field *f, double t, const float *x, int n, float *v);
 /* The G×G points of a grid over [lo, hi]², row-major, row r at y = hi − (r + ½) cell, column c at
  * x = lo + (c + ½) cell (forward_density's layout): out (G², 2). 2 <= G <= 1024. DS_OK or DS_ERR. */
 int ds_grid_points(double lo, double hi, int G, float *out);
+
+/* The field of a model (ε-model: eps + its schedule, filled into *sch; flow model: velocity) or
+ * of a mixture (the exact field: both). DS_OK or DS_ERR. */
+int ds_field_of_model(ds_model *m, ds_schedule *sch, ds_field *f);
+void ds_field_of_gmm(ds_gmm *g, ds_field *f);
 
 /* Velocity adapters. ctx a ds_model* (refuses a model that does not predict the flow velocity),
  * or a ds_gmm* (the exact velocity; t in (0, 1]: at t = 0 a point-mass mixture has none). */

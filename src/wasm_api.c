@@ -764,24 +764,12 @@ int ds_api_points_mixture(const float *points, int n, double var, int schedule) 
 static int field_of(int h, ds_field *f, ds_schedule *sch) {
     api_slot *sl = lookup(h, OBJ_FREE);
     if (!sl) return DS_ERR;
-    memset(f, 0, sizeof *f);
     if (sl->kind == OBJ_MIXTURE) {
-        *f = (ds_field){.schedule = ds_gmm_schedule(sl->object), .eps = ds_gmm_eps, .eps_ctx = sl->object,
-                        .velocity = ds_gmm_velocity, .velocity_ctx = sl->object, .D = ds_gmm_dim(sl->object),
-                        .what = "the mixture"};
+        ds_field_of_gmm(sl->object, f);
         return DS_OK;
     }
     if (sl->kind != OBJ_MODEL) return ds_fail("handle %d is a %s, expected a model or a mixture", h, OBJ_NAMES[sl->kind]);
-    ds_model *m = sl->object;
-    f->D = ds_model_item_floats(m);
-    f->what = "this model";
-    if (ds_model_prediction(m) == DS_PREDICT_FLOW) {
-        f->velocity = ds_model_velocity, f->velocity_ctx = m;
-        return DS_OK;
-    }
-    if (ds_schedule_init(sch, ds_model_schedule_kind(m), ds_model_schedule_T(m))) return DS_ERR;
-    f->schedule = sch, f->eps = ds_model_eps, f->eps_ctx = m;
-    return DS_OK;
+    return ds_field_of_model(sl->object, sch, f);
 }
 
 static ds_schedule g_field_schedule; /* the one model schedule a call needs (64 KB: not on the stack) */
