@@ -87,6 +87,17 @@ test('score widget: the learned score shows its error against the exact one; Lan
   const rel = Number(await error.getAttribute('data-rel-error'));
   console.log(`score widget: ${await error.textContent()}`);
   assert.ok(rel > 0 && rel < 1, `the network's score is close to, not equal to, the exact one (relative error ${rel})`);
+  // near t = 0 the network is far off away from the data: red arrows
+  const slider = widget.locator('input[aria-label="diffusion step t"]');
+  await slider.evaluate((el) => { el.value = '10'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.waitForFunction(() => { const el = document.querySelector('diffuscope-score'); return el.shownT === 10 && !el.busy; });
+  const relSmallT = Number(await error.getAttribute('data-rel-error'));
+  const red = await countPixels(widget.locator('canvas'), [179, 38, 30], 50);
+  console.log(`score widget at t = 10: relative error ${(100 * relSmallT).toFixed(1)} %, ${red} red arrow pixels`);
+  assert.ok(relSmallT > rel && red > 100, `the error grows towards t = 0 (${relSmallT} vs ${rel}) and shows as red arrows (${red} px)`);
+  await widget.screenshot({ path: path.join(ARTIFACTS, 'score-learned-t10.png') });
+  await slider.evaluate((el) => { el.value = '150'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.waitForFunction(() => { const el = document.querySelector('diffuscope-score'); return el.shownT === 150 && !el.busy; });
 
   const chains = () => widget.evaluate((el) => Array.from(el.chains.subarray(el.chains.length - 20))); // the last frame
   await page.waitForFunction(() => document.querySelector('diffuscope-score').dataset.langevinDone === '0');

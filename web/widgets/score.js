@@ -18,6 +18,7 @@ import { hiDpiCanvas, theme, font, rgbOf, squareBox, frame, polyline, dots, heat
 const T = 1000;
 const GRID = 64; // density cells per side
 const FIELD = 15; // score arrows per side
+const WRONG = 0.25; // a learned arrow this far off the exact one (relative) is drawn as wrong
 const KEY_STEP = 0.1; // how far an arrow key moves the start point
 const PATH_STEPS = 50; // steps of the SDE and ODE paths (fewer when t is smaller): a drag redraws them
 const LANGEVIN = { steps: 80, stepSize: 0.2 }; // one level (the slider's t): δ = 0.2 (1 − ᾱ_t)
@@ -235,11 +236,12 @@ class ScoreWidget extends DiffuscopeElement {
 
   // ---- drawing ----
 
-  arrows(ctx, box, field, color, width) {
+  // colorOf(i): arrow i's colour
+  arrows(ctx, box, field, colorOf, width) {
     const grid = this.grid, cell = box.width / FIELD;
-    ctx.strokeStyle = color;
     ctx.lineWidth = width;
     for (let i = 0; i < FIELD * FIELD; i++) {
+      ctx.strokeStyle = colorOf(i);
       // σ_t s is the negative noise guess, of order 1 at every t: one length scale for all t
       const sx = this.sigma * field[2 * i], sy = this.sigma * field[2 * i + 1];
       const len = Math.hypot(sx, sy);
@@ -271,8 +273,12 @@ class ScoreWidget extends DiffuscopeElement {
     dots(ctx, box, this.shownPoints, MIXTURE.n, colors.text, 1.5);
     ctx.globalAlpha = 1;
     if (this.show.field.checked && this.field) {
-      if (this.exactField) this.arrows(ctx, box, this.exactField, colors.muted, 1);
-      this.arrows(ctx, box, this.field, colors.series[2], 1.4);
+      const f = this.field, e = this.exactField;
+      if (e) this.arrows(ctx, box, e, () => colors.muted, 1);
+      // learned: an arrow off the exact one by more than WRONG (relative) is drawn in the error colour
+      const wrong = getComputedStyle(this).getPropertyValue('--ds-error').trim() || '#b3261e';
+      const off = (i) => Math.hypot(f[2 * i] - e[2 * i], f[2 * i + 1] - e[2 * i + 1]) > WRONG * Math.hypot(e[2 * i], e[2 * i + 1]);
+      this.arrows(ctx, box, f, e ? (i) => (off(i) ? wrong : colors.series[2]) : () => colors.series[2], 1.4);
     }
     if (this.show.langevin.checked && this.chains) {
       const f = this.chainFrame ?? LANGEVIN.steps, n = this.nChains;
@@ -323,7 +329,8 @@ class ScoreWidget extends DiffuscopeElement {
       let num = 0, den = 0;
       for (let i = 0; i < this.field.length; i++) { num += (this.field[i] - this.exactField[i]) ** 2; den += this.exactField[i] ** 2; }
       const rel = Math.sqrt(num / Math.max(den, 1e-30));
-      this.errorReadout.textContent = `learned vs exact score on the grid (grey arrows: exact): relative error ${(100 * rel).toFixed(1)} %`;
+      this.errorReadout.textContent = `learned vs exact score on the grid: relative error ${(100 * rel).toFixed(1)} % ` +
+        `(grey arrows: exact; red: the network is more than ${100 * WRONG} % off)`;
       this.errorReadout.dataset.relError = rel.toFixed(4);
     } else {
       this.errorReadout.textContent = 'Switch the score to "learned" to see the network\'s field over the exact one.';
