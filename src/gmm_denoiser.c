@@ -16,8 +16,8 @@ struct ds_gmm {
     double *mean;          /* (K, D) μ_k */
     double *var;           /* (K, D) s_k² */
     int *label;            /* (K) class or -1 */
-    int cached_t;          /* timestep the per-component constants below were computed for */
-    double *log_det;       /* (K) Σ_j log(ᾱ s_kj² + 1 − ᾱ) at cached_t */
+    double cached_A, cached_c1, cached_c2; /* the variance terms log_det was computed for */
+    double *log_det;       /* (K) Σ_j log(A s_kj² + c1 − c2) (VP: ᾱ s_kj² + 1 − ᾱ) */
     double *log_post;      /* (K) scratch: log w_k + log N(x_t; ...) for one input */
 };
 
@@ -61,7 +61,7 @@ ds_gmm *ds_gmm_create(const ds_schedule *schedule, int K, int D, const double *w
         g->mean[i] = mean[i];
         g->var[i] = var[i];
     }
-    g->cached_t = -1;
+    g->cached_A = -1; /* no variance term is negative: the first call fills the cache */
     return g;
 }
 
@@ -81,58 +81,78 @@ const ds_schedule *ds_gmm_schedule(const ds_gmm *g) { return &g->schedule; }
 
 static int in_class(const ds_gmm *g, int k, int cls) { return cls == DS_NO_CLASS || g->label[k] == cls; }
 
+/* E[x_0 | x] for one input x = S x_0 + noise, where component k gives x ~ N(S μ_k, A s_k² + c1 − c2)
+ * per dimension (VP: S = √ᾱ, A = ᾱ, c1 = 1, c2 = ᾱ; written so, the VP arithmetic is unchanged).
+ * The per-component log-determinants are cached for the last (A, c1, c2). */
+static void denoise_one(ds_gmm *g, const float *xb, int c, double S, double A, double c1, double c2, float *out) {
+    const int K = g->K, D = g->D;
+    if (A != g->cached_A || c1 != g->cached_c1 || c2 != g->cached_c2) {
+        for (int k = 0; k < K; k++) {
+            double ld = 0;
+            for (int j = 0; j < D; j++) ld += ds_log(A * g->var[(long)k * D + j] + c1 - c2);
+            g->log_det[k] = ld;
+        }
+        g->cached_A = A, g->cached_c1 = c1, g->cached_c2 = c2;
+    }
+    double best = -INFINITY;
+    for (int k = 0; k < K; k++) {
+        if (!in_class(g, k, c)) continue;
+        const double *mu = g->mean + (long)k * D, *v = g->var + (long)k * D;
+        double q = 0;
+        for (int j = 0; j < D; j++) {
+            double d = xb[j] - S * mu[j];
+            q += d * d / (A * v[j] + c1 - c2);
+        }
+        g->log_post[k] = g->log_weight[k] - 0.5 * (q + g->log_det[k]);
+        if (g->log_post[k] > best) best = g->log_post[k];
+    }
+    double norm = 0;
+    for (int k = 0; k < K; k++) {
+        if (!in_class(g, k, c)) continue;
+        g->log_post[k] = ds_exp(g->log_post[k] - best); /* now an unnormalised r_k */
+        norm += g->log_post[k];
+    }
+    for (int j = 0; j < D; j++) {
+        double acc = 0;
+        for (int k = 0; k < K; k++) {
+            if (!in_class(g, k, c) || g->log_post[k] < 1e-300) continue;
+            double mu = g->mean[(long)k * D + j], v = g->var[(long)k * D + j];
+            acc += g->log_post[k] * (mu + S * v / (A * v + c1 - c2) * (xb[j] - S * mu));
+        }
+        out[j] = (float)(acc / norm);
+    }
+}
+
+static int check_class(const ds_gmm *g, int c) {
+    if (ds_check_range_int(c, 0, DS_NO_CLASS, "class")) return DS_ERR;
+    for (int k = 0; k < g->K; k++)
+        if (in_class(g, k, c)) return DS_OK;
+    return ds_fail("gmm denoise: no mixture component has class %d", c);
+}
+
 int ds_gmm_denoise(ds_gmm *g, const float *x, const float *t, const int *cls, int B, float *x0) {
     if (!g || !x || !t || !x0) return ds_fail("gmm denoise: null argument");
     if (ds_check_range_int(B, 1, 1 << 20, "batch")) return DS_ERR;
-    const int K = g->K, D = g->D, T = g->schedule.T;
+    const int D = g->D, T = g->schedule.T;
     for (int b = 0; b < B; b++) {
         if (!(t[b] >= 1 && t[b] <= T && t[b] == floorf(t[b])))
             return ds_fail("gmm denoise: t must be a whole timestep in 1..%d (got %g)", T, (double)t[b]);
         int c = cls ? cls[b] : DS_NO_CLASS;
-        if (ds_check_range_int(c, 0, DS_NO_CLASS, "class")) return DS_ERR;
-        int any = 0;
-        for (int k = 0; k < K && !any; k++) any = in_class(g, k, c);
-        if (!any) return ds_fail("gmm denoise: no mixture component has class %d", c);
-        const int tb = (int)t[b];
-        const double a = g->schedule.alpha_bar[tb - 1], sa = sqrt(a);
-        if (tb != g->cached_t) {
-            for (int k = 0; k < K; k++) {
-                double ld = 0;
-                for (int j = 0; j < D; j++) ld += ds_log(a * g->var[(long)k * D + j] + 1.0 - a);
-                g->log_det[k] = ld;
-            }
-            g->cached_t = tb;
-        }
-        const float *xb = x + (long)b * D;
-        double best = -INFINITY;
-        for (int k = 0; k < K; k++) {
-            if (!in_class(g, k, c)) continue;
-            const double *mu = g->mean + (long)k * D, *v = g->var + (long)k * D;
-            double q = 0;
-            for (int j = 0; j < D; j++) {
-                double d = xb[j] - sa * mu[j];
-                q += d * d / (a * v[j] + 1.0 - a);
-            }
-            g->log_post[k] = g->log_weight[k] - 0.5 * (q + g->log_det[k]);
-            if (g->log_post[k] > best) best = g->log_post[k];
-        }
-        double norm = 0;
-        for (int k = 0; k < K; k++) {
-            if (!in_class(g, k, c)) continue;
-            g->log_post[k] = ds_exp(g->log_post[k] - best); /* now an unnormalised r_k */
-            norm += g->log_post[k];
-        }
-        float *out = x0 + (long)b * D;
-        for (int j = 0; j < D; j++) {
-            double acc = 0;
-            for (int k = 0; k < K; k++) {
-                if (!in_class(g, k, c) || g->log_post[k] < 1e-300) continue;
-                double mu = g->mean[(long)k * D + j], v = g->var[(long)k * D + j];
-                acc += g->log_post[k] * (mu + sa * v / (a * v + 1.0 - a) * (xb[j] - sa * mu));
-            }
-            out[j] = (float)(acc / norm);
-        }
+        if (check_class(g, c)) return DS_ERR;
+        const double a = g->schedule.alpha_bar[(int)t[b] - 1];
+        denoise_one(g, x + (long)b * D, c, sqrt(a), a, 1.0, a, x0 + (long)b * D);
     }
+    return DS_OK;
+}
+
+int ds_gmm_denoise_scaled(ds_gmm *g, const float *x, double signal, double noise, int B, float *x0) {
+    if (!g || !x || !x0) return ds_fail("gmm denoise: null argument");
+    if (ds_check_range_int(B, 1, 1 << 20, "batch")) return DS_ERR;
+    if (ds_check_range(signal, 0.0, 1e6, "signal scale") || ds_check_range(noise, 0.0, 1e6, "noise scale")) return DS_ERR;
+    if (noise == 0.0) return ds_fail("gmm denoise: the noise scale must be positive (x_0 is x itself at noise 0)");
+    if (check_class(g, DS_NO_CLASS)) return DS_ERR;
+    for (int b = 0; b < B; b++)
+        denoise_one(g, x + (long)b * g->D, DS_NO_CLASS, signal, signal * signal, noise * noise, 0.0, x0 + (long)b * g->D);
     return DS_OK;
 }
 

@@ -33,6 +33,10 @@ const ds_schedule *ds_gmm_schedule(const ds_gmm *g); /* the schedule the mixture
  * (NULL: all unconditional). DS_OK, or DS_ERR for bad t / an empty class. */
 int ds_gmm_denoise(ds_gmm *g, const float *x, const float *t, const int *cls, int B, float *x0);
 
+/* E[x_0 | x] (B, D) for x = signal·x_0 + noise·ε with scales given directly (flow matching:
+ * signal 1 − t, noise t), unconditional. noise > 0. DS_OK or DS_ERR. */
+int ds_gmm_denoise_scaled(ds_gmm *g, const float *x, double signal, double noise, int B, float *x0);
+
 /* The optimal ε-predictor, with the ds_eps_fn signature (ctx is the ds_gmm). */
 int ds_gmm_eps(void *ctx, const float *x, const float *t, const int *cls, int B, float *eps);
 

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "kernels_grad.h"
+#include "score.h"
 #include "shapes.h"
 #include "unet_train.h"
 #include "weights.h"
@@ -30,6 +31,18 @@ void ds_mlp_backward(const ds_mlp *m, const ds_mlp_state *s, const float *d_eps,
         }
         ds_linear_backward(input, m->w.fc_weight[i], d_pre, d_input, g.fc_weight[i], g.fc_bias[i], B, i ? H : in0, H);
     }
+}
+
+static const char *OBJECTIVE_NAMES[DS_MLP_OBJECTIVE_COUNT] = {"diffusion", "flow"};
+
+const char *ds_mlp_objective_name(ds_mlp_objective o) {
+    return (unsigned)o < DS_MLP_OBJECTIVE_COUNT ? OBJECTIVE_NAMES[o] : "unknown";
+}
+
+int ds_mlp_objective_parse(const char *name, ds_mlp_objective *o) {
+    for (int k = 0; k < DS_MLP_OBJECTIVE_COUNT; k++)
+        if (name && !strcmp(name, OBJECTIVE_NAMES[k])) { *o = (ds_mlp_objective)k; return DS_OK; }
+    return ds_fail("unknown training objective '%s' (expected diffusion or flow)", name ? name : "(null)");
 }
 
 void ds_mlp_train_config_default(ds_mlp_train_config *c) {
@@ -62,6 +75,8 @@ static int check_config(const ds_mlp_train_config *c, const float *points, int n
     if (ds_check_range_int(c->workers, 1, 256, "workers")) return DS_ERR;
     if (ds_check_range_int(c->total_steps, 1, 100000000, "total steps")) return DS_ERR;
     if (c->draw != DS_MLP_DRAW_PER_POINT && c->draw != DS_MLP_DRAW_DIFFUSION) return ds_fail("mlp trainer: unknown draw %d", c->draw);
+    if ((unsigned)c->objective >= DS_MLP_OBJECTIVE_COUNT)
+        return ds_fail("mlp trainer: unknown objective %d (0 = diffusion, 1 = flow)", (int)c->objective);
     return ds_optim_config_check(&c->optim);
 }
 
@@ -133,9 +148,32 @@ int ds_mlp_trainer_restore(ds_mlp_trainer *tr, const ds_checkpoint *ck) {
     return ds_checkpoint_restore(ck, &tr->opt, tr->model.params, &tr->rng);
 }
 
-/* the batch: x_t, t and the noise to predict, by the configured recipe */
+/* flow matching: x_t = (1 − t) x0 + t eps, target eps − x0, the network's time 1000 t; per point
+ * t then the noise, after the index (per-point recipe) or after all indices (the other) */
+static void draw_flow(ds_mlp_trainer *tr) {
+    const int B = tr->cfg.batch, per_point = tr->cfg.draw == DS_MLP_DRAW_PER_POINT;
+    if (!per_point) /* the indices wait in t (exact as floats: n_points <= DS_POINTS_MAX < 2^24) */
+        for (int b = 0; b < B; b++) tr->t[b] = (float)ds_rng_below(&tr->rng, (uint32_t)tr->n_points);
+    for (int b = 0; b < B; b++) {
+        int i = per_point ? (int)ds_rng_below(&tr->rng, (uint32_t)tr->n_points) : (int)tr->t[b];
+        double t = ds_rng_uniform(&tr->rng);
+        for (int d = 0; d < 2; d++) {
+            double x0 = tr->points[2 * i + d], e = ds_rng_normal(&tr->rng);
+            tr->x0[2 * b + d] = (float)x0;
+            tr->noise[2 * b + d] = (float)(e - x0);
+            tr->xt[2 * b + d] = (float)((1.0 - t) * x0 + t * e);
+        }
+        tr->t[b] = (float)(DS_FLOW_TIME_SCALE * t);
+    }
+}
+
+/* the batch: x_t, t and the target to predict, by the configured objective and recipe */
 static void draw_batch(ds_mlp_trainer *tr) {
     const int B = tr->cfg.batch;
+    if (tr->cfg.objective == DS_MLP_OBJECTIVE_FLOW) {
+        draw_flow(tr);
+        return;
+    }
     if (tr->cfg.draw == DS_MLP_DRAW_DIFFUSION) {
         for (int b = 0; b < B; b++) {
             uint32_t i = ds_rng_below(&tr->rng, (uint32_t)tr->n_points);
@@ -179,7 +217,7 @@ static int run_shards_serial(void *runner_ctx, int n_workers, int n_shards, ds_s
     return DS_OK;
 }
 
-/* one DDPM step: returns the batch's loss, or a negative value on failure */
+/* one step of the objective: returns the batch's loss, or a negative value on failure */
 static double train_step(ds_mlp_trainer *tr) {
     draw_batch(tr);
     ds_shard_runner run = tr->cfg.runner ? tr->cfg.runner : run_shards_serial;
@@ -213,6 +251,7 @@ int ds_mlp_trainer_save(const ds_mlp_trainer *tr, int ema, uint8_t **bytes, size
     const float *params = ema && tr->opt.ema ? tr->opt.ema : tr->model.params;
     int config[DS_MLP_N_CONFIG];
     ds_mlp_config_to_ints(&tr->model.config, config);
-    const ds_weights_meta meta = {.schedule_kind = tr->schedule.kind, .schedule_T = tr->schedule.T, .prediction = DS_PREDICT_EPS};
+    const ds_weights_meta meta = {.schedule_kind = tr->schedule.kind, .schedule_T = tr->schedule.T, 
+                                 .prediction = tr->cfg.objective == DS_MLP_OBJECTIVE_FLOW ? DS_PREDICT_FLOW : DS_PREDICT_EPS};
     return ds_weights_write(DS_MODEL_MLP, config, DS_MLP_N_CONFIG, &meta, &tr->model.table, params, DS_DTYPE_F32, bytes, size);
 }

@@ -1,5 +1,6 @@
-/* mlp_train.h — training the 2-D point MLP (mlp.h) to predict the noise: the one trainer behind
- * the page, `diffuscope points train` and `diffuscope train --model mlp`.
+/* mlp_train.h — training the 2-D point MLP (mlp.h) to predict the noise (diffusion) or the
+ * flow-matching velocity: the one trainer behind the page, `diffuscope points train` and
+ * `diffuscope train --model mlp`.
  *
  * The backward pass of mlp.h's network, written out layer by layer (fc_out, then SiLU and
  * linear for each hidden layer, down to the input concat(x, sinusoidal(t)), whose embedding
@@ -9,6 +10,9 @@
  * points (with replacement), t uniform in 1..T, eps ~ N(0, I), and minimises
  * |eps - mlp(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t)|^2 with Adam (optim.h), warm-up,
  * cosine decay and an EMA of the weights, which is what gets exported.
+ * The flow objective (DS_MLP_OBJECTIVE_FLOW) draws t uniform in [0, 1) instead, x_t = (1 − t) x0
+ * + t eps, and regresses mlp(x_t, 1000 t) on the velocity eps − x0 (score.h samples it); the
+ * saved file says so (prediction = flow). The diffusion objective's draws are unchanged.
  * The batch is cut into fixed shards (shards.h): each shard's forward + backward writes its own
  * gradient buffer and the buffers are summed in shard order, so the weights depend on the shard
  * size, never on how many threads the caller's runner uses. With no runner everything runs on
@@ -42,6 +46,15 @@ typedef enum {
                                  (`diffuscope train`); RNG seed * 0x9E3779B97F4A7C15 + 12345 */
 } ds_mlp_draw;
 
+typedef enum {
+    DS_MLP_OBJECTIVE_DIFFUSION = 0, /* predict eps (DDPM), saved as prediction eps */
+    DS_MLP_OBJECTIVE_FLOW = 1,      /* predict eps − x0 on the linear path, saved as prediction flow */
+    DS_MLP_OBJECTIVE_COUNT
+} ds_mlp_objective;
+
+const char *ds_mlp_objective_name(ds_mlp_objective o); /* "diffusion", "flow" */
+int ds_mlp_objective_parse(const char *name, ds_mlp_objective *o);
+
 typedef struct {
     ds_mlp_config model;      /* default: hidden 64, 3 layers, temb 32 (fast enough for the page) */
     int batch;                /* points per step, 1..65536 (default 256) */
@@ -51,6 +64,7 @@ typedef struct {
     ds_optim_config optim;    /* default lr 1e-2, warm-up 100, decay to 0.05 lr, clip 1, EMA 0.995 */
     uint64_t seed;            /* initial weights and every draw */
     ds_mlp_draw draw;         /* default DS_MLP_DRAW_PER_POINT */
+    ds_mlp_objective objective; /* default DS_MLP_OBJECTIVE_DIFFUSION */
     int shard;                /* points per work unit, 1..batch (default 0: the whole batch) */
     int workers;              /* per-worker activations to allocate (default 1), the runner's width */
     ds_shard_runner runner;   /* default NULL: shards in order on this thread */
@@ -72,7 +86,7 @@ typedef struct {
     float *grads;             /* (table.total) the batch's gradient */
     float *shard_grads;       /* (n_shards, table.total) */
     double *shard_loss;       /* (n_shards) each shard's share of the batch loss */
-    float *x0, *noise, *xt;   /* (batch, 2) each */
+    float *x0, *noise, *xt;   /* (batch, 2) each; noise holds the target (flow: eps − x0) */
     float *t;                 /* (batch) */
     float *d_eps;             /* (workers, shard, 2) */
     float *scratch;           /* (workers, 2 shard H) */

@@ -24,7 +24,8 @@
 #define DS_FASHION_SAMPLE_VERSION 1
 #define DS_FASHION_SAMPLE_HEADER 20
 
-/* The ds_eps_fn over an engine model: ctx is a ds_model*. */
+/* The ds_eps_fn over an engine model: ctx is a ds_model*; a model whose prediction is not ε
+ * (a flow-matching model) is refused by name. */
 int ds_model_eps(void *ctx, const float *x, const float *t, const int *cls, int B, float *eps);
 
 /* Image encoding: x = p / 127.5 − 1; back with rounding and clamping to 0..255. */

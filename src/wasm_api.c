@@ -20,6 +20,7 @@
 #include "sampler.h"
 #include "sampler_models.h"
 #include "schedule.h"
+#include "score.h"
 #include "shapes.h"
 #include "vi.h"
 
@@ -40,6 +41,8 @@ static const char *vi_direction_name(int id) { return ds_vi_direction_name((ds_v
 static const char *dtype_name(int id) { return ds_dtype_name((ds_dtype)id); }
 static const char *drawing_mode_name(int id) { return id ? "filled" : "ink"; }
 static const char *prediction_name(int id) { return ds_prediction_name((ds_prediction)id); }
+static const char *path_kind_name(int id) { return ds_path_kind_name((ds_path_kind)id); }
+static const char *objective_name(int id) { return ds_mlp_objective_name((ds_mlp_objective)id); }
 
 static const api_enum ENUMS[] = {
     {"model_kind", DS_MODEL_UNET, 2, model_kind_name},
@@ -50,7 +53,9 @@ static const api_enum ENUMS[] = {
     {"vi_direction", DS_VI_REVERSE, 2, vi_direction_name},
     {"dtype", DS_DTYPE_F32, DS_DTYPE_COUNT, dtype_name},
     {"drawing_mode", 0, 2, drawing_mode_name},
-    {"prediction", DS_PREDICT_EPS, 1, prediction_name},
+    {"prediction", DS_PREDICT_EPS, DS_PREDICT_COUNT, prediction_name},
+    {"path_kind", DS_PATH_LANGEVIN, DS_PATH_COUNT, path_kind_name},
+    {"objective", DS_MLP_OBJECTIVE_DIFFUSION, DS_MLP_OBJECTIVE_COUNT, objective_name},
 };
 #define N_ENUMS ((int)(sizeof ENUMS / sizeof ENUMS[0]))
 
@@ -202,6 +207,16 @@ static const api_function FUNCTIONS[] = {
     {"vi_fit_path", "i,p,e:vi_direction,d,d,i,p"},
     {"bench_peak", "d,p"},
     {"bench_unet_convs", "h,i,d,i,p"},
+    /* scores, Langevin, SDE / ODE and flow matching (score.h) */
+    {"trainer_objective_new", "e:objective,p,i,i,i,i,d,i,d"},
+    {"points_mixture", "p,i,d,e:schedule"},
+    {"score", "h,i,p,i,p"},
+    {"velocity", "h,d,p,i,p"},
+    {"grid_points", "d,d,i,p"},
+    {"score_grid", "h,i,d,d,i,p"},
+    {"velocity_grid", "h,d,d,d,i,p"},
+    {"paths", "h,e:path_kind,i,d,d,i,d,p,i,p,p"},
+    {"langevin", "h,i,d,i,d,p,i,p"},
 };
 #define N_FUNCTIONS ((int)(sizeof FUNCTIONS / sizeof FUNCTIONS[0]))
 
@@ -463,6 +478,10 @@ int ds_api_sampler_new(int source, int schedule, int kind, int steps, double eta
     static ds_schedule model_sch;
     if (sl->kind == OBJ_MODEL) { /* the model says which schedule it was trained with */
         const ds_model *m = sl->object;
+        if (ds_model_prediction(m) != DS_PREDICT_EPS)
+            return ds_fail("sampler: the model predicts the %s, not the noise: ddpm, ddim and dpmpp2m need an ε-model (sample "
+                           "a flow model with paths: flow-euler or flow-heun)",
+                           ds_model_prediction(m) == DS_PREDICT_FLOW ? "flow velocity" : "v target");
         if (check_enum(schedule, "schedule", "schedule")) return DS_ERR;
         if ((int)ds_model_schedule_kind(m) != schedule)
             return ds_fail("sampler: the model was trained with the %s schedule, not %s (its info names it)",
@@ -577,23 +596,7 @@ int ds_api_fashion_sample(const uint8_t *bytes, int n, double *out) {
 
 int ds_api_trainer_new(const float *points, int n, int hidden, int n_layers, int batch, double lr, int total_steps,
                        double seed) {
-    ds_mlp_train_config c;
-    ds_mlp_train_config_default(&c);
-    if (ds_seed_from_double(seed, &c.seed) || ds_check_range(lr, 1e-6, 1.0, "learning rate")) return DS_ERR;
-    c.model.hidden = hidden;
-    c.model.n_layers = n_layers;
-    c.batch = batch;
-    c.total_steps = total_steps;
-    c.optim.lr = lr;
-    c.optim.decay_steps = total_steps;
-    if (c.optim.warmup_steps > total_steps / 4) c.optim.warmup_steps = total_steps / 4;
-    ds_mlp_trainer *tr = malloc(sizeof *tr);
-    if (!tr) return ds_fail("point trainer: out of memory");
-    if (ds_mlp_trainer_init(tr, &c, points, n)) {
-        free(tr);
-        return DS_ERR;
-    }
-    return store(OBJ_TRAINER, tr);
+    return ds_api_trainer_objective_new(DS_MLP_OBJECTIVE_DIFFUSION, points, n, hidden, n_layers, batch, lr, total_steps, seed);
 }
 
 int ds_api_trainer_run(int h, int K, double *out) {
@@ -711,4 +714,113 @@ int ds_api_bench_peak(double seconds, double *out) { return ds_bench_peak(second
 int ds_api_bench_unet_convs(int h, int B, double seconds, int cap_rows, double *out) {
     ds_model *m = get(h, OBJ_MODEL);
     return m ? ds_bench_unet_convs(ds_model_unet(m), B, seconds, cap_rows, out) : DS_ERR;
+}
+
+/* ---- scores, Langevin, reverse SDE / PF-ODE and flow matching (score.h, mlp_train.h) ----
+ * A source is a model handle (an ε-model gives scores and the ε paths, a flow model velocities
+ * and the flow paths) or a mixture handle (the exact field: both). */
+
+int ds_api_trainer_objective_new(int objective, const float *points, int n, int hidden, int n_layers, int batch,
+                                 double lr, int total_steps, double seed) {
+    ds_mlp_train_config c;
+    ds_mlp_train_config_default(&c);
+    if (check_enum(objective, "objective", "training objective")) return DS_ERR;
+    if (ds_seed_from_double(seed, &c.seed) || ds_check_range(lr, 1e-6, 1.0, "learning rate")) return DS_ERR;
+    c.objective = (ds_mlp_objective)objective;
+    c.model.hidden = hidden;
+    c.model.n_layers = n_layers;
+    c.batch = batch;
+    c.total_steps = total_steps;
+    c.optim.lr = lr;
+    c.optim.decay_steps = total_steps;
+    if (c.optim.warmup_steps > total_steps / 4) c.optim.warmup_steps = total_steps / 4;
+    ds_mlp_trainer *tr = malloc(sizeof *tr);
+    if (!tr) return ds_fail("point trainer: out of memory");
+    if (ds_mlp_trainer_init(tr, &c, points, n)) {
+        free(tr);
+        return DS_ERR;
+    }
+    return store(OBJ_TRAINER, tr);
+}
+
+int ds_api_points_mixture(const float *points, int n, double var, int schedule) {
+    const ds_schedule *sch = schedule_of(schedule);
+    if (!sch) return DS_ERR;
+    if (!points) return ds_fail("points mixture: null points");
+    if (ds_check_range_int(n, 1, 1 << 16, "mixture points") || ds_check_range(var, 0.0, 100.0, "mixture variance")) return DS_ERR;
+    double *weight = malloc(sizeof(double) * (size_t)n);
+    float *vars = malloc(sizeof(float) * 2 * (size_t)n);
+    if (!weight || !vars) {
+        free(weight), free(vars);
+        return ds_fail("points mixture: out of memory");
+    }
+    for (int i = 0; i < n; i++) weight[i] = 1.0, vars[2 * i] = vars[2 * i + 1] = (float)var;
+    ds_gmm *g = ds_gmm_create(sch, n, 2, weight, points, vars, NULL);
+    free(weight), free(vars);
+    return store(OBJ_MIXTURE, g);
+}
+
+/* The field behind a model or mixture handle. The model's schedule lives in *sch. */
+static int field_of(int h, ds_field *f, ds_schedule *sch) {
+    api_slot *sl = lookup(h, OBJ_FREE);
+    if (!sl) return DS_ERR;
+    if (sl->kind == OBJ_MIXTURE) {
+        ds_field_of_gmm(sl->object, f);
+        return DS_OK;
+    }
+    if (sl->kind != OBJ_MODEL) return ds_fail("handle %d is a %s, expected a model or a mixture", h, OBJ_NAMES[sl->kind]);
+    return ds_field_of_model(sl->object, sch, f);
+}
+
+static ds_schedule g_field_schedule; /* the one model schedule a call needs (64 KB: not on the stack) */
+
+int ds_api_score(int h, int t, const float *x, int B, float *out) {
+    ds_field f;
+    return field_of(h, &f, &g_field_schedule) ? DS_ERR : ds_score(&f, t, x, B, out);
+}
+
+int ds_api_velocity(int h, double t, const float *x, int B, float *out) {
+    ds_field f;
+    return field_of(h, &f, &g_field_schedule) ? DS_ERR : ds_velocity(&f, t, x, B, out);
+}
+
+int ds_api_grid_points(double lo, double hi, int G, float *out) { return ds_grid_points(lo, hi, G, out); }
+
+/* The field at the G×G grid's points: score (velocity = 0) or velocity (1) at time t. */
+static int field_grid(int h, int velocity, double t, double lo, double hi, int G, float *out) {
+    ds_field f;
+    if (field_of(h, &f, &g_field_schedule)) return DS_ERR;
+    if (f.D != 2) return ds_fail("a field grid needs 2-D points; this source has %d dimensions", f.D);
+    if (ds_check_range_int(G, 2, 64, "field grid size")) return DS_ERR;
+    float grid[2 * 64 * 64];
+    if (ds_grid_points(lo, hi, G, grid)) return DS_ERR;
+    if (!velocity && t != floor(t)) return ds_fail("score timestep t must be a whole number (got %g)", t);
+    return velocity ? ds_velocity(&f, t, grid, G * G, out) : ds_score(&f, (int)t, grid, G * G, out);
+}
+
+int ds_api_score_grid(int h, int t, double lo, double hi, int G, float *out) { return field_grid(h, 0, t, lo, hi, G, out); }
+int ds_api_velocity_grid(int h, double t, double lo, double hi, int G, float *out) {
+    return field_grid(h, 1, t, lo, hi, G, out);
+}
+
+int ds_api_paths(int h, int kind, int steps, double t_start, double step_size, int per_level, double seed,
+                 const float *start, int n, float *frames, double *times) {
+    ds_field f;
+    ds_path_params p;
+    ds_path_params_init(&p);
+    if (check_enum(kind, "path_kind", "path sampler") || ds_seed_from_double(seed, &p.seed)) return DS_ERR;
+    if (field_of(h, &f, &g_field_schedule)) return DS_ERR;
+    p.kind = (ds_path_kind)kind;
+    p.steps = steps;
+    p.t_start = t_start;
+    p.step_size = step_size;
+    p.per_level = per_level;
+    return ds_paths(&f, &p, start, n, frames, times);
+}
+
+int ds_api_langevin(int h, int t, double step_size, int steps, double seed, const float *start, int n, float *frames) {
+    ds_field f;
+    uint64_t s = 0;
+    if (ds_seed_from_double(seed, &s) || field_of(h, &f, &g_field_schedule)) return DS_ERR;
+    return ds_langevin_chain(&f, t, step_size, steps, s, start, n, frames);
 }

@@ -112,4 +112,35 @@ DS_EXPORT int ds_api_vi_fit_path(int k, const double *params, int direction, dou
 DS_EXPORT int ds_api_bench_peak(double seconds, double *out);                                 /* rec bench_peak */
 DS_EXPORT int ds_api_bench_unet_convs(int model, int B, double seconds, int cap_rows, double *out); /* recs bench_conv */
 
+/* ---- scores, Langevin, reverse SDE / PF-ODE and flow matching (score.h, mlp_train.h) ----
+ * source: a model handle (an ε-model: scores and the ε paths; a flow-matching model: velocities
+ * and the flow paths; the wrong one is refused by name) or a mixture handle (the exact field,
+ * both). Points are (n, 2) for the point models (D in general). Time: a whole timestep t in
+ * 1..T for scores and the ε paths, flow time t in [0, 1] for velocities and the flow paths. */
+/* objective: objective ('diffusion' = ds_api_trainer_new, 'flow'); the rest as ds_api_trainer_new. */
+DS_EXPORT int ds_api_trainer_objective_new(int objective, const float *points, int n, int hidden, int n_layers,
+                                           int batch, double lr, int total_steps, double seed);
+/* The exact stand-in of a point set (n, 2): one component N(p_i, var I) per point, equal weights,
+ * noised under schedule. Returns a mixture handle. */
+DS_EXPORT int ds_api_points_mixture(const float *points, int n, double var, int schedule);
+/* out (B, D): s = −ε̂ / √(1 − ᾱ_t) at x (B, D). */
+DS_EXPORT int ds_api_score(int source, int t, const float *x, int B, float *out);
+/* out (B, D): the flow velocity at x (B, D), t in [0, 1] (a mixture: (0, 1]). */
+DS_EXPORT int ds_api_velocity(int source, double t, const float *x, int B, float *out);
+/* out (G², 2): the G×G grid over [lo, hi]², row r at y = hi − (r + ½) cell, column c at x = lo + (c + ½) cell. */
+DS_EXPORT int ds_api_grid_points(double lo, double hi, int G, float *out);
+/* out (G², 2): the score / velocity at ds_api_grid_points(lo, hi, G), 2 <= G <= 64. */
+DS_EXPORT int ds_api_score_grid(int source, int t, double lo, double hi, int G, float *out);
+DS_EXPORT int ds_api_velocity_grid(int source, double t, double lo, double hi, int G, float *out);
+/* kind: path_kind. n paths from start (n, D): frames (steps + 1, n, D) (frame 0 = start), times
+ * (steps + 1) each frame's time. t_start: 0 = the start of the time (T, or flow t = 1), else a
+ * whole timestep 1..T (ε kinds) or a flow t in (0, 1]. step_size, per_level: langevin only
+ * (δ = step_size (1 − ᾱ_t), per_level steps at each of `steps` levels). seed: the SDE's and
+ * Langevin's noise (path i has its own stream). Returns steps + 1. */
+DS_EXPORT int ds_api_paths(int source, int kind, int steps, double t_start, double step_size, int per_level,
+                           double seed, const float *start, int n, float *frames, double *times);
+/* Langevin chains at the one level t: frames (steps + 1, n, D), frame 0 = start. Returns steps + 1. */
+DS_EXPORT int ds_api_langevin(int source, int t, double step_size, int steps, double seed, const float *start, int n,
+                              float *frames);
+
 #endif

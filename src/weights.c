@@ -71,7 +71,9 @@ void ds_weights_meta_default(ds_weights_meta *meta) {
     meta->prediction = DS_PREDICT_EPS;
 }
 
-const char *ds_prediction_name(ds_prediction p) { return p == DS_PREDICT_EPS ? "eps" : "unknown"; }
+const char *ds_prediction_name(ds_prediction p) {
+    return p == DS_PREDICT_EPS ? "eps" : p == DS_PREDICT_V ? "v" : p == DS_PREDICT_FLOW ? "flow" : "unknown";
+}
 
 /* Length of the well-formed UTF-8 sequence starting at s[0] (at most n bytes), or 0. Refuses
  * overlong forms, surrogates and code points past U+10FFFF, as a UTF-8 decoder must. */
@@ -107,8 +109,8 @@ int ds_weights_meta_check(const ds_weights_meta *meta) {
                        "know more: update Diffuscope)", (int)meta->schedule_kind);
     if (meta->schedule_T < 1 || meta->schedule_T > DS_MAX_T)
         return ds_fail("schedule T = %d is out of range 1..%d", meta->schedule_T, DS_MAX_T);
-    if (meta->prediction != DS_PREDICT_EPS)
-        return ds_fail("unknown prediction target %d (this build knows 0 = eps; 1 = v and 2 = flow velocity need a newer "
+    if (meta->prediction != DS_PREDICT_EPS && meta->prediction != DS_PREDICT_FLOW)
+        return ds_fail("unknown prediction target %d (this build knows 0 = eps and 2 = flow velocity; 1 = v needs a newer "
                        "Diffuscope: update Diffuscope)", (int)meta->prediction);
     if (meta->n_class_names < 0 || meta->n_class_names > DS_WEIGHTS_MAX_CLASS_NAMES)
         return ds_fail("%d class names (0..%d allowed)", meta->n_class_names, DS_WEIGHTS_MAX_CLASS_NAMES);

@@ -22,7 +22,8 @@
  *     160  u32      noise schedule kind (ds_schedule_kind: 0 = linear, 1 = cosine)
  *     164  u32      schedule T, the number of diffusion steps trained on (1..DS_MAX_T)
  *     168  u32      prediction target: what the network outputs (ds_prediction: 0 = eps, the
- *                   noise; 1 = v and 2 = flow-matching velocity are reserved for later builds)
+ *                   noise; 2 = the flow-matching velocity ε − x_0 at flow time t = τ / 1000;
+ *                   1 = v is reserved for a later build)
  *     172  u32      n_class_names: 0 (none) or the UNet's n_classes (<= DS_WEIGHTS_MAX_CLASS_NAMES)
  *     176  u32      class_names_bytes: size of the class-name block after the header (multiple of 4)
  *     180  zeros up to byte 256 (a reader refuses non-zero bytes here)
@@ -67,9 +68,10 @@ typedef enum { DS_MODEL_UNET = 1, DS_MODEL_MLP = 2 } ds_model_kind;
 typedef enum { DS_DTYPE_F32 = 0, DS_DTYPE_F16 = 1, DS_DTYPE_Q8 = 2, DS_DTYPE_COUNT } ds_dtype;
 const char *ds_dtype_name(ds_dtype d);                 /* "f32", "f16", "q8" */
 int ds_dtype_parse(const char *name, ds_dtype *out);   /* DS_ERR naming the choices */
-/* What the network outputs. 1 (v) and 2 (flow-matching velocity) are reserved in the format;
- * a build that does not know a value refuses the file and says to update. */
-typedef enum { DS_PREDICT_EPS = 0 } ds_prediction;
+/* What the network outputs. 1 (v) is reserved in the format; a build that does not know a
+ * value refuses the file and says to update. */
+typedef enum { DS_PREDICT_EPS = 0, DS_PREDICT_V = 1, DS_PREDICT_FLOW = 2 } ds_prediction;
+#define DS_PREDICT_COUNT 3
 
 #define DS_WEIGHTS_MAX_CLASS_NAMES 256
 #define DS_CLASS_NAME_MAX 32 /* bytes with the NUL: a name is 1..31 bytes of UTF-8 */
@@ -88,7 +90,7 @@ void ds_weights_meta_default(ds_weights_meta *meta);
 /* DS_OK if every field is one this build knows and in range and every class name is 1..31
  * bytes of UTF-8 without control characters and distinct; else DS_ERR naming the field. */
 int ds_weights_meta_check(const ds_weights_meta *meta);
-const char *ds_prediction_name(ds_prediction p); /* "eps" */
+const char *ds_prediction_name(ds_prediction p); /* "eps", "v", "flow" */
 
 typedef struct {
     char name[DS_PARAM_NAME_MAX]; /* e.g. "down.0.res.0.conv1.weight" */

@@ -47,6 +47,8 @@ static const char *USAGE =
     "  --base C --mult 1,2,2 --res-blocks R --groups G --temb E   UNet shape (default 32, 1,2,2, 1, 8, 128)\n"
     "  --hidden H --layers N --temb E                             MLP shape (default 128, 4, 32)\n"
     "  --points-n N          points drawn from a shape (default 20000)\n"
+    "  --objective diffusion|flow  mlp only: predict the noise (default) or the flow-matching\n"
+    "                        velocity (sample with points sample --sampler flow-euler|flow-heun)\n"
     "  --dtype f16|f32|q8    weights file precision (default f16; q8: 8-bit, a scale per output channel)\n"
     "  --checkpoint-every S  seconds between checkpoints (default 300); --log-every S (default 10)\n"
     "  --data DIR            Fashion-MNIST folder (default $DS_FASHION_DIR or " FASHION_DIR_DEFAULT ")\n"
@@ -71,7 +73,7 @@ typedef struct {
     int64_t items;       /* items seen */
     uint64_t data_hash;  /* FNV-1a of the training data: resume refuses other data */
     int32_t data_n;
-    int32_t pad;
+    int32_t objective;   /* ds_mlp_objective (was padding: older checkpoints read 0 = diffusion) */
 } train_extra;
 
 /* The model description: the checkpoint's `model` blob. */
@@ -100,7 +102,7 @@ static int parse_mult(const char *text, int mult[DS_UNET_MAX_LEVELS], int *level
 enum {
     O_MODEL = 256, O_OUT, O_CKPT, O_RESUME, O_STEPS, O_BATCH, O_SHARD, O_THREADS, O_LR, O_WARMUP, O_DECAY, O_MINLR,
     O_WD, O_CLIP, O_EMA, O_SCHED, O_T, O_PUNCOND, O_SEED, O_BASE, O_MULT, O_RES, O_GROUPS, O_TEMB, O_HIDDEN,
-    O_LAYERS, O_POINTS, O_POINTS_N, O_DTYPE, O_CKPT_EVERY, O_LOG_EVERY, O_DATA
+    O_LAYERS, O_POINTS, O_POINTS_N, O_DTYPE, O_CKPT_EVERY, O_LOG_EVERY, O_DATA, O_OBJECTIVE
 };
 static const struct option OPTIONS[] = {
     {"model", required_argument, 0, O_MODEL}, {"out", required_argument, 0, O_OUT},
@@ -119,7 +121,7 @@ static const struct option OPTIONS[] = {
     {"points", required_argument, 0, O_POINTS}, {"points-n", required_argument, 0, O_POINTS_N},
     {"dtype", required_argument, 0, O_DTYPE}, {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
     {"log-every", required_argument, 0, O_LOG_EVERY}, {"data", required_argument, 0, O_DATA},
-    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    {"objective", required_argument, 0, O_OBJECTIVE}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 
 /* ---- parse ---- */
@@ -133,6 +135,7 @@ typedef struct {
     double lr, min_lr, wd, clip, ema, p_uncond, ckpt_every, log_every;
     ds_schedule_kind sched;
     ds_dtype dtype;
+    ds_mlp_objective objective;
     int fixed_by_checkpoint; /* flags given that a resume takes from the checkpoint instead */
     int min_lr_given;        /* --min-lr-ratio was given (it and --decay-steps may change on resume) */
 } train_opts;
@@ -147,7 +150,7 @@ static void opts_default(train_opts *o) {
 static int is_fixed_by_checkpoint(int c) {
     return c == O_BATCH || c == O_SHARD || c == O_LR || c == O_WARMUP || c == O_WD ||
            c == O_CLIP || c == O_EMA || c == O_SCHED || c == O_T || c == O_PUNCOND || c == O_BASE || c == O_MULT ||
-           c == O_RES || c == O_GROUPS || c == O_TEMB || c == O_HIDDEN || c == O_LAYERS;
+           c == O_RES || c == O_GROUPS || c == O_TEMB || c == O_HIDDEN || c == O_LAYERS || c == O_OBJECTIVE;
 }
 
 /* one flag; 0, or the exit status after printing an error */
@@ -204,6 +207,9 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case O_CKPT_EVERY: if (cli_parse_double("--checkpoint-every", arg, &o->ckpt_every)) return 2; break;
     case O_LOG_EVERY: if (cli_parse_double("--log-every", arg, &o->log_every)) return 2; break;
     case O_DATA: o->data_dir = arg; break;
+    case O_OBJECTIVE:
+        if (ds_mlp_objective_parse(arg, &o->objective)) return cli_error(2, "--objective: %s", ds_last_error());
+        break;
     default: fputs(USAGE, stderr); return 2;
     }
     return 0;
@@ -265,6 +271,8 @@ static int describe_new_run(train_opts *o, model_blob *mb, train_extra *ex) {
         if (!o->batch) o->batch = 64;
         if (!o->shard) o->shard = 8;
         if (o->lr < 0) o->lr = 1e-3;
+        if (o->objective != DS_MLP_OBJECTIVE_DIFFUSION)
+            return cli_error(2, "train: --objective flow is for --model mlp (the UNet trains the diffusion objective)");
     } else if (!strcmp(o->model_name, "mlp")) {
         ds_mlp_config mc;
         ds_mlp_config_default(&mc);
@@ -289,6 +297,7 @@ static int describe_new_run(train_opts *o, model_blob *mb, train_extra *ex) {
     ex->batch = (int32_t)o->batch;
     ex->shard = (int32_t)(o->shard < o->batch ? o->shard : o->batch);
     ex->p_uncond = o->p_uncond;
+    ex->objective = (int32_t)o->objective;
     return 0;
 }
 
@@ -326,6 +335,8 @@ static int read_checkpoint(const train_opts *o, train_run *r) {
     if (ex->batch < 1 || ex->batch > 65536 || ex->shard < 1 || ex->shard > ex->batch || !(ex->p_uncond >= 0 && ex->p_uncond <= 1))
         return cli_error(1, "train: %s: corrupt trainer state (batch %d, shard %d, p_uncond %g)", ckpt, ex->batch,
                          ex->shard, ex->p_uncond);
+    if ((unsigned)ex->objective >= DS_MLP_OBJECTIVE_COUNT)
+        return cli_error(1, "train: %s: corrupt trainer state (objective %d)", ckpt, ex->objective);
     if (o->fixed_by_checkpoint)
         fprintf(stderr, "train: note: resuming uses the checkpoint's model, optimiser, schedule, batch and shard; "
                         "the flags given for them are ignored\n");
@@ -391,7 +402,7 @@ static int init_trainer(const train_opts *o, train_run *r) {
     if (ds_mlp_config_from_ints(r->mb.config, r->mb.n_config, &c.model)) return DS_ERR;
     c.batch = ex->batch, c.shard = ex->shard, c.workers = workers, c.runner = parallel_run_shards;
     c.total_steps = o->steps, c.schedule = (ds_schedule_kind)ex->schedule, c.T = ex->T, c.optim = oc;
-    c.seed = (uint64_t)o->seed, c.draw = DS_MLP_DRAW_DIFFUSION;
+    c.seed = (uint64_t)o->seed, c.draw = DS_MLP_DRAW_DIFFUSION, c.objective = (ds_mlp_objective)ex->objective;
     if (ds_mlp_trainer_init(&r->mlp, &c, r->pts, r->n_data)) return DS_ERR;
     r->opt = &r->mlp.opt, r->params = r->mlp.model.params, r->rng = &r->mlp.rng, r->table = &r->mlp.model.table;
     return DS_OK;
@@ -442,7 +453,8 @@ static int save_weights(const char *path, const train_run *r, ds_dtype dtype) {
     uint8_t *bytes = NULL;
     size_t size = 0;
     /* the file records the schedule it was trained with (weights.h, format 2) */
-    const ds_weights_meta meta = {.schedule_kind = (ds_schedule_kind)r->ex.schedule, .schedule_T = r->ex.T, .prediction = DS_PREDICT_EPS};
+    const ds_weights_meta meta = {.schedule_kind = (ds_schedule_kind)r->ex.schedule, .schedule_T = r->ex.T,
+                                  .prediction = r->ex.objective == DS_MLP_OBJECTIVE_FLOW ? DS_PREDICT_FLOW : DS_PREDICT_EPS};
     if (ds_weights_write((ds_model_kind)r->mb.kind, r->mb.config, r->mb.n_config, &meta, r->table, params, dtype, &bytes, &size))
         return cli_error(1, "train: writing weights: %s", ds_last_error());
     int rc = util_write_atomic(path, bytes, (long)size);

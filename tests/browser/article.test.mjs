@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import { openBrowser, ARTIFACTS } from './browser.mjs';
 import { ROOT, WASM_DIR } from '../wasm/wasm.mjs';
 
-const WIDGETS = ['schedule', 'vi', 'forward', 'noising', 'points', 'sampler'];
+const WIDGETS = ['schedule', 'vi', 'forward', 'noising', 'points', 'sampler', 'score', 'flow'];
 
 let browser;
 test.before(async () => { browser = await openBrowser(); });

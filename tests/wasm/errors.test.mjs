@@ -16,6 +16,8 @@ import { loadModule, call, CLI, ROOT } from './wasm.mjs';
 const SAMPLE = path.join(ROOT, 'web', 'data', 'fashion-sample.bin');
 const MLP = path.join(ROOT, 'tests', 'golden', 'mlp_tiny.dsw');
 const UNET = path.join(ROOT, 'tests', 'golden', 'unet_tiny.dsw');
+const POINTS_EPS = path.join(ROOT, 'weights', 'points-moons.dsw');
+const POINTS_FLOW = path.join(ROOT, 'weights', 'points-moons-flow.dsw');
 const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-errors-'));
 const F = {
   missing: path.join(DIR, 'no-such-file'),
@@ -112,6 +114,15 @@ export const CLI_ROWS = [
   ['cli-data-missing', ['fashion-sample', '--data', F.missing, '--out', F.out], 1, `cannot open ${F.missing}/t10k-images-idx3-ubyte.gz`],
   ['cli-output-dir', ['sample', '--analytic', SAMPLE, '--n', '1', '--steps', '2', '--png', F.outDir, '--quiet'], 1, `--png ${F.outDir} is a folder: give the name of a file to write`],
   ['cli-command', ['unicorn'], 2, "unknown command 'unicorn'"],
+  // scores, Langevin, SDE / ODE and flow matching (issue 16)
+  ['cli-points-objective', ['points', 'train', '--points', 'moons', '--objective', 'score', '-o', F.out], 2, "--objective: unknown training objective 'score' (expected diffusion or flow)"],
+  ['cli-train-objective-unet', ['train', '--model', 'unet', '--objective', 'flow', '--out', F.out, '--checkpoint', F.out], 2, 'train: --objective flow is for --model mlp (the UNet trains the diffusion objective)'],
+  ['cli-points-sampler', ['points', 'sample', '--weights', POINTS_EPS, '--sampler', 'euler', '-o', F.out], 2, "--sampler: unknown sampler 'euler' (expected ddpm, ddim, dpmpp2m, sde, ode-heun, langevin, flow-euler or flow-heun)"],
+  ['cli-points-flow-model', ['points', 'sample', '--weights', POINTS_FLOW, '--sampler', 'ddim', '-o', F.out], 1, 'points-moons-flow.dsw predicts the flow velocity: --sampler ddim needs an eps-model (sample this one with flow-euler or flow-heun)'],
+  ['cli-points-eps-model', ['points', 'sample', '--weights', POINTS_EPS, '--sampler', 'flow-euler', '-o', F.out], 1, 'points-moons.dsw predicts the noise (eps): --sampler flow-euler needs a flow-matching model (points train --objective flow)'],
+  ['cli-points-mesh-langevin', ['points', 'sample', '--weights', POINTS_EPS, '--sampler', 'langevin', '--mesh', '8', '--mesh-png', F.out], 2, 'points sample: --mesh needs sde, ode-heun, flow-euler or flow-heun'],
+  ['cli-points-step-size', ['points', 'sample', '--weights', POINTS_EPS, '--sampler', 'langevin', '--step-size', '0', '-o', F.out], 2, "--step-size must be in (0, 10] (got '0')"],
+  ['cli-points-raw-ddim', ['points', 'sample', '--weights', POINTS_EPS, '--sampler', 'ddim', '--raw', F.out], 2, 'points sample: --paths-png and --raw need a path sampler (sde, ode-heun, langevin, flow-euler, flow-heun), not ddim'],
 ];
 
 test('CLI: each bad input exits non-zero with a message naming it, and writes nothing', () => {
@@ -176,6 +187,18 @@ export const WASM_ROWS = [
   ['wasm-drawing-area', 'drawing_points', () => [f32(0, 0, 1, 1, 2, 2), new Int32Array([3]), 1, 'filled', 0.1, 10, 1], [['f32', 20]], 'the polygon encloses (almost) no area'],
   ['wasm-image-ink', 'image_points', () => [new Uint8Array([255, 255, 255, 255]), 2, 2, 100, 10, 1], [['f32', 20]], 'no pixel is darker than the threshold 100'],
   ['wasm-noise-t', 'forward_noise', () => [new Uint8Array(4), 4, 1001, 'linear', 1], [['u8', 4], ['f64', 4]], 'must be between 0 and 1000 (got 1001)'],
+  // scores, Langevin, SDE / ODE and flow matching (issue 16)
+  ['wasm-path-kind', 'paths', (c) => [c.gmm, 'euler', 5, 0, 0, 0, 1, f32(0, 0), 1], [['f32', 12], ['f64', 6]], '"euler" is not a path_kind: one of langevin, sde, ode-heun, flow-euler, flow-heun'],
+  ['wasm-path-eps-model', 'paths', (c) => [c.model, 'flow-euler', 5, 0, 0, 0, 1, f32(0, 0), 1], [['f32', 12], ['f64', 6]], 'this model predicts the noise ε, not a flow velocity: flow-euler needs a flow-matching model'],
+  ['wasm-path-flow-model', 'paths', (c) => [c.flow, 'sde', 5, 0, 0, 0, 1, f32(0, 0), 1], [['f32', 12], ['f64', 6]], 'this model predicts the flow velocity, not the noise: sde needs an ε-model'],
+  ['wasm-sampler-flow-model', 'sampler_new', (c) => [c.flow, 'linear', 'ddim', 5, 0, 1, 0, 1, 1, new Int32Array([10])], [], 'sampler: the model predicts the flow velocity, not the noise: ddpm, ddim and dpmpp2m need an ε-model'],
+  ['wasm-path-start', 'paths', (c) => [c.gmm, 'ode-heun', 5, 2.5, 0, 0, 1, f32(0, 0), 1], [['f32', 12], ['f64', 6]], 'start timestep must be a whole number in 1..1000 (got 2.5)'],
+  ['wasm-score-t', 'score', (c) => [c.gmm, 0, f32(0, 0), 1], [['f32', 2]], 'score timestep t must be between 1 and 1000 (got 0)'],
+  ['wasm-velocity-t', 'velocity', (c) => [c.gmm, 1.5, f32(0, 0), 1], [['f32', 2]], 'flow time t must be between 0 and 1 (got 1.5)'],
+  ['wasm-grid-size', 'score_grid', (c) => [c.gmm, 10, -3, 3, 65], [['f32', 2 * 65 * 65]], 'field grid size must be between 2 and 64 (got 65)'],
+  ['wasm-langevin-step', 'langevin', (c) => [c.gmm, 10, 0, 5, 1, f32(0, 0), 1], [['f32', 12]], 'Langevin step size must be between 1e-09 and 10 (got 0)'],
+  ['wasm-mixture-var', 'points_mixture', () => [f32(0, 0), 1, -1, 'linear'], [], 'mixture variance must be between 0 and 100 (got -1)'],
+  ['wasm-objective', 'trainer_objective_new', () => ['score', f32(0, 0, 1, 1), 2, 16, 2, 8, 1e-3, 100, 1], [], '"score" is not a training_objective: one of diffusion, flow'],
 ];
 
 for (const variant of ['simd', 'scalar']) {
@@ -194,6 +217,8 @@ for (const variant of ['simd', 'scalar']) {
     // a freed sampler handle: the 4th object of a fresh module (slot 4, generation 1: 1 * 256 + 4)
     ctx.freed = call(M, 'sampler_new', [ctx.gmm, 'linear', 'ddim', 3, 0, 1, 0, 1, 1, new Int32Array([10])]).ret;
     call(M, 'free', [ctx.freed]);
+    const flowBytes = new Uint8Array(fs.readFileSync(POINTS_FLOW)); // a flow-matching model (after the freed handle's slot)
+    ctx.flow = call(M, 'model_load', [flowBytes, flowBytes.length]).ret;
     const wrong = [];
     for (const [id, fn, args, outs, fragment] of WASM_ROWS) {
       assert.equal(typeof M['_ds_api_' + fn], 'function', `${id}: ${fn} is exported`);
