@@ -17,6 +17,7 @@
 // Not here: the score view (widgets/score.js), the samplers and the trainer (C, in the worker).
 import { DiffuscopeElement, h, fetchBytes, whenVisible } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
+import { pointsWeights } from '../assets.js';
 import { DrawingPad, drawLossCurve } from '../pad.js';
 import { hiDpiCanvas, theme, font, squareBox, frame, polyline, dots, fixed } from '../plot.js';
 
@@ -37,7 +38,7 @@ class FlowWidget extends DiffuscopeElement {
     this.n = Math.round(this.numberAttr('n', QUALITY_N, 10, 4096));
     this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
     this.trainSteps = Math.round(this.numberAttr('train-steps', 12000, 100, 200000));
-    this.weightsBase = this.urlAttr('weights', '../weights/');
+    this.weightsFolder = this.folderAttr('weights'); // null: the kit's own (assets.js)
     this.models = { diffusion: {}, flow: {} }; // side -> shape -> engine model handle
     this.refs = {}; // shape -> {ref, floor}
     this.schedules = {}; // model handle -> the schedule its file records (the page's trainer: linear)
@@ -101,8 +102,8 @@ class FlowWidget extends DiffuscopeElement {
     const cache = this.models[side];
     if (cache[name] !== undefined) return cache[name];
     if (name === 'drawing') return null; // this objective was not trained on the drawing
-    const file = side === 'flow' ? `points-${name}-flow.dsw` : `points-${name}.dsw`;
-    const bytes = await fetchBytes(new URL(file, this.weightsBase));
+    const stem = side === 'flow' ? `${name}-flow` : name; // points-STEM.dsw
+    const bytes = await fetchBytes(this.weightsFolder ? new URL(`points-${stem}.dsw`, this.weightsFolder).href : pointsWeights(stem));
     const engine = await this.engine();
     const handle = (await engine.call('model_load', [bytes, bytes.length])).ret;
     // the file names the schedule it was trained with; DDIM must use that one

@@ -13,6 +13,7 @@
 // Not here: flow matching (widgets/flow.js), the samplers' maths (src/, through the face).
 import { DiffuscopeElement, h, fetchBytes, whenVisible } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
+import { pointsWeights } from '../assets.js';
 import { hiDpiCanvas, theme, font, rgbOf, squareBox, frame, polyline, dots, heatMap, fixed } from '../plot.js';
 
 const T = 1000;
@@ -34,7 +35,7 @@ class ScoreWidget extends DiffuscopeElement {
     this.nPaths = Math.round(this.numberAttr('paths', 6, 1, 16));
     this.nChains = CHAIN_GRID * CHAIN_GRID;
     this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
-    this.weightsBase = this.urlAttr('weights', '../weights/');
+    this.weightsFolder = this.folderAttr('weights'); // null: the kit's own (assets.js)
     this.start = [2.2, 2.0];
     this.models = {}; // shape -> engine model handle (the learned score)
     this.mixtures = {}; // shape -> engine mixture handle (the exact score)
@@ -81,7 +82,7 @@ class ScoreWidget extends DiffuscopeElement {
 
   async model(name) {
     if (this.models[name] !== undefined) return this.models[name];
-    const bytes = await fetchBytes(new URL(`points-${name}.dsw`, this.weightsBase));
+    const bytes = await fetchBytes(this.weightsFolder ? new URL(`points-${name}.dsw`, this.weightsFolder).href : pointsWeights(name));
     const engine = await this.engine();
     return (this.models[name] = (await engine.call('model_load', [bytes, bytes.length])).ret);
   }
