@@ -127,8 +127,9 @@ int ds_model_peek(const uint8_t *bytes, size_t n, ds_model_peek_info *out) {
     out->max_file_size = max_file_bytes(table);
     free(table);
     if (out->file_size < DS_WEIGHTS_HEADER_BYTES + 8 || out->file_size > out->max_file_size)
-        return ds_fail("header: the file announces %llu bytes, but a %s of this config takes %d to %llu (corrupt or not a weights file)",
-                       (unsigned long long)out->file_size, ds_model_kind_name(out->kind), DS_WEIGHTS_HEADER_BYTES + 8,
+        return ds_fail("header: the file announces %llu bytes, but %s %s of this config takes %d to %llu (corrupt or not a weights file)",
+                       (unsigned long long)out->file_size, kind == DS_MODEL_UNET ? "a" : "an", ds_model_kind_name(out->kind),
+                       DS_WEIGHTS_HEADER_BYTES + 8,
                        (unsigned long long)out->max_file_size);
     return DS_OK;
 }

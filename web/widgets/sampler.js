@@ -338,6 +338,7 @@ class SamplerWidget extends DiffuscopeElement {
     const pairW = 2 * tile + gap;
     const cols = Math.max(1, Math.min(B, 4, Math.floor((avail + padX) / (pairW + padX)))), rows = Math.ceil(B / cols);
     const W = cols * pairW + (cols - 1) * padX, H = rows * (tile + capH) + capH;
+    Object.assign(this.canvas.dataset, { tile, cols }); // the layout, for whoever reads the pixels back
     const { ctx } = hiDpiCanvas(this.canvas, { width: W, height: H });
     const colors = theme(this);
     ctx.fillStyle = colors.bg;
