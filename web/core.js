@@ -68,28 +68,27 @@ class Engine {
   // A weights file loaded once per URL however many widgets use it: resolves {handle, info}
   // (info: the model_info record). `want` ({kind: 'unet', image_size, channels} or {kind:
   // 'mlp', item_floats}) is checked against the file's header before its body is read, so
-  // a file of another kind is refused without being downloaded. Every acquire needs one
-  // releaseModel(url); the last release frees the model.
+  // a file of another kind is refused without being downloaded (shared by URL and want, so
+  // one widget's refusal is never another's). Every acquire needs one releaseModel(url,
+  // want); the last release frees the model.
   acquireModel(url, want, onProgress = () => {}) {
-    let entry = this.models.get(url);
+    const key = modelKey(url, want);
+    let entry = this.models.get(key);
     if (!entry) {
       entry = { refs: 0, loading: this.loadModel(url, want, onProgress) };
-      this.models.set(url, entry);
-      entry.loading.catch(() => this.models.get(url) === entry && this.models.delete(url)); // a failed load may be retried
+      this.models.set(key, entry);
+      entry.loading.catch(() => this.models.get(key) === entry && this.models.delete(key)); // a failed load may be retried
     }
     entry.refs++;
-    return entry.loading.then((model) => {
-      checkWant(url, model.info, want);
-      return model;
-    }).catch((err) => {
-      this.releaseModel(url);
+    return entry.loading.catch((err) => {
+      this.releaseModel(url, want);
       throw err;
     });
   }
-  releaseModel(url) {
-    const entry = this.models.get(url);
+  releaseModel(url, want) {
+    const key = modelKey(url, want), entry = this.models.get(key);
     if (!entry || --entry.refs > 0) return;
-    this.models.delete(url);
+    this.models.delete(key);
     entry.loading.then((model) => this.call('free', [model.handle])).catch(() => {});
   }
   async loadModel(url, want, onProgress) {
@@ -114,6 +113,8 @@ class Engine {
     this.worker.terminate();
   }
 }
+
+const modelKey = (url, want) => `${url} ${JSON.stringify(want ?? null)}`;
 
 // The most a page downloads for one weights file (the shipped ones are about 1.3 MB).
 const MAX_WEIGHTS_BYTES = 64 * 1024 * 1024;

@@ -135,7 +135,7 @@ class PointsWidget extends DiffuscopeElement {
     if (!withDrawing && models.drawing !== undefined) this.models.drawing = models.drawing;
     this.engine().then((engine) => {
       for (const [name, handle] of Object.entries(models)) {
-        if (urls[name]) engine.releaseModel(urls[name]);
+        if (urls[name]) engine.releaseModel(urls[name], WANT);
         else if (withDrawing) engine.call('free', [handle]).catch(() => {});
       }
     }).catch(() => {});
@@ -158,7 +158,7 @@ class PointsWidget extends DiffuscopeElement {
       schedule = model.info.schedule;
     }
     if (life !== this.life) { // removed meanwhile
-      if (url) engine.releaseModel(url);
+      if (url) engine.releaseModel(url, WANT);
       else engine.call('free', [handle]).catch(() => {});
       throw new Error('the widget was removed from the page');
     }

@@ -145,7 +145,7 @@ class SamplerWidget extends DiffuscopeElement {
     const { network, mixture } = this.models;
     this.models = {};
     this.engine().then((engine) => {
-      if (network) engine.releaseModel(network.url);
+      if (network) engine.releaseModel(network.url, WANT);
       if (mixture) engine.call('free', [mixture.handle]).catch(() => {});
     }).catch(() => {});
   }
@@ -203,7 +203,7 @@ class SamplerWidget extends DiffuscopeElement {
       }
       this.progress.hidden = true;
       if (life !== this.life) { // removed or given new weights meanwhile
-        engine.releaseModel(url);
+        engine.releaseModel(url, WANT);
         throw new Error('the sampler was stopped');
       }
       // the file names the schedule it was trained with; the schedule attribute is for the mixture
