@@ -174,6 +174,15 @@ export const WASM_ROWS = [
   ['wasm-drawing-area', 'drawing_points', () => [f32(0, 0, 1, 1, 2, 2), new Int32Array([3]), 1, 'filled', 0.1, 10, 1], [['f32', 20]], 'the polygon encloses (almost) no area'],
   ['wasm-image-ink', 'image_points', () => [new Uint8Array([255, 255, 255, 255]), 2, 2, 100, 10, 1], [['f32', 20]], 'no pixel is darker than the threshold 100'],
   ['wasm-noise-t', 'forward_noise', () => [new Uint8Array(4), 4, 1001, 'linear', 1], [['u8', 4], ['f64', 4]], 'must be between 0 and 1000 (got 1001)'],
+  // arrays sized for another model: refused before C reads or writes them (ds_api_bounds)
+  ['wasm-shape-forward', 'model_forward', (c) => [c.model, new Float32Array(784), f32(5), new Int32Array(1), 1], [['f32', 784]],
+    'model_forward: x holds 784 values, but 1 item of 2 values (an mlp of 2-D points) take: exactly 2'],
+  ['wasm-shape-read', 'sampler_read_u8', (c) => [c.sampler, 'x0'], [['u8', 784]],
+    'sampler_read_u8: out holds 784 values, but 1 item of 2 values (a mixture of 2-value items) take: exactly 2'],
+  ['wasm-shape-run', 'sampler_run', (c) => [c.sampler], [['f32', 10], ['recs', 'sampler_info', 4]], 'sampler_run: frames holds 10 values, but'],
+  ['wasm-peek-size', 'weights_peek', (c) => { const b = c.mlp.slice(0, 256); new DataView(b.buffer).setBigUint64(152, 1500000000n, true); return [b, 256]; },
+    [['rec', 'weights_peek']], 'header: the file announces 1500000000 bytes, but an mlp of this config takes'],
+  ['wasm-peek-short', 'weights_peek', (c) => [c.mlp.slice(0, 100), 100], [['rec', 'weights_peek']], 'truncated: 100 bytes, but the header alone takes 256'],
 ];
 
 for (const variant of ['simd', 'scalar']) {
