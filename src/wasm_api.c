@@ -833,7 +833,8 @@ int ds_api_forward_points(int schedule, int T, int t, const float *x0, const flo
     return ds_forward_points(schedule, T, t, x0, eps, n, xt);
 }
 int ds_api_forward_trajectory(int schedule, int T, const float *x0, const float *eps, float *out) {
-    if (check_len("forward_trajectory", 2, "x0", 2, 0, "one point takes") || check_len("forward_trajectory", 3, "eps", 2, 0, "one point takes") ||
+    if (check_len("forward_trajectory", 2, "x0", 2, 0, "one point takes") ||
+        check_len("forward_trajectory", 3, "eps", 2, 0, "one point takes") ||
         (T > 0 && check_len("forward_trajectory", 4, "out", 2LL * (T + 1), 0, "T + 1 points take")))
         return DS_ERR;
     return ds_forward_trajectory(schedule, T, x0, eps, out);
@@ -901,7 +902,8 @@ int ds_api_vi_monte_carlo(int k, const double *params, double mu, double sigma, 
 }
 int ds_api_vi_fit_path(int k, const double *params, int direction, double mu0, double sigma0, int max_steps, double *path) {
     if (check_enum(direction, "vi_direction", "fit direction") || check_vi_params("vi_fit_path", k)) return DS_ERR;
-    if (max_steps >= 0 && check_len("vi_fit_path", 6, "path", (max_steps + 1LL) * REC_LEN(VI_FIT), 0, "max_steps + 1 records vi_fit take"))
+    if (max_steps >= 0 &&
+        check_len("vi_fit_path", 6, "path", (max_steps + 1LL) * REC_LEN(VI_FIT), 0, "max_steps + 1 records vi_fit take"))
         return DS_ERR;
     return ds_vi_fit_path(k, params, direction, mu0, sigma0, max_steps, path);
 }
@@ -915,8 +917,11 @@ int ds_api_bench_peak(double seconds, double *out) {
 int ds_api_bench_unet_convs(int h, int B, double seconds, int cap_rows, double *out) {
     ds_model *m = get(h, OBJ_MODEL);
     if (!m) return DS_ERR;
-    if (!ds_model_unet(m)) return ds_fail("bench_unet_convs: handle %d is an %s model; the convolution benchmark needs a unet", h, ds_model_kind_name(ds_model_get_kind(m)));
-    if (cap_rows > 0 && check_len("bench_unet_convs", 4, "out", (long long)cap_rows * REC_LEN(BENCH_CONV), 0, "cap_rows records bench_conv take"))
+    if (!ds_model_unet(m))
+        return ds_fail("bench_unet_convs: handle %d is an %s model; the convolution benchmark needs a unet", h,
+                       ds_model_kind_name(ds_model_get_kind(m)));
+    if (cap_rows > 0 &&
+        check_len("bench_unet_convs", 4, "out", (long long)cap_rows * REC_LEN(BENCH_CONV), 0, "cap_rows records bench_conv take"))
         return DS_ERR;
     return ds_bench_unet_convs(ds_model_unet(m), B, seconds, cap_rows, out);
 }
