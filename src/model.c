@@ -81,6 +81,59 @@ ds_model *ds_model_from_bytes(const uint8_t *bytes, size_t n) {
     return m;
 }
 
+/* ---- the header alone ---- */
+
+static uint32_t peek_u32(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+/* The largest file a parameter table can make: every tensor as f32 with the longest name,
+ * every class name at full length, the header and the checksum. */
+static uint64_t max_file_bytes(const ds_param_table *t) {
+    uint64_t bytes = DS_WEIGHTS_HEADER_BYTES + 8 + (uint64_t)DS_WEIGHTS_MAX_CLASS_NAMES * (4 + DS_CLASS_NAME_MAX);
+    for (int i = 0; i < t->n; i++) bytes += 4 + DS_PARAM_NAME_MAX + 8 + 4 * DS_PARAM_MAX_DIMS + 4 * (uint64_t)t->p[i].numel + 4;
+    return bytes;
+}
+
+int ds_model_peek(const uint8_t *bytes, size_t n, ds_model_peek_info *out) {
+    if (!bytes || !out) return ds_fail("weights header: null input");
+    if (n < 4 || memcmp(bytes, DS_WEIGHTS_MAGIC, 4) != 0) {
+        if (n < 4) return ds_fail("truncated: %zu bytes is too short for a weights file", n);
+        return ds_fail("bad magic: a Diffuscope weights file (.dsw) starts with \"DSCW\", this one with %02x %02x %02x %02x",
+                       bytes[0], bytes[1], bytes[2], bytes[3]);
+    }
+    if (n < DS_WEIGHTS_HEADER_BYTES) return ds_fail("truncated: %zu bytes, but the header alone takes %d", n, DS_WEIGHTS_HEADER_BYTES);
+    const uint32_t version = peek_u32(bytes + 4), kind = peek_u32(bytes + 8), n_config = peek_u32(bytes + 12);
+    if (version < DS_WEIGHTS_VERSION_MIN || version > DS_WEIGHTS_VERSION)
+        return ds_fail("unknown format version %u (this build reads formats %d..%d)", version, DS_WEIGHTS_VERSION_MIN, DS_WEIGHTS_VERSION);
+    if (kind != DS_MODEL_UNET && kind != DS_MODEL_MLP) return ds_fail("header: unknown model kind %u (1 = unet, 2 = mlp)", kind);
+    if (n_config > DS_WEIGHTS_MAX_CONFIG) return ds_fail("header: %u config ints (at most %d)", n_config, DS_WEIGHTS_MAX_CONFIG);
+    int config[DS_WEIGHTS_MAX_CONFIG];
+    for (uint32_t i = 0; i < n_config; i++) config[i] = (int32_t)peek_u32(bytes + 16 + 4 * i);
+    ds_param_table *table = malloc(sizeof *table); /* 40 KB: too big for the WASM stack */
+    if (!table) return ds_fail("weights header: out of memory");
+    ds_unet_config uc;
+    ds_mlp_config mc;
+    int rc = kind == DS_MODEL_UNET ? ds_unet_config_from_ints(config, (int)n_config, &uc) || ds_unet_param_table(&uc, table)
+                                   : ds_mlp_config_from_ints(config, (int)n_config, &mc) || ds_mlp_param_table(&mc, table);
+    if (rc) {
+        free(table);
+        return ds_fail("bad config in the header: %s", ds_last_error());
+    }
+    memset(out, 0, sizeof *out);
+    out->kind = (ds_model_kind)kind;
+    out->image_size = kind == DS_MODEL_UNET ? uc.image_size : 0;
+    out->channels = kind == DS_MODEL_UNET ? uc.in_channels : 0;
+    out->item_floats = kind == DS_MODEL_UNET ? uc.in_channels * uc.image_size * uc.image_size : mc.data_dim;
+    out->file_size = peek_u32(bytes + 152) | (uint64_t)peek_u32(bytes + 156) << 32;
+    out->max_file_size = max_file_bytes(table);
+    free(table);
+    if (out->file_size < DS_WEIGHTS_HEADER_BYTES + 8 || out->file_size > out->max_file_size)
+        return ds_fail("header: the file announces %llu bytes, but %s %s of this config takes %d to %llu (corrupt or not a weights file)",
+                       (unsigned long long)out->file_size, kind == DS_MODEL_UNET ? "a" : "an", ds_model_kind_name(out->kind),
+                       DS_WEIGHTS_HEADER_BYTES + 8,
+                       (unsigned long long)out->max_file_size);
+    return DS_OK;
+}
+
 ds_model *ds_model_random(ds_model_kind kind, const void *config, uint64_t seed) {
     ds_model *m = model_new(kind, config);
     if (!m) return NULL;

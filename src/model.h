@@ -27,6 +27,20 @@ typedef struct ds_model ds_model;
 /* Parses a .dsw file held in memory (the bytes are copied; the caller may free them).
  * Every failure names what is wrong (see weights.h). Returns the model or NULL. */
 ds_model *ds_model_from_bytes(const uint8_t *bytes, size_t n);
+
+/* What a .dsw file holds, from its first DS_WEIGHTS_HEADER_BYTES alone: a reader that fetches
+ * a file (the page) checks the kind and the announced size before it reads the body. */
+typedef struct {
+    ds_model_kind kind;
+    int image_size, channels;  /* a UNet's S and C_img; 0 for the MLP */
+    int item_floats;           /* floats per x / eps item: C_img * S * S, or the MLP's data_dim */
+    uint64_t file_size;        /* what the header announces, checksum included */
+    uint64_t max_file_size;    /* the most a file of this kind and config can take (f32, every class name) */
+} ds_model_peek_info;
+/* Checks the header's magic, version, kind and config, and that the announced size is
+ * possible for that config (at least the header, at most max_file_size). n may be the whole
+ * file or only its first bytes (>= DS_WEIGHTS_HEADER_BYTES). DS_OK or DS_ERR naming what is wrong. */
+int ds_model_peek(const uint8_t *bytes, size_t n, ds_model_peek_info *out);
 /* A randomly initialised model (tests, benchmarks). config: ds_unet_config* or
  * ds_mlp_config* matching kind, or NULL for the default config. NULL on error. */
 ds_model *ds_model_random(ds_model_kind kind, const void *config, uint64_t seed);

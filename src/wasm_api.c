@@ -139,6 +139,8 @@ static const api_field SCHEDULE_TABLE[] = {
     {"beta", 1, ""}, {"alpha_bar", 1, ""}, {"sqrt_alpha_bar", 1, ""}, {"sqrt_one_minus_alpha_bar", 1, ""},
     {"snr", 1, ""}, {"posterior_variance", 1, ""}, {"posterior_coef_x0", 1, ""}, {"posterior_coef_xt", 1, ""}};
 static const api_field VI_CURVES[] = {{"p", 1, ""}, {"q", 1, ""}, {"kl_q_p_density", 1, ""}, {"kl_p_q_density", 1, ""}};
+static const api_field WEIGHTS_PEEK[] = {{"kind", 1, "model_kind"}, {"image_size", 1, ""}, {"channels", 1, ""},
+                                         {"item_floats", 1, ""}, {"file_size", 1, ""}, {"max_file_size", 1, ""}};
 
 typedef struct {
     const char *name;
@@ -153,6 +155,7 @@ static const api_record RECORDS[] = {
     RECORD("fashion_sample", FASHION_SAMPLE), RECORD("bench_peak", BENCH_PEAK), RECORD("bench_conv", BENCH_CONV),
     RECORD("vi_evaluate", VI_EVAL), RECORD("vi_monte_carlo", VI_MC), RECORD("vi_target", VI_TARGET),
     RECORD("vi_fit", VI_FIT), RECORD("schedule_table", SCHEDULE_TABLE), RECORD("vi_curves", VI_CURVES),
+    RECORD("weights_peek", WEIGHTS_PEEK),
 };
 #define N_RECORDS ((int)(sizeof RECORDS / sizeof RECORDS[0]))
 
@@ -165,7 +168,9 @@ typedef struct {
 
 static const api_function FUNCTIONS[] = {
     {"free", "h"},
+    {"bounds", "p,i"},
     {"model_load", "p,i"},
+    {"weights_peek", "p,i,p"},
     {"model_random", "e:model_kind,p,i,d"},
     {"model_forward", "h,p,p,p,i,p"},
     {"model_info", "h,p"},
@@ -273,8 +278,8 @@ const char *ds_api_describe(void) {
     }
     put(&b, "},\"functions\":{");
     for (int i = 0; i < N_FUNCTIONS; i++) put(&b, "%s\"%s\":\"%s\"", i ? "," : "", FUNCTIONS[i].name, FUNCTIONS[i].params);
-    put(&b, "},\"limits\":{\"max_sampler_batch\":%d,\"max_t\":%d,\"max_points\":%d,\"vi_max_components\":%d}}",
-        DS_SAMPLER_MAX_BATCH, DS_MAX_T, DS_POINTS_MAX, DS_VI_MAX_COMPONENTS);
+    put(&b, "},\"limits\":{\"max_sampler_batch\":%d,\"max_t\":%d,\"max_points\":%d,\"vi_max_components\":%d,\"weights_header_bytes\":%d}}",
+        DS_SAMPLER_MAX_BATCH, DS_MAX_T, DS_POINTS_MAX, DS_VI_MAX_COMPONENTS, DS_WEIGHTS_HEADER_BYTES);
     description = b.text;
     return description ? description : "{}";
 }
@@ -306,6 +311,7 @@ static api_slot g_slots[API_SLOTS];
 typedef struct {
     ds_sampler *sampler;
     int source;
+    char source_desc[96];  /* what it samples, for size messages: "a unet of 28x28 images, 1 channel" */
 } api_sampler;
 
 static void free_object(obj_kind kind, void *object) {
@@ -358,6 +364,51 @@ static void *get(int h, obj_kind want) {
     return sl ? sl->object : NULL;
 }
 
+/* ---- what the caller's arrays hold (ds_api_bounds) ---- */
+
+#define API_MAX_ARGS 16
+static int g_lens[API_MAX_ARGS];  /* (g_n_lens) elements per argument of the current call, -1: a number */
+static int g_n_lens;              /* 0: unchecked */
+
+int ds_api_bounds(const int *lens, int n) {
+    g_n_lens = 0;
+    if (n < 0 || n > API_MAX_ARGS || (n > 0 && !lens)) return ds_fail("bounds: %d argument lengths (0..%d allowed)", n, API_MAX_ARGS);
+    if (n > 0) memcpy(g_lens, lens, sizeof(int) * (size_t)n);
+    g_n_lens = n;
+    return DS_OK;
+}
+
+/* Argument `arg` (0-based) of `fn` must hold `need` elements: exactly (exact = 1: the size
+ * comes from an object, so any other size means the caller holds another kind of object) or
+ * at least (a count the caller gave). `why` says where the need comes from. An argument of
+ * unknown length (no bounds set) is not checked. */
+static int check_len(const char *fn, int arg, const char *what, long long need, int exact, const char *why) {
+    if (arg >= g_n_lens || g_lens[arg] < 0) return DS_OK;
+    const long long have = g_lens[arg];
+    if (exact ? have == need : have >= need) return DS_OK;
+    return ds_fail("%s: %s holds %lld values, but %s: %s%lld", fn, what, have, why, exact ? "exactly " : "at least ", need);
+}
+
+static const char *model_desc(const ds_model *m, char *buf, size_t cap) {
+    const int S = ds_model_image_size(m), C = ds_model_channels(m);
+    if (ds_model_get_kind(m) == DS_MODEL_UNET) snprintf(buf, cap, "a unet of %dx%d images, %d channel%s", S, S, C, C == 1 ? "" : "s");
+    else snprintf(buf, cap, "an mlp of %d-D points", ds_model_item_floats(m));
+    return buf;
+}
+
+/* "B items of D values (SOURCE) take" */
+static const char *items_of(char *buf, size_t cap, long long B, long long D, const char *source) {
+    snprintf(buf, cap, "%lld item%s of %lld values (%s) take", B, B == 1 ? "" : "s", D, source);
+    return buf;
+}
+
+#define REC_LEN(table) record_len(table, (int)(sizeof table / sizeof table[0]))
+static int record_len(const api_field *f, int n) {
+    int len = 0;
+    for (int i = 0; i < n; i++) len += f[i].count;
+    return len;
+}
+
 int ds_api_free(int h) {
     api_slot *sl = lookup(h, OBJ_FREE);
     if (!sl) return DS_ERR;
@@ -392,12 +443,26 @@ static const ds_schedule *schedule_of(int kind) {
 
 int ds_api_model_load(const uint8_t *bytes, int n) {
     if (!bytes || n < 0) return ds_fail("model load: no bytes");
+    if (check_len("model_load", 0, "bytes", n, 0, "the byte count says")) return DS_ERR;
     return store(OBJ_MODEL, ds_model_from_bytes(bytes, (size_t)n));
+}
+
+int ds_api_weights_peek(const uint8_t *bytes, int n, double *out) {
+    ds_model_peek_info p;
+    if (!bytes || n < 0 || !out) return ds_fail("weights peek: no bytes or null output");
+    if (check_len("weights_peek", 0, "bytes", n, 0, "the byte count says") ||
+        check_len("weights_peek", 2, "out", REC_LEN(WEIGHTS_PEEK), 0, "the record weights_peek takes") ||
+        ds_model_peek(bytes, (size_t)n, &p))
+        return DS_ERR;
+    const double v[] = {p.kind, p.image_size, p.channels, p.item_floats, (double)p.file_size, (double)p.max_file_size};
+    memcpy(out, v, sizeof v);
+    return DS_OK;
 }
 
 int ds_api_model_random(int kind, const int *config, int n, double seed) {
     uint64_t s = 0;
     if (check_enum(kind, "model_kind", "model kind") || ds_seed_from_double(seed, &s)) return DS_ERR;
+    if (n > 0 && check_len("model_random", 1, "config", n, 0, "the config count says")) return DS_ERR;
     ds_unet_config uc;
     ds_mlp_config mc;
     const void *cfg = NULL;
@@ -411,12 +476,23 @@ int ds_api_model_random(int kind, const int *config, int n, double seed) {
 
 int ds_api_model_forward(int h, const float *x, const float *t, const int *cls, int B, float *out) {
     ds_model *m = get(h, OBJ_MODEL);
-    return m ? ds_model_forward(m, x, t, cls, B, out) : DS_ERR;
+    if (!m) return DS_ERR;
+    if (B >= 1) {
+        char desc[96], why[160];
+        const long long item = ds_model_item_floats(m);
+        items_of(why, sizeof why, B, item, model_desc(m, desc, sizeof desc));
+        if (check_len("model_forward", 1, "x", B * item, 1, why) || check_len("model_forward", 5, "out", B * item, 1, why) ||
+            check_len("model_forward", 2, "t", B, 1, "one timestep per item") ||
+            (cls && check_len("model_forward", 3, "cls", B, 1, "one class per item")))
+            return DS_ERR;
+    }
+    return ds_model_forward(m, x, t, cls, B, out);
 }
 
 int ds_api_model_info(int h, double *out) {
     ds_model *m = get(h, OBJ_MODEL);
     if (!m || !out) return m ? ds_fail("model info: null output") : DS_ERR;
+    if (check_len("model_info", 1, "out", REC_LEN(MODEL_INFO), 0, "the record model_info takes")) return DS_ERR;
     int n = 0, config[DS_WEIGHTS_MAX_CONFIG] = {0};
     MODEL_INFO_FIELDS(FIELD_FILL)
     ds_model_config_ints(m, config, DS_WEIGHTS_MAX_CONFIG);
@@ -427,6 +503,7 @@ int ds_api_model_info(int h, double *out) {
 int ds_api_model_save(int h, int dtype, int cap, uint8_t *out) {
     ds_model *m = get(h, OBJ_MODEL);
     if (!m || check_enum(dtype, "dtype", "model save dtype")) return DS_ERR;
+    if (cap > 0 && check_len("model_save", 3, "out", cap, 0, "the capacity says")) return DS_ERR;
     uint8_t *bytes;
     size_t n;
     if (ds_model_to_bytes(m, (ds_dtype)dtype, &bytes, &n)) return DS_ERR;
@@ -436,12 +513,22 @@ int ds_api_model_save(int h, int dtype, int cap, uint8_t *out) {
 /* ---- mixtures ---- */
 
 int ds_api_mixture_images(const uint8_t *pixels, const uint8_t *labels, int count, int D, double var, int schedule) {
+    if (count > 0 && D > 0 &&
+        (check_len("mixture_images", 0, "pixels", (long long)count * D, 0, "count x D pixels") ||
+         check_len("mixture_images", 1, "labels", count, 0, "one label per image")))
+        return DS_ERR;
     const ds_schedule *sch = schedule_of(schedule);
     return sch ? store(OBJ_MIXTURE, ds_gmm_from_images(sch, pixels, labels, count, D, var)) : DS_ERR;
 }
 
 int ds_api_mixture_new(int K, int D, const double *weight, const float *mean, const float *var, const int *label,
                        int schedule) {
+    if (K > 0 && D > 0 &&
+        (check_len("mixture_new", 2, "weight", K, 0, "one weight per component") ||
+         check_len("mixture_new", 3, "mean", (long long)K * D, 0, "K x D means") ||
+         check_len("mixture_new", 4, "var", (long long)K * D, 0, "K x D variances") ||
+         (label && check_len("mixture_new", 5, "label", K, 0, "one label per component"))))
+        return DS_ERR;
     const ds_schedule *sch = schedule_of(schedule);
     return sch ? store(OBJ_MIXTURE, ds_gmm_create(sch, K, D, weight, mean, var, label)) : DS_ERR;
 }
@@ -449,6 +536,16 @@ int ds_api_mixture_new(int K, int D, const double *weight, const float *mean, co
 int ds_api_mixture_predict(int h, int what, const float *x, const float *t, const int *cls, int B, float *out) {
     ds_gmm *g = get(h, OBJ_MIXTURE);
     if (!g || check_enum(what, "view", "mixture predict")) return DS_ERR;
+    if (B >= 1) {
+        char desc[64], why[160];
+        snprintf(desc, sizeof desc, "a mixture of %d-value items", ds_gmm_dim(g));
+        items_of(why, sizeof why, B, ds_gmm_dim(g), desc);
+        if (check_len("mixture_predict", 2, "x", (long long)B * ds_gmm_dim(g), 1, why) ||
+            check_len("mixture_predict", 6, "out", (long long)B * ds_gmm_dim(g), 1, why) ||
+            check_len("mixture_predict", 3, "t", B, 1, "one timestep per item") ||
+            (cls && check_len("mixture_predict", 4, "cls", B, 1, "one class per item")))
+            return DS_ERR;
+    }
     return ds_gmm_predict(g, (ds_sampler_view)what, x, t, cls, B, out);
 }
 
@@ -473,6 +570,7 @@ int ds_api_sampler_new(int source, int schedule, int kind, int steps, double eta
     if (check_enum(kind, "sampler_kind", "sampler kind") || ds_seed_from_double(seed, &p.seed)) return DS_ERR;
     if (ds_check_range_int(batch, 1, DS_SAMPLER_MAX_BATCH, "batch")) return DS_ERR;
     if (!cls) return ds_fail("sampler: null class array");
+    if (check_len("sampler_new", 9, "cls", batch, 1, "one class per item of the batch")) return DS_ERR;
     const ds_schedule *sch;
     int D;
     static ds_schedule model_sch;
@@ -505,6 +603,8 @@ int ds_api_sampler_new(int source, int schedule, int kind, int steps, double eta
     api_sampler *as = calloc(1, sizeof *as);
     if (!as) return ds_fail("sampler: out of memory");
     as->source = source;
+    if (sl->kind == OBJ_MODEL) model_desc(sl->object, as->source_desc, sizeof as->source_desc);
+    else snprintf(as->source_desc, sizeof as->source_desc, "a mixture of %d-value items", D);
     as->sampler = ds_sampler_create(sch, D, source_eps, as, &p, cls);
     if (!as->sampler) {
         free(as);
@@ -516,6 +616,16 @@ int ds_api_sampler_new(int source, int schedule, int kind, int steps, double eta
 static ds_sampler *get_sampler(int h) {
     api_sampler *as = get(h, OBJ_SAMPLER);
     return as ? as->sampler : NULL;
+}
+
+/* Argument `arg` of `fn` must hold `per_item` x the sampler's batch x dim values (frames). */
+static int check_sampler_len(int h, const char *fn, int arg, const char *what, long long frames) {
+    const api_sampler *as = get(h, OBJ_SAMPLER);
+    if (!as) return DS_ERR;
+    char why[200];
+    const long long B = ds_sampler_batch(as->sampler), D = ds_sampler_dim(as->sampler);
+    items_of(why, sizeof why, frames * B, D, as->source_desc);
+    return check_len(fn, arg, what, frames * B * D, 1, why);
 }
 
 int ds_api_sampler_step(int h, int n) {
@@ -530,7 +640,7 @@ int ds_api_sampler_step(int h, int n) {
 
 int ds_api_sampler_read(int h, int what, float *out) {
     ds_sampler *s = get_sampler(h);
-    if (!s || check_enum(what, "view", "sampler read")) return DS_ERR;
+    if (!s || check_enum(what, "view", "sampler read") || check_sampler_len(h, "sampler_read", 2, "out", 1)) return DS_ERR;
     if (!out) return ds_fail("sampler read: null output");
     memcpy(out, ds_sampler_view_of(s, (ds_sampler_view)what), sizeof(float) * ds_sampler_batch(s) * ds_sampler_dim(s));
     return DS_OK;
@@ -538,7 +648,7 @@ int ds_api_sampler_read(int h, int what, float *out) {
 
 int ds_api_sampler_read_u8(int h, int what, uint8_t *out) {
     ds_sampler *s = get_sampler(h);
-    if (!s || check_enum(what, "view", "sampler read")) return DS_ERR;
+    if (!s || check_enum(what, "view", "sampler read") || check_sampler_len(h, "sampler_read_u8", 2, "out", 1)) return DS_ERR;
     return ds_sampler_read_pixels(s, (ds_sampler_view)what, out);
 }
 
@@ -551,6 +661,7 @@ static void fill_sampler_info(const ds_sampler_info *info, int batch, int dim, d
 int ds_api_sampler_info(int h, double *out) {
     ds_sampler *s = get_sampler(h);
     if (!s || !out) return s ? ds_fail("sampler info: null output") : DS_ERR;
+    if (check_len("sampler_info", 1, "out", REC_LEN(SAMPLER_INFO), 0, "the record sampler_info takes")) return DS_ERR;
     ds_sampler_info info;
     ds_sampler_get_info(s, &info);
     fill_sampler_info(&info, ds_sampler_batch(s), ds_sampler_dim(s), out);
@@ -558,14 +669,25 @@ int ds_api_sampler_info(int h, double *out) {
 }
 
 int ds_api_sampler_frame(int h, uint8_t *x_out, uint8_t *x0_out, double *info) {
-    if (ds_api_sampler_read_u8(h, DS_VIEW_X_T, x_out) || ds_api_sampler_read_u8(h, DS_VIEW_X0, x0_out)) return DS_ERR;
-    return ds_api_sampler_info(h, info);
+    if (check_sampler_len(h, "sampler_frame", 1, "x_out", 1) || check_sampler_len(h, "sampler_frame", 2, "x0_out", 1) ||
+        check_len("sampler_frame", 3, "info", REC_LEN(SAMPLER_INFO), 0, "the record sampler_info takes"))
+        return DS_ERR;
+    const int saved = g_n_lens; /* the reads below are this call's, with its own argument order */
+    g_n_lens = 0;
+    const int rc = ds_api_sampler_read_u8(h, DS_VIEW_X_T, x_out) || ds_api_sampler_read_u8(h, DS_VIEW_X0, x0_out)
+                       ? DS_ERR
+                       : ds_api_sampler_info(h, info);
+    g_n_lens = saved;
+    return rc;
 }
 
 int ds_api_sampler_run(int h, float *frames, double *infos) {
     ds_sampler *s = get_sampler(h);
     if (!s || !frames || !infos) return s ? ds_fail("sampler run: null frames or infos") : DS_ERR;
     const int F = ds_sampler_frames_left(s);
+    if (check_sampler_len(h, "sampler_run", 1, "frames", F) ||
+        check_len("sampler_run", 2, "infos", (long long)F * REC_LEN(SAMPLER_INFO), 0, "F records sampler_info take"))
+        return DS_ERR;
     ds_sampler_info *info = malloc(sizeof *info * (size_t)F);
     if (!info) return ds_fail("sampler run: out of memory");
     const int rc = ds_sampler_run(s, frames, info);
@@ -578,6 +700,9 @@ int ds_api_sampler_run(int h, float *frames, double *infos) {
 
 int ds_api_forward_noise(const uint8_t *pixels, int D, int t, int schedule, double seed, uint8_t *out, double *info) {
     uint64_t s = 0;
+    if (D > 0 && (check_len("forward_noise", 0, "pixels", D, 0, "D says") || check_len("forward_noise", 5, "out", D, 0, "D says") ||
+                  check_len("forward_noise", 6, "info", REC_LEN(NOISE_INFO), 0, "the record noise_info takes")))
+        return DS_ERR;
     const ds_schedule *sch = schedule_of(schedule);
     if (!sch || ds_seed_from_double(seed, &s)) return DS_ERR;
     return ds_forward_noise(sch, pixels, D, t, s, out, info);
@@ -586,6 +711,9 @@ int ds_api_forward_noise(const uint8_t *pixels, int D, int t, int schedule, doub
 int ds_api_fashion_sample(const uint8_t *bytes, int n, double *out) {
     ds_fashion_sample fs;
     if (n < 0 || !out) return ds_fail("fashion sample: bad size or null output");
+    if (check_len("fashion_sample", 0, "bytes", n, 0, "the byte count says") ||
+        check_len("fashion_sample", 2, "out", REC_LEN(FASHION_SAMPLE), 0, "the record fashion_sample takes"))
+        return DS_ERR;
     if (ds_fashion_sample_parse(bytes, (size_t)n, &fs)) return DS_ERR;
     const double v[] = {DS_FASHION_SAMPLE_VERSION, fs.count, fs.rows, fs.cols, (double)(fs.labels - bytes), (double)(fs.pixels - bytes)};
     memcpy(out, v, sizeof v);
@@ -596,12 +724,14 @@ int ds_api_fashion_sample(const uint8_t *bytes, int n, double *out) {
 
 int ds_api_trainer_new(const float *points, int n, int hidden, int n_layers, int batch, double lr, int total_steps,
                        double seed) {
+    if (n > 0 && check_len("trainer_new", 0, "points", 2LL * n, 0, "n points of 2 values take")) return DS_ERR;
     return ds_api_trainer_objective_new(DS_MLP_OBJECTIVE_DIFFUSION, points, n, hidden, n_layers, batch, lr, total_steps, seed);
 }
 
 int ds_api_trainer_run(int h, int K, double *out) {
     ds_mlp_trainer *tr = get(h, OBJ_TRAINER);
     if (!tr || !out) return tr ? ds_fail("point trainer: null output") : DS_ERR;
+    if (check_len("trainer_run", 2, "out", REC_LEN(TRAINER_RUN), 0, "the record trainer_run takes")) return DS_ERR;
     double loss;
     if (ds_mlp_trainer_run(tr, K, &loss)) return DS_ERR;
     out[0] = loss;
@@ -613,6 +743,7 @@ int ds_api_trainer_run(int h, int K, double *out) {
 int ds_api_trainer_save(int h, int ema, int cap, uint8_t *out) {
     ds_mlp_trainer *tr = get(h, OBJ_TRAINER);
     if (!tr || ds_check_range_int(ema, 0, 1, "ema")) return DS_ERR;
+    if (cap > 0 && check_len("trainer_save", 3, "out", cap, 0, "the capacity says")) return DS_ERR;
     uint8_t *bytes;
     size_t size;
     if (ds_mlp_trainer_save(tr, ema, &bytes, &size)) return DS_ERR;
@@ -642,6 +773,10 @@ int ds_api_adam_update(int h, const float *params, const float *grads, float *pa
     ds_optim *opt = get(h, OBJ_ADAM);
     if (!opt) return DS_ERR;
     if (!params || !grads || !params_out) return ds_fail("adam update: null array");
+    if (check_len("adam_update", 1, "params", opt->n, 1, "the optimiser's parameters") ||
+        check_len("adam_update", 2, "grads", opt->n, 1, "the optimiser's parameters") ||
+        check_len("adam_update", 3, "params_out", opt->n, 1, "the optimiser's parameters"))
+        return DS_ERR;
     float *g = malloc((size_t)opt->n * sizeof(float)); /* the step clips the gradient in place */
     if (!g) return ds_fail("adam update: out of memory");
     memcpy(g, grads, (size_t)opt->n * sizeof(float));
@@ -653,37 +788,85 @@ int ds_api_adam_update(int h, const float *params, const float *grads, float *pa
 
 /* ---- schedules, random numbers, point sets: the library functions as they are ---- */
 
-int ds_api_schedule_table(int schedule, int T, int rows, double *out) { return ds_schedule_table(schedule, T, rows, out); }
-int ds_api_rng_normals(double seed, int n, double *out) { return ds_rng_normals(seed, n, out); }
-int ds_api_shape_points(int shape, int n, double seed, float *out) { return ds_shape_points(shape, n, seed, out); }
-int ds_api_cow_outline(int cap, float *xy) { return ds_cow_outline(cap, xy); }
+/* Each checks its arrays against the counts it was given (2 floats per point). */
+int ds_api_schedule_table(int schedule, int T, int rows, double *out) {
+    /* counts out of range: the library's own message says so */
+    if (T > 0 && T <= DS_MAX_T && rows > 0 && rows <= REC_LEN(SCHEDULE_TABLE) &&
+        check_len("schedule_table", 3, "out", (long long)rows * T, 0, "rows x T take"))
+        return DS_ERR;
+    return ds_schedule_table(schedule, T, rows, out);
+}
+int ds_api_rng_normals(double seed, int n, double *out) {
+    if (n > 0 && check_len("rng_normals", 2, "out", n, 0, "n says")) return DS_ERR;
+    return ds_rng_normals(seed, n, out);
+}
+int ds_api_shape_points(int shape, int n, double seed, float *out) {
+    if (n > 0 && check_len("shape_points", 3, "out", 2LL * n, 0, "n points take")) return DS_ERR;
+    return ds_shape_points(shape, n, seed, out);
+}
+int ds_api_cow_outline(int cap, float *xy) {
+    if (cap > 0 && check_len("cow_outline", 1, "xy", 2LL * cap, 0, "cap vertices take")) return DS_ERR;
+    return ds_cow_outline(cap, xy);
+}
 int ds_api_drawing_points(const float *xy, const int *lens, int S, int mode, double width, int n, double seed, float *out) {
+    if (S > 0 && lens) {
+        if (check_len("drawing_points", 1, "lens", S, 0, "one length per stroke")) return DS_ERR;
+        long long V = 0;
+        for (int i = 0; i < S; i++) V += lens[i] > 0 ? lens[i] : 0;
+        if (check_len("drawing_points", 0, "xy", 2 * V, 0, "the strokes' vertices take")) return DS_ERR;
+    }
+    if (n > 0 && check_len("drawing_points", 7, "out", 2LL * n, 0, "n points take")) return DS_ERR;
     return ds_drawing_points(xy, lens, S, mode, width, n, seed, out);
 }
 int ds_api_image_points(const uint8_t *grey, int w, int h, int threshold, int n, double seed, float *out) {
+    if ((w > 0 && h > 0 && check_len("image_points", 0, "grey", (long long)w * h, 0, "w x h pixels take")) ||
+        (n > 0 && check_len("image_points", 6, "out", 2LL * n, 0, "n points take")))
+        return DS_ERR;
     return ds_image_points(grey, w, h, threshold, n, seed, out);
 }
-int ds_api_points_noise(int n, double seed, float *out) { return ds_points_noise(n, seed, out); }
+int ds_api_points_noise(int n, double seed, float *out) {
+    if (n > 0 && check_len("points_noise", 2, "out", 2LL * n, 0, "n points take")) return DS_ERR;
+    return ds_points_noise(n, seed, out);
+}
 int ds_api_forward_points(int schedule, int T, int t, const float *x0, const float *eps, int n, float *xt) {
+    if (n > 0 && (check_len("forward_points", 3, "x0", 2LL * n, 0, "n points take") ||
+                  check_len("forward_points", 4, "eps", 2LL * n, 0, "n points take") ||
+                  check_len("forward_points", 6, "xt", 2LL * n, 0, "n points take")))
+        return DS_ERR;
     return ds_forward_points(schedule, T, t, x0, eps, n, xt);
 }
 int ds_api_forward_trajectory(int schedule, int T, const float *x0, const float *eps, float *out) {
+    if (check_len("forward_trajectory", 2, "x0", 2, 0, "one point takes") ||
+        check_len("forward_trajectory", 3, "eps", 2, 0, "one point takes") ||
+        (T > 0 && check_len("forward_trajectory", 4, "out", 2LL * (T + 1), 0, "T + 1 points take")))
+        return DS_ERR;
     return ds_forward_trajectory(schedule, T, x0, eps, out);
 }
 int ds_api_forward_density(int schedule, int T, int t, const float *x0, int n, double lo, double hi, int G, float *out) {
+    if ((n > 0 && check_len("forward_density", 3, "x0", 2LL * n, 0, "n points take")) ||
+        (G > 0 && check_len("forward_density", 8, "out", (long long)G * G, 0, "G x G cells take")))
+        return DS_ERR;
     return ds_forward_density(schedule, T, t, x0, n, lo, hi, G, out);
 }
 
 /* ---- point quality ---- */
 
 int ds_api_point_quality(const float *a, int na, const float *b, int nb, double *out) {
+    if ((na > 0 && check_len("point_quality", 0, "a", 2LL * na, 0, "na points take")) ||
+        (nb > 0 && check_len("point_quality", 2, "b", 2LL * nb, 0, "nb points take")) ||
+        check_len("point_quality", 4, "out", REC_LEN(POINT_QUALITY), 0, "the record point_quality takes"))
+        return DS_ERR;
     return ds_point_quality(a, na, b, nb, out);
 }
-int ds_api_point_floor(int shape, int n, double seed, double *out) { return ds_point_floor(shape, n, seed, out); }
+int ds_api_point_floor(int shape, int n, double seed, double *out) {
+    if (check_len("point_floor", 3, "out", REC_LEN(POINT_QUALITY), 0, "the record point_quality takes")) return DS_ERR;
+    return ds_point_floor(shape, n, seed, out);
+}
 
 int ds_api_point_verdict(double chamfer, double mmd2, double floor_chamfer, double *out) {
     ds_point_verdict v;
     if (!out) return ds_fail("point verdict: null output");
+    if (check_len("point_verdict", 3, "out", REC_LEN(POINT_VERDICT), 0, "the record point_verdict takes")) return DS_ERR;
     if (ds_point_judge(chamfer, mmd2, floor_chamfer, &v)) return DS_ERR;
     const double r[] = {v.chamfer_ratio, v.pass, DS_POINT_MAX_CHAMFER_RATIO, DS_POINT_MAX_MMD2};
     memcpy(out, r, sizeof r);
@@ -692,28 +875,58 @@ int ds_api_point_verdict(double chamfer, double mmd2, double floor_chamfer, doub
 
 /* ---- variational inference ---- */
 
+/* params (3k): k (weight, mean, std) triples. */
+static int check_vi_params(const char *fn, int k) {
+    return k > 0 && k <= DS_VI_MAX_COMPONENTS ? check_len(fn, 1, "params", 3LL * k, 0, "k components of 3 values take") : DS_OK;
+}
 int ds_api_vi_evaluate(int k, const double *params, double mu, double sigma, double log_z, double *out) {
+    if (check_vi_params("vi_evaluate", k) || check_len("vi_evaluate", 5, "out", REC_LEN(VI_EVAL), 0, "the record vi_evaluate takes"))
+        return DS_ERR;
     return ds_vi_evaluate(k, params, mu, sigma, log_z, out);
 }
-int ds_api_vi_parse_target(const unsigned char *text, int len, double *out) { return ds_vi_parse_target(text, len, out); }
+int ds_api_vi_parse_target(const unsigned char *text, int len, double *out) {
+    if ((len > 0 && check_len("vi_parse_target", 0, "text", len, 0, "len says")) ||
+        check_len("vi_parse_target", 2, "out", REC_LEN(VI_TARGET), 0, "the record vi_target takes"))
+        return DS_ERR;
+    return ds_vi_parse_target(text, len, out);
+}
 int ds_api_vi_curves(int k, const double *params, double mu, double sigma, double x0, double x1, int n, double *out) {
+    if (check_vi_params("vi_curves", k) ||
+        (n > 0 && check_len("vi_curves", 7, "out", (long long)n * REC_LEN(VI_CURVES), 0, "n rows of vi_curves take")))
+        return DS_ERR;
     return ds_vi_curves(k, params, mu, sigma, x0, x1, n, out);
 }
 int ds_api_vi_monte_carlo(int k, const double *params, double mu, double sigma, double log_z, double n, double seed,
                           double *out) {
+    if (check_vi_params("vi_monte_carlo", k) ||
+        check_len("vi_monte_carlo", 7, "out", REC_LEN(VI_MC), 0, "the record vi_monte_carlo takes"))
+        return DS_ERR;
     return ds_vi_monte_carlo(k, params, mu, sigma, log_z, n, seed, out);
 }
 int ds_api_vi_fit_path(int k, const double *params, int direction, double mu0, double sigma0, int max_steps, double *path) {
-    if (check_enum(direction, "vi_direction", "fit direction")) return DS_ERR;
+    if (check_enum(direction, "vi_direction", "fit direction") || check_vi_params("vi_fit_path", k)) return DS_ERR;
+    if (max_steps >= 0 &&
+        check_len("vi_fit_path", 6, "path", (max_steps + 1LL) * REC_LEN(VI_FIT), 0, "max_steps + 1 records vi_fit take"))
+        return DS_ERR;
     return ds_vi_fit_path(k, params, direction, mu0, sigma0, max_steps, path);
 }
 
 /* ---- kernel benchmarks ---- */
 
-int ds_api_bench_peak(double seconds, double *out) { return ds_bench_peak(seconds, out); }
+int ds_api_bench_peak(double seconds, double *out) {
+    if (check_len("bench_peak", 1, "out", REC_LEN(BENCH_PEAK), 0, "the record bench_peak takes")) return DS_ERR;
+    return ds_bench_peak(seconds, out);
+}
 int ds_api_bench_unet_convs(int h, int B, double seconds, int cap_rows, double *out) {
     ds_model *m = get(h, OBJ_MODEL);
-    return m ? ds_bench_unet_convs(ds_model_unet(m), B, seconds, cap_rows, out) : DS_ERR;
+    if (!m) return DS_ERR;
+    if (!ds_model_unet(m))
+        return ds_fail("bench_unet_convs: handle %d is an %s model; the convolution benchmark needs a unet", h,
+                       ds_model_kind_name(ds_model_get_kind(m)));
+    if (cap_rows > 0 &&
+        check_len("bench_unet_convs", 4, "out", (long long)cap_rows * REC_LEN(BENCH_CONV), 0, "cap_rows records bench_conv take"))
+        return DS_ERR;
+    return ds_bench_unet_convs(ds_model_unet(m), B, seconds, cap_rows, out);
 }
 
 /* ---- scores, Langevin, reverse SDE / PF-ODE and flow matching (score.h, mlp_train.h) ----
@@ -726,6 +939,7 @@ int ds_api_trainer_objective_new(int objective, const float *points, int n, int 
     ds_mlp_train_config_default(&c);
     if (check_enum(objective, "objective", "training objective")) return DS_ERR;
     if (ds_seed_from_double(seed, &c.seed) || ds_check_range(lr, 1e-6, 1.0, "learning rate")) return DS_ERR;
+    if (n > 0 && check_len("trainer_objective_new", 1, "points", 2LL * n, 0, "n points of 2 values take")) return DS_ERR;
     c.objective = (ds_mlp_objective)objective;
     c.model.hidden = hidden;
     c.model.n_layers = n_layers;

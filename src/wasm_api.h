@@ -27,9 +27,17 @@ DS_EXPORT const char *ds_api_describe(void);       /* JSON, static, valid for th
 DS_EXPORT const char *ds_api_last_error(void);
 DS_EXPORT void ds_api_clear_error(void);
 DS_EXPORT int ds_api_free(int handle);             /* any kind of handle */
+/* The lengths (elements, not bytes) of the next calls' arguments, one per parameter: an
+ * array's length, or -1 for a number. Every wrapper checks the arrays it reads or writes
+ * against what its objects and counts need before it touches them (a 784-float buffer for a
+ * model of 2-D points is refused with both sizes named). web/api.js sets them before every
+ * call; n = 0 turns the checks off (native callers that size their own arrays). */
+DS_EXPORT int ds_api_bounds(const int *lens, int n);
 
 /* ---- models (model.h) ---- */
 DS_EXPORT int ds_api_model_load(const uint8_t *bytes, int n);
+/* What a .dsw file holds from its first 256 bytes (model.h ds_model_peek): rec weights_peek. */
+DS_EXPORT int ds_api_weights_peek(const uint8_t *bytes, int n, double *out);
 /* kind: model_kind; config (n) as in the weights header, n = 0: the default config. */
 DS_EXPORT int ds_api_model_random(int kind, const int *config, int n, double seed);
 /* out (B, item) for x (B, item), t (B), cls (B) (ignored by the MLP). */

@@ -1,7 +1,9 @@
 /* test_wasm_api.c — the exported face (wasm_api.h) natively, where ASan watches it: the one
  * handle table (0 is never a handle, kinds are checked, freed handles stay refused after their
  * slot is reused, a sampler whose model was freed fails cleanly), the description names every
- * function and record, and the model info record is filled in the order it is described.
+ * function and record, and the model info record is filled in the order it is described;
+ * arrays of the wrong length for the model or sampler are refused before they are touched
+ * (ds_api_bounds), and a weights header is judged from its first 256 bytes (weights_peek).
  * What the JS side sends is tested in tests/wasm/ through web/api.js. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,6 +72,46 @@ static void test_model_info(void) {
     CHECK(ds_api_free(m) == DS_OK && ds_api_free(m2) == DS_OK, "free both");
 }
 
+static void test_bounds(void) {
+    /* an 8x8 UNet: its sampler's frames are 64 bytes an image, not Fashion's 784 */
+    const int cfg[12] = {8, 1, 8, 2, 1, 2, 0, 0, 1, 4, 16, 10}, cls[1] = {0};
+    int m = ds_api_model_random(1, cfg, 12, 1);
+    int s = ds_api_sampler_new(m, 0, 1, 2, 0, 1, 1, 1, 1, cls);
+    CHECK(m > 0 && s > 0, "8x8 model and sampler: %s", ds_api_last_error());
+    uint8_t *x = calloc(784, 1), *x0 = calloc(784, 1);
+    double info[10];
+    const int fashion[4] = {-1, 784, 784, 10}, right[4] = {-1, 64, 64, 10};
+    CHECK(ds_api_bounds(fashion, 4) == DS_OK, "bounds");
+    CHECK(ds_api_sampler_frame(s, x, x0, info) == DS_ERR && error_has("x_out holds 784 values, but 1 item of 64 values (a unet of 8x8 images, 1 channel)"),
+          "a Fashion-sized frame refused: %s", ds_api_last_error());
+    CHECK(ds_api_bounds(right, 4) == DS_OK && ds_api_sampler_frame(s, x, x0, info) == DS_OK, "the right size reads: %s", ds_api_last_error());
+    float xf[2] = {0}, t[1] = {500}, eps[2];
+    const int points[6] = {-1, 2, 1, 1, -1, 2};
+    CHECK(ds_api_bounds(points, 6) == DS_OK && ds_api_model_forward(m, xf, t, cls, 1, eps) == DS_ERR &&
+              error_has("model_forward: x holds 2 values, but 1 item of 64 values"),
+          "points into a UNet refused: %s", ds_api_last_error());
+    CHECK(ds_api_bounds(NULL, 17) == DS_ERR, "too many lengths refused");
+    ds_api_bounds(NULL, 0);
+    free(x), free(x0);
+    ds_api_free(s), ds_api_free(m);
+
+    /* the header alone says what a file holds and how long it is */
+    int mlp = ds_api_model_random(2, NULL, 0, 3), size = ds_api_model_save(mlp, 0, 0, NULL);
+    uint8_t *bytes = malloc((size_t)size);
+    CHECK(ds_api_model_save(mlp, 0, size, bytes) == size, "save");
+    double peek[6];
+    CHECK(ds_api_weights_peek(bytes, 256, peek) == DS_OK && peek[0] == 2 && peek[3] == 2 && peek[4] == size && peek[5] >= size,
+          "peek: kind %g, item %g, size %g of %d, max %g: %s", peek[0], peek[3], peek[4], size, peek[5], ds_api_last_error());
+    for (int i = 0; i < 8; i++) bytes[152 + i] = (uint8_t)((uint64_t)1500000000 >> (8 * i));
+    CHECK(ds_api_weights_peek(bytes, 256, peek) == DS_ERR && error_has("the file announces 1500000000 bytes, but an mlp of this config takes"),
+          "a 1.5 GB announcement refused: %s", ds_api_last_error());
+    CHECK(ds_api_weights_peek(bytes, 100, peek) == DS_ERR && error_has("truncated"), "100 bytes: %s", ds_api_last_error());
+    bytes[0] = 'X';
+    CHECK(ds_api_weights_peek(bytes, 256, peek) == DS_ERR && error_has("bad magic"), "bad magic: %s", ds_api_last_error());
+    free(bytes);
+    ds_api_free(mlp);
+}
+
 static void test_description(void) {
     const char *d = ds_api_describe();
     CHECK(d == ds_api_describe(), "built once");
@@ -82,6 +124,7 @@ static void test_description(void) {
 int main(void) {
     test_handles();
     test_model_info();
+    test_bounds();
     test_description();
     return check_summary("test_wasm_api");
 }

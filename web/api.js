@@ -11,6 +11,9 @@
 //     the arguments: ['f32' | 'f64' | 'u8' | 'i32', length], ['rec', name] (one record,
 //     returned as an object keyed by field name), ['recs', name, n] (n of them, an array of
 //     objects), ['rows', name, n] (a table of rows of n numbers, an object of arrays).
+// Before each call the length of every array argument goes to C (ds_api_bounds), so every
+// wrapper checks the arrays against what its objects need before touching them: a buffer
+// sized for another model is refused with both sizes named, never read past or written past.
 // Resolves {ret, outs}; throws with the C library's message (ds_api_last_error) when the
 // function returns < 0.
 
@@ -112,7 +115,12 @@ export class Api {
       );
       const specs = outs.map((o) => this.outputSpec(o));
       const outPtrs = specs.map(({ kind, length }) => malloc(length * KINDS[kind][2]));
+      // every argument's length in elements (-1: a number), for the wrapper's checks
+      const lens = [...args.map((a, i) => (params[i] === 'p' ? (a === null ? 0 : a.length) : -1)), ...specs.map((o) => o.length)];
+      const lensPtr = malloc(4 * lens.length);
+      M.HEAP32.set(lens, lensPtr / 4);
       M._ds_api_clear_error(); // a failure must report its own message, never a stale one
+      if (M._ds_api_bounds(lensPtr, lens.length) < 0) throw new Error(M.UTF8ToString(M._ds_api_last_error()));
       const ret = f(...callArgs, ...outPtrs);
       if (ret < 0) throw new Error(M.UTF8ToString(M._ds_api_last_error()) || `${fn} failed`);
       // read the heap views only now: the call may have grown memory and replaced them

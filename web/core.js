@@ -2,6 +2,8 @@
 // Worker, SIMD build where supported, scalar otherwise), the custom-element base class, and
 // small DOM and file helpers. Pages include diffuscope.js, which imports this and the widgets.
 // Widgets call engine functions by name and draw; all the computing happens in C.
+// Lifecycle: a widget removed from the page stops its work and frees its engine handles
+// (suspend), and starts again when put back (resume); attributes stay live after connect.
 // Not here: the worker pool (pool.js), drawing and number formats (plot.js).
 
 import { VERSION } from './wasm/version.js';
@@ -32,6 +34,7 @@ class Engine {
     this.simd = options.simd ?? support.simd;
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.pending = new Map();
+    this.models = new Map(); // weights URL -> {refs, loading: Promise<{handle, info}>}
     this.nextId = 1;
     this.calls = 0;
     this.worker.onmessage = (e) => {
@@ -68,24 +71,104 @@ class Engine {
     await this.ready;
     return this.post({ type: 'call', fn, args, outs });
   }
+  // A weights file loaded once per URL however many widgets use it: resolves {handle, info}
+  // (info: the model_info record). `want` ({kind: 'unet', image_size, channels} or {kind:
+  // 'mlp', item_floats}) is checked against the file's header before its body is read, so
+  // a file of another kind is refused without being downloaded (shared by URL and want, so
+  // one widget's refusal is never another's). Every acquire needs one releaseModel(url,
+  // want); the last release frees the model.
+  acquireModel(url, want, onProgress = () => {}) {
+    const key = modelKey(url, want);
+    let entry = this.models.get(key);
+    if (!entry) {
+      entry = { refs: 0, loading: this.loadModel(url, want, onProgress) };
+      this.models.set(key, entry);
+      entry.loading.catch(() => this.models.get(key) === entry && this.models.delete(key)); // a failed load may be retried
+    }
+    entry.refs++;
+    return entry.loading.catch((err) => {
+      this.releaseModel(url, want);
+      throw err;
+    });
+  }
+  releaseModel(url, want) {
+    const key = modelKey(url, want), entry = this.models.get(key);
+    if (!entry || --entry.refs > 0) return;
+    this.models.delete(key);
+    entry.loading.then((model) => this.call('free', [model.handle])).catch(() => {});
+  }
+  async loadModel(url, want, onProgress) {
+    await this.ready;
+    const headBytes = this.description.limits.weights_header_bytes;
+    const bytes = await fetchBytes(url, onProgress, {
+      headBytes,
+      // the header says what the file holds and how long it is: refuse it before the body
+      sizeFromHead: async (head) => {
+        const peek = (await this.call('weights_peek', [head, head.length], [['rec', 'weights_peek']])).outs[0];
+        checkWant(url, peek, want);
+        if (peek.file_size > MAX_WEIGHTS_BYTES)
+          throw new Error(`its header announces ${peek.file_size} bytes, more than the ${MAX_WEIGHTS_BYTES} a page reads`);
+        return peek.file_size;
+      },
+    });
+    const handle = (await this.call('model_load', [bytes, bytes.length])).ret;
+    const info = (await this.call('model_info', [handle], [['rec', 'model_info']])).outs[0];
+    return { handle, info };
+  }
   terminate() {
     this.worker.terminate();
   }
 }
 
+const modelKey = (url, want) => `${url} ${JSON.stringify(want ?? null)}`;
+
+// The most a page downloads for one weights file (the shipped ones are about 1.3 MB).
+const MAX_WEIGHTS_BYTES = 64 * 1024 * 1024;
+
+function describeModel(m) {
+  if (m.kind === 'mlp') return `an MLP of ${m.item_floats}-D points`;
+  return `a UNet of ${m.image_size}×${m.image_size} images with ${m.channels} channel${m.channels === 1 ? '' : 's'}`;
+}
+
+// Refuses a model (a model_info or weights_peek record) that is not what the widget draws.
+function checkWant(url, m, want) {
+  if (!want) return;
+  const same = m.kind === want.kind && Object.keys(want).every((k) => k === 'kind' || m[k] === want[k]);
+  if (!same) throw new Error(`${new URL(url, document.baseURI).pathname} holds ${describeModel(m)}; this widget needs ${describeModel({ ...m, ...want })}`);
+}
+
 export const NO_WASM = 'This widget needs WebAssembly, which this browser does not support.';
 
 // The engine every widget shares, made on first use (also worker 0 of every pool, pool.js).
-let theEngine = null;
+// Calls that answer in milliseconds (VI, schedules) go to a second worker of their own, the
+// light lane, so they never wait behind samplers' UNet steps on the shared one.
+let theEngine = null, lightEngine = null;
 export function sharedEngine() {
   return (theEngine ??= new Engine());
 }
-export function getEngine() {
+export function getEngine({ light = false } = {}) {
   if (!support.wasm) return Promise.reject(new Error(NO_WASM));
-  const engine = sharedEngine();
+  const engine = light ? (lightEngine ??= new Engine()) : sharedEngine();
   return engine.ready.then(() => engine);
 }
 export { Engine };
+
+// Whether the reader asked for less motion: no autoplay then.
+export function reducedMotion() {
+  return typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+}
+
+// customElements.define once per name: a page that includes the kit twice (two paths, two
+// copies of every module) gets the first definition and no error.
+export function defineElement(name, cls) {
+  if (!customElements.get(name)) customElements.define(name, cls);
+}
+
+// An attribute value as a message quotes it: a long one is cut, with its length said.
+export function shortValue(raw, max = 40) {
+  const s = String(raw);
+  return s.length <= max ? s : `${s.slice(0, max)}… (${s.length} characters)`;
+}
 
 // ---- the custom-element base ----
 
@@ -150,8 +233,19 @@ export class DiffuscopeElement extends HTMLElement {
   querySelectorAll(selector) {
     return this.body.querySelectorAll(selector);
   }
+  // Subclasses list their attributes (static attributeNames); a change after connect goes
+  // through attributeUpdated(name) with the same checks the first read had.
+  static get observedAttributes() {
+    return this.attributeNames ?? [];
+  }
   connectedCallback() {
-    if (this._built) return;
+    if (this._built) {
+      if (this._suspended) {
+        this._suspended = false;
+        this.resume();
+      }
+      return;
+    }
     this._built = true;
     ensureStylesheet();
     this.dataset.version = version;
@@ -162,14 +256,40 @@ export class DiffuscopeElement extends HTMLElement {
       this.prepend(h('p', { class: 'ds-status ds-notice ds-simd-notice' }, 'WebAssembly SIMD is not supported here: using the scalar build, which is slower.'));
     try {
       this.build();
+      this._ready = true;
     } catch (err) {
       this.showError(err.message);
     }
   }
-  // Subclasses: build() creates the DOM; engine() gives the shared engine.
+  // A move within the page disconnects and reconnects at once: only a real removal suspends.
+  disconnectedCallback() {
+    queueMicrotask(() => {
+      if (this.isConnected || !this._built || this._suspended) return;
+      this._suspended = true;
+      this.suspend();
+    });
+  }
+  attributeChangedCallback(name, old, value) {
+    if (!this._ready || old === value) return;
+    this.querySelector(`:scope > .ds-attr-error[data-attr="${name}"]`)?.remove();
+    try {
+      this.attributeUpdated(name);
+    } catch (err) {
+      this.showError(err.message);
+    }
+  }
+  // Subclasses: build() creates the DOM; suspend() stops timers and loops and frees engine
+  // handles, resume() starts again; attributeUpdated(name) applies a changed attribute.
+  // engine() gives the shared engine (the light lane where the class sets lightEngine).
   build() {}
+  suspend() {}
+  resume() {}
+  attributeUpdated() {}
+  get suspended() {
+    return !!this._suspended;
+  }
   engine() {
-    return getEngine();
+    return getEngine({ light: !!this.constructor.lightEngine });
   }
   showError(message) {
     this.status.textContent = message;
@@ -179,9 +299,11 @@ export class DiffuscopeElement extends HTMLElement {
     this.status.textContent = message;
     this.status.className = 'ds-status ds-notice';
   }
-  // A bad attribute stays visible (the transient status line is reused for progress).
-  attributeError(message) {
-    this.prepend(h('p', { class: 'ds-status ds-error ds-attr-error', role: 'alert' }, message));
+  // A bad attribute stays visible (the transient status line is reused for progress), one
+  // line per attribute: a new value replaces its line, a good one removes it.
+  attributeError(message, name = '') {
+    this.querySelector(`:scope > .ds-attr-error[data-attr="${name}"]`)?.remove();
+    this.prepend(h('p', { class: 'ds-status ds-error ds-attr-error', role: 'alert', 'data-attr': name }, message));
   }
   clearStatus() {
     this.status.textContent = '';
@@ -193,7 +315,7 @@ export class DiffuscopeElement extends HTMLElement {
     const raw = this.getAttribute(name);
     if (raw == null || raw === '') return fallback;
     if (choices.includes(raw)) return raw;
-    this.attributeError(`attribute ${name}="${raw}" must be one of ${choices.join(', ')}; using ${fallback}`);
+    this.attributeError(`attribute ${name}="${shortValue(raw)}" must be one of ${choices.join(', ')}; using ${fallback}`, name);
     return fallback;
   }
   // A URL attribute, resolved against the page (as an <img src> is); without it, `fallback`
@@ -214,7 +336,7 @@ export class DiffuscopeElement extends HTMLElement {
     if (raw == null || raw === '') return fallback;
     const v = Number(raw);
     if (!Number.isFinite(v) || v < lo || v > hi) {
-      this.attributeError(`attribute ${name}="${raw}" must be a number between ${lo} and ${hi}; using ${fallback}`);
+      this.attributeError(`attribute ${name}="${shortValue(raw)}" must be a number between ${lo} and ${hi}; using ${fallback}`, name);
       return fallback;
     }
     return v;
@@ -244,29 +366,85 @@ export function whenVisible(el, fn) {
 }
 
 // Fetches a binary file, reporting progress (0..1) when the size is known. Fails with
-// "could not load PATH (reason)", err.reason the reason alone and, for an HTTP error, err.status.
-export async function fetchBytes(url, onProgress = () => {}) {
-  const fail = (reason, status) =>
-    Object.assign(new Error(`could not load ${new URL(url, document.baseURI).pathname} (${reason})`), { reason, status });
+// "could not load PATH (reason)", err.reason the reason alone and, for an HTTP error, err.status;
+// err.content is set when the file arrived but is not what was asked for (header, size).
+// The body is read as the browser gives it, decoded: with Content-Encoding (gzip) the
+// Content-Length counts compressed bytes, so it is only a hint. options: maxBytes (refused
+// beyond, before reading more), and for a file that announces its size: headBytes and
+// sizeFromHead(first headBytes bytes) -> the file's size (or throws), checked before the rest
+// is read; the body must then have exactly that size.
+export async function fetchBytes(url, onProgress = () => {}, { maxBytes = MAX_FETCH_BYTES, headBytes = 0, sizeFromHead = null } = {}) {
+  const where = new URL(url, document.baseURI);
+  const fail = (reason, status, content = false) =>
+    Object.assign(new Error(`could not load ${where.pathname} (${reason})`), { reason, status, content });
   let res;
+  const blocked = [];
+  const onViolation = (e) => blocked.push(e);
+  document.addEventListener('securitypolicyviolation', onViolation);
   try {
     res = await fetch(url);
   } catch (err) {
-    throw fail(err.message);
+    await new Promise((r) => setTimeout(r, 50)); // the violation report is queued after the rejection
+    throw fail(fetchFailure(where, err, blocked));
+  } finally {
+    document.removeEventListener('securitypolicyviolation', onViolation);
   }
   if (!res.ok) throw fail(`HTTP ${res.status}`, res.status);
-  const total = Number(res.headers.get('Content-Length')) || 0;
-  if (!res.body || !total) return new Uint8Array(await res.arrayBuffer());
-  const out = new Uint8Array(total);
+  const encoded = (res.headers.get('Content-Encoding') || 'identity') !== 'identity';
+  const wire = Number(res.headers.get('Content-Length')) || 0;
+  if (!encoded && wire > maxBytes) throw fail(`it is ${wire} bytes, more than the ${maxBytes} a page reads`, 0, true);
+  if (!res.body) return new Uint8Array(await res.arrayBuffer()); // no stream: nothing to check early
   const reader = res.body.getReader();
-  let got = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (got + value.length > total) throw new Error('the server sent more bytes than it announced');
-    out.set(value, got);
-    got += value.length;
-    onProgress(got / total);
+  const chunks = [];
+  let got = 0, expected = sizeFromHead ? null : 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      got += value.length;
+      if (expected === null && got >= headBytes) {
+        try {
+          expected = await sizeFromHead(join(chunks, headBytes));
+        } catch (err) {
+          throw fail(err.message, 0, true);
+        }
+      }
+      const limit = expected || maxBytes;
+      if (got > limit)
+        throw fail(expected ? `the server sent more than the ${expected} bytes the file's header announces` : `more than the ${maxBytes} bytes a page reads`, 0, true);
+      const total = expected || (!encoded && wire);
+      if (total) onProgress(got / total);
+    }
+  } catch (err) {
+    reader.cancel().catch(() => {});
+    throw err;
   }
-  return out.subarray(0, got);
+  if (expected === null) throw fail(`truncated: ${got} bytes, but the header alone takes ${headBytes}`, 0, true);
+  if (expected && got !== expected) throw fail(`truncated: ${got} of the ${expected} bytes the file's header announces`, 0, true);
+  return join(chunks, got);
+}
+
+const MAX_FETCH_BYTES = 64 * 1024 * 1024;
+
+// The first n bytes of the chunks, as one array.
+function join(chunks, n) {
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    if (at >= n) break;
+    const part = c.subarray(0, n - at);
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+// Why a fetch failed, in words: the browser says only "Failed to fetch".
+function fetchFailure(where, err, blocked) {
+  if (blocked.some((e) => e.blockedURI && where.href.startsWith(e.blockedURI)))
+    return `blocked by this page's Content-Security-Policy: its connect-src does not allow ${where.origin}`;
+  if (where.origin !== location.origin)
+    return `${where.origin} is another origin: the page's Content-Security-Policy (connect-src) and that server's CORS headers must both allow it, or the server is unreachable; ${err.message}`;
+  return err.message;
 }

@@ -17,7 +17,7 @@ const WIDGETS = ['schedule', 'vi', 'forward', 'noising', 'sampler', 'points', 's
 test('the CSP page covers every widget the project defines', () => {
   const dir = path.join(ROOT, 'web', 'widgets');
   const defined = fs.readdirSync(dir).filter((f) => f.endsWith('.js'))
-    .flatMap((f) => [...fs.readFileSync(path.join(dir, f), 'utf8').matchAll(/customElements\.define\('diffuscope-([a-z-]+)'/g)].map((m) => m[1]));
+    .flatMap((f) => [...fs.readFileSync(path.join(dir, f), 'utf8').matchAll(/(?:customElements\.define|defineElement)\('diffuscope-([a-z-]+)'/g)].map((m) => m[1]));
   assert.deepEqual([...defined].sort(), [...WIDGETS].sort());
   const html = fs.readFileSync(path.join(ROOT, 'web', 'examples', 'csp.html'), 'utf8');
   for (const name of WIDGETS) assert.ok(html.includes(`<diffuscope-${name}`), `csp.html has no <diffuscope-${name}>`);
@@ -27,7 +27,7 @@ test('one file per element: web/widgets/NAME.js defines <diffuscope-NAME> and im
   const dir = path.join(ROOT, 'web', 'widgets');
   for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.js'))) {
     const src = fs.readFileSync(path.join(dir, f), 'utf8');
-    const defined = [...src.matchAll(/customElements\.define\('([a-z-]+)'/g)].map((m) => m[1]);
+    const defined = [...src.matchAll(/(?:customElements\.define|defineElement)\('([a-z-]+)'/g)].map((m) => m[1]);
     assert.deepEqual(defined, [`diffuscope-${f.slice(0, -3)}`], `${f} defines ${JSON.stringify(defined)}`);
     const imports = [...src.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
     assert.ok(imports.every((m) => m.startsWith('../')), `${f} imports a widget file: ${JSON.stringify(imports)}`);

@@ -32,20 +32,22 @@ async function addWidget(page, tag, attrs) {
   return w;
 }
 
-// Per image of the canvas grid (layout of sampler.js: 84 px tiles, pairs of x_t | x̂_0, 4 per
-// row): back to 28 x 28 greyscale by sampling tile pixel centres, then statistics.
+// Per image of the canvas grid (layout of sampler.js: pairs of x_t | x̂_0, up to 4 per row, the
+// tile size and pairs per row in the canvas's data-tile and data-cols, as the widget's width
+// allows): back to 28 x 28 greyscale by sampling tile pixel centres, then statistics.
 async function tileStats(widget, which) {
   return widget.locator('canvas').evaluate((canvas, which) => {
     const ctx = canvas.getContext('2d');
     const ratio = canvas.width / parseFloat(canvas.style.width);
-    const tile = 84, gap = 4, pairW = 2 * tile + gap, padX = 14, capH = 18;
+    const tile = Number(canvas.dataset.tile), cols = Number(canvas.dataset.cols), gap = 4, pairW = 2 * tile + gap, padX = 14, capH = 18;
     const n = Number(canvas.getRootNode().host.querySelector('input[name=batch]').value);
     const out = [];
     for (let b = 0; b < n; b++) {
-      const x0 = (b % 4) * (pairW + padX) + (which === 'x0' ? tile + gap : 0), y0 = capH + Math.floor(b / 4) * (tile + capH);
+      const x0 = (b % cols) * (pairW + padX) + (which === 'x0' ? tile + gap : 0), y0 = capH + Math.floor(b / cols) * (tile + capH);
       const data = ctx.getImageData(Math.round(x0 * ratio), Math.round(y0 * ratio), Math.round(tile * ratio), Math.round(tile * ratio)).data;
       const w = Math.round(tile * ratio), px = [];
-      for (let i = 0; i < 28; i++) for (let j = 0; j < 28; j++) px.push(data[4 * (Math.floor((i + 0.5) * 3 * ratio) * w + Math.floor((j + 0.5) * 3 * ratio))]);
+      const cell = (tile / 28) * ratio;
+      for (let i = 0; i < 28; i++) for (let j = 0; j < 28; j++) px.push(data[4 * (Math.floor((i + 0.5) * cell) * w + Math.floor((j + 0.5) * cell))]);
       const mean = px.reduce((a, v) => a + v, 0) / px.length;
       const std = Math.sqrt(px.reduce((a, v) => a + (v - mean) ** 2, 0) / px.length);
       let rough = 0; // mean |horizontal neighbour difference| / std: ~1.1 for white noise, small for images

@@ -15,7 +15,7 @@
 // flow (euler|heun), view (paths|mesh), n (samples), seed, train-steps, weights (the folder
 // holding points-SHAPE.dsw and points-SHAPE-flow.dsw).
 // Not here: the score view (widgets/score.js), the samplers and the trainer (C, in the worker).
-import { DiffuscopeElement, h, fetchBytes, whenVisible } from '../core.js';
+import { DiffuscopeElement, h, fetchBytes, whenVisible, defineElement } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
 import { pointsWeights } from '../assets.js';
 import { DrawingPad, drawLossCurve } from '../pad.js';
@@ -308,4 +308,4 @@ class FlowWidget extends DiffuscopeElement {
   }
 }
 
-customElements.define('diffuscope-flow', FlowWidget);
+defineElement('diffuscope-flow', FlowWidget);

@@ -4,7 +4,7 @@
 // marginal density q(x_t), the mixture of N(√ᾱ_t x_i, (1−ᾱ_t) I) over the shape's points.
 // Hover a point (or focus the plot and press ← →) to see its whole trajectory from t = 0 to T.
 // Shapes, x_t, the density and the trajectories are all computed in C (shapes.h, points_forward.h).
-import { DiffuscopeElement, h, SCHEDULES } from '../core.js';
+import { DiffuscopeElement, h, defineElement, SCHEDULES } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
 import { hiDpiCanvas, theme, font, rgbOf, squareBox, frame, polyline, dots, heatMap } from '../plot.js';
 
@@ -12,9 +12,10 @@ const GRID = 64;           // density grid cells per side
 const T = 1000;
 
 class PointsForwardWidget extends DiffuscopeElement {
+  static attributeNames = ['shape', 'n', 'seed', 't'];
+
   build() {
-    this.n = Math.round(this.numberAttr('n', 2000, 10, 20000));
-    this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
+    this.readNumbers();
     // a bad name gets a lasting line of its own, not the status line that progress reuses
     const shape = this.choiceAttr('shape', SHAPES, 'cow');
     const t0 = Math.round(this.numberAttr('t', 0, 0, T));
@@ -45,6 +46,27 @@ class PointsForwardWidget extends DiffuscopeElement {
     new ResizeObserver(() => this.xt && this.draw()).observe(this.canvas);
     this.showNotice('computing…');
     this.loadShape().catch((err) => this.showError(err.message));
+  }
+
+  readNumbers() {
+    this.n = Math.round(this.numberAttr('n', 2000, 10, 20000));
+    this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
+  }
+
+  // A changed attribute: the same checks as at build.
+  attributeUpdated(name) {
+    if (name === 't') {
+      this.slider.value = Math.round(this.numberAttr('t', 0, 0, T));
+      return this.refresh().catch((err) => this.showError(err.message));
+    }
+    if (name === 'shape') this.shapeSelect.value = this.choiceAttr('shape', SHAPES, 'cow');
+    else this.readNumbers();
+    this.loadShape().catch((err) => this.showError(err.message));
+  }
+
+  // Removed from the page: the playback stops.
+  suspend() {
+    this.stop();
   }
 
   get t() { return Number(this.slider.value); }
@@ -177,4 +199,4 @@ class PointsForwardWidget extends DiffuscopeElement {
   }
 }
 
-customElements.define('diffuscope-forward', PointsForwardWidget);
+defineElement('diffuscope-forward', PointsForwardWidget);

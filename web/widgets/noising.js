@@ -1,12 +1,14 @@
 // <diffuscope-noising t="250"> — the forward process q(x_t | x_0) on a real Fashion-MNIST
 // test image: move t and watch √ᾱ_t x_0 + √(1−ᾱ_t) ε, with √ᾱ_t and the SNR. The noise is
 // drawn and added in C (ds_forward_noise); this file picks the image and draws.
-import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, SCHEDULES } from '../core.js';
+import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, SCHEDULES } from '../core.js';
 import { CLASS_NAMES, SIDE, D, loadFashionSample } from '../fashion.js';
 import { hiDpiCanvas, greyTile, fmt } from '../plot.js';
 import { FASHION_SAMPLE } from '../assets.js';
 
 class NoisingWidget extends DiffuscopeElement {
+  static attributeNames = ['sample', 'schedule', 't'];
+
   build() {
     this.sampleUrl = this.urlAttr('sample', FASHION_SAMPLE);
     this.schedule = this.choiceAttr('schedule', SCHEDULES, 'linear');
@@ -28,6 +30,14 @@ class NoisingWidget extends DiffuscopeElement {
     for (const el of [this.classSel, this.indexIn, this.seedIn]) el.addEventListener('change', () => this.update());
     this.slider.addEventListener('input', () => this.update());
     whenVisible(this, () => this.update());
+  }
+
+  // A changed attribute: the same checks as at build.
+  attributeUpdated(name) {
+    if (name === 'sample') this.sampleUrl = this.urlAttr('sample', 'data/fashion-sample.bin');
+    if (name === 'schedule') this.schedule = this.choiceAttr('schedule', SCHEDULES, 'linear');
+    if (name === 't') this.slider.value = Math.round(this.numberAttr('t', 250, 0, 1000));
+    this.update();
   }
 
   async update() {
@@ -63,4 +73,4 @@ class NoisingWidget extends DiffuscopeElement {
   }
 }
 
-customElements.define('diffuscope-noising', NoisingWidget);
+defineElement('diffuscope-noising', NoisingWidget);

@@ -11,9 +11,12 @@
 // trainer that made the shipped weights (mlp_train.h) runs in the worker, a chunk of steps per
 // call, with a live loss curve; then the new model samples and is measured the same way.
 //
+// Without a pointer: Tab to the pad, Space (or Enter) puts the pen down or lifts it, the arrow
+// keys move it (Shift: further), Delete clears; or pick a shape in "data" instead of drawing.
+//
 // Attributes: shape (cow|moons|spiral|rings|letter), sampler (ddpm|ddim), steps, n (points),
 // seed, weights (base URL of points-SHAPE.dsw files), train-steps.
-import { DiffuscopeElement, h, fetchBytes } from '../core.js';
+import { DiffuscopeElement, h, defineElement } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
 import { pointsWeights } from '../assets.js';
 import { hiDpiCanvas, theme, font, plotBox, squareBox, frame, ticks, polyline, dots, fixed } from '../plot.js';
@@ -25,16 +28,20 @@ const FIELD = 15; // ε̂ arrows per side
 const TRACKS = 12; // points whose paths are drawn
 // the in-page trainer: small and quick (the shipped weights are trained longer, natively)
 const TRAIN = { hidden: 64, layers: 3, batch: 128, lr: 1e-2, points: 2000, chunk: 250 };
+// what a points-SHAPE.dsw must hold (its header is checked before the body is read)
+const WANT = { kind: 'mlp', item_floats: 2 };
+const PEN_STEP = 0.02; // the keyboard pen's step, in units of the pad's side (Shift: 5x)
 
 class PointsWidget extends DiffuscopeElement {
+  static attributeNames = ['shape', 'sampler', 'steps', 'n', 'seed', 'weights', 'train-steps'];
+
   build() {
     const shape = this.choiceAttr('shape', SHAPES, 'cow');
     const sampler = this.choiceAttr('sampler', ['ddpm', 'ddim'], 'ddpm');
-    this.n = Math.round(this.numberAttr('n', QUALITY_N, 10, 4096));
-    this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
-    this.trainSteps = Math.round(this.numberAttr('train-steps', 12000, 100, 200000));
+    this.readNumbers();
     this.weightsFolder = this.folderAttr('weights'); // null: the kit's own (assets.js)
     this.models = {}; // name -> engine model handle
+    this.modelUrls = {}; // name -> the shared weights URL it was acquired from (core.js)
     this.modelSchedule = {}; // name -> the schedule its file records (the page's trainer: linear)
 
     this.modelSelect = h('select', { 'aria-label': 'model' }, SHAPES.map((s) => h('option', { value: s, selected: s === shape }, `${s} (shipped)`)));
@@ -50,7 +57,10 @@ class PointsWidget extends DiffuscopeElement {
     this.quality = h('p', { class: 'ds-pts-readout ds-pts-quality', 'aria-live': 'polite' });
 
     // training panel
-    this.pad = h('canvas', { class: 'ds-pts-pad', 'aria-label': 'drawing pad: draw a shape with the mouse, a pen or a finger' });
+    this.pad = h('canvas', {
+      class: 'ds-pts-pad', tabindex: 0, role: 'application',
+      'aria-label': 'drawing pad: draw a shape with the mouse, a pen or a finger; or with the keyboard: Space puts the pen down or lifts it, the arrow keys move it (Shift: further), Delete clears',
+    });
     this.padShape = h('select', { 'aria-label': 'or start from a shape' }, h('option', { value: '' }, 'your drawing'), SHAPES.map((s) => h('option', { value: s }, s)));
     this.fillBox = h('input', { type: 'checkbox' });
     this.clearButton = h('button', { type: 'button' }, 'Clear');
@@ -87,17 +97,75 @@ class PointsWidget extends DiffuscopeElement {
     this.sample().then(() => { this.dataset.ready = ''; }).catch((e) => this.showError(e.message));
   }
 
+  readNumbers() {
+    this.n = Math.round(this.numberAttr('n', QUALITY_N, 10, 4096));
+    this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
+    this.trainSteps = Math.round(this.numberAttr('train-steps', 12000, 100, 200000));
+    if (this.progress) this.progress.max = this.trainSteps;
+  }
+
+  // A changed attribute: the same checks as at build, then a new sampling.
+  attributeUpdated(name) {
+    if (name === 'shape') this.modelSelect.value = this.choiceAttr('shape', SHAPES, 'cow');
+    else if (name === 'sampler') {
+      this.samplerSelect.value = this.choiceAttr('sampler', ['ddpm', 'ddim'], 'ddpm');
+      this.stepsInput.value = Math.round(this.numberAttr('steps', this.samplerSelect.value === 'ddim' ? 50 : 200, 2, 1000));
+    } else if (name === 'steps') this.stepsInput.value = Math.round(this.numberAttr('steps', this.samplerSelect.value === 'ddim' ? 50 : 200, 2, 1000));
+    else if (name === 'weights') {
+      this.dropModels(false);
+      this.weightsFolder = this.folderAttr('weights');
+    } else this.readNumbers();
+    if (name !== 'train-steps' && !this.suspended) this.sample().catch((e) => this.showError(e.message));
+  }
+
+  // Removed from the page: training stops, the models are given back (a model trained here
+  // keeps its bytes, to be loaded again on resume).
+  suspend() {
+    this.life = (this.life || 0) + 1;
+    this.dropModels(true);
+  }
+
+  resume() {
+    this.sample().catch((e) => this.showError(e.message));
+  }
+
+  dropModels(withDrawing) {
+    const models = this.models, urls = this.modelUrls;
+    this.models = {};
+    this.modelUrls = {};
+    if (!withDrawing && models.drawing !== undefined) this.models.drawing = models.drawing;
+    this.engine().then((engine) => {
+      for (const [name, handle] of Object.entries(models)) {
+        if (urls[name]) engine.releaseModel(urls[name], WANT);
+        else if (withDrawing) engine.call('free', [handle]).catch(() => {});
+      }
+    }).catch(() => {});
+  }
+
   // ---- models ----
 
   async model(name) {
     if (this.models[name] !== undefined) return this.models[name];
-    const url = this.weightsFolder ? new URL(`points-${name}.dsw`, this.weightsFolder).href : pointsWeights(name);
-    const bytes = await fetchBytes(url);
-    const engine = await this.engine();
-    const handle = (await engine.call('model_load', [bytes, bytes.length])).ret;
-    // the file names the schedule it was trained with; the sampler must use that one
-    this.modelSchedule[name] = (await engine.call('model_info', [handle], [['rec', 'model_info']])).outs[0].schedule;
+    const engine = await this.engine(), life = this.life;
+    let handle, schedule, url;
+    if (name === 'drawing') { // trained here, given back on suspend: load its bytes again
+      handle = (await engine.call('model_load', [this.drawingBytes, this.drawingBytes.length])).ret;
+      schedule = 'linear';
+    } else {
+      url = this.weightsFolder ? new URL(`points-${name}.dsw`, this.weightsFolder).href : pointsWeights(name);
+      const model = await engine.acquireModel(url, WANT);
+      // the file names the schedule it was trained with; the sampler must use that one
+      ({ handle } = model);
+      schedule = model.info.schedule;
+    }
+    if (life !== this.life) { // removed meanwhile
+      if (url) engine.releaseModel(url, WANT);
+      else engine.call('free', [handle]).catch(() => {});
+      throw new Error('the widget was removed from the page');
+    }
+    this.modelSchedule[name] = schedule;
     this.models[name] = handle;
+    if (url) this.modelUrls[name] = url;
     return handle;
   }
 
@@ -113,7 +181,10 @@ class PointsWidget extends DiffuscopeElement {
   // ---- reverse sampling ----
 
   async sample() {
-    if (this.sampling) return;
+    if (this.sampling) { // a change meanwhile (an attribute, a resume): sample again after
+      this.sampleAgain = true;
+      return;
+    }
     this.sampling = true;
     this.sampleButton.disabled = true;
     delete this.dataset.sampled;
@@ -150,6 +221,10 @@ class PointsWidget extends DiffuscopeElement {
     } finally {
       this.sampling = false;
       this.sampleButton.disabled = false;
+      if (this.sampleAgain && !this.suspended) {
+        this.sampleAgain = false;
+        this.sample().catch((e) => this.showError(e.message));
+      }
     }
   }
 
@@ -265,6 +340,36 @@ class PointsWidget extends DiffuscopeElement {
     this.pad.addEventListener('pointerup', end);
     this.pad.addEventListener('pointercancel', end);
     this.pad.style.touchAction = 'none';
+    this.pad.addEventListener('keydown', (e) => this.padKey(e));
+    this.pad.addEventListener('focus', () => this.drawPad());
+    this.pad.addEventListener('blur', () => { this.pen = null; this.drawPad(); });
+  }
+
+  // The keyboard pen: a cursor at this.cursor (unit square, y up); this.pen is the stroke it
+  // draws while down.
+  padKey(e) {
+    const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+    this.cursor ??= [0.5, 0.5];
+    if (e.key === ' ' || e.key === 'Enter') {
+      if (this.pen) this.pen = null;
+      else {
+        if (this.padShape.value) { this.padShape.value = ''; this.strokes = []; this.padPreview = null; }
+        this.pen = [[...this.cursor]];
+        this.strokes.push(this.pen);
+      }
+    } else if (moves[e.key]) {
+      const step = PEN_STEP * (e.shiftKey ? 5 : 1), [dx, dy] = moves[e.key];
+      this.cursor = [Math.min(1, Math.max(0, this.cursor[0] + dx * step)), Math.min(1, Math.max(0, this.cursor[1] + dy * step))];
+      if (this.pen) this.pen.push([...this.cursor]);
+    } else if (e.key === 'Delete' || e.key === 'Backspace') {
+      this.strokes = [];
+      this.pen = null;
+    } else if (e.key === 'Escape') {
+      this.pen = null;
+    } else return;
+    e.preventDefault();
+    this.pad.dataset.strokes = String(this.strokes.length);
+    this.drawPad();
   }
 
   penWidth() { return 0.06; } // in units of the pad's side
@@ -278,10 +383,18 @@ class PointsWidget extends DiffuscopeElement {
       dots(ctx, plotBox(width, height, none, [-EXTENT, EXTENT], [-EXTENT, EXTENT]), p, p.length / 2, colors.series[1], 2);
       return;
     }
+    if (this.cursor && document.activeElement === this.pad) { // the keyboard pen
+      const [cx, cy] = [this.cursor[0] * width, (1 - this.cursor[1]) * height];
+      ctx.strokeStyle = colors.accent;
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      ctx.arc(cx, cy, this.pen ? 6 : 9, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
     if (!this.strokes?.length) {
       ctx.fillStyle = colors.muted;
       ctx.font = font(14);
-      ctx.fillText('draw a shape here', 12, 24);
+      ctx.fillText(document.activeElement === this.pad ? 'Space: pen down/up, arrows: move' : 'draw a shape here', 12, 24);
       return;
     }
     // strokes are in the unit square, y up
@@ -343,8 +456,10 @@ class PointsWidget extends DiffuscopeElement {
     const handle = (await engine.call('trainer_new',
       [sets.train, sets.train.length / 2, TRAIN.hidden, TRAIN.layers, TRAIN.batch, TRAIN.lr, this.trainSteps, this.seed])).ret;
     this.losses = [];
+    const life = this.life;
     try {
       for (let done = 0; done < this.trainSteps;) {
+        if (life !== this.life) throw new Error('Training stopped: the widget left the page. Press Train to start again.');
         const k = Math.min(TRAIN.chunk, this.trainSteps - done);
         const run = (await engine.call('trainer_run', [handle, k], [['rec', 'trainer_run']])).outs[0];
         done = run.steps_done;
@@ -356,6 +471,7 @@ class PointsWidget extends DiffuscopeElement {
       const size = (await engine.call('trainer_save', [handle, 1, 0, null])).ret;
       const bytes = (await engine.call('trainer_save', [handle, 1, size], [['u8', size]])).outs[0];
       if (this.models.drawing !== undefined) await engine.call('free', [this.models.drawing]);
+      this.drawingBytes = bytes;
       this.models.drawing = (await engine.call('model_load', [bytes, size])).ret;
     } finally {
       await engine.call('free', [handle]);
@@ -402,4 +518,4 @@ class PointsWidget extends DiffuscopeElement {
   }
 }
 
-customElements.define('diffuscope-points', PointsWidget);
+defineElement('diffuscope-points', PointsWidget);

@@ -5,12 +5,16 @@
 // x_t and the model's current guess x̂_0, the noise level and the time the step took. The
 // denoiser is the trained UNet (loaded lazily, with progress, when the widget first scrolls
 // into view) or the exact denoiser of a mixture of real test images (no training needed).
-import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, fetchBytes, SCHEDULES } from '../core.js';
+import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, reducedMotion, shortValue, SCHEDULES } from '../core.js';
 import { CLASS_NAMES, SIDE, D, loadFashionSample } from '../fashion.js';
 import { hiDpiCanvas, theme, font, greyTile, fmt } from '../plot.js';
 import { FASHION_WEIGHTS, FASHION_SAMPLE } from '../assets.js';
 
 const NO_CLASS = 10;
+// what the image sampler draws: the weights file's header must say so (core.js acquireModel)
+const WANT = { kind: 'unet', image_size: SIDE, channels: 1 };
+// the numeric attributes: [default, lo, hi, whole number]
+const NUMBERS = { steps: [20, 1, 1000, true], guidance: [1, 0, 20, false], eta: [0, 0, 1, false], seed: [1, 0, 2 ** 31, true], batch: [4, 1, 16, true] };
 // names as the C face spells them (ds_api_describe: sampler_kind, schedule)
 const SAMPLERS = [
   { name: 'ddpm', label: 'DDPM (ancestral)' },
@@ -19,6 +23,8 @@ const SAMPLERS = [
 ];
 
 class SamplerWidget extends DiffuscopeElement {
+  static attributeNames = ['weights', 'sample', 'schedule', 'sampler', 'model', 'class', ...Object.keys(NUMBERS)];
+
   build() {
     this.weightsUrl = this.urlAttr('weights', FASHION_WEIGHTS);
     this.sampleUrl = this.urlAttr('sample', FASHION_SAMPLE);
@@ -38,18 +44,18 @@ class SamplerWidget extends DiffuscopeElement {
     // `class` doubles as the HTML class list (a page may add its own classes): a token that
     // names a choice picks it, a number that does not is an error
     const classChoices = ['mixed', ...CLASS_NAMES.map((_, i) => String(i)), String(NO_CLASS)];
-    for (const token of (this.getAttribute('class') || '').split(/\s+/)) {
-      if (classChoices.includes(token)) this.classSel.value = token;
-      else if (/^[-+.\d]/.test(token)) this.attributeError(`attribute class="${token}" must be one of ${classChoices.join(', ')}; using ${this.classSel.value}`);
-    }
+    this.classChoices = ['mixed', ...CLASS_NAMES.map((_, i) => String(i)), String(NO_CLASS)];
+    this.readClass();
     this.samplerSel = h('select', { 'aria-label': 'sampler' }, ...SAMPLERS.map((s) => h('option', { value: s.name }, s.label)));
     this.samplerSel.value = samplerName;
-    const num = (name, value, min, max, step) => h('input', { type: 'number', name, value, min, max, step, 'aria-label': name });
-    this.stepsIn = num('steps', Math.round(this.numberAttr('steps', 20, 1, 1000)), 1, 1000, 1);
-    this.guidanceIn = num('guidance', this.numberAttr('guidance', 1, 0, 20), 0, 20, 0.5);
-    this.etaIn = num('eta', this.numberAttr('eta', 0, 0, 1), 0, 1, 0.1);
-    this.seedIn = num('seed', Math.round(this.numberAttr('seed', 1, 0, 2 ** 31)), 0, 2 ** 31, 1);
-    this.batchIn = num('batch', Math.round(this.numberAttr('batch', 4, 1, 16)), 1, 16, 1);
+    const num = (name, min, max, step) => h('input', { type: 'number', name, min, max, step, 'aria-label': name });
+    this.stepsIn = num('steps', 1, 1000, 1);
+    this.guidanceIn = num('guidance', 0, 20, 0.5);
+    this.etaIn = num('eta', 0, 1, 0.1);
+    this.seedIn = num('seed', 0, 2 ** 31, 1);
+    this.batchIn = num('batch', 1, 16, 1);
+    this.inputs = { steps: this.stepsIn, guidance: this.guidanceIn, eta: this.etaIn, seed: this.seedIn, batch: this.batchIn };
+    for (const name of Object.keys(NUMBERS)) this.readNumber(name);
 
     this.playBtn = h('button', { type: 'button', class: 'ds-play', onclick: () => this.togglePlay() }, 'Play');
     this.stepBtn = h('button', { type: 'button', class: 'ds-step', onclick: () => this.singleStep() }, 'Step');
@@ -75,8 +81,74 @@ class SamplerWidget extends DiffuscopeElement {
       el.addEventListener('change', () => this.restart());
     this.setBusy(true);
     this.showNotice('The sampler starts when it scrolls into view.');
-    // autoplay: run the first sampling to the end once the widget is seen (the article does)
-    whenVisible(this, () => this.restart().then(() => this.hasAttribute('autoplay') && !this.done() && this.togglePlay()));
+    new ResizeObserver(() => this.history.length && this.show(Number(this.scrub.value))).observe(this);
+    // autoplay: run the first sampling to the end once the widget is seen (the article does),
+    // unless the reader asked for less motion
+    whenVisible(this, () => {
+      this.seen = true;
+      if (this.suspended) return;
+      this.restart().then(() => this.hasAttribute('autoplay') && !reducedMotion() && !this.done() && this.togglePlay());
+    });
+  }
+
+  // `class` doubles as the HTML class list (the base class adds ds-widget; a page may add its
+  // own): a token that names a choice picks it, a number that does not is an error
+  readClass() {
+    for (const token of (this.getAttribute('class') || '').split(/\s+/)) {
+      if (this.classChoices.includes(token)) this.classSel.value = token;
+      else if (/^[-+.\d]/.test(token))
+        this.attributeError(`attribute class="${shortValue(token)}" must be one of ${this.classChoices.join(', ')}; using ${this.classSel.value}`, 'class');
+    }
+  }
+
+  readNumber(name) {
+    const [fallback, lo, hi, whole] = NUMBERS[name];
+    const v = this.numberAttr(name, fallback, lo, hi);
+    this.inputs[name].value = whole ? Math.round(v) : v;
+  }
+
+  // A changed attribute: the same checks as at build, then a new sampling.
+  attributeUpdated(name) {
+    if (name in NUMBERS) this.readNumber(name);
+    else if (name === 'sampler') this.samplerSel.value = this.choiceAttr('sampler', SAMPLERS.map((s) => s.name), 'ddim');
+    else if (name === 'model') this.denoiser.value = this.choiceAttr('model', ['network', 'mixture'], 'network');
+    else if (name === 'class') { // also the page's own CSS classes: only a changed choice samples again
+      const before = this.classSel.value;
+      this.classList.add('ds-widget'); // a page that sets class="7" keeps the widget's own styles
+      this.readClass();
+      if (this.classSel.value === before) return;
+    } else {
+      this.dropModels(); // weights, sample, schedule: the denoisers are made again
+      if (name === 'weights') this.weightsUrl = this.urlAttr('weights', '../weights/fashion-unet.dsw');
+      if (name === 'sample') this.sampleUrl = this.urlAttr('sample', 'data/fashion-sample.bin');
+      if (name === 'schedule') this.schedule = this.choiceAttr('schedule', SCHEDULES, 'linear');
+    }
+    if (this.seen && !this.suspended) this.restart();
+  }
+
+  // Removed from the page: stop playing, free the sampler and the denoisers.
+  suspend() {
+    this.token = (this.token || 0) + 1; // a restart in flight gives up
+    this.playing = false;
+    const handle = this.handle;
+    this.handle = null;
+    if (handle != null) this.engine().then((e) => e.call('free', [handle])).catch(() => {});
+    this.dropModels();
+  }
+
+  resume() {
+    if (this.seen) this.restart();
+  }
+
+  // Frees the denoisers: the mixture is this widget's, the network is shared (core.js).
+  dropModels() {
+    this.life = (this.life || 0) + 1; // a load in flight frees what it made
+    const { network, mixture } = this.models;
+    this.models = {};
+    this.engine().then((engine) => {
+      if (network) engine.releaseModel(network.url, WANT);
+      if (mixture) engine.call('free', [mixture.handle]).catch(() => {});
+    }).catch(() => {});
   }
 
   setBusy(busy) {
@@ -109,31 +181,41 @@ class SamplerWidget extends DiffuscopeElement {
     };
   }
 
-  // The engine handle of the chosen denoiser, loading it on first use.
+  // The engine handle of the chosen denoiser, loading it on first use. A network file that
+  // cannot be fetched gives the mixture and a notice; one that is not a 28×28 greyscale UNet
+  // (or is corrupt) is an error.
   async model(engine) {
-    const name = this.denoiser.value;
+    const name = this.denoiser.value, life = this.life;
     if (name in this.models) return this.models[name];
     if (name === 'network') {
       this.progress.hidden = false;
       this.showNotice('loading the trained weights…');
-      let bytes;
+      const url = this.weightsUrl;
+      let model;
       try {
-        bytes = await fetchBytes(this.weightsUrl, (f) => (this.progress.value = f));
+        model = await engine.acquireModel(url, WANT, (f) => (this.progress.value = f));
       } catch (err) {
         this.progress.hidden = true;
-        const why = err.status === 404 ? 'is missing (not trained or not shipped yet)' : `could not be loaded (${err.reason ?? err.message})`;
+        if (err.content || err.reason === undefined) throw err;
+        const why = err.status === 404 ? 'is missing (not trained or not shipped yet)' : `could not be loaded (${err.reason})`;
         this.denoiser.value = 'mixture';
-        this.denoiserNote = `The weights file ${new URL(this.weightsUrl).pathname} ${why}; showing the exact mixture of test images instead.`;
+        this.denoiserNote = `The weights file ${new URL(url).pathname} ${why}; showing the exact mixture of test images instead.`;
         return this.model(engine);
       }
       this.progress.hidden = true;
-      const handle = (await engine.call('model_load', [bytes, bytes.length])).ret;
+      if (life !== this.life) { // removed or given new weights meanwhile
+        engine.releaseModel(url, WANT);
+        throw new Error('the sampler was stopped');
+      }
       // the file names the schedule it was trained with; the schedule attribute is for the mixture
-      const info = (await engine.call('model_info', [handle], [['rec', 'model_info']])).outs[0];
-      this.models.network = { kind: 'network', handle, schedule: info.schedule };
+      this.models.network = { kind: 'network', handle: model.handle, schedule: model.info.schedule, url };
     } else {
       const s = await loadFashionSample(this.sampleUrl, engine);
       const handle = (await engine.call('mixture_images', [s.pixels, s.labels, s.count, D, 0, this.schedule])).ret;
+      if (life !== this.life) {
+        engine.call('free', [handle]).catch(() => {});
+        throw new Error('the sampler was stopped');
+      }
       this.models.mixture = { kind: 'mixture', handle, schedule: this.schedule };
     }
     return this.models[name];
@@ -169,7 +251,7 @@ class SamplerWidget extends DiffuscopeElement {
       else this.clearStatus();
       this.dataset.ready = '';
     } catch (err) {
-      this.showError(err.message);
+      if (token === this.token) this.showError(err.message);
     } finally {
       if (token === this.token) this.setBusy(false);
     }
@@ -247,10 +329,17 @@ class SamplerWidget extends DiffuscopeElement {
     this.draw(frame);
   }
 
+  // Up to 4 (x_t, x̂_0) pairs a row, as many as the widget's width takes; on a narrow one the
+  // tiles shrink, so the canvas always fits and is never squeezed out of shape.
   draw(frame) {
-    const B = this.cls.length, cols = Math.min(B, 4), rows = Math.ceil(B / cols);
-    const tile = 84, gap = 4, pairW = 2 * tile + gap, padX = 14, capH = 18;
+    const style = getComputedStyle(this);
+    const avail = (this.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)) || Infinity;
+    const B = this.cls.length, gap = 4, padX = 14, capH = 18;
+    const tile = Math.max(20, Math.min(84, Math.floor((avail - gap) / 2)));
+    const pairW = 2 * tile + gap;
+    const cols = Math.max(1, Math.min(B, 4, Math.floor((avail + padX) / (pairW + padX)))), rows = Math.ceil(B / cols);
     const W = cols * pairW + (cols - 1) * padX, H = rows * (tile + capH) + capH;
+    Object.assign(this.canvas.dataset, { tile, cols }); // the layout, for whoever reads the pixels back
     const { ctx } = hiDpiCanvas(this.canvas, { width: W, height: H });
     const colors = theme(this);
     ctx.fillStyle = colors.bg;
@@ -271,4 +360,4 @@ class SamplerWidget extends DiffuscopeElement {
   }
 }
 
-customElements.define('diffuscope-sampler', SamplerWidget);
+defineElement('diffuscope-sampler', SamplerWidget);

@@ -2,7 +2,7 @@
 // Plots abar_t (signal kept) for the linear and cosine schedules, both computed in C
 // (schedule_table), with a t slider that reads out abar_t, sqrt(abar_t),
 // sqrt(1 - abar_t), the SNR, and the forward posterior q(x_{t-1} | x_t, x_0) of each.
-import { DiffuscopeElement, h } from '../core.js';
+import { DiffuscopeElement, h, defineElement } from '../core.js';
 import { hiDpiCanvas, theme, font, plotBox, frame, ticks, polyline, fmt } from '../plot.js';
 
 const KINDS = [
@@ -13,11 +13,13 @@ const KINDS = [
 const ROWS = ['beta', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar', 'snr', 'posterior_variance', 'posterior_coef_x0', 'posterior_coef_xt'];
 
 class ScheduleWidget extends DiffuscopeElement {
+  static attributeNames = ['steps', 't'];
+  static lightEngine = true; // milliseconds per call: never behind a sampler's steps
+
   build() {
-    this.T = Math.round(this.numberAttr('steps', 1000, 1, 1000));
-    const t0 = Math.round(this.numberAttr('t', Math.ceil(this.T / 2), 1, this.T));
     this.canvas = h('canvas', { class: 'ds-plot', role: 'img', 'aria-label': 'abar_t against t for the linear and cosine schedules' });
-    this.slider = h('input', { type: 'range', min: 1, max: this.T, step: 1, value: t0, 'aria-label': 'diffusion step t' });
+    this.slider = h('input', { type: 'range', min: 1, step: 1, 'aria-label': 'diffusion step t' });
+    this.readAttributes();
     this.tLabel = h('output', { class: 'ds-t' });
     this.slider.addEventListener('input', () => this.update());
     this.cells = {};
@@ -36,16 +38,34 @@ class ScheduleWidget extends DiffuscopeElement {
     );
     this.showNotice('computing…');
     this.load().catch((err) => this.showError(err.message));
-    new ResizeObserver(() => this.tables && this.draw()).observe(this.canvas);
+    new ResizeObserver(() => this.tables && this.tablesT === this.T && this.draw()).observe(this.canvas);
   }
 
+  readAttributes() {
+    this.T = Math.round(this.numberAttr('steps', 1000, 1, 1000));
+    this.slider.max = this.T;
+    this.slider.value = Math.round(this.numberAttr('t', Math.ceil(this.T / 2), 1, this.T));
+  }
+
+  attributeUpdated(name) {
+    const T = this.T;
+    this.readAttributes();
+    if (name === 'steps' && this.T !== T) this.load().catch((err) => this.showError(err.message));
+    else this.update();
+  }
+
+  // The tables appear all at once: a draw (the resize observer fires at any time) sees the
+  // previous ones or the new ones, never half of them.
   async load() {
     const engine = await this.engine();
-    this.tables = {};
+    const T = this.T, tables = {};
     for (const k of KINDS) {
-      const { outs } = await engine.call('schedule_table', [k.name, this.T, ROWS.length], [['rows', 'schedule_table', this.T]]);
-      this.tables[k.name] = outs[0];
+      const { outs } = await engine.call('schedule_table', [k.name, T, ROWS.length], [['rows', 'schedule_table', T]]);
+      tables[k.name] = outs[0];
     }
+    if (T !== this.T) return; // steps changed meanwhile: that load draws
+    this.tables = tables;
+    this.tablesT = T;
     this.clearStatus();
     this.dataset.ready = '';
     this.update();
@@ -54,7 +74,7 @@ class ScheduleWidget extends DiffuscopeElement {
   update() {
     const t = Number(this.slider.value);
     this.tLabel.textContent = `${t} / ${this.T}`;
-    if (!this.tables) return;
+    if (!this.tables || this.tablesT !== this.T) return;
     for (const k of KINDS) for (const r of ROWS) this.cells[`${k.name}.${r}`].textContent = fmt(this.tables[k.name][r][t - 1], 4);
     this.draw();
   }
@@ -84,4 +104,4 @@ class ScheduleWidget extends DiffuscopeElement {
   }
 }
 
-customElements.define('diffuscope-schedule', ScheduleWidget);
+defineElement('diffuscope-schedule', ScheduleWidget);

@@ -11,7 +11,7 @@
 // Attributes: shape (cow|moons|spiral|rings|letter), t (1–1000), score (exact|learned),
 // paths (reverse-SDE paths, 1–16), seed, weights (the folder holding points-SHAPE.dsw).
 // Not here: flow matching (widgets/flow.js), the samplers' maths (src/, through the face).
-import { DiffuscopeElement, h, fetchBytes, whenVisible } from '../core.js';
+import { DiffuscopeElement, h, fetchBytes, whenVisible, defineElement } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
 import { pointsWeights } from '../assets.js';
 import { hiDpiCanvas, theme, font, rgbOf, squareBox, frame, polyline, dots, heatMap, fixed } from '../plot.js';
@@ -346,4 +346,4 @@ function endDot(ctx, [x, y], r) {
   ctx.fill();
 }
 
-customElements.define('diffuscope-score', ScoreWidget);
+defineElement('diffuscope-score', ScoreWidget);

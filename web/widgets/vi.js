@@ -4,7 +4,7 @@
 // computed in C (src/vi.c) in the worker; this file moves numbers and draws. Orange shading is
 // where q > p (what KL(q||p) punishes), blue where p > q (what KL(p||q) punishes).
 // Target spec: weight:mean:std triples, weights normalised; up to 8 components.
-import { DiffuscopeElement, h } from '../core.js';
+import { DiffuscopeElement, h, defineElement, shortValue } from '../core.js';
 import { hiDpiCanvas, theme, font, plotBox, frame, ticks, polyline, fixed, short } from '../plot.js';
 
 const DEFAULT_TARGET = '0.3:-3:0.7,0.5:4:1,0.2:7:0.6';
@@ -14,8 +14,12 @@ const SIGMA_MIN = 0.05, SIGMA_MAX = 20;
 const MAX_COMPONENTS = 8;
 const FIT_STEPS = 400;
 const FIT_SECONDS = 1.6;
+const RANGE_LIMIT = 1000; // |x| of the plot: the documented targets (|m| <= 100, s <= 100) fit
 
 class VIWidget extends DiffuscopeElement {
+  static attributeNames = ['mu', 'sigma', 'log-z', 'target'];
+  static lightEngine = true; // a slider move never waits behind other widgets' UNet steps
+
   build() {
     this.mu = this.numberAttr('mu', 0, -20, 20);
     this.sigma = this.numberAttr('sigma', 1, SIGMA_MIN, SIGMA_MAX);
@@ -82,8 +86,28 @@ class VIWidget extends DiffuscopeElement {
     new ResizeObserver(() => this.curves && this.draw()).observe(this.canvas);
   }
 
+  // A changed attribute: the same checks as at build.
+  attributeUpdated(name) {
+    if (name === 'target') return this.eng && this.loadTarget().catch((err) => this.showError(err.message));
+    if (name === 'log-z') {
+      this.logZ = this.numberAttr('log-z', 0, -1e6, 1e6);
+      this.logZInput.value = this.logZ;
+      return this.schedule();
+    }
+    this.setQ(this.numberAttr('mu', 0, -20, 20), this.numberAttr('sigma', 1, SIGMA_MIN, SIGMA_MAX), true);
+  }
+
+  // Removed from the page: a fit animation stops (requestAnimationFrame would keep it going).
+  suspend() {
+    this.animating = null;
+  }
+
   async load() {
     this.eng = await this.engine();
+    await this.loadTarget();
+  }
+
+  async loadTarget() {
     const spec = this.getAttribute('target') || DEFAULT_TARGET;
     let parsed;
     try {
@@ -91,7 +115,7 @@ class VIWidget extends DiffuscopeElement {
       this.clearStatus();
     } catch (err) {
       parsed = await this.parseTarget(DEFAULT_TARGET);
-      this.showError(`attribute target="${spec}": ${err.message}; using the default target`);
+      this.showError(`attribute target="${shortValue(spec)}": ${err.message}; using the default target`);
     }
     this.components = parsed;
     this.initialComponents = parsed.map((c) => ({ ...c }));
@@ -108,13 +132,17 @@ class VIWidget extends DiffuscopeElement {
     return Array.from({ length: ret }, (_, i) => ({ w: p[3 * i], m: p[3 * i + 1], s: p[3 * i + 2] }));
   }
 
-  // the plot's x range (and the mean sliders'): the target's components +- 4 std, at least 20
-  // wide, within [-20, 20]; it stays put while the reader edits the target
+  // the plot's x range (and the mean sliders'): the target's components +- 4 std and q's
+  // allowed means [-20, 20] where they overlap that, at least 20 wide; it stays put while the
+  // reader edits the target. A target far out (m = 100) widens it to take q's start too, so
+  // the reader sees both and can move q there.
   setRange() {
     let lo = Math.min(...this.components.map((c) => c.m - 4 * c.s)), hi = Math.max(...this.components.map((c) => c.m + 4 * c.s));
+    lo = Math.min(lo, this.mu - 3 * this.sigma);
+    hi = Math.max(hi, this.mu + 3 * this.sigma);
     if (hi - lo < 20) { const mid = (lo + hi) / 2; lo = mid - 10; hi = mid + 10; }
-    this.x0 = Math.max(-20, Math.floor(lo));
-    this.x1 = Math.min(20, Math.ceil(hi));
+    this.x0 = Math.max(-RANGE_LIMIT, Math.floor(lo));
+    this.x1 = Math.min(RANGE_LIMIT, Math.ceil(hi));
     this.muSlider.min = this.x0;
     this.muSlider.max = this.x1;
   }
@@ -167,7 +195,7 @@ class VIWidget extends DiffuscopeElement {
 
   // Sets q; `exact` moves the sliders to the value (quick picks, fits), otherwise they led.
   setQ(mu, sigma, exact) {
-    this.mu = Math.min(20, Math.max(-20, mu));
+    this.mu = Math.min(Math.max(20, this.x1 ?? 20), Math.max(Math.min(-20, this.x0 ?? -20), mu));
     this.sigma = Math.min(SIGMA_MAX, Math.max(SIGMA_MIN, sigma));
     if (exact) {
       this.muSlider.value = this.mu;
@@ -360,4 +388,4 @@ class VIWidget extends DiffuscopeElement {
   }
 }
 
-customElements.define('diffuscope-vi', VIWidget);
+defineElement('diffuscope-vi', VIWidget);
