@@ -32,7 +32,7 @@ void ds_path_params_init(ds_path_params *p) {
     memset(p, 0, sizeof *p);
     p->kind = DS_PATH_ODE_HEUN;
     p->steps = 50;
-    p->step_size = 0.5;
+    p->step_size = 0.3;
     p->per_level = 10;
 }
 

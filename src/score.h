@@ -85,7 +85,7 @@ typedef struct {
 } ds_path_params;
 
 /* Defaults: ode-heun, 50 steps, t_start 0 (= the start of the kind's time: T, or 1), step size
- * 0.5, 10 per level, seed 0, first path 0. */
+ * 0.3, 10 per level, seed 0, first path 0. */
 void ds_path_params_init(ds_path_params *p);
 
 /* Frames of a run: S + 1 (the start and one per step or level). */
