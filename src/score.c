@@ -32,7 +32,7 @@ void ds_path_params_init(ds_path_params *p) {
     memset(p, 0, sizeof *p);
     p->kind = DS_PATH_ODE_HEUN;
     p->steps = 50;
-    p->step_size = 0.1;
+    p->step_size = 0.3;
     p->per_level = 10;
 }
 
@@ -171,10 +171,10 @@ static int vp_step(const ds_field *f, path_work *w, ds_path_kind kind, int t, in
     const int D = f->D;
     const long nD = (long)n * D;
     const double a = abar_at(f->schedule, t), a_next = abar_at(f->schedule, t_next);
-    const double h = ds_log(a_next) - ds_log(a), inv = 1.0 / sqrt(1.0 - a), root = sqrt(h);
     to_float(w->x, nD, w->xf);
     if (eval_eps(f, t, w->xf, n, w->t, w->out)) return DS_ERR;
     if (kind == DS_PATH_SDE) {
+        const double h = ds_log(a_next) - ds_log(a), inv = 1.0 / sqrt(1.0 - a), root = sqrt(h);
         for (int b = 0; b < n; b++)
             for (int j = 0; j < D; j++) {
                 long i = (long)b * D + j;
@@ -183,19 +183,19 @@ static int vp_step(const ds_field *f, path_work *w, ds_path_kind kind, int t, in
             }
         return DS_OK;
     }
-    for (long i = 0; i < nD; i++) w->d1[i] = 0.5 * (w->x[i] - (double)w->out[i] * inv);
-    if (t_next == 0) { /* Euler: the score is undefined at t = 0 */
-        for (long i = 0; i < nD; i++) w->x[i] += h * w->d1[i];
+    /* the ODE in EDM's variables: x̄ = x / √ᾱ, σ̄ = √(1 − ᾱ) / √ᾱ, dx̄/dσ̄ = ε̂ (Euler here is DDIM) */
+    const double sa = sqrt(a), sa_next = sqrt(a_next), ds = sqrt(1.0 - a_next) / sa_next - sqrt(1.0 - a) / sa;
+    for (long i = 0; i < nD; i++) {
+        w->d1[i] = w->out[i];
+        w->x_pred[i] = w->x[i] / sa + ds * w->d1[i]; /* x̄ after an Euler step */
+    }
+    if (t_next == 0) { /* Euler: σ̄' = 0 lands on x̂_0, and ε̂ is undefined there */
+        for (long i = 0; i < nD; i++) w->x[i] = w->x_pred[i];
         return DS_OK;
     }
-    for (long i = 0; i < nD; i++) w->x_pred[i] = w->x[i] + h * w->d1[i];
-    to_float(w->x_pred, nD, w->xf);
+    for (long i = 0; i < nD; i++) w->xf[i] = (float)(sa_next * w->x_pred[i]);
     if (eval_eps(f, t_next, w->xf, n, w->t, w->out)) return DS_ERR;
-    const double inv_next = 1.0 / sqrt(1.0 - a_next);
-    for (long i = 0; i < nD; i++) {
-        double d2 = 0.5 * (w->x_pred[i] - (double)w->out[i] * inv_next);
-        w->x[i] += 0.5 * h * (w->d1[i] + d2);
-    }
+    for (long i = 0; i < nD; i++) w->x[i] = sa_next * (w->x[i] / sa + 0.5 * ds * (w->d1[i] + (double)w->out[i]));
     return DS_OK;
 }
 

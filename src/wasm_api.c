@@ -55,7 +55,7 @@ static const api_enum ENUMS[] = {
     {"drawing_mode", 0, 2, drawing_mode_name},
     {"prediction", DS_PREDICT_EPS, DS_PREDICT_COUNT, prediction_name},
     {"path_kind", DS_PATH_LANGEVIN, DS_PATH_COUNT, path_kind_name},
-    {"objective", DS_MLP_OBJECTIVE_DIFFUSION, DS_MLP_OBJECTIVE_COUNT, objective_name},
+    {"training_objective", DS_MLP_OBJECTIVE_DIFFUSION, DS_MLP_OBJECTIVE_COUNT, objective_name},
 };
 #define N_ENUMS ((int)(sizeof ENUMS / sizeof ENUMS[0]))
 
@@ -213,7 +213,7 @@ static const api_function FUNCTIONS[] = {
     {"bench_peak", "d,p"},
     {"bench_unet_convs", "h,i,d,i,p"},
     /* scores, Langevin, SDE / ODE and flow matching (score.h) */
-    {"trainer_objective_new", "e:objective,p,i,i,i,i,d,i,d"},
+    {"trainer_objective_new", "e:training_objective,p,i,i,i,i,d,i,d"},
     {"points_mixture", "p,i,d,e:schedule"},
     {"score", "h,i,p,i,p"},
     {"velocity", "h,d,p,i,p"},
@@ -937,7 +937,7 @@ int ds_api_trainer_objective_new(int objective, const float *points, int n, int 
                                  double lr, int total_steps, double seed) {
     ds_mlp_train_config c;
     ds_mlp_train_config_default(&c);
-    if (check_enum(objective, "objective", "training objective")) return DS_ERR;
+    if (check_enum(objective, "training_objective", "training objective")) return DS_ERR;
     if (ds_seed_from_double(seed, &c.seed) || ds_check_range(lr, 1e-6, 1.0, "learning rate")) return DS_ERR;
     if (n > 0 && check_len("trainer_objective_new", 1, "points", 2LL * n, 0, "n points of 2 values take")) return DS_ERR;
     c.objective = (ds_mlp_objective)objective;

@@ -125,7 +125,7 @@ DS_EXPORT int ds_api_bench_unet_convs(int model, int B, double seconds, int cap_
  * and the flow paths; the wrong one is refused by name) or a mixture handle (the exact field,
  * both). Points are (n, 2) for the point models (D in general). Time: a whole timestep t in
  * 1..T for scores and the ε paths, flow time t in [0, 1] for velocities and the flow paths. */
-/* objective: objective ('diffusion' = ds_api_trainer_new, 'flow'); the rest as ds_api_trainer_new. */
+/* objective: training_objective ('diffusion' = ds_api_trainer_new, 'flow'); the rest as ds_api_trainer_new. */
 DS_EXPORT int ds_api_trainer_objective_new(int objective, const float *points, int n, int hidden, int n_layers,
                                            int batch, double lr, int total_steps, double seed);
 /* The exact stand-in of a point set (n, 2): one component N(p_i, var I) per point, equal weights,

@@ -285,9 +285,8 @@ static void test_odes_map_noise_to_target(void) {
     }
     /* PF-ODE: from the exact x_T marginal N(√ᾱ_T m, C_T) */
     ds_field ef = eps_field(&g);
-    /* measured 7.9e-4 and 4.7e-5: Heun's second order (the last step, to t = 0, is an Euler step
-     * of length β_1 = 1e-4) */
-    static const struct { int steps; double tol; } ODE[] = {{50, 0.002}, {200, 2e-4}};
+    /* measured 2.1e-3 and 4.4e-5 (the last step, to t = 0, is an Euler step, as DDIM's) */
+    static const struct { int steps; double tol; } ODE[] = {{50, 0.004}, {200, 1e-4}};
     for (int c = 0; c < 2; c++) {
         float *z = whitened(n, 6);
         const double aT = sched.alpha_bar[sched.T - 1], shift[2] = {sqrt(aT) * M[0], sqrt(aT) * M[1]};
@@ -314,7 +313,7 @@ static void test_odes_map_noise_to_target(void) {
 static void test_langevin(void) {
     gauss g = target();
     ds_field ef = eps_field(&g);
-    const int n = 20000, t = 50, block = 100, blocks = 8;
+    const int n = 10000, t = 50, block = 100, blocks = 8;
     const double step = 0.5;
     /* q_t at level t; ULA's stationary covariance is C (I − δP/4)⁻¹, a bias of δλ/4 ≤ 0.04 C here */
     const double a = sched.alpha_bar[t - 1], mean[2] = {sqrt(a) * M[0], sqrt(a) * M[1]};
@@ -333,7 +332,7 @@ static void test_langevin(void) {
         CHECK(memcmp(frames, x, sizeof(float) * 2 * (size_t)n) == 0, "frame 0 is the start");
         memcpy(x, frames + 2L * n * block, sizeof(float) * 2 * (size_t)n);
     }
-    /* standard errors: mean sqrt(0.75 / n) = 0.006, covariance ~ 0.75 sqrt(2 / n) = 0.0075 */
+    /* standard errors: mean sqrt(0.75 / n) = 0.009, covariance ~ 0.75 sqrt(2 / n) = 0.011 */
     double e = check_moments(x, n, mean, C, 0.025, 0.04, "langevin at t = 50");
     printf("  langevin t=50 800 steps: largest moment error vs q_t %.3f\n", e);
     /* same seed, same start: the same chains; another seed: others */
@@ -351,11 +350,12 @@ static void test_langevin(void) {
     ds_path_params_init(&p);
     p.kind = DS_PATH_LANGEVIN, p.steps = 50, p.per_level = 40, p.step_size = 1.0, p.seed = 4;
     float *ann = realloc(frames, sizeof(float) * 2 * (size_t)n * (p.steps + 1));
-    ds_rng_fill_normal_f32(&r, x, 2L * n);
-    int F = ds_paths(&ef, &p, x, n, ann, NULL);
+    const int na = 5000; /* standard errors 0.01 (mean), 0.011 (covariance) */
+    ds_rng_fill_normal_f32(&r, x, 2L * na);
+    int F = ds_paths(&ef, &p, x, na, ann, NULL);
     CHECK(F == 51, "annealed langevin: %d (%s)", F, ds_last_error());
     if (F == 51) {
-        e = check_moments(ann + 2L * n * 50, n, M, S, 0.03, 0.05, "annealed langevin");
+        e = check_moments(ann + 2L * na * 50, na, M, S, 0.035, 0.05, "annealed langevin");
         printf("  annealed langevin 50x40: largest moment error vs the data %.3f\n", e);
     }
     free(ann);
