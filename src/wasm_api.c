@@ -962,6 +962,7 @@ int ds_api_points_mixture(const float *points, int n, double var, int schedule) 
     if (!sch) return DS_ERR;
     if (!points) return ds_fail("points mixture: null points");
     if (ds_check_range_int(n, 1, 1 << 16, "mixture points") || ds_check_range(var, 0.0, 100.0, "mixture variance")) return DS_ERR;
+    if (check_len("points_mixture", 0, "points", 2LL * n, 0, "n points of 2 values take")) return DS_ERR;
     double *weight = malloc(sizeof(double) * (size_t)n);
     float *vars = malloc(sizeof(float) * 2 * (size_t)n);
     if (!weight || !vars) {
@@ -988,17 +989,31 @@ static int field_of(int h, ds_field *f, ds_schedule *sch) {
 
 static ds_schedule g_field_schedule; /* the one model schedule a call needs (64 KB: not on the stack) */
 
+/* x and out of B items of the field's D values (arguments 2 and 4 of score and velocity) */
+static int check_items(const char *fn, const ds_field *f, int B) {
+    if (B < 1) return DS_OK; /* the library refuses it with its own message */
+    char why[64];
+    snprintf(why, sizeof why, "%d items of %d values take", B, f->D);
+    return check_len(fn, 2, "x", (long long)B * f->D, 0, why) || check_len(fn, 4, "out", (long long)B * f->D, 0, why);
+}
+
 int ds_api_score(int h, int t, const float *x, int B, float *out) {
     ds_field f;
-    return field_of(h, &f, &g_field_schedule) ? DS_ERR : ds_score(&f, t, x, B, out);
+    if (field_of(h, &f, &g_field_schedule) || check_items("score", &f, B)) return DS_ERR;
+    return ds_score(&f, t, x, B, out);
 }
 
 int ds_api_velocity(int h, double t, const float *x, int B, float *out) {
     ds_field f;
-    return field_of(h, &f, &g_field_schedule) ? DS_ERR : ds_velocity(&f, t, x, B, out);
+    if (field_of(h, &f, &g_field_schedule) || check_items("velocity", &f, B)) return DS_ERR;
+    return ds_velocity(&f, t, x, B, out);
 }
 
-int ds_api_grid_points(double lo, double hi, int G, float *out) { return ds_grid_points(lo, hi, G, out); }
+int ds_api_grid_points(double lo, double hi, int G, float *out) {
+    if (G >= 2 && G <= 64 && check_len("grid_points", 3, "out", 2LL * G * G, 0, "a G x G grid of 2-D points takes"))
+        return DS_ERR;
+    return ds_grid_points(lo, hi, G, out);
+}
 
 /* The field at the G×G grid's points: score (velocity = 0) or velocity (1) at time t. */
 static int field_grid(int h, int velocity, double t, double lo, double hi, int G, float *out) {
@@ -1006,6 +1021,8 @@ static int field_grid(int h, int velocity, double t, double lo, double hi, int G
     if (field_of(h, &f, &g_field_schedule)) return DS_ERR;
     if (f.D != 2) return ds_fail("a field grid needs 2-D points; this source has %d dimensions", f.D);
     if (ds_check_range_int(G, 2, 64, "field grid size")) return DS_ERR;
+    if (check_len(velocity ? "velocity_grid" : "score_grid", 5, "out", 2LL * G * G, 0, "a G x G grid of 2-D vectors takes"))
+        return DS_ERR;
     float grid[2 * 64 * 64];
     if (ds_grid_points(lo, hi, G, grid)) return DS_ERR;
     if (!velocity && t != floor(t)) return ds_fail("score timestep t must be a whole number (got %g)", t);
@@ -1029,6 +1046,15 @@ int ds_api_paths(int h, int kind, int steps, double t_start, double step_size, i
     p.t_start = t_start;
     p.step_size = step_size;
     p.per_level = per_level;
+    const int S1 = ds_path_frames(&p); /* frames per path, or DS_ERR for bad params (refused below) */
+    if (S1 > 0 && n > 0) {
+        char why[80];
+        snprintf(why, sizeof why, "%d frames of %d points of %d values take", S1, n, f.D);
+        if (check_len("paths", 7, "start", (long long)n * f.D, 0, "n start points take") ||
+            check_len("paths", 9, "frames", (long long)S1 * n * f.D, 0, why) ||
+            check_len("paths", 10, "times", S1, 0, "one time per frame takes"))
+            return DS_ERR;
+    }
     return ds_paths(&f, &p, start, n, frames, times);
 }
 
@@ -1036,5 +1062,9 @@ int ds_api_langevin(int h, int t, double step_size, int steps, double seed, cons
     ds_field f;
     uint64_t s = 0;
     if (ds_seed_from_double(seed, &s) || field_of(h, &f, &g_field_schedule)) return DS_ERR;
+    if (steps > 0 && n > 0 &&
+        (check_len("langevin", 5, "start", (long long)n * f.D, 0, "n start points take") ||
+         check_len("langevin", 7, "frames", (long long)(steps + 1) * n * f.D, 0, "steps + 1 frames of n points take")))
+        return DS_ERR;
     return ds_langevin_chain(&f, t, step_size, steps, s, start, n, frames);
 }

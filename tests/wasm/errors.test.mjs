@@ -116,12 +116,12 @@ export const CLI_ROWS = [
   ['cli-command', ['unicorn'], 2, "unknown command 'unicorn'"],
   // scores, Langevin, SDE / ODE and flow matching (issue 16)
   ['cli-points-objective', ['points', 'train', '--points', 'moons', '--objective', 'score', '-o', F.out], 2, "--objective: unknown training objective 'score' (expected diffusion or flow)"],
-  ['cli-train-objective-unet', ['train', '--model', 'unet', '--objective', 'flow', '--out', F.out, '--checkpoint', F.out], 2, 'train: --objective flow is for --model mlp (the UNet trains the diffusion objective)'],
+  ['cli-train-objective-unet', ['train', '--model', 'unet', '--objective', 'flow', '--out', F.out, '--checkpoint', F.ckpt], 2, 'train: --objective flow is for --model mlp (the UNet trains the diffusion objective)'],
   ['cli-points-sampler', ['points', 'sample', '--weights', POINTS_EPS, '--sampler', 'euler', '-o', F.out], 2, "--sampler: unknown sampler 'euler' (expected ddpm, ddim, dpmpp2m, sde, ode-heun, langevin, flow-euler or flow-heun)"],
   ['cli-points-flow-model', ['points', 'sample', '--weights', POINTS_FLOW, '--sampler', 'ddim', '-o', F.out], 1, 'points-moons-flow.dsw predicts the flow velocity: --sampler ddim needs an eps-model (sample this one with flow-euler or flow-heun)'],
   ['cli-points-eps-model', ['points', 'sample', '--weights', POINTS_EPS, '--sampler', 'flow-euler', '-o', F.out], 1, 'points-moons.dsw predicts the noise (eps): --sampler flow-euler needs a flow-matching model (points train --objective flow)'],
   ['cli-points-mesh-langevin', ['points', 'sample', '--weights', POINTS_EPS, '--sampler', 'langevin', '--mesh', '8', '--mesh-png', F.out], 2, 'points sample: --mesh needs sde, ode-heun, flow-euler or flow-heun'],
-  ['cli-points-step-size', ['points', 'sample', '--weights', POINTS_EPS, '--sampler', 'langevin', '--step-size', '0', '-o', F.out], 2, "--step-size must be in (0, 10] (got '0')"],
+  ['cli-points-step-size', ['points', 'sample', '--weights', POINTS_EPS, '--sampler', 'langevin', '--step-size', '0', '-o', F.out], 2, "--step-size must be between 1e-09 and 10, got 0"],
   ['cli-points-raw-ddim', ['points', 'sample', '--weights', POINTS_EPS, '--sampler', 'ddim', '--raw', F.out], 2, 'points sample: --paths-png and --raw need a path sampler (sde, ode-heun, langevin, flow-euler, flow-heun), not ddim'],
 ];
 
