@@ -1,7 +1,9 @@
 /* test_gif.c — the GIF encoder against an independent decoder (stb_image's GIF loader, from
  * Debian's libstb-dev): every frame decodes to exactly the grey levels given, scaled as asked,
  * with the delays asked; frames that exercise the LZW's code-width changes, its table reset,
- * long runs (the KwKwK case) and a 1 × 1 image; bad parameters are refused by name. */
+ * long runs (the KwKwK case) and a 1 × 1 image; bad parameters are refused by name; and
+ * `diffuscope sample --gif`: its last frame is the --png grid, its first the noise x_T. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +14,8 @@
 #include "rng.h"
 
 #define STBI_ONLY_GIF
+#define STBI_ONLY_PNG
 #define STB_IMAGE_IMPLEMENTATION
-#define STBI_NO_STDIO
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wsign-compare"
@@ -108,8 +110,41 @@ static void test_bad_input(void) {
     free(out);
 }
 
+/* the CLI's GIF beside its PNG grid, decoded by stb */
+static void test_cli_gif(void) {
+    const char *src = getenv("DS_SOURCE_DIR"), *bin = getenv("DS_BINARY_DIR");
+    char dir[] = "/tmp/ds-gif-XXXXXX", cmd[4096], gif_path[512], png_path[512];
+    if (!src || !bin || !mkdtemp(dir)) { CHECK(0, "DS_SOURCE_DIR / DS_BINARY_DIR unset or no temp folder"); return; }
+    snprintf(gif_path, sizeof gif_path, "%s/run.gif", dir);
+    snprintf(png_path, sizeof png_path, "%s/grid.png", dir);
+    snprintf(cmd, sizeof cmd,
+             "%s/diffuscope sample --analytic %s/web/data/fashion-sample.bin --class 3 --n 5 --steps 6 --seed 2 "
+             "--gif %s --gif-scale 1 --gif-delay 120 --png %s --quiet > /dev/null",
+             bin, src, gif_path, png_path);
+    CHECK(system(cmd) == 0, "%s failed", cmd);
+    int *delays = NULL, W = 0, H = 0, F = 0, comp = 0, pw = 0, ph = 0;
+    size_t n_gif = 0, n_png = 0;
+    FILE *f = fopen(gif_path, "rb");
+    static uint8_t gif[1 << 20], png[1 << 20];
+    if (f) n_gif = fread(gif, 1, sizeof gif, f), fclose(f);
+    if ((f = fopen(png_path, "rb"))) n_png = fread(png, 1, sizeof png, f), fclose(f);
+    uint8_t *frames = stbi_load_gif_from_memory(gif, (int)n_gif, &delays, &W, &H, &F, &comp, 1);
+    uint8_t *grid = stbi_load_from_memory(png, (int)n_png, &pw, &ph, &comp, 1);
+    CHECK(frames && grid, "cannot decode the CLI's GIF (%zu bytes) or PNG (%zu bytes)", n_gif, n_png);
+    if (frames && grid) {
+        CHECK(F == 7 && W == pw && H == ph, "GIF %d frames %d x %d, PNG %d x %d (want 7 frames of the PNG's size)", F, W, H, pw, ph);
+        CHECK(F == 7 && !memcmp(frames + (long)(F - 1) * W * H, grid, (size_t)W * H), "the last GIF frame is not the PNG grid");
+        CHECK(F == 7 && memcmp(frames, grid, (size_t)W * H), "the first GIF frame (x_T) equals the samples");
+        CHECK(F == 7 && delays[0] == 120 && delays[F - 1] == 1500, "delays %d .. %d ms, want 120 and 1500", delays[0], delays[F - 1]);
+    }
+    stbi_image_free(frames), stbi_image_free(grid), stbi_image_free(delays);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleaning %s", dir);
+}
+
 int main(void) {
     test_round_trips();
+    test_cli_gif();
     test_bad_input();
     return check_summary("test_gif");
 }

@@ -80,6 +80,8 @@ export const CLI_ROWS = [
   ['cli-batch-0', ['sample', '--analytic', SAMPLE, '--batch', '0', '--png', F.out], 2, '--batch must be between 1 and 1024, got 0'],
   ['cli-batch-big', ['sample', '--analytic', SAMPLE, '--batch', '100000', '--png', F.out], 2, '--batch must be between 1 and 1024, got 100000'],
   ['cli-seed-frac', ['sample', '--analytic', SAMPLE, '--seed', '1.5', '--png', F.out], 2, "--seed expects an integer, got '1.5'"],
+  ['cli-gif-delay', ['sample', '--analytic', SAMPLE, '--gif', F.out, '--gif-delay', '5'], 2, '--gif-delay must be between 10 and 10000, got 5'],
+  ['cli-gif-scale', ['sample', '--analytic', SAMPLE, '--gif', F.out, '--gif-scale', '17'], 2, '--gif-scale must be between 1 and 16, got 17'],
   ['cli-schedule-contradicts', ['sample', '--weights', path.join(ROOT, 'weights/fashion-unet.dsw'), '--schedule', 'cosine', '--png', F.out], 2, '(trained with the linear schedule, T = 1000): drop --schedule'],
   ['cli-train-check-out', ['train-check', '--batch', '4'], 2, 'train-check: --out DIR is required (see --help)'],
   ['cli-sampler', ['sample', '--analytic', SAMPLE, '--sampler', 'euler', '--png', F.out], 2, "--sampler: unknown sampler 'euler' (expected one of ddpm, ddim, dpmpp2m)"],
