@@ -18,6 +18,7 @@ int cmd_render(int argc, char **argv);
 int cmd_points(int argc, char **argv);
 int cmd_png2points(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_edit(int argc, char **argv);
 int cmd_fashion_sample(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
