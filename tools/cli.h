@@ -22,6 +22,7 @@ int cmd_edit(int argc, char **argv);
 int cmd_fashion_sample(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train_check(int argc, char **argv);
 

@@ -26,6 +26,7 @@ static const command COMMANDS[] = {
     {"fashion-sample", cmd_fashion_sample, "cut the shipped sample of real Fashion-MNIST test images"},
     {"train", cmd_train, "train the Fashion UNet or the 2-D point MLP (checkpoints, exact resume)"},
     {"eval", cmd_eval, "judge a Fashion UNet: classifier accuracy per class and FD vs the real-vs-real floor"},
+    {"classify", cmd_classify, "judge 28 x 28 images with the project's Fashion-MNIST classifier (trained by eval)"},
     {"bench", cmd_bench, "forward speed of a UNet (batch 1 and 16), the vector peak and each conv layer against it"},
     {"train-check", cmd_train_check, "one training batch, its loss and gradient norm, for a peer to recompute"},
 };
