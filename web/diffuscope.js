@@ -11,3 +11,5 @@ import './widgets/forward.js';
 import './widgets/noising.js';
 import './widgets/points.js';
 import './widgets/sampler.js';
+import './widgets/edit.js';
+import './widgets/blend.js';

@@ -1,5 +1,6 @@
-// fashion.js — what the Fashion-MNIST widgets (<diffuscope-sampler>, <diffuscope-noising>)
-// share: the class names, the image size, and the shipped test images.
+// fashion.js — what the Fashion-MNIST widgets (<diffuscope-sampler>, <diffuscope-noising>,
+// <diffuscope-edit>, <diffuscope-blend>)
+// share: the class names, the image size, the shipped test images and the trained network.
 // Not here: drawing an image (plot.js greyTile), the models (C, in the worker).
 import { fetchBytes } from './core.js';
 
@@ -25,4 +26,21 @@ export function loadFashionSample(url, engine) {
     }));
   }
   return sampleCache.get(url);
+}
+
+// The trained UNet in the engine, loaded once per URL (the editing widgets share it):
+// {handle, schedule} (the file names the schedule it was trained with). A missing file
+// rejects with err.status 404, as fetchBytes says.
+const networkCache = new Map();
+export function loadNetwork(url, engine, onProgress = () => {}) {
+  if (!networkCache.has(url)) {
+    const loading = fetchBytes(url, onProgress).then(async (bytes) => {
+      const handle = (await engine.call('model_load', [bytes, bytes.length])).ret;
+      const info = (await engine.call('model_info', [handle], [['rec', 'model_info']])).outs[0];
+      return { handle, schedule: info.schedule };
+    });
+    loading.catch(() => networkCache.delete(url)); // a failed load may be retried
+    networkCache.set(url, loading);
+  }
+  return networkCache.get(url);
 }
