@@ -176,6 +176,11 @@ export const WASM_ROWS = [
   ['wasm-drawing-area', 'drawing_points', () => [f32(0, 0, 1, 1, 2, 2), new Int32Array([3]), 1, 'filled', 0.1, 10, 1], [['f32', 20]], 'the polygon encloses (almost) no area'],
   ['wasm-image-ink', 'image_points', () => [new Uint8Array([255, 255, 255, 255]), 2, 2, 100, 10, 1], [['f32', 20]], 'no pixel is darker than the threshold 100'],
   ['wasm-noise-t', 'forward_noise', () => [new Uint8Array(4), 4, 1001, 'linear', 1], [['u8', 4], ['f64', 4]], 'must be between 0 and 1000 (got 1001)'],
+  ['wasm-sdedit-t0', 'sampler_sdedit', (c) => [c.sampler, 1001, new Uint8Array(2)], [['rec', 'sampler_info']], 'sdedit strength t0 must be between 0 and 1000 (got 1001)'],
+  ['wasm-inpaint-mask', 'sampler_inpaint', (c) => [c.sampler, new Uint8Array(2), new Uint8Array([0, 2]), 1, 1], [], 'inpaint: mask value 1 is 2 (expected 0 = keep, 1 = regenerate)'],
+  ['wasm-blend-mixture', 'sampler_blend', (c) => [c.sampler, new Int32Array([1]), f32(0.5)], [], '(class interpolation needs a network)'],
+  ['wasm-guidance-map', 'sampler_guidance_map', (c) => [c.sampler], [['f32', 2]], 'guidance map: the sampler is not guided (guidance 1 runs no unconditional half)'],
+  ['wasm-gif-scale', 'gif_encode', () => [new Uint8Array(4), 1, 2, 2, 17, 8, 0, 0, null], [], 'gif scale must be between 1 and 16 (got 17)'],
 ];
 
 for (const variant of ['simd', 'scalar']) {
