@@ -8,8 +8,8 @@
 // With guidance g != 1, what guidance adds is shown beside x̂_0: the map ε̂_cond − ε̂_uncond of
 // each step (red above zero, blue below), and the guidance slider re-runs from the same noise.
 // The whole run is kept in a filmstrip (click to scrub) that exports as a PNG strip and a GIF.
-import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, fetchBytes, SCHEDULES } from '../core.js';
-import { CLASS_NAMES, SIDE, D, loadFashionSample } from '../fashion.js';
+import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, SCHEDULES } from '../core.js';
+import { CLASS_NAMES, SIDE, D, loadFashionSample, loadNetwork } from '../fashion.js';
 import { hiDpiCanvas, theme, font, greyTile, fmt, short } from '../plot.js';
 import { Filmstrip, signedTile } from '../filmstrip.js';
 
@@ -134,9 +134,9 @@ class SamplerWidget extends DiffuscopeElement {
     if (name === 'network') {
       this.progress.hidden = false;
       this.showNotice('loading the trained weights…');
-      let bytes;
-      try {
-        bytes = await fetchBytes(this.weightsUrl, (f) => (this.progress.value = f));
+      let net;
+      try { // the same handle as the editing widgets' (fashion.js): the weights load once per page
+        net = await loadNetwork(this.weightsUrl, engine, (f) => (this.progress.value = f));
       } catch (err) {
         this.progress.hidden = true;
         const why = err.status === 404 ? 'is missing (not trained or not shipped yet)' : `could not be loaded (${err.reason ?? err.message})`;
@@ -145,10 +145,7 @@ class SamplerWidget extends DiffuscopeElement {
         return this.model(engine);
       }
       this.progress.hidden = true;
-      const handle = (await engine.call('model_load', [bytes, bytes.length])).ret;
-      // the file names the schedule it was trained with; the schedule attribute is for the mixture
-      const info = (await engine.call('model_info', [handle], [['rec', 'model_info']])).outs[0];
-      this.models.network = { kind: 'network', handle, schedule: info.schedule };
+      this.models.network = { kind: 'network', handle: net.handle, schedule: net.schedule };
     } else {
       const s = await loadFashionSample(this.sampleUrl, engine);
       const handle = (await engine.call('mixture_images', [s.pixels, s.labels, s.count, D, 0, this.schedule])).ret;
