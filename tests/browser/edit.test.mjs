@@ -1,6 +1,6 @@
 // edit.test.mjs — <diffuscope-edit> in headless Chromium with the shipped Fashion UNet:
 //   - SDEdit from a scribble drawn with mouse events, one rough shape per class, at strength
-//     t0 = 700 (20 DDIM steps, guidance 2, seed 1): the project's own classifier
+//     t0 = 800 (20 DDIM steps, guidance 2, seed 1): the project's own classifier
 //     (`diffuscope classify`, the one `diffuscope eval` trains into out/fashion-classifier.bin)
 //     must call at least 8 of the 10 results the class asked for;
 //   - inpainting: a mask painted with the mouse over a test image; every unmasked pixel of the
@@ -18,7 +18,7 @@ import { openBrowser, ARTIFACTS } from './browser.mjs';
 import { ROOT, cliJSON } from '../wasm/wasm.mjs';
 
 const CLASSIFIER = path.join(ROOT, 'out', 'fashion-classifier.bin');
-const STRENGTH = 700;
+const STRENGTH = 800;
 
 // rough shapes on the 28 x 28 grid: filled rectangles [x0, y0, x1, y1] per class
 const SHAPES = [
@@ -29,7 +29,7 @@ const SHAPES = [
   [[8, 3, 19, 25], [3, 4, 7, 24], [20, 4, 24, 24], [13, 3, 14, 25]], // coat: long, open front
   [[3, 18, 24, 20], [6, 14, 8, 19], [14, 14, 16, 19], [21, 15, 23, 19]], // sandal: straps on a sole
   [[8, 3, 19, 25], [3, 5, 7, 20], [20, 5, 24, 20], [12, 3, 15, 6]], // shirt: collar, sleeves
-  [[2, 15, 25, 21], [8, 11, 18, 15]],                               // sneaker: low and long
+  [[2, 16, 25, 22], [12, 13, 21, 16]],                              // sneaker: low and long
   [[5, 9, 22, 24], [9, 4, 11, 9], [16, 4, 18, 9], [9, 4, 18, 5]],   // bag: box with a handle
   [[10, 3, 17, 21], [10, 17, 25, 23]],                              // ankle boot: an L
 ];
@@ -65,7 +65,7 @@ async function runEdit(page, w) {
   return Number(await w.getAttribute('data-edit-ms'));
 }
 
-test('a scribble of each class becomes that class (SDEdit, strength 700)', async (t) => {
+test('a scribble of each class becomes that class (SDEdit, strength 800)', async (t) => {
   if (!fs.existsSync(CLASSIFIER)) return t.skip(`no classifier at ${CLASSIFIER}: train it once with build/diffuscope eval --weights weights/fashion-unet.dsw`);
   const page = await browser.newPage();
   const w = await openEdit(page);
