@@ -1,5 +1,5 @@
 // <diffuscope-edit> — editing with the trained Fashion UNet, computed in the worker (src/edit.h).
-//   <diffuscope-edit weights="../weights/fashion-unet.dsw" mode="sdedit" strength="600" class="0">
+//   <diffuscope-edit weights="../weights/fashion-unet.dsw" mode="sdedit" strength="800" class="0">
 // SDEdit: draw on a 28 × 28 pad (mouse, touch or keyboard; brush size, eraser, clear) or pick a
 // real test image, choose a class and a strength t₀: the image is noised to t₀ with
 // q(x_t₀ | x_0) and denoised from there to an image of that class. Inpainting: paint a mask
@@ -32,7 +32,7 @@ class EditWidget extends DiffuscopeElement {
       if (Number(clsAttr) <= 9) this.classSel.value = clsAttr;
       else this.attributeError(`attribute class="${clsAttr}" must be a class 0..9; using 0`);
     }
-    this.strengthIn = h('input', { type: 'range', name: 'strength', min: 0, max: 1000, step: 10, value: Math.round(this.numberAttr('strength', 600, 0, 1000)), 'aria-label': 'strength t0' });
+    this.strengthIn = h('input', { type: 'range', name: 'strength', min: 0, max: 1000, step: 10, value: Math.round(this.numberAttr('strength', 800, 0, 1000)), 'aria-label': 'strength t0' });
     this.strengthOut = h('output', {}, this.strengthIn.value);
     this.strengthIn.addEventListener('input', () => (this.strengthOut.textContent = this.strengthIn.value));
     this.stepsIn = num('steps', Math.round(this.numberAttr('steps', 20, 1, 1000)), 1, 1000, 1);
