@@ -257,6 +257,11 @@ ds_mlp *ds_model_mlp(ds_model *m) { return m && m->kind == DS_MODEL_MLP ? &m->ml
 #define MLP_CHUNK 4096
 
 int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls, int B, float *eps_out) {
+    return ds_model_forward_mixed(m, x, t, cls, NULL, NULL, B, eps_out);
+}
+
+int ds_model_forward_mixed(ds_model *m, const float *x, const float *t, const int *cls, const int *cls2,
+                           const float *w2, int B, float *eps_out) {
     if (!m) return ds_fail("model forward: null model");
     if (!x || !t || !eps_out) return ds_fail("model forward: null input or output");
     if (B < 1) return ds_fail("model forward: batch %d must be at least 1", B);
@@ -284,7 +289,8 @@ int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls
         const float *xb = x + b0 * item;
         float *eb = eps_out + b0 * item;
         int rc = m->kind == DS_MODEL_UNET
-                     ? ds_unet_forward(&m->unet, &m->unet_state, xb, t + b0, cls ? cls + b0 : NULL, n, eb)
+                     ? ds_unet_forward_mixed(&m->unet, &m->unet_state, xb, t + b0, cls ? cls + b0 : NULL,
+                                             cls2 ? cls2 + b0 : NULL, w2 ? w2 + b0 : NULL, n, eb)
                      : ds_mlp_forward(&m->mlp, &m->mlp_state, xb, t + b0, n, eb);
         if (rc) {
             if (b0 > 0) /* name the item in the whole batch, not in the chunk */

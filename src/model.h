@@ -84,5 +84,9 @@ int ds_model_set_class_names(ds_model *m, const char *const *names, int n);
  * batches run in chunks (16 images / 4096 points), which bounds the memory and changes no
  * result. Returns DS_OK or DS_ERR. Not reentrant: one forward at a time per model. */
 int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls, int B, float *eps_out);
+/* The same with class embeddings mixed per item (ds_unet_forward_mixed; cls2, w2 (B) or NULL;
+ * the MLP has no classes and ignores them). */
+int ds_model_forward_mixed(ds_model *m, const float *x, const float *t, const int *cls, const int *cls2,
+                           const float *w2, int B, float *eps_out);
 
 #endif

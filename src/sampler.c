@@ -63,11 +63,13 @@ int ds_sampler_timesteps(const ds_schedule *sch, ds_sampler_kind kind, int S, in
     return ds_sampler_timesteps_from(sch, kind, S, DS_DPM_LAMBDA_MIN, out);
 }
 
-int ds_sampler_timesteps_from(const ds_schedule *sch, ds_sampler_kind kind, int S, double lambda_min, int *out) {
+/* S steps from t_top (T, or SDEdit's t_0) down to 1, spaced as from T (see the top). */
+static int timesteps_below(const ds_schedule *sch, int t_top, ds_sampler_kind kind, int S, double lambda_min, int *out) {
     if (!sch || !out) return ds_fail("sampler timesteps: null argument");
     if (isnan(lambda_min)) return ds_fail("sampler timesteps: lambda_min is NaN");
-    const int T = sch->T;
-    if (ds_check_range_int(T, 1, DS_MAX_T, "number of diffusion steps T")) return DS_ERR;
+    const int T = t_top;
+    if (ds_check_range_int(sch->T, 1, DS_MAX_T, "number of diffusion steps T")) return DS_ERR;
+    if (ds_check_range_int(T, 1, sch->T, "starting timestep")) return DS_ERR;
     if (ds_check_range_int(S, 1, T, "sampler steps")) return DS_ERR;
     if (S == 1) { out[0] = T; return DS_OK; }
     if (kind != DS_SAMPLER_DPMPP2M || T < 2) {
@@ -98,7 +100,22 @@ int ds_sampler_timesteps_from(const ds_schedule *sch, ds_sampler_kind kind, int 
     return DS_OK;
 }
 
+int ds_sampler_timesteps_from(const ds_schedule *sch, ds_sampler_kind kind, int S, double lambda_min, int *out) {
+    return timesteps_below(sch, sch ? sch->T : 0, kind, S, lambda_min, out);
+}
+
 static double abar_at(const ds_schedule *sch, int t) { return t <= 0 ? 1.0 : sch->alpha_bar[t - 1]; }
+
+/* Image `image`'s noise stream: x_T first, then the noise each step injects. */
+static void sampler_stream(ds_rng *rng, uint64_t seed, long image) {
+    ds_rng_seed(rng, seed ^ ((uint64_t)(image + 1) * 0xD1B54A32D192ED03ULL));
+}
+
+void ds_sampler_initial_noise(uint64_t seed, long image, int D, float *x) {
+    ds_rng rng;
+    sampler_stream(&rng, seed, image);
+    ds_rng_fill_normal_f32(&rng, x, D);
+}
 
 ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn model, void *model_ctx,
                               const ds_sampler_params *params, const int *cls) {
@@ -156,7 +173,7 @@ ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn mode
     for (int b = 0; b < s->B; b++) {
         s->cls[b] = cls ? cls[b] : DS_NO_CLASS;
         /* one stream per image: image b does not depend on how many others are in the batch */
-        ds_rng_seed(&s->rng[b], params->seed ^ ((uint64_t)(params->first_image + b + 1) * 0xD1B54A32D192ED03ULL));
+        sampler_stream(&s->rng[b], params->seed, params->first_image + b);
         ds_rng_fill_normal_f32(&s->rng[b], s->x + (long)b * D, D);
     }
     for (int i = 0; i < M; i++) s->model_cls[i] = i < s->B ? s->cls[i] : DS_NO_CLASS;
@@ -187,6 +204,57 @@ int ds_sampler_set_x(ds_sampler *s, const float *x) {
         if (!isfinite(x[i])) return ds_fail("sampler set_x: x[%ld] is not finite", i);
     memcpy(s->x, x, sizeof(float) * n);
     return DS_OK;
+}
+
+/* ---- hooks for the editing methods (edit.h) ---- */
+
+static int check_finite_x(const ds_sampler *s, const float *x, const char *what) {
+    long n = (long)s->B * s->D;
+    for (long i = 0; i < n; i++)
+        if (!isfinite(x[i])) return ds_fail("%s: x[%ld] is not finite", what, i);
+    return DS_OK;
+}
+
+int ds_sampler_start_at(ds_sampler *s, int t_start, const float *x) {
+    if (!s || !x) return ds_fail("sampler start_at: null argument");
+    if (s->step) return ds_fail("sampler start_at: only before the first step (%d taken)", s->step);
+    if (ds_check_range_int(t_start, 0, s->schedule.T, "starting timestep t0")) return DS_ERR;
+    if (check_finite_x(s, x, "sampler start_at")) return DS_ERR;
+    const long n = (long)s->B * s->D;
+    int steps = s->p.steps < t_start ? s->p.steps : t_start;
+    if (t_start > 0 && timesteps_below(&s->schedule, t_start, s->p.kind, steps, s->p.lambda_min, s->timesteps))
+        return DS_ERR;
+    s->p.steps = steps;
+    s->timesteps[steps] = 0;
+    memcpy(s->x, x, sizeof(float) * n);
+    if (!steps) memcpy(s->x0, x, sizeof(float) * n); /* t0 = 0: x is clean, its own x̂_0 */
+    return DS_OK;
+}
+
+int ds_sampler_replace_x(ds_sampler *s, const float *x) {
+    if (!s || !x) return ds_fail("sampler replace_x: null argument");
+    if (check_finite_x(s, x, "sampler replace_x")) return DS_ERR;
+    memcpy(s->x, x, sizeof(float) * (long)s->B * s->D);
+    return DS_OK;
+}
+
+int ds_sampler_rewind(ds_sampler *s, const float *x) {
+    if (!s || !x) return ds_fail("sampler rewind: null argument");
+    if (s->p.kind == DS_SAMPLER_DPMPP2M)
+        return ds_fail("sampler rewind: %s keeps a multistep history; resample with ddpm or ddim",
+                       KIND_NAMES[s->p.kind]);
+    if (!s->step) return ds_fail("sampler rewind: no step taken yet");
+    if (check_finite_x(s, x, "sampler rewind")) return DS_ERR;
+    memcpy(s->x, x, sizeof(float) * (long)s->B * s->D);
+    s->step--;
+    return DS_OK;
+}
+
+const float *ds_sampler_eps_halves(const ds_sampler *s) { return s->guided ? s->model_eps : NULL; }
+const ds_sampler_params *ds_sampler_get_params(const ds_sampler *s) { return &s->p; }
+const ds_schedule *ds_sampler_schedule(const ds_sampler *s) { return &s->schedule; }
+int ds_sampler_timestep_at(const ds_sampler *s, int i) {
+    return i >= 0 && i <= s->p.steps ? s->timesteps[i] : -1;
 }
 
 int ds_sampler_done(const ds_sampler *s) { return !s || s->step >= s->p.steps; }

@@ -105,6 +105,27 @@ void ds_sampler_free(ds_sampler *s);
  * inversion). DS_ERR after a step has been taken or for non-finite input. */
 int ds_sampler_set_x(ds_sampler *s, const float *x);
 
+/* ---- hooks for the editing methods (edit.h: SDEdit, inpainting, interpolation) ---- */
+
+/* x_T (D) of image `image` under `seed`: what ds_sampler_create draws for it (first_image + b). */
+void ds_sampler_initial_noise(uint64_t seed, long image, int D, float *x);
+/* Before the first step: start at t_start instead of T with x (B, D) as x_t_start; the steps
+ * become min(steps, t_start), spaced from t_start as they would be from T (so t_start = T keeps
+ * the sampler as it is). t_start = 0 takes no step: x is the result (and its own x̂_0). */
+int ds_sampler_start_at(ds_sampler *s, int t_start, const float *x);
+/* Between steps: x (B, D) becomes the current x_t (inpainting's known pixels). */
+int ds_sampler_replace_x(ds_sampler *s, const float *x);
+/* Takes the last step back with x (B, D) as its x_t again (RePaint's resampling). DDPM and DDIM
+ * only: DPM-Solver++'s multistep history would no longer match. */
+int ds_sampler_rewind(ds_sampler *s, const float *x);
+/* (2B, D): ε̂_cond then ε̂_uncond of the last step when guided (g != 1), else NULL. */
+const float *ds_sampler_eps_halves(const ds_sampler *s);
+/* What the sampler was made with (steps as ds_sampler_start_at left them), its schedule. */
+const ds_sampler_params *ds_sampler_get_params(const ds_sampler *s);
+const ds_schedule *ds_sampler_schedule(const ds_sampler *s);
+/* t_i of the step sequence (i = steps: 0), or -1 outside 0..steps. */
+int ds_sampler_timestep_at(const ds_sampler *s, int i);
+
 /* One reverse step: one model evaluation (two halves batched when guided) and the update.
  * Returns DS_OK, or DS_ERR if done already or the model failed (the state is unchanged then). */
 int ds_sampler_step(ds_sampler *s);

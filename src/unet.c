@@ -450,6 +450,27 @@ static void resblock_forward(const ds_unet *m, int b, const float *in, ds_resblo
 
 int ds_unet_forward(const ds_unet *m, ds_unet_state *s, const float *x, const float *t, const int *cls, int B,
                     float *eps_out) {
+    return ds_unet_forward_mixed(m, s, x, t, cls, NULL, NULL, B, eps_out);
+}
+
+/* emb_act (B, E) holds class_emb[cls]: item b's row moves to (1 − w_b) of it + w_b class_emb[cls2_b] */
+static int mix_class_rows(const ds_unet *m, float *rows, const int *cls2, const float *w2, int B) {
+    const int E = m->config.temb_dim, K = m->config.n_classes;
+    for (int b = 0; b < B; b++) {
+        if (cls2[b] < 0 || cls2[b] > K) return ds_fail("unet forward: second class[%d] = %d must be 0..%d", b, cls2[b], K);
+        if (!(w2[b] >= 0.0f && w2[b] <= 1.0f)) return ds_fail("unet forward: class weight[%d] = %g must be in [0, 1]", b, w2[b]);
+    }
+    for (int b = 0; b < B; b++) {
+        if (w2[b] == 0.0f) continue; /* exactly the first class's row */
+        const double w = w2[b];
+        const float *e2 = m->w.class_emb + (long)cls2[b] * E;
+        for (int j = 0; j < E; j++) rows[(long)b * E + j] = (float)((1.0 - w) * rows[(long)b * E + j] + w * e2[j]);
+    }
+    return DS_OK;
+}
+
+int ds_unet_forward_mixed(const ds_unet *m, ds_unet_state *s, const float *x, const float *t, const int *cls,
+                          const int *cls2, const float *w2, int B, float *eps_out) {
     if (!m || !m->params || !s || !s->acts) return ds_fail("unet forward: null or unbuilt model / state");
     if (!x || !t) return ds_fail("unet forward: null input");
     if (B < 1 || B > s->max_batch) return ds_fail("unet forward: batch %d must be between 1 and %d (the state's size)", B, s->max_batch);
@@ -475,6 +496,7 @@ int ds_unet_forward(const ds_unet *m, ds_unet_state *s, const float *x, const fl
     ds_silu(s->temb_h1, s->temb_act1, (long)B * E);
     ds_linear(s->temb_act1, w->temb_fc2_weight, w->temb_fc2_bias, s->emb, B, E, E);
     ds_class_embedding(w->class_emb, s->cls, s->emb_act, B, E); /* emb_act as a temporary */
+    if (cls2 && w2 && mix_class_rows(m, s->emb_act, cls2, w2, B)) return DS_ERR;
     ds_add(s->emb, s->emb_act, s->emb, (long)B * E);
     ds_silu(s->emb, s->emb_act, (long)B * E);
 

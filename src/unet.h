@@ -197,5 +197,10 @@ void ds_unet_state_free(ds_unet_state *s);
  * t in range, class in range). Returns DS_OK or DS_ERR. */
 int ds_unet_forward(const ds_unet *m, ds_unet_state *s, const float *x, const float *t, const int *cls, int B,
                     float *eps_out);
+/* The same with each item's class embedding mixed from two classes (class interpolation,
+ * edit.h): row b = (1 − w2[b]) class_emb[cls[b]] + w2[b] class_emb[cls2[b]], w2 in [0, 1];
+ * w2[b] = 0 gives ds_unet_forward's result bit for bit. cls2, w2 NULL: no mixing. */
+int ds_unet_forward_mixed(const ds_unet *m, ds_unet_state *s, const float *x, const float *t, const int *cls,
+                          const int *cls2, const float *w2, int B, float *eps_out);
 
 #endif

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edit.h"
 #include "error.h"
+#include "gif.h"
 #include "gmm_denoiser.h"
 #include "kernels_bench.h"
 #include "mlp_train.h"
@@ -187,6 +189,13 @@ static const api_function FUNCTIONS[] = {
     {"sampler_run", "h,p,p"},
     {"forward_noise", "p,i,i,e:schedule,d,p,p"},
     {"fashion_sample", "p,i,p"},
+    {"sampler_sdedit", "h,i,p,p"},
+    {"sampler_inpaint", "h,p,p,i,d"},
+    {"sampler_slerp", "h,d,d,p"},
+    {"sampler_blend", "h,p,p"},
+    {"sampler_guidance_map", "h,p"},
+    {"edit_run", "h,i,p,p,p,p"},
+    {"gif_encode", "p,i,i,i,i,i,i,i,p"},
     {"trainer_new", "p,i,i,i,i,d,i,d"},
     {"trainer_run", "h,i,p"},
     {"trainer_save", "h,i,i,p"},
@@ -312,13 +321,22 @@ typedef struct {
     ds_sampler *sampler;
     int source;
     char source_desc[96];  /* what it samples, for size messages: "a unet of 28x28 images, 1 channel" */
+    ds_inpaint *inpaint;     /* sampler_inpaint: the steps go through it; NULL = none */
+    ds_class_blend *blend;   /* sampler_blend: the model's class embeddings mixed; NULL = none */
 } api_sampler;
+
+static void free_api_sampler(api_sampler *as) {
+    ds_inpaint_free(as->inpaint);
+    ds_class_blend_free(as->blend);
+    ds_sampler_free(as->sampler);
+    free(as);
+}
 
 static void free_object(obj_kind kind, void *object) {
     switch (kind) {
     case OBJ_MODEL: ds_model_free(object); break;
     case OBJ_MIXTURE: ds_gmm_free(object); break;
-    case OBJ_SAMPLER: ds_sampler_free(((api_sampler *)object)->sampler), free(object); break;
+    case OBJ_SAMPLER: free_api_sampler(object); break;
     case OBJ_TRAINER: ds_mlp_trainer_free(object), free(object); break;
     case OBJ_ADAM: ds_optim_free(object), free(object); break;
     case OBJ_FREE: break;
@@ -554,6 +572,8 @@ int ds_api_mixture_predict(int h, int what, const float *x, const float *t, cons
 static int source_eps(void *ctx, const float *x, const float *t, const int *cls, int B, float *eps) {
     api_slot *sl = lookup(((api_sampler *)ctx)->source, OBJ_FREE);
     if (!sl) return DS_ERR;
+    ds_class_blend *blend = ((api_sampler *)ctx)->blend;
+    if (sl->kind == OBJ_MODEL && blend) return ds_class_blend_forward(blend, sl->object, x, t, cls, B, eps);
     if (sl->kind == OBJ_MODEL) return ds_model_forward(sl->object, x, t, cls, B, eps);
     if (sl->kind == OBJ_MIXTURE) return ds_gmm_eps(sl->object, x, t, cls, B, eps);
     return ds_fail("the sampler's source handle %d is now a %s", ((api_sampler *)ctx)->source, OBJ_NAMES[sl->kind]);
@@ -631,8 +651,9 @@ static int check_sampler_len(int h, const char *fn, int arg, const char *what, l
 int ds_api_sampler_step(int h, int n) {
     ds_sampler *s = get_sampler(h);
     if (!s || ds_check_range_int(n, 0, DS_MAX_T, "number of steps")) return DS_ERR;
+    ds_inpaint *ip = ((api_sampler *)get(h, OBJ_SAMPLER))->inpaint;
     for (int i = 0; i < n && !ds_sampler_done(s); i++)
-        if (ds_sampler_step(s)) return DS_ERR;
+        if (ip ? ds_inpaint_step(ip) : ds_sampler_step(s)) return DS_ERR;
     ds_sampler_info info;
     ds_sampler_get_info(s, &info);
     return info.step;
@@ -690,7 +711,7 @@ int ds_api_sampler_run(int h, float *frames, double *infos) {
         return DS_ERR;
     ds_sampler_info *info = malloc(sizeof *info * (size_t)F);
     if (!info) return ds_fail("sampler run: out of memory");
-    const int rc = ds_sampler_run(s, frames, info);
+    const int rc = ds_edit_run(s, ((api_sampler *)get(h, OBJ_SAMPLER))->inpaint, frames, NULL, NULL, info);
     const int done = rc < 0 ? 0 : rc;
     const int n_fields = (int)(sizeof SAMPLER_INFO / sizeof SAMPLER_INFO[0]);
     for (int f = 0; f < done; f++) fill_sampler_info(&info[f], ds_sampler_batch(s), ds_sampler_dim(s), infos + (size_t)f * n_fields);
@@ -718,6 +739,114 @@ int ds_api_fashion_sample(const uint8_t *bytes, int n, double *out) {
     const double v[] = {DS_FASHION_SAMPLE_VERSION, fs.count, fs.rows, fs.cols, (double)(fs.labels - bytes), (double)(fs.pixels - bytes)};
     memcpy(out, v, sizeof v);
     return DS_OK;
+}
+
+/* ---- editing and the GIF (edit.h, gif.h): <diffuscope-edit>, <diffuscope-blend>,
+ * <diffuscope-sampler>. Each wrapper checks the sampler handle, converts pixels to x and calls
+ * one edit.h function; the attachments live in api_sampler and are freed with it. ---- */
+
+/* pixels (batch, D) of sampler h as x, malloc'd; NULL with the error set */
+static float *sampler_pixels_as_x(ds_sampler *s, const uint8_t *pixels, const char *what) {
+    if (!pixels) { ds_fail("%s: null pixels", what); return NULL; }
+    const long n = (long)ds_sampler_batch(s) * ds_sampler_dim(s);
+    float *x = malloc(sizeof(float) * n);
+    if (!x) { ds_fail("%s: out of memory", what); return NULL; }
+    ds_pixels_to_x(pixels, n, x);
+    return x;
+}
+
+int ds_api_sampler_sdedit(int h, int t0, const uint8_t *pixels, double *info) {
+    ds_sampler *s = get_sampler(h);
+    if (!s || !info) return s ? ds_fail("sdedit: null info output") : DS_ERR;
+    float *x = sampler_pixels_as_x(s, pixels, "sdedit");
+    if (!x) return DS_ERR;
+    int rc = ds_edit_sdedit(s, t0, x);
+    free(x);
+    if (!rc) rc = ds_api_sampler_info(h, info);
+    return rc;
+}
+
+int ds_api_sampler_inpaint(int h, const uint8_t *pixels, const uint8_t *mask, int resample, double seed) {
+    api_sampler *as = get(h, OBJ_SAMPLER);
+    uint64_t sd = 0;
+    if (!as || ds_seed_from_double(seed, &sd)) return DS_ERR;
+    if (as->inpaint) return ds_fail("inpaint: sampler %d inpaints already (make a new sampler)", h);
+    float *x = sampler_pixels_as_x(as->sampler, pixels, "inpaint");
+    if (!x) return DS_ERR;
+    as->inpaint = ds_inpaint_create(as->sampler, x, mask, resample, sd);
+    free(x);
+    return as->inpaint ? DS_OK : DS_ERR;
+}
+
+int ds_api_sampler_slerp(int h, double seed_a, double seed_b, const double *u) {
+    ds_sampler *s = get_sampler(h);
+    uint64_t a = 0, b = 0;
+    if (!s || ds_seed_from_double(seed_a, &a) || ds_seed_from_double(seed_b, &b)) return DS_ERR;
+    const long n = (long)ds_sampler_batch(s) * ds_sampler_dim(s);
+    float *x = malloc(sizeof(float) * n);
+    if (!x) return ds_fail("slerp: out of memory");
+    int rc = ds_edit_slerp_noise(a, b, u, ds_sampler_batch(s), ds_sampler_dim(s), x);
+    if (!rc) rc = ds_sampler_set_x(s, x);
+    free(x);
+    return rc;
+}
+
+int ds_api_sampler_blend(int h, const int *cls_to, const float *weight) {
+    api_sampler *as = get(h, OBJ_SAMPLER);
+    if (!as) return DS_ERR;
+    api_slot *src = lookup(as->source, OBJ_MODEL);
+    if (!src) return ds_fail("class blend: %s (class interpolation needs a network)", ds_last_error());
+    ds_sampler_info now;
+    ds_sampler_get_info(as->sampler, &now);
+    if (now.step) return ds_fail("class blend: only before the first step (%d taken)", now.step);
+    ds_class_blend *cb = ds_class_blend_create(NULL, cls_to, weight, ds_sampler_batch(as->sampler));
+    if (!cb) return DS_ERR;
+    ds_class_blend_free(as->blend);
+    as->blend = cb;
+    return DS_OK;
+}
+
+int ds_api_sampler_guidance_map(int h, float *out) {
+    ds_sampler *s = get_sampler(h);
+    return s ? ds_edit_guidance_map(s, out) : DS_ERR;
+}
+
+int ds_api_edit_run(int h, int with_map, uint8_t *x_frames, uint8_t *x0_frames, float *maps, double *infos) {
+    api_sampler *as = get(h, OBJ_SAMPLER);
+    if (!as) return DS_ERR;
+    if (!x_frames || !x0_frames || !maps || !infos) return ds_fail("edit run: null output");
+    ds_sampler *s = as->sampler;
+    const int F = ds_sampler_frames_left(s);
+    const long item = (long)ds_sampler_batch(s) * ds_sampler_dim(s);
+    float *x = malloc(sizeof(float) * 2 * item * F);
+    ds_sampler_info *info = malloc(sizeof *info * (size_t)F);
+    if (!x || !info) {
+        free(x), free(info);
+        return ds_fail("edit run: out of memory for %d frames", F);
+    }
+    const int rc = ds_edit_run(s, as->inpaint, x, x + item * F, with_map ? maps : NULL, info);
+    const int done = rc < 0 ? 0 : rc;
+    const int n_fields = (int)(sizeof SAMPLER_INFO / sizeof SAMPLER_INFO[0]);
+    ds_x_to_pixels(x, item * done, x_frames);
+    ds_x_to_pixels(x + item * F, item * done, x0_frames);
+    for (int f = 0; f < done; f++) fill_sampler_info(&info[f], ds_sampler_batch(s), ds_sampler_dim(s), infos + (size_t)f * n_fields);
+    free(x), free(info);
+    return rc;
+}
+
+int ds_api_gif_encode(const uint8_t *frames, int n, int width, int height, int scale, int delay_cs, int last_delay_cs,
+                      int cap, uint8_t *out) {
+    ds_gif_params p;
+    ds_gif_params_init(&p);
+    p.width = width, p.height = height, p.scale = scale, p.delay_cs = delay_cs, p.last_delay_cs = last_delay_cs;
+    uint8_t *bytes;
+    size_t size;
+    if (ds_gif_encode(&p, frames, n, &bytes, &size)) return DS_ERR;
+    if (size > 0x7fffffff) {
+        free(bytes);
+        return ds_fail("gif: %zu bytes are too many for one call", size);
+    }
+    return give_bytes(bytes, size, cap, out, "gif encode");
 }
 
 /* ---- trainer and optimiser ---- */

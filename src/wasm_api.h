@@ -74,6 +74,32 @@ DS_EXPORT int ds_api_forward_noise(const uint8_t *pixels, int D, int t, int sche
 /* The Fashion sample file's header (sampler_models.h, with its version check): rec fashion_sample. */
 DS_EXPORT int ds_api_fashion_sample(const uint8_t *bytes, int n, double *out);
 
+/* ---- editing (edit.h) and the GIF encoder (gif.h): the <diffuscope-edit>, <diffuscope-blend>
+ * and <diffuscope-sampler> elements' calls. Each edit sets up a sampler made by sampler_new
+ * before its first step; sampler_step and sampler_run then go through an attached inpainting. ---- */
+/* SDEdit: pixels (batch, D) noised to t0 (0..T) and the steps spaced from there; info rec
+ * sampler_info of the start (t, steps, signal, noise). */
+DS_EXPORT int ds_api_sampler_sdedit(int sampler, int t0, const uint8_t *pixels, double *info);
+/* Inpainting: the pixels (batch, D) where mask == 0 are kept; resample r 1..10; seed: the
+ * known pixels' forward noise. */
+DS_EXPORT int ds_api_sampler_inpaint(int sampler, const uint8_t *pixels, const uint8_t *mask, int resample, double seed);
+/* x_T = slerp between seed_a's and seed_b's x_T at u (batch) in [0, 1]. */
+DS_EXPORT int ds_api_sampler_slerp(int sampler, double seed_a, double seed_b, const double *u);
+/* Class interpolation over a model: image b's class embedding moves toward cls_to[b] (batch)
+ * by weight[b] (batch) in [0, 1]. */
+DS_EXPORT int ds_api_sampler_blend(int sampler, const int *cls_to, const float *weight);
+/* out (batch, D) = ε̂_cond − ε̂_uncond of the last step (a guided sampler only). */
+DS_EXPORT int ds_api_sampler_guidance_map(int sampler, float *out);
+/* Every remaining step, recorded: x_t and x̂_0 as pixels (F, batch, D) each, the guidance map
+ * (F, batch, D) when with_map (a guided sampler only; else left as it is), infos recs
+ * sampler_info (F). Returns F = steps − step + 1. */
+DS_EXPORT int ds_api_edit_run(int sampler, int with_map, uint8_t *x_frames, uint8_t *x0_frames, float *maps,
+                              double *infos);
+/* An animated GIF of frames (n, height, width) grey levels, each pixel scale × scale, delay_cs
+ * per frame, last_delay_cs the last (0: the same); bytes into out (cap); cap = 0 asks the size. */
+DS_EXPORT int ds_api_gif_encode(const uint8_t *frames, int n, int width, int height, int scale, int delay_cs,
+                                int last_delay_cs, int cap, uint8_t *out);
+
 /* ---- the point MLP trainer (mlp_train.h) and Adam (optim.h) ---- */
 DS_EXPORT int ds_api_trainer_new(const float *points, int n, int hidden, int n_layers, int batch, double lr,
                                  int total_steps, double seed);

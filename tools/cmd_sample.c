@@ -1,6 +1,6 @@
 /* cmd_sample.c — `diffuscope sample`: draw Fashion images with DDPM, DDIM or DPM-Solver++(2M)
  * from trained weights or from the exact mixture over the shipped test images, and write a
- * PNG grid, a filmstrip of every step, and/or an .npy array (+ labels).
+ * PNG grid, a filmstrip of every step, an animated GIF of the run, and/or an .npy array (+ labels).
  *
  * Images are sampled in chunks of --batch, the chunks spread over --threads threads (each with
  * its own model copy: a forward is not reentrant); each image draws its noise from its own
@@ -8,7 +8,7 @@
  * thread count.
  * cmd_sample reads parse -> set up (the denoiser, the buffers) -> loop over chunks -> write.
  * `diffuscope sample --points ...` is `points sample` (tools/diffuscope.c routes it).
- * Not here: the samplers (src/sampler.h), PNG encoding (pngout.h). */
+ * Not here: the samplers (src/sampler.h), PNG encoding (pngout.h), GIF encoding (src/gif.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <math.h>
@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "gif.h"
 #include "input_kinds.h"
 #include "gmm_denoiser.h"
 #include "model.h"
@@ -33,7 +34,8 @@ static const char *USAGE =
     "usage: diffuscope sample (--weights W.dsw | --analytic SAMPLE.bin [--analytic-var V])\n"
     "                         [--class C | --classes all] [--n N] [--sampler ddpm|ddim|dpmpp2m] [--steps S]\n"
     "                         [--eta E] [--guidance G] [--clip X] [--schedule linear|cosine] [--batch B]\n"
-    "                         [--seed K] [--png FILE] [--frames FILE] [--npy FILE.npy] [--quiet]\n"
+    "                         [--seed K] [--png FILE] [--frames FILE] [--gif FILE [--gif-delay MS] [--gif-scale K]]\n"
+    "                         [--npy FILE.npy] [--quiet]\n"
     "       diffuscope sample --points SHAPE ...   (the 2-D point MLP: see diffuscope points sample --help)\n"
     "  --weights      a trained Fashion UNet (.dsw)\n"
     "  --analytic     instead of a network, the exact denoiser of a mixture of point masses (or\n"
@@ -51,6 +53,9 @@ static const char *USAGE =
     "                 its own, and a --schedule that contradicts it is refused\n"
     "  --png FILE     a grid of the samples (one row per class with --classes all)\n"
     "  --frames FILE  a filmstrip: one row per step, x_t and x0_hat side by side for each image\n"
+    "  --gif FILE     an animated GIF of the run: the grid of x_t, from the noise x_T to the samples\n"
+    "                 (the last frame held 1.5 s); --gif-delay MS per frame (10..10000, default 80,\n"
+    "                 in steps of 10 ms), --gif-scale K pixels per pixel (1..16, default 2)\n"
     "  --npy FILE.npy uint8 (N, 28, 28); class labels (uint8, 10 = none) go to FILE_labels.npy\n";
 
 /* An .npy (version 1.0) of uint8 with the given shape; header padded to a multiple of 64. */
@@ -91,9 +96,10 @@ static void put_tile(uint8_t *img, int W, int x0, int y0, const uint8_t *tile, i
 /* ---- parse ---- */
 
 typedef struct {
-    const char *weights, *analytic, *png, *frames, *npy;
+    const char *weights, *analytic, *png, *frames, *gif, *npy;
     double analytic_var, eta, guidance, clip;
     long cls_one, n, steps, batch, seed, threads; /* threads 0: every core */
+    long gif_delay_ms, gif_scale;
     int all_classes, quiet, schedule_given, eta_given, class_given;
     ds_sampler_kind kind;
     ds_schedule_kind schedule_kind; /* for --analytic; a model's file names its own */
@@ -108,7 +114,8 @@ static const struct option OPTIONS[] = {
     {"clip", required_argument, 0, 'x'}, {"schedule", required_argument, 0, 'S'},
     {"batch", required_argument, 0, 'b'}, {"seed", required_argument, 0, 'r'},
     {"png", required_argument, 0, 'p'}, {"frames", required_argument, 0, 'f'},
-    {"npy", required_argument, 0, 'y'}, {"quiet", no_argument, 0, 'q'}, {"threads", required_argument, 0, 'T'},
+    {"gif", required_argument, 0, 'G'}, {"gif-delay", required_argument, 0, 'D'},
+    {"gif-scale", required_argument, 0, 'z'}, {"npy", required_argument, 0, 'y'}, {"quiet", no_argument, 0, 'q'}, {"threads", required_argument, 0, 'T'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 /* one flag; 0, or the exit status after printing an error */
@@ -141,6 +148,9 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case 'r': if (cli_parse_long("--seed", arg, 0, 0x7fffffffffffffffL, &o->seed)) return 2; break;
     case 'p': o->png = arg; break;
     case 'f': o->frames = arg; break;
+    case 'G': o->gif = arg; break;
+    case 'D': if (cli_parse_long("--gif-delay", arg, 10, 10000, &o->gif_delay_ms)) return 2; break;
+    case 'z': if (cli_parse_long("--gif-scale", arg, 1, DS_GIF_MAX_SCALE, &o->gif_scale)) return 2; break;
     case 'y': o->npy = arg; break;
     case 'q': o->quiet = 1; break;
     case 'T': if (cli_parse_long("--threads", arg, 1, 64, &o->threads)) return 2; break;
@@ -152,7 +162,8 @@ static int parse_flag(void *opts, int c, const char *arg) {
 /* 0 to sample, -1 after --help, else the exit status after printing an error */
 static int parse_args(int argc, char **argv, sample_opts *o) {
     *o = (sample_opts){.guidance = 1, .clip = 1, .cls_one = DS_NO_CLASS, .n = 16, .steps = 20, .batch = 16,
-                       .kind = DS_SAMPLER_DDIM, .schedule_kind = DS_SCHEDULE_LINEAR};
+                       .kind = DS_SAMPLER_DDIM, .schedule_kind = DS_SCHEDULE_LINEAR,
+                       .gif_delay_ms = 80, .gif_scale = 2};
     int rc = cli_parse_options(argc, argv, "sample", "h", OPTIONS, USAGE, parse_flag, o);
     if (rc) return rc;
     if (!o->weights == !o->analytic) return cli_error(2, "sample: give exactly one of --weights or --analytic");
@@ -160,12 +171,16 @@ static int parse_args(int argc, char **argv, sample_opts *o) {
     if (o->all_classes && o->class_given) return cli_error(2, "sample: --class and --classes all contradict each other: give one");
     if (o->eta_given && cli_check_eta_sampler(o->kind)) return 2;
     if (o->analytic_var && !o->analytic) return cli_error(2, "sample: --analytic-var is for --analytic (a weights file has no variance)");
-    if (!o->png && !o->frames && !o->npy) return cli_error(2, "sample: nothing to write (give --png, --frames and/or --npy)");
+    if (!o->png && !o->frames && !o->gif && !o->npy)
+        return cli_error(2, "sample: nothing to write (give --png, --frames, --gif and/or --npy)");
     size_t npy_len = o->npy ? strlen(o->npy) : 0;
     if (o->npy && (npy_len < 5 || strcmp(o->npy + npy_len - 4, ".npy")))
         return cli_error(2, "--npy FILE must end in .npy (labels go to FILE minus .npy plus _labels.npy)");
     if (o->frames && (double)o->n * o->steps * 2 * 784 > 512e6)
         return cli_error(2, "--frames for %ld images x %ld steps would exceed 512 MB; sample fewer", o->n, o->steps);
+    if (o->gif && (double)o->n * (o->steps + 1) * 900 * o->gif_scale * o->gif_scale > 512e6)
+        return cli_error(2, "--gif for %ld images x %ld steps at scale %ld would exceed 512 MB; sample fewer", o->n,
+                         o->steps, o->gif_scale);
     return 0;
 }
 
@@ -187,6 +202,9 @@ typedef struct {
     uint8_t *prev_x, *tile;         /* (B, D) pixels of x_t before a step, of x0_hat after it */
     uint8_t *strip;                 /* (steps, row_h, strip_w) the filmstrip, or NULL */
     int pair_w, strip_w, row_h;
+    int grid_cols, grid_w, grid_h;  /* the grid of images (--png, --gif) */
+    uint8_t *gif_frames;            /* (steps + 1, grid_h, grid_w) the grid of x_t before and after each step */
+    uint8_t *gif_tile;              /* (workers, B, D) pixels of one chunk's x_t */
     double t_steps, total;          /* seconds inside ds_sampler_step, in all */
     long chunks;
 } sample_run;
@@ -196,6 +214,7 @@ static void run_free(sample_run *r) {
     free(r->models), free(r->t_steps_w);
     ds_gmm_free(r->gmm);
     free(r->file), free(r->images), free(r->strip), free(r->labels), free(r->cls), free(r->prev_x), free(r->tile);
+    free(r->gif_frames), free(r->gif_tile);
 }
 
 /* the denoiser: a trained UNet, or the exact mixture over a sample file's images */
@@ -228,6 +247,23 @@ static int load_denoiser(const sample_opts *o, sample_run *r) {
     return 0;
 }
 
+/* grid of n images, a 2 px frame and gaps: one row per class with --classes all */
+static void grid_geometry(const sample_opts *o, sample_run *r) {
+    r->grid_cols = o->all_classes ? (int)(o->n / 10) : (int)ceil(sqrt((double)o->n));
+    int rows = (int)((o->n + r->grid_cols - 1) / r->grid_cols);
+    r->grid_w = r->grid_cols * (r->side + 2) + 2, r->grid_h = rows * (r->side + 2) + 2;
+}
+
+/* the GIF's frames, one grid per step (+ x_T) */
+static int set_up_gif(const sample_opts *o, sample_run *r) {
+    const size_t frame = (size_t)r->grid_w * r->grid_h;
+    r->gif_frames = malloc(frame * (o->steps + 1));
+    r->gif_tile = malloc((size_t)r->workers * r->B * r->D);
+    if (!r->gif_frames || !r->gif_tile) return cli_error(1, "out of memory for the GIF's %ld frames", o->steps + 1);
+    memset(r->gif_frames, 60, frame * (o->steps + 1));
+    return 0;
+}
+
 static int set_up(const sample_opts *o, sample_run *r) {
     if (ds_schedule_init(&r->sched, o->schedule_kind, DS_MAX_T)) return cli_error(1, "%s", ds_last_error());
     int rc = load_denoiser(o, r);
@@ -248,7 +284,8 @@ static int set_up(const sample_opts *o, sample_run *r) {
     if (!r->images || !r->labels || !r->cls || !r->t_steps_w || !r->prev_x || !r->tile || (o->frames && !r->strip)) return cli_error(1, "out of memory");
     if (r->strip) memset(r->strip, 60, (size_t)r->strip_w * r->row_h * o->steps);
     for (long i = 0; i < o->n; i++) r->labels[i] = (uint8_t)(o->all_classes ? i / (o->n / 10) : o->cls_one);
-    return 0;
+    grid_geometry(o, r);
+    return o->gif ? set_up_gif(o, r) : 0;
 }
 
 /* ---- loop ---- */
@@ -263,6 +300,18 @@ static void add_frame(sample_run *r, const ds_sampler *s, long first, int b_now,
     }
 }
 
+/* frame f of the GIF: this chunk's x_t in its places of the grid (chunks write apart) */
+static void add_gif_frame(sample_run *r, int worker, const ds_sampler *s, long first, int count, int f) {
+    uint8_t *tile = r->gif_tile + (size_t)worker * r->B * r->D;
+    uint8_t *grid = r->gif_frames + (size_t)f * r->grid_w * r->grid_h;
+    ds_x_to_pixels(ds_sampler_x(s), (long)count * r->D, tile);
+    for (int b = 0; b < count; b++) {
+        long i = first + b;
+        put_tile(grid, r->grid_w, 2 + (int)(i % r->grid_cols) * (r->side + 2), 2 + (int)(i / r->grid_cols) * (r->side + 2),
+                 tile + (long)b * r->D, r->side);
+    }
+}
+
 typedef struct {
     const sample_opts *o;
     sample_run *r;
@@ -274,6 +323,7 @@ static int chunk_step(void *user, int worker, long first, int count, int step, c
     sample_job *j = user;
     sample_run *r = j->r;
     if (r->strip && step >= 0) add_frame(r, s, first, count, step);
+    if (r->gif_frames) add_gif_frame(r, worker, s, first, count, step + 1);
     if (r->strip) ds_x_to_pixels(ds_sampler_x(s), (long)count * r->D, r->prev_x); /* x before the next step */
     if (!j->o->quiet && worker == 0 && step >= 0) {
         ds_sampler_info info;
@@ -315,9 +365,7 @@ static int sample_loop(const sample_opts *o, sample_run *r) {
 
 static int write_grid(const sample_opts *o, const sample_run *r) {
     const long n = o->n;
-    const int side = r->side;
-    int cols = o->all_classes ? (int)(n / 10) : (int)ceil(sqrt((double)n)), rows = (int)((n + cols - 1) / cols);
-    int W = cols * (side + 2) + 2, H = rows * (side + 2) + 2;
+    const int side = r->side, cols = r->grid_cols, W = r->grid_w, H = r->grid_h;
     uint8_t *grid = malloc((size_t)W * H);
     if (!grid) return cli_error(1, "out of memory");
     memset(grid, 60, (size_t)W * H);
@@ -328,7 +376,26 @@ static int write_grid(const sample_opts *o, const sample_run *r) {
     return rc ? 1 : 0;
 }
 
+static int write_gif(const sample_opts *o, const sample_run *r) {
+    ds_gif_params p;
+    ds_gif_params_init(&p);
+    p.width = r->grid_w, p.height = r->grid_h, p.scale = (int)o->gif_scale;
+    p.delay_cs = (int)((o->gif_delay_ms + 5) / 10), p.last_delay_cs = 150;
+    uint8_t *gif = NULL;
+    size_t n = 0;
+    double t0 = util_now_s();
+    if (ds_gif_encode(&p, r->gif_frames, (int)o->steps + 1, &gif, &n)) return cli_error(1, "--gif: %s", ds_last_error());
+    double seconds = util_now_s() - t0;
+    int rc = util_write_atomic(o->gif, gif, (long)n) ? cli_error(1, "%s", ds_last_error()) : 0;
+    if (!rc && !o->quiet)
+        printf("wrote %s: %ld frames of %d x %d, %zu bytes, encoded in %.1f ms\n", o->gif, o->steps + 1,
+               p.width * p.scale, p.height * p.scale, n, 1e3 * seconds);
+    free(gif);
+    return rc;
+}
+
 static int write_outputs(const sample_opts *o, const sample_run *r) {
+    if (r->gif_frames && write_gif(o, r)) return 1;
     if (o->png && write_grid(o, r)) return 1;
     if (r->strip && png_write_atomic(o->frames, r->strip_w, r->row_h * (int)o->steps, 1, r->strip)) return 1;
     if (o->npy) {
@@ -347,7 +414,8 @@ static int check_files(const sample_opts *o) {
     if (o->npy) npy_labels_path(o->npy, labels, sizeof labels);
     const cli_file files[] = {{"--weights", o->weights, CLI_IN}, {"--analytic", o->analytic, CLI_IN},
                               {"--png", o->png, CLI_OUT},        {"--frames", o->frames, CLI_OUT},
-                              {"--npy", o->npy, CLI_OUT_FILE},   {"--npy (its labels)", o->npy ? labels : NULL, CLI_OUT_FILE}};
+                              {"--npy", o->npy, CLI_OUT_FILE},   {"--npy (its labels)", o->npy ? labels : NULL, CLI_OUT_FILE},
+                              {"--gif", o->gif, CLI_OUT}};
     return cli_check_files(files, (int)(sizeof files / sizeof files[0]));
 }
 

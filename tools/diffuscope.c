@@ -30,10 +30,12 @@ static const command COMMANDS[] = {
     {"render", cmd_render, "static PNG figures for the article (vi-grid, ...)"},
     {"points", cmd_points, "point-cloud diffusion: shapes, forward frames, train, sample, quality"},
     {"png2points", cmd_png2points, "a black-on-white PNG or a drawing as a point file"},
-    {"sample", cmd_sample, "sample Fashion images (ddpm, ddim, dpmpp2m) to a PNG grid, a filmstrip, .npy"},
+    {"sample", cmd_sample, "sample Fashion images (ddpm, ddim, dpmpp2m) to a PNG grid, a filmstrip, .npy, a GIF"},
+    {"edit", cmd_edit, "edit with the Fashion UNet: SDEdit from an image, inpainting, seed and class interpolation"},
     {"fashion-sample", cmd_fashion_sample, "cut the shipped sample of real Fashion-MNIST test images"},
     {"train", cmd_train, "train the Fashion UNet or the 2-D point MLP (checkpoints, exact resume)"},
     {"eval", cmd_eval, "judge a Fashion UNet: classifier accuracy per class and FD vs the real-vs-real floor"},
+    {"classify", cmd_classify, "judge 28 x 28 images with the project's Fashion-MNIST classifier (trained by eval)"},
     {"bench", cmd_bench, "forward speed of a UNet (batch 1 and 16), the vector peak and each conv layer against it"},
     {"train-check", cmd_train_check, "one training batch, its loss and gradient norm, for a peer to recompute"},
 };

@@ -13,3 +13,5 @@ import './widgets/points.js';
 import './widgets/sampler.js';
 import './widgets/score.js';
 import './widgets/flow.js';
+import './widgets/edit.js';
+import './widgets/blend.js';

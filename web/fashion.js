@@ -1,5 +1,6 @@
-// fashion.js — what the Fashion-MNIST widgets (<diffuscope-sampler>, <diffuscope-noising>)
-// share: the class names, the image size, and the shipped test images.
+// fashion.js — what the Fashion-MNIST widgets (<diffuscope-sampler>, <diffuscope-noising>,
+// <diffuscope-edit>, <diffuscope-blend>)
+// share: the class names, the image size, the shipped test images and the trained network.
 // Not here: drawing an image (plot.js greyTile), the models (C, in the worker).
 import { fetchBytes } from './core.js';
 
@@ -26,3 +27,13 @@ export function loadFashionSample(url, engine) {
   }
   return sampleCache.get(url);
 }
+
+// The trained UNet in the engine, loaded once per URL (the editing widgets share it):
+// {handle, schedule} (the file names the schedule it was trained with). A missing file
+// rejects with err.status 404, as fetchBytes says.
+export function loadNetwork(url, engine, onProgress = () => {}) {
+  // the engine's shared, reference-counted copy (core.js acquireModel: header checked first)
+  return engine.acquireModel(url, FASHION_WANT, onProgress).then((m) => ({ handle: m.handle, schedule: m.info.schedule }));
+}
+// what a Fashion network is: the weights file's header must say so before its body is read
+export const FASHION_WANT = { kind: 'unet', image_size: SIDE, channels: 1 };

@@ -12,7 +12,7 @@ test.before(async () => { browser = await openBrowser(); });
 test.after(async () => { await browser.close(); });
 
 // every widget in web/widgets/ is on web/examples/csp.html; each must get to data-ready
-const WIDGETS = ['schedule', 'vi', 'forward', 'noising', 'sampler', 'points', 'score', 'flow'];
+const WIDGETS = ['schedule', 'vi', 'forward', 'noising', 'sampler', 'points', 'score', 'flow', 'edit', 'blend'];
 
 test('the CSP page covers every widget the project defines', () => {
   const dir = path.join(ROOT, 'web', 'widgets');

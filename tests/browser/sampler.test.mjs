@@ -36,7 +36,7 @@ async function addWidget(page, tag, attrs) {
 // tile size and pairs per row in the canvas's data-tile and data-cols, as the widget's width
 // allows): back to 28 x 28 greyscale by sampling tile pixel centres, then statistics.
 async function tileStats(widget, which) {
-  return widget.locator('canvas').evaluate((canvas, which) => {
+  return widget.locator('canvas.ds-sampler-canvas').evaluate((canvas, which) => {
     const ctx = canvas.getContext('2d');
     const ratio = canvas.width / parseFloat(canvas.style.width);
     const tile = Number(canvas.dataset.tile), cols = Number(canvas.dataset.cols), gap = 4, pairW = 2 * tile + gap, padX = 14, capH = 18;
@@ -60,7 +60,7 @@ async function tileStats(widget, which) {
   }, which);
 }
 
-const canvasBytes = (widget) => widget.locator('canvas').evaluate((c) => {
+const canvasBytes = (widget) => widget.locator('canvas.ds-sampler-canvas').evaluate((c) => {
   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   let hash = 0;
   for (let i = 0; i < d.length; i += 4) hash = (hash * 31 + d[i]) | 0;

@@ -83,6 +83,11 @@ export const CLI_ROWS = [
   ['cli-batch-0', ['sample', '--analytic', SAMPLE, '--batch', '0', '--png', F.out], 2, '--batch must be between 1 and 1024, got 0'],
   ['cli-batch-big', ['sample', '--analytic', SAMPLE, '--batch', '100000', '--png', F.out], 2, '--batch must be between 1 and 1024, got 100000'],
   ['cli-seed-frac', ['sample', '--analytic', SAMPLE, '--seed', '1.5', '--png', F.out], 2, "--seed expects an integer, got '1.5'"],
+  ['cli-gif-delay', ['sample', '--analytic', SAMPLE, '--gif', F.out, '--gif-delay', '5'], 2, '--gif-delay must be between 10 and 10000, got 5'],
+  ['cli-gif-scale', ['sample', '--analytic', SAMPLE, '--gif', F.out, '--gif-scale', '17'], 2, '--gif-scale must be between 1 and 16, got 17'],
+  ['cli-classify-size', ['classify', '--images', F.garbage], 1, "has 26 bytes, not a whole number of 28 x 28 images"],
+  ['cli-edit-both', ['edit', '--weights', path.join(ROOT, 'weights/fashion-unet.dsw'), '--image', '3', '--slerp', '1,2', '--png', F.out], 2, "edit: give exactly one of --image K or --slerp A,B"],
+  ['cli-edit-mask', ['edit', '--weights', path.join(ROOT, 'weights/fashion-unet.dsw'), '--image', '3', '--mask', 'middle', '--png', F.out], 2, "--mask expects top, bottom, left or right, got 'middle'"],
   ['cli-schedule-contradicts', ['sample', '--weights', path.join(ROOT, 'weights/fashion-unet.dsw'), '--schedule', 'cosine', '--png', F.out], 2, '(trained with the linear schedule, T = 1000): drop --schedule'],
   ['cli-train-check-out', ['train-check', '--batch', '4'], 2, 'train-check: --out DIR is required (see --help)'],
   ['cli-sampler', ['sample', '--analytic', SAMPLE, '--sampler', 'euler', '--png', F.out], 2, "--sampler: unknown sampler 'euler' (expected one of ddpm, ddim, dpmpp2m)"],
@@ -208,6 +213,11 @@ export const WASM_ROWS = [
   ['wasm-peek-size', 'weights_peek', (c) => { const b = c.mlp.slice(0, 256); new DataView(b.buffer).setBigUint64(152, 1500000000n, true); return [b, 256]; },
     [['rec', 'weights_peek']], 'header: the file announces 1500000000 bytes, but an mlp of this config takes'],
   ['wasm-peek-short', 'weights_peek', (c) => [c.mlp.slice(0, 100), 100], [['rec', 'weights_peek']], 'truncated: 100 bytes, but the header alone takes 256'],
+  ['wasm-sdedit-t0', 'sampler_sdedit', (c) => [c.sampler, 1001, new Uint8Array(2)], [['rec', 'sampler_info']], 'sdedit strength t0 must be between 0 and 1000 (got 1001)'],
+  ['wasm-inpaint-mask', 'sampler_inpaint', (c) => [c.sampler, new Uint8Array(2), new Uint8Array([0, 2]), 1, 1], [], 'inpaint: mask value 1 is 2 (expected 0 = keep, 1 = regenerate)'],
+  ['wasm-blend-mixture', 'sampler_blend', (c) => [c.sampler, new Int32Array([1]), f32(0.5)], [], '(class interpolation needs a network)'],
+  ['wasm-guidance-map', 'sampler_guidance_map', (c) => [c.sampler], [['f32', 2]], 'guidance map: the sampler is not guided (guidance 1 runs no unconditional half)'],
+  ['wasm-gif-scale', 'gif_encode', () => [new Uint8Array(4), 1, 2, 2, 17, 8, 0, 0, null], [], 'gif scale must be between 1 and 16 (got 17)'],
 ];
 
 for (const variant of ['simd', 'scalar']) {

@@ -5,10 +5,14 @@
 // x_t and the model's current guess x̂_0, the noise level and the time the step took. The
 // denoiser is the trained UNet (loaded lazily, with progress, when the widget first scrolls
 // into view) or the exact denoiser of a mixture of real test images (no training needed).
+// With guidance g != 1, what guidance adds is shown beside x̂_0: the map ε̂_cond − ε̂_uncond of
+// each step (red above zero, blue below), and the guidance slider re-runs from the same noise.
+// The whole run is kept in a filmstrip (click to scrub) that exports as a PNG strip and a GIF.
 import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, reducedMotion, shortValue, SCHEDULES } from '../core.js';
 import { CLASS_NAMES, SIDE, D, loadFashionSample } from '../fashion.js';
-import { hiDpiCanvas, theme, font, greyTile, fmt } from '../plot.js';
+import { hiDpiCanvas, theme, font, greyTile, fmt, short } from '../plot.js';
 import { FASHION_WEIGHTS, FASHION_SAMPLE } from '../assets.js';
+import { Filmstrip, signedTile } from '../filmstrip.js';
 
 const NO_CLASS = 10;
 // what the image sampler draws: the weights file's header must say so (core.js acquireModel)
@@ -64,6 +68,15 @@ class SamplerWidget extends DiffuscopeElement {
     this.scrub.addEventListener('input', () => this.show(Number(this.scrub.value)));
     this.progress = h('progress', { class: 'ds-progress', max: 1, value: 0, hidden: true, 'aria-label': 'loading the weights' });
     this.canvas = h('canvas', { class: 'ds-sampler-canvas', role: 'img', 'aria-label': 'x_t and the predicted x0 for each image' });
+    this.guideCanvas = h('canvas', { class: 'ds-sampler-guide', role: 'img', 'aria-label': 'what guidance adds: eps_cond minus eps_uncond for each image' });
+    this.guideSlider = h('input', { type: 'range', class: 'ds-guidance-slider', min: 0, max: 6, step: 0.25, value: this.guidanceIn.value, 'aria-label': 'guidance scale (re-runs from the same noise)' });
+    this.guideOut = h('output', {}, short(Number(this.guidanceIn.value)));
+    this.guideSlider.addEventListener('input', () => (this.guideOut.textContent = short(Number(this.guideSlider.value))));
+    this.guideSlider.addEventListener('change', () => {
+      this.guidanceIn.value = this.guideSlider.value;
+      this.rerun();
+    });
+    this.strip = new Filmstrip({ onPick: (i) => this.show(i), engine: () => this.engine(), name: 'diffuscope-sampler' });
     this.readout = {};
     const cell = (k, label) => readoutCell(this.readout, k, label);
     this.append(
@@ -72,11 +85,17 @@ class SamplerWidget extends DiffuscopeElement {
         labelled('η (DDIM)', this.etaIn), labelled('seed', this.seedIn), labelled('batch', this.batchIn)),
       h('div', { class: 'ds-controls' }, this.playBtn, this.stepBtn, this.resetBtn,
         h('label', { class: 'ds-control ds-scrub-label' }, 'step ', this.scrub)),
+      h('label', { class: 'ds-control' }, 'guidance ', this.guideSlider, ' g = ', this.guideOut),
       this.progress,
-      this.canvas,
+      h('div', { class: 'ds-edit-views' }, this.canvas, this.guideCanvas),
       h('div', { class: 'ds-readouts' }, cell('step', 'step'), cell('t', 't ='), cell('signal', '√ᾱ_t ='),
         cell('noise', 'noise √(1−ᾱ_t) ='), cell('snr', 'SNR ='), cell('ms', 'ms/step:')),
+      this.strip.element,
     );
+    this.guidanceIn.addEventListener('change', () => {
+      this.guideSlider.value = this.guidanceIn.value;
+      this.guideOut.textContent = short(Number(this.guidanceIn.value));
+    });
     for (const el of [this.denoiser, this.classSel, this.samplerSel, this.stepsIn, this.guidanceIn, this.etaIn, this.seedIn, this.batchIn])
       el.addEventListener('change', () => this.restart());
     this.setBusy(true);
@@ -245,6 +264,7 @@ class SamplerWidget extends DiffuscopeElement {
       }
       this.handle = ret;
       this.cls = cls;
+      this.guided = p.guidance !== 1;
       this.history = [];
       await this.capture(engine, 0);
       if (this.denoiserNote && this.denoiser.value === 'mixture') this.showNotice(this.denoiserNote);
@@ -261,8 +281,10 @@ class SamplerWidget extends DiffuscopeElement {
   async capture(engine, ms) {
     const B = this.cls.length;
     const { outs } = await engine.call('sampler_frame', [this.handle], [['u8', B * D], ['u8', B * D], ['rec', 'sampler_info']]);
-    this.history.push({ x: outs[0], x0: outs[1], info: outs[2], ms });
+    const map = this.guided ? (await engine.call('sampler_guidance_map', [this.handle], [['f32', B * D]])).outs[0] : null;
+    this.history.push({ x: outs[0], x0: outs[1], info: outs[2], ms, map });
     this.scrub.max = this.history.length - 1;
+    this.strip.set(this.history, B);
     this.show(this.history.length - 1);
   }
 
@@ -276,6 +298,20 @@ class SamplerWidget extends DiffuscopeElement {
     await this.capture(engine, ms);
     this.dataset.step = String(this.history.length - 1);
     return true;
+  }
+
+  // the guidance slider: the same seed, so the same x_T, run to the end at once
+  async rerun() {
+    await this.restart();
+    if (this.busy) return;
+    this.setBusy(true);
+    try {
+      while (await this.stepOnce());
+    } catch (err) {
+      this.showError(err.message);
+    } finally {
+      this.setBusy(false);
+    }
   }
 
   async singleStep() {
@@ -327,6 +363,26 @@ class SamplerWidget extends DiffuscopeElement {
     const timed = this.history.slice(1, index + 1).map((f) => f.ms);
     this.readout.ms.textContent = index ? `${frame.ms.toFixed(1)} (mean ${(timed.reduce((a, b) => a + b, 0) / timed.length).toFixed(1)})` : '–';
     this.draw(frame);
+    this.drawGuide(frame);
+    this.strip.draw(index);
+  }
+
+  // ε̂_cond − ε̂_uncond per image, on one colour scale for the whole batch at this step
+  drawGuide(frame) {
+    const B = this.cls.length, cols = Math.min(B, 4), rows = Math.ceil(B / cols);
+    const tile = 84, gap = 4, capH = 18, W = cols * (tile + gap) - gap, H = rows * (tile + capH) + capH;
+    this.guideCanvas.hidden = !frame.map;
+    if (!frame.map) return;
+    const { ctx } = hiDpiCanvas(this.guideCanvas, { width: W, height: H });
+    const colors = theme(this);
+    ctx.fillStyle = colors.bg;
+    ctx.fillRect(0, 0, W, H);
+    let m = 0;
+    for (const v of frame.map) m = Math.max(m, Math.abs(v));
+    ctx.fillStyle = colors.text;
+    ctx.font = font();
+    ctx.fillText(`ε̂_c − ε̂_u (±${fmt(m)})`, 0, 13);
+    for (let b = 0; b < B; b++) signedTile(ctx, frame.map, b * D, SIDE, (b % cols) * (tile + gap), capH + Math.floor(b / cols) * (tile + capH), tile, m || 1);
   }
 
   // Up to 4 (x_t, x̂_0) pairs a row, as many as the widget's width takes; on a narrow one the

@@ -1,0 +1,160 @@
+// filmstrip.js — what every sampling widget shares to keep a whole run: a strip of x_t and x̂_0
+// per step that the reader clicks (or moves through with the arrow keys) to scrub, and an
+// export of the run as a PNG strip and as an animated GIF (encoded in C by src/gif.c through
+// the face's gif_encode, the same encoder as `diffuscope sample --gif`). Also the signed
+// tile that shows a guidance map ε̂_cond − ε̂_uncond (blue below zero, red above).
+// A run is an array of frames {x: Uint8Array (B·D), x0: Uint8Array (B·D)}, B images of SIDE².
+// Not here: computing a run (C, in the worker), the widgets' own views.
+import { h } from './core.js';
+import { SIDE, D } from './fashion.js';
+import { hiDpiCanvas, theme, font, greyTile } from './plot.js';
+
+// a (side x side) float map centred on 0 as a size x size square at (x, y); scale: |v| at
+// full colour (the map's own max |v| if not given). Returns the scale used.
+export function signedTile(ctx, values, offset, side, x, y, size, scale) {
+  let m = scale || 0;
+  if (!m) for (let i = 0; i < side * side; i++) m = Math.max(m, Math.abs(values[offset + i]));
+  const img = new ImageData(side, side);
+  for (let i = 0; i < side * side; i++) {
+    const v = m > 0 ? Math.max(-1, Math.min(1, values[offset + i] / m)) : 0;
+    const a = Math.round(255 * Math.abs(v));
+    img.data[4 * i] = v > 0 ? 255 : 255 - a;
+    img.data[4 * i + 1] = 255 - a;
+    img.data[4 * i + 2] = v < 0 ? 255 : 255 - a;
+    img.data[4 * i + 3] = 255;
+  }
+  const tile = document.createElement('canvas');
+  tile.width = tile.height = side;
+  tile.getContext('2d').putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(tile, x, y, size, size);
+  return m;
+}
+
+// The run's frames composed into grey images for export: frame f = for each image, x_t then
+// x̂_0, side by side with a 2 px gap, 4 px between images. Returns {pixels (F, H, W), W, H}.
+export function runFrames(run, B) {
+  const W = B * (2 * SIDE + 2) + (B - 1) * 4, H = SIDE, F = run.length;
+  const pixels = new Uint8Array(F * W * H).fill(60);
+  run.forEach((fr, f) => {
+    for (let b = 0; b < B; b++)
+      for (const [k, src] of [[0, fr.x], [1, fr.x0]])
+        for (let y = 0; y < SIDE; y++) {
+          const at = f * W * H + y * W + b * (2 * SIDE + 6) + k * (SIDE + 2);
+          pixels.set(src.subarray(b * D + y * SIDE, b * D + (y + 1) * SIDE), at);
+        }
+  });
+  return { pixels, W, H };
+}
+
+function download(blob, name) {
+  const a = h('a', { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+export class Filmstrip {
+  // onPick(index): the reader chose frame `index`; engine(): the engine, for the GIF; name: file stem
+  constructor({ onPick, engine, name }) {
+    this.onPick = onPick;
+    this.engineOf = engine;
+    this.name = name;
+    this.run = [];
+    this.B = 1;
+    this.image = 0; // which image of the batch the strip shows
+    this.canvas = h('canvas', { class: 'ds-filmstrip-canvas', tabindex: 0, role: 'slider', 'aria-label': 'the whole run: x_t above, x̂_0 below, per step; click or use the arrow keys to scrub', 'aria-valuemin': 0 });
+    this.canvas.addEventListener('click', (e) => {
+      const r = this.canvas.getBoundingClientRect();
+      const i = Math.floor((e.clientX - r.left) / this.cell);
+      if (i >= 0 && i < this.run.length) this.pick(i);
+    });
+    this.canvas.addEventListener('keydown', (e) => {
+      const step = { ArrowLeft: -1, ArrowRight: 1, Home: -Infinity, End: Infinity }[e.key];
+      if (step === undefined || !this.run.length) return;
+      e.preventDefault();
+      this.pick(Math.max(0, Math.min(this.run.length - 1, this.selected + step)));
+    });
+    this.pngBtn = h('button', { type: 'button', class: 'ds-export-png', disabled: true, onclick: () => this.exportPng() }, 'Save PNG strip');
+    this.gifBtn = h('button', { type: 'button', class: 'ds-export-gif', disabled: true, onclick: () => this.exportGif() }, 'Save GIF');
+    this.note = h('span', { class: 'ds-export-note' });
+    this.element = h('div', { class: 'ds-filmstrip' }, h('div', { class: 'ds-filmstrip-scroll' }, this.canvas),
+      h('div', { class: 'ds-controls ds-export' }, this.pngBtn, this.gifBtn, this.note));
+    this.selected = 0;
+  }
+
+  set(run, B) {
+    this.run = run;
+    this.B = B;
+    this.image = Math.min(this.image, B - 1);
+    this.pngBtn.disabled = this.gifBtn.disabled = !run.length;
+    this.canvas.setAttribute('aria-valuemax', Math.max(0, run.length - 1));
+    this.draw(run.length - 1);
+  }
+
+  pick(i) {
+    this.draw(i);
+    this.onPick(i);
+  }
+
+  draw(selected) {
+    this.selected = Math.max(0, selected);
+    this.canvas.setAttribute('aria-valuenow', this.selected);
+    const tile = 28, gap = 2;
+    this.cell = tile + gap;
+    const n = this.run.length, W = Math.max(1, n * this.cell), H = 2 * tile + gap + 14;
+    const { ctx } = hiDpiCanvas(this.canvas, { width: W, height: H });
+    const colors = theme(this.canvas);
+    ctx.fillStyle = colors.bg;
+    ctx.fillRect(0, 0, W, H);
+    this.run.forEach((fr, i) => {
+      greyTile(ctx, fr.x, this.image * D, SIDE, i * this.cell, 0, tile);
+      greyTile(ctx, fr.x0, this.image * D, SIDE, i * this.cell, tile + gap, tile);
+    });
+    if (n) {
+      ctx.strokeStyle = colors.accent;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(this.selected * this.cell, 1, tile, 2 * tile + gap - 2);
+      ctx.fillStyle = colors.muted;
+      ctx.font = font(10);
+      ctx.fillText(`step ${this.selected} of ${n - 1}`, 0, H - 2);
+    }
+  }
+
+  // the strip of every step as a PNG: x_t above, x̂_0 below, all images of the batch
+  async exportPng() {
+    const { pixels, W, H } = runFrames(this.run, this.B);
+    const F = this.run.length;
+    const canvas = document.createElement('canvas');
+    canvas.width = F * (W + 2);
+    canvas.height = H;
+    const ctx = canvas.getContext('2d');
+    for (let f = 0; f < F; f++) {
+      const img = new ImageData(W, H);
+      for (let p = 0; p < W * H; p++) {
+        const v = pixels[f * W * H + p];
+        img.data[4 * p] = img.data[4 * p + 1] = img.data[4 * p + 2] = v;
+        img.data[4 * p + 3] = 255;
+      }
+      ctx.putImageData(img, f * (W + 2), 0);
+    }
+    const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
+    this.lastExport = { kind: 'png', bytes: blob.size };
+    download(blob, `${this.name}-strip.png`);
+  }
+
+  // the run as an animated GIF, 80 ms a step, the result held 1.5 s, 3 px per pixel
+  async exportGif() {
+    const t0 = performance.now();
+    const { pixels, W, H } = runFrames(this.run, this.B);
+    const F = this.run.length, scale = 3, engine = await this.engineOf();
+    const args = [pixels, F, W, H, scale, 8, 150];
+    const size = (await engine.call('gif_encode', [...args, 0, null])).ret;
+    const bytes = (await engine.call('gif_encode', [...args, size], [['u8', size]])).outs[0];
+    const ms = performance.now() - t0;
+    this.lastExport = { kind: 'gif', bytes: bytes.length, ms, frames: F, width: W * scale, height: H * scale, data: bytes };
+    this.note.textContent = `GIF: ${F} frames, ${(bytes.length / 1024).toFixed(1)} KB, encoded in ${ms.toFixed(0)} ms`;
+    download(new Blob([bytes], { type: 'image/gif' }), `${this.name}.gif`);
+  }
+}

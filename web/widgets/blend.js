@@ -1,0 +1,178 @@
+// <diffuscope-blend> — one garment morphing into another, computed in the worker (src/edit.h).
+//   <diffuscope-blend weights="../weights/fashion-unet.dsw" seed-a="1" seed-b="2" class-a="0" class-b="7">
+// Two seeds and two classes; the slider u moves x_T along the great circle from seed A's noise
+// to seed B's (spherical interpolation: Gaussian noise lives near the sphere of radius √D) and
+// the class embedding from class A to class B, and DDIM with η = 0 maps each x_T to its image,
+// so the images change continuously. A row of nine images along u shows the whole path; the
+// large pair is the slider's own u (x_T and the image), with its run in a filmstrip.
+import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement } from '../core.js';
+import { FASHION_WEIGHTS } from '../assets.js';
+import { CLASS_NAMES, SIDE, D, loadNetwork } from '../fashion.js';
+import { Filmstrip } from '../filmstrip.js';
+import { hiDpiCanvas, theme, font, greyTile, short } from '../plot.js';
+
+const PATH_N = 9; // images along u in the row
+
+class BlendWidget extends DiffuscopeElement {
+  build() {
+    this.weightsUrl = this.urlAttr('weights', FASHION_WEIGHTS);
+    const num = (name, value, min, max, step) => h('input', { type: 'number', name, value, min, max, step, 'aria-label': name });
+    const classSel = (name, value) => {
+      const sel = h('select', { 'aria-label': name }, ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)));
+      sel.value = String(Math.round(this.numberAttr(name, value, 0, 9)));
+      return sel;
+    };
+    this.seedA = num('seed A', Math.round(this.numberAttr('seed-a', 1, 0, 2 ** 31)), 0, 2 ** 31, 1);
+    this.seedB = num('seed B', Math.round(this.numberAttr('seed-b', 2, 0, 2 ** 31)), 0, 2 ** 31, 1);
+    this.classA = classSel('class-a', 0);
+    this.classB = classSel('class-b', 7);
+    this.stepsIn = num('steps', Math.round(this.numberAttr('steps', 20, 1, 1000)), 1, 1000, 1);
+    this.guidanceIn = num('guidance', this.numberAttr('guidance', 2, 0, 20), 0, 20, 0.5);
+    this.slider = h('input', { type: 'range', class: 'ds-blend-u', min: 0, max: 1, step: 0.025, value: this.numberAttr('u', 0.5, 0, 1), 'aria-label': 'interpolation u from A to B' });
+    this.uOut = h('output', {}, short(Number(this.slider.value)));
+    this.pathCanvas = h('canvas', { class: 'ds-blend-path', role: 'img', 'aria-label': 'nine images from A to B' });
+    this.canvas = h('canvas', { class: 'ds-blend-canvas', role: 'img', 'aria-label': 'x_T and the image at the slider' });
+    this.progress = h('progress', { class: 'ds-progress', max: 1, value: 0, hidden: true, 'aria-label': 'loading the weights' });
+    this.strip = new Filmstrip({ onPick: (i) => this.drawPair(i), engine: () => this.engine(), name: 'diffuscope-blend' });
+    this.readout = {};
+    this.append(
+      h('div', { class: 'ds-controls' }, labelled('seed A', this.seedA), labelled('class A', this.classA), labelled('seed B', this.seedB),
+        labelled('class B', this.classB), labelled('steps', this.stepsIn), labelled('guidance', this.guidanceIn)),
+      h('label', { class: 'ds-control' }, 'A ', this.slider, ' B  u = ', this.uOut),
+      this.progress,
+      this.pathCanvas,
+      this.canvas,
+      h('div', { class: 'ds-readouts' }, readoutCell(this.readout, 'ms', 'ms per image:')),
+      this.strip.element,
+    );
+    this.slider.addEventListener('input', () => {
+      this.uOut.textContent = short(Number(this.slider.value));
+      this.queue(() => this.showU());
+    });
+    for (const el of [this.seedA, this.seedB, this.classA, this.classB, this.stepsIn, this.guidanceIn])
+      el.addEventListener('change', () => this.queue(() => this.refresh()));
+    this.showNotice('The interpolation starts when it scrolls into view.');
+    whenVisible(this, () => this.queue(() => this.refresh()));
+  }
+
+  // One computation at a time; while one runs, only the newest request waits (a dragged
+  // slider skips the positions it passed).
+  queue(job) {
+    this.next = job;
+    if (this.running) return this.running;
+    this.running = (async () => {
+      while (this.next) {
+        const j = this.next;
+        this.next = null;
+        try {
+          await j();
+        } catch (err) {
+          this.showError(err.message);
+        }
+      }
+      this.running = null;
+    })();
+    return this.running;
+  }
+
+  params() {
+    const checked = (input, lo, hi) => {
+      const v = input.value.trim() === '' ? NaN : Number(input.value);
+      const ok = Number.isFinite(v) && v >= lo && v <= hi;
+      input.setAttribute('aria-invalid', String(!ok));
+      if (!ok) throw new Error(`${input.name} must be a number between ${lo} and ${hi} (got "${input.value}")`);
+      return v;
+    };
+    return {
+      seedA: Math.round(checked(this.seedA, 0, 2 ** 31)), seedB: Math.round(checked(this.seedB, 0, 2 ** 31)),
+      classA: Number(this.classA.value), classB: Number(this.classB.value),
+      steps: Math.round(checked(this.stepsIn, 1, 1000)), guidance: checked(this.guidanceIn, 0, 20),
+    };
+  }
+
+  // images at u (an array in [0, 1]): DDIM η = 0 from slerped noise and blended classes.
+  // Returns the run's frames {x, x0} (F, B, D) pixels.
+  async sample(us) {
+    const engine = await this.engine();
+    if (!this.net) {
+      this.progress.hidden = false;
+      try {
+        this.net = await loadNetwork(this.weightsUrl, engine, (f) => (this.progress.value = f));
+      } finally {
+        this.progress.hidden = true;
+      }
+    }
+    const p = this.params(), B = us.length;
+    const cls = new Int32Array(B).fill(p.classA);
+    const h0 = (await engine.call('sampler_new', [this.net.handle, this.net.schedule, 'ddim', p.steps, 0, p.guidance, 1, p.seedA, B, cls])).ret;
+    try {
+      if (p.classA !== p.classB) await engine.call('sampler_blend', [h0, new Int32Array(B).fill(p.classB), Float32Array.from(us)]);
+      await engine.call('sampler_slerp', [h0, p.seedA, p.seedB, Float64Array.from(us)]);
+      const F = p.steps + 1;
+      const { outs } = await engine.call('edit_run', [h0, 0], [['u8', F * B * D], ['u8', F * B * D], ['f32', 1], ['recs', 'sampler_info', F]]);
+      return Array.from({ length: F }, (_, f) => ({ x: outs[0].subarray(f * B * D, (f + 1) * B * D), x0: outs[1].subarray(f * B * D, (f + 1) * B * D) }));
+    } finally {
+      await engine.call('free', [h0]);
+    }
+  }
+
+  async refresh() {
+    const us = Array.from({ length: PATH_N }, (_, i) => i / (PATH_N - 1));
+    const run = await this.sample(us);
+    this.path = run[run.length - 1].x;
+    this.drawPath();
+    await this.showU();
+    this.clearStatus();
+    this.dataset.ready = '';
+  }
+
+  async showU() {
+    const u = Number(this.slider.value), t0 = performance.now();
+    this.run = await this.sample([u]);
+    const ms = performance.now() - t0;
+    this.readout.ms.textContent = ms.toFixed(0);
+    this.shown = { u, pixels: this.run[this.run.length - 1].x };
+    this.dataset.u = String(u);
+    this.strip.set(this.run, 1);
+    this.drawPair(this.run.length - 1);
+    this.drawPath();
+  }
+
+  drawPath() {
+    const tile = 56, gap = 4, capH = 16, W = PATH_N * (tile + gap) - gap, H = tile + capH + 4;
+    const { ctx } = hiDpiCanvas(this.pathCanvas, { width: W, height: H });
+    const colors = theme(this);
+    ctx.fillStyle = colors.bg;
+    ctx.fillRect(0, 0, W, H);
+    ctx.fillStyle = colors.text;
+    ctx.font = font(11);
+    const p = this.params();
+    ctx.fillText(`A: ${CLASS_NAMES[p.classA]}, seed ${p.seedA}`, 0, 12);
+    const right = `B: ${CLASS_NAMES[p.classB]}, seed ${p.seedB}`;
+    ctx.fillText(right, W - ctx.measureText(right).width, 12);
+    if (!this.path) return;
+    for (let i = 0; i < PATH_N; i++) greyTile(ctx, this.path, i * D, SIDE, i * (tile + gap), capH, tile);
+    if (this.shown) { // where the slider is along the row
+      ctx.fillStyle = colors.accent;
+      ctx.fillRect(this.shown.u * (W - 4), capH + tile + 1, 4, 3);
+    }
+  }
+
+  drawPair(i) {
+    const fr = this.run?.[i];
+    if (!fr) return;
+    const tile = 140, gap = 8, capH = 16, W = 2 * tile + gap, H = tile + capH;
+    const { ctx } = hiDpiCanvas(this.canvas, { width: W, height: H });
+    const colors = theme(this);
+    ctx.fillStyle = colors.bg;
+    ctx.fillRect(0, 0, W, H);
+    ctx.fillStyle = colors.text;
+    ctx.font = font();
+    ctx.fillText(`x_t, step ${i} of ${this.run.length - 1}`, 0, 12);
+    ctx.fillText(`x̂_0 at u = ${short(this.shown?.u ?? 0)}`, tile + gap, 12);
+    greyTile(ctx, fr.x, 0, SIDE, 0, capH, tile);
+    greyTile(ctx, fr.x0, 0, SIDE, tile + gap, capH, tile);
+  }
+}
+
+defineElement('diffuscope-blend', BlendWidget);

@@ -1,0 +1,266 @@
+// <diffuscope-edit> — editing with the trained Fashion UNet, computed in the worker (src/edit.h).
+//   <diffuscope-edit weights="../weights/fashion-unet.dsw" mode="sdedit" strength="800" class="0">
+// SDEdit: draw on a 28 × 28 pad (mouse, touch or keyboard; brush size, eraser, clear) or pick a
+// real test image, choose a class and a strength t₀: the image is noised to t₀ with
+// q(x_t₀ | x_0) and denoised from there to an image of that class. Inpainting: paint a mask
+// over a test image; the masked pixels are regenerated (for any class), the rest kept exactly
+// (RePaint resampling r = 1..10). Every step's x_t and x̂_0 are kept in a filmstrip, which
+// scrubs and exports as a PNG strip or an animated GIF.
+import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement } from '../core.js';
+import { FASHION_WEIGHTS, FASHION_SAMPLE } from '../assets.js';
+import { CLASS_NAMES, SIDE, D, loadFashionSample, loadNetwork } from '../fashion.js';
+import { Filmstrip } from '../filmstrip.js';
+import { hiDpiCanvas, theme, font, greyTile } from '../plot.js';
+
+const PAD = 224; // CSS px of the 28 x 28 pad: 8 px per pixel
+
+class EditWidget extends DiffuscopeElement {
+  build() {
+    this.weightsUrl = this.urlAttr('weights', FASHION_WEIGHTS);
+    this.sampleUrl = this.urlAttr('sample', FASHION_SAMPLE);
+    this.drawing = new Uint8Array(D); // the pad's ink, 0 = background (as in Fashion-MNIST)
+    this.mask = new Uint8Array(D);    // inpainting: 1 = regenerate
+    this.picked = null;               // a test image's pixels, or null: the drawing
+    this.cursor = { x: 14, y: 14 };   // the keyboard brush
+    const num = (name, value, min, max, step) => h('input', { type: 'number', name, value, min, max, step, 'aria-label': name });
+
+    this.modeSel = h('select', { 'aria-label': 'mode' }, h('option', { value: 'sdedit' }, 'SDEdit: denoise a drawing or an image'),
+      h('option', { value: 'inpaint' }, 'inpaint: regenerate a painted mask'));
+    this.modeSel.value = this.choiceAttr('mode', ['sdedit', 'inpaint'], 'sdedit');
+    this.classSel = h('select', { 'aria-label': 'class' }, ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)));
+    const clsAttr = (this.getAttribute('class') || '').split(/\s+/).find((t) => /^\d+$/.test(t));
+    if (clsAttr !== undefined) {
+      if (Number(clsAttr) <= 9) this.classSel.value = clsAttr;
+      else this.attributeError(`attribute class="${clsAttr}" must be a class 0..9; using 0`);
+    }
+    this.strengthIn = h('input', { type: 'range', name: 'strength', min: 0, max: 1000, step: 10, value: Math.round(this.numberAttr('strength', 800, 0, 1000)), 'aria-label': 'strength t0' });
+    this.strengthOut = h('output', {}, this.strengthIn.value);
+    this.strengthIn.addEventListener('input', () => (this.strengthOut.textContent = this.strengthIn.value));
+    this.stepsIn = num('steps', Math.round(this.numberAttr('steps', 20, 1, 1000)), 1, 1000, 1);
+    this.guidanceIn = num('guidance', this.numberAttr('guidance', 2, 0, 20), 0, 20, 0.5);
+    this.seedIn = num('seed', Math.round(this.numberAttr('seed', 1, 0, 2 ** 31)), 0, 2 ** 31, 1);
+    this.resampleIn = num('resample', Math.round(this.numberAttr('resample', 1, 1, 10)), 1, 10, 1);
+    this.brushIn = h('input', { type: 'range', name: 'brush', min: 1, max: 4, step: 1, value: 2, 'aria-label': 'brush size' });
+    this.eraser = h('input', { type: 'checkbox', name: 'eraser', 'aria-label': 'eraser' });
+    this.sourceSel = h('select', { 'aria-label': 'start from' }, h('option', { value: 'drawing' }, 'my drawing'), h('option', { value: 'image' }, 'a test image'));
+    this.imageIn = num('image', 0, 0, 79, 1);
+    this.pad = h('canvas', { class: 'ds-edit-pad', tabindex: 0, role: 'img', 'aria-label': 'drawing pad, 28 by 28: draw with the mouse or a finger, or move with the arrow keys and press space to paint' });
+    this.result = h('canvas', { class: 'ds-edit-result', role: 'img', 'aria-label': 'x_t and the predicted x0 at the chosen step' });
+    this.runBtn = h('button', { type: 'button', class: 'ds-edit-run', onclick: () => this.edit() }, 'Edit');
+    this.clearBtn = h('button', { type: 'button', class: 'ds-edit-clear', onclick: () => this.clear() }, 'Clear');
+    this.progress = h('progress', { class: 'ds-progress', max: 1, value: 0, hidden: true, 'aria-label': 'loading the weights' });
+    this.strip = new Filmstrip({ onPick: (i) => this.show(i), engine: () => this.engine(), name: 'diffuscope-edit' });
+    this.readout = {};
+    this.append(
+      h('div', { class: 'ds-controls' }, labelled('mode', this.modeSel), labelled('start from', this.sourceSel), labelled('test image', this.imageIn),
+        labelled('class', this.classSel), labelled('steps', this.stepsIn), labelled('guidance', this.guidanceIn), labelled('seed', this.seedIn),
+        labelled('resample r', this.resampleIn)),
+      h('div', { class: 'ds-controls' }, h('label', { class: 'ds-control ds-edit-strength' }, 'strength t₀ ', this.strengthIn, this.strengthOut),
+        h('label', { class: 'ds-control' }, 'brush ', this.brushIn), h('label', { class: 'ds-control' }, this.eraser, ' eraser'), this.clearBtn, this.runBtn),
+      this.progress,
+      h('div', { class: 'ds-edit-views' }, this.pad, this.result),
+      h('div', { class: 'ds-readouts' }, readoutCell(this.readout, 'step', 'step'), readoutCell(this.readout, 't', 't ='),
+        readoutCell(this.readout, 'ms', 'click to image (ms):')),
+      this.strip.element,
+    );
+    for (const el of [this.modeSel, this.sourceSel, this.imageIn]) el.addEventListener('change', () => this.pickSource());
+    this.padEvents();
+    this.drawPad();
+    this.drawResult(null);
+    this.pickSource();
+    whenVisible(this, () => this.prepare());
+  }
+
+  // the network and the test images, loaded when the widget first comes into view
+  async prepare() {
+    try {
+      const engine = await this.engine();
+      this.progress.hidden = false;
+      this.net = await loadNetwork(this.weightsUrl, engine, (f) => (this.progress.value = f));
+      this.sample = await loadFashionSample(this.sampleUrl, engine);
+      this.progress.hidden = true;
+      this.pickSource();
+      this.dataset.ready = '';
+    } catch (err) {
+      this.progress.hidden = true;
+      this.showError(err.status === 404 ? `The weights file ${new URL(this.weightsUrl).pathname} is missing (not trained or not shipped yet).` : err.message);
+    }
+  }
+
+  inpainting() {
+    return this.modeSel.value === 'inpaint';
+  }
+
+  // what the pad shows: the drawing, or a test image (inpainting always edits a test image)
+  pickSource() {
+    const useImage = this.inpainting() || this.sourceSel.value === 'image';
+    this.sourceSel.disabled = this.inpainting();
+    this.strengthIn.disabled = this.inpainting();
+    this.resampleIn.disabled = !this.inpainting();
+    const i = Math.max(0, Math.min(79, Math.round(Number(this.imageIn.value) || 0)));
+    this.picked = useImage && this.sample ? this.sample.pixels.subarray(i * D, (i + 1) * D) : null;
+    if (this.picked && !this.inpainting()) this.classSel.value = String(this.sample.labels[i]);
+    this.drawPad();
+  }
+
+  padEvents() {
+    let down = false;
+    const at = (e) => {
+      const r = this.pad.getBoundingClientRect();
+      return { x: Math.floor(((e.clientX - r.left) / r.width) * SIDE), y: Math.floor(((e.clientY - r.top) / r.height) * SIDE) };
+    };
+    this.pad.addEventListener('pointerdown', (e) => {
+      down = true;
+      this.pad.setPointerCapture?.(e.pointerId);
+      this.paint(at(e));
+      e.preventDefault();
+    });
+    this.pad.addEventListener('pointermove', (e) => down && this.paint(at(e)));
+    const up = () => (down = false);
+    this.pad.addEventListener('pointerup', up);
+    this.pad.addEventListener('pointercancel', up);
+    this.pad.addEventListener('keydown', (e) => {
+      const move = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[e.key];
+      if (move) {
+        this.cursor.x = Math.max(0, Math.min(SIDE - 1, this.cursor.x + move[0]));
+        this.cursor.y = Math.max(0, Math.min(SIDE - 1, this.cursor.y + move[1]));
+        if (e.shiftKey) this.paint(this.cursor); // shift + arrows draws a line
+        else this.drawPad();
+      } else if (e.key === ' ' || e.key === 'Enter') this.paint(this.cursor);
+      else return;
+      e.preventDefault();
+    });
+  }
+
+  // one dab of the brush at pixel (x, y): ink on the drawing, or the mask when inpainting
+  paint({ x, y }) {
+    if (!this.inpainting() && this.picked) { // drawing over a test image starts from it
+      this.drawing.set(this.picked);
+      this.sourceSel.value = 'drawing';
+      this.picked = null;
+    }
+    const target = this.inpainting() ? this.mask : this.drawing;
+    const ink = this.eraser.checked ? 0 : this.inpainting() ? 1 : 255;
+    const r = Number(this.brushIn.value) - 0.5;
+    for (let dy = -3; dy <= 3; dy++)
+      for (let dx = -3; dx <= 3; dx++) {
+        const px = x + dx, py = y + dy;
+        if (px < 0 || py < 0 || px >= SIDE || py >= SIDE || dx * dx + dy * dy > r * r) continue;
+        target[py * SIDE + px] = ink;
+      }
+    this.cursor = { x, y };
+    this.drawPad();
+  }
+
+  clear() {
+    (this.inpainting() ? this.mask : this.drawing).fill(0);
+    this.drawPad();
+  }
+
+  startPixels() {
+    return this.picked ?? this.drawing;
+  }
+
+  drawPad() {
+    const { ctx } = hiDpiCanvas(this.pad, { width: PAD, height: PAD });
+    greyTile(ctx, this.startPixels(), 0, SIDE, 0, 0, PAD);
+    const cell = PAD / SIDE;
+    if (this.inpainting()) {
+      ctx.fillStyle = 'rgba(224, 64, 64, 0.55)';
+      for (let i = 0; i < D; i++) if (this.mask[i]) ctx.fillRect((i % SIDE) * cell, Math.floor(i / SIDE) * cell, cell, cell);
+    }
+    if (document.activeElement === this.pad) {
+      ctx.strokeStyle = theme(this).accent;
+      ctx.strokeRect(this.cursor.x * cell + 0.5, this.cursor.y * cell + 0.5, cell - 1, cell - 1);
+    }
+  }
+
+  params() {
+    const checked = (input, lo, hi) => {
+      const v = input.value.trim() === '' ? NaN : Number(input.value);
+      const ok = Number.isFinite(v) && v >= lo && v <= hi;
+      input.setAttribute('aria-invalid', String(!ok));
+      if (!ok) throw new Error(`${input.name} must be a number between ${lo} and ${hi} (got "${input.value}")`);
+      return v;
+    };
+    return {
+      steps: Math.round(checked(this.stepsIn, 1, 1000)),
+      guidance: checked(this.guidanceIn, 0, 20),
+      seed: Math.round(checked(this.seedIn, 0, 2 ** 31)),
+      resample: Math.round(checked(this.resampleIn, 1, 10)),
+      t0: Math.round(Number(this.strengthIn.value)),
+      cls: Number(this.classSel.value),
+    };
+  }
+
+  // One edit, start to end in one worker call (edit_run), then the filmstrip.
+  async edit() {
+    if (this.busy) return;
+    const clicked = performance.now();
+    this.busy = true;
+    this.runBtn.disabled = true;
+    let handle = null;
+    const engine = await this.engine();
+    try {
+      if (!this.net) await this.prepare();
+      if (!this.net) return;
+      const p = this.params();
+      const kind = 'ddim', eta = 0, clip = 1;
+      handle = (await engine.call('sampler_new', [this.net.handle, this.net.schedule, kind, p.steps, eta, p.guidance, clip, p.seed, 1, Int32Array.from([p.cls])])).ret;
+      if (this.inpainting()) await engine.call('sampler_inpaint', [handle, this.startPixels(), this.mask, p.resample, p.seed + 1]);
+      else await engine.call('sampler_sdedit', [handle, p.t0, this.startPixels()], [['rec', 'sampler_info']]);
+      const F = (await engine.call('sampler_info', [handle], [['rec', 'sampler_info']])).outs[0];
+      const frames = F.steps + 1;
+      const { outs } = await engine.call('edit_run', [handle, 0], [['u8', frames * D], ['u8', frames * D], ['f32', 1], ['recs', 'sampler_info', frames]]);
+      this.run = Array.from({ length: frames }, (_, f) => ({ x: outs[0].subarray(f * D, (f + 1) * D), x0: outs[1].subarray(f * D, (f + 1) * D), info: outs[3][f] }));
+      this.strip.set(this.run, 1);
+      this.show(frames - 1);
+      const ms = performance.now() - clicked;
+      this.readout.ms.textContent = ms.toFixed(0);
+      this.dataset.editMs = ms.toFixed(1);
+      this.dataset.edits = String(Number(this.dataset.edits || 0) + 1);
+      this.clearStatus();
+    } catch (err) {
+      if (!this.run) this.drawResult(null);
+      this.showError(err.message);
+    } finally {
+      if (handle != null) await engine.call('free', [handle]).catch(() => {});
+      this.busy = false;
+      this.runBtn.disabled = false;
+    }
+  }
+
+  // the final image as pixels (what the tests read; null before an edit)
+  finalPixels() {
+    return this.run ? this.run[this.run.length - 1].x : null;
+  }
+
+  show(i) {
+    const fr = this.run?.[i];
+    if (!fr) return;
+    this.readout.step.textContent = `${fr.info.step} / ${fr.info.steps}`;
+    this.readout.t.textContent = String(fr.info.t);
+    this.drawResult(fr);
+  }
+
+  drawResult(fr) {
+    const tile = 160, gap = 8, capH = 16, W = 2 * tile + gap, H = tile + capH;
+    const { ctx } = hiDpiCanvas(this.result, { width: W, height: H });
+    const colors = theme(this);
+    ctx.fillStyle = colors.bg;
+    ctx.fillRect(0, 0, W, H);
+    ctx.fillStyle = colors.text;
+    ctx.font = font();
+    ctx.fillText(fr ? `x_t (t = ${fr.info.t})` : 'x_t', 0, 12);
+    ctx.fillText('x̂_0', tile + gap, 12);
+    if (!fr) {
+      ctx.fillStyle = colors.muted;
+      ctx.fillText('press Edit', 8, capH + tile / 2);
+      return;
+    }
+    greyTile(ctx, fr.x, 0, SIDE, 0, capH, tile);
+    greyTile(ctx, fr.x0, 0, SIDE, tile + gap, capH, tile);
+  }
+}
+
+defineElement('diffuscope-edit', EditWidget);
