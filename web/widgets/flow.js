@@ -210,7 +210,7 @@ class FlowWidget extends DiffuscopeElement {
     this.stepsLabel.textContent = String(this.steps);
     if (this.busy) { this.again = true; return this.busy; }
     const life = this.life;
-    const run = this.busy = (async () => {
+    const run = (async () => {
       do {
         this.again = false;
         delete this.dataset.sampled;
@@ -226,13 +226,9 @@ class FlowWidget extends DiffuscopeElement {
         this.dataset.sampled = '';
       } while (this.again);
     })();
-    try {
-      await run;
-    } catch (err) {
-      if (life === this.life) throw err; // removed from the page: the work just stops
-    } finally {
-      if (this.busy === run) this.busy = null;
-    }
+    // removed from the page meanwhile: the work just stops, without an error
+    const done = this.busy = run.catch((err) => { if (life === this.life) throw err; }).finally(() => { if (this.busy === done) this.busy = null; });
+    return done;
   }
 
   // One side's samples (frames of every step, for the paths), its mesh when shown, and quality.

@@ -72,11 +72,12 @@ class ScoreWidget extends DiffuscopeElement {
         toggle('field', 'score arrows'), toggle('sde', 'reverse-SDE paths'), toggle('ode', 'ODE path'), toggle('langevin', 'Langevin chains')),
       this.canvas, this.readout, this.errorReadout,
     );
-    this.shapeSelect.addEventListener('change', () => this.refresh({ langevin: true }));
-    this.sourceSelect.addEventListener('change', () => this.refresh({ langevin: true }));
-    this.slider.addEventListener('input', () => this.refresh({ langevin: true }));
+    const recompute = () => this.refresh({ langevin: true }).catch((e) => this.showError(e.message));
+    this.shapeSelect.addEventListener('change', recompute);
+    this.sourceSelect.addEventListener('change', recompute);
+    this.slider.addEventListener('input', recompute);
     for (const box of Object.values(this.show)) box.addEventListener('change', () => this.draw());
-    this.restartButton.addEventListener('click', () => { this.langevinRun++; this.refresh({ langevin: true }); });
+    this.restartButton.addEventListener('click', () => { this.langevinRun++; recompute(); });
     this.setupDrag();
     new ResizeObserver(() => this.draw()).observe(this.canvas);
     this.showNotice('computing the score…');
@@ -221,7 +222,7 @@ class ScoreWidget extends DiffuscopeElement {
     this.wantAll ||= !pathsOnly;
     if (this.busy) { this.again = true; return this.busy; }
     const life = this.life;
-    const run = this.busy = (async () => {
+    const run = (async () => {
       do {
         this.again = false;
         const all = this.wantAll, chains = this.wantLangevin;
@@ -264,13 +265,9 @@ class ScoreWidget extends DiffuscopeElement {
         this.dataset.t = String(t);
       } while (this.again);
     })();
-    try {
-      await run;
-    } catch (err) {
-      if (life === this.life) throw err; // removed from the page: the work just stops
-    } finally {
-      if (this.busy === run) this.busy = null;
-    }
+    // removed from the page meanwhile: the work just stops, without an error
+    const done = this.busy = run.catch((err) => { if (life === this.life) throw err; }).finally(() => { if (this.busy === done) this.busy = null; });
+    return done;
   }
 
   // ---- the start point: drag it, or move it with the arrow keys ----
