@@ -13,9 +13,10 @@
 //
 // Attributes: shape (cow|moons|spiral|rings|letter), steps (1–100), diffusion (ddim|ode-heun),
 // flow (euler|heun), view (paths|mesh), n (samples), seed, train-steps, weights (the folder
-// holding points-SHAPE.dsw and points-SHAPE-flow.dsw).
+// holding points-SHAPE.dsw and points-SHAPE-flow.dsw); live after connect. Removed from the
+// page it stops (sampling, training) and gives its models back; put back, it samples again.
 // Not here: the score view (widgets/score.js), the samplers and the trainer (C, in the worker).
-import { DiffuscopeElement, h, fetchBytes, whenVisible, defineElement } from '../core.js';
+import { DiffuscopeElement, h, whenVisible, defineElement } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
 import { pointsWeights } from '../assets.js';
 import { DrawingPad, drawLossCurve } from '../pad.js';
@@ -28,24 +29,27 @@ const MESH_LIM = 2.5; // where nearly all of N(0, I) lies
 // the in-page trainer: small and quick (the shipped weights are trained longer, natively)
 const TRAIN = { hidden: 64, layers: 3, batch: 128, lr: 1e-2, points: 2000, chunk: 250 };
 const SIDES = ['diffusion', 'flow']; // also the trainer's objective names
+// what a points-SHAPE(-flow).dsw must hold (its header is checked before the body is read)
+const WANT = { kind: 'mlp', item_floats: 2 };
+const CHOICES = { shape: [SHAPES, 'moons'], diffusion: [['ddim', 'ode-heun'], 'ddim'], flow: [['euler', 'heun'], 'euler'], view: [['paths', 'mesh'], 'paths'] };
 
 class FlowWidget extends DiffuscopeElement {
+  static attributeNames = ['shape', 'steps', 'diffusion', 'flow', 'view', 'n', 'seed', 'train-steps', 'weights'];
+
   build() {
-    const shape = this.choiceAttr('shape', SHAPES, 'moons');
-    const diffusion = this.choiceAttr('diffusion', ['ddim', 'ode-heun'], 'ddim');
-    const flow = this.choiceAttr('flow', ['euler', 'heun'], 'euler');
-    const view = this.choiceAttr('view', ['paths', 'mesh'], 'paths');
-    this.n = Math.round(this.numberAttr('n', QUALITY_N, 10, 4096));
-    this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
-    this.trainSteps = Math.round(this.numberAttr('train-steps', 12000, 100, 200000));
+    const [shape, diffusion, flow, view] = ['shape', 'diffusion', 'flow', 'view'].map((name) => this.choice(name));
+    this.readNumbers();
     this.weightsFolder = this.folderAttr('weights'); // null: the kit's own (assets.js)
+    this.life = 0; // bumped on suspend: work begun before gives up
     this.models = { diffusion: {}, flow: {} }; // side -> shape -> engine model handle
+    this.modelUrls = { diffusion: {}, flow: {} }; // side -> shape -> the shared weights URL (core.js)
+    this.drawingBytes = {}; // side -> the .dsw trained here (loaded again after a removal)
     this.refs = {}; // shape -> {ref, floor}
     this.schedules = {}; // model handle -> the schedule its file records (the page's trainer: linear)
     this.results = {}; // side -> {frames, mesh, quality}
 
     this.shapeSelect = h('select', { 'aria-label': 'model' }, SHAPES.map((s) => h('option', { value: s, selected: s === shape }, `${s} (shipped)`)));
-    this.stepsSlider = h('input', { type: 'range', min: 1, max: 100, step: 1, value: Math.round(this.numberAttr('steps', 10, 1, 100)), 'aria-label': 'sampling steps' });
+    this.stepsSlider = h('input', { type: 'range', min: 1, max: 100, step: 1, value: this.readSteps(), 'aria-label': 'sampling steps' });
     this.stepsLabel = h('output', { class: 'ds-t' });
     this.diffusionSelect = h('select', { 'aria-label': 'diffusion sampler' },
       h('option', { value: 'ddim', selected: diffusion === 'ddim' }, 'DDIM (η = 0)'),
@@ -91,24 +95,105 @@ class FlowWidget extends DiffuscopeElement {
     this.trainButton.addEventListener('click', () => this.train());
     new ResizeObserver(() => { this.drawAll(); this.pad.draw(); this.drawLoss(); }).observe(this);
     this.showNotice('loading the models…');
-    whenVisible(this, () => this.sampleBoth().then(() => { this.clearStatus(); this.dataset.ready = ''; }).catch((e) => this.showError(e.message)));
+    whenVisible(this, () => {
+      this.seen = true;
+      if (this.suspended) return;
+      this.sampleBoth().then(() => { this.clearStatus(); this.dataset.ready = ''; }).catch((e) => this.showError(e.message));
+    });
   }
 
   get steps() { return Number(this.stepsSlider.value); }
 
+  choice(name) {
+    return this.choiceAttr(name, ...CHOICES[name]);
+  }
+
+  readSteps() { return Math.round(this.numberAttr('steps', 10, 1, 100)); }
+
+  readNumbers() {
+    this.n = Math.round(this.numberAttr('n', QUALITY_N, 10, 4096));
+    this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
+    this.trainSteps = Math.round(this.numberAttr('train-steps', 12000, 100, 200000));
+    if (this.progress) this.progress.max = this.trainSteps;
+    this.noise = null; // drawn again for the new n and seed
+  }
+
+  // A changed attribute: the same checks as at build, then both sides sampled again.
+  attributeUpdated(name) {
+    const select = { shape: this.shapeSelect, diffusion: this.diffusionSelect, flow: this.flowSelect, view: this.viewSelect }[name];
+    if (select) select.value = this.choice(name);
+    else if (name === 'steps') this.stepsSlider.value = this.readSteps();
+    else if (name === 'weights') {
+      this.dropModels({ drawing: false });
+      this.weightsFolder = this.folderAttr('weights');
+    } else this.readNumbers();
+    if (name !== 'train-steps' && this.seen && !this.suspended) this.sampleBoth().catch((e) => this.showError(e.message));
+  }
+
+  // Removed from the page: sampling and training stop, the models are given back (one trained
+  // here keeps its bytes, to be loaded again on resume).
+  suspend() {
+    this.life++;
+    this.busy = null; // the sampling in flight gives up at its next step
+    this.dropModels({ drawing: true });
+  }
+
+  resume() {
+    if (this.seen) this.sampleBoth().catch((e) => this.showError(e.message));
+  }
+
+  // Gives the shipped models back (shared, core.js); the drawing's too when asked (new
+  // weights keep it).
+  dropModels({ drawing }) {
+    const models = this.models, urls = this.modelUrls, freed = [];
+    this.models = { diffusion: {}, flow: {} };
+    this.modelUrls = { diffusion: {}, flow: {} };
+    for (const side of SIDES)
+      if (models[side].drawing !== undefined) {
+        if (drawing) freed.push(models[side].drawing);
+        else this.models[side].drawing = models[side].drawing;
+      }
+    this.engine().then((engine) => {
+      for (const side of SIDES) for (const url of Object.values(urls[side])) engine.releaseModel(url, WANT);
+      for (const handle of freed) engine.call('free', [handle]).catch(() => {});
+    }).catch(() => {});
+  }
+
+  // Work begun before a removal (life: the count then) stops at its next step.
+  removed(life) {
+    if (life !== this.life) throw new Error('Stopped: the widget left the page.');
+  }
+
   // ---- models and references ----
 
-  async model(side, name) {
-    const cache = this.models[side];
-    if (cache[name] !== undefined) return cache[name];
-    if (name === 'drawing') return null; // this objective was not trained on the drawing
+  weightsUrl(side, name) {
     const stem = side === 'flow' ? `${name}-flow` : name; // points-STEM.dsw
-    const bytes = await fetchBytes(this.weightsFolder ? new URL(`points-${stem}.dsw`, this.weightsFolder).href : pointsWeights(stem));
-    const engine = await this.engine();
-    const handle = (await engine.call('model_load', [bytes, bytes.length])).ret;
+    return this.weightsFolder ? new URL(`points-${stem}.dsw`, this.weightsFolder).href : pointsWeights(stem);
+  }
+
+  async model(side, name) {
+    if (this.models[side][name] !== undefined) return this.models[side][name];
+    const engine = await this.engine(), life = this.life;
+    if (name === 'drawing') {
+      const bytes = this.drawingBytes[side];
+      if (!bytes) return null; // this objective was not trained on the drawing
+      const handle = (await engine.call('model_load', [bytes, bytes.length])).ret;
+      if (life !== this.life || this.models[side][name] !== undefined) engine.call('free', [handle]).catch(() => {});
+      this.removed(life);
+      this.schedules[handle] = 'linear'; // the page's trainer
+      return this.models[side][name] ?? (this.models[side][name] = handle);
+    }
+    const url = this.weightsUrl(side, name);
+    const model = await engine.acquireModel(url, WANT);
+    if (life !== this.life || url !== this.weightsUrl(side, name) || this.models[side][name] !== undefined) {
+      engine.releaseModel(url, WANT);
+      this.removed(life);
+      return this.model(side, name); // new weights meanwhile
+    }
     // the file names the schedule it was trained with; DDIM must use that one
-    this.schedules[handle] = (await engine.call('model_info', [handle], [['rec', 'model_info']])).outs[0].schedule;
-    return (cache[name] = handle);
+    this.schedules[model.handle] = model.info.schedule;
+    this.modelUrls[side][name] = url;
+    return (this.models[side][name] = model.handle);
   }
 
   async reference(name) {
@@ -124,26 +209,34 @@ class FlowWidget extends DiffuscopeElement {
   async sampleBoth() {
     this.stepsLabel.textContent = String(this.steps);
     if (this.busy) { this.again = true; return this.busy; }
-    this.busy = (async () => {
+    const life = this.life;
+    const run = (async () => {
       do {
         this.again = false;
         delete this.dataset.sampled;
         const name = this.shapeSelect.value, steps = this.steps, view = this.viewSelect.value;
-        for (const side of SIDES) this.results[side] = await this.sampleSide(side, name, steps, view);
+        for (const side of SIDES) {
+          const result = await this.sampleSide(side, name, steps, view, life);
+          this.removed(life);
+          this.results[side] = result;
+        }
         this.shown = { name, steps, view };
         this.drawAll();
         this.dataset.steps = String(steps);
         this.dataset.sampled = '';
       } while (this.again);
     })();
-    try { await this.busy; } finally { this.busy = null; }
+    // removed from the page meanwhile: the work just stops, without an error
+    const done = this.busy = run.catch((err) => { if (life === this.life) throw err; }).finally(() => { if (this.busy === done) this.busy = null; });
+    return done;
   }
 
   // One side's samples (frames of every step, for the paths), its mesh when shown, and quality.
-  async sampleSide(side, name, steps, view) {
+  async sampleSide(side, name, steps, view, life) {
     const model = await this.model(side, name);
     if (model == null) return { missing: true };
     const engine = await this.engine();
+    this.removed(life);
     const kind = side === 'flow' ? `flow-${this.flowSelect.value}` : this.diffusionSelect.value;
     const B = this.n, F = steps + 1;
     let frames;
@@ -168,6 +261,7 @@ class FlowWidget extends DiffuscopeElement {
       result.mesh = run.subarray((F - 1) * 2 * n);
       result.meshKind = meshKind;
     }
+    this.removed(life);
     result.quality = await this.measure(name, frames.subarray((F - 1) * 2 * B));
     return result;
   }
@@ -263,13 +357,15 @@ class FlowWidget extends DiffuscopeElement {
   }
 
   async trainObjective(side) {
-    const engine = await this.engine();
+    const engine = await this.engine(), life = this.life;
     const started = performance.now();
     const sets = await this.pad.sets(TRAIN.points, QUALITY_N);
     this.pad.preview = null;
     if (this.drawingLabel !== sets.label) { // new data: the other objective's drawing model is stale
+      this.drawingBytes = {};
       for (const s of SIDES) if (this.models[s].drawing != null) { await engine.call('free', [this.models[s].drawing]); delete this.models[s].drawing; }
     }
+    this.removed(life);
     this.drawingLabel = sets.label;
     this.drawingRef = { ref: sets.ref, floor: sets.floor };
     const handle = (await engine.call('trainer_objective_new', [side, sets.train, sets.train.length / 2, TRAIN.hidden, TRAIN.layers,
@@ -277,6 +373,7 @@ class FlowWidget extends DiffuscopeElement {
     this.losses = [];
     try {
       for (let done = 0; done < this.trainSteps;) {
+        if (life !== this.life) throw new Error('Training stopped: the widget left the page. Press Train to start again.');
         const run = (await engine.call('trainer_run', [handle, Math.min(TRAIN.chunk, this.trainSteps - done)], [['rec', 'trainer_run']])).outs[0];
         done = run.steps_done;
         this.losses.push([done, run.loss]);
@@ -285,12 +382,14 @@ class FlowWidget extends DiffuscopeElement {
         this.drawLoss();
       }
       const size = (await engine.call('trainer_save', [handle, 1, 0, null])).ret;
-      const bytes = (await engine.call('trainer_save', [handle, 1, size], [['u8', size]])).outs[0];
-      if (this.models[side].drawing != null) await engine.call('free', [this.models[side].drawing]);
-      this.models[side].drawing = (await engine.call('model_load', [bytes, size])).ret;
+      this.drawingBytes[side] = (await engine.call('trainer_save', [handle, 1, size], [['u8', size]])).outs[0];
     } finally {
       await engine.call('free', [handle]);
     }
+    const old = this.models[side].drawing; // loaded again from the new bytes when sampled
+    delete this.models[side].drawing;
+    if (old != null) await engine.call('free', [old]);
+    this.removed(life);
     const trainSeconds = (performance.now() - started) / 1000;
     if (!this.shapeSelect.querySelector('option[value="drawing"]'))
       this.shapeSelect.append(h('option', { value: 'drawing' }, 'your drawing (trained here)'));

@@ -9,9 +9,11 @@
 // is wrong. Every number (scores, paths, chains, density) is computed in C, in the worker.
 //
 // Attributes: shape (cow|moons|spiral|rings|letter), t (1–1000), score (exact|learned),
-// paths (reverse-SDE paths, 1–16), seed, weights (the folder holding points-SHAPE.dsw).
+// paths (reverse-SDE paths, 1–16), seed, weights (the folder holding points-SHAPE.dsw); live
+// after connect. Removed from the page it stops (playback, recomputes) and frees its models
+// and mixtures; put back, it computes again.
 // Not here: flow matching (widgets/flow.js), the samplers' maths (src/, through the face).
-import { DiffuscopeElement, h, fetchBytes, whenVisible, defineElement } from '../core.js';
+import { DiffuscopeElement, h, whenVisible, defineElement } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
 import { pointsWeights } from '../assets.js';
 import { hiDpiCanvas, theme, font, rgbOf, squareBox, frame, polyline, dots, heatMap, fixed } from '../plot.js';
@@ -26,18 +28,23 @@ const LANGEVIN = { steps: 80, stepSize: 0.2 }; // one level (the slider's t): δ
 const CHAIN_GRID = 20; // the chains start on a CHAIN_GRID² grid over the plot
 // The exact score's stand-in for a shape: one Gaussian N(p_i, VAR I) per point of a fixed draw.
 const MIXTURE = { n: 400, seed: 7, variance: 0.01 };
+// what a points-SHAPE.dsw must hold (its header is checked before the body is read)
+const WANT = { kind: 'mlp', item_floats: 2 };
 
 class ScoreWidget extends DiffuscopeElement {
+  static attributeNames = ['shape', 't', 'score', 'paths', 'seed', 'weights'];
+
   build() {
     const shape = this.choiceAttr('shape', SHAPES, 'cow');
     const source = this.choiceAttr('score', ['exact', 'learned'], 'exact');
-    const t0 = Math.round(this.numberAttr('t', 150, 1, T));
-    this.nPaths = Math.round(this.numberAttr('paths', 6, 1, 16));
+    const t0 = this.readT();
+    this.readNumbers();
     this.nChains = CHAIN_GRID * CHAIN_GRID;
-    this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
     this.weightsFolder = this.folderAttr('weights'); // null: the kit's own (assets.js)
     this.start = [2.2, 2.0];
+    this.life = 0; // bumped on suspend: work begun before gives up
     this.models = {}; // shape -> engine model handle (the learned score)
+    this.modelUrls = {}; // shape -> the shared weights URL it was acquired from (core.js)
     this.mixtures = {}; // shape -> engine mixture handle (the exact score)
     this.langevinRun = 0;
     this.points = {}; // shape -> the points its exact mixture and its density are made of
@@ -65,26 +72,91 @@ class ScoreWidget extends DiffuscopeElement {
         toggle('field', 'score arrows'), toggle('sde', 'reverse-SDE paths'), toggle('ode', 'ODE path'), toggle('langevin', 'Langevin chains')),
       this.canvas, this.readout, this.errorReadout,
     );
-    this.shapeSelect.addEventListener('change', () => this.refresh({ langevin: true }));
-    this.sourceSelect.addEventListener('change', () => this.refresh({ langevin: true }));
-    this.slider.addEventListener('input', () => this.refresh({ langevin: true }));
+    const recompute = () => this.refresh({ langevin: true }).catch((e) => this.showError(e.message));
+    this.shapeSelect.addEventListener('change', recompute);
+    this.sourceSelect.addEventListener('change', recompute);
+    this.slider.addEventListener('input', recompute);
     for (const box of Object.values(this.show)) box.addEventListener('change', () => this.draw());
-    this.restartButton.addEventListener('click', () => { this.langevinRun++; this.refresh({ langevin: true }); });
+    this.restartButton.addEventListener('click', () => { this.langevinRun++; recompute(); });
     this.setupDrag();
     new ResizeObserver(() => this.draw()).observe(this.canvas);
     this.showNotice('computing the score…');
-    whenVisible(this, () => this.refresh({ langevin: true }).then(() => { this.clearStatus(); this.dataset.ready = ''; }).catch((e) => this.showError(e.message)));
+    whenVisible(this, () => {
+      this.seen = true;
+      if (this.suspended) return;
+      this.refresh({ langevin: true }).then(() => { this.clearStatus(); this.dataset.ready = ''; }).catch((e) => this.showError(e.message));
+    });
   }
 
   get t() { return Number(this.slider.value); }
 
+  readT() { return Math.round(this.numberAttr('t', 150, 1, T)); }
+
+  readNumbers() {
+    this.nPaths = Math.round(this.numberAttr('paths', 6, 1, 16));
+    this.seed = Math.round(this.numberAttr('seed', 1, 0, 2 ** 31));
+  }
+
+  // A changed attribute: the same checks as at build, then the plot computed again.
+  attributeUpdated(name) {
+    if (name === 'shape') this.shapeSelect.value = this.choiceAttr('shape', SHAPES, 'cow');
+    else if (name === 'score') this.sourceSelect.value = this.choiceAttr('score', ['exact', 'learned'], 'exact');
+    else if (name === 't') this.slider.value = this.readT();
+    else if (name === 'weights') {
+      this.dropHandles({ mixtures: false });
+      this.weightsFolder = this.folderAttr('weights');
+    } else this.readNumbers();
+    this.tLabel.textContent = `${this.t} / ${T}`;
+    if (this.seen && !this.suspended) this.refresh({ langevin: true }).catch((e) => this.showError(e.message));
+  }
+
+  // Removed from the page: the playback and any recompute stop, the models and mixtures are
+  // given back.
+  suspend() {
+    this.life++;
+    this.playing = (this.playing ?? 0) + 1; // the Langevin playback's frame callback ends
+    this.busy = null; // the recompute in flight gives up at its next step
+    this.dropHandles({ mixtures: true });
+  }
+
+  resume() {
+    if (this.seen) this.refresh({ langevin: true }).catch((e) => this.showError(e.message));
+  }
+
+  // Gives the learned models back (shared, core.js) and, when asked, frees the mixtures.
+  dropHandles({ mixtures }) {
+    const models = this.modelUrls, mix = mixtures ? Object.values(this.mixtures) : [];
+    this.models = {};
+    this.modelUrls = {};
+    if (mixtures) this.mixtures = {};
+    this.engine().then((engine) => {
+      for (const url of Object.values(models)) engine.releaseModel(url, WANT);
+      for (const handle of mix) engine.call('free', [handle]).catch(() => {});
+    }).catch(() => {});
+  }
+
   // ---- the score's source: the shipped network or the exact mixture, by shape ----
+
+  // Work begun before a removal (life: the count then) stops at its next step.
+  removed(life) {
+    if (life !== this.life) throw new Error('the widget was removed from the page');
+  }
+
+  weightsUrl(name) {
+    return this.weightsFolder ? new URL(`points-${name}.dsw`, this.weightsFolder).href : pointsWeights(name);
+  }
 
   async model(name) {
     if (this.models[name] !== undefined) return this.models[name];
-    const bytes = await fetchBytes(this.weightsFolder ? new URL(`points-${name}.dsw`, this.weightsFolder).href : pointsWeights(name));
-    const engine = await this.engine();
-    return (this.models[name] = (await engine.call('model_load', [bytes, bytes.length])).ret);
+    const engine = await this.engine(), life = this.life, url = this.weightsUrl(name);
+    const { handle } = await engine.acquireModel(url, WANT);
+    if (life !== this.life || url !== this.weightsUrl(name) || this.models[name] !== undefined) {
+      engine.releaseModel(url, WANT);
+      this.removed(life);
+      return this.model(name); // new weights meanwhile
+    }
+    this.modelUrls[name] = url;
+    return (this.models[name] = handle);
   }
 
   async shapePoints(name) {
@@ -94,9 +166,13 @@ class ScoreWidget extends DiffuscopeElement {
 
   async mixture(name) {
     if (this.mixtures[name] !== undefined) return this.mixtures[name];
-    const engine = await this.engine();
+    const engine = await this.engine(), life = this.life;
     const pts = await this.shapePoints(name);
-    return (this.mixtures[name] = (await engine.call('points_mixture', [pts, MIXTURE.n, MIXTURE.variance, 'linear'])).ret);
+    this.removed(life);
+    const handle = (await engine.call('points_mixture', [pts, MIXTURE.n, MIXTURE.variance, 'linear'])).ret;
+    if (life !== this.life) engine.call('free', [handle]).catch(() => {});
+    this.removed(life);
+    return (this.mixtures[name] = handle);
   }
 
   async source(kind) {
@@ -145,13 +221,15 @@ class ScoreWidget extends DiffuscopeElement {
     this.wantLangevin ||= langevin;
     this.wantAll ||= !pathsOnly;
     if (this.busy) { this.again = true; return this.busy; }
-    this.busy = (async () => {
+    const life = this.life;
+    const run = (async () => {
       do {
         this.again = false;
         const all = this.wantAll, chains = this.wantLangevin;
         this.wantAll = this.wantLangevin = false;
         const asked = this.movedAt ?? performance.now(); // a drag: from the pointer event on
         const t = this.t, kind = this.sourceSelect.value, engine = await this.engine();
+        this.removed(life);
         const handle = await this.source(kind);
         const jobs = [this.paths(handle, t)];
         if (all) {
@@ -162,6 +240,7 @@ class ScoreWidget extends DiffuscopeElement {
               [['rows', 'schedule_table', T]]).then((r) => r.outs[0].sqrt_one_minus_alpha_bar));
         }
         const [paths, field, exactField, density, sigmas] = await Promise.all(jobs);
+        this.removed(life);
         this.pathData = paths;
         if (all) {
           this.field = field;
@@ -177,11 +256,18 @@ class ScoreWidget extends DiffuscopeElement {
           this.redrawMs = performance.now() - asked;
           this.dataset.redrawMs = this.redrawMs.toFixed(1);
         }
-        if (chains) { this.chains = await this.langevin(handle, t); this.playChains(); }
+        if (chains) {
+          const frames = await this.langevin(handle, t);
+          this.removed(life);
+          this.chains = frames;
+          this.playChains();
+        }
         this.dataset.t = String(t);
       } while (this.again);
     })();
-    try { await this.busy; } finally { this.busy = null; }
+    // removed from the page meanwhile: the work just stops, without an error
+    const done = this.busy = run.catch((err) => { if (life === this.life) throw err; }).finally(() => { if (this.busy === done) this.busy = null; });
+    return done;
   }
 
   // ---- the start point: drag it, or move it with the arrow keys ----
