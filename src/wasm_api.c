@@ -745,10 +745,12 @@ int ds_api_fashion_sample(const uint8_t *bytes, int n, double *out) {
  * <diffuscope-sampler>. Each wrapper checks the sampler handle, converts pixels to x and calls
  * one edit.h function; the attachments live in api_sampler and are freed with it. ---- */
 
-/* pixels (batch, D) of sampler h as x, malloc'd; NULL with the error set */
-static float *sampler_pixels_as_x(ds_sampler *s, const uint8_t *pixels, const char *what) {
+/* pixels (batch, D) of sampler h as x, malloc'd; NULL with the error set (arg: the pixels'
+ * argument index, for the length check) */
+static float *sampler_pixels_as_x(ds_sampler *s, const uint8_t *pixels, const char *what, int arg) {
     if (!pixels) { ds_fail("%s: null pixels", what); return NULL; }
     const long n = (long)ds_sampler_batch(s) * ds_sampler_dim(s);
+    if (check_len(what, arg, "pixels", n, 0, "the sampler's batch x item takes")) return NULL;
     float *x = malloc(sizeof(float) * n);
     if (!x) { ds_fail("%s: out of memory", what); return NULL; }
     ds_pixels_to_x(pixels, n, x);
@@ -758,7 +760,8 @@ static float *sampler_pixels_as_x(ds_sampler *s, const uint8_t *pixels, const ch
 int ds_api_sampler_sdedit(int h, int t0, const uint8_t *pixels, double *info) {
     ds_sampler *s = get_sampler(h);
     if (!s || !info) return s ? ds_fail("sdedit: null info output") : DS_ERR;
-    float *x = sampler_pixels_as_x(s, pixels, "sdedit");
+    if (check_len("sampler_sdedit", 3, "info", REC_LEN(SAMPLER_INFO), 0, "the record sampler_info takes")) return DS_ERR;
+    float *x = sampler_pixels_as_x(s, pixels, "sampler_sdedit", 2);
     if (!x) return DS_ERR;
     int rc = ds_edit_sdedit(s, t0, x);
     free(x);
@@ -771,7 +774,9 @@ int ds_api_sampler_inpaint(int h, const uint8_t *pixels, const uint8_t *mask, in
     uint64_t sd = 0;
     if (!as || ds_seed_from_double(seed, &sd)) return DS_ERR;
     if (as->inpaint) return ds_fail("inpaint: sampler %d inpaints already (make a new sampler)", h);
-    float *x = sampler_pixels_as_x(as->sampler, pixels, "inpaint");
+    const long n_mask = (long)ds_sampler_batch(as->sampler) * ds_sampler_dim(as->sampler);
+    if (check_len("sampler_inpaint", 2, "mask", n_mask, 0, "the sampler's batch x item takes")) return DS_ERR;
+    float *x = sampler_pixels_as_x(as->sampler, pixels, "sampler_inpaint", 1);
     if (!x) return DS_ERR;
     as->inpaint = ds_inpaint_create(as->sampler, x, mask, resample, sd);
     free(x);
@@ -783,6 +788,7 @@ int ds_api_sampler_slerp(int h, double seed_a, double seed_b, const double *u) {
     uint64_t a = 0, b = 0;
     if (!s || ds_seed_from_double(seed_a, &a) || ds_seed_from_double(seed_b, &b)) return DS_ERR;
     const long n = (long)ds_sampler_batch(s) * ds_sampler_dim(s);
+    if (check_len("sampler_slerp", 3, "u", ds_sampler_batch(s), 0, "one weight per image takes")) return DS_ERR;
     float *x = malloc(sizeof(float) * n);
     if (!x) return ds_fail("slerp: out of memory");
     int rc = ds_edit_slerp_noise(a, b, u, ds_sampler_batch(s), ds_sampler_dim(s), x);
@@ -799,6 +805,10 @@ int ds_api_sampler_blend(int h, const int *cls_to, const float *weight) {
     ds_sampler_info now;
     ds_sampler_get_info(as->sampler, &now);
     if (now.step) return ds_fail("class blend: only before the first step (%d taken)", now.step);
+    const int B = ds_sampler_batch(as->sampler);
+    if (check_len("sampler_blend", 1, "cls_to", B, 0, "one class per image takes") ||
+        check_len("sampler_blend", 2, "weight", B, 0, "one weight per image takes"))
+        return DS_ERR;
     ds_class_blend *cb = ds_class_blend_create(NULL, cls_to, weight, ds_sampler_batch(as->sampler));
     if (!cb) return DS_ERR;
     ds_class_blend_free(as->blend);
@@ -808,7 +818,11 @@ int ds_api_sampler_blend(int h, const int *cls_to, const float *weight) {
 
 int ds_api_sampler_guidance_map(int h, float *out) {
     ds_sampler *s = get_sampler(h);
-    return s ? ds_edit_guidance_map(s, out) : DS_ERR;
+    if (!s) return DS_ERR;
+    if (check_len("sampler_guidance_map", 1, "out", (long long)ds_sampler_batch(s) * ds_sampler_dim(s), 0,
+                  "the sampler's batch x item takes"))
+        return DS_ERR;
+    return ds_edit_guidance_map(s, out);
 }
 
 int ds_api_edit_run(int h, int with_map, uint8_t *x_frames, uint8_t *x0_frames, float *maps, double *infos) {
@@ -818,6 +832,11 @@ int ds_api_edit_run(int h, int with_map, uint8_t *x_frames, uint8_t *x0_frames, 
     ds_sampler *s = as->sampler;
     const int F = ds_sampler_frames_left(s);
     const long item = (long)ds_sampler_batch(s) * ds_sampler_dim(s);
+    if (check_len("edit_run", 2, "x_frames", (long long)F * item, 0, "the frames left x batch x item take") ||
+        check_len("edit_run", 3, "x0_frames", (long long)F * item, 0, "the frames left x batch x item take") ||
+        (with_map && check_len("edit_run", 4, "maps", (long long)F * item, 0, "the frames left x batch x item take")) ||
+        check_len("edit_run", 5, "infos", (long long)F * REC_LEN(SAMPLER_INFO), 0, "a sampler_info record per frame takes"))
+        return DS_ERR;
     float *x = malloc(sizeof(float) * 2 * item * F);
     ds_sampler_info *info = malloc(sizeof *info * (size_t)F);
     if (!x || !info) {
@@ -839,6 +858,10 @@ int ds_api_gif_encode(const uint8_t *frames, int n, int width, int height, int s
     ds_gif_params p;
     ds_gif_params_init(&p);
     p.width = width, p.height = height, p.scale = scale, p.delay_cs = delay_cs, p.last_delay_cs = last_delay_cs;
+    if (n > 0 && width > 0 && height > 0 &&
+        check_len("gif_encode", 0, "frames", (long long)n * width * height, 0, "n frames of width x height take"))
+        return DS_ERR;
+    if (cap > 0 && check_len("gif_encode", 8, "out", cap, 0, "the capacity says")) return DS_ERR;
     uint8_t *bytes;
     size_t size;
     if (ds_gif_encode(&p, frames, n, &bytes, &size)) return DS_ERR;
