@@ -164,6 +164,16 @@ export function defineElement(name, cls) {
   if (!customElements.get(name)) customElements.define(name, cls);
 }
 
+// The number typed into a control, in [lo, hi]; otherwise the control is marked invalid and the
+// run stops with a message naming it (the widget shows it).
+export function checkedInput(input, lo, hi) {
+  const v = input.value.trim() === '' ? NaN : Number(input.value);
+  const ok = Number.isFinite(v) && v >= lo && v <= hi;
+  input.setAttribute('aria-invalid', String(!ok));
+  if (!ok) throw new Error(`${input.name} must be a number between ${lo} and ${hi} (got "${input.value}")`);
+  return v;
+}
+
 // An attribute value as a message quotes it: a long one is cut, with its length said.
 export function shortValue(raw, max = 40) {
   const s = String(raw);

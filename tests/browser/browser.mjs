@@ -49,3 +49,21 @@ export async function countPixels(locator, rgb, tol = 40) {
     return n;
   }, [rgb, tol]);
 }
+
+// Draws a heart on a drawing pad (a canvas locator) with mouse events, one stroke of 80 moves;
+// returns at(u, v), the page coordinates of a point of the pad (v upwards), for more strokes.
+export async function drawHeart(page, pad) {
+  await pad.scrollIntoViewIfNeeded();
+  const box = await pad.boundingBox();
+  const at = (u, v) => [box.x + u * box.width, box.y + (1 - v) * box.height];
+  const heart = (i) => {
+    const a = (2 * Math.PI * i) / 80;
+    const x = 16 * Math.sin(a) ** 3, y = 13 * Math.cos(a) - 5 * Math.cos(2 * a) - 2 * Math.cos(3 * a) - Math.cos(4 * a);
+    return at(0.5 + x / 40, 0.55 + y / 40);
+  };
+  await page.mouse.move(...heart(0));
+  await page.mouse.down();
+  for (let i = 1; i <= 80; i++) await page.mouse.move(...heart(i));
+  await page.mouse.up();
+  return at;
+}

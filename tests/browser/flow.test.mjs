@@ -7,7 +7,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { openBrowser, countPixels, ARTIFACTS } from './browser.mjs';
+import { openBrowser, countPixels, ARTIFACTS, drawHeart } from './browser.mjs';
 
 let browser;
 test.before(async () => { browser = await openBrowser(); });
@@ -67,22 +67,6 @@ test('flow widget: diffusion and flow side by side, the step slider and the mesh
   await page.close();
 });
 
-async function drawHeart(page, widget) {
-  const pad = widget.locator('canvas.ds-pts-pad');
-  await pad.scrollIntoViewIfNeeded();
-  const box = await pad.boundingBox();
-  const at = (u, v) => [box.x + u * box.width, box.y + (1 - v) * box.height];
-  const heart = (i) => {
-    const a = (2 * Math.PI * i) / 80;
-    const x = 16 * Math.sin(a) ** 3, y = 13 * Math.cos(a) - 5 * Math.cos(2 * a) - 2 * Math.cos(3 * a) - Math.cos(4 * a);
-    return at(0.5 + x / 40, 0.55 + y / 40);
-  };
-  await page.mouse.move(...heart(0));
-  await page.mouse.down();
-  for (let i = 1; i <= 80; i++) await page.mouse.move(...heart(i));
-  await page.mouse.up();
-}
-
 async function trainObjective(page, widget, objective) {
   await widget.locator('select[aria-label="training objective"]').selectOption(objective);
   await widget.locator('button.ds-flow-train').click();
@@ -103,7 +87,7 @@ test('flow widget: a drawing trains in the page with flow matching (and diffusio
   await widget.locator('.ds-flow-train-info.ds-error').waitFor();
   assert.match(await widget.locator('.ds-flow-train-info').textContent(), /Draw a shape first/);
   assert.equal(await widget.locator('button.ds-flow-train').isDisabled(), false);
-  await drawHeart(page, widget);
+  await drawHeart(page, widget.locator('canvas.ds-pts-pad'));
   assert.equal(await widget.evaluate((el) => el.pad.strokes.length), 1);
 
   const flowSeconds = await trainObjective(page, widget, 'flow');

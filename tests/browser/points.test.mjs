@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openBrowser, countPixels, ARTIFACTS } from './browser.mjs';
+import { openBrowser, countPixels, ARTIFACTS, drawHeart } from './browser.mjs';
 import { cli } from '../wasm/wasm.mjs';
 
 
@@ -127,19 +127,8 @@ test('points widget: a shape drawn with the mouse trains in the page and meets t
   const widget = page.locator('diffuscope-points');
   await widget.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
   const pad = widget.locator('canvas.ds-pts-pad');
-  await pad.scrollIntoViewIfNeeded();
-  const box = await pad.boundingBox();
-  const at = (u, v) => [box.x + u * box.width, box.y + (1 - v) * box.height];
-  // a heart: two lobes and a point, one stroke, then a line through it
-  const heart = (i) => {
-    const a = (2 * Math.PI * i) / 80;
-    const x = 16 * Math.sin(a) ** 3, y = 13 * Math.cos(a) - 5 * Math.cos(2 * a) - 2 * Math.cos(3 * a) - Math.cos(4 * a);
-    return at(0.5 + x / 40, 0.55 + y / 40);
-  };
-  await page.mouse.move(...heart(0));
-  await page.mouse.down();
-  for (let i = 1; i <= 80; i++) await page.mouse.move(...heart(i));
-  await page.mouse.up();
+  // a heart (browser.mjs): two lobes and a point, one stroke, then a line through it
+  const at = await drawHeart(page, pad);
   await page.mouse.move(...at(0.15, 0.15));
   await page.mouse.down();
   for (let i = 0; i <= 20; i++) await page.mouse.move(...at(0.15 + (0.7 * i) / 20, 0.15 + (0.7 * i) / 20));

@@ -5,7 +5,7 @@
 // the class embedding from class A to class B, and DDIM with η = 0 maps each x_T to its image,
 // so the images change continuously. A row of nine images along u shows the whole path; the
 // large pair is the slider's own u (x_T and the image), with its run in a filmstrip.
-import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement } from '../core.js';
+import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, checkedInput } from '../core.js';
 import { FASHION_WEIGHTS } from '../assets.js';
 import { CLASS_NAMES, SIDE, D, loadNetwork } from '../fashion.js';
 import { Filmstrip } from '../filmstrip.js';
@@ -76,13 +76,7 @@ class BlendWidget extends DiffuscopeElement {
   }
 
   params() {
-    const checked = (input, lo, hi) => {
-      const v = input.value.trim() === '' ? NaN : Number(input.value);
-      const ok = Number.isFinite(v) && v >= lo && v <= hi;
-      input.setAttribute('aria-invalid', String(!ok));
-      if (!ok) throw new Error(`${input.name} must be a number between ${lo} and ${hi} (got "${input.value}")`);
-      return v;
-    };
+    const checked = checkedInput;
     return {
       seedA: Math.round(checked(this.seedA, 0, 2 ** 31)), seedB: Math.round(checked(this.seedB, 0, 2 ** 31)),
       classA: Number(this.classA.value), classB: Number(this.classB.value),

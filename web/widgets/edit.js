@@ -6,7 +6,7 @@
 // over a test image; the masked pixels are regenerated (for any class), the rest kept exactly
 // (RePaint resampling r = 1..10). Every step's x_t and x̂_0 are kept in a filmstrip, which
 // scrubs and exports as a PNG strip or an animated GIF.
-import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement } from '../core.js';
+import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, checkedInput } from '../core.js';
 import { FASHION_WEIGHTS, FASHION_SAMPLE } from '../assets.js';
 import { CLASS_NAMES, SIDE, D, loadFashionSample, loadNetwork } from '../fashion.js';
 import { Filmstrip } from '../filmstrip.js';
@@ -176,13 +176,7 @@ class EditWidget extends DiffuscopeElement {
   }
 
   params() {
-    const checked = (input, lo, hi) => {
-      const v = input.value.trim() === '' ? NaN : Number(input.value);
-      const ok = Number.isFinite(v) && v >= lo && v <= hi;
-      input.setAttribute('aria-invalid', String(!ok));
-      if (!ok) throw new Error(`${input.name} must be a number between ${lo} and ${hi} (got "${input.value}")`);
-      return v;
-    };
+    const checked = checkedInput;
     return {
       steps: Math.round(checked(this.stepsIn, 1, 1000)),
       guidance: checked(this.guidanceIn, 0, 20),

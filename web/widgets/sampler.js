@@ -8,7 +8,7 @@
 // With guidance g != 1, what guidance adds is shown beside x̂_0: the map ε̂_cond − ε̂_uncond of
 // each step (red above zero, blue below), and the guidance slider re-runs from the same noise.
 // The whole run is kept in a filmstrip (click to scrub) that exports as a PNG strip and a GIF.
-import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, reducedMotion, shortValue, SCHEDULES } from '../core.js';
+import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, reducedMotion, shortValue, SCHEDULES, checkedInput } from '../core.js';
 import { CLASS_NAMES, SIDE, D, loadFashionSample } from '../fashion.js';
 import { hiDpiCanvas, theme, font, greyTile, fmt, short } from '../plot.js';
 import { FASHION_WEIGHTS, FASHION_SAMPLE } from '../assets.js';
@@ -182,13 +182,7 @@ class SamplerWidget extends DiffuscopeElement {
 
   params() {
     // a value typed out of range stops the restart with a message (the widget shows it)
-    const checked = (input, lo, hi) => {
-      const v = input.value.trim() === '' ? NaN : Number(input.value);
-      const ok = Number.isFinite(v) && v >= lo && v <= hi;
-      input.setAttribute('aria-invalid', String(!ok));
-      if (!ok) throw new Error(`${input.name} must be a number between ${lo} and ${hi} (got "${input.value}")`);
-      return v;
-    };
+    const checked = checkedInput;
     return {
       kind: this.samplerSel.value,
       steps: Math.round(checked(this.stepsIn, 1, 1000)),
