@@ -243,7 +243,7 @@ test('two samplers share one model; a removed widget stops working and starts ag
   await pts.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
   await pts.locator('select[aria-label="or start from a shape"]').selectOption('moons');
   await pts.locator('.ds-pts-train').click();
-  await page.waitForFunction(() => Number(document.querySelector('#pts progress[aria-label="training progress"]').value) >= 500, null, { timeout: 30000 });
+  await page.waitForFunction(() => Number(document.querySelector('#pts').querySelector('progress[aria-label="training progress"]').value) >= 500, null, { timeout: 30000 });
   await pts.evaluate((el) => el.remove());
   await page.waitForTimeout(1500); // the chunk in flight and the trainer's free
   const trainBefore = await calls();
@@ -290,7 +290,7 @@ test('a VI target far out, long bad values, a late schedule, a narrow sampler, a
   for (const [id, target] of [['vi-far', '1:100:1'], ['vi-far-neg', '1:-100:1']]) {
     const vi = await add(page, 'diffuscope-vi', { target }, id);
     await vi.and(page.locator('[data-ready]')).waitFor({ timeout: 30000 });
-    await page.waitForFunction((id) => Number.isFinite(Number(document.querySelector(`#${id} td[data-value=kl_q_p]`).dataset.exact)), id, { timeout: 30000 });
+    await page.waitForFunction((id) => Number.isFinite(Number(document.querySelector(`#${id}`).querySelector('td[data-value=kl_q_p]').dataset.exact)), id, { timeout: 30000 });
     assert.deepEqual(await vi.locator('.ds-error').allTextContents(), [], `${target}: no error`);
   }
   row('page-vi-far', 'target="1:100:1"');
@@ -331,19 +331,19 @@ test('attributes changed after connect take effect, with the same checks', async
   const sch = await add(page, 'diffuscope-schedule', { steps: '1000', t: '500' }, 'sch');
   await sch.and(page.locator('[data-ready]')).waitFor({ timeout: 30000 });
   await sch.evaluate((el) => { el.setAttribute('steps', '100'); el.setAttribute('t', '10'); });
-  await page.waitForFunction(() => document.querySelector('#sch output.ds-t').textContent === '10 / 100', null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('#sch').querySelector('output.ds-t').textContent === '10 / 100', null, { timeout: 30000 });
   const vi = await add(page, 'diffuscope-vi', {}, 'vi');
   await vi.and(page.locator('[data-ready]')).waitFor({ timeout: 30000 });
   await vi.evaluate((el) => el.setAttribute('sigma', '2.5'));
-  await page.waitForFunction(() => document.querySelector('#vi output[data-value=sigma]').dataset.exact === '2.5', null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('#vi').querySelector('output[data-value=sigma]').dataset.exact === '2.5', null, { timeout: 30000 });
   await vi.evaluate((el) => el.setAttribute('target', '1:3:0.5'));
-  await page.waitForFunction(() => document.querySelectorAll('#vi .ds-vi-component').length === 1, null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('#vi').querySelectorAll('.ds-vi-component').length === 1, null, { timeout: 30000 });
   await vi.evaluate((el) => el.setAttribute('sigma', '0'));
   await message(vi, '.ds-attr-error', 'attribute sigma="0" must be a number between 0.05 and 20; using 1');
   const s = await add(page, 'diffuscope-sampler', { model: 'mixture', steps: '3', batch: '2' }, 'smp');
   await s.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
   await s.evaluate((el) => { el.setAttribute('steps', '5'); el.setAttribute('sampler', 'ddpm'); el.setAttribute('batch', '3'); el.setAttribute('class', '7'); });
-  await page.waitForFunction(() => document.querySelector('#smp output[data-value=step]').textContent === '0 / 5', null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('#smp').querySelector('output[data-value=step]').textContent === '0 / 5', null, { timeout: 30000 });
   assert.equal(await s.locator('select[aria-label=sampler]').inputValue(), 'ddpm');
   assert.equal(await s.locator('input[name=batch]').inputValue(), '3');
   assert.equal(await s.locator('select[aria-label=class]').inputValue(), '7');
@@ -403,8 +403,8 @@ test('the drawing pad takes keyboard focus and draws with the keys', async () =>
   await pts.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
   await pts.locator('.ds-pts-sample').focus();
   const pad = pts.locator('canvas.ds-pts-pad');
-  for (let i = 0; i < 20 && !(await pad.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
-  assert.ok(await pad.evaluate((el) => el === document.activeElement), 'Tab reaches the drawing pad');
+  for (let i = 0; i < 20 && !(await pad.evaluate((el) => el === el.getRootNode().activeElement)); i++) await page.keyboard.press('Tab');
+  assert.ok(await pad.evaluate((el) => el === el.getRootNode().activeElement), 'Tab reaches the drawing pad');
   // a square, pen down at the start and up at the end
   await page.keyboard.press('Space');
   for (const key of ['ArrowRight', 'ArrowUp', 'ArrowLeft', 'ArrowDown']) for (let i = 0; i < 4; i++) await page.keyboard.press(`Shift+${key}`);
