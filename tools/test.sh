@@ -29,6 +29,12 @@ echo "== 5/7 WebAssembly under Node, compared with the native build =="
 node --no-experimental-fetch --test tests/wasm/*.test.mjs || failed+=("wasm")
 
 echo "== 6/7 the page in headless Chromium =="
+# the project's Fashion classifier judges the editing test's scribbles: trained once (about 5
+# minutes on 2 cores, 5 epochs) by a tiny eval run, then cached in out/
+if [ ! -f out/fashion-classifier.bin ]; then
+  echo "test.sh: training the Fashion classifier once (out/fashion-classifier.bin)"
+  build/diffuscope eval --weights weights/fashion-unet.dsw -n 2 --steps 2 >/dev/null || failed+=("classifier")
+fi
 # one browser test file at a time (they measure in-page timings); older Node lacks the flag
 serial=""
 node --help | grep -q -- --test-concurrency && serial="--test-concurrency=1"
