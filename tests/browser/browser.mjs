@@ -67,3 +67,18 @@ export async function drawHeart(page, pad) {
   await page.mouse.up();
   return at;
 }
+
+// A page with nothing but the library on it, routed at web/examples/NAME-empty.html, once the
+// given elements are defined.
+export async function emptyPage(browser, name, tags) {
+  const page = await browser.newPage();
+  const url = new URL(`examples/${name}-empty.html`, browser.url).href;
+  await page.route(url, (route) => route.fulfill({
+    contentType: 'text/html',
+    body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${name}</title>` +
+      '<script type="module" src="../diffuscope.js"></script></head><body></body></html>',
+  }));
+  await page.goto(url);
+  await page.waitForFunction((names) => names.every((t) => customElements.get(t)), tags);
+  return page;
+}

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { openBrowser } from './browser.mjs';
+import { openBrowser, emptyPage as emptyPageOf } from './browser.mjs';
 import { ROOT } from '../wasm/wasm.mjs';
 
 // image_size, in_channels, base, levels, mult[4], res blocks, groups, temb, classes (unet.h)
@@ -71,19 +71,8 @@ test.after(async () => {
   other.server.close();
 });
 
-// A page with nothing but the library on it, served under web/examples/.
-async function emptyPage() {
-  const page = await browser.newPage();
-  const url = new URL('examples/hardening2-empty.html', browser.url).href;
-  await page.route(url, (route) => route.fulfill({
-    contentType: 'text/html',
-    body: '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>hardening</title>' +
-      '<script type="module" src="../diffuscope.js"></script></head><body></body></html>',
-  }));
-  await page.goto(url);
-  await page.waitForFunction(() => customElements.get('diffuscope-sampler'));
-  return page;
-}
+// A page with nothing but the library on it, served under web/examples/ (browser.mjs).
+const emptyPage = () => emptyPageOf(browser, 'hardening2', ['diffuscope-sampler']);
 
 // A page our server serves (loopback, so Chromium lets it fetch from the other loopback
 // origin when that one sends CORS headers; a routed page counts as public and may not).

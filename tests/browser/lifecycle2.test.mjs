@@ -5,7 +5,7 @@
 // the shared, reference-counted loader, mixtures, samplers, trainers); put back, it works again.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { openBrowser } from './browser.mjs';
+import { openBrowser, emptyPage as emptyPageOf } from './browser.mjs';
 
 let browser;
 test.before(async () => { browser = await openBrowser(); });
@@ -14,15 +14,7 @@ test.after(async () => { await browser.close(); });
 // A page with nothing but the library on it, whose shared engine logs the handles made and
 // freed (window.handles: the live ones) and counts its calls (engine.calls, core.js).
 async function emptyPage() {
-  const page = await browser.newPage();
-  const url = new URL('examples/lifecycle2-empty.html', browser.url).href;
-  await page.route(url, (route) => route.fulfill({
-    contentType: 'text/html',
-    body: '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>lifecycle</title>' +
-      '<script type="module" src="../diffuscope.js"></script></head><body></body></html>',
-  }));
-  await page.goto(url);
-  await page.waitForFunction(() => customElements.get('diffuscope-score') && customElements.get('diffuscope-flow'));
+  const page = await emptyPageOf(browser, 'lifecycle2', ['diffuscope-score', 'diffuscope-flow']);
   await page.evaluate(async () => {
     const engine = (await import('../core.js')).sharedEngine();
     const call = engine.call.bind(engine);
