@@ -11,7 +11,8 @@
 # steps (forward, backward, global-norm clip, Adam, EMA) on Fashion-MNIST batches: ours through
 # `diffuscope train` (its own img/s line), PyTorch in-process, alternating, and prints images/s
 # for both, each with its spread, and the ratio. PyTorch is a benchmark peer only (Debian's
-# python3-torch); nothing in the product needs it. Not here: the network's spec (docs/model.md).
+# python3-torch); nothing in the product needs it. Not here: the network's spec (docs/model.md),
+# its PyTorch module (tools/torch/diffuscope_torch/model.py).
 import argparse
 import math
 import os
@@ -34,67 +35,17 @@ try:
     import torch.nn.functional as F
 except ImportError:
     sys.exit("bench_train: needs PyTorch as the peer: apt-get install python3-torch (then run /usr/bin/python3)")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch"))
+from diffuscope_torch.model import UNet  # noqa: E402  (the one PyTorch copy of the network)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GN_EPS = 1e-5
 
 
-class UNetTwin(torch.nn.Module):
-    """docs/model.md's UNet, parameters named as in the .dsw file (PyTorch state_dict names)."""
-
-    def __init__(self, config, tensors):
-        super().__init__()
-        self.S, self.C_img, base, self.L = config[0], config[1], config[2], config[3]
-        mult, self.R, self.G, self.E = config[4:8], config[8], config[9], config[10]
-        self.ch = [base * mult[l] for l in range(self.L)]
-        self.p = torch.nn.ParameterDict({k.replace(".", "/"): torch.nn.Parameter(torch.from_numpy(v.copy()))
-                                         for k, v in tensors.items()})
-        half = self.E // 2
-        self.register_buffer("freq", torch.tensor([math.exp(-math.log(10000.0) * i / half) for i in range(half)],
-                                                  dtype=torch.float64))
-
-    def w(self, name):
-        return self.p[name.replace(".", "/")]
-
-    def has(self, name):
-        return name.replace(".", "/") in self.p
-
-    def conv(self, x, prefix, stride=1):
-        weight = self.w(prefix + ".weight")
-        return F.conv2d(x, weight, self.w(prefix + ".bias"), stride=stride, padding=weight.shape[2] // 2)
-
-    def linear(self, x, prefix):
-        return F.linear(x, self.w(prefix + ".weight"), self.w(prefix + ".bias"))
-
-    def norm(self, x, prefix):
-        return F.group_norm(x, self.G, self.w(prefix + ".weight"), self.w(prefix + ".bias"), GN_EPS)
-
-    def res(self, h, eact, prefix):
-        a = self.conv(F.silu(self.norm(h, prefix + "norm1")), prefix + "conv1")
-        a = a + self.linear(eact, prefix + "emb")[:, :, None, None]
-        o = self.conv(F.silu(self.norm(a, prefix + "norm2")), prefix + "conv2")
-        return o + (self.conv(h, prefix + "skip") if self.has(prefix + "skip.weight") else h)
-
-    def forward(self, x, t, cls):
-        arg = t.double()[:, None] * self.freq[None, :]  # in double, rounded once (as the engine)
-        e0 = torch.cat([torch.sin(arg), torch.cos(arg)], 1).float()
-        emb = self.linear(F.silu(self.linear(e0, "temb.fc1")), "temb.fc2") + self.w("class_emb.weight")[cls]
-        eact = F.silu(emb)
-        h, skips = self.conv(x, "conv_in"), []
-        for l in range(self.L):
-            for r in range(self.R):
-                h = self.res(h, eact, f"down.{l}.res.{r}.")
-            skips.append(h)
-            if l < self.L - 1:
-                h = self.conv(h, f"down.{l}.downsample", stride=2)
-        h = self.res(h, eact, "mid.res.")
-        for l in range(self.L - 1, -1, -1):
-            h = torch.cat([h, skips[l]], 1)
-            for r in range(self.R):
-                h = self.res(h, eact, f"up.{l}.res.{r}.")
-            if l > 0:
-                h = F.interpolate(h, scale_factor=2, mode="nearest")
-        return self.conv(F.silu(self.norm(h, "out_norm")), "conv_out")
+def UNetTwin(config, tensors):
+    """docs/model.md's UNet (the twin's, tools/torch/diffuscope_torch/model.py) holding these tensors."""
+    net = UNet(config)
+    net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()}, strict=True)
+    return net
 
 
 def read_batch(path):

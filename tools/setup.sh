@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 DEBS=(build-essential cmake pkg-config zlib1g-dev libsimde-dev libstb-dev
       emscripten node-acorn binaryen chromium dataset-fashion-mnist
-      clang libclang-rt-14-dev valgrind python3-onnx python3-numpy
+      clang libclang-rt-14-dev valgrind python3-onnx python3-numpy python3-torch
       hugo jekyll jekyll-theme-minima ruby-jekyll-feed firefox-esr webkit2gtk-driver xvfb)
 
 missing=()
