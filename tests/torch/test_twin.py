@@ -42,7 +42,6 @@ except ImportError:
 from diffuscope_torch import model as twin  # noqa: E402
 from diffuscope_torch.optim import OptimConfig, Optimizer  # noqa: E402
 from diffuscope_torch.train import train  # noqa: E402
-from dsw import read_dsw, write_dsw  # noqa: E402
 
 GOLDEN = os.path.join(ROOT, "tests", "golden")
 WEIGHTS = os.path.join(ROOT, "weights")

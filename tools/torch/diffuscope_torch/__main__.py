@@ -9,12 +9,15 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in ("train", "export"):
         sys.exit(USAGE)
-    if argv[0] == "train":
-        from .train import train
-        train(argv[1:])
-    else:
-        from .export import main as export_main
-        export_main(argv[1:])
+    try:
+        if argv[0] == "train":
+            from .train import train
+            train(argv[1:])
+        else:
+            from .export import main as export_main
+            export_main(argv[1:])
+    except (ValueError, OSError, FloatingPointError) as e:  # bad input: the message names it, no traceback
+        sys.exit(f"twin {argv[0]}: {e}")
 
 
 if __name__ == "__main__":

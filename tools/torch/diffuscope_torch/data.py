@@ -134,8 +134,11 @@ def _read_image(path):
         except ImportError:
             raise ValueError(f"{path}: only PNG is decoded without Pillow (apt-get install python3-pil)") from None
         import io
-        with Image.open(io.BytesIO(data)) as im:
-            img = np.asarray(im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else "RGB"))
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                img = np.asarray(im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else "RGB"))
+        except Exception as e:  # Pillow raises several kinds for a bad file
+            raise ValueError(f"{path}: not an image Pillow can decode ({type(e).__name__})") from None
     if img.shape[2] in (2, 4):  # alpha: composite on white, the usual page background
         alpha = img[:, :, -1:].astype(np.float32) / 255
         img = (img[:, :, :-1].astype(np.float32) * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
@@ -182,7 +185,7 @@ def load_image_folder(folder, size, channels=0, on_bad="refuse"):
     for b in bad:
         print(f"skipped: {b}")
     if not images:
-        raise ValueError(f"{folder}: no images ({', '.join(IMAGE_EXTENSIONS)}) found")
+        raise ValueError(f"{folder}: no decodable images ({', '.join(IMAGE_EXTENSIONS)}) found")
     colour = any(img.shape[2] == 3 and not (np.array_equal(img[..., 0], img[..., 1]) and
                                            np.array_equal(img[..., 0], img[..., 2])) for img in images)
     channels = channels or (3 if colour else 1)

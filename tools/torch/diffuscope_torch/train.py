@@ -18,7 +18,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from . import data as datasets
-from .model import MLP, MLP_DEFAULT, UNET_DEFAULT, UNet
+from .model import MLP, UNet
 from .optim import OptimConfig, Optimizer
 
 FLOW_TIME_SCALE = 1000.0
@@ -94,6 +94,8 @@ def parse_args(argv):
 
 def load_data(a):
     if a.model == "mlp":
+        if a.images or os.path.isdir(a.data):
+            raise ValueError("--model mlp trains on 2-D points: pass --data POINTS.txt ('x y' lines)")
         return datasets.load_points(a.data)
     if a.images:
         return datasets.load_image_folder(a.images, a.image_size, a.channels, a.bad_images)
@@ -105,6 +107,13 @@ def build_model(a, ds):
         from .model import from_dsw
         with open(a.init, "rb") as f:
             model, _ = from_dsw(f.read())
+        if model.kind != (UNet.kind if a.model == "unet" else MLP.kind):
+            raise ValueError(f"--init {a.init} holds a {'UNet' if model.kind == UNet.kind else 'point MLP'}, "
+                             f"not a --model {a.model}")
+        if a.model == "unet" and (tuple(model.image_shape) != tuple(ds.x.shape[1:]) or
+                                  model.n_classes != len(ds.class_names)):
+            raise ValueError(f"--init {a.init}: a UNet for {model.image_shape} images and {model.n_classes} classes, "
+                             f"but the data are {tuple(ds.x.shape[1:])} with {len(ds.class_names)} classes")
         return model
     if a.model == "mlp":
         return MLP((2, a.hidden, a.layers, a.temb))
