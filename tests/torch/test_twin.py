@@ -8,9 +8,10 @@
 #      in f16, `diffuscope convert` to q8); a file the twin wrote loads in C and in WASM (SIMD
 #      and scalar, tests/torch/wasm_forward.mjs) with outputs identical to each other and
 #      within 1e-5 of the twin's;
-#   3. training: same initial weights (a .dsw), same batch -> same loss (1e-6 relative) and
-#      gradients (1e-5 of the largest), and after 3 optimiser steps (warm-up, weight decay,
-#      clipping active, EMA) the same weights and EMA (1e-6 absolute where the gradient is
+#   3. training: the noise schedules (linear, cosine) as `diffuscope schedule` prints them
+#      (1e-12); same initial weights (a .dsw), same batch -> same loss (1e-6 relative) and
+#      gradients (1e-5 of the largest), and after 4 optimiser steps (warm-up, cosine lr decay,
+#      weight decay, clipping, EMA) the same weights and EMA (1e-6 absolute where the gradient is
 #      above 1e-4 of its largest, 0.05 lr elsewhere: Adam normalises rounding noise) — UNet and MLP;
 #   4. distributed: a two-process gloo DDP run (torchrun) of 4 steps on a generated folder of
 #      RGB PNGs (3 classes) gives the weights and EMA of one process with the same global batch
@@ -20,6 +21,7 @@
 # Exits 77 (ctest: skipped) only when PyTorch is missing. Not here: the twin itself.
 import argparse
 import io
+import json
 import math
 import os
 import shutil
@@ -200,11 +202,14 @@ def compare_training(tmp, name, model, x, t, cls, target):
     init = os.path.join(tmp, name + ".init.dsw")
     with open(init, "wb") as f:
         f.write(twin.to_dsw(model, "f32"))
-    cfg = OptimConfig(lr=1e-3, weight_decay=0.01, warmup_steps=2, clip_norm=1.0, ema_decay=0.999)
-    steps = 3
+    # steps 0 warm-up, 1 and 2 on the cosine, 3 at the floor; both gradients' norms are above the clip
+    cfg = OptimConfig(lr=1e-3, weight_decay=0.01, warmup_steps=1, decay_steps=3, min_lr_ratio=0.2, clip_norm=0.1,
+                      ema_decay=0.999)
+    steps = 4
     write_batch(os.path.join(tmp, "step.bin"), x, t, cls, target)
     run([REF, "step", init, os.path.join(tmp, "step.bin"), os.path.join(tmp, "step.out"), str(steps), str(cfg.lr),
-         str(cfg.weight_decay), str(cfg.warmup_steps), str(cfg.clip_norm), str(cfg.ema_decay)])
+         str(cfg.weight_decay), str(cfg.warmup_steps), str(cfg.decay_steps), str(cfg.min_lr_ratio), str(cfg.clip_norm),
+         str(cfg.ema_decay)])
     raw = open(os.path.join(tmp, "step.out"), "rb").read()
     c_loss, c_norm = struct.unpack_from("<2d", raw)
     c = np.frombuffer(raw, np.float32, offset=16).reshape(3, -1)
@@ -224,12 +229,22 @@ def compare_training(tmp, name, model, x, t, cls, target):
     dp, de = np.abs(params - c[1]), np.abs(ema - c[2])
     tight, loose = max(dp[live].max(), de[live].max()), max(dp.max(), de.max())
     check(tight <= 1e-6 and loose <= 0.05 * cfg.lr,
-          f"{name}: after {steps} AdamW steps (warm-up, decay, clip at {norm:.2f}, EMA; the weights moved up to "
+          f"{name}: after {steps} AdamW steps (warm-up, cosine lr decay, weight decay, norm {norm:.2f} clipped to {cfg.clip_norm}, EMA; the weights moved up to "
           f"{moved:.1e}): weights and EMA max diff {tight:.1e} where |g| >= 1e-4 max |g| (<= 1e-6), {loose:.1e} over "
           f"all {dp.size} (<= 0.05 lr; {int((~live).sum())} weights below)")
 
 
+def test_schedules():
+    from diffuscope_torch.train import schedule
+    for kind, T in (("linear", 1000), ("cosine", 1000), ("linear", 250), ("cosine", 500)):
+        c = json.loads(run([EXE, "schedule", "--kind", kind, "--steps", str(T)]))
+        sa, sm = schedule(kind, T)
+        d = max(np.abs(sa.numpy() - c["sqrt_alpha_bar"]).max(), np.abs(sm.numpy() - c["sqrt_one_minus_alpha_bar"]).max())
+        check(d <= 1e-12, f"{kind} schedule, T = {T}: max |twin - C| of sqrt(abar), sqrt(1 - abar) = {d:.1e} (<= 1e-12)")
+
+
 def test_training(tmp):
+    test_schedules()
     torch.manual_seed(5)
     m = twin.UNet()
     x, t, cls = unet_input(m, 8, 4)

@@ -5,7 +5,7 @@
  *   twin_ref forward WEIGHTS.dsw IN.bin OUT.bin
  *       IN: u32 B, x (B, item) f32, t (B) f32, class (B) i32 (zeros for the MLP);
  *       OUT: eps (B, item) f32 from ds_model_forward, the product's path.
- *   twin_ref step WEIGHTS.dsw IN.bin OUT.bin STEPS LR WEIGHT_DECAY WARMUP CLIP EMA
+ *   twin_ref step WEIGHTS.dsw IN.bin OUT.bin STEPS LR WEIGHT_DECAY WARMUP DECAY_STEPS MIN_LR_RATIO CLIP EMA
  *       IN: as above, then the target (B, item) f32.
  *       STEPS times on that one batch: forward (the trainer's: Winograd for the UNet), the
  *       mean-squared-error loss, backward, ds_optim_step (Adam(W), warm-up, clip, EMA, as
@@ -142,9 +142,9 @@ done:
 }
 
 int main(int argc, char **argv) {
-    int is_step = argc == 11 && !strcmp(argv[1], "step");
+    int is_step = argc == 13 && !strcmp(argv[1], "step");
     if (!is_step && !(argc == 5 && !strcmp(argv[1], "forward"))) {
-        fputs("usage: twin_ref forward WEIGHTS IN OUT | twin_ref step WEIGHTS IN OUT STEPS LR WD WARMUP CLIP EMA\n", stderr);
+        fputs("usage: twin_ref forward WEIGHTS IN OUT | twin_ref step WEIGHTS IN OUT STEPS LR WD WARMUP DECAY MIN_LR CLIP EMA\n", stderr);
         return 2;
     }
     size_t nw, nb;
@@ -167,8 +167,10 @@ int main(int argc, char **argv) {
         oc.lr = atof(argv[6]);
         oc.weight_decay = atof(argv[7]);
         oc.warmup_steps = atol(argv[8]);
-        oc.clip_norm = atof(argv[9]);
-        oc.ema_decay = atof(argv[10]);
+        oc.decay_steps = atol(argv[9]);
+        oc.min_lr_ratio = atof(argv[10]);
+        oc.clip_norm = atof(argv[11]);
+        oc.ema_decay = atof(argv[12]);
         rc = run_steps(m, &b, atoi(argv[5]), &oc, argv[4]);
     }
     ds_model_free(m);

@@ -73,7 +73,7 @@ class Optimizer:
     @torch.no_grad()
     def clip(self):
         """ds_grad_clip over every gradient at once: the norm in double, one float scale."""
-        norm = math.sqrt(sum(float((p.grad.double() ** 2).sum()) for p in self.params))
+        norm = math.sqrt(float(torch.stack([(p.grad.double() ** 2).sum() for p in self.params]).sum()))  # one sync
         if math.isfinite(norm) and self.cfg.clip_norm > 0 and norm > self.cfg.clip_norm:
             scale = torch.tensor(self.cfg.clip_norm / norm, dtype=torch.float32)
             for p in self.params:
