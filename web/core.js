@@ -36,6 +36,7 @@ export const support = {
 class Engine {
   constructor(options = {}) {
     this.simd = options.simd ?? support.simd;
+    this.createdAt = performance.now(); // page ms, for the load timeline (tests/browser/many.test.mjs)
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.pending = new Map(); // id -> {resolve, reject}: the call in the worker (and init)
     this.queues = new Map(); // lane owner (a widget, or DIRECT) -> [calls waiting]
@@ -237,10 +238,18 @@ function watchScreen(el) {
   screenObserver.observe(el);
   return s;
 }
+// A widget removed from the page: its waiting work wakes (to see that it was stopped) and the
+// observer lets it go; put back, it is watched again.
+function unwatchScreen(el) {
+  for (const resolve of screen.get(el)?.waiters ?? []) resolve();
+  screen.delete(el);
+  screenObserver?.unobserve(el);
+}
 export function isOnScreen(el) {
   return screen.get(el)?.on ?? true;
 }
-// Resolves at once while el is on screen, else when it is scrolled back into view.
+// Resolves at once while el is on screen, else when it is scrolled back into view or removed
+// from the page (the waiting work then sees that it was stopped).
 export function whenOnScreen(el) {
   const s = watchScreen(el);
   return !s || s.on ? Promise.resolve() : new Promise((resolve) => s.waiters.push(resolve));
@@ -345,6 +354,7 @@ export class DiffuscopeElement extends HTMLElement {
     if (this._built) {
       if (this._suspended) {
         this._suspended = false;
+        watchScreen(this);
         this.resume();
       }
       return;
@@ -370,6 +380,7 @@ export class DiffuscopeElement extends HTMLElement {
       if (this.isConnected || !this._built || this._suspended) return;
       this._suspended = true;
       this.suspend();
+      unwatchScreen(this);
     });
   }
   attributeChangedCallback(name, old, value) {
