@@ -21,7 +21,7 @@ const BUILDS = {
 
 async function init({ simd }) {
   const { name, glue: loadGlue, wasm } = BUILDS[simd ? 'simd' : 'scalar'];
-  // the download and compile start before the glue module is imported, and run beside it
+  // the glue's import and the module's download and compile run side by side
   const [glue, { module, compiled }] = await Promise.all([loadGlue(), compile(wasm, name)]);
   let fail;
   const failed = new Promise((_, reject) => (fail = reject));

@@ -162,8 +162,15 @@ test(`${SAMPLERS} playing samplers: one worker, one copy of the weights, all fin
   const main = await moveAndMeasure(['diffuscope-sampler', 'input.ds-scrub'], null, ['ArrowLeft']);
   const stillPlaying = await page.evaluate((steps) => [...document.querySelectorAll('diffuscope-sampler')].filter((s) => s.dataset.step !== String(steps)).length, STEPS);
 
-  const steps = () => page.evaluate(async () => { const { isOnScreen, sharedEngine } = await import('/web/core.js'); const e = sharedEngine(); return [e.busy, e.queues.size, e.pending.size, ...[...document.querySelectorAll('diffuscope-sampler')].map((s) => [s.dataset.step, s.playing, s.busy, isOnScreen(s), s.run, JSON.stringify(s.getBoundingClientRect())].join('/'))].join(' '); });
-  await page.waitForFunction((steps) => [...document.querySelectorAll('diffuscope-sampler')].every((s) => s.dataset.step === String(steps)), STEPS, { timeout: 100000 })
+  // on a timeout: each sampler's step / playing / on screen / its left..right edge
+  const steps = () => page.evaluate(async () => {
+    const { isOnScreen } = await import('/web/core.js');
+    return [...document.querySelectorAll('diffuscope-sampler')].map((s) => {
+      const r = s.getBoundingClientRect();
+      return `${s.dataset.step}/${s.playing ? 'playing' : 'stopped'}/${isOnScreen(s) ? 'on screen' : 'off screen'}/${r.left.toFixed(0)}..${r.right.toFixed(0)}`;
+    }).join(', ');
+  });
+  await page.waitForFunction((steps) => [...document.querySelectorAll('diffuscope-sampler')].every((s) => s.dataset.step === String(steps)), STEPS, { timeout: 300000 })
     .catch(async (err) => assert.fail(`not every sampler finished its ${STEPS} steps: ${await steps()} (${err.message})`));
   const r = await page.evaluate(async () => {
     const { sharedEngine } = await import('/web/core.js');
