@@ -209,9 +209,10 @@ let theEngine = null, lightEngine = null;
 export function sharedEngine() {
   return (theEngine ??= new Engine());
 }
+const engineFor = (light) => (light ? (lightEngine ??= new Engine()) : sharedEngine());
 export function getEngine({ light = false } = {}) {
   if (!support.wasm) return Promise.reject(new Error(NO_WASM));
-  const engine = light ? (lightEngine ??= new Engine()) : sharedEngine();
+  const engine = engineFor(light);
   return engine.ready.then(() => engine);
 }
 export { Engine };
@@ -230,6 +231,7 @@ function watchScreen(el) {
   screenObserver ??= new IntersectionObserver((entries) => {
     for (const e of entries) {
       const w = screen.get(e.target);
+      if (!w) continue; // let go of (removed) after this report was queued
       w.on = e.isIntersecting;
       if (w.on) for (const resolve of w.waiters.splice(0)) resolve();
     }
@@ -409,9 +411,10 @@ export class DiffuscopeElement extends HTMLElement {
   // The same lane at once, before the module is ready (its calls and model loads wait for it,
   // so a weights download can start while the module compiles); no description yet.
   engineNow() {
-    return (this.constructor.lightEngine ? (lightEngine ??= new Engine()) : sharedEngine()).lane(this);
+    return engineFor(!!this.constructor.lightEngine).lane(this);
   }
-  // Resolves at once while the widget is on screen, else when it is scrolled back into view.
+  // Resolves at once while the widget is on screen, else when it is scrolled back into view
+  // or removed from the page (the waiting loop then sees that it was stopped).
   onScreen() {
     return whenOnScreen(this);
   }
