@@ -29,29 +29,47 @@ export const support = {
   },
 };
 
+// One worker and its module. Calls queue here, not in the worker: one is in the worker at a time,
+// and the next is taken from the caller (each widget is a lane, engine.lane(el)) served least
+// recently, a widget on screen before one scrolled away. Six playing samplers take turns, and
+// a slider's call from a widget that was idle goes next, behind only the call in the worker.
 class Engine {
   constructor(options = {}) {
     this.simd = options.simd ?? support.simd;
+    this.createdAt = performance.now(); // page ms, for the load timeline (tests/browser/many.test.mjs)
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    this.pending = new Map();
+    this.pending = new Map(); // id -> {resolve, reject}: the call in the worker (and init)
+    this.queues = new Map(); // lane owner (a widget, or DIRECT) -> [calls waiting]
+    this.busy = false; // a call is in the worker
+    this.lanes = new WeakMap(); // widget -> its lane
+    this.served = new WeakMap(); // lane owner -> when its last call was sent (a count of sends)
+    this.sends = 0;
     this.models = new Map(); // weights URL -> {refs, loading: Promise<{handle, info}>}
     this.nextId = 1;
     this.calls = 0;
+    this.memory = 0; // the module's memory in bytes, as the last reply said
     this.worker.onmessage = (e) => {
       const p = this.pending.get(e.data.id);
       if (!p) return;
       this.pending.delete(e.data.id);
+      if (e.data.memory) this.memory = e.data.memory;
       if (e.data.ok) p.resolve(e.data);
       else p.reject(new Error(e.data.error));
     };
     this.worker.onerror = (e) => {
       const err = new Error('the Diffuscope worker failed: ' + (e.message || 'unknown error'));
+      this.failure = err;
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
+      for (const queue of this.queues.values()) for (const c of queue) c.reject(err);
+      this.queues.clear();
     };
-    // the module's description (enums, records, functions: web/api.js), once per worker
+    // the module's description (enums, records, functions: web/api.js), once per worker;
+    // info also says how the module was compiled (streaming or whole) and when it was ready
     this.ready = this.post({ type: 'init', simd: this.simd }).then((r) => {
       this.description = r.info.description;
+      this.memory = r.info.memory;
+      this.info = r.info;
       return r.info;
     });
   }
@@ -62,14 +80,53 @@ class Engine {
       this.worker.postMessage({ id, ...msg }, transfer);
     });
   }
+  // The calls of `owner` (a widget) as an engine of their own: the same module, models and
+  // handles; only the queue knows whose call it is. A lane is the engine with call() marked.
+  lane(owner) {
+    let lane = this.lanes.get(owner);
+    if (!lane) {
+      lane = Object.create(this, { call: { value: (fn, args, outs) => this.call(fn, args, outs, owner) } });
+      this.lanes.set(owner, lane);
+      watchScreen(owner);
+    }
+    return lane;
+  }
+  // Sends the next queued call when the worker is free: of the lanes whose widget is on screen
+  // (or of all, if none is), the one served least recently.
+  pump() {
+    if (this.busy || !this.queues.size) return;
+    let owner = null, best = Infinity, bestOn = false;
+    for (const o of this.queues.keys()) {
+      const on = isOnScreen(o), served = this.served.get(o) ?? 0;
+      if ((on && !bestOn) || (on === bestOn && served < best)) [owner, best, bestOn] = [o, served, on];
+    }
+    this.served.set(owner, ++this.sends);
+    const queue = this.queues.get(owner), c = queue.shift();
+    if (!queue.length) this.queues.delete(owner);
+    this.busy = true;
+    const done = () => {
+      this.busy = false;
+      this.pump();
+    };
+    this.post(c.msg).then((r) => (done(), c.resolve(r)), (err) => (done(), c.reject(err)));
+  }
   // Calls the face's function `fn` (src/wasm_api.h, without the ds_api_ prefix). args:
   // numbers, enum names, typed arrays (copied in); outs: output specs appended to the
   // arguments (web/api.js: ['f32', n], ['rec', 'model_info'], ...). Resolves {ret, outs}
   // with records as objects keyed by field name; rejects with the C library's message.
-  async call(fn, args = [], outs = []) {
+  // owner: whose call it is, for the queue's order (a lane passes its widget).
+  async call(fn, args = [], outs = [], owner = DIRECT) {
     this.calls++; // worker round trips, for measuring (the points widget reports its own)
     await this.ready;
-    return this.post({ type: 'call', fn, args, outs });
+    if (this.failure) throw this.failure;
+    return new Promise((resolve, reject) => {
+      const queue = this.queues.get(owner) ?? [];
+      // a call that waits is sent later: its arrays are copied now, as sending at once would
+      if (this.busy || this.queues.size) args = args.map((a) => (ArrayBuffer.isView(a) ? a.slice() : a));
+      queue.push({ msg: { type: 'call', fn, args, outs }, resolve, reject });
+      if (queue.length === 1) this.queues.set(owner, queue);
+      this.pump();
+    });
   }
   // A weights file loaded once per URL however many widgets use it: resolves {handle, info}
   // (info: the model_info record). `want` ({kind: 'unet', image_size, channels} or {kind:
@@ -97,9 +154,11 @@ class Engine {
     this.models.delete(key);
     entry.loading.then((model) => this.call('free', [model.handle])).catch(() => {});
   }
+  // The download starts at once, beside the module's compilation; reading past the header
+  // waits for the module, which checks the header.
   async loadModel(url, want, onProgress) {
-    await this.ready;
-    const headBytes = this.description.limits.weights_header_bytes;
+    const headBytes = this.ready.then(() => this.description.limits.weights_header_bytes);
+    headBytes.catch(() => {}); // a failed module fails the load through the header check, or the fetch failed first
     const bytes = await fetchBytes(url, onProgress, {
       headBytes,
       // the header says what the file holds and how long it is: refuse it before the body
@@ -119,6 +178,10 @@ class Engine {
     this.worker.terminate();
   }
 }
+
+// The owner of calls made on the engine itself, not through a widget's lane (pools, pages that
+// script the engine): always counted as on screen.
+const DIRECT = {};
 
 const modelKey = (url, want) => `${url} ${JSON.stringify(want ?? null)}`;
 
@@ -146,12 +209,53 @@ let theEngine = null, lightEngine = null;
 export function sharedEngine() {
   return (theEngine ??= new Engine());
 }
+const engineFor = (light) => (light ? (lightEngine ??= new Engine()) : sharedEngine());
 export function getEngine({ light = false } = {}) {
   if (!support.wasm) return Promise.reject(new Error(NO_WASM));
-  const engine = light ? (lightEngine ??= new Engine()) : sharedEngine();
+  const engine = engineFor(light);
   return engine.ready.then(() => engine);
 }
 export { Engine };
+
+// ---- on screen or not ----
+// One IntersectionObserver for every widget that asks (every widget with an engine lane):
+// playing work waits while its widget is scrolled out of view (whenOnScreen), and the
+// engine's queue serves widgets on screen first (isOnScreen). Until the observer's first
+// report, a widget counts as on screen.
+const screen = new WeakMap(); // element -> {on: bool, waiters: [resolve]}
+let screenObserver = null;
+function watchScreen(el) {
+  if (typeof IntersectionObserver === 'undefined' || !(el instanceof Element)) return null;
+  let s = screen.get(el);
+  if (s) return s;
+  screenObserver ??= new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      const w = screen.get(e.target);
+      if (!w) continue; // let go of (removed) after this report was queued
+      w.on = e.isIntersecting;
+      if (w.on) for (const resolve of w.waiters.splice(0)) resolve();
+    }
+  });
+  screen.set(el, (s = { on: true, waiters: [] }));
+  screenObserver.observe(el);
+  return s;
+}
+// A widget removed from the page: its waiting work wakes (to see that it was stopped) and the
+// observer lets it go; put back, it is watched again.
+function unwatchScreen(el) {
+  for (const resolve of screen.get(el)?.waiters ?? []) resolve();
+  screen.delete(el);
+  screenObserver?.unobserve(el);
+}
+export function isOnScreen(el) {
+  return screen.get(el)?.on ?? true;
+}
+// Resolves at once while el is on screen, else when it is scrolled back into view or removed
+// from the page (the waiting work then sees that it was stopped).
+export function whenOnScreen(el) {
+  const s = watchScreen(el);
+  return !s || s.on ? Promise.resolve() : new Promise((resolve) => s.waiters.push(resolve));
+}
 
 // Whether the reader asked for less motion: no autoplay then.
 export function reducedMotion() {
@@ -252,6 +356,7 @@ export class DiffuscopeElement extends HTMLElement {
     if (this._built) {
       if (this._suspended) {
         this._suspended = false;
+        watchScreen(this);
         this.resume();
       }
       return;
@@ -277,6 +382,7 @@ export class DiffuscopeElement extends HTMLElement {
       if (this.isConnected || !this._built || this._suspended) return;
       this._suspended = true;
       this.suspend();
+      unwatchScreen(this);
     });
   }
   attributeChangedCallback(name, old, value) {
@@ -290,7 +396,8 @@ export class DiffuscopeElement extends HTMLElement {
   }
   // Subclasses: build() creates the DOM; suspend() stops timers and loops and frees engine
   // handles, resume() starts again; attributeUpdated(name) applies a changed attribute.
-  // engine() gives the shared engine (the light lane where the class sets lightEngine).
+  // engine() gives this widget's lane of the shared engine (of the light one where the class
+  // sets lightEngine), once the module is ready.
   build() {}
   suspend() {}
   resume() {}
@@ -299,7 +406,17 @@ export class DiffuscopeElement extends HTMLElement {
     return !!this._suspended;
   }
   engine() {
-    return getEngine({ light: !!this.constructor.lightEngine });
+    return getEngine({ light: !!this.constructor.lightEngine }).then((engine) => engine.lane(this));
+  }
+  // The same lane at once, before the module is ready (its calls and model loads wait for it,
+  // so a weights download can start while the module compiles); no description yet.
+  engineNow() {
+    return engineFor(!!this.constructor.lightEngine).lane(this);
+  }
+  // Resolves at once while the widget is on screen, else when it is scrolled back into view
+  // or removed from the page (the waiting loop then sees that it was stopped).
+  onScreen() {
+    return whenOnScreen(this);
   }
   showError(message) {
     this.status.textContent = message;
@@ -382,7 +499,8 @@ export function whenVisible(el, fn) {
 // Content-Length counts compressed bytes, so it is only a hint. options: maxBytes (refused
 // beyond, before reading more), and for a file that announces its size: headBytes and
 // sizeFromHead(first headBytes bytes) -> the file's size (or throws), checked before the rest
-// is read; the body must then have exactly that size.
+// is read; the body must then have exactly that size. headBytes may be a promise (the request
+// goes out first; the body is read once it is known).
 export async function fetchBytes(url, onProgress = () => {}, { maxBytes = MAX_FETCH_BYTES, headBytes = 0, sizeFromHead = null } = {}) {
   const where = new URL(url, document.baseURI);
   const fail = (reason, status, content = false) =>
@@ -404,6 +522,7 @@ export async function fetchBytes(url, onProgress = () => {}, { maxBytes = MAX_FE
   const wire = Number(res.headers.get('Content-Length')) || 0;
   if (!encoded && wire > maxBytes) throw fail(`it is ${wire} bytes, more than the ${maxBytes} a page reads`, 0, true);
   if (!res.body) return new Uint8Array(await res.arrayBuffer()); // no stream: nothing to check early
+  headBytes = await headBytes;
   const reader = res.body.getReader();
   const chunks = [];
   let got = 0, expected = sizeFromHead ? null : 0;

@@ -4,7 +4,7 @@
 // arguments against the module's own description, copies arrays in and out and decodes named
 // records. The description goes back with the init reply, so the page knows the names too.
 //
-//   {id, type: 'init', simd: bool}               -> {id, ok, info: {simd, memory, description}}
+//   {id, type: 'init', simd: bool}               -> {id, ok, info: {simd, compiled, readyAt, memory, description}}
 //   {id, type: 'call', fn, args: [...], outs: [spec, ...]}   (specs: see api.js)
 //                                                 -> {id, ok, ret, outs: [...], memory}
 //   failures                                      -> {id, ok: false, error: 'message'}
@@ -21,11 +21,33 @@ const BUILDS = {
 
 async function init({ simd }) {
   const { name, glue: loadGlue, wasm } = BUILDS[simd ? 'simd' : 'scalar'];
-  const glue = await loadGlue();
-  const response = await fetch(wasm);
+  // the glue's import and the module's download and compile run side by side
+  const [glue, { module, compiled }] = await Promise.all([loadGlue(), compile(wasm, name)]);
+  let fail;
+  const failed = new Promise((_, reject) => (fail = reject));
+  const M = await Promise.race([failed, glue.default({
+    // the glue instantiates the module we compiled instead of fetching its own copy
+    instantiateWasm(imports, receive) {
+      WebAssembly.instantiate(module, imports).then((instance) => receive(instance, module), fail);
+      return {};
+    },
+  })]);
+  api = new Api(M);
+  // readyAt: wall-clock ms, comparable with the page's performance.timeOrigin + now()
+  return { simd, compiled, readyAt: performance.timeOrigin + performance.now(), memory: api.M.HEAPU8.length, description: api.description };
+}
+
+// Compiles the module while it downloads (WebAssembly.compileStreaming), which needs the server
+// to send it as application/wasm; from a host that sends another type (some blog hosts do), or
+// in a browser without streaming, the whole file is read first and then compiled.
+// Resolves {module, compiled: 'streaming' | 'whole'}.
+async function compile(url, name) {
+  const response = await fetch(url);
   if (!response.ok) throw new Error(`could not load ${name}.wasm (HTTP ${response.status})`);
-  api = new Api(await glue.default({ wasmBinary: await response.arrayBuffer() }));
-  return { simd, memory: api.M.HEAPU8.length, description: api.description };
+  const type = (response.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
+  if (type === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function')
+    return { module: await WebAssembly.compileStreaming(response), compiled: 'streaming' };
+  return { module: await WebAssembly.compile(await response.arrayBuffer()), compiled: 'whole' };
 }
 
 // the typed arrays among the outputs (records decode to plain objects), to transfer them

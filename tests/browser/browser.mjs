@@ -71,14 +71,26 @@ export async function drawHeart(page, pad) {
 // A page with nothing but the library on it, routed at web/examples/NAME-empty.html, once the
 // given elements are defined.
 export async function emptyPage(browser, name, tags) {
-  const page = await browser.newPage();
-  const url = new URL(`examples/${name}-empty.html`, browser.url).href;
+  return routedPage(browser, `${name}-empty`, '', tags);
+}
+
+// A page of the library and the given body (HTML), routed at web/examples/NAME.html (so the
+// kit's relative URLs resolve as on the example pages), once the given elements are defined.
+export async function routedPage(browser, name, body, tags, page = null) {
+  page ??= await browser.newPage();
+  const url = new URL(`examples/${name}.html`, browser.url).href;
   await page.route(url, (route) => route.fulfill({
     contentType: 'text/html',
     body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${name}</title>` +
-      '<script type="module" src="../diffuscope.js"></script></head><body></body></html>',
+      `<script type="module" src="../diffuscope.js"></script></head><body>${body}</body></html>`,
   }));
   await page.goto(url);
   await page.waitForFunction((names) => names.every((t) => customElements.get(t)), tags);
   return page;
+}
+
+// Median, smallest and largest of an array of numbers.
+export function spread(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return { median: v[Math.floor(v.length / 2)], min: v[0], max: v[v.length - 1], n: v.length };
 }

@@ -49,10 +49,12 @@ async function run() {
   // warm-up: the engine optimises hot wasm functions in the background after their first runs
   for (let t0 = performance.now(), i = 0; i < 2 || performance.now() - t0 < 1500; i++) await ddim(100 + i);
   const ddimTimes = [];
-  for (let i = 0; i < 5; i++) ddimTimes.push(await ddim(2 + i));
+  for (let i = 0; i < 9; i++) ddimTimes.push(await ddim(2 + i));
   result.ddimMs = median(ddimTimes);
   result.ddimRuns = ddimTimes.length;
-  say(`20-step DDIM, 1 image: ${result.ddimMs.toFixed(0)} ms (median of ${ddimTimes.length})`);
+  result.ddimMinMs = Math.min(...ddimTimes);
+  result.ddimMaxMs = Math.max(...ddimTimes);
+  say(`20-step DDIM, 1 image: ${result.ddimMs.toFixed(0)} ms (median of ${ddimTimes.length}; range ${result.ddimMinMs.toFixed(0)}–${result.ddimMaxMs.toFixed(0)} ms)`);
 
   // 16 images on 1 vs 2 workers, interleaved; the pooled output must equal the single one
   const B = 16;

@@ -373,6 +373,7 @@ class FlowWidget extends DiffuscopeElement {
     this.losses = [];
     try {
       for (let done = 0; done < this.trainSteps;) {
+        await this.onScreen(); // scrolled out of view: training waits for the reader (a removal wakes it)
         if (life !== this.life) throw new Error('Training stopped: the widget left the page. Press Train to start again.');
         const run = (await engine.call('trainer_run', [handle, Math.min(TRAIN.chunk, this.trainSteps - done)], [['rec', 'trainer_run']])).outs[0];
         done = run.steps_done;

@@ -459,6 +459,7 @@ class PointsWidget extends DiffuscopeElement {
     const life = this.life;
     try {
       for (let done = 0; done < this.trainSteps;) {
+        await this.onScreen(); // scrolled out of view: training waits for the reader (a removal wakes it)
         if (life !== this.life) throw new Error('Training stopped: the widget left the page. Press Train to start again.');
         const k = Math.min(TRAIN.chunk, this.trainSteps - done);
         const run = (await engine.call('trainer_run', [handle, k], [['rec', 'trainer_run']])).outs[0];

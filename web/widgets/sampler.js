@@ -240,8 +240,8 @@ class SamplerWidget extends DiffuscopeElement {
     this.playBtn.textContent = 'Play';
     this.setBusy(true);
     try {
+      const model = await this.model(this.engineNow()); // the weights download overlaps the module's compile
       const engine = await this.engine();
-      const model = await this.model(engine);
       if (token !== this.token) return;
       if (this.handle != null) {
         const old = this.handle;
@@ -328,19 +328,23 @@ class SamplerWidget extends DiffuscopeElement {
     if (this.busy) return;
     if (this.done()) await this.restart();
     this.playing = true;
+    const run = (this.run = (this.run || 0) + 1); // a play started later (after a resume) takes over
     this.playBtn.textContent = 'Pause';
     this.setBusy(true);
     try {
-      while (this.playing && (await this.stepOnce())) {
+      while (this.playing && run === this.run && (await this.stepOnce())) {
         const last = this.history[this.history.length - 1];
         await new Promise((r) => setTimeout(r, Math.max(0, 60 - last.ms))); // let the eye follow
+        await this.onScreen(); // scrolled out of view: no steps until the reader comes back
       }
     } catch (err) {
       this.showError(err.message);
     } finally {
-      this.playing = false;
-      this.playBtn.textContent = 'Play';
-      this.setBusy(false);
+      if (run === this.run) {
+        this.playing = false;
+        this.playBtn.textContent = 'Play';
+        this.setBusy(false);
+      }
     }
   }
 
