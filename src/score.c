@@ -199,11 +199,11 @@ static int vp_step(const ds_field *f, path_work *w, ds_path_kind kind, int t, in
     return DS_OK;
 }
 
-/* S levels from t_start to 1 (sampler.h's linspace), then 0. */
-static void vp_timesteps(int t_start, int S, int *out) {
+/* S levels from t_start to t_end (sampler.h's linspace), then 0. */
+static void vp_timesteps(int t_start, int t_end, int S, int *out) {
     if (S == 1) out[0] = t_start;
     else
-        for (int i = 0; i < S; i++) out[i] = t_start - (int)((2L * i * (t_start - 1) + (S - 1)) / (2L * (S - 1)));
+        for (int i = 0; i < S; i++) out[i] = t_start - (int)((2L * i * (t_start - t_end) + (S - 1)) / (2L * (S - 1)));
     out[S] = 0;
 }
 
@@ -212,13 +212,18 @@ static int run_vp(const ds_field *f, const ds_path_params *p, path_work *w, int 
     const int t_start = p->t_start == 0 ? T : (int)p->t_start;
     if (p->t_start != 0 && (p->t_start != floor(p->t_start) || ds_check_range_int(t_start, 1, T, "start timestep")))
         return ds_fail("start timestep must be a whole number in 1..%d (got %g)", T, p->t_start);
-    if (ds_check_range_int(S, 1, t_start, p->kind == DS_PATH_LANGEVIN ? "Langevin noise levels" : "steps")) return DS_ERR;
+    const int t_end = p->t_end == 0 ? 1 : p->t_end;
+    if (p->t_end != 0 && p->kind != DS_PATH_LANGEVIN)
+        return ds_fail("an end level (%d) is for langevin only: %s runs to t = 0", p->t_end, ds_path_kind_name(p->kind));
+    if (ds_check_range_int(t_end, 1, t_start, "Langevin end level")) return DS_ERR;
+    if (ds_check_range_int(S, 1, t_start - t_end + 1, p->kind == DS_PATH_LANGEVIN ? "Langevin noise levels" : "steps"))
+        return DS_ERR;
     if (p->kind == DS_PATH_LANGEVIN &&
         (ds_check_range(p->step_size, 1e-9, 10.0, "Langevin step size") || ds_check_range_int(p->per_level, 1, 10000, "Langevin steps per level")))
         return DS_ERR;
     int *ts = malloc(sizeof(int) * (size_t)(S + 1));
     if (!ts) return ds_fail("paths: out of memory");
-    vp_timesteps(t_start, S, ts);
+    vp_timesteps(t_start, t_end, S, ts);
     const long nD = (long)n * f->D;
     if (times) times[0] = t_start;
     for (int i = 0; i < S; i++) {
@@ -241,6 +246,7 @@ static int run_flow(const ds_field *f, const ds_path_params *p, path_work *w, in
     const long nD = (long)n * D;
     const double t0 = p->t_start == 0 ? 1.0 : p->t_start;
     if (!(t0 > 0 && t0 <= 1)) return ds_fail("flow start time must be in (0, 1] (got %g)", t0);
+    if (p->t_end != 0) return ds_fail("an end level (%d) is for langevin only: %s runs to t = 0", p->t_end, ds_path_kind_name(p->kind));
     if (ds_check_range_int(S, 1, DS_MAX_T, "steps")) return DS_ERR;
     if (times) times[0] = t0;
     for (int i = 0; i < S; i++) {
