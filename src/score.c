@@ -150,19 +150,32 @@ int ds_grid_points(double lo, double hi, int G, float *out) {
 
 /* ---- ε family: Langevin, reverse SDE, PF-ODE (u = −log ᾱ) ---- */
 
-/* One Langevin step at level t on w->x: x += (δ/2) s + √δ z, δ = step_size (1 − ᾱ_t). */
+/* One Langevin step at level t on w->x: x += (δ/2) s + √δ z, δ = step_size (1 − ᾱ_t), with the
+ * drift of a point capped at LANGEVIN_DRIFT_CAP·√δ (its direction kept). Where the score is sane
+ * the cap never binds (the drift is √δ·√step_size·|ε̂|/2 and |ε̂| ~ 1, so it binds only for
+ * |ε̂| > 2·cap/√step_size, 45 at step size 0.2), and the step is exactly the plain one; where a
+ * learned ε̂ is wrong and grows with |x| (off q_t's support at small t), the plain step grows x
+ * geometrically until it overflows, the capped one by at most cap·√δ a step: the chain stays
+ * finite and shows the field's error instead of ending the run. */
+#define LANGEVIN_DRIFT_CAP 10.0
 static int langevin_step(const ds_field *f, path_work *w, int t, double step_size, int n) {
     const int D = f->D;
     const long nD = (long)n * D;
     const double var = 1.0 - abar_at(f->schedule, t), delta = step_size * var, inv = 1.0 / sqrt(var), root = sqrt(delta);
+    const double cap = LANGEVIN_DRIFT_CAP * root;
     to_float(w->x, nD, w->xf);
     if (eval_eps(f, t, w->xf, n, w->t, w->out)) return DS_ERR;
-    for (int b = 0; b < n; b++)
+    for (int b = 0; b < n; b++) {
+        const float *eps = w->out + (long)b * D;
+        double norm2 = 0;
+        for (int j = 0; j < D; j++) norm2 += (0.5 * delta * inv * eps[j]) * (0.5 * delta * inv * eps[j]);
+        const double shrink = norm2 > cap * cap ? cap / sqrt(norm2) : 1.0;
         for (int j = 0; j < D; j++) {
             long i = (long)b * D + j;
-            double s = -(double)w->out[i] * inv;
-            w->x[i] += 0.5 * delta * s + root * ds_rng_normal(&w->rng[b]);
+            double s = -(double)eps[j] * inv;
+            w->x[i] += (shrink == 1.0 ? 0.5 * delta * s : shrink * (0.5 * delta * s)) + root * ds_rng_normal(&w->rng[b]);
         }
+    }
     return DS_OK;
 }
 

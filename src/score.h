@@ -26,7 +26,10 @@
  *                      3.5): ε̂ = (−208, −99) where ε* ≈ (+25, +25)), so the score −ε̂/√(1 − ᾱ_t)
  *                      pushes outward and any step size diverges; from large noise down to t
  *                      (Song & Ermon 2019's remedy for low-density regions) the chains reach q_t's
- *                      support while the field there is still right.
+ *                      support while the field there is still right. The drift of a point is
+ *                      capped at 10·√δ (direction kept): it binds only where |ε̂| > 20/√step_size
+ *                      (45 at 0.2), never for a sane field, and keeps a chain in such a wrong field finite
+ *                      (moving at most 10·√δ a step) instead of overflowing.
  *     The timesteps: S levels t_i = t_start − round(i (t_start − t_end) / (S − 1)), then 0 (the
  *     DDIM spacing of sampler.h, started at t_start instead of T).
  *   Flow-matching velocity models (the linear path x_t = (1 − t) x_0 + t ε, t in [0, 1],

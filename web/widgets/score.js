@@ -28,7 +28,7 @@ const PATH_STEPS = 50; // steps of the SDE and ODE paths (fewer when t is smalle
 // q_t's support at small t, where a learned ε̂ was never trained and points outward (at t = 40 the
 // chains diverged): they are first annealed from T down to the slider's t (`levels` levels of
 // `perLevel` steps, NCSN-style), then run `steps` steps at t. The playback shows both.
-const LANGEVIN = { levels: 20, perLevel: 5, steps: 80, stepSize: 0.2 };
+const LANGEVIN = { levels: 20, perLevel: 2, steps: 80, stepSize: 0.2 };
 const CHAIN_GRID = 20; // the chains start on a CHAIN_GRID² grid over the plot
 // The exact score's stand-in for a shape: one Gaussian N(p_i, VAR I) per point of a fixed draw.
 const MIXTURE = { n: 400, seed: 7, variance: 0.01 };
