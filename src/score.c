@@ -150,19 +150,32 @@ int ds_grid_points(double lo, double hi, int G, float *out) {
 
 /* ---- ε family: Langevin, reverse SDE, PF-ODE (u = −log ᾱ) ---- */
 
-/* One Langevin step at level t on w->x: x += (δ/2) s + √δ z, δ = step_size (1 − ᾱ_t). */
+/* One Langevin step at level t on w->x: x += (δ/2) s + √δ z, δ = step_size (1 − ᾱ_t), with the
+ * drift of a point capped at LANGEVIN_DRIFT_CAP·√δ (its direction kept). Where the score is sane
+ * the cap never binds (the drift is √δ·√step_size·|ε̂|/2 and |ε̂| ~ 1, so it binds only for
+ * |ε̂| > 2·cap/√step_size, 45 at step size 0.2), and the step is exactly the plain one; where a
+ * learned ε̂ is wrong and grows with |x| (off q_t's support at small t), the plain step grows x
+ * geometrically until it overflows, the capped one by at most cap·√δ a step: the chain stays
+ * finite and shows the field's error instead of ending the run. */
+#define LANGEVIN_DRIFT_CAP 10.0
 static int langevin_step(const ds_field *f, path_work *w, int t, double step_size, int n) {
     const int D = f->D;
     const long nD = (long)n * D;
     const double var = 1.0 - abar_at(f->schedule, t), delta = step_size * var, inv = 1.0 / sqrt(var), root = sqrt(delta);
+    const double cap = LANGEVIN_DRIFT_CAP * root;
     to_float(w->x, nD, w->xf);
     if (eval_eps(f, t, w->xf, n, w->t, w->out)) return DS_ERR;
-    for (int b = 0; b < n; b++)
+    for (int b = 0; b < n; b++) {
+        const float *eps = w->out + (long)b * D;
+        double norm2 = 0;
+        for (int j = 0; j < D; j++) norm2 += (0.5 * delta * inv * eps[j]) * (0.5 * delta * inv * eps[j]);
+        const double shrink = norm2 > cap * cap ? cap / sqrt(norm2) : 1.0;
         for (int j = 0; j < D; j++) {
             long i = (long)b * D + j;
-            double s = -(double)w->out[i] * inv;
-            w->x[i] += 0.5 * delta * s + root * ds_rng_normal(&w->rng[b]);
+            double s = -(double)eps[j] * inv;
+            w->x[i] += (shrink == 1.0 ? 0.5 * delta * s : shrink * (0.5 * delta * s)) + root * ds_rng_normal(&w->rng[b]);
         }
+    }
     return DS_OK;
 }
 
@@ -199,11 +212,11 @@ static int vp_step(const ds_field *f, path_work *w, ds_path_kind kind, int t, in
     return DS_OK;
 }
 
-/* S levels from t_start to 1 (sampler.h's linspace), then 0. */
-static void vp_timesteps(int t_start, int S, int *out) {
+/* S levels from t_start to t_end (sampler.h's linspace), then 0. */
+static void vp_timesteps(int t_start, int t_end, int S, int *out) {
     if (S == 1) out[0] = t_start;
     else
-        for (int i = 0; i < S; i++) out[i] = t_start - (int)((2L * i * (t_start - 1) + (S - 1)) / (2L * (S - 1)));
+        for (int i = 0; i < S; i++) out[i] = t_start - (int)((2L * i * (t_start - t_end) + (S - 1)) / (2L * (S - 1)));
     out[S] = 0;
 }
 
@@ -212,13 +225,18 @@ static int run_vp(const ds_field *f, const ds_path_params *p, path_work *w, int 
     const int t_start = p->t_start == 0 ? T : (int)p->t_start;
     if (p->t_start != 0 && (p->t_start != floor(p->t_start) || ds_check_range_int(t_start, 1, T, "start timestep")))
         return ds_fail("start timestep must be a whole number in 1..%d (got %g)", T, p->t_start);
-    if (ds_check_range_int(S, 1, t_start, p->kind == DS_PATH_LANGEVIN ? "Langevin noise levels" : "steps")) return DS_ERR;
+    const int t_end = p->t_end == 0 ? 1 : p->t_end;
+    if (p->t_end != 0 && p->kind != DS_PATH_LANGEVIN)
+        return ds_fail("an end level (%d) is for langevin only: %s runs to t = 0", p->t_end, ds_path_kind_name(p->kind));
+    if (ds_check_range_int(t_end, 1, t_start, "Langevin end level")) return DS_ERR;
+    if (ds_check_range_int(S, 1, t_start - t_end + 1, p->kind == DS_PATH_LANGEVIN ? "Langevin noise levels" : "steps"))
+        return DS_ERR;
     if (p->kind == DS_PATH_LANGEVIN &&
         (ds_check_range(p->step_size, 1e-9, 10.0, "Langevin step size") || ds_check_range_int(p->per_level, 1, 10000, "Langevin steps per level")))
         return DS_ERR;
     int *ts = malloc(sizeof(int) * (size_t)(S + 1));
     if (!ts) return ds_fail("paths: out of memory");
-    vp_timesteps(t_start, S, ts);
+    vp_timesteps(t_start, t_end, S, ts);
     const long nD = (long)n * f->D;
     if (times) times[0] = t_start;
     for (int i = 0; i < S; i++) {
@@ -241,6 +259,7 @@ static int run_flow(const ds_field *f, const ds_path_params *p, path_work *w, in
     const long nD = (long)n * D;
     const double t0 = p->t_start == 0 ? 1.0 : p->t_start;
     if (!(t0 > 0 && t0 <= 1)) return ds_fail("flow start time must be in (0, 1] (got %g)", t0);
+    if (p->t_end != 0) return ds_fail("an end level (%d) is for langevin only: %s runs to t = 0", p->t_end, ds_path_kind_name(p->kind));
     if (ds_check_range_int(S, 1, DS_MAX_T, "steps")) return DS_ERR;
     if (times) times[0] = t0;
     for (int i = 0; i < S; i++) {

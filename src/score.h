@@ -19,8 +19,18 @@
  *     Langevin         at one level t: x' = x + (δ/2) s(x, t) + √δ z with δ = step_size·(1 − ᾱ_t)
  *                      (step_size is relative to the level's noise variance, so one value suits
  *                      every level); its stationary law is q_t up to an O(δ) bias. Annealed
- *                      (NCSN-style): `per_level` steps at each of S levels from t_start down to 1.
- *     The timesteps: S levels t_i = t_start − round(i (t_start − 1) / (S − 1)), then 0 (the
+ *                      (NCSN-style): `per_level` steps at each of S levels from t_start down to
+ *                      t_end (default 1). A chain at one small level t started far from the data
+ *                      needs the annealing: a learned ε̂ is only trained where q_t has mass, and
+ *                      off it can point the wrong way (the shipped cow MLP at t = 40, x = (3.5,
+ *                      3.5): ε̂ = (−208, −99) where ε* ≈ (+25, +25)), so the score −ε̂/√(1 − ᾱ_t)
+ *                      pushes outward and any step size diverges; from large noise down to t
+ *                      (Song & Ermon 2019's remedy for low-density regions) the chains reach q_t's
+ *                      support while the field there is still right. The drift of a point is
+ *                      capped at 10·√δ (direction kept): it binds only where |ε̂| > 20/√step_size
+ *                      (45 at 0.2), never for a sane field, and keeps a chain in such a wrong field finite
+ *                      (moving at most 10·√δ a step) instead of overflowing.
+ *     The timesteps: S levels t_i = t_start − round(i (t_start − t_end) / (S − 1)), then 0 (the
  *     DDIM spacing of sampler.h, started at t_start instead of T).
  *   Flow-matching velocity models (the linear path x_t = (1 − t) x_0 + t ε, t in [0, 1],
  *   v = ε − x_0, ds_velocity_fn), integrated from t = t_start (1: pure noise) to 0 on a uniform
@@ -82,13 +92,14 @@ typedef struct {
     int steps;          /* S: steps (Langevin: noise levels), 1..DS_MAX_T (ε kinds: <= t_start) */
     double t_start;     /* ε kinds: the whole timestep the starts sit at (1..T; T = pure noise);
                            flow kinds: t in (0, 1] (1 = pure noise) */
+    int t_end;          /* Langevin: the last (lowest) level, 1..t_start (0 = 1); other kinds 0 */
     double step_size;   /* Langevin: δ / (1 − ᾱ_t), in (0, 10] */
     int per_level;      /* Langevin: steps at each level, 1..10000 */
     uint64_t seed;
     long first_path;    /* index of start 0 in a larger run (its noise stream) */
 } ds_path_params;
 
-/* Defaults: ode-heun, 50 steps, t_start 0 (= the start of the kind's time: T, or 1), step size
+/* Defaults: ode-heun, 50 steps, t_start 0 (= the start of the kind's time: T, or 1), t_end 0, step size
  * 0.3, 10 per level, seed 0, first path 0. */
 void ds_path_params_init(ds_path_params *p);
 

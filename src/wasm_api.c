@@ -229,7 +229,7 @@ static const api_function FUNCTIONS[] = {
     {"grid_points", "d,d,i,p"},
     {"score_grid", "h,i,d,d,i,p"},
     {"velocity_grid", "h,d,d,d,i,p"},
-    {"paths", "h,e:path_kind,i,d,d,i,d,p,i,p,p"},
+    {"paths", "h,e:path_kind,i,d,i,d,i,d,p,i,p,p"},
     {"langevin", "h,i,d,i,d,p,i,p"},
 };
 #define N_FUNCTIONS ((int)(sizeof FUNCTIONS / sizeof FUNCTIONS[0]))
@@ -1186,7 +1186,7 @@ int ds_api_velocity_grid(int h, double t, double lo, double hi, int G, float *ou
     return field_grid(h, 1, t, lo, hi, G, out);
 }
 
-int ds_api_paths(int h, int kind, int steps, double t_start, double step_size, int per_level, double seed,
+int ds_api_paths(int h, int kind, int steps, double t_start, int t_end, double step_size, int per_level, double seed,
                  const float *start, int n, float *frames, double *times) {
     ds_field f;
     ds_path_params p;
@@ -1196,15 +1196,16 @@ int ds_api_paths(int h, int kind, int steps, double t_start, double step_size, i
     p.kind = (ds_path_kind)kind;
     p.steps = steps;
     p.t_start = t_start;
+    p.t_end = t_end;
     p.step_size = step_size;
     p.per_level = per_level;
     const int S1 = ds_path_frames(&p); /* frames per path, or DS_ERR for bad params (refused below) */
     if (S1 > 0 && n > 0) {
         char why[80];
         snprintf(why, sizeof why, "%d frames of %d points of %d values take", S1, n, f.D);
-        if (check_len("paths", 7, "start", (long long)n * f.D, 0, "n start points take") ||
-            check_len("paths", 9, "frames", (long long)S1 * n * f.D, 0, why) ||
-            check_len("paths", 10, "times", S1, 0, "one time per frame takes"))
+        if (check_len("paths", 8, "start", (long long)n * f.D, 0, "n start points take") ||
+            check_len("paths", 10, "frames", (long long)S1 * n * f.D, 0, why) ||
+            check_len("paths", 11, "times", S1, 0, "one time per frame takes"))
             return DS_ERR;
     }
     return ds_paths(&f, &p, start, n, frames, times);

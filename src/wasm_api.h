@@ -168,10 +168,11 @@ DS_EXPORT int ds_api_score_grid(int source, int t, double lo, double hi, int G, 
 DS_EXPORT int ds_api_velocity_grid(int source, double t, double lo, double hi, int G, float *out);
 /* kind: path_kind. n paths from start (n, D): frames (steps + 1, n, D) (frame 0 = start), times
  * (steps + 1) each frame's time. t_start: 0 = the start of the time (T, or flow t = 1), else a
- * whole timestep 1..T (ε kinds) or a flow t in (0, 1]. step_size, per_level: langevin only
- * (δ = step_size (1 − ᾱ_t), per_level steps at each of `steps` levels). seed: the SDE's and
- * Langevin's noise (path i has its own stream). Returns steps + 1. */
-DS_EXPORT int ds_api_paths(int source, int kind, int steps, double t_start, double step_size, int per_level,
+ * whole timestep 1..T (ε kinds) or a flow t in (0, 1]. t_end, step_size, per_level: langevin only
+ * (levels from t_start down to t_end, 0 = 1; δ = step_size (1 − ᾱ_t), per_level steps at each of
+ * `steps` levels), else 0. seed: the SDE's and Langevin's noise (path i has its own stream).
+ * Returns steps + 1. */
+DS_EXPORT int ds_api_paths(int source, int kind, int steps, double t_start, int t_end, double step_size, int per_level,
                            double seed, const float *start, int n, float *frames, double *times);
 /* Langevin chains at the one level t: frames (steps + 1, n, D), frame 0 = start. Returns steps + 1. */
 DS_EXPORT int ds_api_langevin(int source, int t, double step_size, int steps, double seed, const float *start, int n,

@@ -27,6 +27,7 @@
 #include "schedule.h"
 #include "score.h"
 #include "shapes.h"
+#include "test_files.h"
 
 static ds_schedule sched;
 static const double M[2] = {0.8, -0.5};
@@ -496,6 +497,119 @@ static void test_refusals(void) {
     ds_model_free(m);
 }
 
+/* ---- chains at a small level, started far from the data (the score widget's, issue #16) ----
+ * Started on a grid over the plot, a chain at t = 40 on the shipped cow MLP diverged ("the
+ * model's ε: value 36 is not finite"): off q_40's support the network was never trained, its
+ * ε̂ points outward, and −ε̂ / √(1 − ᾱ_t) pushes the chain away at any step size. Annealed from
+ * T down to t first (Song & Ermon 2019), the chains reach the shape while the field is right;
+ * the drift cap keeps the few that still stray (about 0.2 %) finite. */
+
+enum { CHAIN_GRID = 20, CHAIN_LEVELS = 20, CHAIN_PER_LEVEL = 2, CHAIN_STEPS = 80 };
+static const double CHAIN_STEP = 0.2, PLOT = 3.5;
+
+/* the widget's chains: annealed from T to t, then CHAIN_STEPS at t; the last frame into out (n, 2) */
+static int widget_chains(const ds_field *f, int t, const float *grid, int n, float *out) {
+    ds_path_params p;
+    ds_path_params_init(&p);
+    p.kind = DS_PATH_LANGEVIN, p.t_start = f->schedule->T, p.t_end = t, p.step_size = CHAIN_STEP;
+    p.per_level = CHAIN_PER_LEVEL, p.seed = 11;
+    p.steps = CHAIN_LEVELS < f->schedule->T - t + 1 ? CHAIN_LEVELS : f->schedule->T - t + 1;
+    float *warm = malloc(sizeof(float) * 2 * (size_t)n * (p.steps + 1)), *chain = malloc(sizeof(float) * 2 * (size_t)n * (CHAIN_STEPS + 1));
+    int rc = ds_paths(f, &p, grid, n, warm, NULL) == p.steps + 1 &&
+                     ds_langevin_chain(f, t, CHAIN_STEP, CHAIN_STEPS, 12, warm + 2L * n * p.steps, n, chain) == CHAIN_STEPS + 1
+                 ? DS_OK
+                 : DS_ERR;
+    if (!rc) memcpy(out, chain + 2L * n * CHAIN_STEPS, sizeof(float) * 2 * (size_t)n);
+    free(warm), free(chain);
+    return rc;
+}
+
+/* chains of the last frame x (n, 2) against the shape's points: the median distance to the
+ * nearest point into *median, the number not finite into *lost and off the plot into *off */
+static void chain_gaps(const float *x, int n, const float *shape, int m, double *median, int *lost, int *off) {
+    double *gap = malloc(sizeof(double) * n);
+    *lost = *off = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(x[2 * i]) || !isfinite(x[2 * i + 1])) { (*lost)++; gap[i] = 1e300; continue; }
+        if (fabs(x[2 * i]) > PLOT || fabs(x[2 * i + 1]) > PLOT) (*off)++;
+        double best = 1e300;
+        for (int j = 0; j < m; j++) {
+            double dx = x[2 * i] - shape[2 * j], dy = x[2 * i + 1] - shape[2 * j + 1];
+            if (dx * dx + dy * dy < best) best = dx * dx + dy * dy;
+        }
+        gap[i] = sqrt(best);
+    }
+    for (int i = 1; i < n; i++) /* insertion sort: n = 400 */
+        for (int k = i; k > 0 && gap[k] < gap[k - 1]; k--) { double g = gap[k]; gap[k] = gap[k - 1]; gap[k - 1] = g; }
+    *median = gap[n / 2];
+    free(gap);
+}
+
+static void test_langevin_small_levels(void) {
+    char path[1024];
+    const char *src = getenv("DS_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/weights/points-cow.dsw", src ? src : ".");
+    size_t size;
+    uint8_t *bytes = read_file(path, &size);
+    ds_model *m = bytes ? ds_model_from_bytes(bytes, size) : NULL;
+    free(bytes);
+    CHECK(m != NULL, "the shipped %s loads (%s)", path, ds_last_error());
+    if (!m) return;
+    static ds_schedule msch;
+    ds_field learned, exact;
+    CHECK(ds_field_of_model(m, &msch, &learned) == DS_OK, "cow field: %s", ds_last_error());
+    /* the score widget's exact stand-in: a Gaussian of variance 0.01 on each of 400 points (seed 7) */
+    const int m_pts = 400, n = CHAIN_GRID * CHAIN_GRID;
+    float *shape = malloc(sizeof(float) * 2 * m_pts), *vars = malloc(sizeof(float) * 2 * m_pts);
+    double *w = malloc(sizeof(double) * m_pts);
+    ds_shape_points(DS_SHAPE_COW, m_pts, 7, shape);
+    for (int i = 0; i < m_pts; i++) w[i] = 1, vars[2 * i] = vars[2 * i + 1] = 0.01f;
+    ds_gmm *g = ds_gmm_create(&msch, m_pts, 2, w, shape, vars, NULL);
+    ds_field_of_gmm(g, &exact);
+    float *grid = malloc(sizeof(float) * 2 * n), *end = malloc(sizeof(float) * 2 * n);
+    ds_grid_points(-PLOT, PLOT, CHAIN_GRID, grid);
+    /* the cause: at t = 40 the plain chain from the grid is pushed off the plot (before the drift
+     * cap it overflowed: "the model's ε: value 36 is not finite") */
+    float *plain = malloc(sizeof(float) * 2 * (size_t)n * (CHAIN_STEPS + 1));
+    int F = ds_langevin_chain(&learned, 40, CHAIN_STEP, CHAIN_STEPS, 12, grid, n, plain);
+    double median;
+    int lost, off;
+    CHECK(F == CHAIN_STEPS + 1, "the plain chain at t = 40 stays finite (the drift cap): %s", ds_last_error());
+    chain_gaps(plain + 2L * n * CHAIN_STEPS, n, shape, m_pts, &median, &lost, &off);
+    printf("  learned chains at t=40 without annealing: %d of %d off the plot, %d not finite\n", off, n, lost);
+    CHECK(lost == 0 && off > n / 10, "without annealing the learned chains at t = 40 leave the plot (%d of %d)", off, n);
+    free(plain);
+    /* with it: finite, on the plot (all but 1 %), and near the shape at every level */
+    const int levels[] = {1, 2, 5, 10, 40, 90, 300, 1000};
+    for (int k = 0; k < (int)(sizeof levels / sizeof *levels); k++) {
+        const int t = levels[k];
+        const double sigma = sqrt(1 - msch.alpha_bar[t - 1]), bound = 0.15 + 1.5 * sigma;
+        for (int which = 0; which < 2; which++) {
+            const ds_field *f = which ? &learned : &exact;
+            const char *name = which ? "learned" : "exact";
+            int rc = widget_chains(f, t, grid, n, end);
+            CHECK(rc == DS_OK, "%s chains at t = %d run (%s)", name, t, ds_last_error());
+            if (rc) continue;
+            chain_gaps(end, n, shape, m_pts, &median, &lost, &off);
+            printf("  %s chains at t=%d: median distance to the shape %.3f (bound %.3f), %d off the plot\n", name, t, median, bound, off);
+            CHECK(lost == 0 && off <= n / 100, "%s chains at t = %d: finite (%d lost), on the plot (%d off)", name, t, lost, off);
+            CHECK(median < bound, "%s chains at t = %d: median distance %.3f < %.3f", name, t, median, bound);
+        }
+    }
+    /* the end level is Langevin's alone, and it lies between 1 and the start */
+    ds_path_params p;
+    ds_path_params_init(&p);
+    p.kind = DS_PATH_SDE, p.t_end = 40, p.steps = 5;
+    expect_error(ds_paths(&exact, &p, grid, 2, end, NULL), "an end level (40) is for langevin only: sde runs to t = 0", "sde end");
+    p.kind = DS_PATH_LANGEVIN, p.t_start = 30;
+    expect_error(ds_paths(&exact, &p, grid, 2, end, NULL), "Langevin end level must be between 1 and 30", "end above start");
+    p.t_start = 50, p.steps = 12;
+    expect_error(ds_paths(&exact, &p, grid, 2, end, NULL), "Langevin noise levels must be between 1 and 11", "levels");
+    free(grid), free(end), free(shape), free(vars), free(w);
+    ds_gmm_free(g);
+    ds_model_free(m);
+}
+
 /* ---- the flow objective of the point trainer ---- */
 
 static void test_flow_trainer(void) {
@@ -547,6 +661,7 @@ int main(void) {
     test_sde_ode_marginals();
     test_convergence_order();
     test_refusals();
+    test_langevin_small_levels();
     test_flow_trainer();
     return check_summary("test_score");
 }

@@ -1,13 +1,19 @@
 // filmstrip.js — what every sampling widget shares to keep a whole run: a strip of x_t and x̂_0
-// per step that the reader clicks (or moves through with the arrow keys) to scrub, and an
+// per step that the reader clicks or drags (or moves through with the arrow keys) to scrub, and an
 // export of the run as a PNG strip and as an animated GIF (encoded in C by src/gif.c through
 // the face's gif_encode, the same encoder as `diffuscope sample --gif`). Also the signed
 // tile that shows a guidance map ε̂_cond − ε̂_uncond (blue below zero, red above).
 // A run is an array of frames {x: Uint8Array (B·D), x0: Uint8Array (B·D)}, B images of SIDE².
+// The strip is never wider than its box: a run with more steps than tiles fit (100 or 1000 steps)
+// shows evenly spaced steps, the chosen one always among them, while the pointer (by position
+// along the strip) and the keys (one step, PageUp/PageDown ten) still reach every step; the
+// exports keep every step.
 // Not here: computing a run (C, in the worker), the widgets' own views.
 import { h } from './core.js';
 import { SIDE, D } from './fashion.js';
 import { hiDpiCanvas, theme, font, greyTile } from './plot.js';
+
+const PNG_ROW = 100; // steps per row of the PNG strip
 
 // a (side x side) float map centred on 0 as a size x size square at (x, y); scale: |v| at
 // full colour (the map's own max |v| if not given). Returns the scale used.
@@ -65,13 +71,21 @@ export class Filmstrip {
     this.B = 1;
     this.image = 0; // which image of the batch the strip shows
     this.canvas = h('canvas', { class: 'ds-filmstrip-canvas', tabindex: 0, role: 'slider', 'aria-label': 'the whole run: x_t above, x̂_0 below, per step; click or use the arrow keys to scrub', 'aria-valuemin': 0 });
-    this.canvas.addEventListener('click', (e) => {
-      const r = this.canvas.getBoundingClientRect();
-      const i = Math.floor((e.clientX - r.left) / this.cell);
-      if (i >= 0 && i < this.run.length) this.pick(i);
+    let dragging = false;
+    const scrub = (e) => {
+      const i = this.stepAt(e.clientX - this.canvas.getBoundingClientRect().left);
+      if (i >= 0 && i < this.run.length && i !== this.selected) this.pick(i);
+    };
+    this.canvas.addEventListener('pointerdown', (e) => {
+      dragging = true;
+      this.canvas.setPointerCapture?.(e.pointerId);
+      scrub(e);
     });
+    this.canvas.addEventListener('pointermove', (e) => dragging && scrub(e));
+    this.canvas.addEventListener('pointerup', () => (dragging = false));
+    this.canvas.addEventListener('pointercancel', () => (dragging = false));
     this.canvas.addEventListener('keydown', (e) => {
-      const step = { ArrowLeft: -1, ArrowRight: 1, Home: -Infinity, End: Infinity }[e.key];
+      const step = { ArrowLeft: -1, ArrowRight: 1, PageUp: -10, PageDown: 10, Home: -Infinity, End: Infinity }[e.key];
       if (step === undefined || !this.run.length) return;
       e.preventDefault();
       this.pick(Math.max(0, Math.min(this.run.length - 1, this.selected + step)));
@@ -82,6 +96,29 @@ export class Filmstrip {
     this.element = h('div', { class: 'ds-filmstrip' }, h('div', { class: 'ds-filmstrip-scroll' }, this.canvas),
       h('div', { class: 'ds-controls ds-export' }, this.pngBtn, this.gifBtn, this.note));
     this.selected = 0;
+    this.width = 0;
+    new ResizeObserver(() => {
+      const w = this.element.clientWidth;
+      if (w && w !== this.width && this.run.length) this.draw(this.selected);
+    }).observe(this.element);
+  }
+
+  // The steps the tiles show: all of them, or `tiles` evenly spaced ones with the chosen step in
+  // the tile nearest its place along the run.
+  shownSteps(tiles) {
+    const n = this.run.length;
+    if (n <= tiles) return Array.from({ length: n }, (_, i) => i);
+    const at = (k) => Math.round((k * (n - 1)) / (tiles - 1));
+    const steps = Array.from({ length: tiles }, (_, k) => at(k));
+    steps[Math.round((this.selected * (tiles - 1)) / (n - 1))] = this.selected;
+    return steps;
+  }
+
+  // the step under x (CSS px from the strip's left): the tile's, or, subsampled, x's place along the run
+  stepAt(x) {
+    const n = this.run.length;
+    if (n <= this.tiles) return Math.floor(x / this.cell);
+    return Math.max(0, Math.min(n - 1, Math.round((x / (this.tiles * this.cell - 2)) * (n - 1))));
   }
 
   set(run, B) {
@@ -103,32 +140,39 @@ export class Filmstrip {
     this.canvas.setAttribute('aria-valuenow', this.selected);
     const tile = 28, gap = 2;
     this.cell = tile + gap;
-    const n = this.run.length, W = Math.max(1, n * this.cell), H = 2 * tile + gap + 14;
+    this.width = this.element.clientWidth;
+    this.tiles = Math.max(2, Math.floor((this.width || 640) / this.cell)); // before layout: 640 px
+    const n = this.run.length, steps = this.shownSteps(this.tiles);
+    const W = Math.max(1, steps.length * this.cell), H = 2 * tile + gap + 14;
     const { ctx } = hiDpiCanvas(this.canvas, { width: W, height: H });
     const colors = theme(this.canvas);
     ctx.fillStyle = colors.bg;
     ctx.fillRect(0, 0, W, H);
-    this.run.forEach((fr, i) => {
-      greyTile(ctx, fr.x, this.image * D, SIDE, i * this.cell, 0, tile);
-      greyTile(ctx, fr.x0, this.image * D, SIDE, i * this.cell, tile + gap, tile);
+    steps.forEach((i, k) => {
+      greyTile(ctx, this.run[i].x, this.image * D, SIDE, k * this.cell, 0, tile);
+      greyTile(ctx, this.run[i].x0, this.image * D, SIDE, k * this.cell, tile + gap, tile);
     });
+    this.shown = steps;
     if (n) {
       ctx.strokeStyle = colors.accent;
       ctx.lineWidth = 2;
-      ctx.strokeRect(this.selected * this.cell, 1, tile, 2 * tile + gap - 2);
+      ctx.strokeRect(steps.indexOf(this.selected) * this.cell, 1, tile, 2 * tile + gap - 2);
       ctx.fillStyle = colors.muted;
       ctx.font = font(10);
-      ctx.fillText(`step ${this.selected} of ${n - 1}`, 0, H - 2);
+      const every = n > steps.length ? ` (${steps.length} of ${n} shown; ←/→: one step)` : '';
+      ctx.fillText(`step ${this.selected} of ${n - 1}${every}`, 0, H - 2);
     }
   }
 
-  // the strip of every step as a PNG: x_t above, x̂_0 below, all images of the batch
+  // the strip of every step as a PNG: x_t beside x̂_0, all images of the batch, one step after
+  // another in rows of at most PNG_ROW steps (a canvas side is limited to 32 767 px: a row of
+  // 1000 steps would not fit)
   async exportPng() {
     const { pixels, W, H } = runFrames(this.run, this.B);
-    const F = this.run.length;
+    const F = this.run.length, cols = Math.min(F, PNG_ROW);
     const canvas = document.createElement('canvas');
-    canvas.width = F * (W + 2);
-    canvas.height = H;
+    canvas.width = cols * (W + 2);
+    canvas.height = Math.ceil(F / cols) * (H + 2) - 2;
     const ctx = canvas.getContext('2d');
     for (let f = 0; f < F; f++) {
       const img = new ImageData(W, H);
@@ -137,10 +181,10 @@ export class Filmstrip {
         img.data[4 * p] = img.data[4 * p + 1] = img.data[4 * p + 2] = v;
         img.data[4 * p + 3] = 255;
       }
-      ctx.putImageData(img, f * (W + 2), 0);
+      ctx.putImageData(img, (f % cols) * (W + 2), Math.floor(f / cols) * (H + 2));
     }
     const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
-    this.lastExport = { kind: 'png', bytes: blob.size };
+    this.lastExport = { kind: 'png', bytes: blob.size, frames: F, width: canvas.width, height: canvas.height };
     download(blob, `${this.name}-strip.png`);
   }
 

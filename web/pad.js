@@ -2,13 +2,16 @@
 // draws strokes on with a mouse, pen or finger, or a pick of a shipped shape instead) with the
 // data sets training and measuring need from it (the training points, and a reference set with
 // its real-vs-real floor, made in C by ds_drawing_points: ink along the strokes, or the inside of
-// closed ones), and the live loss curve.
+// closed ones), and the live loss curve. Without a pointer: Tab to the pad, Space (or Enter)
+// puts the pen down or lifts it, the arrow keys move it (Shift: further), Delete clears.
 // Not here: training or sampling (the widgets), the point maths (C, in the worker).
 import { h } from './core.js';
 import { SHAPES, EXTENT } from './shapes.js';
 import { hiDpiCanvas, theme, font, plotBox, frame, ticks, polyline, dots } from './plot.js';
 
 const PEN = 0.06; // pen width in units of the pad's side
+const PEN_STEP = 0.02; // the keyboard pen's step, in units of the pad's side (Shift: 5x)
+const MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
 
 export class DrawingPad {
   // host: the element whose theme colours the pad uses; engine(): resolves the engine.
@@ -17,15 +20,31 @@ export class DrawingPad {
     this.engine = engine;
     this.strokes = [];
     this.preview = null;
-    this.canvas = h('canvas', { class: 'ds-pts-pad', 'aria-label': 'drawing pad: draw a shape with the mouse, a pen or a finger' });
+    this.canvas = h('canvas', {
+      class: 'ds-pts-pad', tabindex: 0, role: 'application',
+      'aria-label': 'drawing pad: draw a shape with the mouse, a pen or a finger; or with the keyboard: Space puts the pen down or lifts it, the arrow keys move it (Shift: further), Delete clears',
+    });
     this.shape = h('select', { 'aria-label': 'or start from a shape' }, h('option', { value: '' }, 'your drawing'), SHAPES.map((s) => h('option', { value: s }, s)));
     this.fill = h('input', { type: 'checkbox' });
     this.clear = h('button', { type: 'button' }, 'Clear');
     this.element = h('div', {}, this.canvas,
       h('div', { class: 'ds-control' }, h('label', {}, 'data ', this.shape), h('label', {}, this.fill, ' fill closed strokes'), this.clear));
-    this.clear.addEventListener('click', () => { this.strokes = []; this.shape.value = ''; this.preview = null; this.draw(); });
+    this.clear.addEventListener('click', () => { this.strokes = []; this.shape.value = ''; this.preview = null; this.changed(); });
     this.shape.addEventListener('change', () => this.showShape().catch(() => {}));
     this.listen();
+  }
+
+  // A stroke begun (pointer or keyboard) replaces a picked shape.
+  begin(point) {
+    if (this.shape.value) { this.shape.value = ''; this.strokes = []; this.preview = null; }
+    const stroke = [point];
+    this.strokes.push(stroke);
+    return stroke;
+  }
+
+  changed() {
+    this.canvas.dataset.strokes = String(this.strokes.length);
+    this.draw();
   }
 
   listen() {
@@ -37,10 +56,8 @@ export class DrawingPad {
     this.canvas.addEventListener('pointerdown', (e) => {
       e.preventDefault();
       this.canvas.setPointerCapture?.(e.pointerId);
-      if (this.shape.value) { this.shape.value = ''; this.strokes = []; this.preview = null; }
-      stroke = [at(e)];
-      this.strokes.push(stroke);
-      this.draw();
+      stroke = this.begin(at(e));
+      this.changed();
     });
     this.canvas.addEventListener('pointermove', (e) => {
       if (!stroke) return;
@@ -53,6 +70,27 @@ export class DrawingPad {
     this.canvas.addEventListener('pointerup', end);
     this.canvas.addEventListener('pointercancel', end);
     this.canvas.style.touchAction = 'none';
+    this.canvas.addEventListener('keydown', (e) => this.key(e));
+    this.canvas.addEventListener('focus', () => this.draw());
+    this.canvas.addEventListener('blur', () => { this.pen = null; this.draw(); });
+  }
+
+  // The keyboard pen: a cursor at this.cursor (unit square, y up); this.pen is the stroke it
+  // draws while down.
+  key(e) {
+    this.cursor ??= [0.5, 0.5];
+    if (e.key === ' ' || e.key === 'Enter') this.pen = this.pen ? null : this.begin([...this.cursor]);
+    else if (MOVES[e.key]) {
+      const step = PEN_STEP * (e.shiftKey ? 5 : 1), [dx, dy] = MOVES[e.key];
+      this.cursor = [Math.min(1, Math.max(0, this.cursor[0] + dx * step)), Math.min(1, Math.max(0, this.cursor[1] + dy * step))];
+      if (this.pen) this.pen.push([...this.cursor]);
+    } else if (e.key === 'Delete' || e.key === 'Backspace') {
+      this.strokes = [];
+      this.pen = null;
+    } else if (e.key === 'Escape') this.pen = null;
+    else return;
+    e.preventDefault();
+    this.changed();
   }
 
   async showShape() {
@@ -71,10 +109,18 @@ export class DrawingPad {
       dots(ctx, plotBox(width, height, none, [-EXTENT, EXTENT], [-EXTENT, EXTENT]), this.preview, this.preview.length / 2, colors.series[1], 2);
       return;
     }
+    const focused = document.activeElement === this.canvas;
+    if (this.cursor && focused) { // the keyboard pen
+      ctx.strokeStyle = colors.accent;
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      ctx.arc(unit.x(this.cursor[0]), unit.y(this.cursor[1]), this.pen ? 6 : 9, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
     if (!this.strokes.length) {
       ctx.fillStyle = colors.muted;
       ctx.font = font(14);
-      ctx.fillText('draw a shape here', 12, 24);
+      ctx.fillText(focused ? 'Space: pen down/up, arrows: move' : 'draw a shape here', 12, 24);
       return;
     }
     ctx.strokeStyle = colors.text;

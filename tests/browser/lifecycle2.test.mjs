@@ -1,8 +1,9 @@
-// lifecycle2.test.mjs — the page rules of issue 19 for the two newest widgets, <diffuscope-score>
-// and <diffuscope-flow>: an attribute changed after connect takes effect with the same checks
-// as at build (score t, flow steps); a widget removed mid-work (Langevin playback, sampling,
-// training) makes no engine call while detached and frees every handle it made (models through
-// the shared, reference-counted loader, mixtures, samplers, trainers); put back, it works again.
+// lifecycle2.test.mjs — the page rules of issue 19 for the newest widgets, <diffuscope-score>,
+// <diffuscope-flow>, <diffuscope-edit> and <diffuscope-blend>: an attribute changed after connect
+// takes effect with the same checks as at build (score t, flow steps, edit strength, blend u); a
+// widget removed mid-work (Langevin playback, sampling, training, an edit, an interpolation)
+// makes no engine call while detached and frees every handle it made (models through the
+// shared, reference-counted loader, mixtures, samplers, trainers); put back, it works again.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { openBrowser, emptyPage as emptyPageOf } from './browser.mjs';
@@ -14,7 +15,7 @@ test.after(async () => { await browser.close(); });
 // A page with nothing but the library on it, whose shared engine logs the handles made and
 // freed (window.handles: the live ones) and counts its calls (engine.calls, core.js).
 async function emptyPage() {
-  const page = await emptyPageOf(browser, 'lifecycle2', ['diffuscope-score', 'diffuscope-flow']);
+  const page = await emptyPageOf(browser, 'lifecycle2', ['diffuscope-score', 'diffuscope-flow', 'diffuscope-edit', 'diffuscope-blend']);
   await page.evaluate(async () => {
     const engine = (await import('../core.js')).sharedEngine();
     const call = engine.call.bind(engine);
@@ -155,6 +156,84 @@ test('flow widget: a model trained here survives a removal (its bytes are loaded
   await page.waitForFunction(() => { const el = document.querySelector('#tr'); return el.dataset.sampled !== undefined && !el.busy; }, null, { timeout: 60000 });
   assert.deepEqual(await flow.evaluate((el) => Array.from(el.results.flow.frames.subarray(0, 40))), before, 'the same model samples the same points');
   assert.match(await flow.locator('.ds-flow-quality[data-side="diffusion"]').textContent(), /Train the diffusion objective/);
+  assert.deepEqual(browser.pageErrors, []);
+  await page.close();
+});
+
+test('edit widget: live attributes; removed mid-edit it stops and gives the network back, put back it edits again', async () => {
+  const page = await emptyPage();
+  const edit = await add(page, 'diffuscope-edit', { steps: '10', strength: '600', class: '3' }, 'ed');
+  await edit.and(page.locator('[data-ready]')).waitFor({ timeout: 120000 });
+  assert.equal(await sharedModels(page), 1, 'the network is held (shared)');
+  assert.equal(await edit.locator('select[aria-label="class"]').inputValue(), '3');
+  await edit.locator('button.ds-edit-run').click();
+  await page.waitForFunction(() => document.querySelector('#ed').dataset.edits === '1', null, { timeout: 60000 });
+  const firstT = () => edit.evaluate((el) => el.run[0].info.t);
+  assert.ok((await firstT()) <= 600, `the edit starts at t0 <= 600 (${await firstT()})`);
+
+  // strength and class after connect, with the build's checks; an edit on show runs again
+  await edit.evaluate((el) => { el.setAttribute('strength', '300'); el.setAttribute('class', '5'); });
+  await page.waitForFunction(() => { const el = document.querySelector('#ed'); return Number(el.dataset.edits) >= 3 && !el.busy; }, null, { timeout: 60000 });
+  assert.equal(await edit.locator('input[name="strength"]').inputValue(), '300');
+  assert.equal(await edit.locator('.ds-edit-strength output').textContent(), '300');
+  assert.equal(await edit.locator('select[aria-label="class"]').inputValue(), '5');
+  assert.ok((await firstT()) <= 300, `the new strength is used (${await firstT()})`);
+  await edit.evaluate((el) => el.setAttribute('steps', '5000'));
+  await edit.locator('.ds-attr-error[data-attr="steps"]').waitFor({ timeout: 10000 });
+  assert.equal(await edit.locator('.ds-attr-error[data-attr="steps"]').textContent(), 'attribute steps="5000" must be a number between 1 and 1000; using 20');
+  assert.equal(await edit.locator('input[name="steps"]').inputValue(), '20');
+  await page.waitForFunction(() => !document.querySelector('#ed').busy, null, { timeout: 60000 });
+
+  // removed while an edit runs (a short one: the call in flight must end within detachQuietly's wait)
+  await edit.evaluate((el) => el.setAttribute('steps', '4'));
+  await page.waitForFunction(() => !document.querySelector('#ed').busy, null, { timeout: 60000 });
+  const edits = Number(await edit.getAttribute('data-edits'));
+  await edit.locator('button.ds-edit-run').click();
+  await detachQuietly(page, edit, 'edit');
+  await page.waitForFunction(() => document.querySelector('#ed')?.isConnected);
+  await page.waitForFunction(async () => (await import('../core.js')).sharedEngine().models.size === 1, null, { timeout: 60000 });
+  await edit.locator('button.ds-edit-run').click();
+  await page.waitForFunction((n) => Number(document.querySelector('#ed').dataset.edits) > n && !document.querySelector('#ed').busy, edits, { timeout: 60000 });
+  assert.deepEqual(await live(page), ['model_load'], 'only the shared network is held');
+  assert.deepEqual(await edit.locator('.ds-error:not(.ds-attr-error)').allTextContents(), []);
+  assert.deepEqual(browser.pageErrors, []);
+  await page.close();
+});
+
+test('blend widget: live attributes; removed mid-interpolation it stops and gives the network back, put back it works', async () => {
+  const page = await emptyPage();
+  const blend = await add(page, 'diffuscope-blend', { steps: '5', 'seed-a': '1', 'seed-b': '2' }, 'bl');
+  await blend.and(page.locator('[data-ready]')).waitFor({ timeout: 120000 });
+  const idle = () => page.waitForFunction(() => { const el = document.querySelector('#bl'); return !el.running && el.path; }, null, { timeout: 60000 });
+  await idle();
+  assert.equal(await sharedModels(page), 1, 'the network is held (shared)');
+
+  // u moves the pair only; class-b recomputes the row; a bad u is refused with the build's message
+  const row = () => blend.evaluate((el) => Array.from(el.path.subarray(8 * 784, 8 * 784 + 64)));
+  const rowBefore = await row();
+  await blend.evaluate((el) => el.setAttribute('u', '0.25'));
+  await page.waitForFunction(() => { const el = document.querySelector('#bl'); return el.shown?.u === 0.25 && !el.running; }, null, { timeout: 60000 });
+  assert.equal(await blend.locator('input.ds-blend-u').inputValue(), '0.25');
+  assert.deepEqual(await row(), rowBefore, 'u alone keeps the row');
+  await blend.evaluate((el) => el.setAttribute('class-b', '3'));
+  await page.waitForFunction(() => document.querySelector('#bl').querySelector('select[aria-label="class-b"]').value === '3');
+  await page.waitForFunction((before) => { const el = document.querySelector('#bl'); return !el.running && el.path && Array.from(el.path.subarray(8 * 784, 8 * 784 + 64)).some((v, i) => v !== before[i]); }, rowBefore, { timeout: 60000 });
+  await blend.evaluate((el) => el.setAttribute('u', '2'));
+  await blend.locator('.ds-attr-error[data-attr="u"]').waitFor({ timeout: 10000 });
+  assert.equal(await blend.locator('.ds-attr-error[data-attr="u"]').textContent(), 'attribute u="2" must be a number between 0 and 1; using 0.5');
+  await idle();
+  assert.equal(await blend.evaluate((el) => el.shown.u), 0.5);
+
+  // removed while the row is computed
+  await blend.evaluate((el) => el.setAttribute('seed-b', '5'));
+  await page.waitForFunction(() => document.querySelector('#bl').running);
+  await blend.evaluate((el) => { el.path = null; }); // set again only by a row computed after the removal
+  await detachQuietly(page, blend, 'blend');
+  await idle();
+  assert.equal(await sharedModels(page), 1, 'the network is acquired again');
+  assert.equal(await blend.locator('input[aria-label="seed B"]').inputValue(), '5');
+  assert.deepEqual(await live(page), ['model_load'], 'only the shared network is held');
+  assert.deepEqual(await blend.locator('.ds-error:not(.ds-attr-error)').allTextContents(), []);
   assert.deepEqual(browser.pageErrors, []);
   await page.close();
 });

@@ -133,7 +133,7 @@ test('points widget: a shape drawn with the mouse trains in the page and meets t
   await page.mouse.down();
   for (let i = 0; i <= 20; i++) await page.mouse.move(...at(0.15 + (0.7 * i) / 20, 0.15 + (0.7 * i) / 20));
   await page.mouse.up();
-  const strokes = await widget.evaluate((el) => el.strokes.map((s) => s.length));
+  const strokes = await widget.evaluate((el) => el.pad.strokes.map((s) => s.length));
   assert.equal(strokes.length, 2, `two strokes drawn (${strokes})`);
   await pad.screenshot({ path: path.join(ARTIFACTS, 'points-drawing.png') });
 

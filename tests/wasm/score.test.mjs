@@ -51,7 +51,7 @@ for (const variant of ['simd', 'scalar']) {
       const model = load(M, weights);
       const start = call(M, 'points_noise', [n, seed], [['f32', 2 * n]]).outs[0];
       const F = steps + 1;
-      const r = call(M, 'paths', [model, kind, steps, 0, stepSize, perLevel, seed, start, n], [['f32', F * 2 * n], ['f64', F]]);
+      const r = call(M, 'paths', [model, kind, steps, 0, 0, stepSize, perLevel, seed, start, n], [['f32', F * 2 * n], ['f64', F]]);
       assert.equal(r.ret, F);
       sameBytes(r.outs[0], native, `${variant} ${kind}`);
       const times = Array.from(r.outs[1]);
@@ -119,8 +119,8 @@ test('the exact mixture: SIMD and scalar builds agree on score, velocity, paths 
     results.push([
       call(M, 'score_grid', [mix, 200, -3, 3, 16], [['f32', 512]]).outs[0],
       call(M, 'velocity_grid', [mix, 0.3, -3, 3, 16], [['f32', 512]]).outs[0],
-      call(M, 'paths', [mix, 'sde', 30, 0, 0, 0, 3, start, 64], [['f32', 31 * 128], ['f64', 31]]).outs[0],
-      call(M, 'paths', [mix, 'flow-heun', 10, 0, 0, 0, 0, start, 64], [['f32', 11 * 128], ['f64', 11]]).outs[0],
+      call(M, 'paths', [mix, 'sde', 30, 0, 0, 0, 0, 3, start, 64], [['f32', 31 * 128], ['f64', 31]]).outs[0],
+      call(M, 'paths', [mix, 'flow-heun', 10, 0, 0, 0, 0, 0, start, 64], [['f32', 11 * 128], ['f64', 11]]).outs[0],
       call(M, 'langevin', [mix, 100, 0.5, 20, 4, start, 64], [['f32', 21 * 128]]).outs[0],
     ]);
     call(M, 'free', [mix]);
@@ -134,7 +134,7 @@ test('dragging the start point moves the SDE and ODE paths; the seed restarts th
   const paths = (x, y, kind, seed, k = 4) => {
     const start = new Float32Array(2 * k);
     for (let i = 0; i < k; i++) start.set([x, y], 2 * i);
-    return call(M, 'paths', [model, kind, 50, 400, 0, 0, seed, start, k], [['f32', 51 * 2 * k], ['f64', 51]]).outs[0];
+    return call(M, 'paths', [model, kind, 50, 400, 0, 0, 0, seed, start, k], [['f32', 51 * 2 * k], ['f64', 51]]).outs[0];
   };
   const a = paths(0.5, 0.5, 'sde', 1), b = paths(0.6, 0.5, 'sde', 1), c = paths(0.5, 0.5, 'sde', 2);
   assert.notDeepEqual(a, b, 'a new start point moves the paths');

@@ -5,30 +5,36 @@
 // the class embedding from class A to class B, and DDIM with η = 0 maps each x_T to its image,
 // so the images change continuously. A row of nine images along u shows the whole path; the
 // large pair is the slider's own u (x_T and the image), with its run in a filmstrip.
+// Attributes: weights, seed-a, seed-b, class-a, class-b (0..9), steps, guidance, u (0..1); live
+// after connect. Removed from the page it stops and gives the shared network back; put back, it
+// loads it again and recomputes.
 import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, checkedInput } from '../core.js';
 import { FASHION_WEIGHTS } from '../assets.js';
-import { CLASS_NAMES, SIDE, D, loadNetwork } from '../fashion.js';
+import { CLASS_NAMES, SIDE, D, loadNetwork, FASHION_WANT } from '../fashion.js';
 import { Filmstrip } from '../filmstrip.js';
 import { hiDpiCanvas, theme, font, greyTile, short } from '../plot.js';
 
 const PATH_N = 9; // images along u in the row
+// number attributes: [default, min, max, whole]
+const NUMBERS = { 'seed-a': [1, 0, 2 ** 31, true], 'seed-b': [2, 0, 2 ** 31, true], 'class-a': [0, 0, 9, true], 'class-b': [7, 0, 9, true],
+  steps: [20, 1, 1000, true], guidance: [2, 0, 20, false], u: [0.5, 0, 1, false] };
 
 class BlendWidget extends DiffuscopeElement {
+  static attributeNames = ['weights', ...Object.keys(NUMBERS)];
+
   build() {
     this.weightsUrl = this.urlAttr('weights', FASHION_WEIGHTS);
-    const num = (name, value, min, max, step) => h('input', { type: 'number', name, value, min, max, step, 'aria-label': name });
-    const classSel = (name, value) => {
-      const sel = h('select', { 'aria-label': name }, ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)));
-      sel.value = String(Math.round(this.numberAttr(name, value, 0, 9)));
-      return sel;
-    };
-    this.seedA = num('seed A', Math.round(this.numberAttr('seed-a', 1, 0, 2 ** 31)), 0, 2 ** 31, 1);
-    this.seedB = num('seed B', Math.round(this.numberAttr('seed-b', 2, 0, 2 ** 31)), 0, 2 ** 31, 1);
-    this.classA = classSel('class-a', 0);
-    this.classB = classSel('class-b', 7);
-    this.stepsIn = num('steps', Math.round(this.numberAttr('steps', 20, 1, 1000)), 1, 1000, 1);
-    this.guidanceIn = num('guidance', this.numberAttr('guidance', 2, 0, 20), 0, 20, 0.5);
-    this.slider = h('input', { type: 'range', class: 'ds-blend-u', min: 0, max: 1, step: 0.025, value: this.numberAttr('u', 0.5, 0, 1), 'aria-label': 'interpolation u from A to B' });
+    const num = (name, min, max, step) => h('input', { type: 'number', name, min, max, step, 'aria-label': name });
+    const classSel = (name) => h('select', { 'aria-label': name }, ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)));
+    this.seedA = num('seed A', 0, 2 ** 31, 1);
+    this.seedB = num('seed B', 0, 2 ** 31, 1);
+    this.classA = classSel('class-a');
+    this.classB = classSel('class-b');
+    this.stepsIn = num('steps', 1, 1000, 1);
+    this.guidanceIn = num('guidance', 0, 20, 0.5);
+    this.slider = h('input', { type: 'range', class: 'ds-blend-u', min: 0, max: 1, step: 0.025, 'aria-label': 'interpolation u from A to B' });
+    this.inputs = { 'seed-a': this.seedA, 'seed-b': this.seedB, 'class-a': this.classA, 'class-b': this.classB, steps: this.stepsIn, guidance: this.guidanceIn, u: this.slider };
+    for (const name of Object.keys(NUMBERS)) this.readNumber(name);
     this.uOut = h('output', {}, short(Number(this.slider.value)));
     this.pathCanvas = h('canvas', { class: 'ds-blend-path', role: 'img', 'aria-label': 'nine images from A to B' });
     this.canvas = h('canvas', { class: 'ds-blend-canvas', role: 'img', 'aria-label': 'x_T and the image at the slider' });
@@ -52,7 +58,46 @@ class BlendWidget extends DiffuscopeElement {
     for (const el of [this.seedA, this.seedB, this.classA, this.classB, this.stepsIn, this.guidanceIn])
       el.addEventListener('change', () => this.queue(() => this.refresh()));
     this.showNotice('The interpolation starts when it scrolls into view.');
-    whenVisible(this, () => this.queue(() => this.refresh()));
+    whenVisible(this, () => { this.seen = true; if (!this.suspended) this.queue(() => this.refresh()); });
+  }
+
+  readNumber(name) {
+    const [fallback, lo, hi, whole] = NUMBERS[name], v = this.numberAttr(name, fallback, lo, hi);
+    this.inputs[name].value = String(whole ? Math.round(v) : v);
+    if (name === 'u' && this.uOut) this.uOut.textContent = short(Number(this.slider.value));
+  }
+
+  // A changed attribute: the same checks as at build, then the row (or, for u, the pair) again.
+  attributeUpdated(name) {
+    if (name in NUMBERS) this.readNumber(name);
+    else { // weights: loaded again
+      this.dropNetwork();
+      this.weightsUrl = this.urlAttr('weights', FASHION_WEIGHTS);
+    }
+    if (!this.seen || this.suspended) return;
+    // u alone redraws the pair, unless a whole row (which shows u too) is still to come
+    if (name === 'u' && this.path && !this.rowPending) return this.queue(() => this.showU());
+    this.rowPending = true;
+    this.queue(() => { this.rowPending = false; return this.refresh(); });
+  }
+
+  // Removed from the page: the queued work is dropped, the job in flight stops at its next call,
+  // the network is given back.
+  suspend() {
+    this.next = null;
+    this.rowPending = false;
+    this.dropNetwork();
+  }
+
+  resume() {
+    if (this.seen) this.queue(() => this.refresh());
+  }
+
+  dropNetwork() {
+    this.life = (this.life || 0) + 1; // work begun before gives up
+    const net = this.net;
+    this.net = null;
+    if (net) this.engine().then((engine) => engine.releaseModel(net.url, FASHION_WANT)).catch(() => {});
   }
 
   // One computation at a time; while one runs, only the newest request waits (a dragged
@@ -64,10 +109,11 @@ class BlendWidget extends DiffuscopeElement {
       while (this.next) {
         const j = this.next;
         this.next = null;
+        const life = this.life;
         try {
           await j();
         } catch (err) {
-          this.showError(err.message);
+          if (life === this.life) this.showError(err.message); // else removed meanwhile: the work just stops
         }
       }
       this.running = null;
@@ -87,21 +133,29 @@ class BlendWidget extends DiffuscopeElement {
   // images at u (an array in [0, 1]): DDIM η = 0 from slerped noise and blended classes.
   // Returns the run's frames {x, x0} (F, B, D) pixels.
   async sample(us) {
-    const engine = await this.engine();
+    const engine = await this.engine(), life = this.life;
+    const removed = () => { if (life !== this.life) throw new Error('the widget was removed from the page'); };
     if (!this.net) {
       this.progress.hidden = false;
+      const url = this.weightsUrl;
       try {
-        this.net = await loadNetwork(this.weightsUrl, engine, (f) => (this.progress.value = f));
+        const net = await loadNetwork(url, engine, (f) => (this.progress.value = f));
+        if (life !== this.life || this.net) engine.releaseModel(url, FASHION_WANT); // removed, or loaded twice
+        else this.net = { ...net, url };
       } finally {
         this.progress.hidden = true;
       }
+      removed();
     }
     const p = this.params(), B = us.length;
     const cls = new Int32Array(B).fill(p.classA);
     const h0 = (await engine.call('sampler_new', [this.net.handle, this.net.schedule, 'ddim', p.steps, 0, p.guidance, 1, p.seedA, B, cls])).ret;
     try {
+      removed();
       if (p.classA !== p.classB) await engine.call('sampler_blend', [h0, new Int32Array(B).fill(p.classB), Float32Array.from(us)]);
+      removed();
       await engine.call('sampler_slerp', [h0, p.seedA, p.seedB, Float64Array.from(us)]);
+      removed();
       const F = p.steps + 1;
       const { outs } = await engine.call('edit_run', [h0, 0], [['u8', F * B * D], ['u8', F * B * D], ['f32', 1], ['recs', 'sampler_info', F]]);
       return Array.from({ length: F }, (_, f) => ({ x: outs[0].subarray(f * B * D, (f + 1) * B * D), x0: outs[1].subarray(f * B * D, (f + 1) * B * D) }));

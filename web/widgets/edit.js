@@ -6,15 +6,22 @@
 // over a test image; the masked pixels are regenerated (for any class), the rest kept exactly
 // (RePaint resampling r = 1..10). Every step's x_t and x̂_0 are kept in a filmstrip, which
 // scrubs and exports as a PNG strip or an animated GIF.
+// Attributes: weights, sample, mode (sdedit|inpaint), class (0..9), strength (t₀, 0..1000),
+// steps, guidance, seed, resample (1..10); live after connect (an edit shown runs again).
+// Removed from the page it stops and gives the shared network back; put back, it loads it again.
 import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, checkedInput } from '../core.js';
 import { FASHION_WEIGHTS, FASHION_SAMPLE } from '../assets.js';
-import { CLASS_NAMES, SIDE, D, loadFashionSample, loadNetwork } from '../fashion.js';
+import { CLASS_NAMES, SIDE, D, loadFashionSample, loadNetwork, FASHION_WANT } from '../fashion.js';
 import { Filmstrip } from '../filmstrip.js';
 import { hiDpiCanvas, theme, font, greyTile } from '../plot.js';
 
 const PAD = 224; // CSS px of the 28 x 28 pad: 8 px per pixel
+// number attributes: [default, min, max, whole]
+const NUMBERS = { strength: [800, 0, 1000, true], steps: [20, 1, 1000, true], guidance: [2, 0, 20, false], seed: [1, 0, 2 ** 31, true], resample: [1, 1, 10, true] };
 
 class EditWidget extends DiffuscopeElement {
+  static attributeNames = ['weights', 'sample', 'mode', 'class', ...Object.keys(NUMBERS)];
+
   build() {
     this.weightsUrl = this.urlAttr('weights', FASHION_WEIGHTS);
     this.sampleUrl = this.urlAttr('sample', FASHION_SAMPLE);
@@ -28,18 +35,16 @@ class EditWidget extends DiffuscopeElement {
       h('option', { value: 'inpaint' }, 'inpaint: regenerate a painted mask'));
     this.modeSel.value = this.choiceAttr('mode', ['sdedit', 'inpaint'], 'sdedit');
     this.classSel = h('select', { 'aria-label': 'class' }, ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)));
-    const clsAttr = (this.getAttribute('class') || '').split(/\s+/).find((t) => /^\d+$/.test(t));
-    if (clsAttr !== undefined) {
-      if (Number(clsAttr) <= 9) this.classSel.value = clsAttr;
-      else this.attributeError(`attribute class="${clsAttr}" must be a class 0..9; using 0`);
-    }
-    this.strengthIn = h('input', { type: 'range', name: 'strength', min: 0, max: 1000, step: 10, value: Math.round(this.numberAttr('strength', 800, 0, 1000)), 'aria-label': 'strength t0' });
-    this.strengthOut = h('output', {}, this.strengthIn.value);
+    this.readClass();
+    this.strengthIn = h('input', { type: 'range', name: 'strength', min: 0, max: 1000, step: 10, 'aria-label': 'strength t0' });
+    this.strengthOut = h('output', {});
     this.strengthIn.addEventListener('input', () => (this.strengthOut.textContent = this.strengthIn.value));
-    this.stepsIn = num('steps', Math.round(this.numberAttr('steps', 20, 1, 1000)), 1, 1000, 1);
-    this.guidanceIn = num('guidance', this.numberAttr('guidance', 2, 0, 20), 0, 20, 0.5);
-    this.seedIn = num('seed', Math.round(this.numberAttr('seed', 1, 0, 2 ** 31)), 0, 2 ** 31, 1);
-    this.resampleIn = num('resample', Math.round(this.numberAttr('resample', 1, 1, 10)), 1, 10, 1);
+    this.stepsIn = num('steps', 0, 1, 1000, 1);
+    this.guidanceIn = num('guidance', 0, 0, 20, 0.5);
+    this.seedIn = num('seed', 0, 0, 2 ** 31, 1);
+    this.resampleIn = num('resample', 0, 1, 10, 1);
+    this.inputs = { strength: this.strengthIn, steps: this.stepsIn, guidance: this.guidanceIn, seed: this.seedIn, resample: this.resampleIn };
+    for (const name of Object.keys(NUMBERS)) this.readNumber(name);
     this.brushIn = h('input', { type: 'range', name: 'brush', min: 1, max: 4, step: 1, value: 2, 'aria-label': 'brush size' });
     this.eraser = h('input', { type: 'checkbox', name: 'eraser', 'aria-label': 'eraser' });
     this.sourceSel = h('select', { 'aria-label': 'start from' }, h('option', { value: 'drawing' }, 'my drawing'), h('option', { value: 'image' }, 'a test image'));
@@ -68,22 +73,75 @@ class EditWidget extends DiffuscopeElement {
     this.drawPad();
     this.drawResult(null);
     this.pickSource();
-    whenVisible(this, () => this.prepare());
+    whenVisible(this, () => { this.seen = true; if (!this.suspended) this.prepare(); });
   }
 
-  // the network and the test images, loaded when the widget first comes into view
+  // the class as a digit among the page's own CSS class names (class="0" or "shirt-demo 6")
+  readClass() {
+    const clsAttr = (this.getAttribute('class') || '').split(/\s+/).find((t) => /^\d+$/.test(t));
+    if (clsAttr === undefined) return;
+    if (Number(clsAttr) <= 9) this.classSel.value = clsAttr;
+    else this.attributeError(`attribute class="${clsAttr}" must be a class 0..9; using 0`, 'class');
+  }
+
+  readNumber(name) {
+    const [fallback, lo, hi, whole] = NUMBERS[name], v = this.numberAttr(name, fallback, lo, hi);
+    this.inputs[name].value = whole ? Math.round(v) : v;
+    if (name === 'strength') this.strengthOut.textContent = this.strengthIn.value;
+  }
+
+  // A changed attribute: the same checks as at build; an edit on show runs again with it.
+  attributeUpdated(name) {
+    if (name in NUMBERS) this.readNumber(name);
+    else if (name === 'mode') this.modeSel.value = this.choiceAttr('mode', ['sdedit', 'inpaint'], 'sdedit');
+    else if (name === 'class') {
+      const before = this.classSel.value;
+      this.readClass();
+      if (this.classSel.value === before) return; // the page's own CSS classes changed
+    } else { // weights, sample: loaded again
+      this.dropNetwork();
+      this.sample = null;
+      if (name === 'weights') this.weightsUrl = this.urlAttr('weights', FASHION_WEIGHTS);
+      else this.sampleUrl = this.urlAttr('sample', FASHION_SAMPLE);
+      if (this.seen && !this.suspended) this.prepare();
+    }
+    this.pickSource();
+    if (this.run && !this.suspended) this.edit();
+  }
+
+  // Removed from the page: an edit in flight stops at its next call, the network is given back.
+  suspend() {
+    this.dropNetwork();
+  }
+
+  resume() {
+    if (this.seen) this.prepare();
+  }
+
+  dropNetwork() {
+    this.life = (this.life || 0) + 1; // work begun before gives up
+    const net = this.net;
+    this.net = null;
+    if (net) this.engine().then((engine) => engine.releaseModel(net.url, FASHION_WANT)).catch(() => {});
+  }
+
+  // the network and the test images, loaded when the widget first comes into view (again after
+  // a removal or new weights)
   async prepare() {
+    const life = this.life;
     try {
       const engine = await this.engine();
       this.progress.hidden = false;
-      this.net = await loadNetwork(this.weightsUrl, engine, (f) => (this.progress.value = f));
-      this.sample = await loadFashionSample(this.sampleUrl, engine);
+      const url = this.weightsUrl, net = await loadNetwork(url, engine, (f) => (this.progress.value = f));
       this.progress.hidden = true;
+      if (life !== this.life || this.net) return engine.releaseModel(url, FASHION_WANT); // removed, or loaded twice
+      this.net = { ...net, url };
+      this.sample = await loadFashionSample(this.sampleUrl, engine);
       this.pickSource();
       this.dataset.ready = '';
     } catch (err) {
       this.progress.hidden = true;
-      this.showError(err.status === 404 ? `The weights file ${new URL(this.weightsUrl).pathname} is missing (not trained or not shipped yet).` : err.message);
+      if (life === this.life) this.showError(err.status === 404 ? `The weights file ${new URL(this.weightsUrl).pathname} is missing (not trained or not shipped yet).` : err.message);
     }
   }
 
@@ -189,23 +247,29 @@ class EditWidget extends DiffuscopeElement {
 
   // One edit, start to end in one worker call (edit_run), then the filmstrip.
   async edit() {
-    if (this.busy) return;
+    if (this.busy) { this.editAgain = true; return; } // an attribute changed meanwhile: once more after
     const clicked = performance.now();
     this.busy = true;
     this.runBtn.disabled = true;
     let handle = null;
     const engine = await this.engine();
+    const life = this.life, removed = () => { if (life !== this.life) throw new Error('the widget was removed from the page'); };
     try {
       if (!this.net) await this.prepare();
       if (!this.net) return;
+      removed();
       const p = this.params();
       const kind = 'ddim', eta = 0, clip = 1;
       handle = (await engine.call('sampler_new', [this.net.handle, this.net.schedule, kind, p.steps, eta, p.guidance, clip, p.seed, 1, Int32Array.from([p.cls])])).ret;
+      removed();
       if (this.inpainting()) await engine.call('sampler_inpaint', [handle, this.startPixels(), this.mask, p.resample, p.seed + 1]);
       else await engine.call('sampler_sdedit', [handle, p.t0, this.startPixels()], [['rec', 'sampler_info']]);
+      removed();
       const F = (await engine.call('sampler_info', [handle], [['rec', 'sampler_info']])).outs[0];
       const frames = F.steps + 1;
+      removed();
       const { outs } = await engine.call('edit_run', [handle, 0], [['u8', frames * D], ['u8', frames * D], ['f32', 1], ['recs', 'sampler_info', frames]]);
+      removed();
       this.run = Array.from({ length: frames }, (_, f) => ({ x: outs[0].subarray(f * D, (f + 1) * D), x0: outs[1].subarray(f * D, (f + 1) * D), info: outs[3][f] }));
       this.strip.set(this.run, 1);
       this.show(frames - 1);
@@ -215,12 +279,17 @@ class EditWidget extends DiffuscopeElement {
       this.dataset.edits = String(Number(this.dataset.edits || 0) + 1);
       this.clearStatus();
     } catch (err) {
+      if (life !== this.life) return; // removed meanwhile: the work just stops
       if (!this.run) this.drawResult(null);
       this.showError(err.message);
     } finally {
       if (handle != null) await engine.call('free', [handle]).catch(() => {});
       this.busy = false;
       this.runBtn.disabled = false;
+      if (this.editAgain) {
+        this.editAgain = false;
+        if (!this.suspended) this.edit();
+      }
     }
   }
 

@@ -249,7 +249,7 @@ class FlowWidget extends DiffuscopeElement {
       }
     } else {
       this.noise ??= (await engine.call('points_noise', [B, this.seed], [['f32', 2 * B]])).outs[0];
-      frames = (await engine.call('paths', [model, kind, steps, 0, 0, 0, 0, this.noise, B], [['f32', F * 2 * B], ['f64', F]])).outs[0];
+      frames = (await engine.call('paths', [model, kind, steps, 0, 0, 0, 0, 0, this.noise, B], [['f32', F * 2 * B], ['f64', F]])).outs[0];
     }
     const result = { frames, F, kind, steps };
     if (view === 'mesh') {
@@ -257,7 +257,7 @@ class FlowWidget extends DiffuscopeElement {
       // its side shows the map of the ODE that DDIM discretises (Heun)
       const meshKind = kind === 'ddim' ? 'ode-heun' : kind, n = MESH * MESH;
       this.meshStart ??= (await engine.call('grid_points', [-MESH_LIM, MESH_LIM, MESH], [['f32', 2 * n]])).outs[0];
-      const run = (await engine.call('paths', [model, meshKind, steps, 0, 0, 0, 0, this.meshStart, n], [['f32', F * 2 * n], ['f64', F]])).outs[0];
+      const run = (await engine.call('paths', [model, meshKind, steps, 0, 0, 0, 0, 0, this.meshStart, n], [['f32', F * 2 * n], ['f64', F]])).outs[0];
       result.mesh = run.subarray((F - 1) * 2 * n);
       result.meshKind = meshKind;
     }

@@ -19,7 +19,8 @@
 import { DiffuscopeElement, h, defineElement } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
 import { pointsWeights } from '../assets.js';
-import { hiDpiCanvas, theme, font, plotBox, squareBox, frame, ticks, polyline, dots, fixed } from '../plot.js';
+import { hiDpiCanvas, theme, font, squareBox, frame, polyline, dots, fixed } from '../plot.js';
+import { DrawingPad, drawLossCurve } from '../pad.js';
 
 // The quality threshold (README "Point clouds") is C's (point_metrics.h): 1000 samples
 // against 1000 fresh points of the shape; point_verdict returns the verdict and the limits.
@@ -30,7 +31,6 @@ const TRACKS = 12; // points whose paths are drawn
 const TRAIN = { hidden: 64, layers: 3, batch: 128, lr: 1e-2, points: 2000, chunk: 250 };
 // what a points-SHAPE.dsw must hold (its header is checked before the body is read)
 const WANT = { kind: 'mlp', item_floats: 2 };
-const PEN_STEP = 0.02; // the keyboard pen's step, in units of the pad's side (Shift: 5x)
 
 class PointsWidget extends DiffuscopeElement {
   static attributeNames = ['shape', 'sampler', 'steps', 'n', 'seed', 'weights', 'train-steps'];
@@ -56,14 +56,8 @@ class PointsWidget extends DiffuscopeElement {
     this.canvas = h('canvas', { class: 'ds-plot ds-pts-square', role: 'img', 'aria-label': 'reverse diffusion: points, their paths and the learned noise field' });
     this.quality = h('p', { class: 'ds-pts-readout ds-pts-quality', 'aria-live': 'polite' });
 
-    // training panel
-    this.pad = h('canvas', {
-      class: 'ds-pts-pad', tabindex: 0, role: 'application',
-      'aria-label': 'drawing pad: draw a shape with the mouse, a pen or a finger; or with the keyboard: Space puts the pen down or lifts it, the arrow keys move it (Shift: further), Delete clears',
-    });
-    this.padShape = h('select', { 'aria-label': 'or start from a shape' }, h('option', { value: '' }, 'your drawing'), SHAPES.map((s) => h('option', { value: s }, s)));
-    this.fillBox = h('input', { type: 'checkbox' });
-    this.clearButton = h('button', { type: 'button' }, 'Clear');
+    // training panel: the drawing pad (web/pad.js) beside the loss curve
+    this.pad = new DrawingPad(this, () => this.engine());
     this.trainButton = h('button', { type: 'button', class: 'ds-pts-train' }, 'Train');
     this.progress = h('progress', { max: this.trainSteps, value: 0, 'aria-label': 'training progress' });
     this.trainInfo = h('p', { class: 'ds-pts-readout ds-pts-train-info', 'aria-live': 'polite' });
@@ -79,8 +73,7 @@ class PointsWidget extends DiffuscopeElement {
       this.canvas, this.quality,
       h('div', { class: 'ds-pts-panel' },
         h('div', { class: 'ds-row' },
-          h('div', {}, this.pad,
-            h('div', { class: 'ds-control' }, h('label', {}, 'data ', this.padShape), h('label', {}, this.fillBox, ' fill closed strokes'), this.clearButton)),
+          this.pad.element,
           h('div', {}, this.lossCanvas, this.progress, h('div', { class: 'ds-control' }, this.trainButton), this.trainInfo))),
     );
     this.sampleButton.addEventListener('click', () => this.sample().catch((e) => this.showError(e.message)));
@@ -88,11 +81,8 @@ class PointsWidget extends DiffuscopeElement {
     this.frameSlider.addEventListener('input', () => this.showFrame(Number(this.frameSlider.value)));
     this.tracksBox.addEventListener('change', () => this.draw());
     this.fieldBox.addEventListener('change', () => this.showFrame(this.frame ?? 0));
-    this.clearButton.addEventListener('click', () => { this.strokes = []; this.padShape.value = ''; this.drawPad(); });
-    this.padShape.addEventListener('change', () => this.previewShape());
     this.trainButton.addEventListener('click', () => this.train().catch((e) => this.trainFailed(e)));
-    this.setupPad();
-    new ResizeObserver(() => { this.draw(); this.drawPad(); this.drawLoss(); }).observe(this.canvas);
+    new ResizeObserver(() => { this.draw(); this.pad.draw(); this.drawLoss(); }).observe(this.canvas);
     this.showNotice('loading the model…');
     this.sample().then(() => { this.dataset.ready = ''; }).catch((e) => this.showError(e.message));
   }
@@ -312,136 +302,7 @@ class PointsWidget extends DiffuscopeElement {
     ctx.fillText(`x_t at t = ${this.frameT[k]}${this.field ? '; arrows: −ε̂ at this t' : ''}`, box.left + 6, box.top + 16);
   }
 
-  // ---- drawing pad ----
-
-  setupPad() {
-    this.strokes = [];
-    let drawing = null;
-    const at = (e) => {
-      const r = this.pad.getBoundingClientRect();
-      return [(e.clientX - r.left) / r.width, 1 - (e.clientY - r.top) / r.height]; // unit square, y up
-    };
-    this.pad.addEventListener('pointerdown', (e) => {
-      e.preventDefault();
-      this.pad.setPointerCapture?.(e.pointerId);
-      if (this.padShape.value) { this.padShape.value = ''; this.strokes = []; }
-      drawing = [at(e)];
-      this.strokes.push(drawing);
-      this.drawPad();
-    });
-    this.pad.addEventListener('pointermove', (e) => {
-      if (!drawing) return;
-      const p = at(e), last = drawing[drawing.length - 1];
-      if (Math.hypot(p[0] - last[0], p[1] - last[1]) < 0.004) return;
-      drawing.push(p);
-      this.drawPad();
-    });
-    const end = () => { drawing = null; };
-    this.pad.addEventListener('pointerup', end);
-    this.pad.addEventListener('pointercancel', end);
-    this.pad.style.touchAction = 'none';
-    this.pad.addEventListener('keydown', (e) => this.padKey(e));
-    this.pad.addEventListener('focus', () => this.drawPad());
-    this.pad.addEventListener('blur', () => { this.pen = null; this.drawPad(); });
-  }
-
-  // The keyboard pen: a cursor at this.cursor (unit square, y up); this.pen is the stroke it
-  // draws while down.
-  padKey(e) {
-    const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
-    this.cursor ??= [0.5, 0.5];
-    if (e.key === ' ' || e.key === 'Enter') {
-      if (this.pen) this.pen = null;
-      else {
-        if (this.padShape.value) { this.padShape.value = ''; this.strokes = []; this.padPreview = null; }
-        this.pen = [[...this.cursor]];
-        this.strokes.push(this.pen);
-      }
-    } else if (moves[e.key]) {
-      const step = PEN_STEP * (e.shiftKey ? 5 : 1), [dx, dy] = moves[e.key];
-      this.cursor = [Math.min(1, Math.max(0, this.cursor[0] + dx * step)), Math.min(1, Math.max(0, this.cursor[1] + dy * step))];
-      if (this.pen) this.pen.push([...this.cursor]);
-    } else if (e.key === 'Delete' || e.key === 'Backspace') {
-      this.strokes = [];
-      this.pen = null;
-    } else if (e.key === 'Escape') {
-      this.pen = null;
-    } else return;
-    e.preventDefault();
-    this.pad.dataset.strokes = String(this.strokes.length);
-    this.drawPad();
-  }
-
-  penWidth() { return 0.06; } // in units of the pad's side
-
-  drawPad() {
-    const { ctx, width, height } = hiDpiCanvas(this.pad);
-    const none = { l: 0, r: 0, t: 0, b: 0 }, colors = theme(this);
-    frame(ctx, plotBox(width, height, none, [0, 1], [0, 1]), colors.axis);
-    if (this.padPreview) {
-      const p = this.padPreview;
-      dots(ctx, plotBox(width, height, none, [-EXTENT, EXTENT], [-EXTENT, EXTENT]), p, p.length / 2, colors.series[1], 2);
-      return;
-    }
-    if (this.cursor && document.activeElement === this.pad) { // the keyboard pen
-      const [cx, cy] = [this.cursor[0] * width, (1 - this.cursor[1]) * height];
-      ctx.strokeStyle = colors.accent;
-      ctx.lineWidth = 1.5;
-      ctx.beginPath();
-      ctx.arc(cx, cy, this.pen ? 6 : 9, 0, 2 * Math.PI);
-      ctx.stroke();
-    }
-    if (!this.strokes?.length) {
-      ctx.fillStyle = colors.muted;
-      ctx.font = font(14);
-      ctx.fillText(document.activeElement === this.pad ? 'Space: pen down/up, arrows: move' : 'draw a shape here', 12, 24);
-      return;
-    }
-    // strokes are in the unit square, y up
-    const unit = plotBox(width, height, none, [0, 1], [0, 1]);
-    ctx.strokeStyle = colors.text;
-    ctx.lineCap = ctx.lineJoin = 'round';
-    ctx.lineWidth = this.penWidth() * width;
-    for (const s of this.strokes) {
-      if (s.length > 1) polyline(ctx, s.length, (i) => unit.x(s[i][0]), (i) => unit.y(s[i][1]));
-      else polyline(ctx, 2, (i) => unit.x(s[0][0]) + 0.01 * i, () => unit.y(s[0][1])); // a dot
-    }
-  }
-
-  async previewShape() {
-    const name = this.padShape.value;
-    this.padPreview = null;
-    if (name) {
-      const engine = await this.engine();
-      this.padPreview = (await engine.call('shape_points', [name, TRAIN.points, 1], [['f32', 2 * TRAIN.points]])).outs[0];
-    }
-    this.drawPad();
-  }
-
-  // The training set and its reference: the drawing's strokes through ds_drawing_points (ink
-  // along the strokes, or inside them), three independent draws: train, reference, floor.
-  async drawingSets() {
-    const engine = await this.engine();
-    const name = this.padShape.value;
-    if (name) {
-      const train = (await engine.call('shape_points', [name, TRAIN.points, 1], [['f32', 2 * TRAIN.points]])).outs[0];
-      return { train, ...(await this.reference(name)), label: name };
-    }
-    const strokes = this.strokes.filter((s) => s.length > 0);
-    const fill = this.fillBox.checked;
-    if (!strokes.length) throw new Error('Draw a shape first (or pick one).');
-    if (fill && !strokes.some((s) => s.length >= 3)) throw new Error('To fill, draw at least one closed stroke.');
-    const used = fill ? strokes.filter((s) => s.length >= 3) : strokes;
-    const xy = new Float32Array(used.flat(2));
-    const lens = new Int32Array(used.map((s) => s.length));
-    const draw = async (n, seed) =>
-      (await engine.call('drawing_points', [xy, lens, lens.length, fill ? 'filled' : 'ink', this.penWidth(), n, seed], [['f32', 2 * n]])).outs[0];
-    const train = await draw(TRAIN.points, 1);
-    const ref = await draw(QUALITY_N, 2);
-    const other = await draw(QUALITY_N, 3);
-    const floor = (await engine.call('point_quality', [other, QUALITY_N, ref, QUALITY_N], [['rec', 'point_quality']])).outs[0];
-    return { train, ref, floor, label: 'drawing' };
-  }
+  // ---- training on a drawing ----
 
   async train() {
     if (this.training) return;
@@ -450,8 +311,8 @@ class PointsWidget extends DiffuscopeElement {
     delete this.dataset.trained;
     const engine = await this.engine();
     const started = performance.now();
-    const sets = await this.drawingSets();
-    this.padPreview = null;
+    const sets = await this.pad.sets(TRAIN.points, QUALITY_N);
+    this.pad.preview = null;
     this.drawingRef = { ref: sets.ref, floor: sets.floor };
     const handle = (await engine.call('trainer_new',
       [sets.train, sets.train.length / 2, TRAIN.hidden, TRAIN.layers, TRAIN.batch, TRAIN.lr, this.trainSteps, this.seed])).ret;
@@ -505,18 +366,7 @@ class PointsWidget extends DiffuscopeElement {
     this.trainInfo.classList.add('ds-error');
   }
 
-  drawLoss() {
-    const { ctx, width, height } = hiDpiCanvas(this.lossCanvas);
-    const maxL = Math.max(...(this.losses ?? []).map((l) => l[1]), 0.1);
-    const box = plotBox(width, height, { l: 36, r: 8, t: 8, b: 18 }, [0, this.trainSteps], [0, maxL]), colors = theme(this);
-    frame(ctx, box, colors.axis);
-    ctx.font = font(11);
-    ticks(ctx, box, { xName: 'step', yName: 'loss', y: this.losses?.length ? [[maxL, maxL.toFixed(2)], [0, '0']] : [] }, colors.text);
-    if (!this.losses?.length) return;
-    ctx.strokeStyle = colors.series[0];
-    ctx.lineWidth = 2;
-    polyline(ctx, this.losses.length, (i) => box.x(this.losses[i][0]), (i) => box.y(this.losses[i][1]));
-  }
+  drawLoss() { drawLossCurve(this.lossCanvas, this, this.losses ?? [], this.trainSteps); }
 }
 
 defineElement('diffuscope-points', PointsWidget);

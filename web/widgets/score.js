@@ -24,7 +24,11 @@ const FIELD = 15; // score arrows per side
 const WRONG = 0.25; // a learned arrow this far off the exact one (relative) is drawn as wrong
 const KEY_STEP = 0.1; // how far an arrow key moves the start point
 const PATH_STEPS = 50; // steps of the SDE and ODE paths (fewer when t is smaller): a drag redraws them
-const LANGEVIN = { steps: 80, stepSize: 0.2 }; // one level (the slider's t): δ = 0.2 (1 − ᾱ_t)
+// Langevin: δ = 0.2 (1 − ᾱ_t) at every level. The chains start on a grid over the plot, far from
+// q_t's support at small t, where a learned ε̂ was never trained and points outward (at t = 40 the
+// chains diverged): they are first annealed from T down to the slider's t (`levels` levels of
+// `perLevel` steps, NCSN-style), then run `steps` steps at t. The playback shows both.
+const LANGEVIN = { levels: 20, perLevel: 2, steps: 80, stepSize: 0.2 };
 const CHAIN_GRID = 20; // the chains start on a CHAIN_GRID² grid over the plot
 // The exact score's stand-in for a shape: one Gaussian N(p_i, VAR I) per point of a fixed draw.
 const MIXTURE = { n: 400, seed: 7, variance: 0.01 };
@@ -198,20 +202,27 @@ class ScoreWidget extends DiffuscopeElement {
     const starts = new Float32Array(2 * K);
     for (let k = 0; k < K; k++) starts.set(this.start, 2 * k);
     const [sde, ode] = await Promise.all([
-      engine.call('paths', [handle, 'sde', S, t, 0, 0, this.seed, starts, K], [['f32', 2 * K * V], ['f64', V]]),
-      engine.call('paths', [handle, 'ode-heun', S, t, 0, 0, 0, new Float32Array(this.start), 1], [['f32', 2 * V], ['f64', V]]),
+      engine.call('paths', [handle, 'sde', S, t, 0, 0, 0, this.seed, starts, K], [['f32', 2 * K * V], ['f64', V]]),
+      engine.call('paths', [handle, 'ode-heun', S, t, 0, 0, 0, 0, new Float32Array(this.start), 1], [['f32', 2 * V], ['f64', V]]),
     ]);
     return { sde: sde.outs[0], ode: ode.outs[0], V, K };
   }
 
-  // Langevin chains at the noise level of step t, started on a grid over the plot; a restart
-  // draws new noise: frames (LANGEVIN.steps + 1, nChains, 2).
-  async langevin(handle, t) {
-    const engine = await this.engine();
-    this.chainStarts ??= (await engine.call('grid_points', [-EXTENT, EXTENT, CHAIN_GRID], [['f32', 2 * this.nChains]])).outs[0];
-    const seed = this.seed + 7919 * this.langevinRun;
-    return (await engine.call('langevin', [handle, t, LANGEVIN.stepSize, LANGEVIN.steps, seed, this.chainStarts, this.nChains],
-      [['f32', 2 * this.nChains * (LANGEVIN.steps + 1)]])).outs[0];
+  // Langevin chains at the noise level of step t, started on a grid over the plot and annealed
+  // down to t (see LANGEVIN); a restart draws new noise. frames (L + 1 + LANGEVIN.steps, nChains, 2):
+  // the grid, the L annealing levels, then the steps at t.
+  async langevin(handle, t, run) {
+    const engine = await this.engine(), n = this.nChains;
+    this.chainStarts ??= (await engine.call('grid_points', [-EXTENT, EXTENT, CHAIN_GRID], [['f32', 2 * n]])).outs[0];
+    const seed = this.seed + 7919 * run, L = Math.min(LANGEVIN.levels, T - t + 1);
+    const warm = (await engine.call('paths', [handle, 'langevin', L, T, t, LANGEVIN.stepSize, LANGEVIN.perLevel, seed, this.chainStarts, n],
+      [['f32', 2 * n * (L + 1)], ['f64', L + 1]])).outs[0];
+    const chain = (await engine.call('langevin', [handle, t, LANGEVIN.stepSize, LANGEVIN.steps, seed, warm.slice(2 * n * L), n],
+      [['f32', 2 * n * (LANGEVIN.steps + 1)]])).outs[0];
+    const frames = new Float32Array(2 * n * (L + 1 + LANGEVIN.steps));
+    frames.set(warm);
+    frames.set(chain.subarray(2 * n), 2 * n * (L + 1));
+    return frames;
   }
 
   // Everything the plot shows at the current t; the Langevin chains too when asked (not on a
@@ -257,9 +268,11 @@ class ScoreWidget extends DiffuscopeElement {
           this.dataset.redrawMs = this.redrawMs.toFixed(1);
         }
         if (chains) {
-          const frames = await this.langevin(handle, t);
+          const run = this.langevinRun, frames = await this.langevin(handle, t, run);
           this.removed(life);
           this.chains = frames;
+          this.chainsRun = run;
+          this.chainFrames = frames.length / (2 * this.nChains);
           this.playChains();
         }
         this.dataset.t = String(t);
@@ -313,10 +326,10 @@ class ScoreWidget extends DiffuscopeElement {
     this.chainFrame = 0;
     const tick = () => {
       if (run !== this.playing || !this.chains) return;
-      this.chainFrame = Math.min(LANGEVIN.steps, Math.floor((performance.now() - started) / 25));
+      this.chainFrame = Math.min(this.chainFrames - 1, Math.floor((performance.now() - started) / 25));
       this.draw();
-      if (this.chainFrame < LANGEVIN.steps) requestAnimationFrame(tick);
-      else this.dataset.langevinDone = String(this.langevinRun);
+      if (this.chainFrame < this.chainFrames - 1) requestAnimationFrame(tick);
+      else this.dataset.langevinDone = String(this.chainsRun); // the restart these chains were drawn for
     };
     requestAnimationFrame(tick);
   }
@@ -368,7 +381,7 @@ class ScoreWidget extends DiffuscopeElement {
       this.arrows(ctx, box, f, e ? (i) => (off(i) ? wrong : colors.series[2]) : () => colors.series[2], 1.4);
     }
     if (this.show.langevin.checked && this.chains) {
-      const f = this.chainFrame ?? LANGEVIN.steps, n = this.nChains;
+      const n = this.nChains, f = this.chainFrame ?? this.chainFrames - 1;
       dots(ctx, box, this.chains.subarray(2 * n * f, 2 * n * (f + 1)), n, colors.series[1], 2.5);
     }
     const p = this.pathData;
