@@ -1,0 +1,233 @@
+/* test_image_folder_cli.c — `diffuscope train --images DIR` end to end on a folder of small RGB
+ * PNGs the test draws itself (three classes of coloured shapes, one undecodable file, one text
+ * file): --bad-images refuse lists the bad file and writes nothing; skip trains; resume is
+ * byte-exact against an uninterrupted run; a changed folder is refused on resume; the .dsw
+ * header holds the folder's class names, 3 channels and 32 x 32; `sample` writes an RGB grid.
+ * Also the resizing itself (area filter, centring, channels) on hand-made pixels. */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cli.h"
+#include "error.h"
+#include "image_folder.h"
+#include "pngout.h"
+#include "test_files.h"
+#include "weights.h"
+
+static char dir[256], imgs[300];
+
+static const char *CLASSES[3] = {"circles", "squares", "stripes"};
+
+/* image i of class k: 24 x 18 RGB (wider than tall, so the fit centres it), a shape in a colour */
+static void draw(int k, int i, unsigned char *px) {
+    const int W = 24, H = 18;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            unsigned char *p = px + 3 * (y * W + x);
+            int in = k == 0 ? (x - 12) * (x - 12) + (y - 9) * (y - 9) < 36 + 4 * i
+                   : k == 1 ? x > 6 - i && x < 18 + i && y > 3 && y < 15
+                            : (x / 3 + i) % 2 == 0;
+            p[0] = (unsigned char)(in ? (k == 1 ? 230 : 40 + 20 * i) : 10);
+            p[1] = (unsigned char)(in ? (k == 2 ? 210 : 60) : 10);
+            p[2] = (unsigned char)(in ? (k == 0 ? 220 : 30 + 10 * i) : 20);
+        }
+}
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void make_folder(void) {
+    char path[512];
+    unsigned char px[24 * 18 * 3];
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, "%s/%s", imgs, CLASSES[k]);
+        mkdir(path, 0755);
+        for (int i = 0; i < 4; i++) {
+            draw(k, i, px);
+            snprintf(path, sizeof path, "%s/%s/%d.png", imgs, CLASSES[k], i);
+            CHECK(png_write_atomic(path, 24, 18, 3, px) == 0, "writing %s", path);
+        }
+    }
+    snprintf(path, sizeof path, "%s/squares/broken.png", imgs);
+    write_text(path, "\x89PNG\r\n\x1a\nthis is not a PNG after its signature");
+    snprintf(path, sizeof path, "%s/circles/notes.txt", imgs);
+    write_text(path, "not an image: ignored");
+}
+
+/* runs `diffuscope train` on the folder with the tiny-UNet flags, stderr captured into log */
+static int train(const char *out, const char *ckpt, int steps, const char *extra, char *log, size_t cap) {
+    char cmd[2048], logpath[300];
+    snprintf(cmd, sizeof cmd,
+             "train --model unet --images %s --out %s/%s --checkpoint %s/%s --steps %d --threads 2 --batch 6 --shard 2 "
+             "--base 8 --mult 1,2,2 --groups 4 --temb 16 --warmup 2 --lr 1e-3 --dtype f32 --seed 5 --log-every 1000 %s",
+             imgs, dir, out, dir, ckpt, steps, extra ? extra : "");
+    char *argv[64];
+    int argc = 0;
+    for (char *tok = strtok(cmd, " "); tok && argc < 63; tok = strtok(NULL, " ")) argv[argc++] = tok;
+    argv[argc] = NULL;
+    snprintf(logpath, sizeof logpath, "%s/stderr.txt", dir);
+    fflush(stderr);
+    int saved = dup(2), fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    close(fd);
+    int rc = cmd_train(argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    size_t n = 0;
+    uint8_t *text = read_file(logpath, &n);
+    snprintf(log, cap, "%s", text ? (char *)text : "");
+    free(text);
+    fprintf(stderr, "--- train %s (exit %d):\n%s", out, rc, log);
+    return rc;
+}
+
+static char *in_dir(const char *name) {
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static int same_file(const char *a, const char *b) {
+    size_t na = 0, nb = 0;
+    uint8_t *x = read_file(in_dir(a), &na), *y = read_file(in_dir(b), &nb);
+    int same = x && y && na == nb && na > 0 && !memcmp(x, y, na);
+    free(x), free(y);
+    return same;
+}
+
+static void check_fit(void) {
+    /* a 4 x 2 white RGB image in a 4 x 4 square: rows 1-2 white, rows 0 and 3 black, grey = 255 */
+    unsigned char white[4 * 2 * 3], out[3 * 16];
+    memset(white, 255, sizeof white);
+    image_folder_fit(white, 4, 2, 3, 3, 4, out);
+    int ok = 1;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 4; y++)
+            for (int x = 0; x < 4; x++) ok &= out[c * 16 + y * 4 + x] == (y == 1 || y == 2 ? 255 : 0);
+    CHECK(ok, "fit: a 2:1 image is centred, aspect kept, the rest black");
+    /* area filter: [0, 255] halves to 127.5 -> 128; 3 -> 2 pixels weighs 1 and 1/2 */
+    unsigned char two[2] = {0, 255}, g[2];
+    image_folder_fit(two, 2, 1, 1, 1, 1, g);
+    CHECK(g[0] == 128, "fit: area average of 0 and 255 is 128 (got %d)", g[0]);
+    unsigned char sq[9] = {30, 90, 150, 30, 90, 150, 30, 90, 150};
+    unsigned char o2[4];
+    image_folder_fit(sq, 3, 3, 1, 1, 2, o2);
+    CHECK(o2[0] == 50 && o2[1] == 130, "fit: 3 -> 2 by area: (30 + 90/2) / 1.5 = 50, (90/2 + 150) / 1.5 = 130 (got %d %d)",
+          o2[0], o2[1]);
+    /* RGBA over black, to grey by luma */
+    unsigned char rgba[4] = {200, 100, 0, 128}, grey;
+    image_folder_fit(rgba, 1, 1, 4, 1, 1, &grey);
+    const double want = (0.299 * 200 + 0.587 * 100) * 128 / 255;
+    CHECK(abs(grey - (int)(want + 0.5)) <= 1, "fit: RGBA composited over black, then luma (got %d, want %.1f)", grey, want);
+}
+
+static void check_header(const char *name) {
+    size_t n = 0;
+    uint8_t *b = read_file(in_dir(name), &n);
+    ds_weights_header h;
+    CHECK(b && ds_weights_read_header(b, n, &h) == DS_OK, "%s: header reads (%s)", name, ds_last_error());
+    if (!b) return;
+    CHECK(h.kind == DS_MODEL_UNET && h.config[0] == 32 && h.config[1] == 3 && h.config[11] == 3,
+          "%s: UNet of 32 x 32, 3 channels, 3 classes (got %d, %d, %d)", name, h.config[0], h.config[1], h.config[11]);
+    CHECK(h.meta.n_class_names == 3, "%s: 3 class names (got %d)", name, h.meta.n_class_names);
+    for (int k = 0; k < 3 && k < h.meta.n_class_names; k++)
+        CHECK(!strcmp(h.meta.class_names[k], CLASSES[k]), "%s: class %d is '%s' (got '%s')", name, k, CLASSES[k],
+              h.meta.class_names[k]);
+    free(b);
+}
+
+/* `sample --classes all` on the folder's model: a grid of 3 rows of RGB 32 x 32 images */
+static void check_sample(void) {
+    char *argv[] = {"sample", "--weights", in_dir("a.dsw"), "--classes", "all", "--n", "6", "--steps", "3",
+                    "--png", in_dir("grid.png"), "--quiet", NULL};
+    CHECK(cmd_sample(12, argv) == 0, "sample --classes all on the RGB model");
+    size_t n = 0;
+    uint8_t *png = read_file(in_dir("grid.png"), &n);
+    CHECK(png && n > 33 && !memcmp(png + 12, "IHDR", 4), "grid.png is a PNG");
+    if (png && n > 33) {
+        const unsigned w = (unsigned)png[16] << 24 | png[17] << 16 | png[18] << 8 | png[19];
+        const unsigned h = (unsigned)png[20] << 24 | png[21] << 16 | png[22] << 8 | png[23];
+        CHECK(png[25] == 2, "grid.png is RGB (colour type 2, got %d)", png[25]);
+        CHECK(w == 2 * 34 + 2 && h == 3 * 34 + 2, "grid: 2 columns x 3 class rows of 32 px (got %u x %u)", w, h);
+    }
+    free(png);
+}
+
+int main(void) {
+    snprintf(dir, sizeof dir, "/tmp/ds_test_imgfolder_%ld", (long)getpid());
+    snprintf(imgs, sizeof imgs, "%s/images", dir);
+    mkdir(dir, 0755);
+    mkdir(imgs, 0755);
+    check_fit();
+    make_folder();
+    char log[8192];
+
+    CHECK(train("r.dsw", "r.ckpt", 2, NULL, log, sizeof log) == 1, "a bad image, default refuse: exit 1");
+    CHECK(strstr(log, "squares/broken.png") != NULL, "refuse names the bad file");
+    CHECK(access(in_dir("r.dsw"), F_OK) != 0 && access(in_dir("r.ckpt"), F_OK) != 0, "refuse writes nothing");
+
+    CHECK(train("a.dsw", "a.ckpt", 4, "--bad-images skip", log, sizeof log) == 0, "skip: 4 steps");
+    CHECK(strstr(log, "squares/broken.png") && strstr(log, "1 bad image left out"), "skip lists the bad file and says so");
+    CHECK(strstr(log, "'circles', 'squares', 'stripes'") != NULL, "the classes are the sorted subfolders");
+    check_header("a.dsw");
+    CHECK(train("b.dsw", "b.ckpt", 2, "--bad-images skip", log, sizeof log) == 0, "skip: 2 steps");
+    CHECK(!same_file("a.dsw", "b.dsw"), "2 steps differ from 4 (the comparison can fail)");
+    CHECK(train("b.dsw", "b.ckpt", 4, "--resume", log, sizeof log) == 0, "resume to 4 (the folder re-read)");
+    CHECK(same_file("a.dsw", "b.dsw"), "resumed weights are byte-identical to the uninterrupted run");
+    check_header("b.dsw");
+
+    /* the resumed run must see the same images */
+    {
+        char *argv[] = {"train", "--resume", "--out", in_dir("c.dsw"), "--checkpoint", in_dir("b.ckpt"), "--steps", "6", NULL};
+        CHECK(cmd_train(8, argv) == 2, "resuming a folder run without --images: exit 2");
+    }
+    char path[512];
+    unsigned char px[24 * 18 * 3];
+    draw(2, 3, px);
+    px[0] ^= 0x80; /* one pixel of one image */
+    snprintf(path, sizeof path, "%s/circles/0.png", imgs);
+    CHECK(png_write_atomic(path, 24, 18, 3, px) == 0, "changing an image");
+    CHECK(train("b.dsw", "b.ckpt", 6, "--resume", log, sizeof log) == 1, "resume on a changed folder: exit 1");
+    CHECK(strstr(log, "differ from the checkpoint") != NULL, "the message says the images changed");
+    check_sample();
+
+    /* no subfolders: one class named after the folder */
+    {
+        char one[300];
+        snprintf(one, sizeof one, "%s/sprites", dir);
+        mkdir(one, 0755);
+        for (int i = 0; i < 3; i++) {
+            draw(i, i, px);
+            snprintf(path, sizeof path, "%s/s%d.png", one, i);
+            png_write_atomic(path, 24, 18, 3, px);
+        }
+        image_folder set;
+        const image_folder_opts fo = {.size = 28, .channels = 1, .quiet = 1};
+        CHECK(image_folder_load(one, &fo, &set) == DS_OK, "a folder without subfolders: %s", ds_last_error());
+        CHECK(set.n == 3 && set.n_classes == 1 && !strcmp(set.class_names[0], "sprites") && set.item == 784,
+              "one class 'sprites', 3 greyscale 28 x 28 images (got %d, %d, '%s', %d)", set.n, set.n_classes,
+              set.class_names[0], set.item);
+        image_folder_free(&set);
+        const image_folder_opts none = {.size = 32, .quiet = 1};
+        CHECK(image_folder_load(in_dir("nonexistent"), &none, &set) == DS_ERR && strstr(ds_last_error(), "nonexistent"),
+              "a missing folder is named: %s", ds_last_error());
+        image_folder_free(&set);
+    }
+
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (!getenv("DS_KEEP_TEST_DIR")) CHECK(system(cmd) == 0, "cleanup");
+    return check_summary("test_image_folder_cli");
+}
