@@ -113,6 +113,12 @@ class Engine {
     });
     const handle = (await this.call('model_load', [bytes, bytes.length])).ret;
     const info = (await this.call('model_info', [handle], [['rec', 'model_info']])).outs[0];
+    info.class_names = [];
+    if (info.n_class_names > 0) { // the file's own names (train --images writes the folder's)
+      const n = (await this.call('model_class_names', [handle, 0, null])).ret;
+      const names = (await this.call('model_class_names', [handle, n], [['u8', n]])).outs[0];
+      info.class_names = new TextDecoder().decode(names).split('\n').slice(0, -1);
+    }
     return { handle, info };
   }
   terminate() {
