@@ -45,11 +45,12 @@ export function loadFashionSample(url, engine) {
 }
 
 // The trained UNet in the engine, loaded once per URL (the editing widgets share it):
-// {handle, schedule} (the file names the schedule it was trained with). A missing file
+// {handle, schedule, look} (the file names the schedule it was trained with, and its images:
+// imageLook). want: what the header must say (Fashion's shape by default). A missing file
 // rejects with err.status 404, as fetchBytes says.
-export function loadNetwork(url, engine, onProgress = () => {}) {
+export function loadNetwork(url, engine, onProgress = () => {}, want = FASHION_WANT) {
   // the engine's shared, reference-counted copy (core.js acquireModel: header checked first)
-  return engine.acquireModel(url, FASHION_WANT, onProgress).then((m) => ({ handle: m.handle, schedule: m.info.schedule }));
+  return engine.acquireModel(url, want, onProgress).then((m) => ({ handle: m.handle, schedule: m.info.schedule, look: imageLook(m.info) }));
 }
 // what a Fashion network is: the weights file's header must say so before its body is read
 export const FASHION_WANT = { kind: 'unet', image_size: SIDE, channels: 1 };

@@ -77,6 +77,7 @@ class EditWidget extends DiffuscopeElement {
       const engine = await this.engine();
       this.progress.hidden = false;
       this.net = await loadNetwork(this.weightsUrl, engine, (f) => (this.progress.value = f));
+      this.useClassNames(this.net.look.names);
       this.sample = await loadFashionSample(this.sampleUrl, engine);
       this.progress.hidden = true;
       this.pickSource();
@@ -85,6 +86,13 @@ class EditWidget extends DiffuscopeElement {
       this.progress.hidden = true;
       this.showError(err.status === 404 ? `The weights file ${new URL(this.weightsUrl).pathname} is missing (not trained or not shipped yet).` : err.message);
     }
+  }
+
+  // the file's class names (the pad and the test images are 28 x 28 grey: FASHION_WANT)
+  useClassNames(names) {
+    const before = this.classSel.value;
+    this.classSel.replaceChildren(...names.map((n, i) => h('option', { value: i }, n)));
+    this.classSel.value = Number(before) < names.length ? before : '0';
   }
 
   inpainting() {
