@@ -20,6 +20,9 @@
 #include "test_files.h"
 #include "weights.h"
 
+#define STBI_WRITE_NO_STDIO
+#include <stb/stb_image_write.h> /* declarations: the implementation is tools/pngout.c's */
+
 static char dir[256], imgs[300];
 
 static const char *CLASSES[3] = {"circles", "squares", "stripes"};
@@ -90,6 +93,8 @@ static int train(const char *out, const char *ckpt, int steps, const char *extra
     fprintf(stderr, "--- train %s (exit %d):\n%s", out, rc, log);
     return rc;
 }
+
+static void put_file(void *f, void *data, int n) { fwrite(data, 1, (size_t)n, f); }
 
 static char *in_dir(const char *name) {
     static char buf[4][512];
@@ -213,16 +218,64 @@ int main(void) {
             snprintf(path, sizeof path, "%s/s%d.png", one, i);
             png_write_atomic(path, 24, 18, 3, px);
         }
+        snprintf(path, sizeof path, "%s/s3.jpg", one); /* a JPEG, colour */
+        FILE *jpg = fopen(path, "wb");
+        CHECK(jpg && stbi_write_jpg_to_func(put_file, jpg, 24, 18, 3, px, 90), "writing %s", path);
+        if (jpg) fclose(jpg);
+        unsigned char grey[24 * 18];
+        for (int i = 0; i < 24 * 18; i++) grey[i] = (unsigned char)(i * 7);
+        snprintf(path, sizeof path, "%s/g.png", one); /* one greyscale image among colour ones */
+        png_write_atomic(path, 24, 18, 1, grey);
         image_folder set;
+        const image_folder_opts mixed = {.size = 32, .quiet = 1};
+        CHECK(image_folder_load(one, &mixed, &set) == DS_ERR && strstr(ds_last_error(), "g.png: greyscale, but most images are colour"),
+              "channels from the data: the odd greyscale image is refused by name (%s)", ds_last_error());
+        image_folder_free(&set);
+        const image_folder_opts skip = {.size = 32, .skip_bad = 1, .quiet = 1};
+        CHECK(image_folder_load(one, &skip, &set) == DS_OK && set.n == 4 && set.n_bad == 1 && set.channels == 3,
+              "skip: 4 colour images (the JPEG read), 1 left out (got %d, %d bad, %d channels)", set.n, set.n_bad, set.channels);
+        image_folder_free(&set);
         const image_folder_opts fo = {.size = 28, .channels = 1, .quiet = 1};
         CHECK(image_folder_load(one, &fo, &set) == DS_OK, "a folder without subfolders: %s", ds_last_error());
-        CHECK(set.n == 3 && set.n_classes == 1 && !strcmp(set.class_names[0], "sprites") && set.item == 784,
-              "one class 'sprites', 3 greyscale 28 x 28 images (got %d, %d, '%s', %d)", set.n, set.n_classes,
-              set.class_names[0], set.item);
+        CHECK(set.n == 5 && set.n_classes == 1 && !strcmp(set.class_names[0], "sprites") && set.item == 784,
+              "--channels 1 converts them all: one class 'sprites', 5 greyscale 28 x 28 images (got %d, %d, '%s', %d)",
+              set.n, set.n_classes, set.class_names[0], set.item);
         image_folder_free(&set);
         const image_folder_opts none = {.size = 32, .quiet = 1};
         CHECK(image_folder_load(in_dir("nonexistent"), &none, &set) == DS_ERR && strstr(ds_last_error(), "nonexistent"),
               "a missing folder is named: %s", ds_last_error());
+        image_folder_free(&set);
+    }
+
+    /* an empty file and one too big are listed by name, each with its reason */
+    {
+        char bad[300];
+        snprintf(bad, sizeof bad, "%s/bad", dir);
+        mkdir(bad, 0755);
+        draw(0, 0, px);
+        snprintf(path, sizeof path, "%s/ok.png", bad);
+        png_write_atomic(path, 24, 18, 3, px);
+        snprintf(path, sizeof path, "%s/empty.png", bad);
+        write_text(path, "");
+        static const unsigned char huge[33] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                               0, 0, 0x23, 0x28, 0, 0, 0x23, 0x28, 8, 2, 0, 0, 0, 0x5c, 0x6d, 0x4e, 0x8a};
+        snprintf(path, sizeof path, "%s/huge.png", bad); /* 9000 x 9000 by its header */
+        FILE *f = fopen(path, "wb");
+        fwrite(huge, 1, sizeof huge, f);
+        fclose(f);
+        image_folder set;
+        const image_folder_opts refuse = {.size = 32, .quiet = 1};
+        CHECK(image_folder_load(bad, &refuse, &set) == DS_ERR && strstr(ds_last_error(), "empty.png: empty file") &&
+                  strstr(ds_last_error(), "2 bad images"),
+              "an empty file is named first, 2 bad in all: %s", ds_last_error());
+        image_folder_free(&set);
+        const image_folder_opts skip = {.size = 32, .skip_bad = 1, .quiet = 1};
+        CHECK(image_folder_load(bad, &skip, &set) == DS_OK && set.n == 1 && set.n_bad == 2, "skip keeps the one good image");
+        image_folder_free(&set);
+        snprintf(path, sizeof path, "%s/empty.png", bad);
+        unlink(path);
+        CHECK(image_folder_load(bad, &refuse, &set) == DS_ERR && strstr(ds_last_error(), "huge.png: too big (9000 x 9000 pixels"),
+              "a 9000 x 9000 image is too big, by name: %s", ds_last_error());
         image_folder_free(&set);
     }
 

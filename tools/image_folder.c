@@ -204,9 +204,16 @@ static int image_channels(const char *path) {
     long size = 0;
     unsigned char *bytes = read_image_bytes(path, &size);
     if (!bytes) return 0;
-    int w, h, comp;
+    int w = 0, h = 0, comp = 0;
     int ok = stbi_info_from_memory(bytes, (int)size, &w, &h, &comp);
+    if (!ok && size >= 24 && !memcmp(bytes + 12, "IHDR", 4)) { /* stb's own "too large" is lost in its format search */
+        const unsigned long pw = (unsigned long)bytes[16] << 24 | bytes[17] << 16 | bytes[18] << 8 | bytes[19];
+        const unsigned long ph = (unsigned long)bytes[20] << 24 | bytes[21] << 16 | bytes[22] << 8 | bytes[23];
+        if (pw > IMAGE_FOLDER_MAX_SIDE || ph > IMAGE_FOLDER_MAX_SIDE)
+            ok = ds_fail("%s: too big (%lu x %lu pixels; at most %d x %d)", path, pw, ph, IMAGE_FOLDER_MAX_SIDE, IMAGE_FOLDER_MAX_SIDE);
+    }
     free(bytes);
+    if (ok == DS_ERR) return 0;
     if (!ok) return ds_fail("%s: not a readable image (%s)", path, stbi_failure_reason()), 0;
     if (w <= 0 || h <= 0) return ds_fail("%s: zero-size image (%d x %d)", path, w, h), 0;
     if (w > IMAGE_FOLDER_MAX_SIDE || h > IMAGE_FOLDER_MAX_SIDE)
