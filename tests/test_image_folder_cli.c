@@ -66,17 +66,9 @@ static void make_folder(void) {
     write_text(path, "not an image: ignored");
 }
 
-/* runs `diffuscope train` on the folder with the tiny-UNet flags, stderr captured into log */
-static int train(const char *out, const char *ckpt, int steps, const char *extra, char *log, size_t cap) {
-    char cmd[2048], logpath[300];
-    snprintf(cmd, sizeof cmd,
-             "train --model unet --images %s --out %s/%s --checkpoint %s/%s --steps %d --threads 2 --batch 6 --shard 2 "
-             "--base 8 --mult 1,2,2 --groups 4 --temb 16 --warmup 2 --lr 1e-3 --dtype f32 --seed 5 --log-every 1000 %s",
-             imgs, dir, out, dir, ckpt, steps, extra ? extra : "");
-    char *argv[64];
-    int argc = 0;
-    for (char *tok = strtok(cmd, " "); tok && argc < 63; tok = strtok(NULL, " ")) argv[argc++] = tok;
-    argv[argc] = NULL;
+/* cmd_train(argc, argv) with stderr captured into log */
+static int train_argv(int argc, char **argv, const char *out, char *log, size_t cap) {
+    char logpath[300];
     snprintf(logpath, sizeof logpath, "%s/stderr.txt", dir);
     fflush(stderr);
     int saved = dup(2), fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -92,6 +84,78 @@ static int train(const char *out, const char *ckpt, int steps, const char *extra
     free(text);
     fprintf(stderr, "--- train %s (exit %d):\n%s", out, rc, log);
     return rc;
+}
+
+/* runs `diffuscope train` on the folder with the tiny-UNet flags, stderr captured into log */
+static int train(const char *out, const char *ckpt, int steps, const char *extra, char *log, size_t cap) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "train --model unet --images %s --out %s/%s --checkpoint %s/%s --steps %d --threads 2 --batch 6 --shard 2 "
+             "--base 8 --mult 1,2,2 --groups 4 --temb 16 --warmup 2 --lr 1e-3 --dtype f32 --seed 5 --log-every 1000 %s",
+             imgs, dir, out, dir, ckpt, steps, extra ? extra : "");
+    char *argv[64];
+    int argc = 0;
+    for (char *tok = strtok(cmd, " "); tok && argc < 63; tok = strtok(NULL, " ")) argv[argc++] = tok;
+    argv[argc] = NULL;
+    return train_argv(argc, argv, out, log, cap);
+}
+
+/* the img- rows of docs/errors.md: each case tried here, the message the table quotes */
+typedef struct {
+    const char *id, *fragment;
+    int seen; /* the test met the message */
+} doc_row;
+
+static doc_row ROWS[] = {
+    {"img-bad-refuse", "(1 bad image in", 0},
+    {"img-bad-skip", "1 bad image left out", 0},
+    {"img-odd-channels", "g.png: greyscale, but most images are colour: give --channels 1 or 3 to convert them all", 0},
+    {"img-empty", "empty.png: empty file (0 bytes)", 0},
+    {"img-too-big", "huge.png: too big (9000 x 9000 pixels; at most 8192 x 8192)", 0},
+    {"img-resume-changed", "differ from the checkpoint's (hash of the decoded set", 0},
+    {"img-resume-without", "was trained on a folder of images: give --images DIR again (it is re-read and checked)", 0},
+};
+#define N_ROWS ((int)(sizeof ROWS / sizeof ROWS[0]))
+
+/* text holds row id's message: noted, so the table check below knows it was tried */
+static int quotes(const char *text, const char *id) {
+    for (int i = 0; i < N_ROWS; i++)
+        if (!strcmp(ROWS[i].id, id)) {
+            int found = text && strstr(text, ROWS[i].fragment) != NULL;
+            ROWS[i].seen |= found;
+            return found;
+        }
+    return 0;
+}
+
+/* docs/errors.md has a row for each case here quoting its message, and no img- row untested */
+static void check_doc_rows(void) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/docs/errors.md", getenv("DS_SOURCE_DIR") ? getenv("DS_SOURCE_DIR") : ".");
+    size_t n = 0;
+    uint8_t *doc = read_file(path, &n);
+    CHECK(doc != NULL, "reading %s", path);
+    if (!doc) return;
+    for (int i = 0; i < N_ROWS; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "| `%s` |", ROWS[i].id);
+        const char *at = strstr((char *)doc, key), *end = at ? strchr(at, '\n') : NULL;
+        CHECK(ROWS[i].seen, "case %s was tried and gave its message", ROWS[i].id);
+        int ok = at && end;
+        if (ok) {
+            char line[2048];
+            snprintf(line, sizeof line, "%.*s", (int)(end - at), at);
+            ok = strstr(line, ROWS[i].fragment) != NULL;
+        }
+        CHECK(ok, "docs/errors.md row %s quotes \"%s\"", ROWS[i].id, ROWS[i].fragment);
+    }
+    for (const char *p = (char *)doc; (p = strstr(p, "| `img-"));) {
+        p += 3;
+        int known = 0;
+        for (int i = 0; i < N_ROWS; i++) known |= !strncmp(p, ROWS[i].id, strlen(ROWS[i].id)) && p[strlen(ROWS[i].id)] == '`';
+        CHECK(known, "docs/errors.md row %.24s... has a test here", p);
+    }
+    free(doc);
 }
 
 static void put_file(void *f, void *data, int n) { fwrite(data, 1, (size_t)n, f); }
@@ -180,11 +244,11 @@ int main(void) {
     char log[8192];
 
     CHECK(train("r.dsw", "r.ckpt", 2, NULL, log, sizeof log) == 1, "a bad image, default refuse: exit 1");
-    CHECK(strstr(log, "squares/broken.png") != NULL, "refuse names the bad file");
+    CHECK(strstr(log, "squares/broken.png") != NULL && quotes(log, "img-bad-refuse"), "refuse names the bad file");
     CHECK(access(in_dir("r.dsw"), F_OK) != 0 && access(in_dir("r.ckpt"), F_OK) != 0, "refuse writes nothing");
 
     CHECK(train("a.dsw", "a.ckpt", 4, "--bad-images skip", log, sizeof log) == 0, "skip: 4 steps");
-    CHECK(strstr(log, "squares/broken.png") && strstr(log, "1 bad image left out"), "skip lists the bad file and says so");
+    CHECK(strstr(log, "squares/broken.png") && quotes(log, "img-bad-skip"), "skip lists the bad file and says so");
     CHECK(strstr(log, "'circles', 'squares', 'stripes'") != NULL, "the classes are the sorted subfolders");
     check_header("a.dsw");
     CHECK(train("b.dsw", "b.ckpt", 2, "--bad-images skip", log, sizeof log) == 0, "skip: 2 steps");
@@ -196,7 +260,8 @@ int main(void) {
     /* the resumed run must see the same images */
     {
         char *argv[] = {"train", "--resume", "--out", in_dir("c.dsw"), "--checkpoint", in_dir("b.ckpt"), "--steps", "6", NULL};
-        CHECK(cmd_train(8, argv) == 2, "resuming a folder run without --images: exit 2");
+        CHECK(train_argv(8, argv, "c.dsw", log, sizeof log) == 2 && quotes(log, "img-resume-without"),
+              "resuming a folder run without --images: exit 2, and the message says so");
     }
     char path[512];
     unsigned char px[24 * 18 * 3];
@@ -205,7 +270,7 @@ int main(void) {
     snprintf(path, sizeof path, "%s/circles/0.png", imgs);
     CHECK(png_write_atomic(path, 24, 18, 3, px) == 0, "changing an image");
     CHECK(train("b.dsw", "b.ckpt", 6, "--resume", log, sizeof log) == 1, "resume on a changed folder: exit 1");
-    CHECK(strstr(log, "differ from the checkpoint") != NULL, "the message says the images changed");
+    CHECK(quotes(log, "img-resume-changed"), "the message says the images changed");
     check_sample();
 
     /* no subfolders: one class named after the folder */
@@ -228,7 +293,7 @@ int main(void) {
         png_write_atomic(path, 24, 18, 1, grey);
         image_folder set;
         const image_folder_opts mixed = {.size = 32, .quiet = 1};
-        CHECK(image_folder_load(one, &mixed, &set) == DS_ERR && strstr(ds_last_error(), "g.png: greyscale, but most images are colour"),
+        CHECK(image_folder_load(one, &mixed, &set) == DS_ERR && quotes(ds_last_error(), "img-odd-channels"),
               "channels from the data: the odd greyscale image is refused by name (%s)", ds_last_error());
         image_folder_free(&set);
         const image_folder_opts skip = {.size = 32, .skip_bad = 1, .quiet = 1};
@@ -265,7 +330,7 @@ int main(void) {
         fclose(f);
         image_folder set;
         const image_folder_opts refuse = {.size = 32, .quiet = 1};
-        CHECK(image_folder_load(bad, &refuse, &set) == DS_ERR && strstr(ds_last_error(), "empty.png: empty file") &&
+        CHECK(image_folder_load(bad, &refuse, &set) == DS_ERR && quotes(ds_last_error(), "img-empty") &&
                   strstr(ds_last_error(), "2 bad images"),
               "an empty file is named first, 2 bad in all: %s", ds_last_error());
         image_folder_free(&set);
@@ -274,11 +339,12 @@ int main(void) {
         image_folder_free(&set);
         snprintf(path, sizeof path, "%s/empty.png", bad);
         unlink(path);
-        CHECK(image_folder_load(bad, &refuse, &set) == DS_ERR && strstr(ds_last_error(), "huge.png: too big (9000 x 9000 pixels"),
+        CHECK(image_folder_load(bad, &refuse, &set) == DS_ERR && quotes(ds_last_error(), "img-too-big"),
               "a 9000 x 9000 image is too big, by name: %s", ds_last_error());
         image_folder_free(&set);
     }
 
+    check_doc_rows();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (!getenv("DS_KEEP_TEST_DIR")) CHECK(system(cmd) == 0, "cleanup");
