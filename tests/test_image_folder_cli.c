@@ -2,7 +2,7 @@
  * PNGs the test draws itself (three classes of coloured shapes, one undecodable file, one text
  * file): --bad-images refuse lists the bad file and writes nothing; skip trains; resume is
  * byte-exact against an uninterrupted run; a changed folder is refused on resume; the .dsw
- * header holds the folder's class names, 3 channels and 32 x 32; `sample` writes an RGB grid.
+ * header holds the folder's class names, 3 channels and 32 x 32; `sample` and `edit` write RGB PNGs.
  * Also the resizing itself (area filter, centring, channels) on hand-made pixels. */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
@@ -231,6 +231,15 @@ static void check_sample(void) {
         CHECK(png[25] == 2, "grid.png is RGB (colour type 2, got %d)", png[25]);
         CHECK(w == 2 * 34 + 2 && h == 3 * 34 + 2, "grid: 2 columns x 3 class rows of 32 px (got %u x %u)", w, h);
     }
+    free(png);
+    /* `edit --slerp` between two seeds and two classes: a row of 4 RGB 32 x 32 images */
+    char *edit[] = {"edit", "--weights", in_dir("a.dsw"), "--slerp", "1,2", "--n", "4", "--class", "0", "--class-to", "2",
+                    "--steps", "3", "--png", in_dir("row.png"), NULL};
+    CHECK(cmd_edit(15, edit) == 0, "edit --slerp on the RGB model");
+    png = read_file(in_dir("row.png"), &n);
+    CHECK(png && n > 33 && png[25] == 2 && png[19] == 4 * 34 - 2 && png[23] == 32,
+          "row.png: RGB, 4 images of 32 px with 2 px gaps (colour type %d, %d x %d)", png && n > 33 ? png[25] : -1,
+          png && n > 33 ? png[19] : -1, png && n > 33 ? png[23] : -1);
     free(png);
 }
 
