@@ -188,37 +188,44 @@ static int list_folder(const char *dir, image_folder *set, file_list *l) {
 
 /* ---- decoding and fitting ---- */
 
-/* a file's bytes, the PNG guard applied (points_io.h); NULL after ds_fail */
-static unsigned char *read_image_bytes(const char *path, long *size) {
-    unsigned char *raw = util_read_kind(path, &INPUT_IMAGE, size);
-    if (!raw) return NULL;
-    unsigned char *bytes = *size > INT_MAX ? NULL : png_drop_empty_idat(raw, size);
-    free(raw);
-    if (!bytes && *size > INT_MAX) ds_fail("%s: too big", path);
-    else if (!bytes) ds_fail("%s: %s", path, ds_last_error());
-    return bytes;
+/* bytes with the PNG guard applied (points_io.h); NULL after ds_fail */
+static unsigned char *guarded(const unsigned char *raw, long *size) {
+    if (*size <= 0 || *size > INT_MAX) {
+        ds_fail("empty or oversized image (%ld bytes)", *size);
+        return NULL;
+    }
+    return png_drop_empty_idat(raw, size);
 }
 
-/* the image's channel count as stored (1 grey, 3 colour; alpha not counted), 0 after ds_fail */
-static int image_channels(const char *path) {
-    long size = 0;
-    unsigned char *bytes = read_image_bytes(path, &size);
-    if (!bytes) return 0;
+int image_folder_probe(const unsigned char *raw, long size, int *channels) {
+    unsigned char *bytes = guarded(raw, &size);
+    if (!bytes) return DS_ERR;
     int w = 0, h = 0, comp = 0;
     int ok = stbi_info_from_memory(bytes, (int)size, &w, &h, &comp);
     if (!ok && size >= 24 && !memcmp(bytes + 12, "IHDR", 4)) { /* stb's own "too large" is lost in its format search */
         const unsigned long pw = (unsigned long)bytes[16] << 24 | bytes[17] << 16 | bytes[18] << 8 | bytes[19];
         const unsigned long ph = (unsigned long)bytes[20] << 24 | bytes[21] << 16 | bytes[22] << 8 | bytes[23];
         if (pw > IMAGE_FOLDER_MAX_SIDE || ph > IMAGE_FOLDER_MAX_SIDE)
-            ok = ds_fail("%s: too big (%lu x %lu pixels; at most %d x %d)", path, pw, ph, IMAGE_FOLDER_MAX_SIDE, IMAGE_FOLDER_MAX_SIDE);
+            ok = ds_fail("too big (%lu x %lu pixels; at most %d x %d)", pw, ph, IMAGE_FOLDER_MAX_SIDE, IMAGE_FOLDER_MAX_SIDE);
     }
     free(bytes);
-    if (ok == DS_ERR) return 0;
-    if (!ok) return ds_fail("%s: not a readable image (%s)", path, stbi_failure_reason()), 0;
-    if (w <= 0 || h <= 0) return ds_fail("%s: zero-size image (%d x %d)", path, w, h), 0;
+    if (ok == DS_ERR) return DS_ERR;
+    if (!ok) return ds_fail("not a readable image (%s)", stbi_failure_reason());
+    if (w <= 0 || h <= 0) return ds_fail("zero-size image (%d x %d)", w, h);
     if (w > IMAGE_FOLDER_MAX_SIDE || h > IMAGE_FOLDER_MAX_SIDE)
-        return ds_fail("%s: too big (%d x %d pixels; at most %d x %d)", path, w, h, IMAGE_FOLDER_MAX_SIDE, IMAGE_FOLDER_MAX_SIDE), 0;
-    return comp >= 3 ? 3 : 1;
+        return ds_fail("too big (%d x %d pixels; at most %d x %d)", w, h, IMAGE_FOLDER_MAX_SIDE, IMAGE_FOLDER_MAX_SIDE);
+    *channels = comp >= 3 ? 3 : 1;
+    return DS_OK;
+}
+
+/* the file's channel count as stored (1 grey, 3 colour; alpha not counted), 0 after ds_fail naming it */
+static int image_channels(const char *path) {
+    long size = 0;
+    unsigned char *raw = util_read_kind(path, &INPUT_IMAGE, &size); /* the message names the path */
+    int channels = 0;
+    if (raw && image_folder_probe(raw, size, &channels)) ds_fail("%s: %s", path, ds_last_error()), channels = 0;
+    free(raw);
+    return channels;
 }
 
 /* one source row in the model's channels, alpha composited over black: row (channels, w) */
@@ -271,18 +278,26 @@ void image_folder_fit(const uint8_t *img, int w, int h, int comp, int channels, 
     free(row), free(narrow), free(col);
 }
 
-/* decodes path and fits it into out (set->item bytes); DS_ERR after ds_fail naming the file */
-static int load_one(const char *path, const image_folder *set, uint8_t *out) {
-    long size = 0;
-    unsigned char *bytes = read_image_bytes(path, &size);
+int image_folder_decode(const unsigned char *raw, long size, int channels, int side, uint8_t *out) {
+    unsigned char *bytes = guarded(raw, &size);
     if (!bytes) return DS_ERR;
     int w, h, comp;
     uint8_t *img = stbi_load_from_memory(bytes, (int)size, &w, &h, &comp, 0);
     free(bytes);
-    if (!img) return ds_fail("%s: not a readable image (%s)", path, stbi_failure_reason());
-    image_folder_fit(img, w, h, comp, set->channels, set->size, out);
+    if (!img) return ds_fail("not a readable image (%s)", stbi_failure_reason());
+    image_folder_fit(img, w, h, comp, channels, side, out);
     stbi_image_free(img);
     return DS_OK;
+}
+
+/* decodes path and fits it into out (set->item bytes); DS_ERR after ds_fail naming the file */
+static int load_one(const char *path, const image_folder *set, uint8_t *out) {
+    long size = 0;
+    unsigned char *raw = util_read_kind(path, &INPUT_IMAGE, &size);
+    if (!raw) return DS_ERR;
+    int rc = image_folder_decode(raw, size, set->channels, set->size, out);
+    free(raw);
+    return rc ? ds_fail("%s: %s", path, ds_last_error()) : DS_OK;
 }
 
 /* ---- the set ---- */

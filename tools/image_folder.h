@@ -56,6 +56,15 @@ typedef struct {
 int image_folder_load(const char *dir, const image_folder_opts *opts, image_folder *set);
 void image_folder_free(image_folder *set);
 
+/* An encoded image in memory (PNG or JPEG, size bytes): its channel count as stored (1 grey, 3
+ * colour) into *channels, checking that it decodes as far as its header and is neither zero-size
+ * nor over IMAGE_FOLDER_MAX_SIDE. DS_OK, or DS_ERR after ds_fail ("not a readable image (...)",
+ * "too big (9000 x 9000 pixels; ...)"), without the file's name. */
+int image_folder_probe(const unsigned char *bytes, long size, int *channels);
+/* Decodes it and fits it (image_folder_fit) into out (channels, side, side). DS_OK or DS_ERR.
+ * Both are what image_folder_load runs on each file (and what tests/fuzz feeds). */
+int image_folder_decode(const unsigned char *bytes, long size, int channels, int side, uint8_t *out);
+
 /* One decoded image (h, w, comp) 8-bit, comp 1..4 as stb_image gives it, to the planar
  * (channels, size, size) bytes described above. Exposed for tests. */
 void image_folder_fit(const uint8_t *img, int w, int h, int comp, int channels, int size, uint8_t *out);
