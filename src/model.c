@@ -257,20 +257,6 @@ ds_mlp *ds_model_mlp(ds_model *m) { return m && m->kind == DS_MODEL_MLP ? &m->ml
 #define UNET_CHUNK 16
 #define MLP_CHUNK 4096
 
-/* The samplers, the editing calls and the page spell "no class" DS_NO_CLASS (10): Fashion's
- * n_classes, where its UNet has it. A UNet of K < 10 classes (train --images) has its own at K:
- * cls (n) into out with 10 -> K, and a class K..9 refused by name. */
-static int map_no_class(const ds_unet_config *c, const int *cls, int n, int *out) {
-    for (int b = 0; b < n; b++) {
-        const int k = cls[b];
-        if (k >= c->n_classes && k < DS_NO_CLASS)
-            return ds_fail("model forward: class[%d] = %d but the model has classes 0..%d (%d = no class)", b, k,
-                           c->n_classes - 1, DS_NO_CLASS);
-        out[b] = k == DS_NO_CLASS ? c->n_classes : k;
-    }
-    return DS_OK;
-}
-
 int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls, int B, float *eps_out) {
     return ds_model_forward_mixed(m, x, t, cls, NULL, NULL, B, eps_out);
 }
@@ -299,18 +285,13 @@ int ds_model_forward_mixed(ds_model *m, const float *x, const float *t, const in
         if (rc) return DS_ERR;
     }
     const long item = ds_model_item_floats(m);
-    const int remap = m->kind == DS_MODEL_UNET && m->unet.config.n_classes < DS_NO_CLASS;
     for (int b0 = 0; b0 < B; b0 += chunk) {
         const int n = B - b0 < chunk ? B - b0 : chunk;
         const float *xb = x + b0 * item;
         float *eb = eps_out + b0 * item;
-        const int *cb = cls ? cls + b0 : NULL, *cb2 = cls2 ? cls2 + b0 : NULL;
-        int mapped[UNET_CHUNK], mapped2[UNET_CHUNK];
-        if (remap && cb && map_no_class(&m->unet.config, cb, n, mapped)) return DS_ERR;
-        if (remap && cb2 && map_no_class(&m->unet.config, cb2, n, mapped2)) return DS_ERR;
-        if (remap) cb = cb ? mapped : NULL, cb2 = cb2 ? mapped2 : NULL;
         int rc = m->kind == DS_MODEL_UNET
-                     ? ds_unet_forward_mixed(&m->unet, &m->unet_state, xb, t + b0, cb, cb2, w2 ? w2 + b0 : NULL, n, eb)
+                     ? ds_unet_forward_mixed(&m->unet, &m->unet_state, xb, t + b0, cls ? cls + b0 : NULL,
+                                             cls2 ? cls2 + b0 : NULL, w2 ? w2 + b0 : NULL, n, eb)
                      : ds_mlp_forward(&m->mlp, &m->mlp_state, xb, t + b0, n, eb);
         if (rc) {
             if (b0 > 0) /* name the item in the whole batch, not in the chunk */
@@ -319,4 +300,28 @@ int ds_model_forward_mixed(ds_model *m, const float *x, const float *t, const in
         }
     }
     return DS_OK;
+}
+
+/* the samplers' class (0..K-1, DS_NO_CLASS = none) as the UNet's own (0..K-1, K = none) */
+static int map_no_class(const ds_unet_config *c, const int *cls, int n, int *out) {
+    for (int b = 0; b < n; b++) {
+        const int k = cls[b];
+        if (k >= c->n_classes && k < DS_NO_CLASS)
+            return ds_fail("model forward: class[%d] = %d but the model has classes 0..%d (%d = no class)", b, k,
+                           c->n_classes - 1, DS_NO_CLASS);
+        out[b] = k == DS_NO_CLASS ? c->n_classes : k;
+    }
+    return DS_OK;
+}
+
+int ds_model_forward_sampling(ds_model *m, const float *x, const float *t, const int *cls, const int *cls2,
+                              const float *w2, int B, float *eps_out) {
+    if (!m || m->kind != DS_MODEL_UNET || m->unet.config.n_classes >= DS_NO_CLASS || B < 1 || (!cls && !cls2))
+        return ds_model_forward_mixed(m, x, t, cls, cls2, w2, B, eps_out);
+    int *mapped = malloc(sizeof(int) * 2 * (size_t)B), rc = mapped ? DS_OK : ds_fail("model forward: out of memory");
+    if (!rc && cls) rc = map_no_class(&m->unet.config, cls, B, mapped);
+    if (!rc && cls2) rc = map_no_class(&m->unet.config, cls2, B, mapped + B);
+    if (!rc) rc = ds_model_forward_mixed(m, x, t, cls ? mapped : NULL, cls2 ? mapped + B : NULL, w2, B, eps_out);
+    free(mapped);
+    return rc;
 }

@@ -596,7 +596,7 @@ static int source_eps(void *ctx, const float *x, const float *t, const int *cls,
     if (!sl) return DS_ERR;
     ds_class_blend *blend = ((api_sampler *)ctx)->blend;
     if (sl->kind == OBJ_MODEL && blend) return ds_class_blend_forward(blend, sl->object, x, t, cls, B, eps);
-    if (sl->kind == OBJ_MODEL) return ds_model_forward(sl->object, x, t, cls, B, eps);
+    if (sl->kind == OBJ_MODEL) return ds_model_forward_sampling(sl->object, x, t, cls, NULL, NULL, B, eps);
     if (sl->kind == OBJ_MIXTURE) return ds_gmm_eps(sl->object, x, t, cls, B, eps);
     return ds_fail("the sampler's source handle %d is now a %s", ((api_sampler *)ctx)->source, OBJ_NAMES[sl->kind]);
 }

@@ -20,8 +20,8 @@ export function imageLook(info) {
 }
 // the Fashion test images' (the exact mixture, the editing widget's starting images)
 export const FASHION_LOOK = { names: CLASS_NAMES, side: SIDE, channels: 1, D };
-// any UNet: its header is checked for the kind only (the widgets draw what it holds)
-export const UNET_WANT = { kind: 'unet' };
+// any UNet the widgets can draw: any size, grey or RGB (plot.js imageTile)
+export const UNET_WANT = { kind: 'unet', channels: [1, 3] };
 
 // The shipped test images, fetched once per URL; C reads the header (src/sampler_models.h,
 // with its version check) and says where the labels and pixels are.
