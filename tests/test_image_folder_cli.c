@@ -192,6 +192,12 @@ static void check_fit(void) {
     image_folder_fit(sq, 3, 3, 1, 1, 2, o2);
     CHECK(o2[0] == 50 && o2[1] == 130, "fit: 3 -> 2 by area: (30 + 90/2) / 1.5 = 50, (90/2 + 150) / 1.5 = 130 (got %d %d)",
           o2[0], o2[1]);
+    /* a JPEG Huffman table of more than 256 codes, which stb 2.27 would write past its arrays for */
+    unsigned char dht[4 + 2 + 17 + 2] = {0xff, 0xd8, 0xff, 0xc4, 0x00, 0x13, 0x00, 0xff, 0xff};
+    dht[sizeof dht - 2] = 0xff, dht[sizeof dht - 1] = 0xd9;
+    int ch = 0;
+    CHECK(image_folder_probe(dht, sizeof dht, &ch) == DS_ERR && strstr(ds_last_error(), "a Huffman table declares 510 codes"),
+          "a JPEG Huffman table of 510 codes is refused before stb sees it: %s", ds_last_error());
     /* RGBA over black, to grey by luma */
     unsigned char rgba[4] = {200, 100, 0, 128}, grey;
     image_folder_fit(rgba, 1, 1, 4, 1, 1, &grey);
