@@ -220,7 +220,7 @@ int ds_class_blend_forward(ds_class_blend *cb, ds_model *m, const float *x, cons
         cb->item_cls2[i] = conditional ? cb->cls_to[b] : DS_NO_CLASS;
         cb->item_w[i] = conditional ? cb->weight[b] : 0.0f;
     }
-    return ds_model_forward_mixed(m, x, t, cls, cb->item_cls2, cb->item_w, M, eps);
+    return ds_model_forward_sampling(m, x, t, cls, cb->item_cls2, cb->item_w, M, eps);
 }
 
 int ds_class_blend_eps(void *ctx, const float *x, const float *t, const int *cls, int M, float *eps) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "sampler.h"
 
 struct ds_model {
     ds_model_kind kind;
@@ -299,4 +300,28 @@ int ds_model_forward_mixed(ds_model *m, const float *x, const float *t, const in
         }
     }
     return DS_OK;
+}
+
+/* the samplers' class (0..K-1, DS_NO_CLASS = none) as the UNet's own (0..K-1, K = none) */
+static int map_no_class(const ds_unet_config *c, const int *cls, int n, int *out) {
+    for (int b = 0; b < n; b++) {
+        const int k = cls[b];
+        if (k >= c->n_classes && k < DS_NO_CLASS)
+            return ds_fail("model forward: class[%d] = %d but the model has classes 0..%d (%d = no class)", b, k,
+                           c->n_classes - 1, DS_NO_CLASS);
+        out[b] = k == DS_NO_CLASS ? c->n_classes : k;
+    }
+    return DS_OK;
+}
+
+int ds_model_forward_sampling(ds_model *m, const float *x, const float *t, const int *cls, const int *cls2,
+                              const float *w2, int B, float *eps_out) {
+    if (!m || m->kind != DS_MODEL_UNET || m->unet.config.n_classes >= DS_NO_CLASS || B < 1 || (!cls && !cls2))
+        return ds_model_forward_mixed(m, x, t, cls, cls2, w2, B, eps_out);
+    int *mapped = malloc(sizeof(int) * 2 * (size_t)B), rc = mapped ? DS_OK : ds_fail("model forward: out of memory");
+    if (!rc && cls) rc = map_no_class(&m->unet.config, cls, B, mapped);
+    if (!rc && cls2) rc = map_no_class(&m->unet.config, cls2, B, mapped + B);
+    if (!rc) rc = ds_model_forward_mixed(m, x, t, cls ? mapped : NULL, cls2 ? mapped + B : NULL, w2, B, eps_out);
+    free(mapped);
+    return rc;
 }

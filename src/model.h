@@ -88,5 +88,11 @@ int ds_model_forward(ds_model *m, const float *x, const float *t, const int *cls
  * the MLP has no classes and ignores them). */
 int ds_model_forward_mixed(ds_model *m, const float *x, const float *t, const int *cls, const int *cls2,
                            const float *w2, int B, float *eps_out);
+/* ds_model_forward_mixed with classes spelled as the samplers, the editing calls and the page
+ * spell them: 0..K-1, and DS_NO_CLASS (10, Fashion's K) for none whatever the UNet's K. A UNet
+ * of K < 10 classes (train --images) has its own "none" at K, so 10 becomes K there and a class
+ * K..9 is refused by name; K >= 10 passes as it is (Fashion: the same bits). */
+int ds_model_forward_sampling(ds_model *m, const float *x, const float *t, const int *cls, const int *cls2,
+                              const float *w2, int B, float *eps_out);
 
 #endif

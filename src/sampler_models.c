@@ -17,7 +17,7 @@ int ds_model_eps(void *ctx, const float *x, const float *t, const int *cls, int 
         return ds_fail("this model predicts the %s, not the noise: the ε samplers (ddpm, ddim, dpmpp2m, sde, ode-heun, "
                        "langevin) need an ε-model; sample a flow model with flow-euler or flow-heun",
                        ds_model_prediction((ds_model *)ctx) == DS_PREDICT_FLOW ? "flow velocity" : "v target");
-    return ds_model_forward((ds_model *)ctx, x, t, cls, B, eps);
+    return ds_model_forward_sampling((ds_model *)ctx, x, t, cls, NULL, NULL, B, eps);
 }
 
 void ds_pixels_to_x(const uint8_t *pixels, long n, float *x) {

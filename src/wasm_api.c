@@ -83,6 +83,9 @@ typedef struct {
     const char *of;    /* the enum its values name, or "" for a number */
 } api_field;
 
+/* a UNet's classes (the sampler's "no class" 10 maps onto its own, model.c); 0 for an MLP */
+static int unet_classes(ds_model *m) { return ds_model_get_kind(m) == DS_MODEL_UNET ? ds_model_unet(m)->config.n_classes : 0; }
+
 /* Model info, one line per field: name, enum ("" = a number), value for the model m. Adding a
  * field here adds it to ds_api_model_info and to the description; the JS reads it by name. */
 #define MODEL_INFO_FIELDS(X)                                  \
@@ -96,6 +99,7 @@ typedef struct {
     X("T", "", ds_model_schedule_T(m))                        \
     X("prediction", "prediction", ds_model_prediction(m))     \
     X("n_class_names", "", ds_model_n_class_names(m))         \
+    X("n_classes", "", unet_classes(m))                       \
     X("n_config", "", ds_model_config_ints(m, NULL, 0))
 
 /* Sampler info (ds_sampler_info, then the shape); snr is -1 where infinite (t = 0). */
@@ -177,6 +181,7 @@ static const api_function FUNCTIONS[] = {
     {"model_forward", "h,p,p,p,i,p"},
     {"model_info", "h,p"},
     {"model_save", "h,e:dtype,i,p"},
+    {"model_class_names", "h,i,p"},
     {"mixture_images", "p,p,i,i,d,e:schedule"},
     {"mixture_new", "i,i,p,p,p,p,e:schedule"},
     {"mixture_predict", "h,e:view,p,p,p,i,p"},
@@ -528,6 +533,23 @@ int ds_api_model_save(int h, int dtype, int cap, uint8_t *out) {
     return give_bytes(bytes, n, cap, out, "model save");
 }
 
+int ds_api_model_class_names(int h, int cap, uint8_t *out) {
+    ds_model *m = get(h, OBJ_MODEL);
+    if (!m) return DS_ERR;
+    if (cap > 0 && check_len("model_class_names", 2, "out", cap, 0, "the capacity says")) return DS_ERR;
+    const int n = ds_model_n_class_names(m);
+    uint8_t *bytes = malloc((size_t)n * DS_CLASS_NAME_MAX + 1);
+    if (!bytes) return ds_fail("model class names: out of memory");
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = ds_model_class_name(m, i);
+        memcpy(bytes + len, name, strlen(name));
+        len += strlen(name);
+        bytes[len++] = '\n';
+    }
+    return give_bytes(bytes, len, cap, out, "model class names");
+}
+
 /* ---- mixtures ---- */
 
 int ds_api_mixture_images(const uint8_t *pixels, const uint8_t *labels, int count, int D, double var, int schedule) {
@@ -574,7 +596,7 @@ static int source_eps(void *ctx, const float *x, const float *t, const int *cls,
     if (!sl) return DS_ERR;
     ds_class_blend *blend = ((api_sampler *)ctx)->blend;
     if (sl->kind == OBJ_MODEL && blend) return ds_class_blend_forward(blend, sl->object, x, t, cls, B, eps);
-    if (sl->kind == OBJ_MODEL) return ds_model_forward(sl->object, x, t, cls, B, eps);
+    if (sl->kind == OBJ_MODEL) return ds_model_forward_sampling(sl->object, x, t, cls, NULL, NULL, B, eps);
     if (sl->kind == OBJ_MIXTURE) return ds_gmm_eps(sl->object, x, t, cls, B, eps);
     return ds_fail("the sampler's source handle %d is now a %s", ((api_sampler *)ctx)->source, OBJ_NAMES[sl->kind]);
 }

@@ -45,6 +45,9 @@ DS_EXPORT int ds_api_model_forward(int model, const float *x, const float *t, co
 DS_EXPORT int ds_api_model_info(int model, double *out);                    /* rec model_info */
 /* dtype: dtype. Writes the .dsw bytes into out (cap); cap = 0 asks for the size. */
 DS_EXPORT int ds_api_model_save(int model, int dtype, int cap, uint8_t *out);
+/* The model's class names (the .dsw's, possibly none), UTF-8, each followed by '\n'; returns
+ * the byte count, as model_save (cap 0: only the count). */
+DS_EXPORT int ds_api_model_class_names(int model, int cap, uint8_t *out);
 
 /* ---- exact mixtures (gmm_denoiser.h, sampler_models.h) ---- */
 DS_EXPORT int ds_api_mixture_images(const uint8_t *pixels, const uint8_t *labels, int count, int D, double var,

@@ -41,7 +41,8 @@ static void train(const fashion_set *data, float **params, float **grads, long *
                                .T = 1000, .seed = 9};
     ds_optim_config_default(&cfg.optim);
     cfg.optim.lr = 1e-3;
-    if (unet_trainer_init(&tr, &cfg, ints, DS_UNET_N_CONFIG, data)) {
+    const unet_train_data td = unet_train_data_fashion(data);
+    if (unet_trainer_init(&tr, &cfg, ints, DS_UNET_N_CONFIG, &td)) {
         CHECK(0, "trainer: %s", ds_last_error());
         exit(check_summary("test_kernel_variants"));
     }

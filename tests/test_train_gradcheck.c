@@ -82,52 +82,56 @@ static void perturb(float *p, long n, double scale) {
     for (long i = 0; i < n; i++) p[i] += (float)(ds_rng_normal(&rng) * scale);
 }
 
+/* the whole UNet's gradient against central differences, a planted error seen, accumulation */
+static void check_unet(const char *name, const ds_unet_config *cfg) {
+    ds_unet m;
+    ds_unet_state s;
+    ds_unet_grad_state g;
+    CHECK(ds_unet_build(&m, cfg) == DS_OK, "build: %s", ds_last_error());
+    ds_unet_init_random(&m, 5);
+    /* no zero biases or unit gains: every term of every gradient takes part */
+    perturb(m.params, m.table.total, 0.1);
+    const int B = 2;
+    CHECK(ds_unet_state_alloc(&s, &m, B) == DS_OK, "state: %s", ds_last_error());
+    CHECK(ds_unet_grad_state_alloc(&g, &m, B) == DS_OK, "grad state: %s", ds_last_error());
+    const long n = (long)B * cfg->in_channels * cfg->image_size * cfg->image_size;
+    float *x = malloc(sizeof(float) * n), *r = malloc(sizeof(float) * n), t[2] = {37.f, 802.f};
+    int cls[2] = {1, cfg->n_classes};
+    for (long i = 0; i < n; i++) x[i] = (float)ds_rng_normal(&rng), r[i] = (float)ds_rng_normal(&rng);
+    unet_ctx ctx = {&m, &s, x, t, r, cls, B};
+    float *grads = calloc((size_t)m.table.total, sizeof(float));
+    unet_loss(&ctx);
+    CHECK(ds_unet_backward(&m, &s, &g, r, B, grads) == DS_OK, "backward: %s", ds_last_error());
+    printf("  %s: %ld parameters\n", name, m.table.total);
+    check_blob(name, &m.table, m.params, grads, unet_loss, &ctx, 1e-2, 1e-2, 0);
+    figures bad = check_blob(name, &m.table, m.params, grads, unet_loss, &ctx, 1e-2, 1e-2, 1);
+    CHECK(bad.worst_tensor > 1e-2, "planted 5%% error seen (worst %.3g)", bad.worst_tensor);
+
+    /* accumulation: a second backward doubles the gradient (up to float rounding, since the
+     * per-image sums now land on non-zero values) */
+    float *twice = malloc(sizeof(float) * (size_t)m.table.total);
+    memcpy(twice, grads, sizeof(float) * (size_t)m.table.total);
+    unet_loss(&ctx);
+    ds_unet_backward(&m, &s, &g, r, B, twice);
+    int doubled = 1;
+    for (long i = 0; i < m.table.total; i++) doubled &= fabsf(twice[i] - 2 * grads[i]) <= 1e-5f * fabsf(grads[i]) + 1e-7f;
+    CHECK(doubled, "backward accumulates (+=) into the gradient blob");
+    CHECK(ds_unet_backward(&m, &s, &g, r, 3, grads) == DS_ERR, "a batch above the state's size is refused");
+    free(twice);
+    free(grads), free(x), free(r);
+    ds_unet_grad_state_free(&g);
+    ds_unet_state_free(&s);
+    ds_unet_free(&m);
+}
+
 int main(void) {
     ds_rng_seed(&rng, 77);
     printf("whole-network gradient checks (central differences, h = 1e-2)\n");
 
     /* UNet: 8x8, 2 levels (4, 8 channels), 2 res blocks per level, 3 classes */
-    {
-        ds_unet_config cfg = {.image_size = 8, .in_channels = 1, .base_channels = 4, .n_levels = 2,
-                              .channel_mult = {1, 2}, .n_res_blocks = 2, .groups = 2, .temb_dim = 8, .n_classes = 3};
-        ds_unet m;
-        ds_unet_state s;
-        ds_unet_grad_state g;
-        CHECK(ds_unet_build(&m, &cfg) == DS_OK, "build: %s", ds_last_error());
-        ds_unet_init_random(&m, 5);
-        /* no zero biases or unit gains: every term of every gradient takes part */
-        perturb(m.params, m.table.total, 0.1);
-        const int B = 2;
-        CHECK(ds_unet_state_alloc(&s, &m, B) == DS_OK, "state: %s", ds_last_error());
-        CHECK(ds_unet_grad_state_alloc(&g, &m, B) == DS_OK, "grad state: %s", ds_last_error());
-        float x[2 * 64], r[2 * 64], t[2] = {37.f, 802.f};
-        int cls[2] = {1, 3};
-        for (int i = 0; i < 128; i++) x[i] = (float)ds_rng_normal(&rng), r[i] = (float)ds_rng_normal(&rng);
-        unet_ctx ctx = {&m, &s, x, t, r, cls, B};
-        float *grads = calloc((size_t)m.table.total, sizeof(float));
-        unet_loss(&ctx);
-        CHECK(ds_unet_backward(&m, &s, &g, r, B, grads) == DS_OK, "backward: %s", ds_last_error());
-        printf("  unet: %ld parameters\n", m.table.total);
-        check_blob("unet", &m.table, m.params, grads, unet_loss, &ctx, 1e-2, 1e-2, 0);
-        figures bad = check_blob("unet", &m.table, m.params, grads, unet_loss, &ctx, 1e-2, 1e-2, 1);
-        CHECK(bad.worst_tensor > 1e-2, "planted 5%% error seen (worst %.3g)", bad.worst_tensor);
-
-        /* accumulation: a second backward doubles the gradient (up to float rounding, since the
-         * per-image sums now land on non-zero values) */
-        float *twice = malloc(sizeof(float) * (size_t)m.table.total);
-        memcpy(twice, grads, sizeof(float) * (size_t)m.table.total);
-        unet_loss(&ctx);
-        ds_unet_backward(&m, &s, &g, r, B, twice);
-        int doubled = 1;
-        for (long i = 0; i < m.table.total; i++) doubled &= fabsf(twice[i] - 2 * grads[i]) <= 1e-5f * fabsf(grads[i]) + 1e-7f;
-        CHECK(doubled, "backward accumulates (+=) into the gradient blob");
-        CHECK(ds_unet_backward(&m, &s, &g, r, 3, grads) == DS_ERR, "a batch above the state's size is refused");
-        free(twice);
-        free(grads);
-        ds_unet_grad_state_free(&g);
-        ds_unet_state_free(&s);
-        ds_unet_free(&m);
-    }
+    const ds_unet_config grey = {.image_size = 8, .in_channels = 1, .base_channels = 4, .n_levels = 2,
+                                 .channel_mult = {1, 2}, .n_res_blocks = 2, .groups = 2, .temb_dim = 8, .n_classes = 3};
+    check_unet("unet", &grey);
 
     /* The batch noising: x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps with t in 1..T, about
      * p_uncond of the classes replaced by "no class", the same draws from the same RNG state. */
@@ -169,5 +173,10 @@ int main(void) {
         for (int b = 0; b < NB; b++) all_uncond &= cls[b] == 10;
         CHECK(all_uncond, "no classes given: every item unconditional");
     }
+    /* RGB as `train --images` makes it: 3 channels in and out, 8 -> 4 -> 2, 2 classes (last: its
+     * draws leave the RNG of the checks above as it was) */
+    const ds_unet_config rgb = {.image_size = 8, .in_channels = 3, .base_channels = 4, .n_levels = 3,
+                                .channel_mult = {1, 2, 2}, .n_res_blocks = 1, .groups = 2, .temb_dim = 8, .n_classes = 2};
+    check_unet("unet rgb", &rgb);
     return check_summary("test_train_gradcheck");
 }

@@ -36,10 +36,11 @@ static const char *USAGE =
     "  --mask HALF    inpainting: regenerate that half, keep the other exactly; --resample R (1..10)\n"
     "  --slerp A,B    interpolation: --n N images (default 5) whose x_T moves from seed A's to seed B's\n"
     "  --class-to C2  with --slerp: the class embedding moves from --class to C2 as well\n"
-    "  --class C      0..9 or none (default: the image's own class; none with --slerp)\n"
+    "  --class C      0..K-1 of the model's K classes, or none (default: the image's own class; none with --slerp)\n"
     "  --sampler, --steps, --eta, --guidance, --clip, --seed: as in `sample` (default ddim, 20, 0, 1, 1, 0)\n"
-    "  --raw FILE     uint8 x_t frames (F, n, 28, 28), then the x0_hat frames (F, n, 28, 28)\n"
-    "  --png FILE     the results in a row      --gif FILE  the run of x_t, 80 ms per frame, scale 3\n";
+    "  --raw FILE     uint8 x_t frames (F, n, C, S, S), then the x0_hat frames (F, n, C, S, S)\n"
+    "  --png FILE     the results in a row (RGB for an RGB model)\n"
+    "  --gif FILE     the run of x_t, 80 ms per frame, scale 3 (greyscale models)\n";
 
 /* ---- parse ---- */
 
@@ -135,7 +136,7 @@ typedef struct {
     ds_sampler *sampler;
     ds_inpaint *inpaint;
     ds_class_blend *blend;
-    int B, D, F, side;              /* images, floats per image, frames, image side */
+    int B, D, F, side, C;           /* images, floats per image, frames, image side, channels */
     float *x_frames, *x0_frames; /* (F, B, D) */
 } edit_run;
 
@@ -160,12 +161,13 @@ static int load_image(const edit_opts *o, edit_run *r, float *x, int *label) {
     return 0;
 }
 
-/* the half --mask names is regenerated (1), the rest kept (0) */
-static void half_mask(const char *half, int side, uint8_t *mask) {
-    for (int y = 0; y < side; y++)
-        for (int x = 0; x < side; x++)
-            mask[y * side + x] = !strcmp(half, "top") ? y < side / 2 : !strcmp(half, "bottom") ? y >= side / 2
-                                 : !strcmp(half, "left") ? x < side / 2 : x >= side / 2;
+/* the half --mask names is regenerated (1), the rest kept (0), in every channel: mask (C, side, side) */
+static void half_mask(const char *half, int side, int C, uint8_t *mask) {
+    for (int c = 0; c < C; c++)
+        for (int y = 0; y < side; y++)
+            for (int x = 0; x < side; x++)
+                mask[(c * side + y) * side + x] = !strcmp(half, "top") ? y < side / 2 : !strcmp(half, "bottom") ? y >= side / 2
+                                                  : !strcmp(half, "left") ? x < side / 2 : x >= side / 2;
 }
 
 static int set_up_image_edit(const edit_opts *o, edit_run *r) {
@@ -183,7 +185,7 @@ static int set_up_image_edit(const edit_opts *o, edit_run *r) {
             rc = cli_error(2, "%s", ds_last_error());
     }
     if (!rc && o->mask) {
-        half_mask(o->mask, r->side, mask);
+        half_mask(o->mask, r->side, r->C, mask);
         if (!(r->inpaint = ds_inpaint_create(r->sampler, x, mask, (int)o->resample, (uint64_t)o->seed + 1)))
             rc = cli_error(2, "%s", ds_last_error());
     }
@@ -226,7 +228,8 @@ static int set_up(const edit_opts *o, edit_run *r) {
     int rc = cli_model_schedule(r->model, o->weights, NULL, &r->sched);
     if (rc) return rc;
     r->D = ds_model_item_floats(r->model);
-    r->side = ds_model_image_size(r->model);
+    r->side = ds_model_image_size(r->model), r->C = ds_model_channels(r->model);
+    if (o->gif && r->C != 1) return cli_error(2, "edit: --gif is for greyscale models; %s is RGB (write --png or --raw)", o->weights);
     r->B = o->slerp ? (int)o->n : 1;
     rc = o->slerp ? set_up_slerp(o, r) : set_up_image_edit(o, r);
     if (rc) return rc;
@@ -245,16 +248,20 @@ static int run_edit(edit_run *r) {
     return 0;
 }
 
-/* frames (F, B, D) of x as pixels, each frame the B images in a row with 2 px gaps: (F, side, W) */
+/* frames (F, B, D) of x as pixels, each frame the B images in a row with 2 px gaps, channels
+ * interleaved as PNG has them: (F, side, W, C) */
 static uint8_t *row_frames(const edit_run *r, const float *frames, int F, int *W) {
-    const int side = r->side, w = r->B * (side + 2) - 2;
-    uint8_t *out = malloc((size_t)F * side * w), *tile = malloc((size_t)r->D);
+    const int side = r->side, w = r->B * (side + 2) - 2, C = r->C;
+    uint8_t *out = malloc((size_t)F * side * w * C), *tile = malloc((size_t)r->D);
     if (!out || !tile) { free(out), free(tile); return NULL; }
-    memset(out, 60, (size_t)F * side * w);
+    memset(out, 60, (size_t)F * side * w * C);
     for (int f = 0; f < F; f++)
         for (int b = 0; b < r->B; b++) {
             ds_x_to_pixels(frames + ((long)f * r->B + b) * r->D, r->D, tile);
-            for (int y = 0; y < side; y++) memcpy(out + ((long)f * side + y) * w + b * (side + 2), tile + y * side, side);
+            for (int c = 0; c < C; c++)
+                for (int y = 0; y < side; y++)
+                    for (int x = 0; x < side; x++)
+                        out[(((long)f * side + y) * w + b * (side + 2) + x) * C + c] = tile[(c * side + y) * side + x];
         }
     free(tile);
     *W = w;
@@ -274,7 +281,7 @@ static int write_outputs(const edit_opts *o, const edit_run *r) {
     }
     uint8_t *rows = rc || (!o->png && !o->gif) ? NULL : row_frames(r, r->x_frames, r->F, &W);
     if (!rc && (o->png || o->gif) && !rows) rc = cli_error(1, "out of memory");
-    if (!rc && o->png && png_write_atomic(o->png, W, r->side, 1, rows + (size_t)(r->F - 1) * r->side * W)) rc = 1;
+    if (!rc && o->png && png_write_atomic(o->png, W, r->side, r->C, rows + (size_t)(r->F - 1) * r->side * W * r->C)) rc = 1;
     if (!rc && o->gif) {
         ds_gif_params p;
         ds_gif_params_init(&p);

@@ -37,12 +37,13 @@ static const char *USAGE =
     "                         [--seed K] [--png FILE] [--frames FILE] [--gif FILE [--gif-delay MS] [--gif-scale K]]\n"
     "                         [--npy FILE.npy] [--quiet]\n"
     "       diffuscope sample --points SHAPE ...   (the 2-D point MLP: see diffuscope points sample --help)\n"
-    "  --weights      a trained Fashion UNet (.dsw)\n"
+    "  --weights      a trained UNet (.dsw): Fashion-MNIST's, or one of `train --images` (RGB: RGB PNGs)\n"
     "  --analytic     instead of a network, the exact denoiser of a mixture of point masses (or\n"
     "                 Gaussians of variance V, default 0) at the images of a sample file\n"
     "                 (web/data/fashion-sample.bin): the perfect memoriser, no training needed\n"
-    "  --class C      class 0..9 for every image, or 10 / none for unconditional (default none)\n"
-    "  --classes all  N/10 images of each class, in class order (N a multiple of 10)\n"
+    "  --class C      class 0..K-1 of the model's K for every image, or 10 / none for unconditional\n"
+    "                 (default none)\n"
+    "  --classes all  N/K images of each class, in class order (N a multiple of K; K = 10 for Fashion)\n"
     "  --n N          number of images (default 16)     --sampler (default ddim)  --steps (default 20)\n"
     "  --eta E        DDIM noise, 0..1 (default 0; ddim only)  --guidance G  classifier-free scale (default 1)\n"
     "  --clip X       clip x0_hat to [-X, X], 0 = off (default 1: the data range)\n"
@@ -56,7 +57,9 @@ static const char *USAGE =
     "  --gif FILE     an animated GIF of the run: the grid of x_t, from the noise x_T to the samples\n"
     "                 (the last frame held 1.5 s); --gif-delay MS per frame (10..10000, default 80,\n"
     "                 in steps of 10 ms), --gif-scale K pixels per pixel (1..16, default 2)\n"
-    "  --npy FILE.npy uint8 (N, 28, 28); class labels (uint8, 10 = none) go to FILE_labels.npy\n";
+    "  --npy FILE.npy uint8 (N, S, S), (N, 3, S, S) for RGB; class labels (uint8, 10 = none) go to\n"
+    "                 FILE_labels.npy\n"
+    "  --gif          greyscale models only (an RGB model: --png or --frames)\n";
 
 /* An .npy (version 1.0) of uint8 with the given shape; header padded to a multiple of 64. */
 static int write_npy_u8(const char *path, const uint8_t *data, const long *shape, int ndim) {
@@ -88,9 +91,16 @@ static void npy_labels_path(const char *npy, char *out, size_t cap) {
     snprintf(out, cap, "%.*s_labels.npy", (int)(strlen(npy) - 4), npy);
 }
 
-/* Copies a side x side tile into an image of width W at (x0, y0). */
-static void put_tile(uint8_t *img, int W, int x0, int y0, const uint8_t *tile, int side) {
-    for (int y = 0; y < side; y++) memcpy(img + (long)(y0 + y) * W + x0, tile + (long)y * side, side);
+/* Copies a tile (C, side, side), planar as the model's images, into an image (.., W, C) with
+ * its channels interleaved (what PNG wants) at (x0, y0). */
+static void put_tile(uint8_t *img, int W, int x0, int y0, const uint8_t *tile, int side, int C) {
+    for (int y = 0; y < side; y++) {
+        uint8_t *row = img + ((long)(y0 + y) * W + x0) * C;
+        if (C == 1) memcpy(row, tile + (long)y * side, side);
+        else
+            for (int x = 0; x < side; x++)
+                for (int c = 0; c < C; c++) row[x * C + c] = tile[((long)c * side + y) * side + x];
+    }
 }
 
 /* ---- parse ---- */
@@ -167,7 +177,6 @@ static int parse_args(int argc, char **argv, sample_opts *o) {
     int rc = cli_parse_options(argc, argv, "sample", "h", OPTIONS, USAGE, parse_flag, o);
     if (rc) return rc;
     if (!o->weights == !o->analytic) return cli_error(2, "sample: give exactly one of --weights or --analytic");
-    if (o->all_classes && o->n % 10) return cli_error(2, "sample: --classes all needs --n a multiple of 10 (got %ld)", o->n);
     if (o->all_classes && o->class_given) return cli_error(2, "sample: --class and --classes all contradict each other: give one");
     if (o->eta_given && cli_check_eta_sampler(o->kind)) return 2;
     if (o->analytic_var && !o->analytic) return cli_error(2, "sample: --analytic-var is for --analytic (a weights file has no variance)");
@@ -195,7 +204,8 @@ typedef struct {
     uint8_t *file;                  /* the --analytic sample file */
     ds_eps_fn fn;
     void *ctx;                      /* the mixture (--analytic); a model run uses models[worker] */
-    int D, side, B;                 /* floats per image (side x side), images per chunk */
+    int D, side, C, B;              /* floats per image (C x side x side), images per chunk */
+    int n_classes;                  /* the model's (10 for --analytic) */
     uint8_t *images, *labels;       /* (n, D) the results as pixels, (n) */
     int *cls;                       /* (n) each image's class */
     double *t_steps_w;              /* (workers) seconds inside ds_sampler_step */
@@ -231,6 +241,9 @@ static int load_denoiser(const sample_opts *o, sample_run *r) {
         int rc = cli_model_schedule(m, o->weights, o->schedule_given ? &o->schedule_kind : NULL, &r->sched);
         if (rc) return rc;
         r->D = ds_model_item_floats(m);
+        r->side = ds_model_image_size(m), r->C = ds_model_channels(m);
+        r->n_classes = ds_model_unet(r->models[0])->config.n_classes;
+        if (o->gif && r->C != 1) return cli_error(2, "sample: --gif is for greyscale models; %s is RGB (write --png or --frames)", o->weights);
         r->fn = ds_model_eps;
         return 0;
     }
@@ -240,6 +253,7 @@ static int load_denoiser(const sample_opts *o, sample_run *r) {
     if (!(r->file = util_read_kind(o->analytic, &INPUT_FASHION_SAMPLE, &file_n))) return cli_error(1, "%s", ds_last_error());
     if (ds_fashion_sample_parse(r->file, file_n, &fs)) return cli_error(1, "%s: %s", o->analytic, ds_last_error());
     r->D = fs.rows * fs.cols;
+    r->side = fs.rows, r->C = 1, r->n_classes = DS_NO_CLASS;
     if (!(r->gmm = ds_gmm_from_images(&r->sched, fs.pixels, fs.labels, fs.count, r->D, o->analytic_var)))
         return cli_error(1, "%s", ds_last_error());
     r->fn = ds_gmm_eps;
@@ -249,7 +263,7 @@ static int load_denoiser(const sample_opts *o, sample_run *r) {
 
 /* grid of n images, a 2 px frame and gaps: one row per class with --classes all */
 static void grid_geometry(const sample_opts *o, sample_run *r) {
-    r->grid_cols = o->all_classes ? (int)(o->n / 10) : (int)ceil(sqrt((double)o->n));
+    r->grid_cols = o->all_classes ? (int)(o->n / r->n_classes) : (int)ceil(sqrt((double)o->n));
     int rows = (int)((o->n + r->grid_cols - 1) / r->grid_cols);
     r->grid_w = r->grid_cols * (r->side + 2) + 2, r->grid_h = rows * (r->side + 2) + 2;
 }
@@ -269,8 +283,11 @@ static int set_up(const sample_opts *o, sample_run *r) {
     int rc = load_denoiser(o, r);
     if (rc) return rc;
     const int D = r->D;
-    r->side = (int)lround(sqrt((double)D));
-    if (r->side * r->side != D) return cli_error(1, "sample: items of %d floats are not square greyscale images", D);
+    if (r->C * r->side * r->side != D) return cli_error(1, "sample: items of %d floats are not square images", D);
+    if (o->all_classes && o->n % r->n_classes)
+        return cli_error(2, "sample: --classes all needs --n a multiple of the model's %d classes (got %ld)", r->n_classes, o->n);
+    if (o->cls_one != DS_NO_CLASS && o->cls_one >= r->n_classes)
+        return cli_error(2, "sample: --class %ld, but the model has classes 0..%d (or none)", o->cls_one, r->n_classes - 1);
     r->B = (int)(o->batch < o->n ? o->batch : o->n);
     r->images = malloc(o->n * D);
     r->labels = malloc(o->n);
@@ -280,10 +297,10 @@ static int set_up(const sample_opts *o, sample_run *r) {
     r->tile = malloc((size_t)r->B * D);
     /* filmstrip: one row per step; per image a pair (x_t | x0_hat) with a 2 px gap, 6 px between pairs */
     r->pair_w = 2 * r->side + 2, r->strip_w = (int)(o->n * (r->pair_w + 6) - 6), r->row_h = r->side + 2;
-    if (o->frames) r->strip = malloc((size_t)r->strip_w * r->row_h * o->steps);
+    if (o->frames) r->strip = malloc((size_t)r->strip_w * r->row_h * o->steps * r->C);
     if (!r->images || !r->labels || !r->cls || !r->t_steps_w || !r->prev_x || !r->tile || (o->frames && !r->strip)) return cli_error(1, "out of memory");
-    if (r->strip) memset(r->strip, 60, (size_t)r->strip_w * r->row_h * o->steps);
-    for (long i = 0; i < o->n; i++) r->labels[i] = (uint8_t)(o->all_classes ? i / (o->n / 10) : o->cls_one);
+    if (r->strip) memset(r->strip, 60, (size_t)r->strip_w * r->row_h * o->steps * r->C);
+    for (long i = 0; i < o->n; i++) r->labels[i] = (uint8_t)(o->all_classes ? i / (o->n / r->n_classes) : o->cls_one);
     grid_geometry(o, r);
     return o->gif ? set_up_gif(o, r) : 0;
 }
@@ -295,8 +312,8 @@ static void add_frame(sample_run *r, const ds_sampler *s, long first, int b_now,
     ds_x_to_pixels(ds_sampler_x0(s), (long)b_now * r->D, r->tile);
     for (int b = 0; b < b_now; b++) {
         int x0 = (int)((first + b) * (r->pair_w + 6)), y0 = k * r->row_h + 1;
-        put_tile(r->strip, r->strip_w, x0, y0, r->prev_x + (long)b * r->D, r->side);
-        put_tile(r->strip, r->strip_w, x0 + r->side + 2, y0, r->tile + (long)b * r->D, r->side);
+        put_tile(r->strip, r->strip_w, x0, y0, r->prev_x + (long)b * r->D, r->side, r->C);
+        put_tile(r->strip, r->strip_w, x0 + r->side + 2, y0, r->tile + (long)b * r->D, r->side, r->C);
     }
 }
 
@@ -308,7 +325,7 @@ static void add_gif_frame(sample_run *r, int worker, const ds_sampler *s, long f
     for (int b = 0; b < count; b++) {
         long i = first + b;
         put_tile(grid, r->grid_w, 2 + (int)(i % r->grid_cols) * (r->side + 2), 2 + (int)(i / r->grid_cols) * (r->side + 2),
-                 tile + (long)b * r->D, r->side);
+                 tile + (long)b * r->D, r->side, 1);
     }
 }
 
@@ -366,12 +383,12 @@ static int sample_loop(const sample_opts *o, sample_run *r) {
 static int write_grid(const sample_opts *o, const sample_run *r) {
     const long n = o->n;
     const int side = r->side, cols = r->grid_cols, W = r->grid_w, H = r->grid_h;
-    uint8_t *grid = malloc((size_t)W * H);
+    uint8_t *grid = malloc((size_t)W * H * r->C);
     if (!grid) return cli_error(1, "out of memory");
-    memset(grid, 60, (size_t)W * H);
+    memset(grid, 60, (size_t)W * H * r->C);
     for (long i = 0; i < n; i++)
-        put_tile(grid, W, 2 + (int)(i % cols) * (side + 2), 2 + (int)(i / cols) * (side + 2), r->images + i * r->D, side);
-    int rc = png_write_atomic(o->png, W, H, 1, grid);
+        put_tile(grid, W, 2 + (int)(i % cols) * (side + 2), 2 + (int)(i / cols) * (side + 2), r->images + i * r->D, side, r->C);
+    int rc = png_write_atomic(o->png, W, H, r->C, grid);
     free(grid);
     return rc ? 1 : 0;
 }
@@ -397,10 +414,10 @@ static int write_gif(const sample_opts *o, const sample_run *r) {
 static int write_outputs(const sample_opts *o, const sample_run *r) {
     if (r->gif_frames && write_gif(o, r)) return 1;
     if (o->png && write_grid(o, r)) return 1;
-    if (r->strip && png_write_atomic(o->frames, r->strip_w, r->row_h * (int)o->steps, 1, r->strip)) return 1;
+    if (r->strip && png_write_atomic(o->frames, r->strip_w, r->row_h * (int)o->steps, r->C, r->strip)) return 1;
     if (o->npy) {
-        long shape[3] = {o->n, r->side, r->side};
-        if (write_npy_u8(o->npy, r->images, shape, 3)) return 1;
+        long shape[4] = {o->n, r->C, r->side, r->side}, grey[3] = {o->n, r->side, r->side};
+        if (r->C == 1 ? write_npy_u8(o->npy, r->images, grey, 3) : write_npy_u8(o->npy, r->images, shape, 4)) return 1;
         char path[4096];
         npy_labels_path(o->npy, path, sizeof path);
         if (write_npy_u8(path, r->labels, shape, 1)) return 1;

@@ -1,4 +1,4 @@
-/* cmd_train.c — `diffuscope train`: train the Fashion UNet or the 2-D point MLP.
+/* cmd_train.c — `diffuscope train`: train the UNet (Fashion-MNIST or a folder of images) or the 2-D point MLP.
  *
  * parse (flags into train_opts) -> set up (a new run from the flags, or a checkpoint; the data;
  * the trainer) -> loop (steps, log lines, checkpoints). One step is the trainer's: the UNet's
@@ -10,6 +10,7 @@
  * Not here: the training maths (src/unet_train.h, src/mlp_train.h), the data readers. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "error.h"
 #include "input_kinds.h"
 #include "fashion.h"
+#include "image_folder.h"
 #include "mlp_train.h"
 #include "optim.h"
 #include "parallel.h"
@@ -31,7 +33,7 @@
 
 static const char *USAGE =
     "usage: diffuscope train --model unet|mlp --out W.dsw --checkpoint C.ckpt [--resume] [options]\n"
-    "  --model unet          the class-conditional Fashion-MNIST UNet (data: --data DIR)\n"
+    "  --model unet          the class-conditional UNet (data: --data DIR, Fashion-MNIST; or --images DIR)\n"
     "  --model mlp           the 2-D point MLP (data: --points SHAPE|FILE, e.g. cow, moons, pts.txt)\n"
     "  --steps N             train until step N in total (default 10000)\n"
     "  --batch B             items per step (default 64 for unet, 256 for mlp)\n"
@@ -52,6 +54,12 @@ static const char *USAGE =
     "  --dtype f16|f32|q8    weights file precision (default f16; q8: 8-bit, a scale per output channel)\n"
     "  --checkpoint-every S  seconds between checkpoints (default 300); --log-every S (default 10)\n"
     "  --data DIR            Fashion-MNIST folder (default $DS_FASHION_DIR or " FASHION_DIR_DEFAULT ")\n"
+    "  --images DIR          instead, your own PNG / JPEG images: one class per subfolder (at most 10,\n"
+    "                        sorted names = class names) or none (one class named after DIR)\n"
+    "  --image-size 28|32    the model's image side (default 32); images are area-resized and centred\n"
+    "  --channels 1|3        greyscale or RGB (default: the images' own; 1|3 converts them all)\n"
+    "  --bad-images refuse|skip  an unreadable, empty, too big or odd-channel image stops the run\n"
+    "                        (default refuse: each is listed, nothing is written) or is left out\n"
     "On resume the model, optimiser, schedule, batch and shard come from the checkpoint (except\n"
     "--decay-steps N / --min-lr-ratio X: a cosine decay from the resumed step to step N); --steps,\n"
     "--threads, --out and the intervals may change. Ctrl-C (SIGINT, SIGTERM) saves a checkpoint and\n"
@@ -74,7 +82,15 @@ typedef struct {
     uint64_t data_hash;  /* FNV-1a of the training data: resume refuses other data */
     int32_t data_n;
     int32_t objective;   /* ds_mlp_objective (was padding: older checkpoints read 0 = diffusion) */
+    /* --images runs (absent from older checkpoints, which read 0: Fashion-MNIST or points) */
+    int32_t images;      /* 1: the UNet trains on a folder, re-read and checked against data_hash on resume */
+    int32_t channels_opt; /* --channels as given: 0 (the images' own), 1 or 3 */
+    int32_t skip_bad;    /* --bad-images skip */
+    int32_t pad;
 } train_extra;
+
+/* the extra blob of checkpoints written before --images: the fields up to `images` */
+#define EXTRA_BYTES_V1 ((long)offsetof(train_extra, images))
 
 /* The model description: the checkpoint's `model` blob. */
 typedef struct {
@@ -102,7 +118,8 @@ static int parse_mult(const char *text, int mult[DS_UNET_MAX_LEVELS], int *level
 enum {
     O_MODEL = 256, O_OUT, O_CKPT, O_RESUME, O_STEPS, O_BATCH, O_SHARD, O_THREADS, O_LR, O_WARMUP, O_DECAY, O_MINLR,
     O_WD, O_CLIP, O_EMA, O_SCHED, O_T, O_PUNCOND, O_SEED, O_BASE, O_MULT, O_RES, O_GROUPS, O_TEMB, O_HIDDEN,
-    O_LAYERS, O_POINTS, O_POINTS_N, O_DTYPE, O_CKPT_EVERY, O_LOG_EVERY, O_DATA, O_OBJECTIVE
+    O_LAYERS, O_POINTS, O_POINTS_N, O_DTYPE, O_CKPT_EVERY, O_LOG_EVERY, O_DATA, O_OBJECTIVE, O_IMAGES, O_IMAGE_SIZE,
+    O_CHANNELS, O_BAD_IMAGES
 };
 static const struct option OPTIONS[] = {
     {"model", required_argument, 0, O_MODEL}, {"out", required_argument, 0, O_OUT},
@@ -121,14 +138,18 @@ static const struct option OPTIONS[] = {
     {"points", required_argument, 0, O_POINTS}, {"points-n", required_argument, 0, O_POINTS_N},
     {"dtype", required_argument, 0, O_DTYPE}, {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
     {"log-every", required_argument, 0, O_LOG_EVERY}, {"data", required_argument, 0, O_DATA},
-    {"objective", required_argument, 0, O_OBJECTIVE}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    {"objective", required_argument, 0, O_OBJECTIVE}, {"images", required_argument, 0, O_IMAGES},
+    {"image-size", required_argument, 0, O_IMAGE_SIZE}, {"channels", required_argument, 0, O_CHANNELS},
+    {"bad-images", required_argument, 0, O_BAD_IMAGES}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 
 /* ---- parse ---- */
 
 typedef struct {
-    const char *model_name, *out, *ckpt, *points, *data_dir;
+    const char *model_name, *out, *ckpt, *points, *data_dir, *images;
     int resume;
+    long image_size, channels; /* --images: 0 = not given (32; the images' own) */
+    int skip_bad;              /* --bad-images skip */
     long steps, batch, shard, threads, warmup, decay, T, seed;
     long base, res_blocks, groups, temb, hidden, layers, points_n;
     int mult[DS_UNET_MAX_LEVELS], levels;
@@ -150,7 +171,8 @@ static void opts_default(train_opts *o) {
 static int is_fixed_by_checkpoint(int c) {
     return c == O_BATCH || c == O_SHARD || c == O_LR || c == O_WARMUP || c == O_WD ||
            c == O_CLIP || c == O_EMA || c == O_SCHED || c == O_T || c == O_PUNCOND || c == O_BASE || c == O_MULT ||
-           c == O_RES || c == O_GROUPS || c == O_TEMB || c == O_HIDDEN || c == O_LAYERS || c == O_OBJECTIVE;
+           c == O_RES || c == O_GROUPS || c == O_TEMB || c == O_HIDDEN || c == O_LAYERS || c == O_OBJECTIVE ||
+           c == O_IMAGE_SIZE || c == O_CHANNELS || c == O_BAD_IMAGES;
 }
 
 /* one flag; 0, or the exit status after printing an error */
@@ -207,6 +229,19 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case O_CKPT_EVERY: if (cli_parse_double("--checkpoint-every", arg, &o->ckpt_every)) return 2; break;
     case O_LOG_EVERY: if (cli_parse_double("--log-every", arg, &o->log_every)) return 2; break;
     case O_DATA: o->data_dir = arg; break;
+    case O_IMAGES: o->images = arg; break;
+    case O_IMAGE_SIZE:
+        if (strcmp(arg, "28") && strcmp(arg, "32")) return cli_error(2, "--image-size must be 28 or 32, got '%s'", arg);
+        o->image_size = atol(arg);
+        break;
+    case O_CHANNELS:
+        if (strcmp(arg, "1") && strcmp(arg, "3")) return cli_error(2, "--channels must be 1 (greyscale) or 3 (RGB), got '%s'", arg);
+        o->channels = atol(arg);
+        break;
+    case O_BAD_IMAGES:
+        if (strcmp(arg, "skip") && strcmp(arg, "refuse")) return cli_error(2, "--bad-images must be skip or refuse, got '%s'", arg);
+        o->skip_bad = !strcmp(arg, "skip");
+        break;
     case O_OBJECTIVE:
         if (ds_mlp_objective_parse(arg, &o->objective)) return cli_error(2, "--objective: %s", ds_last_error());
         break;
@@ -225,6 +260,9 @@ static int parse_args(int argc, char **argv, train_opts *o) {
     if (!o->out || !o->ckpt) return cli_error(2, "train: --out W.dsw and --checkpoint C.ckpt are required\n%s", USAGE);
     if (!o->resume && !o->model_name) return cli_error(2, "train: --model unet|mlp is required (or --resume)");
     if (o->ckpt_every <= 0 || o->log_every <= 0) return cli_error(2, "train: --checkpoint-every and --log-every must be > 0");
+    if (o->images && o->data_dir) return cli_error(2, "train: give --images DIR (your images) or --data DIR (Fashion-MNIST), not both");
+    if (!o->images && (o->image_size || o->channels || o->skip_bad))
+        return cli_error(2, "train: --image-size, --channels and --bad-images are for --images DIR");
     const cli_file files[] = {{"--points", o->points, CLI_IN},
                               {"--checkpoint", o->ckpt, o->resume ? CLI_IN_OUT : CLI_OUT_FILE},
                               {"--out", o->out, CLI_OUT_FILE}};
@@ -240,6 +278,7 @@ typedef struct {
     unsigned char *ckbuf;
     ds_checkpoint ck;
     fashion_set fs;
+    image_folder folder;   /* --images */
     float *pts;
     int n_data;
     ds_mlp_trainer mlp;
@@ -253,11 +292,13 @@ typedef struct {
 
 static const char *kind_name(const model_blob *mb) { return mb->kind == DS_MODEL_UNET ? "unet" : "mlp"; }
 
-/* model blob and trainer state of a new run, from the flags (fills the per-model defaults) */
-static int describe_new_run(train_opts *o, model_blob *mb, train_extra *ex) {
+/* model blob and trainer state of a new run, from the flags (fills the per-model defaults);
+ * folder: the --images set (its size, channels and classes shape the UNet), or NULL */
+static int describe_new_run(train_opts *o, const image_folder *folder, model_blob *mb, train_extra *ex) {
     if (!strcmp(o->model_name, "unet")) {
         ds_unet_config uc;
         ds_unet_config_default(&uc);
+        if (folder) uc.image_size = folder->size, uc.in_channels = folder->channels, uc.n_classes = folder->n_classes;
         uc.base_channels = (int)o->base;
         uc.n_levels = o->levels;
         for (int l = 0; l < DS_UNET_MAX_LEVELS; l++) uc.channel_mult[l] = l < o->levels ? o->mult[l] : 0;
@@ -298,6 +339,9 @@ static int describe_new_run(train_opts *o, model_blob *mb, train_extra *ex) {
     ex->shard = (int32_t)(o->shard < o->batch ? o->shard : o->batch);
     ex->p_uncond = o->p_uncond;
     ex->objective = (int32_t)o->objective;
+    ex->images = folder != NULL;
+    ex->channels_opt = (int32_t)o->channels;
+    ex->skip_bad = o->skip_bad;
     return 0;
 }
 
@@ -326,10 +370,10 @@ static int read_checkpoint(const train_opts *o, train_run *r) {
     if (!r->ckbuf)
         return cli_error(1, "train: cannot read checkpoint %s (%s); drop --resume to start a new run", ckpt, ds_last_error());
     if (ds_checkpoint_parse(r->ckbuf, size, &r->ck)) return cli_error(1, "train: %s: %s", ckpt, ds_last_error());
-    if (r->ck.model_bytes != sizeof r->mb || r->ck.extra_bytes != sizeof r->ex)
+    if (r->ck.model_bytes != sizeof r->mb || (r->ck.extra_bytes != sizeof r->ex && r->ck.extra_bytes != EXTRA_BYTES_V1))
         return cli_error(1, "train: %s was not written by `diffuscope train` (unexpected blob sizes)", ckpt);
     memcpy(&r->mb, r->ck.model, sizeof r->mb);
-    memcpy(&r->ex, r->ck.extra, sizeof r->ex);
+    memcpy(&r->ex, r->ck.extra, (size_t)r->ck.extra_bytes); /* an older blob leaves the --images fields 0 */
     const train_extra *ex = &r->ex;
     if (ex->magic != EXTRA_MAGIC) return cli_error(1, "train: %s: unknown trainer state", ckpt);
     if (ex->batch < 1 || ex->batch > 65536 || ex->shard < 1 || ex->shard > ex->batch || !(ex->p_uncond >= 0 && ex->p_uncond <= 1))
@@ -342,14 +386,43 @@ static int read_checkpoint(const train_opts *o, train_run *r) {
                         "the flags given for them are ignored\n");
     if (o->model_name && strcmp(o->model_name, kind_name(&r->mb)))
         return cli_error(2, "train: --model %s but the checkpoint holds a %s", o->model_name, kind_name(&r->mb));
+    if (ex->images && !o->images)
+        return cli_error(2, "train: %s was trained on a folder of images: give --images DIR again (it is re-read and checked)", ckpt);
+    if (!ex->images && o->images)
+        return cli_error(2, "train: %s was not trained on --images (it holds a %s run): drop --images", ckpt,
+                         r->mb.kind == DS_MODEL_UNET ? "Fashion-MNIST" : "point");
+    if (ex->images && ((ex->channels_opt != 0 && ex->channels_opt != 1 && ex->channels_opt != 3) ||
+                       (ex->skip_bad != 0 && ex->skip_bad != 1) || r->mb.kind != DS_MODEL_UNET))
+        return cli_error(1, "train: %s: corrupt trainer state (images: channels %d, skip %d)", ckpt, ex->channels_opt, ex->skip_bad);
     return add_decay_on_resume(o, &r->ck);
+}
+
+/* the --images folder at the model's size: a new run's from the flags, a resumed run's from its
+ * checkpoint (the size in the model's config, the channel and bad-image choices in extra) */
+static int load_folder(const char *dir, int size, int channels_opt, int skip_bad, image_folder *folder) {
+    const image_folder_opts fo = {.size = size, .channels = channels_opt, .skip_bad = skip_bad};
+    if (image_folder_load(dir, &fo, folder)) return cli_error(1, "train: %s", ds_last_error());
+    fprintf(stderr, "train: %s: %d images (%dx%d, %s) in %d class%s", dir, folder->n, size, size,
+            folder->channels == 1 ? "greyscale" : "RGB", folder->n_classes, folder->n_classes > 1 ? "es:" : ":");
+    for (int k = 0; k < folder->n_classes; k++) fprintf(stderr, "%s '%s'", k ? "," : "", folder->class_names[k]);
+    if (folder->n_bad) fprintf(stderr, "; %d bad image%s left out", folder->n_bad, folder->n_bad > 1 ? "s" : "");
+    if (folder->n_ignored) fprintf(stderr, "; %d other file%s ignored", folder->n_ignored, folder->n_ignored > 1 ? "s" : "");
+    fputc('\n', stderr);
+    return 0;
 }
 
 /* the training set, hashed so a resume refuses other data */
 static int load_data(const train_opts *o, train_run *r) {
     train_extra *ex = &r->ex;
     uint64_t h;
-    if (r->mb.kind == DS_MODEL_UNET) {
+    if (ex->images) {
+        if (!r->folder.n && load_folder(o->images, r->mb.config[0], ex->channels_opt, ex->skip_bad, &r->folder)) return 1;
+        r->n_data = r->folder.n;
+        h = r->folder.hash;
+        if (o->resume && ex->data_hash != h)
+            return cli_error(1, "train: the images in %s differ from the checkpoint's (hash of the decoded set; %d images now, "
+                                "%d then): resume with the same folder", o->images, r->folder.n, ex->data_n);
+    } else if (r->mb.kind == DS_MODEL_UNET) {
         if (fashion_load(o->data_dir, "train", &r->fs)) return cli_error(1, "train: %s", ds_last_error());
         r->n_data = r->fs.n;
         h = ds_fnv1a64(r->fs.pixels, (long)r->fs.n * FASHION_PIXELS) ^ ds_fnv1a64(r->fs.labels, r->fs.n);
@@ -392,7 +465,11 @@ static int init_trainer(const train_opts *o, train_run *r) {
     if (r->mb.kind == DS_MODEL_UNET) {
         unet_trainer_config c = {.batch = ex->batch, .shard = ex->shard, .workers = workers, .p_uncond = ex->p_uncond,
                                  .schedule = (ds_schedule_kind)ex->schedule, .T = ex->T, .optim = oc, .seed = (uint64_t)o->seed};
-        if (unet_trainer_init(&r->unet, &c, r->mb.config, r->mb.n_config, &r->fs)) return DS_ERR;
+        const unet_train_data data =
+            r->ex.images ? (unet_train_data){.n = r->folder.n, .item = r->folder.item, .pixels = r->folder.pixels,
+                                             .labels = r->folder.labels}
+                         : unet_train_data_fashion(&r->fs);
+        if (unet_trainer_init(&r->unet, &c, r->mb.config, r->mb.n_config, &data)) return DS_ERR;
         r->opt = &r->unet.opt, r->params = r->unet.unet.params, r->rng = &r->unet.rng, r->table = &r->unet.unet.table;
         return DS_OK;
     }
@@ -423,7 +500,13 @@ static int build_trainer(const train_opts *o, train_run *r) {
 
 static int set_up(const train_opts *opts, train_opts *o, train_run *r) {
     *o = *opts;
-    int rc = o->resume ? read_checkpoint(o, r) : describe_new_run(o, &r->mb, &r->ex);
+    int rc;
+    if (o->resume) rc = read_checkpoint(o, r);
+    else if (o->images && o->model_name && !strcmp(o->model_name, "unet"))
+        rc = load_folder(o->images, o->image_size ? (int)o->image_size : 32, (int)o->channels, o->skip_bad, &r->folder) ||
+             describe_new_run(o, &r->folder, &r->mb, &r->ex);
+    else if (o->images) rc = cli_error(2, "train: --images is for --model unet");
+    else rc = describe_new_run(o, NULL, &r->mb, &r->ex);
     if (rc) return rc;
     if (r->mb.kind == DS_MODEL_MLP && !o->points) return cli_error(2, "train: the MLP needs --points SHAPE|FILE");
     if (r->mb.kind == DS_MODEL_UNET && o->points) return cli_error(2, "train: --points is for --model mlp");
@@ -431,7 +514,8 @@ static int set_up(const train_opts *opts, train_opts *o, train_run *r) {
     fprintf(stderr,
             "train: %s, %ld parameters, %d %s items, batch %d (%d shards of %d, %d threads), %s schedule T=%d, "
             "lr %g, EMA %g, until step %ld\n",
-            kind_name(&r->mb), r->table->total, r->n_data, r->mb.kind == DS_MODEL_UNET ? "Fashion-MNIST" : "point",
+            kind_name(&r->mb), r->table->total, r->n_data,
+            r->ex.images ? "image" : r->mb.kind == DS_MODEL_UNET ? "Fashion-MNIST" : "point",
             r->ex.batch, (r->ex.batch + r->ex.shard - 1) / r->ex.shard, r->ex.shard,
             r->mb.kind == DS_MODEL_UNET ? r->unet.cfg.workers : r->mlp.cfg.workers,
             ds_schedule_kind_name((ds_schedule_kind)r->ex.schedule), r->ex.T, r->opt->cfg.lr, r->opt->cfg.ema_decay, o->steps);
@@ -443,6 +527,7 @@ static void run_free(train_run *r) {
     if (r->mb.kind == DS_MODEL_MLP) ds_mlp_trainer_free(&r->mlp);
     free(r->pts);
     fashion_free(&r->fs);
+    image_folder_free(&r->folder);
     free(r->ckbuf);
 }
 
@@ -453,8 +538,13 @@ static int save_weights(const char *path, const train_run *r, ds_dtype dtype) {
     uint8_t *bytes = NULL;
     size_t size = 0;
     /* the file records the schedule it was trained with (weights.h, format 2) */
-    const ds_weights_meta meta = {.schedule_kind = (ds_schedule_kind)r->ex.schedule, .schedule_T = r->ex.T,
-                                  .prediction = r->ex.objective == DS_MLP_OBJECTIVE_FLOW ? DS_PREDICT_FLOW : DS_PREDICT_EPS};
+    static ds_weights_meta meta; /* 8 KB of class names: not on the stack */
+    meta = (ds_weights_meta){.schedule_kind = (ds_schedule_kind)r->ex.schedule, .schedule_T = r->ex.T,
+                             .prediction = r->ex.objective == DS_MLP_OBJECTIVE_FLOW ? DS_PREDICT_FLOW : DS_PREDICT_EPS};
+    if (r->ex.images) { /* the folder's class names: the widgets and `info` show them */
+        meta.n_class_names = r->folder.n_classes;
+        memcpy(meta.class_names, r->folder.class_names, sizeof r->folder.class_names);
+    }
     if (ds_weights_write((ds_model_kind)r->mb.kind, r->mb.config, r->mb.n_config, &meta, r->table, params, dtype, &bytes, &size))
         return cli_error(1, "train: writing weights: %s", ds_last_error());
     int rc = util_write_atomic(path, bytes, (long)size);

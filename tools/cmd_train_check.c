@@ -96,7 +96,8 @@ int cmd_train_check(int argc, char **argv) {
     ds_optim_config_default(&c.optim);
     unet_trainer tr;
     double loss = 0, sq = 0;
-    if (unet_trainer_init(&tr, &c, config, DS_UNET_N_CONFIG, &data) || unet_trainer_gradients(&tr, &loss)) {
+    const unet_train_data td = unet_train_data_fashion(&data);
+    if (unet_trainer_init(&tr, &c, config, DS_UNET_N_CONFIG, &td) || unet_trainer_gradients(&tr, &loss)) {
         rc = cli_error(1, "train-check: %s", ds_last_error());
     } else {
         for (long i = 0; i < tr.unet.table.total; i++) sq += (double)tr.grads[i] * tr.grads[i];

@@ -80,6 +80,15 @@ static int png_head(const unsigned char *head, long n, long long size) {
     return DS_OK;
 }
 
+/* an image of a training folder: PNG or JPEG by their first bytes (the decoder judges the rest) */
+static int image_head(const unsigned char *head, long n, long long size) {
+    static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (size == 0) return ds_fail("empty file (0 bytes)");
+    if (n >= 8 && !memcmp(head, png, 8)) return DS_OK;
+    if (n >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff) return DS_OK;
+    return ds_fail("not a PNG or JPEG (its first bytes are neither signature)");
+}
+
 static int gzip_head(const unsigned char *head, long n, long long size) {
     (void)size;
     if (n < 2 || head[0] != 0x1f || head[1] != 0x8b) return ds_fail("not a gzip file (it does not start with 1f 8b)");
@@ -91,4 +100,5 @@ const util_input_kind INPUT_CHECKPOINT = {"checkpoint", UTIL_MAX_CHECKPOINT, DS_
 const util_input_kind INPUT_FASHION_SAMPLE = {"Fashion sample file", 256L << 20, DS_FASHION_SAMPLE_HEADER, fashion_sample_head};
 const util_input_kind INPUT_POINTS = {"point file", UTIL_MAX_TEXT, 4096, points_head};
 const util_input_kind INPUT_PNG = {"PNG", UTIL_MAX_IMAGE, 24, png_head};
+const util_input_kind INPUT_IMAGE = {"training image", 64L << 20, 8, image_head};
 const util_input_kind INPUT_FASHION_GZ = {"Fashion-MNIST file", 256L << 20, 2, gzip_head};

@@ -17,6 +17,7 @@ extern const util_input_kind INPUT_CHECKPOINT;     /* training checkpoints: "DSC
 extern const util_input_kind INPUT_FASHION_SAMPLE; /* the --analytic sample file: "DSFS", count x rows x cols; 256 MB */
 extern const util_input_kind INPUT_POINTS;         /* point files and drawings: text (no NUL byte up front); 1 GiB */
 extern const util_input_kind INPUT_PNG;            /* PNGs for png2points: the signature, IHDR at most 4096 x 4096; 256 MB */
+extern const util_input_kind INPUT_IMAGE;          /* train --images: a PNG or JPEG signature, not empty; 64 MB */
 extern const util_input_kind INPUT_FASHION_GZ;     /* the Fashion-MNIST IDX files: gzip's 1f 8b; 256 MB compressed */
 
 #endif

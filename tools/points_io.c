@@ -58,7 +58,7 @@ int points_write_text(const char *path, const float *xy, int n) {
  * to a chunk's declared length before reading it (a 86-byte file asked for 2 GiB). Bytes after
  * the last whole chunk are copied as they are, for stb_image to judge. *size is updated.
  * NULL after ds_fail (a chunk runs past the end of the file, or out of memory). */
-static unsigned char *png_drop_empty_idat(const unsigned char *bytes, long *size) {
+unsigned char *png_drop_empty_idat(const unsigned char *bytes, long *size) {
     unsigned char *copy = malloc((size_t)*size);
     if (!copy) { ds_fail("out of memory"); return NULL; }
     long in = 0, out = 0;

@@ -17,4 +17,10 @@ int points_write_text(const char *path, const float *xy, int n);
  * threshold), as ds_image_points. Returns DS_OK or DS_ERR (ds_fail; prints nothing). */
 int points_from_png(const unsigned char *bytes, long size, int threshold, int n, double seed, float *out);
 
+/* A copy of a PNG without its empty IDAT chunks, checked to hold every chunk it announces: the
+ * guard stb_image v2.27 needs (fuzzing found both: NULL + 0 on an empty first IDAT, a 2 GiB
+ * buffer for a chunk's declared length). Also used by image_folder.c. *size is updated; NULL
+ * after ds_fail. A non-PNG is copied as it is. */
+unsigned char *png_drop_empty_idat(const unsigned char *bytes, long *size);
+
 #endif

@@ -1,4 +1,4 @@
-/* unet_trainer.c — the Fashion UNet's data-parallel training step (see unet_trainer.h). */
+/* unet_trainer.c — the UNet's data-parallel training step (see unet_trainer.h). */
 #include "unet_trainer.h"
 
 #include <stdlib.h>
@@ -32,19 +32,30 @@ static int alloc_buffers(unet_trainer *tr) {
     return DS_OK;
 }
 
+unet_train_data unet_train_data_fashion(const fashion_set *fs) {
+    return (unet_train_data){.n = fs->n, .item = FASHION_PIXELS, .pixels = fs->pixels, .labels = fs->labels};
+}
+
 int unet_trainer_init(unet_trainer *tr, const unet_trainer_config *cfg, const int *config, int n_config,
-                      const fashion_set *data) {
+                      const unet_train_data *data) {
     memset(tr, 0, sizeof *tr);
     tr->cfg = *cfg;
-    tr->data = data;
+    tr->data = *data;
     ds_unet_config c;
     if (ds_unet_config_from_ints(config, n_config, &c) || ds_schedule_init(&tr->schedule, cfg->schedule, cfg->T)) return DS_ERR;
     if (ds_unet_build(&tr->unet, &c)) return DS_ERR;
     tr->item = c.in_channels * c.image_size * c.image_size;
-    if (tr->item != FASHION_PIXELS) {
+    if (tr->item != data->item || data->n < 1) {
         unet_trainer_free(tr);
-        return ds_fail("the UNet config is not 28x28x1 (Fashion-MNIST)");
+        return ds_fail("the UNet takes %dx%d images of %d channel(s) (%d bytes) but the data has %d images of %d bytes",
+                       c.image_size, c.image_size, c.in_channels, c.in_channels * c.image_size * c.image_size,
+                       data->n, data->item);
     }
+    for (int i = 0; i < data->n; i++)
+        if (data->labels[i] >= c.n_classes) {
+            unet_trainer_free(tr);
+            return ds_fail("image %d has label %d but the UNet has %d classes", i, data->labels[i], c.n_classes);
+        }
     tr->n_shards = (cfg->batch + cfg->shard - 1) / cfg->shard;
     ds_unet_init_random(&tr->unet, cfg->seed);
     if (alloc_buffers(tr) || ds_optim_init(&tr->opt, &cfg->optim, tr->unet.table.total, tr->unet.params)) {
@@ -91,9 +102,11 @@ static int shard_step(void *ctx, int worker, int shard) {
 int unet_trainer_gradients(unet_trainer *tr, double *loss) {
     const int B = tr->cfg.batch;
     for (int b = 0; b < B; b++) {
-        uint32_t idx = ds_rng_below(&tr->rng, (uint32_t)tr->data->n);
-        fashion_to_float(tr->data->pixels + (size_t)idx * FASHION_PIXELS, 1, tr->x0 + (size_t)b * tr->item);
-        tr->cls_in[b] = tr->data->labels[idx];
+        uint32_t idx = ds_rng_below(&tr->rng, (uint32_t)tr->data.n);
+        const uint8_t *p = tr->data.pixels + (size_t)idx * tr->item;
+        float *x0 = tr->x0 + (size_t)b * tr->item;
+        for (int i = 0; i < tr->item; i++) x0[i] = (float)p[i] / 127.5f - 1.0f; /* as fashion_to_float */
+        tr->cls_in[b] = tr->data.labels[idx];
     }
     ds_diffusion_draw(&tr->rng, &tr->schedule, tr->x0, tr->cls_in, tr->unet.config.n_classes, tr->cfg.p_uncond, B,
                       tr->item, tr->xt, tr->eps, tr->tf, tr->cls);

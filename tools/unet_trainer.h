@@ -1,4 +1,4 @@
-/* unet_trainer.h — one training step of the class-conditional Fashion UNet, data-parallel.
+/* unet_trainer.h — one training step of the class-conditional UNet, data-parallel.
  *
  * A step draws a batch (indices, then t, label dropout and noise through ds_diffusion_draw)
  * from the one RNG on the calling thread, cuts it into fixed shards of `shard` images, runs
@@ -18,6 +18,18 @@
 #include "unet.h"
 #include "unet_train.h"
 
+/* The images a trainer draws from (borrowed): Fashion-MNIST or a folder (image_folder.h),
+ * planar bytes in the model's shape, x = p / 127.5 - 1. */
+typedef struct {
+    int n;                  /* images */
+    int item;               /* bytes per image: in_channels * image_size^2 of the model */
+    const uint8_t *pixels;  /* (n, item) 0..255 */
+    const uint8_t *labels;  /* (n) 0..n_classes-1 */
+} unet_train_data;
+
+/* Fashion-MNIST's training set as trainer data (28 x 28, 1 channel). */
+unet_train_data unet_train_data_fashion(const fashion_set *fs);
+
 typedef struct {
     int batch, shard;        /* images per step, per work unit (1..batch) */
     int workers;             /* threads (per-worker activations) */
@@ -34,7 +46,7 @@ typedef struct {
     ds_optim opt;
     ds_schedule schedule;
     ds_rng rng;
-    const fashion_set *data; /* borrowed */
+    unet_train_data data;    /* borrowed pixels and labels */
     int n_shards, item;      /* item: floats per image */
     ds_unet_state *states;   /* (workers) one shard each */
     ds_unet_grad_state *grad_states; /* (workers) */
@@ -48,9 +60,10 @@ typedef struct {
 } unet_trainer;
 
 /* A UNet of this config (ds_unet_config_to_ints layout), randomly initialised from cfg->seed,
- * trained on data (28x28 greyscale images). DS_OK or DS_ERR (ds_fail). */
+ * trained on data (images of the config's size and channels, labels below its n_classes).
+ * DS_OK or DS_ERR (ds_fail). */
 int unet_trainer_init(unet_trainer *tr, const unet_trainer_config *cfg, const int *config, int n_config,
-                      const fashion_set *data);
+                      const unet_train_data *data);
 void unet_trainer_free(unet_trainer *tr);
 
 /* Weights, optimiser and RNG from a checkpoint of the same model. DS_OK or DS_ERR. */

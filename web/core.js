@@ -172,6 +172,12 @@ class Engine {
     });
     const handle = (await this.call('model_load', [bytes, bytes.length])).ret;
     const info = (await this.call('model_info', [handle], [['rec', 'model_info']])).outs[0];
+    info.class_names = [];
+    if (info.n_class_names > 0) { // the file's own names (train --images writes the folder's)
+      const n = (await this.call('model_class_names', [handle, 0, null])).ret;
+      const names = (await this.call('model_class_names', [handle, n], [['u8', n]])).outs[0];
+      info.class_names = new TextDecoder().decode(names).split('\n').slice(0, -1);
+    }
     return { handle, info };
   }
   terminate() {
@@ -188,16 +194,19 @@ const modelKey = (url, want) => `${url} ${JSON.stringify(want ?? null)}`;
 // The most a page downloads for one weights file (the shipped ones are about 1.3 MB).
 const MAX_WEIGHTS_BYTES = 64 * 1024 * 1024;
 
+// a model, or what a widget wants (a field absent: any value; an array: one of its values)
 function describeModel(m) {
   if (m.kind === 'mlp') return `an MLP of ${m.item_floats}-D points`;
-  return `a UNet of ${m.image_size}×${m.image_size} images with ${m.channels} channel${m.channels === 1 ? '' : 's'}`;
+  const channels = [m.channels].flat(), size = m.image_size === undefined ? 'images of any size' : `${m.image_size}×${m.image_size} images`;
+  return `a UNet of ${size} with ${channels.join(' or ')} channel${channels.length === 1 && channels[0] === 1 ? '' : 's'}`;
 }
 
 // Refuses a model (a model_info or weights_peek record) that is not what the widget draws.
 function checkWant(url, m, want) {
   if (!want) return;
-  const same = m.kind === want.kind && Object.keys(want).every((k) => k === 'kind' || m[k] === want[k]);
-  if (!same) throw new Error(`${new URL(url, document.baseURI).pathname} holds ${describeModel(m)}; this widget needs ${describeModel({ ...m, ...want })}`);
+  const fits = (k) => k === 'kind' || (Array.isArray(want[k]) ? want[k].includes(m[k]) : m[k] === want[k]);
+  const same = m.kind === want.kind && Object.keys(want).every(fits);
+  if (!same) throw new Error(`${new URL(url, document.baseURI).pathname} holds ${describeModel(m)}; this widget needs ${describeModel(m.kind === want.kind ? { ...m, ...want } : want)}`);
 }
 
 export const NO_WASM = 'This widget needs WebAssembly, which this browser does not support.';

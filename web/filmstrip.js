@@ -3,15 +3,17 @@
 // export of the run as a PNG strip and as an animated GIF (encoded in C by src/gif.c through
 // the face's gif_encode, the same encoder as `diffuscope sample --gif`). Also the signed
 // tile that shows a guidance map ε̂_cond − ε̂_uncond (blue below zero, red above).
-// A run is an array of frames {x: Uint8Array (B·D), x0: Uint8Array (B·D)}, B images of SIDE².
+// A run is an array of frames {x: Uint8Array (B·D), x0: Uint8Array (B·D)}, B images of a look
+// (fashion.js imageLook: side, channels, D = channels·side²); RGB runs export in colour as PNG,
+// in grey (luma) as GIF.
 // The strip is never wider than its box: a run with more steps than tiles fit (100 or 1000 steps)
 // shows evenly spaced steps, the chosen one always among them, while the pointer (by position
 // along the strip) and the keys (one step, PageUp/PageDown ten) still reach every step; the
 // exports keep every step.
 // Not here: computing a run (C, in the worker), the widgets' own views.
 import { h } from './core.js';
-import { SIDE, D } from './fashion.js';
-import { hiDpiCanvas, theme, font, greyTile } from './plot.js';
+import { FASHION_LOOK } from './fashion.js';
+import { hiDpiCanvas, theme, font, imageTile } from './plot.js';
 
 const PNG_ROW = 100; // steps per row of the PNG strip
 
@@ -37,20 +39,26 @@ export function signedTile(ctx, values, offset, side, x, y, size, scale) {
   return m;
 }
 
-// The run's frames composed into grey images for export: frame f = for each image, x_t then
-// x̂_0, side by side with a 2 px gap, 4 px between images. Returns {pixels (F, H, W), W, H}.
-export function runFrames(run, B) {
-  const W = B * (2 * SIDE + 2) + (B - 1) * 4, H = SIDE, F = run.length;
-  const pixels = new Uint8Array(F * W * H).fill(60);
+// The run's frames composed into images for export: frame f = for each image, x_t then x̂_0,
+// side by side with a 2 px gap, 4 px between images. Returns {pixels (F, C, H, W), W, H, C}
+// with the look's channels, or C = 1 (luma) when grey is asked for (the GIF).
+export function runFrames(run, B, look = FASHION_LOOK, grey = false) {
+  const S = look.side, plane = S * S, W = B * (2 * S + 2) + (B - 1) * 4, H = S, F = run.length;
+  const C = grey ? 1 : look.channels, LUMA = [0.299, 0.587, 0.114];
+  const pixels = new Uint8Array(F * C * W * H).fill(60);
   run.forEach((fr, f) => {
     for (let b = 0; b < B; b++)
       for (const [k, src] of [[0, fr.x], [1, fr.x0]])
-        for (let y = 0; y < SIDE; y++) {
-          const at = f * W * H + y * W + b * (2 * SIDE + 6) + k * (SIDE + 2);
-          pixels.set(src.subarray(b * D + y * SIDE, b * D + (y + 1) * SIDE), at);
-        }
+        for (let c = 0; c < C; c++)
+          for (let y = 0; y < S; y++)
+            for (let x = 0; x < S; x++) {
+              const i = b * look.D + y * S + x;
+              const v = C === look.channels ? src[i + c * plane]
+                : Math.round(LUMA.reduce((sum, w, ch) => sum + w * src[i + ch * plane], 0));
+              pixels[((f * C + c) * H + y) * W + b * (2 * S + 6) + k * (S + 2) + x] = v;
+            }
   });
-  return { pixels, W, H };
+  return { pixels, W, H, C };
 }
 
 function download(blob, name) {
@@ -69,6 +77,7 @@ export class Filmstrip {
     this.name = name;
     this.run = [];
     this.B = 1;
+    this.look = FASHION_LOOK;
     this.image = 0; // which image of the batch the strip shows
     this.canvas = h('canvas', { class: 'ds-filmstrip-canvas', tabindex: 0, role: 'slider', 'aria-label': 'the whole run: x_t above, x̂_0 below, per step; click or use the arrow keys to scrub', 'aria-valuemin': 0 });
     let dragging = false;
@@ -121,9 +130,10 @@ export class Filmstrip {
     return Math.max(0, Math.min(n - 1, Math.round((x / (this.tiles * this.cell - 2)) * (n - 1))));
   }
 
-  set(run, B) {
+  set(run, B, look = FASHION_LOOK) {
     this.run = run;
     this.B = B;
+    this.look = look;
     this.image = Math.min(this.image, B - 1);
     this.pngBtn.disabled = this.gifBtn.disabled = !run.length;
     this.canvas.setAttribute('aria-valuemax', Math.max(0, run.length - 1));
@@ -148,9 +158,10 @@ export class Filmstrip {
     const colors = theme(this.canvas);
     ctx.fillStyle = colors.bg;
     ctx.fillRect(0, 0, W, H);
+    const { D, side, channels } = this.look;
     steps.forEach((i, k) => {
-      greyTile(ctx, this.run[i].x, this.image * D, SIDE, k * this.cell, 0, tile);
-      greyTile(ctx, this.run[i].x0, this.image * D, SIDE, k * this.cell, tile + gap, tile);
+      imageTile(ctx, this.run[i].x, this.image * D, side, channels, k * this.cell, 0, tile);
+      imageTile(ctx, this.run[i].x0, this.image * D, side, channels, k * this.cell, tile + gap, tile);
     });
     this.shown = steps;
     if (n) {
@@ -168,7 +179,7 @@ export class Filmstrip {
   // another in rows of at most PNG_ROW steps (a canvas side is limited to 32 767 px: a row of
   // 1000 steps would not fit)
   async exportPng() {
-    const { pixels, W, H } = runFrames(this.run, this.B);
+    const { pixels, W, H, C } = runFrames(this.run, this.B, this.look);
     const F = this.run.length, cols = Math.min(F, PNG_ROW);
     const canvas = document.createElement('canvas');
     canvas.width = cols * (W + 2);
@@ -177,8 +188,7 @@ export class Filmstrip {
     for (let f = 0; f < F; f++) {
       const img = new ImageData(W, H);
       for (let p = 0; p < W * H; p++) {
-        const v = pixels[f * W * H + p];
-        img.data[4 * p] = img.data[4 * p + 1] = img.data[4 * p + 2] = v;
+        for (let c = 0; c < 3; c++) img.data[4 * p + c] = pixels[(f * C + (C === 1 ? 0 : c)) * W * H + p];
         img.data[4 * p + 3] = 255;
       }
       ctx.putImageData(img, (f % cols) * (W + 2), Math.floor(f / cols) * (H + 2));
@@ -191,7 +201,7 @@ export class Filmstrip {
   // the run as an animated GIF, 80 ms a step, the result held 1.5 s, 3 px per pixel
   async exportGif() {
     const t0 = performance.now();
-    const { pixels, W, H } = runFrames(this.run, this.B);
+    const { pixels, W, H } = runFrames(this.run, this.B, this.look, true);
     const F = this.run.length, scale = 3, engine = await this.engineOf();
     const args = [pixels, F, W, H, scale, 8, 150];
     const size = (await engine.call('gif_encode', [...args, 0, null])).ret;

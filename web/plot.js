@@ -139,6 +139,18 @@ export function heatMap(ctx, box, density, G, rgb) {
 }
 
 // A (side x side) greyscale image (bytes from pixels[offset]) as a size x size square at (x, y).
+// An image of `channels` (1 grey, 3 RGB) planar planes (C, side, side), as the models give
+// them, at pixels[offset..]: as greyTile, in colour for 3.
+export function imageTile(ctx, pixels, offset, side, channels, x, y, size) {
+  if (channels === 1) return greyTile(ctx, pixels, offset, side, x, y, size);
+  const img = new ImageData(side, side), plane = side * side;
+  for (let i = 0; i < plane; i++) {
+    for (let c = 0; c < 3; c++) img.data[4 * i + c] = pixels[offset + c * plane + i];
+    img.data[4 * i + 3] = 255;
+  }
+  blit(ctx, img, x, y, size, size, false);
+}
+
 export function greyTile(ctx, pixels, offset, side, x, y, size) {
   const img = new ImageData(side, side);
   for (let i = 0; i < side * side; i++) {

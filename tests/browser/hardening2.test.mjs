@@ -16,7 +16,7 @@ import { openBrowser, emptyPage as emptyPageOf } from './browser.mjs';
 import { ROOT } from '../wasm/wasm.mjs';
 
 // image_size, in_channels, base, levels, mult[4], res blocks, groups, temb, classes (unet.h)
-const unetConfig = (size) => [size, 1, 8, 2, 1, 2, 0, 0, 1, 4, 16, 10];
+const unetConfig = (size, channels = 1) => [size, channels, 8, 2, 1, 2, 0, 0, 1, 4, 16, 10];
 const FASHION = fs.readFileSync(path.join(ROOT, 'weights', 'fashion-unet.dsw'));
 const POINTS_COW = fs.readFileSync(path.join(ROOT, 'weights', 'points-cow.dsw'));
 
@@ -131,18 +131,18 @@ test('weights of the wrong kind or size are refused by name, and the page keeps 
   const serve = async (name, bytes) => page.route(new URL(`examples/bad/${name}`, browser.url).href,
     (route) => route.fulfill({ contentType: 'application/octet-stream', body: bytes }));
   await serve('points-cow.dsw', FASHION);
-  await serve('unet56.dsw', await modelBytes(page, 'unet', unetConfig(56)));
+  await serve('unet56.dsw', await modelBytes(page, 'unet', unetConfig(56, 2)));
   await serve('unet8.dsw', await modelBytes(page, 'unet', unetConfig(8)));
   await serve('mlp.dsw', POINTS_COW);
   const cases = [
     ['page-weights-kind', 'diffuscope-points', { weights: 'bad/', n: '100', steps: '5' },
       '/web/examples/bad/points-cow.dsw holds a UNet of 28×28 images with 1 channel; this widget needs an MLP of 2-D points'],
     ['page-weights-size', 'diffuscope-sampler', { weights: 'bad/unet56.dsw', steps: '2' },
-      '/web/examples/bad/unet56.dsw holds a UNet of 56×56 images with 1 channel; this widget needs a UNet of 28×28 images with 1 channel'],
-    ['page-weights-small', 'diffuscope-sampler', { weights: 'bad/unet8.dsw', steps: '2' },
+      '/web/examples/bad/unet56.dsw holds a UNet of 56×56 images with 2 channels; this widget needs a UNet of 56×56 images with 1 or 3 channels'],
+    ['page-weights-small', 'diffuscope-edit', { weights: 'bad/unet8.dsw', steps: '2' },
       '/web/examples/bad/unet8.dsw holds a UNet of 8×8 images with 1 channel; this widget needs a UNet of 28×28 images with 1 channel'],
     ['page-weights-mlp', 'diffuscope-sampler', { weights: 'bad/mlp.dsw', steps: '2' },
-      '/web/examples/bad/mlp.dsw holds an MLP of 2-D points; this widget needs a UNet of 28×28 images with 1 channel'],
+      '/web/examples/bad/mlp.dsw holds an MLP of 2-D points; this widget needs a UNet of images of any size with 1 or 3 channels'],
   ];
   for (const [id, tag, attrs, fragment] of cases) {
     const widget = await add(page, tag, attrs, id);

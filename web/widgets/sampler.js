@@ -8,15 +8,17 @@
 // With guidance g != 1, what guidance adds is shown beside x̂_0: the map ε̂_cond − ε̂_uncond of
 // each step (red above zero, blue below), and the guidance slider re-runs from the same noise.
 // The whole run is kept in a filmstrip (click to scrub) that exports as a PNG strip and a GIF.
+// The network's file says what it draws: its class names, image size and channels (an RGB
+// model of `train --images` draws in colour), with no other attribute.
 import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, reducedMotion, shortValue, SCHEDULES, checkedInput } from '../core.js';
-import { CLASS_NAMES, SIDE, D, loadFashionSample } from '../fashion.js';
-import { hiDpiCanvas, theme, font, greyTile, fmt, short } from '../plot.js';
+import { D, loadFashionSample, imageLook, FASHION_LOOK, UNET_WANT } from '../fashion.js';
+import { hiDpiCanvas, theme, font, imageTile, fmt, short } from '../plot.js';
 import { FASHION_WEIGHTS, FASHION_SAMPLE } from '../assets.js';
 import { Filmstrip, signedTile } from '../filmstrip.js';
 
 const NO_CLASS = 10;
-// what the image sampler draws: the weights file's header must say so (core.js acquireModel)
-const WANT = { kind: 'unet', image_size: SIDE, channels: 1 };
+// what the image sampler draws: a UNet of any size and channels (core.js acquireModel)
+const WANT = UNET_WANT;
 // the numeric attributes: [default, lo, hi, whole number]
 const NUMBERS = { steps: [20, 1, 1000, true], guidance: [1, 0, 20, false], eta: [0, 0, 1, false], seed: [1, 0, 2 ** 31, true], batch: [4, 1, 16, true] };
 // names as the C face spells them (ds_api_describe: sampler_kind, schedule)
@@ -41,14 +43,8 @@ class SamplerWidget extends DiffuscopeElement {
       h('option', { value: 'network' }, 'trained UNet'),
       h('option', { value: 'mixture' }, 'exact mixture of test images'));
     this.denoiser.value = this.choiceAttr('model', ['network', 'mixture'], 'network');
-    this.classSel = h('select', { 'aria-label': 'class' },
-      h('option', { value: 'mixed' }, 'one of each class'),
-      ...CLASS_NAMES.map((n, i) => h('option', { value: i }, n)),
-      h('option', { value: NO_CLASS }, 'any (unconditional)'));
-    // `class` doubles as the HTML class list (a page may add its own classes): a token that
-    // names a choice picks it, a number that does not is an error
-    const classChoices = ['mixed', ...CLASS_NAMES.map((_, i) => String(i)), String(NO_CLASS)];
-    this.classChoices = ['mixed', ...CLASS_NAMES.map((_, i) => String(i)), String(NO_CLASS)];
+    this.classSel = h('select', { 'aria-label': 'class' });
+    this.useLook(FASHION_LOOK); // until the network's file says otherwise
     this.readClass();
     this.samplerSel = h('select', { 'aria-label': 'sampler' }, ...SAMPLERS.map((s) => h('option', { value: s.name }, s.label)));
     this.samplerSel.value = samplerName;
@@ -108,6 +104,20 @@ class SamplerWidget extends DiffuscopeElement {
       if (this.suspended) return;
       this.restart().then(() => this.hasAttribute('autoplay') && !reducedMotion() && !this.done() && this.togglePlay());
     });
+  }
+
+  // The class choices and the drawing follow the denoiser's images (look: fashion.js imageLook).
+  useLook(look) {
+    const same = this.look && this.look.names.join('\n') === look.names.join('\n');
+    this.look = look;
+    if (same) return;
+    const before = this.classSel.value;
+    this.classSel.replaceChildren(h('option', { value: 'mixed' }, 'one of each class'),
+      ...look.names.map((n, i) => h('option', { value: i }, n)),
+      h('option', { value: NO_CLASS }, 'any (unconditional)'));
+    this.classChoices = ['mixed', ...look.names.map((_, i) => String(i)), String(NO_CLASS)];
+    this.classSel.value = this.classChoices.includes(before) ? before : 'mixed';
+    this.dataset.classes = look.names.join('\n'); // for whoever reads the widget back
   }
 
   // `class` doubles as the HTML class list (the base class adds ds-widget; a page may add its
@@ -195,8 +205,8 @@ class SamplerWidget extends DiffuscopeElement {
   }
 
   // The engine handle of the chosen denoiser, loading it on first use. A network file that
-  // cannot be fetched gives the mixture and a notice; one that is not a 28×28 greyscale UNet
-  // (or is corrupt) is an error.
+  // cannot be fetched gives the mixture and a notice; one that is not a UNet (or is corrupt)
+  // is an error.
   async model(engine) {
     const name = this.denoiser.value, life = this.life;
     if (name in this.models) return this.models[name];
@@ -221,7 +231,7 @@ class SamplerWidget extends DiffuscopeElement {
         throw new Error('the sampler was stopped');
       }
       // the file names the schedule it was trained with; the schedule attribute is for the mixture
-      this.models.network = { kind: 'network', handle: model.handle, schedule: model.info.schedule, url };
+      this.models.network = { kind: 'network', handle: model.handle, schedule: model.info.schedule, url, look: imageLook(model.info) };
     } else {
       const s = await loadFashionSample(this.sampleUrl, engine);
       const handle = (await engine.call('mixture_images', [s.pixels, s.labels, s.count, D, 0, this.schedule])).ret;
@@ -229,7 +239,7 @@ class SamplerWidget extends DiffuscopeElement {
         engine.call('free', [handle]).catch(() => {});
         throw new Error('the sampler was stopped');
       }
-      this.models.mixture = { kind: 'mixture', handle, schedule: this.schedule };
+      this.models.mixture = { kind: 'mixture', handle, schedule: this.schedule, look: FASHION_LOOK };
     }
     return this.models[name];
   }
@@ -248,8 +258,9 @@ class SamplerWidget extends DiffuscopeElement {
         this.handle = null;
         await engine.call('free', [old]);
       }
-      const p = this.params();
-      const cls = Int32Array.from({ length: p.batch }, (_, i) => (p.cls === 'mixed' ? i % 10 : Number(p.cls)));
+      this.useLook(model.look);
+      const p = this.params(), K = model.look.names.length;
+      const cls = Int32Array.from({ length: p.batch }, (_, i) => (p.cls === 'mixed' ? i % K : Number(p.cls)));
       const clip = 1;
       const { ret } = await engine.call('sampler_new', [model.handle, model.schedule, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]);
       if (token !== this.token) {
@@ -273,12 +284,12 @@ class SamplerWidget extends DiffuscopeElement {
 
   // Reads the current frame into the history and shows it.
   async capture(engine, ms) {
-    const B = this.cls.length;
-    const { outs } = await engine.call('sampler_frame', [this.handle], [['u8', B * D], ['u8', B * D], ['rec', 'sampler_info']]);
-    const map = this.guided ? (await engine.call('sampler_guidance_map', [this.handle], [['f32', B * D]])).outs[0] : null;
+    const B = this.cls.length, look = this.look, n = B * look.D;
+    const { outs } = await engine.call('sampler_frame', [this.handle], [['u8', n], ['u8', n], ['rec', 'sampler_info']]);
+    const map = this.guided ? channelMean((await engine.call('sampler_guidance_map', [this.handle], [['f32', n]])).outs[0], look) : null;
     this.history.push({ x: outs[0], x0: outs[1], info: outs[2], ms, map });
     this.scrub.max = this.history.length - 1;
-    this.strip.set(this.history, B);
+    this.strip.set(this.history, B, look);
     this.show(this.history.length - 1);
   }
 
@@ -380,7 +391,8 @@ class SamplerWidget extends DiffuscopeElement {
     ctx.fillStyle = colors.text;
     ctx.font = font();
     ctx.fillText(`ε̂_c − ε̂_u (±${fmt(m)})`, 0, 13);
-    for (let b = 0; b < B; b++) signedTile(ctx, frame.map, b * D, SIDE, (b % cols) * (tile + gap), capH + Math.floor(b / cols) * (tile + capH), tile, m || 1);
+    const side = this.look.side;
+    for (let b = 0; b < B; b++) signedTile(ctx, frame.map, b * side * side, side, (b % cols) * (tile + gap), capH + Math.floor(b / cols) * (tile + capH), tile, m || 1);
   }
 
   // Up to 4 (x_t, x̂_0) pairs a row, as many as the widget's width takes; on a narrow one the
@@ -406,12 +418,23 @@ class SamplerWidget extends DiffuscopeElement {
         ctx.fillText('x_t', x, 13);
         ctx.fillText('x̂_0', x + tile + gap, 13);
       }
-      greyTile(ctx, frame.x, b * D, SIDE, x, y, tile);
-      greyTile(ctx, frame.x0, b * D, SIDE, x + tile + gap, y, tile);
+      const { D: item, side, channels, names } = this.look;
+      imageTile(ctx, frame.x, b * item, side, channels, x, y, tile);
+      imageTile(ctx, frame.x0, b * item, side, channels, x + tile + gap, y, tile);
       const c = this.cls[b];
-      ctx.fillText(c === NO_CLASS ? 'any' : CLASS_NAMES[c], x, y + tile + 13);
+      ctx.fillText(c === NO_CLASS ? 'any' : names[c], x, y + tile + 13);
     }
   }
+}
+
+// a guidance map (B, C, S, S) as one (B, S, S) map: the mean over the channels
+function channelMean(map, look) {
+  if (look.channels === 1) return map;
+  const plane = look.side * look.side, B = map.length / look.D, out = new Float32Array(B * plane);
+  for (let b = 0; b < B; b++)
+    for (let c = 0; c < look.channels; c++)
+      for (let i = 0; i < plane; i++) out[b * plane + i] += map[b * look.D + c * plane + i] / look.channels;
+  return out;
 }
 
 defineElement('diffuscope-sampler', SamplerWidget);
