@@ -435,10 +435,19 @@ size_t ds_winograd_scratch_floats(int C_in, int W, int C_out) {
     return 16 * (size_t)(wino_xs(C_in, nt) + wino_xs(C_out, nt)) + 8 + strip;
 }
 
+/* Where U[xi] keeps weight (o, c): rows in blocks of 4 stored (C_in, 4), so the GEMM tile reads
+ * the 4 weights of each k from one place by constant offsets (wino_gemm: no address arithmetic
+ * per row in WASM); the last C_out % 4 rows stay rows (C_in). The same for every target. */
+static long wino_u_index(int o, int c, int C_out, int C_in) {
+    const int full = C_out & ~3;
+    return o < full ? ((long)(o & ~3) * C_in + (long)c * 4 + (o & 3)) : (long)o * C_in + c;
+}
+
 void ds_winograd_weights(const float *w, float *U, int C_out, int C_in) {
     const long pairs = (long)C_out * C_in;
     for (long p = 0; p < pairs; p++) {
         const float *g = w + p * 9;
+        const long at = wino_u_index((int)(p / C_in), (int)(p % C_in), C_out, C_in);
         float t[4][3]; /* G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 */
         for (int j = 0; j < 3; j++) {
             const float a = g[j], b = g[3 + j], c = g[6 + j];
@@ -447,7 +456,7 @@ void ds_winograd_weights(const float *w, float *U, int C_out, int C_in) {
         for (int i = 0; i < 4; i++) { /* (G g) G^T, the same combination along each row */
             const float a = t[i][0], b = t[i][1], c = t[i][2];
             const float u[4] = {a, (a + b + c) * 0.5f, (a - b + c) * 0.5f, c};
-            for (int j = 0; j < 4; j++) U[(4 * i + j) * pairs + p] = u[j];
+            for (int j = 0; j < 4; j++) U[(4 * i + j) * pairs + at] = u[j];
         }
     }
 }
@@ -542,6 +551,35 @@ static void wino_output_segment(const float *m, long ms, const float *bias, floa
     }
 }
 
+/* 4 rows of C (row stride ldc) x NV vectors = Ap (K, 4) (4 rows packed, wino_u_index) x B (K,
+ * NV * VF_LANES), row stride ldb: the GEMM tile with both operands walked by one pointer each. */
+static inline __attribute__((always_inline)) void tile4_packed(int NV, int K, const float *Ap, const float *B, long ldb,
+                                                               float *C, long ldc) {
+    vf acc[4][2];
+    for (int r = 0; r < 4; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = vf_zero();
+    for (int k = 0; k < K; k++, Ap += 4, B += ldb) {
+        vf b[2];
+        for (int v = 0; v < NV; v++) b[v] = vf_load(B + v * VF_LANES);
+        for (int r = 0; r < 4; r++) {
+            const vf a = vf_set1(Ap[r]);
+            for (int v = 0; v < NV; v++) acc[r][v] = vf_add(acc[r][v], vf_mul(a, b[v]));
+        }
+    }
+    for (int r = 0; r < 4; r++) store_tile_row(C + r * ldc, acc[r], NV, NULL, 0, NV * VF_LANES);
+}
+
+/* M (C_out, N) = U[xi] (C_out, C_in, packed) x V (C_in, N), N a multiple of PANEL: each
+ * element sums its C_in products in order from zero, as gemm_b_rows does. */
+static void wino_gemm(int C_out, int N, int C_in, const float *U, const float *V, long ldv, float *M, long ldm) {
+    const int full = C_out & ~3;
+    for (int j0 = 0; j0 < N; j0 += PANEL) {
+        for (int o = 0; o < full; o += 4) tile4_packed(2, C_in, U + (long)o * C_in, V + j0, ldv, M + o * ldm + j0, ldm);
+        for (int o = full; o < C_out; o++)
+            tile(1, 2, C_in, U + (long)o * C_in, 0, 1, V + j0, ldv, M + o * ldm + j0, ldm, NULL, 0, PANEL);
+    }
+}
+
 /* The run of tiles starting at batch tile q that stays in one tile row and ends by `end`:
  * its image *b, tile row *ty, first tile *tx; returns its length. */
 static int wino_run(long q, long end, long tpi, int tw, long *b, int *ty, int *tx) {
@@ -571,7 +609,7 @@ void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float
                     v4_store(row, v4_zero()), v4_store(row + 4, v4_zero());
                 }
         for (int xi = 0; xi < 16; xi++) /* M[xi] (C_out, ntp) = U[xi] (C_out, C_in) V[xi] (C_in, ntp) */
-            gemm_b_rows(0, C_out, ntp, C_in, U + xi * pairs, C_in, V + xi * xs_v, (int)ld, M + xi * xs_m, (int)ld, 0);
+            wino_gemm(C_out, ntp, C_in, U + xi * pairs, V + xi * xs_v, ld, M + xi * xs_m, ld);
         for (long q = q0; q < q0 + nt; q += n) {
             n = wino_run(q, q0 + nt, tpi, tw, &b, &ty, &tx);
             for (int o = 0; o < C_out; o++)
