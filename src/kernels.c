@@ -760,15 +760,14 @@ void ds_upsample2x(const float *x, float *y, int BC, int H, int W) {
     for (long p = 0; p < BC; p++) {
         for (int i = 0; i < H; i++) {
             const float *in = x + (p * H + i) * W;
-            float *out0 = y + (p * 2 * H + 2 * i) * W2;
+            float *out0 = y + (p * 2 * H + 2 * i) * W2, *out1 = out0 + W2; /* the second row repeats the first */
             int j = 0;
             for (; j + 4 <= W; j += 4) {
-                v4 v = v4_load(in + j);
-                v4_store(out0 + 2 * j, v4_zip_lo(v, v));
-                v4_store(out0 + 2 * j + 4, v4_zip_hi(v, v));
+                const v4 v = v4_load(in + j), lo = v4_zip_lo(v, v), hi = v4_zip_hi(v, v);
+                v4_store(out0 + 2 * j, lo), v4_store(out0 + 2 * j + 4, hi);
+                v4_store(out1 + 2 * j, lo), v4_store(out1 + 2 * j + 4, hi);
             }
-            for (; j < W; j++) out0[2 * j] = out0[2 * j + 1] = in[j];
-            memcpy(out0 + W2, out0, sizeof(float) * W2); /* the second output row repeats the first */
+            for (; j < W; j++) out0[2 * j] = out0[2 * j + 1] = out1[2 * j] = out1[2 * j + 1] = in[j];
         }
     }
 }
