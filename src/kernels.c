@@ -28,12 +28,20 @@
 #define NR (2 * VF_LANES)
 /* Rows per register tile: 6 with AVX (12 accumulators + 2 B vectors + 1 broadcast of the 16
  * ymm registers: 1.5x the arithmetic per B load of 4 rows), 4 elsewhere (WASM engines and
- * 8-lane emulation spill beyond that). The tile shape changes no result. */
+ * 8-lane emulation spill beyond that: in V8 on an AVX2 EPYC, 5 rows ran the Winograd GEMMs
+ * 12% slower and 6 rows 25% slower than 4). The tile shape changes no result. */
 #if VF_LANES == 8
 #define TILE_ROWS 6
 #else
 #define TILE_ROWS 4
 #endif
+
+/* The first n floats of src (rounded up to whole v4, readable) to dst, by vector moves. */
+static inline void copy_short(float *dst, const float *src, int n) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) v4_store(dst + i, v4_load(src + i));
+    v4_store_part(dst + i, v4_load(src + i), n - i);
+}
 
 /* Stores one finished tile row (NV vectors) to c: plus the row's bias (when non-NULL), plus
  * the old c (accumulate), all NV * VF_LANES columns or (not accumulating) the first n. */
@@ -47,7 +55,7 @@ static inline __attribute__((always_inline)) void store_tile_row(float *c, const
         if (accumulate) s = vf_add(vf_load(c + v * VF_LANES), s);
         vf_store((full ? c : tmp) + v * VF_LANES, s);
     }
-    if (!full) memcpy(c, tmp, sizeof(float) * (size_t)n);
+    if (!full) copy_short(c, tmp, n);
 }
 
 /* C rows 0..MR-1 (row stride ldc), NV vectors of columns = op(A) rows (MR, K) x B (K, NV *
@@ -253,10 +261,83 @@ static void add_bias_rows(float *y, const float *bias, int C, int HW) {
     }
 }
 
+/* ---- 3x3 stride-1 convolution to 1..3 output channels (conv_out) ----
+ * With fewer than 4 outputs the GEMM's 4-row weight tiles run mostly empty and packing the
+ * im2col panels costs far more than their arithmetic. Here each output row is summed straight
+ * from a zero-padded copy of one image, 4 pixels per vector (up to 16 per pass): every output
+ * adds its C_in*9 products w * x in (c, ky, kx) order from zero, padding zeros included, then
+ * the bias: the reference's operations, so the result is bit-identical to ds_conv2d_ref. */
+#define FEW_OUTPUTS 4 /* C_out below this takes this path */
+
+/* Padded row width: input column ix at ix + 1, zeros at 0 and from W + 1; a vector of output
+ * columns ox0 .. ox0 + 3 (ox0 < W) reads up to column ox0 + 5 <= round4(W) + 1. */
+static int few_pad_width(int W) { return ((W + 3) & ~3) + 4; }
+
+/* NV vectors of one output row: xp points at the padded image's row oy, column ox0 (plane
+ * stride ps, row stride Wp), wo at the output channel's (C_in, 3, 3) weights. */
+static inline __attribute__((always_inline)) void few_row(int NV, const float *xp, long ps, int Wp, int C_in,
+                                                          const float *wo, const float *bias, float *dst, int n) {
+    v4 acc[4];
+    for (int v = 0; v < NV; v++) acc[v] = v4_zero();
+    for (int c = 0; c < C_in; c++) {
+        const float *xc = xp + c * ps, *wc = wo + c * 9;
+        for (int ky = 0; ky < 3; ky++) {
+            const float *row = xc + ky * Wp;
+            for (int kx = 0; kx < 3; kx++) {
+                const v4 wv = v4_set1(wc[ky * 3 + kx]);
+                for (int v = 0; v < NV; v++) acc[v] = v4_add(acc[v], v4_mul(wv, v4_load(row + kx + 4 * v)));
+            }
+        }
+    }
+    float tmp[16];
+    const int full = n == 4 * NV;
+    for (int v = 0; v < NV; v++) {
+        const v4 out = bias ? v4_add(acc[v], v4_set1(*bias)) : acc[v];
+        v4_store((full ? dst : tmp) + 4 * v, out);
+    }
+    if (!full) copy_short(dst, tmp, n);
+}
+
+/* One image (C_in, H, W) into the padded copy pad (C_in, H + 2, Wp), whose borders are zero. */
+static void few_pad_image(const float *x, float *pad, int C_in, int H, int W, int Wp) {
+    for (int c = 0; c < C_in; c++) {
+        for (int iy = 0; iy < H; iy++) {
+            const float *src = x + ((long)c * H + iy) * W;
+            float *dst = pad + ((long)c * (H + 2) + iy + 1) * Wp + 1;
+            int j = 0;
+            for (; j + 4 <= W; j += 4) v4_store(dst + j, v4_load(src + j));
+            for (; j < W; j++) dst[j] = src[j];
+        }
+    }
+}
+
+static void conv3x3_few_outputs(const float *x, const float *w, const float *bias, float *y, float *pad, int B,
+                                int C_in, int H, int W, int C_out) {
+    const int Wp = few_pad_width(W);
+    const long ps = (long)(H + 2) * Wp, n_pad = (long)C_in * ps;
+    for (long i = 0; i < n_pad; i += 4) v4_store(pad + i, v4_zero()); /* n_pad is a multiple of 4 */
+    for (int b = 0; b < B; b++) {
+        few_pad_image(x + (long)b * C_in * H * W, pad, C_in, H, W, Wp);
+        for (int o = 0; o < C_out; o++) {
+            const float *wo = w + (long)o * C_in * 9, *bo = bias ? bias + o : NULL;
+            float *yo = y + ((long)b * C_out + o) * H * W;
+            for (int oy = 0; oy < H; oy++) {
+                const float *xp = pad + (long)oy * Wp;
+                float *dst = yo + (long)oy * W;
+                int ox = 0;
+                for (; ox + 16 <= W; ox += 16) few_row(4, xp + ox, ps, Wp, C_in, wo, bo, dst + ox, 16);
+                for (; ox < W; ox += 4) few_row(1, xp + ox, ps, Wp, C_in, wo, bo, dst + ox, W - ox < 4 ? W - ox : 4);
+            }
+        }
+    }
+}
+
 size_t ds_conv2d_scratch_floats(int C_in, int H, int W, int K, int stride) {
     if (K == 1 && stride == 1) return 0;
     const size_t npix = (size_t)ds_conv2d_out_size(H, K, stride) * ds_conv2d_out_size(W, K, stride);
-    return (size_t)C_in * K * K * (npix > PANEL ? npix : PANEL); /* im2col of one image, at least one panel */
+    const size_t im2col = (size_t)C_in * K * K * (npix > PANEL ? npix : PANEL); /* one image, at least one panel */
+    const size_t padded = K == 3 && stride == 1 ? (size_t)C_in * (H + 2) * few_pad_width(W) : 0; /* few outputs */
+    return im2col > padded ? im2col : padded;
 }
 
 /* Writes rows (rows, PANEL) of a panel's tile, first n columns, to their images and pixels. */
@@ -278,6 +359,10 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
             ds_gemm(0, 0, C_out, npix, kdim, w, kdim, x + b * in_size, npix, y + b * out_size, npix, 0);
             if (bias) add_bias_rows(y + b * out_size, bias, C_out, npix);
         }
+        return;
+    }
+    if (K == 3 && stride == 1 && C_out < FEW_OUTPUTS) {
+        conv3x3_few_outputs(x, w, bias, y, scratch, B, C_in, H, W, C_out);
         return;
     }
     const long total = (long)B * npix;
@@ -350,10 +435,19 @@ size_t ds_winograd_scratch_floats(int C_in, int W, int C_out) {
     return 16 * (size_t)(wino_xs(C_in, nt) + wino_xs(C_out, nt)) + 8 + strip;
 }
 
+/* Where U[xi] keeps weight (o, c): rows in blocks of 4 stored (C_in, 4), so the GEMM tile reads
+ * the 4 weights of each k from one place by constant offsets (wino_gemm: no address arithmetic
+ * per row in WASM); the last C_out % 4 rows stay rows (C_in). The same for every target. */
+static long wino_u_index(int o, int c, int C_out, int C_in) {
+    const int full = C_out & ~3;
+    return o < full ? ((long)(o & ~3) * C_in + (long)c * 4 + (o & 3)) : (long)o * C_in + c;
+}
+
 void ds_winograd_weights(const float *w, float *U, int C_out, int C_in) {
     const long pairs = (long)C_out * C_in;
     for (long p = 0; p < pairs; p++) {
         const float *g = w + p * 9;
+        const long at = wino_u_index((int)(p / C_in), (int)(p % C_in), C_out, C_in);
         float t[4][3]; /* G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 */
         for (int j = 0; j < 3; j++) {
             const float a = g[j], b = g[3 + j], c = g[6 + j];
@@ -362,7 +456,7 @@ void ds_winograd_weights(const float *w, float *U, int C_out, int C_in) {
         for (int i = 0; i < 4; i++) { /* (G g) G^T, the same combination along each row */
             const float a = t[i][0], b = t[i][1], c = t[i][2];
             const float u[4] = {a, (a + b + c) * 0.5f, (a - b + c) * 0.5f, c};
-            for (int j = 0; j < 4; j++) U[(4 * i + j) * pairs + p] = u[j];
+            for (int j = 0; j < 4; j++) U[(4 * i + j) * pairs + at] = u[j];
         }
     }
 }
@@ -416,18 +510,12 @@ static void wino_input_segment(const float *xb, int C_in, int H, int W, int ty, 
     for (int c = 0; c < C_in; c++) {
         wino_strip(xb + (long)c * H * W, H, W, ty, tx0, strip, sw);
         float *vc = V + c * ld + col;
+        /* whole groups of 4 tiles even at the end: the 1..3 extra columns are overwritten by
+         * the next run, zeroed with the chunk's last panel, or lie past it (< ld) */
         for (int i = 0; i < n; i += 4) {
             v4 v[16];
             wino_input4(strip + 2 * i, sw, v);
-            if (n - i >= 4) {
-                for (int xi = 0; xi < 16; xi++) v4_store(vc + xi * xs + i, v[xi]);
-                continue;
-            }
-            for (int xi = 0; xi < 16; xi++) { /* the row's last 1..3 tiles */
-                float lanes[4];
-                v4_store(lanes, v[xi]);
-                memcpy(vc + xi * xs + i, lanes, sizeof(float) * (size_t)(n - i));
-            }
+            for (int xi = 0; xi < 16; xi++) v4_store(vc + xi * xs + i, v[xi]);
         }
     }
 }
@@ -452,14 +540,43 @@ static void wino_output_segment(const float *m, long ms, const float *bias, floa
             const v4 y1 = v4_add(v4_sub(v4_sub(s[r][1], s[r][2]), s[r][3]), bv);
             const v4 lo = v4_zip_lo(y0, y1), hi = v4_zip_hi(y0, y1);
             float *dst = yo + (long)(2 * ty + r) * W + x;
-            if (width == 8) {
-                v4_store(dst, lo), v4_store(dst + 4, hi);
+            if (width >= 4) {
+                v4_store(dst, lo);
+                if (width == 8) v4_store(dst + 4, hi);
+                else v4_store_part(dst + 4, hi, width - 4);
             } else {
-                float tmp[8];
-                v4_store(tmp, lo), v4_store(tmp + 4, hi);
-                memcpy(dst, tmp, sizeof(float) * (size_t)width);
+                v4_store_part(dst, lo, width);
             }
         }
+    }
+}
+
+/* 4 rows of C (row stride ldc) x NV vectors = Ap (K, 4) (4 rows packed, wino_u_index) x B (K,
+ * NV * VF_LANES), row stride ldb: the GEMM tile with both operands walked by one pointer each. */
+static inline __attribute__((always_inline)) void tile4_packed(int NV, int K, const float *Ap, const float *B, long ldb,
+                                                               float *C, long ldc) {
+    vf acc[4][2];
+    for (int r = 0; r < 4; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = vf_zero();
+    for (int k = 0; k < K; k++, Ap += 4, B += ldb) {
+        vf b[2];
+        for (int v = 0; v < NV; v++) b[v] = vf_load(B + v * VF_LANES);
+        for (int r = 0; r < 4; r++) {
+            const vf a = vf_set1(Ap[r]);
+            for (int v = 0; v < NV; v++) acc[r][v] = vf_add(acc[r][v], vf_mul(a, b[v]));
+        }
+    }
+    for (int r = 0; r < 4; r++) store_tile_row(C + r * ldc, acc[r], NV, NULL, 0, NV * VF_LANES);
+}
+
+/* M (C_out, N) = U[xi] (C_out, C_in, packed) x V (C_in, N), N a multiple of PANEL: each
+ * element sums its C_in products in order from zero, as gemm_b_rows does. */
+static void wino_gemm(int C_out, int N, int C_in, const float *U, const float *V, long ldv, float *M, long ldm) {
+    const int full = C_out & ~3;
+    for (int j0 = 0; j0 < N; j0 += PANEL) {
+        for (int o = 0; o < full; o += 4) tile4_packed(2, C_in, U + (long)o * C_in, V + j0, ldv, M + o * ldm + j0, ldm);
+        for (int o = full; o < C_out; o++)
+            tile(1, 2, C_in, U + (long)o * C_in, 0, 1, V + j0, ldv, M + o * ldm + j0, ldm, NULL, 0, PANEL);
     }
 }
 
@@ -485,11 +602,14 @@ void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float
             n = wino_run(q, q0 + nt, tpi, tw, &b, &ty, &tx);
             wino_input_segment(x + b * C_in * plane, C_in, H, W, ty, tx, n, (int)(q - q0), V, xs_v, ld, strip);
         }
-        if (ntp > nt) /* the last 8-tile panel's unused columns: zeros, not stale values */
+        if (ntp > nt) /* the last 8-tile panel's unused columns: zeros, not stale values (8 stores reach ntp, stay < ld) */
             for (int xi = 0; xi < 16; xi++)
-                for (int c = 0; c < C_in; c++) memset(V + xi * xs_v + c * ld + nt, 0, sizeof(float) * (size_t)(ntp - nt));
+                for (int c = 0; c < C_in; c++) {
+                    float *row = V + xi * xs_v + c * ld + nt;
+                    v4_store(row, v4_zero()), v4_store(row + 4, v4_zero());
+                }
         for (int xi = 0; xi < 16; xi++) /* M[xi] (C_out, ntp) = U[xi] (C_out, C_in) V[xi] (C_in, ntp) */
-            gemm_b_rows(0, C_out, ntp, C_in, U + xi * pairs, C_in, V + xi * xs_v, (int)ld, M + xi * xs_m, (int)ld, 0);
+            wino_gemm(C_out, ntp, C_in, U + xi * pairs, V + xi * xs_v, ld, M + xi * xs_m, ld);
         for (long q = q0; q < q0 + nt; q += n) {
             n = wino_run(q, q0 + nt, tpi, tw, &b, &ty, &tx);
             for (int o = 0; o < C_out; o++)
@@ -640,15 +760,14 @@ void ds_upsample2x(const float *x, float *y, int BC, int H, int W) {
     for (long p = 0; p < BC; p++) {
         for (int i = 0; i < H; i++) {
             const float *in = x + (p * H + i) * W;
-            float *out0 = y + (p * 2 * H + 2 * i) * W2;
+            float *out0 = y + (p * 2 * H + 2 * i) * W2, *out1 = out0 + W2; /* the second row repeats the first */
             int j = 0;
             for (; j + 4 <= W; j += 4) {
-                v4 v = v4_load(in + j);
-                v4_store(out0 + 2 * j, v4_zip_lo(v, v));
-                v4_store(out0 + 2 * j + 4, v4_zip_hi(v, v));
+                const v4 v = v4_load(in + j), lo = v4_zip_lo(v, v), hi = v4_zip_hi(v, v);
+                v4_store(out0 + 2 * j, lo), v4_store(out0 + 2 * j + 4, hi);
+                v4_store(out1 + 2 * j, lo), v4_store(out1 + 2 * j + 4, hi);
             }
-            for (; j < W; j++) out0[2 * j] = out0[2 * j + 1] = in[j];
-            memcpy(out0 + W2, out0, sizeof(float) * W2); /* the second output row repeats the first */
+            for (; j < W; j++) out0[2 * j] = out0[2 * j + 1] = out1[2 * j] = out1[2 * j + 1] = in[j];
         }
     }
 }

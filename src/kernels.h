@@ -47,8 +47,9 @@ void ds_conv2d_ref(const float *x, const float *w, const float *bias, float *y, 
                    int C_out, int K, int stride);
 
 /* ---- Winograd F(2x2, 3x3): the 3x3, stride-1 case of ds_conv2d with 2.25x fewer multiplies --
- * ds_winograd_weights: w (C_out, C_in, 3, 3) -> U (16, C_out, C_in), U[xi] = (G g G^T)[xi],
- * done once per set of weights. ds_conv2d_winograd: x (B, C_in, H, W), U, bias (C_out) or
+ * ds_winograd_weights: w (C_out, C_in, 3, 3) -> U (16, C_out x C_in), U[xi] = (G g G^T)[xi],
+ * each xi's rows packed for the GEMM tiles (kernels.c: blocks of 4 rows as (C_in, 4), the last
+ * C_out % 4 rows as rows), done once per set of weights. ds_conv2d_winograd: x (B, C_in, H, W), U, bias (C_out) or
  * NULL -> y (B, C_out, H, W), the same convolution as ds_conv2d(..., K = 3, stride = 1) up to
  * float rounding (tests/test_kernels.c bounds the difference). scratch:
  * ds_winograd_scratch_floats(C_in, W, C_out) floats, independent of B and H. */

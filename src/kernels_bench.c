@@ -117,6 +117,13 @@ static void run_conv(const conv_shape *s, const float *x, const float *w, const 
 
 #define BENCH_MAX_CONVS (4 * DS_UNET_MAX_BLOCKS + 8)
 
+/* Winograd's own arithmetic: 16 multiply-adds per tile and channel pair, the input
+ * transform's 32 adds per tile and input channel, the output's 28 per tile and output */
+static double winograd_flop(int B, int cin, int cout, int size) {
+    const double tiles = (double)B * ((size + 1) / 2) * ((size + 1) / 2);
+    return tiles * (2.0 * 16 * cin * cout + 32.0 * cin + 28.0 * cout);
+}
+
 /* Only the network's shapes are used; the timed weights and inputs are fixed patterns (speed only). */
 int ds_bench_unet_convs(const ds_unet *m, int B, double seconds, int cap_rows, double *out) {
     if (!m) return ds_fail("bench convs: the model is not a UNet");
@@ -168,10 +175,7 @@ int ds_bench_unet_convs(const ds_unet *m, int B, double seconds, int cap_rows, d
             runs++;
         } while (t_total < seconds || runs < 3);
         const double flop = 2.0 * B * s->cin * s->K * s->K * s->cout * so * so;
-        /* Winograd's own arithmetic: 16 multiply-adds per tile and channel pair, the input
-         * transform's 32 adds per tile and input channel, the output's 28 per tile and output */
-        const double tiles = (double)B * ((s->size + 1) / 2) * ((s->size + 1) / 2);
-        const double done = s->winograd ? tiles * (2.0 * 16 * s->cin * s->cout + 32.0 * s->cin + 28.0 * s->cout) : flop;
+        const double done = s->winograd ? winograd_flop(B, s->cin, s->cout, s->size) : flop;
         double *row = out + (size_t)rows * DS_BENCH_ROW;
         row[0] = s->cin, row[1] = s->size, row[2] = s->cout, row[3] = s->K, row[4] = s->stride;
         row[5] = best * 1e3;
@@ -182,4 +186,86 @@ int ds_bench_unet_convs(const ds_unet *m, int B, double seconds, int cap_rows, d
     }
     free(x), free(w), free(bias), free(y), free(scratch), free(U);
     return rows;
+}
+
+/* ---- the whole forward, layer by layer (ds_unet_state's probe) ---- */
+
+#define BENCH_MAX_LAYERS (12 * DS_UNET_MAX_BLOCKS + 24)
+
+typedef struct {
+    int n;                                 /* layers seen in the current forward */
+    double last;                           /* clock at the end of the previous layer */
+    double best[BENCH_MAX_LAYERS];         /* fastest seconds of each layer over the forwards */
+    double shape[BENCH_MAX_LAYERS][7];     /* kind, block, cin, cout, size, K, stride */
+} layer_clock;
+
+static void clock_layer(void *ctx, ds_unet_layer_kind kind, int block, int cin, int cout, int size, int K, int stride) {
+    layer_clock *c = ctx;
+    const double dt = now_s() - c->last;
+    if (c->n < BENCH_MAX_LAYERS) {
+        if (dt < c->best[c->n]) c->best[c->n] = dt;
+        const double shape[7] = {kind, block, cin, cout, size, K, stride};
+        for (int i = 0; i < 7; i++) c->shape[c->n][i] = shape[i];
+    }
+    c->n++;
+    c->last = now_s(); /* the bookkeeping above is no layer's time */
+}
+
+/* The arithmetic a layer executes, in MFLOP (2 per multiply-add; GroupNorm + SiLU 12 per
+ * value and adds 1, as ds_unet_mflop counts them; concat and upsample only move data). */
+static double layer_mflop(const double *sh, int B, int E) {
+    const int kind = (int)sh[0], cin = (int)sh[2], cout = (int)sh[3], size = (int)sh[4], K = (int)sh[5];
+    const double px = (double)size * size;
+    switch (kind) {
+    case DS_LAYER_EMBED: return 2.0 * B * 2 * E * E / 1e6;
+    case DS_LAYER_CONV: {
+        const double so = ds_conv2d_out_size(size, K, (int)sh[6]);
+        return 2.0 * B * cin * K * K * cout * so * so / 1e6;
+    }
+    case DS_LAYER_WINOGRAD: return winograd_flop(B, cin, cout, size) / 1e6;
+    case DS_LAYER_GN_SILU: return 12.0 * B * cin * px / 1e6;
+    case DS_LAYER_EMB_PROJ: return 2.0 * B * cin * cout / 1e6;
+    case DS_LAYER_ADD_EMB:
+    case DS_LAYER_ADD: return (double)B * cout * px / 1e6;
+    default: return 0;
+    }
+}
+
+int ds_bench_unet_layers(const ds_unet *m, int B, double seconds, int cap_rows, double *out) {
+    if (!m || !m->params) return ds_fail("bench layers: the model is not a built UNet");
+    if (!out || cap_rows < 0) return ds_fail("bench layers: null output or negative capacity");
+    if (ds_check_range_int(B, 1, 64, "bench layers batch")) return DS_ERR;
+    if (!(seconds > 0 && seconds <= 10)) return ds_fail("bench layers: seconds must be in (0, 10] (got %g)", seconds);
+    const ds_unet_config *c = &m->config;
+    const long item = (long)c->in_channels * c->image_size * c->image_size;
+    ds_unet_state st;
+    if (ds_unet_state_alloc(&st, m, B)) return DS_ERR;
+    float *x = malloc(sizeof(float) * (size_t)(B * item)), *t = malloc(sizeof(float) * (size_t)B);
+    layer_clock *clk = malloc(sizeof *clk);
+    if (!x || !t || !clk) {
+        free(x), free(t), free(clk), ds_unet_state_free(&st);
+        return ds_fail("bench layers: out of memory");
+    }
+    for (long i = 0; i < B * item; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    for (int b = 0; b < B; b++) t[b] = (float)(10 + (60 * b) % 990);
+    for (int i = 0; i < BENCH_MAX_LAYERS; i++) clk->best[i] = 1e30;
+    const ds_unet_probe probe = {clock_layer, clk};
+    int rc = ds_unet_forward(m, &st, x, t, NULL, B, NULL); /* warm-up, unprobed */
+    st.probe = &probe;
+    double t_total = 0;
+    for (int runs = 0; !rc && (t_total < seconds || runs < 3); runs++) { /* fastest call per layer, as for the convs */
+        clk->n = 0;
+        const double t0 = clk->last = now_s();
+        rc = ds_unet_forward(m, &st, x, t, NULL, B, NULL);
+        t_total += now_s() - t0;
+    }
+    int rows = 0;
+    for (; !rc && rows < clk->n && rows < BENCH_MAX_LAYERS && rows < cap_rows; rows++) {
+        double *row = out + (size_t)rows * DS_BENCH_LAYER_ROW;
+        for (int i = 0; i < 7; i++) row[i] = clk->shape[rows][i];
+        row[7] = clk->best[rows] * 1e3;
+        row[8] = layer_mflop(clk->shape[rows], B, c->temb_dim);
+    }
+    free(x), free(t), free(clk), ds_unet_state_free(&st);
+    return rc ? DS_ERR : rows;
 }

@@ -23,4 +23,15 @@ int ds_bench_peak(double seconds, double *out);
  * Returns the number of rows written or DS_ERR. */
 int ds_bench_unet_convs(const ds_unet *m, int B, double seconds, int cap_rows, double *out);
 
+/* Values per row of ds_bench_unet_layers' output. */
+#define DS_BENCH_LAYER_ROW 9
+
+/* Runs m's whole forward (ds_unet_forward, the network's own code path: Winograd blocks when
+ * m is prepared) at batch B (1..64) for about `seconds` (0 < s <= 10), timing every layer
+ * through the state's probe and keeping each layer's fastest call. out (cap_rows,
+ * DS_BENCH_LAYER_ROW) rows in execution order: kind (ds_unet_layer_kind), block (-1 outside
+ * the blocks), cin, cout, size (input H = W), K, stride (0 where no kernel), ms, MFLOP the
+ * layer executes (Winograd: its GEMMs and transforms). Returns the rows written or DS_ERR. */
+int ds_bench_unet_layers(const ds_unet *m, int B, double seconds, int cap_rows, double *out);
+
 #endif

@@ -105,4 +105,7 @@ int ds_bench_peak(double seconds, double *out) { return kernels()->ds_bench_peak
 int ds_bench_unet_convs(const ds_unet *m, int B, double seconds, int cap_rows, double *out) {
     return kernels()->ds_bench_unet_convs(m, B, seconds, cap_rows, out);
 }
+int ds_bench_unet_layers(const ds_unet *m, int B, double seconds, int cap_rows, double *out) {
+    return kernels()->ds_bench_unet_layers(m, B, seconds, cap_rows, out);
+}
 #endif

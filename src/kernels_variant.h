@@ -16,7 +16,8 @@
 #define DS_KERNEL_FUNCTIONS(X)                                                                                          \
     X(ds_gemm) X(ds_conv2d_scratch_floats) X(ds_conv2d) X(ds_winograd_scratch_floats) X(ds_winograd_weights)          \
     X(ds_conv2d_winograd) X(ds_linear) X(ds_silu) X(ds_groupnorm) X(ds_groupnorm_silu) X(ds_upsample2x)              \
-    X(ds_concat_channels) X(ds_add) X(ds_add_channel_bias) X(ds_bench_peak) X(ds_bench_unet_convs)
+    X(ds_concat_channels) X(ds_add) X(ds_add_channel_bias) X(ds_bench_peak) X(ds_bench_unet_convs)          \
+    X(ds_bench_unet_layers)
 
 #ifdef DS_KERNEL_VARIANT
 #define DS_KV_CAT2(a, b) a##_##b
@@ -37,6 +38,7 @@
 #define ds_add_channel_bias DS_KV_CAT(ds_add_channel_bias, DS_KERNEL_VARIANT)
 #define ds_bench_peak DS_KV_CAT(ds_bench_peak, DS_KERNEL_VARIANT)
 #define ds_bench_unet_convs DS_KV_CAT(ds_bench_unet_convs, DS_KERNEL_VARIANT)
+#define ds_bench_unet_layers DS_KV_CAT(ds_bench_unet_layers, DS_KERNEL_VARIANT)
 #endif
 
 /* The variant in use: "base", "avx2", or "build" when this build has no dispatch (WASM,

@@ -415,6 +415,18 @@ void ds_unet_state_free(ds_unet_state *s) {
  * Tensors are laid out for max_batch but a forward of B items uses only the first B of each,
  * so (B, C, H, W) tensors stay contiguous whatever B is. */
 
+static const char *const LAYER_NAMES[DS_LAYER_COUNT] = {"embed", "conv", "winograd", "gn_silu", "emb_proj",
+                                                          "add_emb", "add", "concat", "upsample"};
+const char *ds_unet_layer_name(ds_unet_layer_kind kind) {
+    return kind >= 0 && kind < DS_LAYER_COUNT ? LAYER_NAMES[kind] : "?";
+}
+
+/* Tells the state's probe (if any) which layer just finished. */
+static void layer_done(const ds_unet_probe *p, ds_unet_layer_kind kind, int block, int cin, int cout, int size, int K,
+                       int stride) {
+    if (p) p->layer(p->ctx, kind, block, cin, cout, size, K, stride);
+}
+
 /* A block's 3x3 conv: Winograd when the model is prepared (U non-NULL), else direct. */
 static void conv3x3(const float *U, const float *x, const float *w, const float *bias, float *y, float *scratch, int B,
                     int cin, int size, int cout) {
@@ -425,27 +437,37 @@ static void conv3x3(const float *U, const float *x, const float *w, const float 
 }
 
 static void resblock_forward(const ds_unet *m, int b, const float *in, ds_resblock_acts *a, const float *emb_act,
-                             float *scratch, int B) {
+                             float *scratch, int B, const ds_unet_probe *p) {
     const ds_resblock_weights *w = &m->w.block[b];
     const ds_unet_block_shape *bs = &m->block[b];
     const int G = m->config.groups, HW = bs->size * bs->size;
     const float *U1 = m->wino ? m->wino_conv1[b] : NULL, *U2 = m->wino ? m->wino_conv2[b] : NULL;
+    const ds_unet_layer_kind conv = m->wino ? DS_LAYER_WINOGRAD : DS_LAYER_CONV;
+    const int E = m->config.temb_dim, S = bs->size;
     a->in = in;
     ds_groupnorm_silu(in, w->norm1_weight, w->norm1_bias, a->norm1, a->act1, a->norm1_mean, a->norm1_rstd, B, bs->cin,
                       HW, G, DS_UNET_GN_EPS);
-    conv3x3(U1, a->act1, w->conv1_weight, w->conv1_bias, a->h1, scratch, B, bs->cin, bs->size, bs->cout);
-    ds_linear(emb_act, w->emb_weight, w->emb_bias, a->emb_proj, B, m->config.temb_dim, bs->cout);
+    layer_done(p, DS_LAYER_GN_SILU, b, bs->cin, bs->cin, S, 0, 0);
+    conv3x3(U1, a->act1, w->conv1_weight, w->conv1_bias, a->h1, scratch, B, bs->cin, S, bs->cout);
+    layer_done(p, conv, b, bs->cin, bs->cout, S, 3, 1);
+    ds_linear(emb_act, w->emb_weight, w->emb_bias, a->emb_proj, B, E, bs->cout);
+    layer_done(p, DS_LAYER_EMB_PROJ, b, E, bs->cout, 1, 0, 0);
     ds_add_channel_bias(a->h1, a->emb_proj, B, bs->cout, HW);
+    layer_done(p, DS_LAYER_ADD_EMB, b, bs->cout, bs->cout, S, 0, 0);
     ds_groupnorm_silu(a->h1, w->norm2_weight, w->norm2_bias, a->norm2, a->act2, a->norm2_mean, a->norm2_rstd, B,
                       bs->cout, HW, G, DS_UNET_GN_EPS);
-    conv3x3(U2, a->act2, w->conv2_weight, w->conv2_bias, a->h2, scratch, B, bs->cout, bs->size, bs->cout);
+    layer_done(p, DS_LAYER_GN_SILU, b, bs->cout, bs->cout, S, 0, 0);
+    conv3x3(U2, a->act2, w->conv2_weight, w->conv2_bias, a->h2, scratch, B, bs->cout, S, bs->cout);
+    layer_done(p, conv, b, bs->cout, bs->cout, S, 3, 1);
     const long n = (long)B * bs->cout * HW;
     if (a->skip) {
-        ds_conv2d(in, w->skip_weight, w->skip_bias, a->skip, scratch, B, bs->cin, bs->size, bs->size, bs->cout, 1, 1);
+        ds_conv2d(in, w->skip_weight, w->skip_bias, a->skip, scratch, B, bs->cin, S, S, bs->cout, 1, 1);
+        layer_done(p, DS_LAYER_CONV, b, bs->cin, bs->cout, S, 1, 1);
         ds_add(a->h2, a->skip, a->out, n);
     } else {
         ds_add(a->h2, in, a->out, n);
     }
+    layer_done(p, DS_LAYER_ADD, b, bs->cout, bs->cout, S, 0, 0);
 }
 
 int ds_unet_forward(const ds_unet *m, ds_unet_state *s, const float *x, const float *t, const int *cls, int B,
@@ -499,46 +521,54 @@ int ds_unet_forward_mixed(const ds_unet *m, ds_unet_state *s, const float *x, co
     if (cls2 && w2 && mix_class_rows(m, s->emb_act, cls2, w2, B)) return DS_ERR;
     ds_add(s->emb, s->emb_act, s->emb, (long)B * E);
     ds_silu(s->emb, s->emb_act, (long)B * E);
+    const ds_unet_probe *p = s->probe;
+    layer_done(p, DS_LAYER_EMBED, -1, E, E, 1, 0, 0);
 
     ds_conv2d(s->x, w->conv_in_weight, w->conv_in_bias, s->h_in, s->scratch, B, c->in_channels, S, S,
               m->level_channels[0], 3, 1);
+    layer_done(p, DS_LAYER_CONV, -1, c->in_channels, m->level_channels[0], S, 3, 1);
     const float *h = s->h_in;
     const float *skip[DS_UNET_MAX_LEVELS];
     int b = 0;
     for (int l = 0; l < L; l++) {
         for (int r = 0; r < R; r++, b++) {
-            resblock_forward(m, b, h, &s->block[b], s->emb_act, s->scratch, B);
+            resblock_forward(m, b, h, &s->block[b], s->emb_act, s->scratch, B, p);
             h = s->block[b].out;
         }
         skip[l] = h;
         if (l < L - 1) {
             const int sl = m->level_size[l], C = m->level_channels[l];
             ds_conv2d(h, w->down_weight[l], w->down_bias[l], s->down[l], s->scratch, B, C, sl, sl, C, 3, 2);
+            layer_done(p, DS_LAYER_CONV, -1, C, C, sl, 3, 2);
             h = s->down[l];
         }
     }
-    resblock_forward(m, b, h, &s->block[b], s->emb_act, s->scratch, B);
+    resblock_forward(m, b, h, &s->block[b], s->emb_act, s->scratch, B, p);
     h = s->block[b].out;
     int ch = m->block[b].cout;
     b++;
     for (int l = L - 1; l >= 0; l--) {
         const int sl = m->level_size[l], C = m->level_channels[l];
         ds_concat_channels(h, ch, skip[l], C, s->concat[l], B, sl * sl);
+        layer_done(p, DS_LAYER_CONCAT, -1, ch, ch + C, sl, 0, 0);
         h = s->concat[l];
         for (int r = 0; r < R; r++, b++) {
-            resblock_forward(m, b, h, &s->block[b], s->emb_act, s->scratch, B);
+            resblock_forward(m, b, h, &s->block[b], s->emb_act, s->scratch, B, p);
             h = s->block[b].out;
         }
         ch = C;
         if (l > 0) {
             ds_upsample2x(h, s->up[l], B * C, sl, sl);
+            layer_done(p, DS_LAYER_UPSAMPLE, -1, C, C, sl, 0, 0);
             h = s->up[l];
         }
     }
     ds_groupnorm_silu(h, w->out_norm_weight, w->out_norm_bias, s->out_norm, s->out_act, s->out_norm_mean,
                       s->out_norm_rstd, B, m->level_channels[0], S * S, G, DS_UNET_GN_EPS);
+    layer_done(p, DS_LAYER_GN_SILU, -1, m->level_channels[0], m->level_channels[0], S, 0, 0);
     ds_conv2d(s->out_act, w->conv_out_weight, w->conv_out_bias, s->eps, s->scratch, B, m->level_channels[0], S, S,
               c->in_channels, 3, 1);
     if (eps_out) memcpy(eps_out, s->eps, sizeof(float) * B * item);
+    layer_done(p, DS_LAYER_CONV, -1, m->level_channels[0], c->in_channels, S, 3, 1);
     return DS_OK;
 }

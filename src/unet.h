@@ -124,6 +124,29 @@ typedef struct {
     float *out;               /* (B, cout, s, s) h2 + (skip ? skip : in) */
 } ds_resblock_acts;
 
+/* The forward's per-layer hook (kernels_bench.c's ds_bench_unet_layers times each layer with
+ * it): when a state's probe is non-NULL, the forward calls probe->layer after every layer with
+ * what just ran. Layer kinds, in the names ds_unet_layer_name gives them: */
+typedef enum {
+    DS_LAYER_EMBED,     /* input checks and copies, time + class embedding: cin = cout = E */
+    DS_LAYER_CONV,      /* direct convolution (im2col panels): K x K, stride */
+    DS_LAYER_WINOGRAD,  /* a block's 3x3 convolution in Winograd F(2x2, 3x3) */
+    DS_LAYER_GN_SILU,   /* GroupNorm + SiLU of cin channels */
+    DS_LAYER_EMB_PROJ,  /* a block's projection of the embedding: cin = E -> cout */
+    DS_LAYER_ADD_EMB,   /* that projection added to every pixel of its channel */
+    DS_LAYER_ADD,       /* the residual add */
+    DS_LAYER_CONCAT,    /* skip concat: cin -> cout channels */
+    DS_LAYER_UPSAMPLE,  /* nearest 2x: size is the input's */
+    DS_LAYER_COUNT
+} ds_unet_layer_kind;
+const char *ds_unet_layer_name(ds_unet_layer_kind kind); /* "?" when out of range */
+
+typedef struct {
+    /* block: the residual block's index, -1 outside the blocks; size: the input's H = W */
+    void (*layer)(void *ctx, ds_unet_layer_kind kind, int block, int cin, int cout, int size, int K, int stride);
+    void *ctx;
+} ds_unet_probe;
+
 /* Run state for up to max_batch images: all activations in one allocation, plus the conv
  * scratch. After ds_unet_forward(..., B, ...) the first B items of each tensor are valid. */
 typedef struct {
@@ -149,6 +172,7 @@ typedef struct {
     long scratch_floats;
     float *acts;              /* the one allocation the pointers above point into */
     long acts_floats;
+    const ds_unet_probe *probe; /* NULL (ds_unet_state_alloc's default), or the per-layer hook */
 } ds_unet_state;
 
 /* Config helpers. Defaults: the Fashion denoiser (28, 1, 32, 3, (1,2,2), 1, 8, 128, 10). */

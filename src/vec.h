@@ -47,6 +47,16 @@ static inline float v4_first(v4 v) { return simde_mm_cvtss_f32(v); }
 
 /* lanes 2, 3 of v in lanes 0, 1 (lanes 2, 3 of the result: v's own 2, 3) */
 static inline v4 v4_high(v4 v) { return simde_mm_movehl_ps(v, v); }
+/* The first n (0..3) lanes of v to p: the edge of a row without a variable-size memcpy, which
+ * is a libc call in WASM that costs more than the row's arithmetic. */
+static inline void v4_store_part(float *p, v4 v, int n) {
+    if (n & 2) {
+        simde_mm_storel_pi((simde__m64 *)(void *)p, v);
+        v = v4_high(v);
+        p += 2;
+    }
+    if (n & 1) simde_mm_store_ss(p, v);
+}
 /* even lanes (a0 a2 b0 b2) and odd lanes (a1 a3 b1 b3) of the 8 floats a, b */
 static inline v4 v4_even(v4 a, v4 b) { return simde_mm_shuffle_ps(a, b, 0x88); }
 static inline v4 v4_odd(v4 a, v4 b) { return simde_mm_shuffle_ps(a, b, 0xDD); }

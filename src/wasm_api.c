@@ -45,6 +45,7 @@ static const char *drawing_mode_name(int id) { return id ? "filled" : "ink"; }
 static const char *prediction_name(int id) { return ds_prediction_name((ds_prediction)id); }
 static const char *path_kind_name(int id) { return ds_path_kind_name((ds_path_kind)id); }
 static const char *objective_name(int id) { return ds_mlp_objective_name((ds_mlp_objective)id); }
+static const char *unet_layer_name(int id) { return ds_unet_layer_name((ds_unet_layer_kind)id); }
 
 static const api_enum ENUMS[] = {
     {"model_kind", DS_MODEL_UNET, 2, model_kind_name},
@@ -58,6 +59,7 @@ static const api_enum ENUMS[] = {
     {"prediction", DS_PREDICT_EPS, DS_PREDICT_COUNT, prediction_name},
     {"path_kind", DS_PATH_LANGEVIN, DS_PATH_COUNT, path_kind_name},
     {"training_objective", DS_MLP_OBJECTIVE_DIFFUSION, DS_MLP_OBJECTIVE_COUNT, objective_name},
+    {"unet_layer", DS_LAYER_EMBED, DS_LAYER_COUNT, unet_layer_name},
 };
 #define N_ENUMS ((int)(sizeof ENUMS / sizeof ENUMS[0]))
 
@@ -132,6 +134,9 @@ static const api_field BENCH_PEAK[] = {{"gflops", 1, ""}, {"checksum", 1, ""}};
 static const api_field BENCH_CONV[] = {
     {"cin", 1, ""}, {"size", 1, ""}, {"cout", 1, ""}, {"k", 1, ""}, {"stride", 1, ""}, {"ms", 1, ""},
     {"gflops", 1, ""}, {"mflop", 1, ""}, {"winograd", 1, ""}, {"mflop_executed", 1, ""}};
+static const api_field BENCH_LAYER[] = {
+    {"kind", 1, "unet_layer"}, {"block", 1, ""}, {"cin", 1, ""}, {"cout", 1, ""}, {"size", 1, ""},
+    {"k", 1, ""}, {"stride", 1, ""}, {"ms", 1, ""}, {"mflop_executed", 1, ""}};
 static const api_field VI_EVAL[] = {
     {"kl_q_p", 1, ""}, {"kl_p_q", 1, ""}, {"elbo", 1, ""}, {"entropy_q", 1, ""}, {"entropy_p", 1, ""},
     {"cross_q_p", 1, ""}, {"dkl_q_p_dmu", 1, ""}, {"dkl_q_p_dlogsigma", 1, ""}, {"dkl_p_q_dmu", 1, ""},
@@ -159,6 +164,7 @@ static const api_record RECORDS[] = {
     RECORD("model_info", MODEL_INFO), RECORD("sampler_info", SAMPLER_INFO), RECORD("noise_info", NOISE_INFO),
     RECORD("trainer_run", TRAINER_RUN), RECORD("point_quality", POINT_QUALITY), RECORD("point_verdict", POINT_VERDICT),
     RECORD("fashion_sample", FASHION_SAMPLE), RECORD("bench_peak", BENCH_PEAK), RECORD("bench_conv", BENCH_CONV),
+    RECORD("bench_layer", BENCH_LAYER),
     RECORD("vi_evaluate", VI_EVAL), RECORD("vi_monte_carlo", VI_MC), RECORD("vi_target", VI_TARGET),
     RECORD("vi_fit", VI_FIT), RECORD("schedule_table", SCHEDULE_TABLE), RECORD("vi_curves", VI_CURVES),
     RECORD("weights_peek", WEIGHTS_PEEK),
@@ -226,6 +232,7 @@ static const api_function FUNCTIONS[] = {
     {"vi_fit_path", "i,p,e:vi_direction,d,d,i,p"},
     {"bench_peak", "d,p"},
     {"bench_unet_convs", "h,i,d,i,p"},
+    {"bench_unet_layers", "h,i,d,i,p"},
     /* scores, Langevin, SDE / ODE and flow matching (score.h) */
     {"trainer_objective_new", "e:training_objective,p,i,i,i,i,d,i,d"},
     {"points_mixture", "p,i,d,e:schedule"},
@@ -1101,6 +1108,18 @@ int ds_api_bench_unet_convs(int h, int B, double seconds, int cap_rows, double *
         check_len("bench_unet_convs", 4, "out", (long long)cap_rows * REC_LEN(BENCH_CONV), 0, "cap_rows records bench_conv take"))
         return DS_ERR;
     return ds_bench_unet_convs(ds_model_unet(m), B, seconds, cap_rows, out);
+}
+int ds_api_bench_unet_layers(int h, int B, double seconds, int cap_rows, double *out) {
+    ds_model *m = get(h, OBJ_MODEL);
+    if (!m) return DS_ERR;
+    if (!ds_model_unet(m))
+        return ds_fail("bench_unet_layers: handle %d is an %s model; the layer profile needs a unet", h,
+                       ds_model_kind_name(ds_model_get_kind(m)));
+    if (cap_rows > 0 &&
+        check_len("bench_unet_layers", 4, "out", (long long)cap_rows * REC_LEN(BENCH_LAYER), 0,
+                  "cap_rows records bench_layer take"))
+        return DS_ERR;
+    return ds_bench_unet_layers(ds_model_unet(m), B, seconds, cap_rows, out);
 }
 
 /* ---- scores, Langevin, reverse SDE / PF-ODE and flow matching (score.h, mlp_train.h) ----

@@ -148,6 +148,8 @@ DS_EXPORT int ds_api_vi_fit_path(int k, const double *params, int direction, dou
 /* ---- kernel benchmarks (kernels_bench.h) ---- */
 DS_EXPORT int ds_api_bench_peak(double seconds, double *out);                                 /* rec bench_peak */
 DS_EXPORT int ds_api_bench_unet_convs(int model, int B, double seconds, int cap_rows, double *out); /* recs bench_conv */
+/* the whole forward layer by layer; run a model_forward first so a loaded model is prepared (Winograd) */
+DS_EXPORT int ds_api_bench_unet_layers(int model, int B, double seconds, int cap_rows, double *out); /* recs bench_layer */
 
 /* ---- scores, Langevin, reverse SDE / PF-ODE and flow matching (score.h, mlp_train.h) ----
  * source: a model handle (an ε-model: scores and the ε paths; a flow-matching model: velocities

@@ -230,6 +230,50 @@ static void check_golden(const char *name, ds_model *m, const float *eps, const 
     free(bytes);
 }
 
+/* The forward's layer probe: counts each kind and checks the layers arrive in a plausible order. */
+typedef struct {
+    int n, kinds[DS_LAYER_COUNT], bad;
+} probe_count;
+
+static void count_layer(void *ctx, ds_unet_layer_kind kind, int block, int cin, int cout, int size, int K, int stride) {
+    probe_count *c = ctx;
+    if (kind < 0 || kind >= DS_LAYER_COUNT || cin < 1 || cout < 1 || size < 1 || K < 0 || stride < 0 ||
+        (c->n == 0) != (kind == DS_LAYER_EMBED) || block < -1)
+        c->bad++;
+    else
+        c->kinds[kind]++;
+    c->n++;
+}
+
+/* A probed forward gives the same bits as an unprobed one and reports every layer once:
+ * the tiny UNet has 2 levels, 1 res block: blocks 0 (8->8), 1 (8->16), mid 2, up 3 (32->16),
+ * 4 (24->8); 3 of them with a 1x1 skip. */
+static void check_probe(ds_model *u, const float *x, const float *t, const int *cls, int B, const float *want, long n) {
+    ds_unet *un = ds_model_unet(u);
+    ds_unet_state st;
+    float *got = malloc(sizeof(float) * (size_t)n);
+    probe_count c = {0};
+    const ds_unet_probe probe = {count_layer, &c};
+    CHECK(ds_unet_state_alloc(&st, un, B) == DS_OK, "probe state: %s", ds_last_error());
+    st.probe = &probe;
+    CHECK(ds_unet_forward(un, &st, x, t, cls, B, got) == DS_OK, "probed forward: %s", ds_last_error());
+    CHECK(rel_diff(got, want, n) == 0, "a probed forward differs from the plain one (%.3g)", rel_diff(got, want, n));
+    CHECK(c.bad == 0, "probe: %d layers with bad arguments or out of order", c.bad);
+    const int nb = un->n_blocks;
+    CHECK(c.kinds[DS_LAYER_EMBED] == 1 && c.kinds[DS_LAYER_WINOGRAD] == 2 * nb && c.kinds[DS_LAYER_GN_SILU] == 2 * nb + 1,
+          "probe: %d embed, %d winograd, %d gn_silu layers (want 1, %d, %d)", c.kinds[DS_LAYER_EMBED],
+          c.kinds[DS_LAYER_WINOGRAD], c.kinds[DS_LAYER_GN_SILU], 2 * nb, 2 * nb + 1);
+    /* direct convs: conv_in, 1 downsample, conv_out, 3 skips */
+    CHECK(c.kinds[DS_LAYER_CONV] == 6 && c.kinds[DS_LAYER_ADD] == nb && c.kinds[DS_LAYER_CONCAT] == 2 &&
+              c.kinds[DS_LAYER_UPSAMPLE] == 1 && c.kinds[DS_LAYER_EMB_PROJ] == nb && c.kinds[DS_LAYER_ADD_EMB] == nb,
+          "probe: %d conv, %d add, %d concat, %d upsample layers (want 6, %d, 2, 1)", c.kinds[DS_LAYER_CONV],
+          c.kinds[DS_LAYER_ADD], c.kinds[DS_LAYER_CONCAT], c.kinds[DS_LAYER_UPSAMPLE], nb);
+    CHECK(!strcmp(ds_unet_layer_name(DS_LAYER_WINOGRAD), "winograd") && !strcmp(ds_unet_layer_name(DS_LAYER_COUNT), "?"),
+          "layer names");
+    ds_unet_state_free(&st);
+    free(got);
+}
+
 int main(void) {
     /* the tiny UNet: 8x8, 2 levels (8 -> 4), channels 8 / 16, 1 res block, 2 groups, E = 16 */
     ds_unet_config uc = {.image_size = 8, .in_channels = 1, .base_channels = 8, .n_levels = 2, .channel_mult = {1, 2},
@@ -245,6 +289,7 @@ int main(void) {
     CHECK(ds_model_forward(u, x, t, cls, B, eps) == DS_OK, "unet forward: %s", ds_last_error());
     ref_unet(u, &uc, x, t, cls, B, eps_ref);
     check_golden("unet_tiny", u, eps, eps_ref, B * N);
+    check_probe(u, x, t, cls, B, eps, B * N);
 
     /* batch independence: item 1 alone gives what it gave inside the batch */
     float one[N];
