@@ -13,7 +13,9 @@
 #      gradients (1e-5 of the largest), and after 4 optimiser steps (warm-up, cosine lr decay,
 #      weight decay, clipping, EMA) the same weights and EMA (1e-6 absolute where the gradient is
 #      above 1e-4 of its largest, 0.05 lr elsewhere: Adam normalises rounding noise) — UNet and MLP;
-#   4. distributed: a two-process gloo DDP run (torchrun) of 4 steps on a generated folder of
+#   4. data: a folder of PNGs (wide, tall, small; grey, grey+alpha, RGB, RGBA) read by the twin
+#      gives `train --images`'s bytes exactly (twin_ref folder), at 32 and 28, grey and RGB;
+#   5. distributed: a two-process gloo DDP run (torchrun) of 4 steps on a generated folder of
 #      RGB PNGs (3 classes) gives the weights and EMA of one process with the same global batch
 #      (99.9 % within 1e-6, all within 0.05 lr), resuming from a checkpoint continues exactly
 #      (bit for bit), and the export loads in C with the folder's class names and the twin's
@@ -259,14 +261,16 @@ def test_training(tmp):
 
 # ---- 4. distributed, resume, export ----
 
-def png(path, rgb):
-    """An 8-bit RGB PNG with filter types 0..4 by row, to exercise the twin's decoder."""
-    h, w, _ = rgb.shape
-    rows, prev = [], np.zeros(w * 3, np.int32)
+def png(path, img):
+    """An 8-bit PNG (img (H, W, C): C 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA) with filter types 0..4
+    by row, to exercise the twin's decoder."""
+    img = img if img.ndim == 3 else img[:, :, None]
+    h, w, c = img.shape
+    rows, prev = [], np.zeros(w * c, np.int32)
     for y in range(h):
-        cur, kind = rgb[y].astype(np.int32).ravel(), y % 5
-        left = np.concatenate([np.zeros(3, np.int32), cur[:-3]])
-        upleft = np.concatenate([np.zeros(3, np.int32), prev[:-3]])
+        cur, kind = img[y].astype(np.int32).ravel(), y % 5
+        left = np.concatenate([np.zeros(c, np.int32), cur[:-c]])
+        upleft = np.concatenate([np.zeros(c, np.int32), prev[:-c]])
         if kind == 4:
             pa, pb, pc = np.abs(prev - upleft), np.abs(left - upleft), np.abs(left + prev - 2 * upleft)
             pred = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, prev, upleft))
@@ -275,9 +279,37 @@ def png(path, rgb):
         rows.append(bytes([kind]) + ((cur - pred) & 255).astype(np.uint8).tobytes())
         prev = cur
     chunk = lambda k, d: struct.pack(">I", len(d)) + k + d + struct.pack(">I", zlib.crc32(k + d))  # noqa: E731
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
     with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0)) +
                 chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b""))
+
+
+def test_folder_bytes(tmp):
+    """The twin reads a folder of PNGs into the same bytes as `train --images` (twin_ref folder):
+    wide, tall and small images (letterboxed, area-filtered up and down), alpha, grey and colour."""
+    from diffuscope_torch.data import load_image_folder
+    root, rng = os.path.join(tmp, "mixed"), np.random.default_rng(5)
+    shapes = {"cats": [(13, 20, 3), (40, 37, 4)], "dogs": [(30, 9, 2), (7, 7, 1)], "owls": [(64, 64, 3), (33, 50, 4)]}
+    for name, sizes in shapes.items():
+        os.makedirs(os.path.join(root, name))
+        for i, shape in enumerate(sizes):
+            png(os.path.join(root, name, f"{i}.png"), rng.integers(0, 256, shape).astype(np.uint8))
+    for size, channels in ((32, 3), (28, 1), (32, 1)):
+        out = os.path.join(tmp, f"folder-{size}-{channels}.bin")
+        run([REF, "folder", root, str(size), str(channels), out])
+        raw = open(out, "rb").read()
+        n, c, k = struct.unpack_from("<3I", raw)
+        names = [raw[12 + 32 * i: 12 + 32 * (i + 1)].rstrip(b"\0").decode() for i in range(k)]
+        at = 12 + 32 * k
+        ref = np.frombuffer(raw, np.uint8, n * c * size * size, at).reshape(n, c, size, size)
+        labels = np.frombuffer(raw, np.uint8, n, at + ref.size)
+        ds = load_image_folder(root, size, channels)
+        mine = np.rint((ds.x + 1) * 127.5).astype(np.int64)
+        diff = int(np.abs(mine - ref).max()) if mine.shape == ref.shape else -1
+        check(mine.shape == ref.shape and diff == 0 and names == ds.class_names and
+              np.array_equal(labels, ds.labels), f"folder of 6 PNGs at {size}x{size}, {channels} channel(s): twin vs C "
+              f"bytes, largest difference {diff} (shapes {mine.shape} {ref.shape}), classes {ds.class_names} vs {names}")
 
 
 def make_folder(root):
@@ -355,7 +387,7 @@ def main():
     torch.set_num_threads(2)
     print(f"PyTorch {torch.__version__}")
     with tempfile.TemporaryDirectory() as tmp:
-        for test in (test_forward, test_files, test_training, test_distributed):
+        for test in (test_forward, test_files, test_training, test_folder_bytes, test_distributed):
             test(tmp)
     if failures:
         sys.exit(f"test_twin: {len(failures)} check(s) failed:\n  " + "\n  ".join(failures))

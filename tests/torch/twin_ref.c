@@ -12,6 +12,10 @@
  *       tools/cmd_train.c configures it). OUT: f64 loss and f64 gradient norm of the first
  *       step, the first step's gradient (P) f32 before clipping, then the parameters (P) and
  *       their EMA (P) after the last step, in the file's tensor order.
+ *   twin_ref folder DIR SIZE CHANNELS OUT.bin
+ *       the training set `train --images DIR` reads (tools/image_folder.h; CHANNELS 0 = the
+ *       images' own). OUT: u32 n, channels, n_classes, then the class names (32 bytes each,
+ *       NUL-padded), the pixels (n, channels, SIZE, SIZE) u8 and the labels (n) u8.
  * Not here: the comparison and its tolerances (test_twin.py), the twin (tools/torch/). */
 #include <math.h>
 #include <stdint.h>
@@ -20,6 +24,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "image_folder.h"
 #include "kernels_grad.h"
 #include "mlp_train.h"
 #include "model.h"
@@ -141,10 +146,31 @@ done:
     return rc;
 }
 
+/* the folder mode: the C trainer's decoded set, for the twin's loader to be compared with */
+static int dump_folder(const char *dir, int size, int channels, const char *out) {
+    image_folder set;
+    const image_folder_opts opts = {.size = size, .channels = channels, .skip_bad = 0, .quiet = 1};
+    if (image_folder_load(dir, &opts, &set)) {
+        image_folder_free(&set);
+        return die(dir);
+    }
+    uint32_t head[3] = {(uint32_t)set.n, (uint32_t)set.channels, (uint32_t)set.n_classes};
+    char names[IMAGE_FOLDER_MAX_CLASSES][32] = {{0}};
+    for (int k = 0; k < set.n_classes; k++) strncpy(names[k], set.class_names[k], 31);
+    FILE *f = fopen(out, "wb");
+    int rc = !f || fwrite(head, sizeof head, 1, f) != 1 || fwrite(names, 32, (size_t)set.n_classes, f) != (size_t)set.n_classes ||
+             fwrite(set.pixels, (size_t)set.item, (size_t)set.n, f) != (size_t)set.n ||
+             fwrite(set.labels, 1, (size_t)set.n, f) != (size_t)set.n;
+    if (f && fclose(f)) rc = 1;
+    image_folder_free(&set);
+    return rc ? die(out) : 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 6 && !strcmp(argv[1], "folder")) return dump_folder(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
     int is_step = argc == 13 && !strcmp(argv[1], "step");
     if (!is_step && !(argc == 5 && !strcmp(argv[1], "forward"))) {
-        fputs("usage: twin_ref forward WEIGHTS IN OUT | twin_ref step WEIGHTS IN OUT STEPS LR WD WARMUP DECAY MIN_LR CLIP EMA\n", stderr);
+        fputs("usage: twin_ref forward WEIGHTS IN OUT | twin_ref step WEIGHTS IN OUT STEPS LR WD WARMUP DECAY MIN_LR CLIP EMA | twin_ref folder DIR SIZE CHANNELS OUT\n", stderr);
         return 2;
     }
     size_t nw, nb;

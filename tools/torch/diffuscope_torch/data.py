@@ -14,7 +14,7 @@ import numpy as np
 FASHION_DIR = os.environ.get("DS_FASHION_DIR", "/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot"]
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")  # what the C trainer reads
 
 
 class Dataset:
@@ -124,82 +124,122 @@ def decode_png(data, name="image"):
 
 
 def _read_image(path):
+    """(H, W, comp) uint8 as stored: comp 1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha."""
     with open(path, "rb") as f:
         data = f.read()
+    if not data:
+        raise ValueError(f"{path}: an empty file")
     if data[:8] == b"\x89PNG\r\n\x1a\n":
-        img = decode_png(data, path)
-    else:
-        try:
-            from PIL import Image
-        except ImportError:
-            raise ValueError(f"{path}: only PNG is decoded without Pillow (apt-get install python3-pil)") from None
-        import io
-        try:
-            with Image.open(io.BytesIO(data)) as im:
-                img = np.asarray(im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else "RGB"))
-        except Exception as e:  # Pillow raises several kinds for a bad file
-            raise ValueError(f"{path}: not an image Pillow can decode ({type(e).__name__})") from None
-    if img.shape[2] in (2, 4):  # alpha: composite on white, the usual page background
-        alpha = img[:, :, -1:].astype(np.float32) / 255
-        img = (img[:, :, :-1].astype(np.float32) * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
-    return img
+        return decode_png(data, path)
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ValueError(f"{path}: only PNG is decoded without Pillow (apt-get install python3-pil)") from None
+    import io
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            mode = {"L": "L", "LA": "LA", "RGB": "RGB", "RGBA": "RGBA", "P": "RGBA"}.get(im.mode, "RGB")
+            img = np.asarray(im.convert(mode))
+    except Exception as e:  # Pillow raises several kinds for a bad file
+        raise ValueError(f"{path}: not an image Pillow can decode ({type(e).__name__})") from None
+    return img.reshape(img.shape[0], img.shape[1], -1)
 
 
-def fit_square(img, size):
-    """Centre-crop to a square, then an area (box) filter down, or nearest up, to size × size."""
+def _convert(img, channels):
+    """tools/image_folder.c's convert_row: alpha composited over black, grey = 0.299 R + 0.587 G +
+    0.114 B, grey copied to RGB, all in float32 in C's order. (channels, H, W) float32."""
+    comp = img.shape[2]
+    px = img.astype(np.float32)
+    a = px[:, :, comp - 1] / np.float32(255) if comp in (2, 4) else np.float32(1)
+    r = px[:, :, 0] * a
+    g, b = (px[:, :, 1] * a, px[:, :, 2] * a) if comp >= 3 else (r, r)
+    if channels == 1:
+        return ((np.float32(0.299) * r + np.float32(0.587) * g + np.float32(0.114) * b) if comp >= 3 else r)[None]
+    return np.stack([r, g, b])
+
+
+def _area(src, n_out, axis):
+    """image_folder.c's area_1d along axis: output i averages source [i, i+1)·n_in/n_out weighted
+    by overlap, summed in double in increasing source order (so the bytes equal C's), stored as float32."""
+    n_in = src.shape[axis]
+    scale = n_in / n_out
+    taps = []  # per output: [(j, weight)] in increasing j
+    for i in range(n_out):
+        a, b = i * scale, (i + 1) * scale
+        row, j = [], int(a)
+        while j < n_in and j < b:
+            row.append((j, min(j + 1, b) - max(j, a)))
+            j += 1
+        taps.append(row)
+    K = max(len(t) for t in taps)
+    J = np.array([[t[min(k, len(t) - 1)][0] for k in range(K)] for t in taps])
+    W = np.array([[t[k][1] if k < len(t) else 0.0 for k in range(K)] for t in taps])
+    shape = [1] * src.ndim
+    shape[axis] = n_out
+    total = np.zeros(src.shape[:axis] + (n_out,) + src.shape[axis + 1:], np.float64)
+    for k in range(K):
+        total += W[:, k].reshape(shape) * np.take(src, J[:, k], axis=axis).astype(np.float64)
+    return (total / scale).astype(np.float32)
+
+
+def fit_image(img, channels, size):
+    """The C trainer's image_folder_fit: resized with an area filter so that the longer side is
+    size (aspect kept), centred on a black size × size square, rounded to bytes. (channels, size, size) uint8."""
     h, w = img.shape[:2]
-    s = min(h, w)
-    img = img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s].astype(np.float64)
-    if s == size:
-        return img
-    if s < size:
-        idx = np.arange(size) * s // size
-        return img[idx][:, idx]
-    edges = np.arange(size + 1) * s / size  # each output pixel averages its share of input pixels
-    weight = np.clip(np.minimum(edges[1:, None], np.arange(1, s + 1)[None, :]) -
-                     np.maximum(edges[:-1, None], np.arange(s)[None, :]), 0, None) / (s / size)
-    return np.einsum("ij,jkc,lk->ilc", weight, img, weight)
+    longer = max(w, h)
+    bw = max(1, int(np.floor(w * size / longer + 0.5)))
+    bh = max(1, int(np.floor(h * size / longer + 0.5)))
+    ox, oy = (size - bw) // 2, (size - bh) // 2
+    fitted = _area(_area(_convert(img, channels), bw, 2), bh, 1)
+    out = np.zeros((channels, size, size), np.uint8)
+    out[:, oy:oy + bh, ox:ox + bw] = np.clip(np.floor(fitted.astype(np.float64) + 0.5), 0, 255).astype(np.uint8)
+    return out
 
 
 def load_image_folder(folder, size, channels=0, on_bad="refuse"):
-    """One class per subfolder (sorted names), or the images of the folder itself and no class.
-    channels: 1 (grey), 3 (RGB), 0 = 3 if any image has colour. on_bad: refuse (raise, naming
+    """What `diffuscope train --images` reads (tools/image_folder.h), with the same bytes for PNG
+    files (JPEG goes through Pillow, whose decoder may differ from stb_image's by a few levels):
+    one class per subfolder (sorted names, at most 10), or the images of the folder itself as one
+    class named after the folder; names starting with '.' skipped. channels: 1 (grey), 3 (RGB), or
+    0 = the images' own (the majority; an odd one is a bad image). on_bad: refuse (raise, naming
     every bad file) or skip (list them and go on)."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"{folder}: not a folder")
-    subdirs = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)) and not d.startswith("."))
+    subdirs = sorted((d for d in os.listdir(folder) if not d.startswith(".") and os.path.isdir(os.path.join(folder, d))),
+                     key=os.fsencode)
+    if len(subdirs) > 10:
+        raise ValueError(f"{folder}: {len(subdirs)} class folders, at most 10")
     groups = [(i, os.path.join(folder, d)) for i, d in enumerate(subdirs)] or [(0, folder)]
-    images, labels, bad = [], [], []
+    names = subdirs or [os.path.basename(os.path.normpath(os.path.abspath(folder)))[:31] or "images"]
+    files, bad = [], []
     for label, path in groups:
-        for name in sorted(os.listdir(path)):
-            if not name.lower().endswith(IMAGE_EXTENSIONS):
-                continue
+        for name in sorted(os.listdir(path), key=os.fsencode):
             file = os.path.join(path, name)
+            if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS) or not os.path.isfile(file):
+                continue
             try:
-                images.append(_read_image(file))
-                labels.append(label)
+                files.append((_read_image(file), label, file))
             except (ValueError, OSError, zlib.error) as e:
                 bad.append(str(e) if file in str(e) else f"{file}: {e}")
+    stored = [3 if img.shape[2] >= 3 else 1 for img, _, _ in files]
+    if not channels:
+        channels = 1 if stored.count(1) > stored.count(3) else 3
+        kind = {1: "greyscale", 3: "colour"}
+        for (img, _, file), c in zip(files, stored):
+            if c != channels:
+                bad.append(f"{file}: {kind[c]}, but most images are {kind[channels]}: give --channels 1 or 3 to convert them all")
+        files = [f for f, c in zip(files, stored) if c == channels]
     if bad and on_bad != "skip":
         raise ValueError("bad images (pass --bad-images skip to leave them out):\n  " + "\n  ".join(bad))
     for b in bad:
         print(f"skipped: {b}")
-    if not images:
+    if not files:
         raise ValueError(f"{folder}: no decodable images ({', '.join(IMAGE_EXTENSIONS)}) found")
-    colour = any(img.shape[2] == 3 and not (np.array_equal(img[..., 0], img[..., 1]) and
-                                           np.array_equal(img[..., 0], img[..., 2])) for img in images)
-    channels = channels or (3 if colour else 1)
-    out = np.empty((len(images), channels, size, size), np.float32)
-    for i, img in enumerate(images):
-        if channels == 1 and img.shape[2] == 3:  # ITU-R BT.601 luma
-            img = img.astype(np.float64) @ np.array([[0.299], [0.587], [0.114]])
-        elif channels == 3 and img.shape[2] == 1:
-            img = np.repeat(img, 3, axis=2)
-        out[i] = np.moveaxis(fit_square(img, size), 2, 0) / 127.5 - 1
-    names = subdirs if subdirs else []
-    if len(names) > 256 or any(not 1 <= len(n.encode()) <= 31 for n in names):
-        raise ValueError(f"{folder}: class (subfolder) names must be 1..31 bytes, at most 256 classes")
-    return Dataset(out, np.array(labels, np.int64), names)
+    if any(not 1 <= len(n.encode()) <= 31 for n in names):
+        raise ValueError(f"{folder}: class (subfolder) names must be 1..31 bytes")
+    pixels = np.stack([fit_image(img, channels, size) for img, _, _ in files])
+    labels = np.array([label for _, label, _ in files], np.int64)
+    return Dataset(pixels.astype(np.float32) / np.float32(127.5) - np.float32(1), labels, names)
 
 
 def load_points(path):

@@ -46,7 +46,7 @@ def parse_args(argv):
     ap.add_argument("--data", default=datasets.FASHION_DIR,
                     help="unet: the Fashion-MNIST folder (default), or --images DIR; mlp: an 'x y' point file")
     ap.add_argument("--images", help="a folder of images, one class per subfolder (or none)")
-    ap.add_argument("--image-size", type=int, default=28, help="--images: the model's size (default 28)")
+    ap.add_argument("--image-size", type=int, default=32, help="--images: the model's size (default 32, as train --images)")
     ap.add_argument("--channels", type=int, choices=(0, 1, 3), default=0, help="--images: 1 grey, 3 RGB, 0 from the data")
     ap.add_argument("--bad-images", choices=("refuse", "skip"), default="refuse")
     ap.add_argument("--steps", type=int, default=10000, help="train until step N in total")
