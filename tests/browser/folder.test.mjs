@@ -1,20 +1,69 @@
-// folder.test.mjs — a model trained by `diffuscope train --images` (tests/golden/folder_rgb32.dsw:
-// 32×32 RGB, classes 'circles', 'squares', 'stripes', the sorted subfolders of the folder that
-// tests/test_image_folder_cli.c draws) in <diffuscope-sampler weights="..."> with no other
-// attribute: the class menu and captions are the file's names, and the canvas is in colour
-// (the three channels differ), from x_T to the last step. <diffuscope-blend> follows the file
-// the same way (its two class menus, its row of images in colour).
+// folder.test.mjs — a model trained by `diffuscope train --images` in <diffuscope-sampler
+// weights="..."> with no other attribute: the class menu and captions are the file's names, and
+// the canvas is in colour (the three channels differ), from x_T to the last step. The sampler's
+// model is trained here, a few steps, on a folder of RGB PNGs this test writes (subfolders
+// 'lemons', 'limes', 'plums'); <diffuscope-blend> gets tests/golden/folder_rgb32.dsw (32×32 RGB,
+// classes 'circles', 'squares', 'stripes', from tests/test_image_folder_cli.c's folder) and
+// follows it the same way (its two class menus, its row of images in colour).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { openBrowser, emptyPage, ARTIFACTS } from './browser.mjs';
-import { ROOT } from '../wasm/wasm.mjs';
+import { ROOT, cli } from '../wasm/wasm.mjs';
 
 const WEIGHTS = fs.readFileSync(path.join(ROOT, 'tests', 'golden', 'folder_rgb32.dsw'));
 
-let browser;
-test.before(async () => { browser = await openBrowser(); });
+// an RGB PNG (rgb: Uint8Array (h, w, 3)), filter 0 on every row
+function png(file, w, h, rgb) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    for (let k = 0; k < 8; k++) n = n & 1 ? 0xedb88320 ^ (n >>> 1) : n >>> 1;
+    return n >>> 0;
+  });
+  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 255] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (kind, data) => {
+    const body = Buffer.concat([Buffer.from(kind), data]), out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), body.length + 4);
+    return out;
+  };
+  const head = Buffer.alloc(13);
+  head.writeUInt32BE(w, 0); head.writeUInt32BE(h, 4); head[8] = 8; head[9] = 2;
+  const rows = Buffer.alloc(h * (1 + 3 * w));
+  for (let y = 0; y < h; y++) Buffer.from(rgb.subarray(y * w * 3, (y + 1) * w * 3)).copy(rows, y * (1 + 3 * w) + 1);
+  fs.writeFileSync(file, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', head),
+    chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]));
+}
+
+// three classes of 40x30 pictures: a coloured disc at a random place on a dark ground
+const FRUIT = { lemons: [240, 220, 40], limes: [80, 200, 60], plums: [120, 40, 150] };
+function trainOnFolder() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ds-folder-'));
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (const [name, colour] of Object.entries(FRUIT)) {
+    fs.mkdirSync(path.join(dir, 'pictures', name), { recursive: true });
+    for (let i = 0; i < 8; i++) {
+      const w = 40, h = 30, cx = 10 + 20 * rand(), cy = 8 + 14 * rand(), r = 6 + 4 * rand(), rgb = new Uint8Array(w * h * 3);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++)
+          for (let c = 0; c < 3; c++) rgb[(y * w + x) * 3 + c] = (x - cx) ** 2 + (y - cy) ** 2 < r * r ? colour[c] : 20;
+      png(path.join(dir, 'pictures', name, `${i}.png`), w, h, rgb);
+    }
+  }
+  const out = path.join(dir, 'fruit.dsw');
+  cli(['train', '--model', 'unet', '--images', path.join(dir, 'pictures'), '--out', out, '--checkpoint', path.join(dir, 'fruit.ckpt'),
+    '--steps', '30', '--batch', '12', '--shard', '4', '--base', '8', '--mult', '1,2,2', '--groups', '4', '--temb', '16',
+    '--warmup', '5', '--lr', '2e-3', '--log-every', '1000']);
+  return { bytes: fs.readFileSync(out), dir };
+}
+
+let browser, fruit;
+test.before(async () => { fruit = trainOnFolder(); browser = await openBrowser(); });
+test.after(() => fs.rmSync(fruit.dir, { recursive: true, force: true }));
 test.after(async () => { await browser.close(); });
 
 // the share of the canvas's x_t and x̂_0 tiles whose pixels are coloured (channels apart by > 40)
@@ -26,21 +75,21 @@ const colouredShare = (widget) => widget.locator('canvas.ds-sampler-canvas').eva
   return coloured / (d.length / 4);
 });
 
-test('a folder-trained RGB 32x32 model: the sampler shows its class names and draws in colour', async () => {
+test('a model trained here by train --images (RGB 32x32): the sampler shows its class names and draws in colour', async () => {
   const page = await emptyPage(browser, 'folder', ['diffuscope-sampler']);
-  const url = new URL('data/folder_rgb32.dsw', page.url()).href;
-  await page.route(url, (route) => route.fulfill({ contentType: 'application/octet-stream', body: WEIGHTS }));
+  const url = new URL('data/fruit.dsw', page.url()).href;
+  await page.route(url, (route) => route.fulfill({ contentType: 'application/octet-stream', body: fruit.bytes }));
   await page.evaluate(() => {
     const el = document.createElement('diffuscope-sampler');
-    el.setAttribute('weights', 'data/folder_rgb32.dsw');
+    el.setAttribute('weights', 'data/fruit.dsw');
     el.id = 'under-test';
     document.body.prepend(el);
   });
   const w = page.locator('#under-test');
   await w.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
   const options = await w.locator('select[aria-label=class] option').allTextContents();
-  assert.deepEqual(options, ['one of each class', 'circles', 'squares', 'stripes', 'any (unconditional)']);
-  assert.equal(await w.evaluate((el) => el.dataset.classes), 'circles\nsquares\nstripes');
+  assert.deepEqual(options, ['one of each class', 'lemons', 'limes', 'plums', 'any (unconditional)']);
+  assert.equal(await w.evaluate((el) => el.dataset.classes), 'lemons\nlimes\nplums');
   const start = await colouredShare(w);
   assert.ok(start > 0.3, `x_T of an RGB model is coloured noise (${(100 * start).toFixed(0)} % coloured pixels)`);
 
