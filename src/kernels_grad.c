@@ -152,12 +152,14 @@ void ds_groupnorm_silu_backward(const float *x, const float *gamma, const float 
                 int c = g * cpg + cc;
                 size_t base = ((size_t)b * C + c) * HW;
                 double gam = gamma ? gamma[c] : 1.0, sg = 0.0, sb = 0.0;
+                /* ds_silu_backward into a zeroed buffer, 0 + dy s (1 + x (1 - s)), one channel
+                 * at a time (kept apart from the sums: expf's call would spill them) */
                 for (int i = 0; i < HW; i++) {
-                    /* ds_silu_backward into a zeroed buffer: 0 + dy s (1 + x (1 - s)) */
                     float xn = norm[base + i], s = 1.0f / (1.0f + expf(-xn));
-                    float dn = 0.0f + d_act[base + i] * (s * (1.0f + xn * (1.0f - s)));
-                    d_norm[base + i] = dn;
-                    double xhat = (x[base + i] - mu) * rs, d = dn;
+                    d_norm[base + i] = 0.0f + d_act[base + i] * (s * (1.0f + xn * (1.0f - s)));
+                }
+                for (int i = 0; i < HW; i++) {
+                    double xhat = (x[base + i] - mu) * rs, d = d_norm[base + i];
                     sb += d;
                     sg += d * xhat;
                 }
