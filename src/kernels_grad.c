@@ -17,14 +17,20 @@ size_t ds_conv2d_backward_scratch_floats(int C_in, int H, int W, int C_out, int 
     return 2 * CKK * P + P * C_out + CKK * C_out;
 }
 
-/* out (cols, rows) = in (rows, cols)^T, in blocks of 8 for the cache */
-static void transpose(const float *in, float *out, int rows, int cols) {
-    for (int r0 = 0; r0 < rows; r0 += 8)
-        for (int c0 = 0; c0 < cols; c0 += 8) {
-            int r1 = r0 + 8 < rows ? r0 + 8 : rows, c1 = c0 + 8 < cols ? c0 + 8 : cols;
-            for (int r = r0; r < r1; r++)
-                for (int c = c0; c < c1; c++) out[(long)c * rows + r] = in[(long)r * cols + c];
+/* dy of one image (C_out, P) -> the B operand of the weight-gradient GEMM, dy^T (P, C_out),
+ * stored as column panels of DW_PANEL outputs: panel j0 is (P, w) contiguous, w = DW_PANEL or
+ * the remainder. Each GEMM call then streams one contiguous panel (a cache line per k) instead
+ * of a strided column block of the whole dy^T. */
+#define DW_PANEL 16
+static void transpose_panels(const float *dy, float *panels, int C_out, int P) {
+    for (int j0 = 0; j0 < C_out; j0 += DW_PANEL) {
+        const int w = C_out - j0 < DW_PANEL ? C_out - j0 : DW_PANEL;
+        float *pan = panels + (size_t)j0 * P;
+        for (int o = 0; o < w; o++) {
+            const float *row = dy + (size_t)(j0 + o) * P;
+            for (int p = 0; p < P; p++) pan[(size_t)p * w + o] = row[p];
         }
+    }
 }
 
 /* Input channels per block of the im2col rows: the block's columns (cb * K * K rows of P
@@ -53,13 +59,19 @@ void ds_conv2d_backward(const float *x, const float *w, const float *dy, float *
         const float *xb = x + (size_t)b * C_in * HW;
         const float *dyb = dy + (size_t)b * C_out * P;
         if (dw) {
-            transpose(dyb, dyT, C_out, P);
-            if (direct)
-                ds_gemm(0, 0, CKK, C_out, P, xb, P, dyT, C_out, dwT, C_out, 1);
-            for (int c0 = 0; !direct && c0 < C_in; c0 += cb) {
-                const int n = C_in - c0 < cb ? C_in - c0 : cb;
-                ds_im2col(xb + (size_t)c0 * HW, col, n, H, W, K, stride);
-                ds_gemm(0, 0, n * KK, C_out, P, col, P, dyT, C_out, dwT + (size_t)c0 * KK * C_out, C_out, 1);
+            transpose_panels(dyb, dyT, C_out, P);
+            for (int c0 = 0; c0 < C_in; c0 += direct ? C_in : cb) {
+                const int n = direct ? C_in : C_in - c0 < cb ? C_in - c0 : cb;
+                const float *cols = xb;
+                if (!direct) {
+                    ds_im2col(xb + (size_t)c0 * HW, col, n, H, W, K, stride);
+                    cols = col;
+                }
+                for (int j0 = 0; j0 < C_out; j0 += DW_PANEL) {
+                    const int w = C_out - j0 < DW_PANEL ? C_out - j0 : DW_PANEL;
+                    ds_gemm(0, 0, n * KK, w, P, cols, P, dyT + (size_t)j0 * P, w, dwT + (size_t)c0 * KK * C_out + j0,
+                            C_out, 1);
+                }
             }
         }
         if (dx) {
