@@ -113,10 +113,15 @@ void ds_linear_backward(const float *x, const float *W, const float *dy, float *
     }
 }
 
-void ds_groupnorm_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
-                           const float *dy, float *dx, float *dgamma, float *dbeta, int B, int C, int HW, int G) {
+/* GroupNorm backward over dy, or (norm non-NULL) over the SiLU gradient d_norm made here one
+ * channel at a time from d_act: ds_silu_backward into a zeroed buffer, 0 + dy s (1 + x (1 - s)),
+ * in its own loop before the sums (expf's call would spill the double accumulators). */
+static void groupnorm_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
+                               const float *dy, const float *norm, float *d_norm, float *dx, float *dgamma,
+                               float *dbeta, int B, int C, int HW, int G) {
     int cpg = C / G;
     double n = (double)cpg * HW;
+    const float *d_in = norm ? d_norm : dy;
     for (int b = 0; b < B; b++) {
         for (int g = 0; g < G; g++) {
             double mu = mean[b * G + g], rs = rstd[b * G + g];
@@ -126,8 +131,12 @@ void ds_groupnorm_backward(const float *x, const float *gamma, const float *mean
                 int c = g * cpg + cc;
                 size_t base = ((size_t)b * C + c) * HW;
                 double gam = gamma ? gamma[c] : 1.0, sg = 0.0, sb = 0.0;
+                for (int i = 0; norm && i < HW; i++) {
+                    float xn = norm[base + i], s = 1.0f / (1.0f + expf(-xn));
+                    d_norm[base + i] = 0.0f + dy[base + i] * (s * (1.0f + xn * (1.0f - s)));
+                }
                 for (int i = 0; i < HW; i++) {
-                    double xhat = (x[base + i] - mu) * rs, d = dy[base + i];
+                    double xhat = (x[base + i] - mu) * rs, d = d_in[base + i];
                     sb += d;
                     sg += d * xhat;
                 }
@@ -144,55 +153,22 @@ void ds_groupnorm_backward(const float *x, const float *gamma, const float *mean
                 double gam = gamma ? gamma[c] : 1.0;
                 for (int i = 0; i < HW; i++) {
                     double xhat = (x[base + i] - mu) * rs;
-                    dx[base + i] += (float)(rs * (dy[base + i] * gam - mean_d - xhat * mean_dx));
+                    dx[base + i] += (float)(rs * (d_in[base + i] * gam - mean_d - xhat * mean_dx));
                 }
             }
         }
     }
 }
 
+void ds_groupnorm_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
+                           const float *dy, float *dx, float *dgamma, float *dbeta, int B, int C, int HW, int G) {
+    groupnorm_backward(x, gamma, mean, rstd, dy, NULL, NULL, dx, dgamma, dbeta, B, C, HW, G);
+}
+
 void ds_groupnorm_silu_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
                                 const float *norm, const float *d_act, float *d_norm, float *dx, float *dgamma,
                                 float *dbeta, int B, int C, int HW, int G) {
-    int cpg = C / G;
-    double n = (double)cpg * HW;
-    for (int b = 0; b < B; b++) {
-        for (int g = 0; g < G; g++) {
-            double mu = mean[b * G + g], rs = rstd[b * G + g];
-            double sum_d = 0.0, sum_dx = 0.0;
-            for (int cc = 0; cc < cpg; cc++) {
-                int c = g * cpg + cc;
-                size_t base = ((size_t)b * C + c) * HW;
-                double gam = gamma ? gamma[c] : 1.0, sg = 0.0, sb = 0.0;
-                /* ds_silu_backward into a zeroed buffer, 0 + dy s (1 + x (1 - s)), one channel
-                 * at a time (kept apart from the sums: expf's call would spill them) */
-                for (int i = 0; i < HW; i++) {
-                    float xn = norm[base + i], s = 1.0f / (1.0f + expf(-xn));
-                    d_norm[base + i] = 0.0f + d_act[base + i] * (s * (1.0f + xn * (1.0f - s)));
-                }
-                for (int i = 0; i < HW; i++) {
-                    double xhat = (x[base + i] - mu) * rs, d = d_norm[base + i];
-                    sb += d;
-                    sg += d * xhat;
-                }
-                if (dgamma) dgamma[c] += (float)sg;
-                if (dbeta) dbeta[c] += (float)sb;
-                sum_d += sb * gam;
-                sum_dx += sg * gam;
-            }
-            if (!dx) continue;
-            double mean_d = sum_d / n, mean_dx = sum_dx / n;
-            for (int cc = 0; cc < cpg; cc++) {
-                int c = g * cpg + cc;
-                size_t base = ((size_t)b * C + c) * HW;
-                double gam = gamma ? gamma[c] : 1.0;
-                for (int i = 0; i < HW; i++) {
-                    double xhat = (x[base + i] - mu) * rs;
-                    dx[base + i] += (float)(rs * (d_norm[base + i] * gam - mean_d - xhat * mean_dx));
-                }
-            }
-        }
-    }
+    groupnorm_backward(x, gamma, mean, rstd, d_act, norm, d_norm, dx, dgamma, dbeta, B, C, HW, G);
 }
 
 void ds_silu_backward(const float *x, const float *dy, float *dx, long n) {
