@@ -96,6 +96,45 @@ static inline __attribute__((always_inline)) void tile_column(int NV, int M, int
     for (; i0 < M; i0++) tile(1, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
 }
 
+/* The last nt < VF_LANES columns of gemm_b_rows (the 4 of 196 pixels at 14x14, the 1 of 49 at
+ * 7x7, the single output channel of conv_out's weight gradient): vectors over VF_LANES rows of
+ * C instead, one accumulator per column, so the nt sums run side by side rather than one
+ * latency-bound scalar chain at a time. Each lane sums its element's K products in k order
+ * from zero, mul then add, then adds the old C: the tiles' operations, so the result is the
+ * same bits. op(A)'s column k for VF_LANES rows is contiguous when A is stored (K, M)
+ * (sa_i = 1: the backward's w^T dy), else gathered. */
+static void gemm_tail_columns(int M, int nt, int K, const float *A, long sa_i, long sa_k, const float *B, long ldb,
+                              float *C, long ldc, int accumulate) {
+    int i0 = 0;
+    for (; i0 + VF_LANES <= M; i0 += VF_LANES) {
+        vf acc[VF_LANES];
+        for (int t = 0; t < nt; t++) acc[t] = vf_zero();
+        for (int k = 0; k < K; k++) {
+            const float *a = A + i0 * sa_i + k * sa_k, *brow = B + k * ldb;
+            float g[VF_LANES];
+            if (sa_i != 1)
+                for (int r = 0; r < VF_LANES; r++) g[r] = a[r * sa_i];
+            const vf av = vf_load(sa_i == 1 ? a : g);
+            for (int t = 0; t < nt; t++) acc[t] = vf_add(acc[t], vf_mul(av, vf_set1(brow[t])));
+        }
+        for (int t = 0; t < nt; t++) {
+            float sum[VF_LANES];
+            vf_store(sum, acc[t]);
+            for (int r = 0; r < VF_LANES; r++) {
+                float *c = C + (i0 + r) * ldc + t;
+                *c = accumulate ? *c + sum[r] : sum[r];
+            }
+        }
+    }
+    for (; i0 < M; i0++) /* the last rows, one element at a time */
+        for (int t = 0; t < nt; t++) {
+            float sum = 0.0f;
+            for (int k = 0; k < K; k++) sum += A[i0 * sa_i + k * sa_k] * B[k * ldb + t];
+            float *c = C + i0 * ldc + t;
+            *c = accumulate ? *c + sum : sum;
+        }
+}
+
 static void gemm_b_rows(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
                         int ldc, int accumulate) {
     const long sa_i = trans_a ? 1 : lda, sa_k = trans_a ? lda : 1;
@@ -103,14 +142,7 @@ static void gemm_b_rows(int trans_a, int M, int N, int K, const float *A, int ld
     for (; j0 + NR <= N; j0 += NR) tile_column(2, M, K, A, sa_i, sa_k, B + j0, ldb, C + j0, ldc, accumulate);
     for (; j0 + VF_LANES <= N; j0 += VF_LANES)
         tile_column(1, M, K, A, sa_i, sa_k, B + j0, ldb, C + j0, ldc, accumulate);
-    for (; j0 < N; j0++) { /* the last columns, one at a time, k in order */
-        for (int i = 0; i < M; i++) {
-            float sum = 0.0f;
-            for (int k = 0; k < K; k++) sum += A[i * sa_i + k * sa_k] * B[(long)k * ldb + j0];
-            float *c = C + (long)i * ldc + j0;
-            *c = accumulate ? *c + sum : sum;
-        }
-    }
+    if (j0 < N) gemm_tail_columns(M, N - j0, K, A, sa_i, sa_k, B + j0, ldb, C + j0, ldc, accumulate);
 }
 
 /* op(B) transposed, A not: C[i][j] = dot(A row i, B row j), both contiguous in k. Tiles of

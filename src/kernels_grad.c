@@ -17,44 +17,72 @@ size_t ds_conv2d_backward_scratch_floats(int C_in, int H, int W, int C_out, int 
     return 2 * CKK * P + P * C_out + CKK * C_out;
 }
 
-/* out (cols, rows) = in (rows, cols)^T, in blocks of 8 for the cache */
-static void transpose(const float *in, float *out, int rows, int cols) {
-    for (int r0 = 0; r0 < rows; r0 += 8)
-        for (int c0 = 0; c0 < cols; c0 += 8) {
-            int r1 = r0 + 8 < rows ? r0 + 8 : rows, c1 = c0 + 8 < cols ? c0 + 8 : cols;
-            for (int r = r0; r < r1; r++)
-                for (int c = c0; c < c1; c++) out[(long)c * rows + r] = in[(long)r * cols + c];
+/* dy of one image (C_out, P) -> the B operand of the weight-gradient GEMM, dy^T (P, C_out),
+ * stored as column panels of DW_PANEL outputs: panel j0 is (P, w) contiguous, w = DW_PANEL or
+ * the remainder. Each GEMM call then streams one contiguous panel (a cache line per k) instead
+ * of a strided column block of the whole dy^T. */
+#define DW_PANEL 16
+static void transpose_panels(const float *dy, float *panels, int C_out, int P) {
+    for (int j0 = 0; j0 < C_out; j0 += DW_PANEL) {
+        const int w = C_out - j0 < DW_PANEL ? C_out - j0 : DW_PANEL;
+        float *pan = panels + (size_t)j0 * P;
+        for (int o = 0; o < w; o++) {
+            const float *row = dy + (size_t)(j0 + o) * P;
+            for (int p = 0; p < P; p++) pan[(size_t)p * w + o] = row[p];
         }
+    }
+}
+
+/* Input channels per block of the im2col rows: the block's columns (cb * K * K rows of P
+ * pixels) and their gradient stay in L2 (about 64 kB each) while the GEMMs stream past them,
+ * instead of a whole image's im2col (2.7 MB for 96 channels at 28x28) round-tripping through
+ * L3. An even count of channels gives 3x3 blocks of 18 rows, whole register tiles of 6 rows.
+ * Rows of different channels never mix in a GEMM output or in col2im, so the blocking changes
+ * no result. */
+#define CONV_BWD_BLOCK_FLOATS 16384
+static int channel_block(int C_in, int KK, int P) {
+    int cb = CONV_BWD_BLOCK_FLOATS / (KK * P);
+    if (cb > 2) cb &= ~1;
+    return cb < 1 ? 1 : cb > C_in ? C_in : cb;
 }
 
 void ds_conv2d_backward(const float *x, const float *w, const float *dy, float *dx, float *dw, float *db,
                         float *scratch, int B, int C_in, int H, int W, int C_out, int K, int stride) {
     int Ho = ds_conv2d_out_size(H, K, stride), Wo = ds_conv2d_out_size(W, K, stride);
-    int P = Ho * Wo, CKK = C_in * K * K;
+    int P = Ho * Wo, KK = K * K, CKK = C_in * KK, HW = H * W;
     int direct = (K == 1 && stride == 1); /* a 1x1 conv is a GEMM on the image itself */
+    int cb = channel_block(C_in, KK, P);
     float *col = scratch, *dcol = col + (size_t)CKK * P, *dyT = dcol + (size_t)CKK * P, *dwT = dyT + (size_t)P * C_out;
     /* dw^T (CKK, C_out) = sum over images of col (CKK, P) x dy_b^T (P, C_out), added to dw at the end */
     if (dw) memset(dwT, 0, sizeof(float) * (size_t)CKK * C_out);
     for (int b = 0; b < B; b++) {
-        const float *xb = x + (size_t)b * C_in * H * W;
+        const float *xb = x + (size_t)b * C_in * HW;
         const float *dyb = dy + (size_t)b * C_out * P;
         if (dw) {
-            const float *cb = xb;
-            if (!direct) {
-                ds_im2col(xb, col, C_in, H, W, K, stride);
-                cb = col;
+            transpose_panels(dyb, dyT, C_out, P);
+            for (int c0 = 0; c0 < C_in; c0 += direct ? C_in : cb) {
+                const int n = direct ? C_in : C_in - c0 < cb ? C_in - c0 : cb;
+                const float *cols = xb;
+                if (!direct) {
+                    ds_im2col(xb + (size_t)c0 * HW, col, n, H, W, K, stride);
+                    cols = col;
+                }
+                for (int j0 = 0; j0 < C_out; j0 += DW_PANEL) {
+                    const int w = C_out - j0 < DW_PANEL ? C_out - j0 : DW_PANEL;
+                    ds_gemm(0, 0, n * KK, w, P, cols, P, dyT + (size_t)j0 * P, w, dwT + (size_t)c0 * KK * C_out + j0,
+                            C_out, 1);
+                }
             }
-            transpose(dyb, dyT, C_out, P);
-            ds_gemm(0, 0, CKK, C_out, P, cb, P, dyT, C_out, dwT, C_out, 1);
         }
         if (dx) {
-            float *dxb = dx + (size_t)b * C_in * H * W;
+            float *dxb = dx + (size_t)b * C_in * HW;
             /* dcol (CKK, P) = w^T (CKK, C_out) x dy_b (C_out, P); w stored (C_out, CKK) */
-            if (direct) {
+            if (direct)
                 ds_gemm(1, 0, C_in, P, C_out, w, C_in, dyb, P, dxb, P, 1);
-            } else {
-                ds_gemm(1, 0, CKK, P, C_out, w, CKK, dyb, P, dcol, P, 0);
-                ds_col2im(dcol, dxb, C_in, H, W, K, stride);
+            for (int c0 = 0; !direct && c0 < C_in; c0 += cb) {
+                const int n = C_in - c0 < cb ? C_in - c0 : cb;
+                ds_gemm(1, 0, n * KK, P, C_out, w + (size_t)c0 * KK, CKK, dyb, P, dcol, P, 0);
+                ds_col2im(dcol, dxb + (size_t)c0 * HW, n, H, W, K, stride);
             }
         }
         if (db) {
@@ -85,10 +113,15 @@ void ds_linear_backward(const float *x, const float *W, const float *dy, float *
     }
 }
 
-void ds_groupnorm_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
-                           const float *dy, float *dx, float *dgamma, float *dbeta, int B, int C, int HW, int G) {
+/* GroupNorm backward over dy, or (norm non-NULL) over the SiLU gradient d_norm made here one
+ * channel at a time from d_act: ds_silu_backward into a zeroed buffer, 0 + dy s (1 + x (1 - s)),
+ * in its own loop before the sums (expf's call would spill the double accumulators). */
+static void groupnorm_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
+                               const float *dy, const float *norm, float *d_norm, float *dx, float *dgamma,
+                               float *dbeta, int B, int C, int HW, int G) {
     int cpg = C / G;
     double n = (double)cpg * HW;
+    const float *d_in = norm ? d_norm : dy;
     for (int b = 0; b < B; b++) {
         for (int g = 0; g < G; g++) {
             double mu = mean[b * G + g], rs = rstd[b * G + g];
@@ -98,8 +131,12 @@ void ds_groupnorm_backward(const float *x, const float *gamma, const float *mean
                 int c = g * cpg + cc;
                 size_t base = ((size_t)b * C + c) * HW;
                 double gam = gamma ? gamma[c] : 1.0, sg = 0.0, sb = 0.0;
+                for (int i = 0; norm && i < HW; i++) {
+                    float xn = norm[base + i], s = 1.0f / (1.0f + expf(-xn));
+                    d_norm[base + i] = 0.0f + dy[base + i] * (s * (1.0f + xn * (1.0f - s)));
+                }
                 for (int i = 0; i < HW; i++) {
-                    double xhat = (x[base + i] - mu) * rs, d = dy[base + i];
+                    double xhat = (x[base + i] - mu) * rs, d = d_in[base + i];
                     sb += d;
                     sg += d * xhat;
                 }
@@ -116,11 +153,22 @@ void ds_groupnorm_backward(const float *x, const float *gamma, const float *mean
                 double gam = gamma ? gamma[c] : 1.0;
                 for (int i = 0; i < HW; i++) {
                     double xhat = (x[base + i] - mu) * rs;
-                    dx[base + i] += (float)(rs * (dy[base + i] * gam - mean_d - xhat * mean_dx));
+                    dx[base + i] += (float)(rs * (d_in[base + i] * gam - mean_d - xhat * mean_dx));
                 }
             }
         }
     }
+}
+
+void ds_groupnorm_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
+                           const float *dy, float *dx, float *dgamma, float *dbeta, int B, int C, int HW, int G) {
+    groupnorm_backward(x, gamma, mean, rstd, dy, NULL, NULL, dx, dgamma, dbeta, B, C, HW, G);
+}
+
+void ds_groupnorm_silu_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
+                                const float *norm, const float *d_act, float *d_norm, float *dx, float *dgamma,
+                                float *dbeta, int B, int C, int HW, int G) {
+    groupnorm_backward(x, gamma, mean, rstd, d_act, norm, d_norm, dx, dgamma, dbeta, B, C, HW, G);
 }
 
 void ds_silu_backward(const float *x, const float *dy, float *dx, long n) {

@@ -34,6 +34,14 @@ void ds_linear_backward(const float *x, const float *W, const float *dy, float *
 void ds_groupnorm_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
                            const float *dy, float *dx, float *dgamma, float *dbeta, int B, int C, int HW, int G);
 
+/* GroupNorm + SiLU backward (act = silu(norm), norm = groupnorm(x)) in one pass over each
+ * group: the same as ds_silu_backward(norm, d_act, d_norm zeroed) then ds_groupnorm_backward
+ * on d_norm, bit for bit, without the zeroing and a pass over memory. d_norm (B, C, HW) is
+ * scratch, overwritten with the gradient of norm; dx +=, dgamma +=, dbeta += as above. */
+void ds_groupnorm_silu_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
+                                const float *norm, const float *d_act, float *d_norm, float *dx, float *dgamma,
+                                float *dbeta, int B, int C, int HW, int G);
+
 /* SiLU backward from the forward's input x: dx += dy * s (1 + x (1 - s)), s = sigmoid(x). */
 void ds_silu_backward(const float *x, const float *dy, float *dx, long n);
 

@@ -117,11 +117,9 @@ static void resblock_backward(const ds_unet *m, const ds_unet_block_shape *shape
     memset(d_act, 0, sizeof(float) * n_out);
     ds_conv2d_backward(a->act2, w->conv2_weight, d_out, d_act, gw->conv2_weight, gw->conv2_bias, g->scratch, B, cout,
                        s, s, cout, 3, 1);
-    memset(d_norm, 0, sizeof(float) * n_out);
-    ds_silu_backward(a->norm2, d_act, d_norm, n_out);
     memset(d_h1, 0, sizeof(float) * n_out);
-    ds_groupnorm_backward(a->h1, w->norm2_weight, a->norm2_mean, a->norm2_rstd, d_norm, d_h1, gw->norm2_weight,
-                          gw->norm2_bias, B, cout, HW, G);
+    ds_groupnorm_silu_backward(a->h1, w->norm2_weight, a->norm2_mean, a->norm2_rstd, a->norm2, d_act, d_norm, d_h1,
+                               gw->norm2_weight, gw->norm2_bias, B, cout, HW, G);
     /* h1 = conv1(act1) + emb_proj[:, :, None, None], emb_proj = linear(emb_act) */
     memset(g->d_emb_proj, 0, sizeof(float) * B * cout);
     ds_add_channel_bias_backward(d_h1, g->d_emb_proj, B, cout, HW);
@@ -130,10 +128,8 @@ static void resblock_backward(const ds_unet *m, const ds_unet_block_shape *shape
     ds_conv2d_backward(a->act1, w->conv1_weight, d_h1, d_act, gw->conv1_weight, gw->conv1_bias, g->scratch, B, cin, s,
                        s, cout, 3, 1);
     /* act1 = silu(norm1), norm1 = gn1(in) */
-    memset(d_norm, 0, sizeof(float) * n_in);
-    ds_silu_backward(a->norm1, d_act, d_norm, n_in);
-    ds_groupnorm_backward(a->in, w->norm1_weight, a->norm1_mean, a->norm1_rstd, d_norm, d_in, gw->norm1_weight,
-                          gw->norm1_bias, B, cin, HW, G);
+    ds_groupnorm_silu_backward(a->in, w->norm1_weight, a->norm1_mean, a->norm1_rstd, a->norm1, d_act, d_norm, d_in,
+                               gw->norm1_weight, gw->norm1_bias, B, cin, HW, G);
 }
 
 int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_state *g, const float *d_eps, int B,
@@ -177,10 +173,8 @@ int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_stat
     memset(d_act, 0, sizeof(float) * n0);
     ds_conv2d_backward(s->out_act, w->conv_out_weight, d_eps, d_act, gw.conv_out_weight, gw.conv_out_bias, g->scratch,
                        B, C0, S, S, c->in_channels, 3, 1);
-    memset(d_norm, 0, sizeof(float) * n0);
-    ds_silu_backward(s->out_norm, d_act, d_norm, n0);
-    ds_groupnorm_backward(s->block[last].out, w->out_norm_weight, s->out_norm_mean, s->out_norm_rstd, d_norm,
-                          g->d_block_out[last], gw.out_norm_weight, gw.out_norm_bias, B, C0, (int)S2, G);
+    ds_groupnorm_silu_backward(s->block[last].out, w->out_norm_weight, s->out_norm_mean, s->out_norm_rstd, s->out_norm,
+                               d_act, d_norm, g->d_block_out[last], gw.out_norm_weight, gw.out_norm_bias, B, C0, (int)S2, G);
 
     /* up path, in reverse: levels 0..L-1, blocks R-1..0 */
     for (int l = 0; l < L; l++) {

@@ -64,7 +64,8 @@
 
 typedef enum { DS_MODEL_UNET = 1, DS_MODEL_MLP = 2 } ds_model_kind;
 /* Storage of a tensor in a file. Q8 is 8-bit with one f32 scale per output channel (dim 0);
- * a file written "as q8" keeps 1-D tensors (biases, norms) in f16. */
+ * a file written "as q8" keeps in f16 the 1-D tensors (biases, norms) and the tensors of
+ * fewer than 8 rows or 16 values per row (the UNet's conv_out and conv_in). */
 typedef enum { DS_DTYPE_F32 = 0, DS_DTYPE_F16 = 1, DS_DTYPE_Q8 = 2, DS_DTYPE_COUNT } ds_dtype;
 const char *ds_dtype_name(ds_dtype d);                 /* "f32", "f16", "q8" */
 int ds_dtype_parse(const char *name, ds_dtype *out);   /* DS_ERR naming the choices */
@@ -145,7 +146,7 @@ int ds_weights_read_tensors(const uint8_t *bytes, size_t n, const ds_param_table
 /* Serialises (kind, config, meta, table, params) as a .dsw file in dtype f32, f16 or q8 (f16
  * rounds to nearest even; values beyond the f16 range are an error; q8 quantises every tensor
  * of 2+ dimensions per output channel, scale = max|w| / 127, q = round(w / scale), and writes
- * 1-D tensors as f16). meta NULL means
+ * 1-D tensors and those of under 8 rows or 16 values per row as f16). meta NULL means
  * ds_weights_meta_default; version 1 is written when meta equals it, else version 2.
  * *out_bytes is malloc'd, the caller frees it. Returns DS_OK or DS_ERR. */
 int ds_weights_write(ds_model_kind kind, const int *config, int n_config, const ds_weights_meta *meta,

@@ -18,7 +18,8 @@
 static const char *USAGE =
     "usage: diffuscope convert --weights IN.dsw --out OUT.dsw --dtype f32|f16|q8\n"
     "  Writes the model of IN.dsw to OUT.dsw with its tensors stored as --dtype: f32, f16, or\n"
-    "  q8 (8-bit, one f32 scale per output channel; 1-D tensors such as biases stay f16).\n"
+    "  q8 (8-bit, one f32 scale per output channel; 1-D tensors such as biases, and the thin\n"
+    "  input and output convolutions, stay f16).\n"
     "  Prints both file sizes and the largest absolute change of any parameter.\n";
 
 typedef struct {
