@@ -2,8 +2,8 @@
 # dsw.py — reads and writes Diffuscope's .dsw weights files (docs/model.md, "The .dsw file")
 # with numpy, for the Python peers: the ONNX exporter, the PyTorch training benchmark and the
 # PyTorch twin (tools/torch/). The writer produces the bytes src/weights.c's ds_weights_write
-# produces (f32, f16 round-to-nearest-even, q8 with one f32 scale per row and 1-D tensors in
-# f16; version 1 when the description is the default, else 2), checked byte for byte by
+# produces (f32, f16 round-to-nearest-even, q8 with one f32 scale per row and 1-D and thin
+# tensors in f16; version 1 when the description is the default, else 2), checked byte for byte by
 # tests/torch/test_twin.py. Not here: building a network (export_onnx.py, tools/torch/).
 import struct
 
@@ -106,6 +106,12 @@ def _check_meta(meta):
             raise ValueError(f"class name #{i} {n!r}: 1..31 bytes of UTF-8 without control characters")
 
 
+def _takes_q8(w):
+    """src/weights.c's stored_dtype: q8 only for tensors of at least 8 rows of at least 16 values;
+    1-D tensors and the thin ends (the UNet's conv_in, conv_out) stay f16."""
+    return w.ndim >= 2 and w.shape[0] >= 8 and w.size // w.shape[0] >= 16
+
+
 def write_dsw(kind, config, tensors, dtype="f16", meta=None):
     """The bytes of a .dsw file. tensors: (name, array) pairs in the model's table order (a dict
     keeps its order); dtype f32, f16 or q8; meta as read_dsw's fourth item (None: the default)."""
@@ -132,7 +138,7 @@ def write_dsw(kind, config, tensors, dtype="f16", meta=None):
         w = np.ascontiguousarray(value, dtype=np.float32)
         if not np.isfinite(w).all():
             raise ValueError(f"write_dsw: tensor '{name}' holds a non-finite value at index {int(np.argmin(np.isfinite(w.ravel())))}")
-        stored = "f16" if dtype == "q8" and w.ndim < 2 else dtype
+        stored = "f16" if dtype == "q8" and not _takes_q8(w) else dtype
         if stored == "f16" and (np.abs(w) >= F16_LIMIT).any():
             raise ValueError(f"write_dsw: tensor '{name}' holds a value that does not fit in f16")
         data = w.tobytes() if stored == "f32" else w.astype("<f2").tobytes() if stored == "f16" else _encode_q8(w)
