@@ -89,6 +89,7 @@ test('click to final image: time and its parts (printed)', async () => {
     `${Math.min(...times).toFixed(0)}-${Math.max(...times).toFixed(0)} ms over ${times.length} clicks (goal <= 500); per call (median ms): ` +
     Object.entries(parts).map(([fn, a]) => `${fn} ${median(a).toFixed(1)}`).join(', ') + `; ${calls.toFixed(0)} round trips per edit`);
   assert.equal(times.length, 7);
+  assert.ok(calls >= 1, `the timed calls were seen (${calls} per edit): the widget's engine lane was wrapped`);
   assert.deepEqual(browser.pageErrors, []);
   await page.close();
 });
