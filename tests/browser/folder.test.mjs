@@ -4,7 +4,10 @@
 // model is trained here, a few steps, on a folder of RGB PNGs this test writes (subfolders
 // 'lemons', 'limes', 'plums'); <diffuscope-blend> gets tests/golden/folder_rgb32.dsw (32×32 RGB,
 // classes 'circles', 'squares', 'stripes', from tests/test_image_folder_cli.c's folder) and
-// follows it the same way (its two class menus, its row of images in colour).
+// follows it the same way (its two class menus, its row of images in colour). <diffuscope-edit> on
+// the trained model: the file's class names, no Fashion test images, SDEdit from a drawing made
+// with mouse events into a 3x32x32 result drawn in colour, and inpainting over an image the model
+// generated that keeps every unmasked channel value exactly.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -126,6 +129,101 @@ test('the blend widget on the same file: its class names in both menus, the row 
     return n / (d.length / 4);
   });
   assert.ok(coloured > 0.05, `the row of images is in colour (${(100 * coloured).toFixed(1)} % coloured pixels)`);
+  assert.deepEqual(browser.pageErrors, []);
+  await page.close();
+});
+
+// the pixels (channels, side, side) of the result canvas's x_t tile (160 px under a 16 px caption)
+const resultPixels = (widget, side) => widget.locator('canvas.ds-edit-result').evaluate((c, side) => {
+  const ratio = c.width / parseFloat(c.style.width), px = new Array(3 * side * side);
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++) {
+      const cx = Math.floor((((x + 0.5) * 160) / side) * ratio), cy = Math.floor((16 + ((y + 0.5) * 160) / side) * ratio);
+      for (let ch = 0; ch < 3; ch++) px[ch * side * side + y * side + x] = d[4 * (cy * c.width + cx) + ch];
+    }
+  return px;
+}, side);
+
+// horizontal mouse strokes over the pad, in the model's pixels
+async function stroke(page, pad, side, rows, x0, x1) {
+  const box = await pad.boundingBox();
+  const at = (x, y) => [box.x + ((x + 0.5) * box.width) / side, box.y + ((y + 0.5) * box.height) / side];
+  for (const y of rows) {
+    await page.mouse.move(...at(x0, y));
+    await page.mouse.down();
+    await page.mouse.move(...at(x1, y), { steps: x1 - x0 });
+    await page.mouse.up();
+  }
+}
+
+async function runEdit(page, w) {
+  const before = Number((await w.getAttribute('data-edits')) || 0);
+  await w.locator('button.ds-edit-run').click();
+  await page.waitForFunction((n) => Number(document.querySelector('#under-test').dataset.edits || 0) > n, before, { timeout: 60000 });
+}
+
+test('the edit widget on the RGB model: its class names, SDEdit from a drawing and inpainting over its own image, in colour', async () => {
+  const page = await emptyPage(browser, 'folder-edit', ['diffuscope-edit']);
+  const url = new URL('data/fruit.dsw', page.url()).href;
+  await page.route(url, (route) => route.fulfill({ contentType: 'application/octet-stream', body: fruit.bytes }));
+  await page.evaluate(() => {
+    const el = document.createElement('diffuscope-edit');
+    el.setAttribute('weights', 'data/fruit.dsw');
+    el.setAttribute('steps', '10');
+    el.setAttribute('strength', '900');
+    el.setAttribute('class', '2');
+    el.id = 'under-test';
+    document.body.prepend(el);
+  });
+  const w = page.locator('#under-test');
+  await w.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
+  assert.deepEqual(await w.locator('select[aria-label=class] option').allTextContents(), ['lemons', 'limes', 'plums']);
+  assert.equal(await w.locator('select[aria-label=class]').inputValue(), '2');
+  // no Fashion test images for a 32x32 RGB file: the drawing or the model's own image
+  assert.deepEqual(await w.locator('select[aria-label="start from"] option').allTextContents(), ['my drawing', 'a generated image']);
+  const side = 32, plane = side * side, D = 3 * plane;
+
+  // SDEdit from a drawing: grey ink on every channel, the result in colour at 32x32
+  const pad = w.locator('canvas.ds-edit-pad');
+  await stroke(page, pad, side, [12, 14, 16, 18, 20], 10, 22);
+  const drawing = await w.evaluate((el) => Array.from(el.drawing));
+  assert.equal(drawing.length, D);
+  const inked = drawing.slice(0, plane).filter((v) => v > 0).length;
+  assert.ok(inked > 40 && inked < 400, `${inked} pixels inked`);
+  for (let i = 0; i < plane; i++) assert.ok(drawing[i] === drawing[plane + i] && drawing[i] === drawing[2 * plane + i], `grey ink at pixel ${i}`);
+  await runEdit(page, w);
+  const final = await w.evaluate((el) => Array.from(el.finalPixels()));
+  assert.equal(final.length, D, 'the result has the model\'s 3 x 32 x 32 pixels');
+  const shown = await resultPixels(w, side);
+  assert.deepEqual(shown, final, 'the result canvas shows the final image, channel by channel');
+  let coloured = 0;
+  for (let i = 0; i < plane; i++) coloured += Math.max(Math.abs(final[i] - final[plane + i]), Math.abs(final[plane + i] - final[2 * plane + i]), Math.abs(final[i] - final[2 * plane + i])) > 40;
+  assert.ok(coloured > plane / 50, `the SDEdit result is in colour (${coloured} of ${plane} pixels coloured)`);
+  assert.equal(await w.evaluate((el) => el.strip.look.channels), 3, 'the filmstrip draws in colour');
+
+  // inpainting over the model's own image: every unmasked pixel, all three channels, kept exactly
+  await w.locator('select[aria-label=mode]').selectOption('inpaint');
+  assert.equal(await w.locator('select[aria-label="start from"]').inputValue(), 'generated');
+  await page.waitForFunction(() => document.querySelector('#under-test').picked?.length === 3 * 32 * 32, null, { timeout: 60000 });
+  await w.locator('input[name=brush]').fill('4');
+  await stroke(page, pad, side, [16, 20, 24], 8, 24);
+  const { mask, original } = await w.evaluate((el) => ({ mask: Array.from(el.mask), original: Array.from(el.startPixels()) }));
+  assert.equal(mask.length, plane);
+  const masked = mask.reduce((a, v) => a + v, 0);
+  assert.ok(masked > 80 && masked < 600, `mask of ${masked} pixels`);
+  await runEdit(page, w);
+  const after = await resultPixels(w, side);
+  let kept = 0, changed = 0;
+  for (let c = 0; c < 3; c++)
+    for (let i = 0; i < plane; i++) {
+      const j = c * plane + i;
+      if (!mask[i]) kept += after[j] === original[j];
+      else changed += Math.abs(after[j] - original[j]) > 8;
+    }
+  assert.equal(kept, 3 * (plane - masked), `${3 * (plane - masked) - kept} unmasked channel values changed on the canvas`);
+  assert.ok(changed > masked / 10, `only ${changed} of ${3 * masked} masked channel values regenerated`);
+  await w.screenshot({ path: path.join(ARTIFACTS, 'edit-folder-rgb.png') });
   assert.deepEqual(browser.pageErrors, []);
   await page.close();
 });

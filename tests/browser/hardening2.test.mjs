@@ -132,15 +132,14 @@ test('weights of the wrong kind or size are refused by name, and the page keeps 
     (route) => route.fulfill({ contentType: 'application/octet-stream', body: bytes }));
   await serve('points-cow.dsw', FASHION);
   await serve('unet56.dsw', await modelBytes(page, 'unet', unetConfig(56, 2)));
-  await serve('unet8.dsw', await modelBytes(page, 'unet', unetConfig(8)));
   await serve('mlp.dsw', POINTS_COW);
   const cases = [
     ['page-weights-kind', 'diffuscope-points', { weights: 'bad/', n: '100', steps: '5' },
       '/web/examples/bad/points-cow.dsw holds a UNet of 28×28 images with 1 channel; this widget needs an MLP of 2-D points'],
     ['page-weights-size', 'diffuscope-sampler', { weights: 'bad/unet56.dsw', steps: '2' },
       '/web/examples/bad/unet56.dsw holds a UNet of 56×56 images with 2 channels; this widget needs a UNet of 56×56 images with 1 or 3 channels'],
-    ['page-weights-small', 'diffuscope-edit', { weights: 'bad/unet8.dsw', steps: '2' },
-      '/web/examples/bad/unet8.dsw holds a UNet of 8×8 images with 1 channel; this widget needs a UNet of 28×28 images with 1 channel'],
+    ['page-weights-edit', 'diffuscope-edit', { weights: 'bad/unet56.dsw', steps: '2' },
+      '/web/examples/bad/unet56.dsw holds a UNet of 56×56 images with 2 channels; this widget needs a UNet of 56×56 images with 1 or 3 channels'],
     ['page-weights-mlp', 'diffuscope-sampler', { weights: 'bad/mlp.dsw', steps: '2' },
       '/web/examples/bad/mlp.dsw holds an MLP of 2-D points; this widget needs a UNet of images of any size with 1 or 3 channels'],
   ];

@@ -1,21 +1,27 @@
-// <diffuscope-edit> — editing with the trained Fashion UNet, computed in the worker (src/edit.h).
+// <diffuscope-edit> — editing with a trained UNet (the Fashion one by default), computed in the
+// worker (src/edit.h).
 //   <diffuscope-edit weights="../weights/fashion-unet.dsw" mode="sdedit" strength="800" class="0">
-// SDEdit: draw on a 28 × 28 pad (mouse, touch or keyboard; brush size, eraser, clear) or pick a
-// real test image, choose a class and a strength t₀: the image is noised to t₀ with
+// SDEdit: draw on the pad (mouse, touch or keyboard; brush size, eraser, clear) or pick a
+// start image, choose a class and a strength t₀: the image is noised to t₀ with
 // q(x_t₀ | x_0) and denoised from there to an image of that class. Inpainting: paint a mask
-// over a test image; the masked pixels are regenerated (for any class), the rest kept exactly
+// over an image; the masked pixels are regenerated (for any class), the rest kept exactly
 // (RePaint resampling r = 1..10). Every step's x_t and x̂_0 are kept in a filmstrip, which
 // scrubs and exports as a PNG strip or an animated GIF.
+// The widget follows the weights file (fashion.js imageLook): its class names, its image side
+// (the pad is side × side pixels at the same CSS size) and channels (grey ink is copied to every
+// channel of an RGB model, the mask covers every channel, the results are drawn in colour). The
+// shipped test images are offered only for a file of their look (28 × 28 grey, FASHION_LOOK);
+// for another the start image is the drawing or an image the model generated from the seed.
 // Attributes: weights, sample, mode (sdedit|inpaint), class (0..9), strength (t₀, 0..1000),
 // steps, guidance, seed, resample (1..10); live after connect (an edit shown runs again).
 // Removed from the page it stops and gives the shared network back; put back, it loads it again.
 import { DiffuscopeElement, h, labelled, readoutCell, whenVisible, defineElement, checkedInput } from '../core.js';
 import { FASHION_WEIGHTS, FASHION_SAMPLE } from '../assets.js';
-import { CLASS_NAMES, SIDE, D, loadFashionSample, loadNetwork, FASHION_WANT } from '../fashion.js';
+import { CLASS_NAMES, FASHION_LOOK, UNET_WANT, loadFashionSample, loadNetwork } from '../fashion.js';
 import { Filmstrip } from '../filmstrip.js';
-import { hiDpiCanvas, theme, font, greyTile } from '../plot.js';
+import { hiDpiCanvas, theme, font, imageTile } from '../plot.js';
 
-const PAD = 224; // CSS px of the 28 x 28 pad: 8 px per pixel
+const PAD = 224; // CSS px of the side x side pad (8 px per pixel at Fashion's 28)
 // number attributes: [default, min, max, whole]
 const NUMBERS = { strength: [800, 0, 1000, true], steps: [20, 1, 1000, true], guidance: [2, 0, 20, false], seed: [1, 0, 2 ** 31, true], resample: [1, 1, 10, true] };
 
@@ -25,10 +31,8 @@ class EditWidget extends DiffuscopeElement {
   build() {
     this.weightsUrl = this.urlAttr('weights', FASHION_WEIGHTS);
     this.sampleUrl = this.urlAttr('sample', FASHION_SAMPLE);
-    this.drawing = new Uint8Array(D); // the pad's ink, 0 = background (as in Fashion-MNIST)
-    this.mask = new Uint8Array(D);    // inpainting: 1 = regenerate
-    this.picked = null;               // a test image's pixels, or null: the drawing
-    this.cursor = { x: 14, y: 14 };   // the keyboard brush
+    this.picked = null;               // a start image's pixels (a test or generated image), or null: the drawing
+    this.generated = null;            // {key, pixels (D)}: the model's own image from the seed (a non-Fashion file)
     const num = (name, value, min, max, step) => h('input', { type: 'number', name, value, min, max, step, 'aria-label': name });
 
     this.modeSel = h('select', { 'aria-label': 'mode' }, h('option', { value: 'sdedit' }, 'SDEdit: denoise a drawing or an image'),
@@ -47,9 +51,9 @@ class EditWidget extends DiffuscopeElement {
     for (const name of Object.keys(NUMBERS)) this.readNumber(name);
     this.brushIn = h('input', { type: 'range', name: 'brush', min: 1, max: 4, step: 1, value: 2, 'aria-label': 'brush size' });
     this.eraser = h('input', { type: 'checkbox', name: 'eraser', 'aria-label': 'eraser' });
-    this.sourceSel = h('select', { 'aria-label': 'start from' }, h('option', { value: 'drawing' }, 'my drawing'), h('option', { value: 'image' }, 'a test image'));
+    this.sourceSel = h('select', { 'aria-label': 'start from' });
     this.imageIn = num('image', 0, 0, 79, 1);
-    this.pad = h('canvas', { class: 'ds-edit-pad', tabindex: 0, role: 'img', 'aria-label': 'drawing pad, 28 by 28: draw with the mouse or a finger, or move with the arrow keys and press space to paint' });
+    this.pad = h('canvas', { class: 'ds-edit-pad', tabindex: 0, role: 'img' });
     this.result = h('canvas', { class: 'ds-edit-result', role: 'img', 'aria-label': 'x_t and the predicted x0 at the chosen step' });
     this.runBtn = h('button', { type: 'button', class: 'ds-edit-run', onclick: () => this.edit() }, 'Edit');
     this.clearBtn = h('button', { type: 'button', class: 'ds-edit-clear', onclick: () => this.clear() }, 'Clear');
@@ -68,9 +72,11 @@ class EditWidget extends DiffuscopeElement {
         readoutCell(this.readout, 'ms', 'click to image (ms):')),
       this.strip.element,
     );
+    this.modeSel.addEventListener('change', () => this.defaultSource());
     for (const el of [this.modeSel, this.sourceSel, this.imageIn]) el.addEventListener('change', () => this.pickSource());
+    this.seedIn.addEventListener('change', () => this.pickSource());
     this.padEvents();
-    this.drawPad();
+    this.useLook(FASHION_LOOK); // until the file says what its images are
     this.drawResult(null);
     this.pickSource();
     whenVisible(this, () => { this.seen = true; if (!this.suspended) this.prepare(); });
@@ -93,7 +99,10 @@ class EditWidget extends DiffuscopeElement {
   // A changed attribute: the same checks as at build; an edit on show runs again with it.
   attributeUpdated(name) {
     if (name in NUMBERS) this.readNumber(name);
-    else if (name === 'mode') this.modeSel.value = this.choiceAttr('mode', ['sdedit', 'inpaint'], 'sdedit');
+    else if (name === 'mode') {
+      this.modeSel.value = this.choiceAttr('mode', ['sdedit', 'inpaint'], 'sdedit');
+      this.defaultSource();
+    }
     else if (name === 'class') {
       const before = this.classSel.value;
       this.readClass();
@@ -122,7 +131,7 @@ class EditWidget extends DiffuscopeElement {
     this.life = (this.life || 0) + 1; // work begun before gives up
     const net = this.net;
     this.net = null;
-    if (net) this.engine().then((engine) => engine.releaseModel(net.url, FASHION_WANT)).catch(() => {});
+    if (net) this.engine().then((engine) => engine.releaseModel(net.url, UNET_WANT)).catch(() => {});
   }
 
   // the network and the test images, loaded when the widget first comes into view (again after
@@ -132,13 +141,13 @@ class EditWidget extends DiffuscopeElement {
     try {
       const engine = await this.engine();
       this.progress.hidden = false;
-      const url = this.weightsUrl, net = await loadNetwork(url, engine, (f) => (this.progress.value = f));
+      const url = this.weightsUrl, net = await loadNetwork(url, engine, (f) => (this.progress.value = f), UNET_WANT);
       this.progress.hidden = true;
-      if (life !== this.life || this.net) return engine.releaseModel(url, FASHION_WANT); // removed, or loaded twice
+      if (life !== this.life || this.net) return engine.releaseModel(url, UNET_WANT); // removed, or loaded twice
       this.net = { ...net, url };
-      this.useClassNames(this.net.look.names);
-      this.sample = await loadFashionSample(this.sampleUrl, engine);
-      this.pickSource();
+      this.useLook(this.net.look);
+      this.sample = this.fashionLook() ? await loadFashionSample(this.sampleUrl, engine) : null;
+      await this.pickSource();
       this.dataset.ready = '';
     } catch (err) {
       this.progress.hidden = true;
@@ -146,34 +155,91 @@ class EditWidget extends DiffuscopeElement {
     }
   }
 
-  // the file's class names (the pad and the test images are 28 x 28 grey: FASHION_WANT)
-  useClassNames(names) {
-    const before = this.classSel.value;
-    this.classSel.replaceChildren(...names.map((n, i) => h('option', { value: i }, n)));
-    this.classSel.value = Number(before) < names.length ? before : '0';
+  // the file's class names, its images' side and channels: the pad, the drawing, the mask and
+  // the start images follow (drawn anew when the shape changes)
+  useLook(look) {
+    const before = this.classSel.value, reshaped = this.look?.D !== look.D || this.look?.side !== look.side;
+    const wasFashion = this.look ? this.fashionLook() : null;
+    this.look = look;
+    this.classSel.replaceChildren(...look.names.map((n, i) => h('option', { value: i }, n)));
+    this.classSel.value = Number(before) < look.names.length ? before : '0';
+    if (reshaped || !this.drawing) {
+      this.drawing = new Uint8Array(look.D);              // the pad's ink on every channel, 0 = background (as in Fashion-MNIST)
+      this.mask = new Uint8Array(look.side * look.side);  // inpainting: 1 = regenerate (every channel of the pixel)
+      this.cursor = { x: look.side >> 1, y: look.side >> 1 }; // the keyboard brush
+      this.generated = null;
+    }
+    const start = this.sourceSel.value;
+    this.sourceSel.replaceChildren(h('option', { value: 'drawing' }, 'my drawing'),
+      this.fashionLook() ? h('option', { value: 'image' }, 'a test image') : h('option', { value: 'generated' }, 'a generated image'));
+    if (wasFashion === this.fashionLook()) this.sourceSel.value = start;
+    else this.defaultSource();
+    this.imageIn.disabled = !this.fashionLook();
+    if (this.imageIn.parentElement) this.imageIn.parentElement.hidden = !this.fashionLook(); // its label too
+    this.pad.setAttribute('aria-label', `drawing pad, ${look.side} by ${look.side}: draw with the mouse or a finger, or move with the arrow keys and press space to paint`);
+    this.drawPad();
+  }
+
+  // a new mode or file: inpainting another file than Fashion paints over the model's own image
+  defaultSource() {
+    this.sourceSel.value = this.inpainting() && !this.fashionLook() ? 'generated' : 'drawing';
+  }
+
+  // the shipped test images fit the file (28 x 28 grey)
+  fashionLook() {
+    const { side, channels } = this.look;
+    return side === FASHION_LOOK.side && channels === FASHION_LOOK.channels;
   }
 
   inpainting() {
     return this.modeSel.value === 'inpaint';
   }
 
-  // what the pad shows: the drawing, or a test image (inpainting always edits a test image)
+  // what the pad shows: the drawing, a test image (a Fashion file: inpainting always edits one)
+  // or the model's own image from the seed (another file); a failed generation is shown
   pickSource() {
-    const useImage = this.inpainting() || this.sourceSel.value === 'image';
-    this.sourceSel.disabled = this.inpainting();
+    return this.choosePixels().catch((err) => this.showError(err.message));
+  }
+
+  async choosePixels() {
+    const fashion = this.fashionLook(), D = this.look.D;
+    this.sourceSel.disabled = fashion && this.inpainting();
     this.strengthIn.disabled = this.inpainting();
     this.resampleIn.disabled = !this.inpainting();
-    const i = Math.max(0, Math.min(79, Math.round(Number(this.imageIn.value) || 0)));
-    this.picked = useImage && this.sample ? this.sample.pixels.subarray(i * D, (i + 1) * D) : null;
-    if (this.picked && !this.inpainting()) this.classSel.value = String(this.sample.labels[i]);
+    if (fashion) {
+      const useImage = this.inpainting() || this.sourceSel.value === 'image';
+      const i = Math.max(0, Math.min(79, Math.round(Number(this.imageIn.value) || 0)));
+      this.picked = useImage && this.sample ? this.sample.pixels.subarray(i * D, (i + 1) * D) : null;
+      if (this.picked && !this.inpainting()) this.classSel.value = String(this.sample.labels[i]);
+    } else this.picked = this.sourceSel.value === 'generated' ? await this.generate() : null;
     this.drawPad();
+  }
+
+  // A plain sample from the seed (DDIM, the edit's steps and guidance, the class chosen when it is
+  // made: a later class is what inpainting paints in, not a new start), made once per seed; null
+  // before the network is loaded or when the widget was removed.
+  async generate() {
+    if (!this.net) return null;
+    const p = this.params(), key = `${p.seed}/${p.steps}/${p.guidance}`;
+    if (this.generated?.key === key) return this.generated.pixels;
+    const engine = await this.engine(), life = this.life, D = this.look.D;
+    const handle = (await engine.call('sampler_new', [this.net.handle, this.net.schedule, 'ddim', p.steps, 0, p.guidance, 1, p.seed, 1, Int32Array.from([p.cls])])).ret;
+    try {
+      const F = p.steps + 1;
+      const { outs } = await engine.call('edit_run', [handle, 0], [['u8', F * D], ['u8', F * D], ['f32', 1], ['recs', 'sampler_info', F]]);
+      if (life !== this.life) return null;
+      this.generated = { key, pixels: outs[0].slice((F - 1) * D, F * D) };
+      return this.generated.pixels;
+    } finally {
+      await engine.call('free', [handle]).catch(() => {});
+    }
   }
 
   padEvents() {
     let down = false;
     const at = (e) => {
-      const r = this.pad.getBoundingClientRect();
-      return { x: Math.floor(((e.clientX - r.left) / r.width) * SIDE), y: Math.floor(((e.clientY - r.top) / r.height) * SIDE) };
+      const r = this.pad.getBoundingClientRect(), side = this.look.side;
+      return { x: Math.floor(((e.clientX - r.left) / r.width) * side), y: Math.floor(((e.clientY - r.top) / r.height) * side) };
     };
     this.pad.addEventListener('pointerdown', (e) => {
       down = true;
@@ -188,8 +254,9 @@ class EditWidget extends DiffuscopeElement {
     this.pad.addEventListener('keydown', (e) => {
       const move = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[e.key];
       if (move) {
-        this.cursor.x = Math.max(0, Math.min(SIDE - 1, this.cursor.x + move[0]));
-        this.cursor.y = Math.max(0, Math.min(SIDE - 1, this.cursor.y + move[1]));
+        const last = this.look.side - 1;
+        this.cursor.x = Math.max(0, Math.min(last, this.cursor.x + move[0]));
+        this.cursor.y = Math.max(0, Math.min(last, this.cursor.y + move[1]));
         if (e.shiftKey) this.paint(this.cursor); // shift + arrows draws a line
         else this.drawPad();
       } else if (e.key === ' ' || e.key === 'Enter') this.paint(this.cursor);
@@ -198,21 +265,23 @@ class EditWidget extends DiffuscopeElement {
     });
   }
 
-  // one dab of the brush at pixel (x, y): ink on the drawing, or the mask when inpainting
+  // one dab of the brush at pixel (x, y): ink on the drawing (every channel), or the mask when
+  // inpainting; the brush's radius is in pad CSS px, so it covers the same share of any side
   paint({ x, y }) {
-    if (!this.inpainting() && this.picked) { // drawing over a test image starts from it
+    if (!this.inpainting() && this.picked) { // drawing over a start image starts from it
       this.drawing.set(this.picked);
       this.sourceSel.value = 'drawing';
       this.picked = null;
     }
-    const target = this.inpainting() ? this.mask : this.drawing;
+    const { side, channels } = this.look, plane = side * side;
     const ink = this.eraser.checked ? 0 : this.inpainting() ? 1 : 255;
-    const r = Number(this.brushIn.value) - 0.5;
-    for (let dy = -3; dy <= 3; dy++)
-      for (let dx = -3; dx <= 3; dx++) {
+    const r = ((Number(this.brushIn.value) - 0.5) * side) / FASHION_LOOK.side, reach = Math.ceil(r);
+    for (let dy = -reach; dy <= reach; dy++)
+      for (let dx = -reach; dx <= reach; dx++) {
         const px = x + dx, py = y + dy;
-        if (px < 0 || py < 0 || px >= SIDE || py >= SIDE || dx * dx + dy * dy > r * r) continue;
-        target[py * SIDE + px] = ink;
+        if (px < 0 || py < 0 || px >= side || py >= side || dx * dx + dy * dy > r * r) continue;
+        if (this.inpainting()) this.mask[py * side + px] = ink;
+        else for (let c = 0; c < channels; c++) this.drawing[c * plane + py * side + px] = ink;
       }
     this.cursor = { x, y };
     this.drawPad();
@@ -223,17 +292,24 @@ class EditWidget extends DiffuscopeElement {
     this.drawPad();
   }
 
+  // the mask as the sampler takes it: (channels, side, side), every channel of a painted pixel
+  channelMask() {
+    const plane = this.mask.length, full = new Uint8Array(this.look.D);
+    for (let c = 0; c < this.look.channels; c++) full.set(this.mask, c * plane);
+    return full;
+  }
+
   startPixels() {
     return this.picked ?? this.drawing;
   }
 
   drawPad() {
     const { ctx } = hiDpiCanvas(this.pad, { width: PAD, height: PAD });
-    greyTile(ctx, this.startPixels(), 0, SIDE, 0, 0, PAD);
-    const cell = PAD / SIDE;
+    const { side, channels } = this.look, cell = PAD / side;
+    imageTile(ctx, this.startPixels(), 0, side, channels, 0, 0, PAD);
     if (this.inpainting()) {
       ctx.fillStyle = 'rgba(224, 64, 64, 0.55)';
-      for (let i = 0; i < D; i++) if (this.mask[i]) ctx.fillRect((i % SIDE) * cell, Math.floor(i / SIDE) * cell, cell, cell);
+      for (let i = 0; i < this.mask.length; i++) if (this.mask[i]) ctx.fillRect((i % side) * cell, Math.floor(i / side) * cell, cell, cell);
     }
     if (document.activeElement === this.pad) {
       ctx.strokeStyle = theme(this).accent;
@@ -266,11 +342,13 @@ class EditWidget extends DiffuscopeElement {
       if (!this.net) await this.prepare();
       if (!this.net) return;
       removed();
-      const p = this.params();
+      if (!this.fashionLook() && this.sourceSel.value === 'generated') this.picked = await this.generate(); // seed or class changed
+      removed();
+      const p = this.params(), D = this.look.D;
       const kind = 'ddim', eta = 0, clip = 1;
       handle = (await engine.call('sampler_new', [this.net.handle, this.net.schedule, kind, p.steps, eta, p.guidance, clip, p.seed, 1, Int32Array.from([p.cls])])).ret;
       removed();
-      if (this.inpainting()) await engine.call('sampler_inpaint', [handle, this.startPixels(), this.mask, p.resample, p.seed + 1]);
+      if (this.inpainting()) await engine.call('sampler_inpaint', [handle, this.startPixels(), this.channelMask(), p.resample, p.seed + 1]);
       else await engine.call('sampler_sdedit', [handle, p.t0, this.startPixels()], [['rec', 'sampler_info']]);
       removed();
       const F = (await engine.call('sampler_info', [handle], [['rec', 'sampler_info']])).outs[0];
@@ -279,7 +357,7 @@ class EditWidget extends DiffuscopeElement {
       const { outs } = await engine.call('edit_run', [handle, 0], [['u8', frames * D], ['u8', frames * D], ['f32', 1], ['recs', 'sampler_info', frames]]);
       removed();
       this.run = Array.from({ length: frames }, (_, f) => ({ x: outs[0].subarray(f * D, (f + 1) * D), x0: outs[1].subarray(f * D, (f + 1) * D), info: outs[3][f] }));
-      this.strip.set(this.run, 1);
+      this.strip.set(this.run, 1, this.look);
       this.show(frames - 1);
       const ms = performance.now() - clicked;
       this.readout.ms.textContent = ms.toFixed(0);
@@ -329,8 +407,9 @@ class EditWidget extends DiffuscopeElement {
       ctx.fillText('press Edit', 8, capH + tile / 2);
       return;
     }
-    greyTile(ctx, fr.x, 0, SIDE, 0, capH, tile);
-    greyTile(ctx, fr.x0, 0, SIDE, tile + gap, capH, tile);
+    const { side, channels } = this.look;
+    imageTile(ctx, fr.x, 0, side, channels, 0, capH, tile);
+    imageTile(ctx, fr.x0, 0, side, channels, tile + gap, capH, tile);
   }
 }
 
