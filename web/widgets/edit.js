@@ -131,6 +131,7 @@ class EditWidget extends DiffuscopeElement {
     this.life = (this.life || 0) + 1; // work begun before gives up
     const net = this.net;
     this.net = null;
+    this.generated = null; // the old network's image
     if (net) this.engine().then((engine) => engine.releaseModel(net.url, UNET_WANT)).catch(() => {});
   }
 
