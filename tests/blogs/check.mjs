@@ -66,9 +66,11 @@ export async function pageReport({ timeoutMs = 90000, themedPanel = '' } = {}) {
     report.vi = { before, after: cell() };
   }
   for (const s of widgets.filter((w) => w.localName === 'diffuscope-sampler')) {
-    // an autoplaying sampler runs by itself; any other one is played as a reader would
+    // an autoplaying sampler runs by itself; any other one is played as a reader would: in view
+    // (a playing sampler scrolled out of view pauses until it is back)
+    s.scrollIntoView();
     if (!s.hasAttribute('autoplay')) [...s.shadowRoot.querySelectorAll('button')].find((b) => b.textContent === 'Play').click();
-    await until(() => `${state(s)} to finish`, () => s.done && s.done() && !s.playing);
+    await until(() => `${state(s)} to finish`, () => s.done && s.done() && !s.playing, () => s.scrollIntoView());
     const c = s.shadowRoot.querySelector('canvas');
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let sum = 0, sum2 = 0, n = 0;
