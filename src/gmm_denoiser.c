@@ -16,8 +16,10 @@ struct ds_gmm {
     double *mean;          /* (K, D) μ_k */
     double *var;           /* (K, D) s_k² */
     int *label;            /* (K) class or -1 */
-    double cached_A, cached_c1, cached_c2; /* the variance terms log_det was computed for */
+    int shared_var;        /* every component has the same s² row: the terms below are one row */
+    double cached_S, cached_A, cached_c1, cached_c2; /* the noise level the terms below are for */
     double *log_det;       /* (K) Σ_j log(A s_kj² + c1 − c2) (VP: ᾱ s_kj² + 1 − ᾱ) */
+    double *level;         /* (2, K or 1, D): the precision 1 / (A s_kj² + c1 − c2), then the gain S s_kj² / (that variance) */
     double *log_post;      /* (K) scratch: log w_k + log N(x_t; ...) for one input */
 };
 
@@ -47,8 +49,9 @@ ds_gmm *ds_gmm_create(const ds_schedule *schedule, int K, int D, const double *w
     g->var = malloc(sizeof(double) * K * D);
     g->label = malloc(sizeof(int) * K);
     g->log_det = malloc(sizeof(double) * K);
+    g->level = malloc(sizeof(double) * 2 * K * D);
     g->log_post = malloc(sizeof(double) * K);
-    if (!g->log_weight || !g->mean || !g->var || !g->label || !g->log_det || !g->log_post) {
+    if (!g->log_weight || !g->mean || !g->var || !g->label || !g->log_det || !g->level || !g->log_post) {
         ds_gmm_free(g);
         ds_fail("gmm: out of memory");
         return NULL;
@@ -61,6 +64,8 @@ ds_gmm *ds_gmm_create(const ds_schedule *schedule, int K, int D, const double *w
         g->mean[i] = mean[i];
         g->var[i] = var[i];
     }
+    g->shared_var = 1;
+    for (long i = D; i < (long)K * D && g->shared_var; i++) g->shared_var = g->var[i] == g->var[i % D];
     g->cached_A = -1; /* no variance term is negative: the first call fills the cache */
     return g;
 }
@@ -72,6 +77,7 @@ void ds_gmm_free(ds_gmm *g) {
     free(g->var);
     free(g->label);
     free(g->log_det);
+    free(g->level);
     free(g->log_post);
     free(g);
 }
@@ -83,25 +89,36 @@ static int in_class(const ds_gmm *g, int k, int cls) { return cls == DS_NO_CLASS
 
 /* E[x_0 | x] for one input x = S x_0 + noise, where component k gives x ~ N(S μ_k, A s_k² + c1 − c2)
  * per dimension (VP: S = √ᾱ, A = ᾱ, c1 = 1, c2 = ᾱ; written so, the VP arithmetic is unchanged).
- * The per-component log-determinants are cached for the last (A, c1, c2). */
+ * Each component's variances, gains and log-determinant depend only on the noise level: they are
+ * cached for the last (S, A, c1, c2), once for all components when they share one variance (the
+ * points widgets' mixtures: a sampler step then costs an exp and a few multiplies per component). */
 static void denoise_one(ds_gmm *g, const float *xb, int c, double S, double A, double c1, double c2, float *out) {
-    const int K = g->K, D = g->D;
-    if (A != g->cached_A || c1 != g->cached_c1 || c2 != g->cached_c2) {
-        for (int k = 0; k < K; k++) {
+    const int K = g->K, D = g->D, rows = g->shared_var ? 1 : K;
+    double *precision = g->level, *gain = g->level + (long)rows * D;
+    if (S != g->cached_S || A != g->cached_A || c1 != g->cached_c1 || c2 != g->cached_c2) {
+        for (int k = 0; k < rows; k++) {
             double ld = 0;
-            for (int j = 0; j < D; j++) ld += ds_log(A * g->var[(long)k * D + j] + c1 - c2);
+            for (int j = 0; j < D; j++) {
+                const long i = (long)k * D + j;
+                const double variance = A * g->var[i] + c1 - c2;
+                precision[i] = 1.0 / variance;
+                gain[i] = S * g->var[i] / variance;
+                ld += ds_log(variance);
+            }
             g->log_det[k] = ld;
         }
-        g->cached_A = A, g->cached_c1 = c1, g->cached_c2 = c2;
+        for (int k = rows; k < K; k++) g->log_det[k] = g->log_det[0];
+        g->cached_S = S, g->cached_A = A, g->cached_c1 = c1, g->cached_c2 = c2;
     }
+    const long row = g->shared_var ? 0 : D; /* component k's terms at k·row */
     double best = -INFINITY;
     for (int k = 0; k < K; k++) {
         if (!in_class(g, k, c)) continue;
-        const double *mu = g->mean + (long)k * D, *v = g->var + (long)k * D;
+        const double *mu = g->mean + (long)k * D, *p = precision + k * row;
         double q = 0;
         for (int j = 0; j < D; j++) {
             double d = xb[j] - S * mu[j];
-            q += d * d / (A * v[j] + c1 - c2);
+            q += d * d * p[j];
         }
         g->log_post[k] = g->log_weight[k] - 0.5 * (q + g->log_det[k]);
         if (g->log_post[k] > best) best = g->log_post[k];
@@ -116,8 +133,8 @@ static void denoise_one(ds_gmm *g, const float *xb, int c, double S, double A, d
         double acc = 0;
         for (int k = 0; k < K; k++) {
             if (!in_class(g, k, c) || g->log_post[k] < 1e-300) continue;
-            double mu = g->mean[(long)k * D + j], v = g->var[(long)k * D + j];
-            acc += g->log_post[k] * (mu + S * v / (A * v + c1 - c2) * (xb[j] - S * mu));
+            double mu = g->mean[(long)k * D + j];
+            acc += g->log_post[k] * (mu + gain[k * row + j] * (xb[j] - S * mu));
         }
         out[j] = (float)(acc / norm);
     }

@@ -38,10 +38,18 @@ void ds_sampler_params_init(ds_sampler_params *p) {
     p->steps = 20;
     p->eta = 0.0;
     p->guidance = 1.0;
+    p->guidance_t_lo = 0;
+    p->guidance_t_hi = DS_GUIDANCE_T_ALL;
     p->clip = 0.0;
     p->seed = 0;
     p->batch = 1;
     p->lambda_min = DS_DPM_LAMBDA_MIN;
+}
+
+static int check_guidance_interval(int lo, int hi) {
+    if (ds_check_range_int(lo, 0, DS_GUIDANCE_T_ALL, "guidance interval start")) return DS_ERR;
+    if (hi < lo) return ds_fail("guidance interval: the end %d is below the start %d", hi, lo);
+    return ds_check_range_int(hi, lo, DS_GUIDANCE_T_ALL, "guidance interval end");
 }
 
 static const char *KIND_NAMES[DS_SAMPLER_COUNT] = {"ddpm", "ddim", "dpmpp2m"};
@@ -130,6 +138,7 @@ ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn mode
     if (ds_check_range_int(params->steps, 1, schedule->T, "sampler steps")) return NULL;
     if (ds_check_range(params->eta, 0.0, 1.0, "eta")) return NULL;
     if (ds_check_range(params->guidance, -100.0, 100.0, "guidance")) return NULL;
+    if (check_guidance_interval(params->guidance_t_lo, params->guidance_t_hi)) return NULL;
     if (ds_check_range(params->clip, 0.0, 1e6, "x0 clip")) return NULL;
     if (isnan(params->lambda_min)) { ds_fail("sampler: lambda_min is NaN"); return NULL; }
     if (params->first_image < 0) { ds_fail("first image index must be >= 0 (got %ld)", params->first_image); return NULL; }
@@ -194,6 +203,13 @@ void ds_sampler_free(ds_sampler *s) {
     free(s->model_cls);
     free(s->rng);
     free(s);
+}
+
+int ds_sampler_set_guidance_interval(ds_sampler *s, int lo, int hi) {
+    if (!s) return ds_fail("sampler guidance interval: null sampler");
+    if (check_guidance_interval(lo, hi)) return DS_ERR;
+    s->p.guidance_t_lo = lo, s->p.guidance_t_hi = hi;
+    return DS_OK;
 }
 
 int ds_sampler_set_x(ds_sampler *s, const float *x) {
@@ -262,9 +278,14 @@ int ds_sampler_done(const ds_sampler *s) { return !s || s->step >= s->p.steps; }
 /* ε̂ for the current x at timestep t into s->eps, guided if asked. */
 static int predict_eps(ds_sampler *s, int t) {
     long BD = (long)s->B * s->D;
-    if (!s->guided) {
+    if (!s->guided || t < s->p.guidance_t_lo || t > s->p.guidance_t_hi) {
+        /* the conditional half alone: model_cls starts with the B images' own classes */
         for (int b = 0; b < s->B; b++) s->model_t[b] = (float)t;
         if (s->model(s->model_ctx, s->x, s->model_t, s->model_cls, s->B, s->eps)) return DS_ERR;
+        if (s->guided) { /* outside the interval: both halves are ε_c, the guidance map 0 */
+            memcpy(s->model_eps, s->eps, sizeof(float) * BD);
+            memcpy(s->model_eps + BD, s->eps, sizeof(float) * BD);
+        }
     } else {
         memcpy(s->model_x, s->x, sizeof(float) * BD);
         memcpy(s->model_x + BD, s->x, sizeof(float) * BD);

@@ -33,7 +33,13 @@
  *
  * Classifier-free guidance: with guidance g != 1 each evaluation runs the conditional and the
  * unconditional (class DS_NO_CLASS) halves in ONE batched call of size 2B and uses
- * ε = ε_u + g (ε_c − ε_u). x̂_0 may be clipped to [−clip, clip] (0 = off); ε̂ is then
+ * ε = ε_u + g (ε_c − ε_u). Guidance may be limited to an interval of timesteps
+ * [guidance_t_lo, guidance_t_hi] (Kynkäänniemi et al. 2024, "Applying guidance in a limited
+ * interval improves sample and distribution quality"): at high noise guidance pulls every image
+ * of a class towards one mode (the Fashion UNet's FD ratio at DDIM 20: 2.2 unguided, 3.8 at
+ * g = 2 over all t), at low noise it changes little; outside the interval a step runs the
+ * conditional half alone (ε = ε_c, half the work) and the guidance map is 0 there.
+ * x̂_0 may be clipped to [−clip, clip] (0 = off); ε̂ is then
  * recomputed from the clipped x̂_0 so the step stays consistent.
  *
  * Determinism: x_T and every injected noise come from src/rng.h, one generator per image
@@ -62,6 +68,8 @@ typedef struct {
     int steps;          /* model evaluations, 1..T */
     double eta;         /* DDIM only: 0 = deterministic, 1 = DDPM-like noise */
     double guidance;    /* classifier-free guidance scale g; 1 = no unconditional pass */
+    int guidance_t_lo, guidance_t_hi; /* guidance applies at timesteps lo <= t <= hi (default 0, T:
+                           everywhere; hi above T means T); elsewhere ε = ε_c */
     double clip;        /* clip x̂_0 to [-clip, clip]; 0 = no clipping */
     uint64_t seed;
     int batch;          /* B, 1..DS_SAMPLER_MAX_BATCH */
@@ -73,8 +81,10 @@ typedef struct {
 
 #define DS_DPM_LAMBDA_MIN (-5.1)
 
-/* Defaults: DDIM, 20 steps, η 0, guidance 1, no clipping, seed 0, batch 1, first image 0,
- * lambda_min DS_DPM_LAMBDA_MIN. */
+#define DS_GUIDANCE_T_ALL 1000000 /* guidance_t_hi default: above any T */
+
+/* Defaults: DDIM, 20 steps, η 0, guidance 1 at every t (0..DS_GUIDANCE_T_ALL), no clipping,
+ * seed 0, batch 1, first image 0, lambda_min DS_DPM_LAMBDA_MIN. */
 void ds_sampler_params_init(ds_sampler_params *p);
 
 int ds_sampler_kind_parse(const char *name, ds_sampler_kind *kind);  /* ddpm|ddim|dpmpp2m */
@@ -100,6 +110,10 @@ typedef struct {
 ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn model, void *model_ctx,
                               const ds_sampler_params *params, const int *cls);
 void ds_sampler_free(ds_sampler *s);
+
+/* Guidance from the next step on only at timesteps lo <= t <= hi (0 <= lo <= hi <=
+ * DS_GUIDANCE_T_ALL; see the top): as params' guidance_t_lo / guidance_t_hi. DS_OK or DS_ERR. */
+int ds_sampler_set_guidance_interval(ds_sampler *s, int lo, int hi);
 
 /* Replaces the starting point x_T (B, D) before the first step (e.g. to decode a DDIM
  * inversion). DS_ERR after a step has been taken or for non-finite input. */

@@ -22,8 +22,8 @@
  *                      (NCSN-style): `per_level` steps at each of S levels from t_start down to
  *                      t_end (default 1). A chain at one small level t started far from the data
  *                      needs the annealing: a learned ε̂ is only trained where q_t has mass, and
- *                      off it can point the wrong way (the shipped cow MLP at t = 40, x = (3.5,
- *                      3.5): ε̂ = (−208, −99) where ε* ≈ (+25, +25)), so the score −ε̂/√(1 − ᾱ_t)
+ *                      off it can point the wrong way (the cow MLP shipped until stop 16, now
+ *                      tests/golden/mlp_wild_cow.dsw, at t = 40, x = (3.5, 3.5): ε̂ = (−208, −99) where ε* ≈ (+25, +25)), so the score −ε̂/√(1 − ᾱ_t)
  *                      pushes outward and any step size diverges; from large noise down to t
  *                      (Song & Ermon 2019's remedy for low-density regions) the chains reach q_t's
  *                      support while the field there is still right. The drift of a point is

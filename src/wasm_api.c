@@ -192,6 +192,7 @@ static const api_function FUNCTIONS[] = {
     {"mixture_new", "i,i,p,p,p,p,e:schedule"},
     {"mixture_predict", "h,e:view,p,p,p,i,p"},
     {"sampler_new", "h,e:schedule,e:sampler_kind,i,d,d,d,d,i,p"},
+    {"sampler_guidance_interval", "h,i,i"},
     {"sampler_step", "h,i"},
     {"sampler_read", "h,e:view,p"},
     {"sampler_read_u8", "h,e:view,p"},
@@ -675,6 +676,11 @@ static int check_sampler_len(int h, const char *fn, int arg, const char *what, l
     const long long B = ds_sampler_batch(as->sampler), D = ds_sampler_dim(as->sampler);
     items_of(why, sizeof why, frames * B, D, as->source_desc);
     return check_len(fn, arg, what, frames * B * D, 1, why);
+}
+
+int ds_api_sampler_guidance_interval(int h, int lo, int hi) {
+    ds_sampler *s = get_sampler(h);
+    return s ? ds_sampler_set_guidance_interval(s, lo, hi) : DS_ERR;
 }
 
 int ds_api_sampler_step(int h, int n) {

@@ -62,6 +62,9 @@ DS_EXPORT int ds_api_mixture_predict(int mixture, int what, const float *x, cons
 /* schedule: must be the mixture's own for a mixture; kind: sampler_kind; cls (batch) 0..10. */
 DS_EXPORT int ds_api_sampler_new(int source, int schedule, int kind, int steps, double eta, double guidance,
                                  double clip, double seed, int batch, const int *cls);
+/* Guidance (of a sampler made with guidance != 1) only at timesteps lo..hi from the next step on
+ * (sampler.h; 0 and T: every step). */
+DS_EXPORT int ds_api_sampler_guidance_interval(int sampler, int lo, int hi);
 DS_EXPORT int ds_api_sampler_step(int sampler, int n);                      /* returns steps taken in total */
 DS_EXPORT int ds_api_sampler_read(int sampler, int what, float *out);       /* (batch, D) */
 DS_EXPORT int ds_api_sampler_read_u8(int sampler, int what, uint8_t *out);  /* (batch, D) pixels */

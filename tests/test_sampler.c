@@ -475,8 +475,69 @@ static void test_dpm_lambda_clip(void) {
     ds_gmm_free(g);
 }
 
+/* Guidance in an interval of timesteps (sampler.h): [0, T] is plain guidance, bit for bit; an
+ * interval no step lands in is the conditional model alone (guidance 1), bit for bit; in
+ * between, the steps inside run 2B and the others B, and the guidance map is 0 outside. */
+static void test_guidance_interval(void) {
+    ds_gmm *g = ds_gmm_create(&sched, 3, 2, MIX_W, MIX_MEAN, MIX_VAR, MIX_LABEL);
+    const int B = 64;
+    int cls[64];
+    for (int i = 0; i < B; i++) cls[i] = i % 3;
+    ds_sampler_params p;
+    ds_sampler_params_init(&p);
+    p.steps = 20, p.guidance = 3.0, p.batch = B, p.seed = 9;
+    float *plain = run_params(&sched, g, &p, cls);
+    p.guidance_t_lo = 0, p.guidance_t_hi = 1000;
+    float *whole = run_params(&sched, g, &p, cls);
+    p.guidance_t_lo = p.guidance_t_hi = 0; /* no step evaluates at t = 0 */
+    float *none = run_params(&sched, g, &p, cls);
+    p.guidance = 1.0, p.guidance_t_hi = DS_GUIDANCE_T_ALL;
+    float *conditional = run_params(&sched, g, &p, cls);
+    CHECK(plain && whole && none && conditional, "interval runs: %s", ds_last_error());
+    if (plain && whole && none && conditional) {
+        CHECK(!memcmp(plain, whole, sizeof(float) * 2 * B), "guidance on [0, 1000] is plain guidance, bit for bit");
+        CHECK(!memcmp(none, conditional, sizeof(float) * 2 * B), "guidance on no step is the conditional model, bit for bit");
+        CHECK(memcmp(plain, none, sizeof(float) * 2 * B), "and the two differ");
+    }
+    free(plain), free(whole), free(none), free(conditional);
+
+    /* steps at t = 1000, 947, ..., 1 (20, evenly spaced): [300, 700] holds the 8 at 684..316 */
+    counting_model cm = {g, 0, 0, 0};
+    p.guidance = 3.0;
+    ds_sampler *s = ds_sampler_create(&sched, 2, counting_eps, &cm, &p, cls);
+    CHECK(s && ds_sampler_set_guidance_interval(s, 300, 700) == DS_OK, "set interval: %s", ds_last_error());
+    int guided = 0, zero_maps = 0;
+    while (s && !ds_sampler_done(s)) {
+        ds_sampler_info info;
+        ds_sampler_get_info(s, &info);
+        const int t = ds_sampler_timestep_at(s, info.step);
+        cm.last_B = 0;
+        CHECK(ds_sampler_step(s) == DS_OK, "interval step: %s", ds_last_error());
+        const int inside = t >= 300 && t <= 700;
+        guided += cm.last_B == 2 * B;
+        CHECK(cm.last_B == (inside ? 2 * B : B), "t = %d: the model ran %d inputs (want %d)", t, cm.last_B, inside ? 2 * B : B);
+        const float *halves = ds_sampler_eps_halves(s);
+        double diff = 0;
+        for (int i = 0; i < 2 * B; i++) diff += fabs(halves[i] - halves[2 * B + i]);
+        zero_maps += diff == 0;
+        CHECK((diff == 0) == !inside, "t = %d: the guidance map is %s", t, inside ? "not 0 inside" : "0 outside");
+    }
+    printf("  guidance interval [300, 700]: %d of 20 steps guided, %d maps of 0\n", guided, zero_maps);
+    CHECK(guided == 8 && zero_maps == 12, "8 guided steps, 12 unguided (%d, %d)", guided, zero_maps);
+    CHECK(ds_sampler_set_guidance_interval(s, 700, 300) == DS_ERR && strstr(ds_last_error(), "the end 300 is below the start 700"),
+          "a reversed interval is refused: %s", ds_last_error());
+    CHECK(ds_sampler_set_guidance_interval(s, -1, 300) == DS_ERR && strstr(ds_last_error(), "guidance interval start"),
+          "a negative start is refused: %s", ds_last_error());
+    ds_sampler_free(s);
+    p.guidance_t_lo = 500, p.guidance_t_hi = 400;
+    CHECK(ds_sampler_create(&sched, 2, ds_gmm_eps, g, &p, cls) == NULL && strstr(ds_last_error(), "below the start"),
+          "create refuses a reversed interval: %s", ds_last_error());
+    ds_gmm_free(g);
+}
+
 int main(void) {
     if (ds_schedule_init(&sched, DS_SCHEDULE_LINEAR, 1000)) return 1;
+    test_guidance_interval();
     test_refusals();
     test_tiny_unet_golden();
     test_determinism_and_identities();

@@ -497,12 +497,14 @@ static void test_refusals(void) {
     ds_model_free(m);
 }
 
-/* ---- chains at a small level, started far from the data (the score widget's, issue #16) ----
- * Started on a grid over the plot, a chain at t = 40 on the shipped cow MLP diverged ("the
- * model's ε: value 36 is not finite"): off q_40's support the network was never trained, its
- * ε̂ points outward, and −ε̂ / √(1 − ᾱ_t) pushes the chain away at any step size. Annealed from
- * T down to t first (Song & Ermon 2019), the chains reach the shape while the field is right;
- * the drift cap keeps the few that still stray (about 0.2 %) finite. */
+/* ---- chains and paths at a small level, started far from the data (the score widget's, issue #16) ----
+ * Started on a grid over the plot, a chain at t = 40 on the cow MLP shipped until stop 16
+ * (trained at lr 1e-2, kept as tests/golden/mlp_wild_cow.dsw) diverged ("the model's ε: value 36 is
+ * not finite"): off q_40's support the network was never trained, its ε̂ points outward, and
+ * −ε̂ / √(1 − ᾱ_t) pushes the chain away at any step size. Annealed from T down to t first (Song &
+ * Ermon 2019), the chains reach the shape while the field is right; the drift cap keeps the few
+ * that still stray finite. Its reverse-SDE and ODE paths from a far start at t ≤ 80 reached
+ * 10^11–10^23; the shipped cow (lr 5e-3 since stop 16) and the other four shapes keep every path on the plot. */
 
 enum { CHAIN_GRID = 20, CHAIN_LEVELS = 20, CHAIN_PER_LEVEL = 2, CHAIN_STEPS = 80 };
 static const double CHAIN_STEP = 0.2, PLOT = 3.5;
@@ -545,19 +547,26 @@ static void chain_gaps(const float *x, int n, const float *shape, int m, double 
     free(gap);
 }
 
-static void test_langevin_small_levels(void) {
+/* a model from the source tree (DS_SOURCE_DIR, default .), or NULL after a failed check */
+static ds_model *source_model(const char *name) {
     char path[1024];
     const char *src = getenv("DS_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/weights/points-cow.dsw", src ? src : ".");
+    snprintf(path, sizeof path, "%s/%s", src ? src : ".", name);
     size_t size;
     uint8_t *bytes = read_file(path, &size);
     ds_model *m = bytes ? ds_model_from_bytes(bytes, size) : NULL;
     free(bytes);
-    CHECK(m != NULL, "the shipped %s loads (%s)", path, ds_last_error());
-    if (!m) return;
-    static ds_schedule msch;
-    ds_field learned, exact;
+    CHECK(m != NULL, "%s loads (%s)", path, ds_last_error());
+    return m;
+}
+
+static void test_langevin_small_levels(void) {
+    ds_model *m = source_model("weights/points-cow.dsw"), *wild = source_model("tests/golden/mlp_wild_cow.dsw");
+    if (!m || !wild) return;
+    static ds_schedule msch, wsch;
+    ds_field learned, exact, wild_field;
     CHECK(ds_field_of_model(m, &msch, &learned) == DS_OK, "cow field: %s", ds_last_error());
+    CHECK(ds_field_of_model(wild, &wsch, &wild_field) == DS_OK, "wild cow field: %s", ds_last_error());
     /* the score widget's exact stand-in: a Gaussian of variance 0.01 on each of 400 points (seed 7) */
     const int m_pts = 400, n = CHAIN_GRID * CHAIN_GRID;
     float *shape = malloc(sizeof(float) * 2 * m_pts), *vars = malloc(sizeof(float) * 2 * m_pts);
@@ -571,13 +580,13 @@ static void test_langevin_small_levels(void) {
     /* the cause: at t = 40 the plain chain from the grid is pushed off the plot (before the drift
      * cap it overflowed: "the model's ε: value 36 is not finite") */
     float *plain = malloc(sizeof(float) * 2 * (size_t)n * (CHAIN_STEPS + 1));
-    int F = ds_langevin_chain(&learned, 40, CHAIN_STEP, CHAIN_STEPS, 12, grid, n, plain);
+    int F = ds_langevin_chain(&wild_field, 40, CHAIN_STEP, CHAIN_STEPS, 12, grid, n, plain);
     double median;
     int lost, off;
     CHECK(F == CHAIN_STEPS + 1, "the plain chain at t = 40 stays finite (the drift cap): %s", ds_last_error());
     chain_gaps(plain + 2L * n * CHAIN_STEPS, n, shape, m_pts, &median, &lost, &off);
-    printf("  learned chains at t=40 without annealing: %d of %d off the plot, %d not finite\n", off, n, lost);
-    CHECK(lost == 0 && off > n / 10, "without annealing the learned chains at t = 40 leave the plot (%d of %d)", off, n);
+    printf("  the wild cow's chains at t=40 without annealing: %d of %d off the plot, %d not finite\n", off, n, lost);
+    CHECK(lost == 0 && off > n / 10, "without annealing the wild cow's chains at t = 40 leave the plot (%d of %d)", off, n);
     free(plain);
     /* with it: finite, on the plot (all but 1 %), and near the shape at every level */
     const int levels[] = {1, 2, 5, 10, 40, 90, 300, 1000};
@@ -608,6 +617,57 @@ static void test_langevin_small_levels(void) {
     free(grid), free(end), free(shape), free(vars), free(w);
     ds_gmm_free(g);
     ds_model_free(m);
+    ds_model_free(wild);
+}
+
+/* The widget's reverse-SDE (6 paths) and ODE path from a start anywhere on the plot (a 5 × 5 grid
+ * over it) at t = 2..200: the largest |coordinate| on any of them, into *worst. */
+static int far_paths(const ds_field *f, double *worst) {
+    enum { G = 5, K = 6, MAX_STEPS = 50 };
+    float grid[2 * G * G], starts[2 * K], frames[2 * K * (MAX_STEPS + 1)];
+    ds_grid_points(-PLOT, PLOT, G, grid);
+    const int levels[] = {2, 5, 10, 20, 40, 80, 120, 200};
+    *worst = 0;
+    for (int l = 0; l < (int)(sizeof levels / sizeof *levels); l++)
+        for (int s = 0; s < G * G; s++)
+            for (int sde = 0; sde < 2; sde++) {
+                ds_path_params p;
+                ds_path_params_init(&p);
+                const int n = sde ? K : 1;
+                p.kind = sde ? DS_PATH_SDE : DS_PATH_ODE_HEUN, p.t_start = levels[l], p.seed = 3;
+                p.steps = levels[l] < MAX_STEPS ? levels[l] : MAX_STEPS;
+                for (int k = 0; k < n; k++) starts[2 * k] = grid[2 * s], starts[2 * k + 1] = grid[2 * s + 1];
+                if (ds_paths(f, &p, starts, n, frames, NULL) != p.steps + 1) return DS_ERR;
+                for (int i = 0; i < 2 * n * (p.steps + 1); i++)
+                    if (!(fabs(frames[i]) <= *worst)) *worst = fabs(frames[i]);
+            }
+    return DS_OK;
+}
+
+static void test_far_start_paths(void) {
+    const char *shapes[] = {"cow", "moons", "spiral", "rings", "letter"};
+    for (int i = 0; i < 5; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "weights/points-%s.dsw", shapes[i]);
+        ds_model *m = source_model(name);
+        if (!m) continue;
+        static ds_schedule sch;
+        ds_field f;
+        double worst;
+        CHECK(ds_field_of_model(m, &sch, &f) == DS_OK && far_paths(&f, &worst) == DS_OK, "%s paths: %s", name, ds_last_error());
+        printf("  %s: SDE and ODE paths from far starts at t = 2..200 stay within |x| <= %.2f\n", shapes[i], worst);
+        CHECK(worst <= 2 * PLOT, "%s: every path from the plot stays near it (largest |x| %.3g)", name, worst);
+        ds_model_free(m);
+    }
+    ds_model *wild = source_model("tests/golden/mlp_wild_cow.dsw");
+    if (!wild) return;
+    static ds_schedule sch;
+    ds_field f;
+    double worst;
+    CHECK(ds_field_of_model(wild, &sch, &f) == DS_OK && far_paths(&f, &worst) == DS_OK, "wild cow paths: %s", ds_last_error());
+    printf("  the wild cow: its paths reach |x| = %.3g (finite, off the plot)\n", worst);
+    CHECK(isfinite(worst) && worst > 10 * PLOT, "the wild cow's paths leave the plot but stay finite (%.3g): the check above can fail", worst);
+    ds_model_free(wild);
 }
 
 /* ---- the flow objective of the point trainer ---- */
@@ -662,6 +722,7 @@ int main(void) {
     test_convergence_order();
     test_refusals();
     test_langevin_small_levels();
+    test_far_start_paths();
     test_flow_trainer();
     return check_summary("test_score");
 }

@@ -53,6 +53,20 @@ int cli_parse_double_in(const char *flag, const char *text, double lo, double hi
     return 0;
 }
 
+int cli_parse_interval(const char *flag, const char *text, int *lo, int *hi) {
+    const char *colon = strchr(text, ':');
+    char first[32];
+    if (!colon || colon == text || (size_t)(colon - text) >= sizeof first || !colon[1])
+        return cli_error(2, "%s expects LO:HI (two timesteps), got '%s'", flag, text);
+    memcpy(first, text, (size_t)(colon - text));
+    first[colon - text] = '\0';
+    long a, b;
+    if (cli_parse_long(flag, first, 0, DS_MAX_T, &a) || cli_parse_long(flag, colon + 1, 0, DS_MAX_T, &b)) return 2;
+    if (a > b) return cli_error(2, "%s: the start %ld is above the end %ld", flag, a, b);
+    *lo = (int)a, *hi = (int)b;
+    return 0;
+}
+
 int cli_parse_seed(const char *flag, const char *text, double *out) {
     uint64_t seed;
     if (cli_parse_double(flag, text, out)) return 2;

@@ -45,6 +45,10 @@ int cli_parse_long(const char *flag, const char *text, long lo, long hi, long *o
 /* A finite number in [lo, hi]: "--clip must be between 0 and 1e+06, got 1e300". */
 int cli_parse_double_in(const char *flag, const char *text, double lo, double hi, double *out);
 
+/* "LO:HI", two whole timesteps with 0 <= LO <= HI <= DS_MAX_T (--guidance-interval 200:800):
+ * "--guidance-interval expects LO:HI (two timesteps), got '800'". */
+int cli_parse_interval(const char *flag, const char *text, int *lo, int *hi);
+
 /* --eta given with a sampler that has no η (only DDIM interpolates its noise): 0 for ddim, else
  * 2 after printing that --eta would be ignored. */
 int cli_check_eta_sampler(ds_sampler_kind kind);

@@ -467,6 +467,16 @@ export class DiffuscopeElement extends HTMLElement {
     const v = this.getAttribute(name);
     return v ? new URL(v.endsWith('/') ? v : v + '/', document.baseURI).href : null;
   }
+  // An interval attribute "LO:HI" of whole numbers with lo <= LO <= HI <= hi: [LO, HI]; without
+  // it, null; a bad value gives `fallback` and a visible message.
+  intervalAttr(name, fallback, lo, hi) {
+    const raw = this.getAttribute(name);
+    if (raw == null || raw === '') return null;
+    const m = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(raw), a = m && Number(m[1]), b = m && Number(m[2]);
+    if (m && lo <= a && a <= b && b <= hi) return [a, b];
+    this.attributeError(`attribute ${name}="${shortValue(raw)}" must be LO:HI, two whole numbers with ${lo} ≤ LO ≤ HI ≤ ${hi}; using ${fallback.join(':')}`, name);
+    return fallback;
+  }
   // A numeric attribute, validated: a bad value gives the default and a visible message.
   numberAttr(name, fallback, lo = -Infinity, hi = Infinity) {
     const raw = this.getAttribute(name);

@@ -18,6 +18,7 @@ const ATTRIBUTE_ROWS = [
   ['ui-attr-steps', 'diffuscope-sampler', { steps: '0', model: 'mixture' }, '.ds-attr-error', 'attribute steps="0" must be a number between 1 and 1000; using 20'],
   ['ui-attr-eta', 'diffuscope-sampler', { eta: '1.5', model: 'mixture' }, '.ds-attr-error', 'attribute eta="1.5" must be a number between 0 and 1; using 0'],
   ['ui-attr-class', 'diffuscope-sampler', { class: '11', model: 'mixture' }, '.ds-attr-error', 'attribute class="11" must be one of mixed, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10; using mixed'],
+  ['ui-attr-guidance-interval', 'diffuscope-sampler', { 'guidance-interval': '700:300', model: 'mixture' }, '.ds-attr-error', 'attribute guidance-interval="700:300" must be LO:HI, two whole numbers with 0 ≤ LO ≤ HI ≤ 1000; using 100:500'],
   ['ui-attr-batch', 'diffuscope-sampler', { batch: '0', model: 'mixture' }, '.ds-attr-error', 'attribute batch="0" must be a number between 1 and 16; using 4'],
   ['ui-attr-model', 'diffuscope-sampler', { model: 'gan' }, '.ds-attr-error', 'attribute model="gan" must be one of network, mixture; using network'],
   ['ui-attr-schedule', 'diffuscope-noising', { schedule: 'quadratic' }, '.ds-attr-error', 'attribute schedule="quadratic" must be one of linear, cosine; using linear'],

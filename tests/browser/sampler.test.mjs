@@ -135,6 +135,31 @@ test('play runs to the end in the worker while the page stays responsive', async
   await page.close();
 });
 
+test('guidance-interval: only the steps at t in LO..HI are guided; the checkbox turns it off', async () => {
+  const page = await browser.newPage();
+  await page.goto(browser.url);
+  const w = await addWidget(page, 'diffuscope-sampler',
+    // the network: the exact mixture's halves agree to the last bit once its posterior has chosen an image
+    { model: HAVE_WEIGHTS ? 'network' : 'mixture', sampler: 'ddim', steps: '10', batch: '2', class: 'mixed', seed: '3', guidance: '3', 'guidance-interval': '300:700' });
+  assert.ok(await w.locator('input.ds-guidance-interval').isChecked(), 'the attribute ticks the checkbox');
+  await w.locator('button.ds-play').click();
+  await page.waitForFunction(() => document.querySelector('#under-test').dataset.step === '10', null, { timeout: 60000 });
+  // the guidance map of each step (what guidance added) is 0 exactly where it was not applied
+  const guided = () => w.evaluate((el) => el.history.slice(1).map((e) => ({ t: e.info.t_pred, on: e.map.some((v) => v !== 0) })));
+  const maps = await guided();
+  for (const m of maps) if (HAVE_WEIGHTS || !m.on) assert.equal(m.on, m.t >= 300 && m.t <= 700, `the step at t = ${m.t} is ${m.on ? '' : 'not '}guided`);
+  assert.ok(maps.some((m) => m.on) && maps.some((m) => !m.on), `some steps guided, some not: ${JSON.stringify(maps)}`);
+  // unticked: the same seed again, every step guided
+  await w.locator('input.ds-guidance-interval').uncheck();
+  await page.waitForFunction(() => {
+    const el = document.querySelector('#under-test');
+    return el.history.length === 11 && el.history[1].map.some((v) => v !== 0); // t = 1000 is guided now
+  }, null, { timeout: 60000 });
+  if (HAVE_WEIGHTS) assert.ok((await guided()).every((m) => m.on), 'every step guided without the interval');
+  assert.deepEqual(browser.pageErrors, []);
+  await page.close();
+});
+
 test('missing weights: a clear message, and the exact mixture stands in', async () => {
   const page = await browser.newPage();
   await page.goto(browser.url);
