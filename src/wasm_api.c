@@ -1104,28 +1104,27 @@ int ds_api_bench_peak(double seconds, double *out) {
     if (check_len("bench_peak", 1, "out", REC_LEN(BENCH_PEAK), 0, "the record bench_peak takes")) return DS_ERR;
     return ds_bench_peak(seconds, out);
 }
-int ds_api_bench_unet_convs(int h, int B, double seconds, int cap_rows, double *out) {
+/* The UNet behind handle h with room for cap_rows records `record` (of rec_len numbers) in
+ * argument 4 of fn, or NULL after ds_fail. */
+static ds_unet *bench_unet(const char *fn, const char *what, int h, int cap_rows, const char *record, long long rec_len) {
     ds_model *m = get(h, OBJ_MODEL);
-    if (!m) return DS_ERR;
-    if (!ds_model_unet(m))
-        return ds_fail("bench_unet_convs: handle %d is an %s model; the convolution benchmark needs a unet", h,
-                       ds_model_kind_name(ds_model_get_kind(m)));
-    if (cap_rows > 0 &&
-        check_len("bench_unet_convs", 4, "out", (long long)cap_rows * REC_LEN(BENCH_CONV), 0, "cap_rows records bench_conv take"))
-        return DS_ERR;
-    return ds_bench_unet_convs(ds_model_unet(m), B, seconds, cap_rows, out);
+    if (!m) return NULL;
+    if (!ds_model_unet(m)) {
+        ds_fail("%s: handle %d is an %s model; the %s needs a unet", fn, h, ds_model_kind_name(ds_model_get_kind(m)), what);
+        return NULL;
+    }
+    char why[64];
+    snprintf(why, sizeof why, "cap_rows records %s take", record);
+    if (cap_rows > 0 && check_len(fn, 4, "out", (long long)cap_rows * rec_len, 0, why)) return NULL;
+    return ds_model_unet(m);
+}
+int ds_api_bench_unet_convs(int h, int B, double seconds, int cap_rows, double *out) {
+    ds_unet *u = bench_unet("bench_unet_convs", "convolution benchmark", h, cap_rows, "bench_conv", REC_LEN(BENCH_CONV));
+    return u ? ds_bench_unet_convs(u, B, seconds, cap_rows, out) : DS_ERR;
 }
 int ds_api_bench_unet_layers(int h, int B, double seconds, int cap_rows, double *out) {
-    ds_model *m = get(h, OBJ_MODEL);
-    if (!m) return DS_ERR;
-    if (!ds_model_unet(m))
-        return ds_fail("bench_unet_layers: handle %d is an %s model; the layer profile needs a unet", h,
-                       ds_model_kind_name(ds_model_get_kind(m)));
-    if (cap_rows > 0 &&
-        check_len("bench_unet_layers", 4, "out", (long long)cap_rows * REC_LEN(BENCH_LAYER), 0,
-                  "cap_rows records bench_layer take"))
-        return DS_ERR;
-    return ds_bench_unet_layers(ds_model_unet(m), B, seconds, cap_rows, out);
+    ds_unet *u = bench_unet("bench_unet_layers", "layer profile", h, cap_rows, "bench_layer", REC_LEN(BENCH_LAYER));
+    return u ? ds_bench_unet_layers(u, B, seconds, cap_rows, out) : DS_ERR;
 }
 
 /* ---- scores, Langevin, reverse SDE / PF-ODE and flow matching (score.h, mlp_train.h) ----

@@ -89,6 +89,22 @@ export async function routedPage(browser, name, body, tags, page = null) {
   return page;
 }
 
+// A page (emptyPage) holding one `tag` element, #under-test, with `attrs` and its weights file:
+// `bytes` served at `weights` (a path beside the page). Resolves {page, widget} once it is ready.
+export async function widgetPage(browser, name, tag, attrs, weights, bytes) {
+  const page = await emptyPage(browser, name, [tag]);
+  await page.route(new URL(weights, page.url()).href, (route) => route.fulfill({ contentType: 'application/octet-stream', body: bytes }));
+  await page.evaluate(([tag, attrs]) => {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    el.id = 'under-test';
+    document.body.prepend(el);
+  }, [tag, { ...attrs, weights }]);
+  const widget = page.locator('#under-test');
+  await widget.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
+  return { page, widget };
+}
+
 // Median, smallest and largest of an array of numbers.
 export function spread(values) {
   const v = [...values].sort((a, b) => a - b);

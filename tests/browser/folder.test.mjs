@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { openBrowser, emptyPage, ARTIFACTS } from './browser.mjs';
+import { openBrowser, widgetPage, ARTIFACTS } from './browser.mjs';
 import { ROOT, cli } from '../wasm/wasm.mjs';
 
 const WEIGHTS = fs.readFileSync(path.join(ROOT, 'tests', 'golden', 'folder_rgb32.dsw'));
@@ -79,17 +79,7 @@ const colouredShare = (widget) => widget.locator('canvas.ds-sampler-canvas').eva
 });
 
 test('a model trained here by train --images (RGB 32x32): the sampler shows its class names and draws in colour', async () => {
-  const page = await emptyPage(browser, 'folder', ['diffuscope-sampler']);
-  const url = new URL('data/fruit.dsw', page.url()).href;
-  await page.route(url, (route) => route.fulfill({ contentType: 'application/octet-stream', body: fruit.bytes }));
-  await page.evaluate(() => {
-    const el = document.createElement('diffuscope-sampler');
-    el.setAttribute('weights', 'data/fruit.dsw');
-    el.id = 'under-test';
-    document.body.prepend(el);
-  });
-  const w = page.locator('#under-test');
-  await w.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
+  const { page, widget: w } = await widgetPage(browser, 'folder', 'diffuscope-sampler', {}, 'data/fruit.dsw', fruit.bytes);
   const options = await w.locator('select[aria-label=class] option').allTextContents();
   assert.deepEqual(options, ['one of each class', 'lemons', 'limes', 'plums', 'any (unconditional)']);
   assert.equal(await w.evaluate((el) => el.dataset.classes), 'lemons\nlimes\nplums');
@@ -108,18 +98,7 @@ test('a model trained here by train --images (RGB 32x32): the sampler shows its 
 });
 
 test('the blend widget on the same file: its class names in both menus, the row in colour', async () => {
-  const page = await emptyPage(browser, 'folder-blend', ['diffuscope-blend']);
-  const url = new URL('data/folder_rgb32.dsw', page.url()).href;
-  await page.route(url, (route) => route.fulfill({ contentType: 'application/octet-stream', body: WEIGHTS }));
-  await page.evaluate(() => {
-    const el = document.createElement('diffuscope-blend');
-    el.setAttribute('weights', 'data/folder_rgb32.dsw');
-    el.setAttribute('steps', '4');
-    el.id = 'under-test';
-    document.body.prepend(el);
-  });
-  const w = page.locator('#under-test');
-  await w.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
+  const { page, widget: w } = await widgetPage(browser, 'folder-blend', 'diffuscope-blend', { steps: '4' }, 'data/folder_rgb32.dsw', WEIGHTS);
   for (const name of ['class-a', 'class-b'])
     assert.deepEqual(await w.locator(`select[aria-label=${name}] option`).allTextContents(), ['circles', 'squares', 'stripes']);
   const coloured = await w.locator('canvas.ds-blend-path').evaluate((canvas) => {
@@ -164,20 +143,7 @@ async function runEdit(page, w) {
 }
 
 test('the edit widget on the RGB model: its class names, SDEdit from a drawing and inpainting over its own image, in colour', async () => {
-  const page = await emptyPage(browser, 'folder-edit', ['diffuscope-edit']);
-  const url = new URL('data/fruit.dsw', page.url()).href;
-  await page.route(url, (route) => route.fulfill({ contentType: 'application/octet-stream', body: fruit.bytes }));
-  await page.evaluate(() => {
-    const el = document.createElement('diffuscope-edit');
-    el.setAttribute('weights', 'data/fruit.dsw');
-    el.setAttribute('steps', '10');
-    el.setAttribute('strength', '900');
-    el.setAttribute('class', '2');
-    el.id = 'under-test';
-    document.body.prepend(el);
-  });
-  const w = page.locator('#under-test');
-  await w.and(page.locator('[data-ready]')).waitFor({ timeout: 60000 });
+  const { page, widget: w } = await widgetPage(browser, 'folder-edit', 'diffuscope-edit', { steps: '10', strength: '900', class: '2' }, 'data/fruit.dsw', fruit.bytes);
   assert.deepEqual(await w.locator('select[aria-label=class] option').allTextContents(), ['lemons', 'limes', 'plums']);
   assert.equal(await w.locator('select[aria-label=class]').inputValue(), '2');
   // no Fashion test images for a 32x32 RGB file: the drawing or the model's own image
