@@ -90,8 +90,8 @@ class SamplerWidget extends DiffuscopeElement {
         labelled('η (DDIM)', this.etaIn), labelled('seed', this.seedIn), labelled('batch', this.batchIn)),
       h('div', { class: 'ds-controls' }, this.playBtn, this.stepBtn, this.resetBtn,
         h('label', { class: 'ds-control ds-scrub-label' }, 'step ', this.scrub)),
-      h('div', { class: 'ds-controls' }, h('label', { class: 'ds-control' }, 'guidance ', this.guideSlider, ' g = ', this.guideOut),
-        h('label', { class: 'ds-control' }, this.intervalBox, this.intervalText)),
+      h('label', { class: 'ds-control' }, 'guidance ', this.guideSlider, ' g = ', this.guideOut),
+      h('label', { class: 'ds-control' }, this.intervalBox, this.intervalText),
       this.progress,
       h('div', { class: 'ds-edit-views' }, this.canvas, this.guideCanvas),
       h('div', { class: 'ds-readouts' }, cell('step', 'step'), cell('t', 't ='), cell('signal', '√ᾱ_t ='),
@@ -289,7 +289,8 @@ class SamplerWidget extends DiffuscopeElement {
       this.handle = ret;
       this.cls = cls;
       this.guided = p.guidance !== 1;
-      if (this.guided && p.interval) await engine.call('sampler_guidance_interval', [ret, ...p.interval]);
+      this.runInterval = this.guided ? p.interval : null; // the steps outside it show a map of 0
+      if (this.runInterval) await engine.call('sampler_guidance_interval', [ret, ...p.interval]);
       this.history = [];
       await this.capture(engine, 0);
       if (this.denoiserNote && this.denoiser.value === 'mixture') this.showNotice(this.denoiserNote);
@@ -410,7 +411,9 @@ class SamplerWidget extends DiffuscopeElement {
     for (const v of frame.map) m = Math.max(m, Math.abs(v));
     ctx.fillStyle = colors.text;
     ctx.font = font();
-    ctx.fillText(`ε̂_c − ε̂_u (±${fmt(m)})`, 0, 13);
+    const t = frame.info.t_pred, iv = this.runInterval;
+    const skipped = iv && t >= 0 && (t < iv[0] || t > iv[1]); // this step ran the conditional half alone
+    ctx.fillText(skipped ? `ε̂_c − ε̂_u: not guided at t = ${t} (only ${iv[0]}–${iv[1]})` : `ε̂_c − ε̂_u (±${fmt(m)})`, 0, 13);
     const side = this.look.side;
     for (let b = 0; b < B; b++) signedTile(ctx, frame.map, b * side * side, side, (b % cols) * (tile + gap), capH + Math.floor(b / cols) * (tile + capH), tile, m || 1);
   }
