@@ -21,6 +21,7 @@ struct ds_gmm {
     double *log_det;       /* (K) Σ_j log(A s_kj² + c1 − c2) (VP: ᾱ s_kj² + 1 − ᾱ) */
     double *level;         /* (2, K or 1, D): the precision 1 / (A s_kj² + c1 − c2), then the gain S s_kj² / (that variance) */
     double *log_post;      /* (K) scratch: log w_k + log N(x_t; ...) for one input */
+    double *acc;           /* (D) scratch: the posterior mean's sums, one per dimension */
 };
 
 ds_gmm *ds_gmm_create(const ds_schedule *schedule, int K, int D, const double *weight, const float *mean,
@@ -51,7 +52,8 @@ ds_gmm *ds_gmm_create(const ds_schedule *schedule, int K, int D, const double *w
     g->log_det = malloc(sizeof(double) * K);
     g->level = malloc(sizeof(double) * 2 * K * D);
     g->log_post = malloc(sizeof(double) * K);
-    if (!g->log_weight || !g->mean || !g->var || !g->label || !g->log_det || !g->level || !g->log_post) {
+    g->acc = malloc(sizeof(double) * D);
+    if (!g->log_weight || !g->mean || !g->var || !g->label || !g->log_det || !g->level || !g->log_post || !g->acc) {
         ds_gmm_free(g);
         ds_fail("gmm: out of memory");
         return NULL;
@@ -79,6 +81,7 @@ void ds_gmm_free(ds_gmm *g) {
     free(g->log_det);
     free(g->level);
     free(g->log_post);
+    free(g->acc);
     free(g);
 }
 
@@ -129,15 +132,16 @@ static void denoise_one(ds_gmm *g, const float *xb, int c, double S, double A, d
         g->log_post[k] = ds_exp(g->log_post[k] - best); /* now an unnormalised r_k */
         norm += g->log_post[k];
     }
-    for (int j = 0; j < D; j++) {
-        double acc = 0;
-        for (int k = 0; k < K; k++) {
-            if (!in_class(g, k, c) || g->log_post[k] < 1e-300) continue;
-            double mu = g->mean[(long)k * D + j];
-            acc += g->log_post[k] * (mu + gain[k * row + j] * (xb[j] - S * mu));
-        }
-        out[j] = (float)(acc / norm);
+    /* component by component (each dimension's sum still runs over k in order) */
+    double *acc = g->acc;
+    for (int j = 0; j < D; j++) acc[j] = 0;
+    for (int k = 0; k < K; k++) {
+        const double r = g->log_post[k];
+        if (!in_class(g, k, c) || r < 1e-300) continue;
+        const double *mu = g->mean + (long)k * D, *gk = gain + k * row;
+        for (int j = 0; j < D; j++) acc[j] += r * (mu[j] + gk[j] * (xb[j] - S * mu[j]));
     }
+    for (int j = 0; j < D; j++) out[j] = (float)(acc[j] / norm);
 }
 
 static int check_class(const ds_gmm *g, int c) {
