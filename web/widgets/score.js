@@ -358,28 +358,32 @@ class ScoreWidget extends DiffuscopeElement {
     }
   }
 
+  // The plot: the still layers (density, frame, the mixture's points, arrows, caption) come from a
+  // cached bitmap, made again only when one of them changes, so a drag or a frame of the Langevin
+  // playback draws just the chains, the paths and the handle over it.
   draw() {
     if (!this.density) return;
     const { ctx, width, height } = hiDpiCanvas(this.canvas);
     const box = squareBox(width, height, EXTENT), colors = theme(this);
-    heatMap(ctx, box, this.density, GRID, rgbOf(colors.series[0]));
-    frame(ctx, box, colors.axis);
+    const still = [this.canvas.width, this.canvas.height, this.density, this.field, this.exactField, this.shownPoints,
+      this.show.field.checked, this.sigma, this.shownT, this.shownKind, colors.series[0]];
+    if (!this.stillKey || still.some((v, i) => v !== this.stillKey[i])) {
+      this.stillKey = still;
+      this.still ??= document.createElement('canvas');
+      this.still.width = this.canvas.width;
+      this.still.height = this.canvas.height;
+      const sctx = this.still.getContext('2d'), ratio = this.canvas.width / width;
+      sctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+      this.drawStill(sctx, box, colors);
+    }
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.still, 0, 0);
+    ctx.restore();
     ctx.save();
     ctx.beginPath();
     ctx.rect(box.left, box.top, box.width, box.height);
     ctx.clip();
-    // the data the paths should land on: the mixture's points, faint
-    ctx.globalAlpha = 0.35;
-    dots(ctx, box, this.shownPoints, MIXTURE.n, colors.text, 1.5);
-    ctx.globalAlpha = 1;
-    if (this.show.field.checked && this.field) {
-      const f = this.field, e = this.exactField;
-      if (e) this.arrows(ctx, box, e, () => colors.muted, 1);
-      // learned: an arrow off the exact one by more than WRONG (relative) is drawn in the error colour
-      const wrong = getComputedStyle(this).getPropertyValue('--ds-error').trim() || '#b3261e';
-      const off = (i) => Math.hypot(f[2 * i] - e[2 * i], f[2 * i + 1] - e[2 * i + 1]) > WRONG * Math.hypot(e[2 * i], e[2 * i + 1]);
-      this.arrows(ctx, box, f, e ? (i) => (off(i) ? wrong : colors.series[2]) : () => colors.series[2], 1.4);
-    }
     if (this.show.langevin.checked && this.chains) {
       const n = this.nChains, f = this.chainFrame ?? this.chainFrames - 1;
       dots(ctx, box, this.chains.subarray(2 * n * f, 2 * n * (f + 1)), n, colors.series[1], 2.5);
@@ -413,10 +417,32 @@ class ScoreWidget extends DiffuscopeElement {
     ctx.arc(hx, hy, 8, 0, 2 * Math.PI);
     ctx.fill();
     ctx.stroke();
+    this.drawReadouts();
+  }
+
+  // density, frame, the data the paths should land on, the arrows and the caption
+  drawStill(ctx, box, colors) {
+    heatMap(ctx, box, this.density, GRID, rgbOf(colors.series[0]));
+    frame(ctx, box, colors.axis);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(box.left, box.top, box.width, box.height);
+    ctx.clip();
+    ctx.globalAlpha = 0.35; // the mixture's points, faint
+    dots(ctx, box, this.shownPoints, MIXTURE.n, colors.text, 1.5);
+    ctx.globalAlpha = 1;
+    if (this.show.field.checked && this.field) {
+      const f = this.field, e = this.exactField;
+      if (e) this.arrows(ctx, box, e, () => colors.muted, 1);
+      // learned: an arrow off the exact one by more than WRONG (relative) is drawn in the error colour
+      const wrong = getComputedStyle(this).getPropertyValue('--ds-error').trim() || '#b3261e';
+      const off = (i) => Math.hypot(f[2 * i] - e[2 * i], f[2 * i + 1] - e[2 * i + 1]) > WRONG * Math.hypot(e[2 * i], e[2 * i + 1]);
+      this.arrows(ctx, box, f, e ? (i) => (off(i) ? wrong : colors.series[2]) : () => colors.series[2], 1.4);
+    }
+    ctx.restore();
     ctx.fillStyle = colors.text;
     ctx.font = font();
     ctx.fillText(`t = ${this.shownT}: shading q(x_t), arrows ${this.shownKind} score`, box.left + 6, box.top + 16);
-    this.drawReadouts();
   }
 
   drawReadouts() {
