@@ -65,13 +65,21 @@ class Engine {
       this.queues.clear();
     };
     // the module's description (enums, records, functions: web/api.js), once per worker;
-    // info also says how the module was compiled (streaming or whole) and when it was ready
-    this.ready = this.post({ type: 'init', simd: this.simd }).then((r) => {
+    // info also says how the module was compiled (streaming, whole, or shared: options.module,
+    // another engine's compiled module, only instantiated here) and when it was ready
+    const init = (module) => this.post({ type: 'init', simd: this.simd, ...(module ? { module } : {}) });
+    const inited = options.module
+      ? options.module.then((m) => init(m), () => init(null)) // that engine failed: compile our own
+      : init(null);
+    this.ready = inited.then((r) => {
       this.description = r.info.description;
       this.memory = r.info.memory;
       this.info = r.info;
       return r.info;
     });
+    // the compiled module, for another engine of the same build (rejects if this one fails)
+    this.module = inited.then((r) => r.module);
+    this.module.catch(() => {});
   }
   post(msg, transfer = []) {
     const id = this.nextId++;
@@ -219,7 +227,9 @@ let theEngine = null, lightEngine = null;
 export function sharedEngine() {
   return (theEngine ??= new Engine());
 }
-const engineFor = (light) => (light ? (lightEngine ??= new Engine()) : sharedEngine());
+// The light engine instantiates the shared engine's module instead of compiling its own: on a
+// 2-core machine two compiles at once delayed the first sampler image by a second.
+const engineFor = (light) => (light ? (lightEngine ??= new Engine({ module: sharedEngine().module })) : sharedEngine());
 export function getEngine({ light = false } = {}) {
   if (!support.wasm) return Promise.reject(new Error(NO_WASM));
   const engine = engineFor(light);
@@ -231,8 +241,9 @@ export { Engine };
 // One IntersectionObserver for every widget that asks (every widget with an engine lane):
 // playing work waits while its widget is scrolled out of view (whenOnScreen), and the
 // engine's queue serves widgets on screen first (isOnScreen). Until the observer's first
-// report, a widget counts as on screen.
-const screen = new WeakMap(); // element -> {on: bool, waiters: [resolve]}
+// report, a widget counts as on screen for the queue, and whenOnScreen waits for that report
+// (a widget just above the reader's place must not start a second-long call).
+const screen = new WeakMap(); // element -> {on: bool, or null before the first report, waiters: [resolve]}
 let screenObserver = null;
 function watchScreen(el) {
   if (typeof IntersectionObserver === 'undefined' || !(el instanceof Element)) return null;
@@ -246,7 +257,7 @@ function watchScreen(el) {
       if (w.on) for (const resolve of w.waiters.splice(0)) resolve();
     }
   });
-  screen.set(el, (s = { on: true, waiters: [] }));
+  screen.set(el, (s = { on: null, waiters: [] }));
   screenObserver.observe(el);
   return s;
 }
@@ -263,8 +274,9 @@ export function isOnScreen(el) {
 // Resolves at once while el is on screen, else when it is scrolled back into view or removed
 // from the page (the waiting work then sees that it was stopped).
 export function whenOnScreen(el) {
+  if (el instanceof Element && !el.isConnected) return Promise.resolve(); // removed: its work sees it was stopped
   const s = watchScreen(el);
-  return !s || s.on ? Promise.resolve() : new Promise((resolve) => s.waiters.push(resolve));
+  return !s || s.on === true ? Promise.resolve() : new Promise((resolve) => s.waiters.push(resolve));
 }
 
 // Whether the reader asked for less motion: no autoplay then.

@@ -66,7 +66,7 @@ export function getEnginePool(n = navigator.hardwareConcurrency || 1) {
   const size = Math.max(1, Math.min(Math.floor(n) || 1, navigator.hardwareConcurrency || 1));
   if (!pools.has(size)) {
     const engines = [sharedEngine()];
-    for (let i = 1; i < size; i++) engines.push(new Engine());
+    for (let i = 1; i < size; i++) engines.push(new Engine({ module: engines[0].module })); // instantiated, not compiled again
     pools.set(size, new EnginePool(engines));
   }
   const pool = pools.get(size);

@@ -4,7 +4,9 @@
 // arguments against the module's own description, copies arrays in and out and decodes named
 // records. The description goes back with the init reply, so the page knows the names too.
 //
-//   {id, type: 'init', simd: bool}               -> {id, ok, info: {simd, compiled, readyAt, memory, description}}
+//   {id, type: 'init', simd: bool, module?}      -> {id, ok, info: {simd, compiled, readyAt, memory, description}, module}
+//     (module: a WebAssembly.Module another worker compiled, so this one only instantiates it;
+//     the reply carries the module this worker runs, for the next one)
 //   {id, type: 'call', fn, args: [...], outs: [spec, ...]}   (specs: see api.js)
 //                                                 -> {id, ok, ret, outs: [...], memory}
 //   failures                                      -> {id, ok: false, error: 'message'}
@@ -19,10 +21,10 @@ const BUILDS = {
   scalar: { name: 'diffuscope_scalar', glue: () => import('./wasm/diffuscope_scalar.js'), wasm: new URL('./wasm/diffuscope_scalar.wasm', import.meta.url) },
 };
 
-async function init({ simd }) {
+async function init({ simd, module: given }) {
   const { name, glue: loadGlue, wasm } = BUILDS[simd ? 'simd' : 'scalar'];
   // the glue's import and the module's download and compile run side by side
-  const [glue, { module, compiled }] = await Promise.all([loadGlue(), compile(wasm, name)]);
+  const [glue, { module, compiled }] = await Promise.all([loadGlue(), given ? { module: given, compiled: 'shared' } : compile(wasm, name)]);
   let fail;
   const failed = new Promise((_, reject) => (fail = reject));
   const M = await Promise.race([failed, glue.default({
@@ -34,7 +36,7 @@ async function init({ simd }) {
   })]);
   api = new Api(M);
   // readyAt: wall-clock ms, comparable with the page's performance.timeOrigin + now()
-  return { simd, compiled, readyAt: performance.timeOrigin + performance.now(), memory: api.M.HEAPU8.length, description: api.description };
+  return { module, info: { simd, compiled, readyAt: performance.timeOrigin + performance.now(), memory: api.M.HEAPU8.length, description: api.description } };
 }
 
 // Compiles the module while it downloads (WebAssembly.compileStreaming), which needs the server
@@ -59,7 +61,12 @@ self.onmessage = async (event) => {
   const msg = event.data;
   try {
     if (msg.type === 'init') {
-      self.postMessage({ id: msg.id, ok: true, info: await init(msg) });
+      const { module, info } = await init(msg);
+      try {
+        self.postMessage({ id: msg.id, ok: true, info, module });
+      } catch { // a browser that cannot send a module: the next worker compiles its own
+        self.postMessage({ id: msg.id, ok: true, info });
+      }
     } else if (msg.type === 'call') {
       if (!api) throw new Error('module not initialised');
       const result = api.call(msg.fn, msg.args, msg.outs);

@@ -68,7 +68,7 @@ test('the sampler shows the guidance map and its slider re-runs from the same no
     const el = document.querySelector('diffuscope-sampler');
     return el.history.length === 21 && !el.busy;
   }, null, { timeout: 120000 });
-  const after = await w.evaluate((el) => ({ noise: Array.from(el.history[0].x), g: el.guidanceIn.value, map: Array.from(el.history[10].map ?? []), hidden: el.guideCanvas.hidden }));
+  const after = await w.evaluate((el) => ({ noise: Array.from(el.history[0].x), g: el.guidanceIn.value, map: Array.from(el.history[12].map ?? []) /* t = 422: inside the page's guidance interval 100–500 */, hidden: el.guideCanvas.hidden }));
   assert.equal(after.g, '4');
   assert.deepEqual(after.noise, noiseBefore, 'the re-run did not start from the same x_T');
   assert.ok(!after.hidden && after.map.some((v) => v !== 0), 'no guidance map shown');

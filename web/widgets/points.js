@@ -16,7 +16,7 @@
 //
 // Attributes: shape (cow|moons|spiral|rings|letter), sampler (ddpm|ddim), steps, n (points),
 // seed, weights (base URL of points-SHAPE.dsw files), train-steps.
-import { DiffuscopeElement, h, defineElement } from '../core.js';
+import { DiffuscopeElement, h, defineElement, whenOnScreen } from '../core.js';
 import { SHAPES, EXTENT } from '../shapes.js';
 import { pointsWeights } from '../assets.js';
 import { hiDpiCanvas, theme, font, squareBox, frame, polyline, dots, fixed } from '../plot.js';
@@ -180,6 +180,9 @@ class PointsWidget extends DiffuscopeElement {
     delete this.dataset.sampled;
     try {
       const engine = await this.engine();
+      // its steps run in one worker call of up to a second: started near the viewport (whenVisible's
+      // margin) it would hold the shared worker while the reader watches the widget below
+      await whenOnScreen(this);
       const name = this.modelSelect.value;
       const model = await this.model(name);
       this.clearStatus();
