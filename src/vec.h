@@ -108,4 +108,32 @@ typedef v4 vf; /* the same type, so the same functions */
 #define vf_mul v4_mul
 #endif
 
+/* ---- one elementary function: SiLU's exp (forward in kernels.c, backward in kernels_grad.c) ----
+ * exp(x) = 2^n * e^r, n = round(x / ln 2), |r| <= ln2 / 2, e^r by the Cephes degree-5
+ * polynomial (relative error about 1.2e-7 in float); x is clamped to [-87.3, 88.4] first so
+ * 2^n stays a normal float. n is rounded by adding 1.5 * 2^23, which leaves n in the low
+ * bits of the sum: its exponent field comes from integer adds and a shift, with no float <->
+ * int conversion (wasm's saturating i32x4.trunc_sat costs V8 about eight x86 instructions). */
+static inline v4 v4_exp(v4 x) {
+    const v4 magic = v4_set1(12582912.0f); /* 1.5 * 2^23 */
+    x = v4_min(x, v4_set1(88.3762626647949f));
+    x = v4_max(x, v4_set1(-87.3365447504019f));
+    const v4 t = v4_add(v4_mul(x, v4_set1(1.44269504088896341f)), magic); /* magic + n */
+    const v4 n = v4_sub(t, magic);
+    x = v4_sub(x, v4_mul(n, v4_set1(0.693359375f)));
+    x = v4_sub(x, v4_mul(n, v4_set1(-2.12194440e-4f)));
+    v4 z = v4_mul(x, x);
+    v4 p = v4_set1(1.9875691500e-4f);
+    p = v4_add(v4_mul(p, x), v4_set1(1.3981999507e-3f));
+    p = v4_add(v4_mul(p, x), v4_set1(8.3334519073e-3f));
+    p = v4_add(v4_mul(p, x), v4_set1(4.1665795894e-2f));
+    p = v4_add(v4_mul(p, x), v4_set1(1.6666665459e-1f));
+    p = v4_add(v4_mul(p, x), v4_set1(5.0000001201e-1f));
+    p = v4_add(v4_add(v4_mul(p, z), x), v4_set1(1.0f));
+    /* bits(t) - bits(magic) = n; (n + 127) << 23 is 2^n */
+    const v4i e = v4i_shl(v4i_sub(v4_bits(t), v4i_set1(0x4B400000 - 127)), 23);
+    return v4_mul(p, v4i_as_float(e));
+}
+
+
 #endif

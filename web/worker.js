@@ -61,7 +61,8 @@ self.onmessage = async (event) => {
   const msg = event.data;
   try {
     if (msg.type === 'init') {
-      const { module, info } = await init(msg);
+      // a module from another worker that this one cannot instantiate: compile our own instead
+      const { module, info } = await init(msg).catch((err) => (msg.module ? init({ simd: msg.simd }) : Promise.reject(err)));
       try {
         self.postMessage({ id: msg.id, ok: true, info, module });
       } catch { // a browser that cannot send a module: the next worker compiles its own
