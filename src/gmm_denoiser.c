@@ -18,7 +18,7 @@ struct ds_gmm {
     int *label;            /* (K) class or -1 */
     int shared_var;        /* every component has the same s² row: the terms below are one row */
     double cached_S, cached_A, cached_c1, cached_c2; /* the noise level the terms below are for */
-    double *log_det;       /* (K) Σ_j log(A s_kj² + c1 − c2) (VP: ᾱ s_kj² + 1 − ᾱ) */
+    double *log_det;       /* (K, or 1 for a shared variance) Σ_j log(A s_kj² + c1 − c2) (VP: ᾱ s_kj² + 1 − ᾱ) */
     double *level;         /* (2, K or 1, D): the precision 1 / (A s_kj² + c1 − c2), then the gain S s_kj² / (that variance) */
     double *log_post;      /* (K) scratch: log w_k + log N(x_t; ...) for one input */
     double *acc;           /* (D) scratch: the posterior mean's sums, one per dimension */
@@ -110,7 +110,6 @@ static void denoise_one(ds_gmm *g, const float *xb, int c, double S, double A, d
             }
             g->log_det[k] = ld;
         }
-        for (int k = rows; k < K; k++) g->log_det[k] = g->log_det[0];
         g->cached_S = S, g->cached_A = A, g->cached_c1 = c1, g->cached_c2 = c2;
     }
     const long row = g->shared_var ? 0 : D; /* component k's terms at k·row */
@@ -123,7 +122,7 @@ static void denoise_one(ds_gmm *g, const float *xb, int c, double S, double A, d
             double d = xb[j] - S * mu[j];
             q += d * d * p[j];
         }
-        g->log_post[k] = g->log_weight[k] - 0.5 * (q + g->log_det[k]);
+        g->log_post[k] = g->log_weight[k] - 0.5 * (q + g->log_det[row ? k : 0]);
         if (g->log_post[k] > best) best = g->log_post[k];
     }
     double norm = 0;

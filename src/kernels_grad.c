@@ -121,6 +121,7 @@ static inline v4 silu_grad_v4(v4 x) {
     const v4 one = v4_set1(1.0f), s = v4_div(one, v4_add(one, v4_exp(v4_sub(v4_zero(), x))));
     return v4_mul(s, v4_add(one, v4_mul(x, v4_sub(one, s))));
 }
+static inline float silu_grad_1(float x) { return v4_first(silu_grad_v4(v4_set1(x))); }
 
 /* GroupNorm backward over dy, or (norm non-NULL) over the SiLU gradient d_norm made here one
  * channel at a time from d_act: ds_silu_backward into a zeroed buffer, 0 + dy s (1 + x (1 - s)),
@@ -139,13 +140,13 @@ static void groupnorm_backward(const float *x, const float *gamma, const float *
             for (int cc = 0; cc < cpg; cc++) {
                 int c = g * cpg + cc;
                 size_t base = ((size_t)b * C + c) * HW;
-                double gam = gamma ? gamma[c] : 1.0, sg = 0.0, sb = 0.0;
+                const double gam = gamma ? gamma[c] : 1.0;
                 if (norm) {
                     const float *nc = norm + base, *yc = dy + base;
                     float *dn = d_norm + base;
                     int i = 0;
                     for (; i + 4 <= HW; i += 4) v4_store(dn + i, v4_add(v4_zero(), v4_mul(v4_load(yc + i), silu_grad_v4(v4_load(nc + i)))));
-                    for (; i < HW; i++) dn[i] = 0.0f + yc[i] * v4_first(silu_grad_v4(v4_set1(nc[i])));
+                    for (; i < HW; i++) dn[i] = 0.0f + yc[i] * silu_grad_1(nc[i]);
                 }
                 /* four partial sums each, added pairwise at the end: a fixed order on every
                  * machine, and four dependency chains instead of one (the loop was bound by
@@ -164,8 +165,7 @@ static void groupnorm_backward(const float *x, const float *gamma, const float *
                     b4[0] += d;
                     g4[0] += d * xhat;
                 }
-                sb = (b4[0] + b4[1]) + (b4[2] + b4[3]);
-                sg = (g4[0] + g4[1]) + (g4[2] + g4[3]);
+                const double sb = (b4[0] + b4[1]) + (b4[2] + b4[3]), sg = (g4[0] + g4[1]) + (g4[2] + g4[3]);
                 if (dgamma) dgamma[c] += (float)sg;
                 if (dbeta) dbeta[c] += (float)sb;
                 sum_d += sb * gam;
@@ -200,7 +200,7 @@ void ds_groupnorm_silu_backward(const float *x, const float *gamma, const float 
 void ds_silu_backward(const float *x, const float *dy, float *dx, long n) {
     long i = 0;
     for (; i + 4 <= n; i += 4) v4_store(dx + i, v4_add(v4_load(dx + i), v4_mul(v4_load(dy + i), silu_grad_v4(v4_load(x + i)))));
-    for (; i < n; i++) dx[i] += dy[i] * v4_first(silu_grad_v4(v4_set1(x[i])));
+    for (; i < n; i++) dx[i] += dy[i] * silu_grad_1(x[i]);
 }
 
 void ds_upsample2x_backward(const float *dy, float *dx, int BC, int H, int W) {

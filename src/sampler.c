@@ -49,7 +49,7 @@ void ds_sampler_params_init(ds_sampler_params *p) {
 static int check_guidance_interval(int lo, int hi) {
     if (ds_check_range_int(lo, 0, DS_GUIDANCE_T_ALL, "guidance interval start")) return DS_ERR;
     if (hi < lo) return ds_fail("guidance interval: the end %d is below the start %d", hi, lo);
-    return ds_check_range_int(hi, lo, DS_GUIDANCE_T_ALL, "guidance interval end");
+    return ds_check_range_int(hi, 0, DS_GUIDANCE_T_ALL, "guidance interval end");
 }
 
 static const char *KIND_NAMES[DS_SAMPLER_COUNT] = {"ddpm", "ddim", "dpmpp2m"};

@@ -366,7 +366,7 @@ class ScoreWidget extends DiffuscopeElement {
     const { ctx, width, height } = hiDpiCanvas(this.canvas);
     const box = squareBox(width, height, EXTENT), colors = theme(this);
     const still = [this.canvas.width, this.canvas.height, this.density, this.field, this.exactField, this.shownPoints,
-      this.show.field.checked, this.sigma, this.shownT, this.shownKind, colors.series[0]];
+      this.show.field.checked, this.sigma, this.shownT, this.shownKind, JSON.stringify(colors)]; // a theme change too
     if (!this.stillKey || still.some((v, i) => v !== this.stillKey[i])) {
       this.stillKey = still;
       this.still ??= document.createElement('canvas');
