@@ -62,8 +62,9 @@ static inline __attribute__((always_inline)) void store_tile_row(float *c, const
  * VF_LANES), then stored by store_tile_row (bias: MR values or NULL). op(A)[i][k] =
  * A[i * sa_i + k * sa_k]: (lda, 1) when A is stored (M, K), (1, lda) when stored (K, M), so
  * the tile needs no transpose branch in its inner loop. MR (1..TILE_ROWS) and NV (1, 2) are
- * constants at every call, so the loops over them unroll into registers. */
-static inline __attribute__((always_inline)) void tile(int MR, int NV, int K, const float *A, long sa_i, long sa_k,
+ * constants at every call, so the loops over them unroll into registers. fused (a constant too):
+ * each product added by vf_mul_add (ds_gemm_train) instead of mul then add. */
+static inline __attribute__((always_inline)) void tile(int fused, int MR, int NV, int K, const float *A, long sa_i, long sa_k,
                                                        const float *B, long ldb, float *C, long ldc,
                                                        const float *bias, int accumulate, int n) {
     vf acc[TILE_ROWS][2];
@@ -76,24 +77,25 @@ static inline __attribute__((always_inline)) void tile(int MR, int NV, int K, co
         const long ak = k * sa_k;
         for (int r = 0; r < MR; r++) {
             const vf a = vf_set1(A[r * sa_i + ak]);
-            for (int v = 0; v < NV; v++) acc[r][v] = vf_add(acc[r][v], vf_mul(a, b[v]));
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = fused ? vf_mul_add(a, b[v], acc[r][v]) : vf_add(acc[r][v], vf_mul(a, b[v]));
         }
     }
     for (int r = 0; r < MR; r++) store_tile_row(C + r * ldc, acc[r], NV, bias ? bias + r : NULL, accumulate, n);
 }
 
 /* All rows of one column block of NV vectors: 4-row tiles, then single rows. */
-static inline __attribute__((always_inline)) void tile_column(int NV, int M, int K, const float *A, long sa_i,
+static inline __attribute__((always_inline)) void tile_column(int fused, int NV, int M, int K, const float *A, long sa_i,
                                                               long sa_k, const float *B, long ldb, float *C, long ldc,
                                                               int accumulate) {
     const int n = NV * VF_LANES;
     int i0 = 0;
     if (TILE_ROWS > 4)
         for (; i0 + TILE_ROWS <= M; i0 += TILE_ROWS)
-            tile(TILE_ROWS, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
+            tile(fused, TILE_ROWS, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
     for (; i0 + 4 <= M; i0 += 4)
-        tile(4, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
-    for (; i0 < M; i0++) tile(1, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
+        tile(fused, 4, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
+    for (; i0 < M; i0++) tile(fused, 1, NV, K, A + i0 * sa_i, sa_i, sa_k, B, ldb, C + i0 * ldc, ldc, NULL, accumulate, n);
 }
 
 /* The last nt < VF_LANES columns of gemm_b_rows (the 4 of 196 pixels at 14x14, the 1 of 49 at
@@ -135,14 +137,32 @@ static void gemm_tail_columns(int M, int nt, int K, const float *A, long sa_i, l
         }
 }
 
-static void gemm_b_rows(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
-                        int ldc, int accumulate) {
+static inline __attribute__((always_inline)) void gemm_b_rows(int fused, int trans_a, int M, int N, int K,
+                                                              const float *A, int lda, const float *B, int ldb,
+                                                              float *C, int ldc, int accumulate) {
     const long sa_i = trans_a ? 1 : lda, sa_k = trans_a ? lda : 1;
     int j0 = 0;
-    for (; j0 + NR <= N; j0 += NR) tile_column(2, M, K, A, sa_i, sa_k, B + j0, ldb, C + j0, ldc, accumulate);
+    for (; j0 + NR <= N; j0 += NR) tile_column(fused, 2, M, K, A, sa_i, sa_k, B + j0, ldb, C + j0, ldc, accumulate);
     for (; j0 + VF_LANES <= N; j0 += VF_LANES)
-        tile_column(1, M, K, A, sa_i, sa_k, B + j0, ldb, C + j0, ldc, accumulate);
+        tile_column(fused, 1, M, K, A, sa_i, sa_k, B + j0, ldb, C + j0, ldc, accumulate);
     if (j0 < N) gemm_tail_columns(M, N - j0, K, A, sa_i, sa_k, B + j0, ldb, C + j0, ldc, accumulate);
+}
+
+/* the two instances: the exact one (ds_gemm) and the trainer's (ds_gemm_train) */
+static void gemm_b_rows_exact(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                              float *C, int ldc, int accumulate) {
+    gemm_b_rows(0, trans_a, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+/* The trainer's GEMM: ds_gemm's tiles with each product added by one fused multiply-add where
+ * the variant has FMA (VF_HAS_FMA; the avx2 variant on Zen 3 runs 12 FMAs where it ran 12 muls
+ * and 12 adds per k, the same FP-pipe time in half the instructions), so its results differ
+ * from ds_gemm_ref by rounding (tests/test_grad.c bounds it) and between variants; where the
+ * variant has no FMA it is ds_gemm bit for bit. The columns past the last whole vector run
+ * unfused, as in ds_gemm. */
+void ds_gemm_train(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
+                   int ldc, int accumulate) {
+    gemm_b_rows(VF_HAS_FMA, trans_a, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 /* op(B) transposed, A not: C[i][j] = dot(A row i, B row j), both contiguous in k. Tiles of
@@ -211,7 +231,7 @@ static void gemm_dot(int M, int N, int K, const float *A, int lda, const float *
 void ds_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
              float *C, int ldc, int accumulate) {
     if (!trans_b)
-        gemm_b_rows(trans_a, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        gemm_b_rows_exact(trans_a, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     else if (!trans_a)
         gemm_dot(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     else /* A^T B^T: not used by the networks; (B A)^T would need a transpose buffer */
@@ -411,18 +431,18 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
         for (; o + 4 <= C_out; o += 4) {
             const float *wo = w + (long)o * kdim, *bo = bias ? bias + o : NULL;
             if (direct) {
-                tile(4, 2, kdim, wo, kdim, 1, scratch, PANEL, yb + (long)o * npix, npix, bo, 0, n);
+                tile(0, 4, 2, kdim, wo, kdim, 1, scratch, PANEL, yb + (long)o * npix, npix, bo, 0, n);
             } else {
-                tile(4, 2, kdim, wo, kdim, 1, scratch, PANEL, tile_out, PANEL, bo, 0, PANEL);
+                tile(0, 4, 2, kdim, wo, kdim, 1, scratch, PANEL, tile_out, PANEL, bo, 0, PANEL);
                 scatter_tile(tile_out, 4, n, y, C_out, o, npix, q0);
             }
         }
         for (; o < C_out; o++) {
             const float *wo = w + (long)o * kdim, *bo = bias ? bias + o : NULL;
             if (direct) {
-                tile(1, 2, kdim, wo, kdim, 1, scratch, PANEL, yb + (long)o * npix, npix, bo, 0, n);
+                tile(0, 1, 2, kdim, wo, kdim, 1, scratch, PANEL, yb + (long)o * npix, npix, bo, 0, n);
             } else {
-                tile(1, 2, kdim, wo, kdim, 1, scratch, PANEL, tile_out, PANEL, bo, 0, PANEL);
+                tile(0, 1, 2, kdim, wo, kdim, 1, scratch, PANEL, tile_out, PANEL, bo, 0, PANEL);
                 scatter_tile(tile_out, 1, n, y, C_out, o, npix, q0);
             }
         }
@@ -608,7 +628,7 @@ static void wino_gemm(int C_out, int N, int C_in, const float *U, const float *V
     for (int j0 = 0; j0 < N; j0 += PANEL) {
         for (int o = 0; o < full; o += 4) tile4_packed(2, C_in, U + (long)o * C_in, V + j0, ldv, M + o * ldm + j0, ldm);
         for (int o = full; o < C_out; o++)
-            tile(1, 2, C_in, U + (long)o * C_in, 0, 1, V + j0, ldv, M + o * ldm + j0, ldm, NULL, 0, PANEL);
+            tile(0, 1, 2, C_in, U + (long)o * C_in, 0, 1, V + j0, ldv, M + o * ldm + j0, ldm, NULL, 0, PANEL);
     }
 }
 

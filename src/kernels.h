@@ -32,6 +32,12 @@ void ds_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int 
              float *C, int ldc, int accumulate);
 void ds_gemm_ref(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                  float *C, int ldc, int accumulate);
+/* The trainer's GEMM (op(B) = B only): ds_gemm with fused multiply-adds where the kernel
+ * variant has FMA, so its bits depend on the CPU (within float rounding of ds_gemm_ref,
+ * bounded in tests/test_grad.c); without FMA (SSE2, WASM) it is ds_gemm exactly. Only the
+ * UNet trainer's convolution backward uses it: nothing the browser runs or compares. */
+void ds_gemm_train(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
+                   int ldc, int accumulate);
 
 /* ---- 2-D convolution, padding K/2 (zeros), stride 1 or 2 ----------------------------------
  * x (B, C_in, H, W), w (C_out, C_in, K, K), bias (C_out) or NULL -> y (B, C_out, Ho, Wo)
@@ -61,9 +67,11 @@ void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float
 /* im2col of ONE image: x (C_in, H, W) -> col (C_in*K*K, Ho*Wo), row index (c*K + ky)*K + kx,
  * zero where the window leaves the image. col2im is its adjoint: dx (C_in, H, W) += the
  * column gradients scattered back (the trainer's conv backward: dcol = W^T dy, then col2im).
- * These move data only; they are exact, so they have a single (scalar) implementation. */
+ * im2col moves data only, so it has a single (scalar) implementation; col2im adds, and its
+ * fast version (kernels_grad.c: each row of dx once, stride 1) gives ds_col2im_ref's bits. */
 void ds_im2col(const float *x, float *col, int C_in, int H, int W, int K, int stride);
 void ds_col2im(const float *col, float *dx, int C_in, int H, int W, int K, int stride);
+void ds_col2im_ref(const float *col, float *dx, int C_in, int H, int W, int K, int stride);
 
 /* ---- linear: y (B, out) = x (B, in) W^T + bias,  W (out, in), bias (out) or NULL ---------- */
 void ds_linear(const float *x, const float *W, const float *bias, float *y, int B, int in, int out);

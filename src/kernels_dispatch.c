@@ -68,6 +68,10 @@ void ds_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int 
              int ldc, int accumulate) {
     kernels()->ds_gemm(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
+void ds_gemm_train(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                   int accumulate) {
+    kernels()->ds_gemm_train(trans_a, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
 size_t ds_conv2d_scratch_floats(int C_in, int H, int W, int K, int stride) {
     return kernels()->ds_conv2d_scratch_floats(C_in, H, W, K, stride);
 }

@@ -1,6 +1,8 @@
 /* kernels_grad.c — backward passes of the forward kernels (see kernels_grad.h).
- * Conv and linear backward run on kernels.c's ds_gemm (the one register-tiled GEMM, the same
- * that runs the forward); the rest are memory-bound loops in plain C.
+ * Conv backward runs on kernels.c's ds_gemm_train (the forward's register tiles, with fused
+ * multiply-adds where the CPU has FMA: only the native UNet trainer runs it), linear backward
+ * on ds_gemm itself (the MLPs also train in the browser, with the same bits as natively); the
+ * rest are memory-bound loops in plain C.
  * Not here: vectors and intrinsics (vec.h), the network wiring (unet_train.c, mlp_train.c). */
 #include "kernels_grad.h"
 
@@ -47,6 +49,53 @@ static int channel_block(int C_in, int KK, int P) {
     return cb < 1 ? 1 : cb > C_in ? C_in : cb;
 }
 
+/* col2im, stride 1, K <= 3: each row of dx read and written once, its (up to 9) contributions
+ * added in registers, instead of K * K read-modify-write passes over the image (the reference
+ * order of loops, which made this the trainer's third-largest cost). Each element still gets
+ * its contributions in (ky, kx) order, added to the old dx one at a time: the reference's
+ * bits. Contribution t of a row is in[t][j - shift[t]] for output column j; the columns
+ * [pad, W - pad) have every kx inside the image, the pad columns at each edge skip the kx
+ * that leave it. */
+static inline float col2im_one(float acc, const float *const *in, const int *shift, int n, int j, int W) {
+    for (int t = 0; t < n; t++)
+        if (j - shift[t] >= 0 && j - shift[t] < W) acc += in[t][j - shift[t]];
+    return acc;
+}
+
+static void col2im_rows(const float *col, float *dx, int C_in, int H, int W, int K) {
+    const int pad = K / 2, P = H * W;
+    for (int c = 0; c < C_in; c++) {
+        for (int iy = 0; iy < H; iy++) {
+            const float *in[9];
+            int shift[9], n = 0;
+            for (int ky = 0; ky < K; ky++) {
+                const int oy = iy - ky + pad;
+                if (oy < 0 || oy >= H) continue;
+                for (int kx = 0; kx < K; kx++, n++) {
+                    shift[n] = kx - pad;
+                    in[n] = col + ((size_t)(c * K + ky) * K + kx) * P + (size_t)oy * W;
+                }
+            }
+            float *out = dx + ((size_t)c * H + iy) * W;
+            int j = pad;
+            for (; j + 4 <= W - pad; j += 4) {
+                v4 acc = v4_load(out + j);
+                for (int t = 0; t < n; t++) acc = v4_add(acc, v4_load(in[t] + j - shift[t]));
+                v4_store(out + j, acc);
+            }
+            for (int e = 0; e < pad && e < W; e++) out[e] = col2im_one(out[e], in, shift, n, e, W);
+            for (; j < W; j++) out[j] = col2im_one(out[j], in, shift, n, j, W);
+        }
+    }
+}
+
+void ds_col2im(const float *col, float *dx, int C_in, int H, int W, int K, int stride) {
+    if (stride == 1 && K <= 3)
+        col2im_rows(col, dx, C_in, H, W, K);
+    else
+        ds_col2im_ref(col, dx, C_in, H, W, K, stride);
+}
+
 void ds_conv2d_backward(const float *x, const float *w, const float *dy, float *dx, float *dw, float *db,
                         float *scratch, int B, int C_in, int H, int W, int C_out, int K, int stride) {
     int Ho = ds_conv2d_out_size(H, K, stride), Wo = ds_conv2d_out_size(W, K, stride);
@@ -70,7 +119,7 @@ void ds_conv2d_backward(const float *x, const float *w, const float *dy, float *
                 }
                 for (int j0 = 0; j0 < C_out; j0 += DW_PANEL) {
                     const int w = C_out - j0 < DW_PANEL ? C_out - j0 : DW_PANEL;
-                    ds_gemm(0, 0, n * KK, w, P, cols, P, dyT + (size_t)j0 * P, w, dwT + (size_t)c0 * KK * C_out + j0,
+                    ds_gemm_train(0, n * KK, w, P, cols, P, dyT + (size_t)j0 * P, w, dwT + (size_t)c0 * KK * C_out + j0,
                             C_out, 1);
                 }
             }
@@ -79,10 +128,10 @@ void ds_conv2d_backward(const float *x, const float *w, const float *dy, float *
             float *dxb = dx + (size_t)b * C_in * HW;
             /* dcol (CKK, P) = w^T (CKK, C_out) x dy_b (C_out, P); w stored (C_out, CKK) */
             if (direct)
-                ds_gemm(1, 0, C_in, P, C_out, w, C_in, dyb, P, dxb, P, 1);
+                ds_gemm_train(1, C_in, P, C_out, w, C_in, dyb, P, dxb, P, 1);
             for (int c0 = 0; !direct && c0 < C_in; c0 += cb) {
                 const int n = C_in - c0 < cb ? C_in - c0 : cb;
-                ds_gemm(1, 0, n * KK, P, C_out, w + (size_t)c0 * KK, CKK, dyb, P, dcol, P, 0);
+                ds_gemm_train(1, n * KK, P, C_out, w + (size_t)c0 * KK, CKK, dyb, P, dcol, P, 0);
                 ds_col2im(dcol, dxb + (size_t)c0 * HW, n, H, W, K, stride);
             }
         }

@@ -7,9 +7,10 @@
  * several layers (skip connections, residuals) collect its gradient from each, and lets a
  * trainer sum a batch's parameter gradients into one blob; the caller zeroes them once.
  * Same layout conventions as kernels.h (NCHW float32, conv weights (C_out, C_in, K, K),
- * linear weights (out, in)). Conv and linear backward are GEMMs on kernels.h's ds_gemm (the
- * forward's GEMM; with op(B) = B it is bit-identical to ds_gemm_ref); the reductions
- * (GroupNorm, biases) accumulate in double.
+ * linear weights (out, in)). Conv backward's GEMMs run on kernels.h's ds_gemm_train (fused
+ * multiply-adds where the CPU has FMA, so its bits depend on the CPU), linear backward's on
+ * ds_gemm (bit-identical to ds_gemm_ref with op(B) = B, natively and in WASM, where the MLPs
+ * train); the reductions (GroupNorm, biases) accumulate in double.
  * tests/test_grad.c checks every one against central finite differences of the forward kernel.
  * Not here: the network wiring of the backward pass (unet_train.c, mlp_train.c). */
 #ifndef DS_KERNELS_GRAD_H

@@ -2,8 +2,8 @@
  *
  * Written for clarity, not speed: these define what each kernel computes, and the tests
  * compare the SIMD versions (kernels.c) against them. No SIMD here, no allocation.
- * The data-movement helpers ds_im2col / ds_col2im and the embeddings, whose fast and
- * reference versions coincide, live here too. */
+ * The data-movement helper ds_im2col and the embeddings, whose fast and reference versions
+ * coincide, live here too (ds_col2im's fast version is in kernels_grad.c). */
 #include <math.h>
 #include <string.h>
 
@@ -101,7 +101,7 @@ void ds_im2col(const float *x, float *col, int C_in, int H, int W, int K, int st
     }
 }
 
-void ds_col2im(const float *col, float *dx, int C_in, int H, int W, int K, int stride) {
+void ds_col2im_ref(const float *col, float *dx, int C_in, int H, int W, int K, int stride) {
     const int pad = K / 2, Ho = ds_conv2d_out_size(H, K, stride), Wo = ds_conv2d_out_size(W, K, stride);
     for (int c = 0; c < C_in; c++) {
         for (int ky = 0; ky < K; ky++) {

@@ -6,7 +6,9 @@
  * renames each public function ds_X to ds_X_base or ds_X_avx2; kernels_dispatch.c then defines
  * ds_X, calling the variant the CPU supports (chosen once, at the first call). The variants
  * give the same bits (vec.h: the lane width changes no result; -ffp-contract=off keeps FMA out),
- * so tests/test_kernels.c runs every kernel under both and compares them byte for byte.
+ * so tests/test_kernels.c runs every kernel under both and compares them byte for byte; the one
+ * exception is ds_gemm_train, the trainer's GEMM, which fuses its multiply-adds under avx2
+ * (tests/test_grad.c bounds its difference from the reference instead).
  * Without DS_KERNEL_VARIANT (WASM, -march=native, other CPUs) nothing is renamed and there is
  * no dispatch. Not here: the kernels (kernels.c), the choice (kernels_dispatch.c). */
 #ifndef DS_KERNELS_VARIANT_H
@@ -14,7 +16,7 @@
 
 /* X(name): every function a variant provides (kernels.h, kernels_bench.h) */
 #define DS_KERNEL_FUNCTIONS(X)                                                                                          \
-    X(ds_gemm) X(ds_conv2d_scratch_floats) X(ds_conv2d) X(ds_winograd_scratch_floats) X(ds_winograd_weights)          \
+    X(ds_gemm) X(ds_gemm_train) X(ds_conv2d_scratch_floats) X(ds_conv2d) X(ds_winograd_scratch_floats) X(ds_winograd_weights)          \
     X(ds_conv2d_winograd) X(ds_linear) X(ds_silu) X(ds_groupnorm) X(ds_groupnorm_silu) X(ds_upsample2x)              \
     X(ds_concat_channels) X(ds_add) X(ds_add_channel_bias) X(ds_bench_peak) X(ds_bench_unet_convs)          \
     X(ds_bench_unet_layers)
@@ -23,6 +25,7 @@
 #define DS_KV_CAT2(a, b) a##_##b
 #define DS_KV_CAT(a, b) DS_KV_CAT2(a, b)
 #define ds_gemm DS_KV_CAT(ds_gemm, DS_KERNEL_VARIANT)
+#define ds_gemm_train DS_KV_CAT(ds_gemm_train, DS_KERNEL_VARIANT)
 #define ds_conv2d_scratch_floats DS_KV_CAT(ds_conv2d_scratch_floats, DS_KERNEL_VARIANT)
 #define ds_conv2d DS_KV_CAT(ds_conv2d, DS_KERNEL_VARIANT)
 #define ds_winograd_scratch_floats DS_KV_CAT(ds_winograd_scratch_floats, DS_KERNEL_VARIANT)

@@ -18,6 +18,8 @@
  *        faster tile on their target (4 x 16 emulated on two 128-bit halves spills registers).
  *        The lane width changes no result: each GEMM output is its K products summed in
  *        k order, whatever tile holds it.
+ *        vf_mul_add is the one operation whose rounding differs by target (fused where the
+ *        target has FMA): the trainer's GEMM only.
  *   v4i  4 int32 lanes, only to build 2^n from float bits in the vector exp.
  *   d2   2 doubles, for GroupNorm's statistics.
  *
@@ -106,6 +108,19 @@ typedef v4 vf; /* the same type, so the same functions */
 #define vf_zero v4_zero
 #define vf_add v4_add
 #define vf_mul v4_mul
+#endif
+
+/* c + a * b rounded once where the build targets FMA (the avx2 variant, -march=native on an
+ * FMA CPU), else mul then add (rounded twice). So its result depends on the target: only the
+ * trainer's GEMM (ds_gemm_train) uses it, never the forward or anything the browser runs.
+ * VF_HAS_FMA says which. WASM never fuses: relaxed SIMD's FMA is not in every browser. */
+#if defined(__AVX__) && defined(__FMA__) && !defined(__wasm__)
+#include <simde/x86/fma.h>
+#define VF_HAS_FMA 1
+static inline vf vf_mul_add(vf a, vf b, vf c) { return simde_mm256_fmadd_ps(a, b, c); }
+#else
+#define VF_HAS_FMA 0
+static inline vf vf_mul_add(vf a, vf b, vf c) { return vf_add(c, vf_mul(a, b)); }
 #endif
 
 /* ---- one elementary function: SiLU's exp (forward in kernels.c, backward in kernels_grad.c) ----

@@ -1,9 +1,10 @@
 /* test_kernel_variants.c — the SSE2 and AVX2+FMA kernel variants of a portable x86-64 build
- * (src/kernels_variant.h) give the same bits: the default Fashion UNet's forward at batch 3,
- * and two training steps (gradients, Adam, EMA) of a small UNet on synthetic images, run once
- * under each variant and compared byte for byte. Skips (passes, saying so) in a build without
+ * (src/kernels_variant.h): the default Fashion UNet's forward at batch 3 gives the same bits
+ * under both; two training steps (gradients, Adam, EMA) of a small UNet on synthetic images
+ * agree to float rounding (the avx2 trainer's GEMM fuses its multiply-adds). Skips (passes, saying so) in a build without
  * dispatch or on a CPU without AVX2. The per-kernel checks against the scalar references are
  * in test_kernels.c; ctest also runs that file under DS_KERNELS=base. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "unet_trainer.h"
 
 enum { B = 3, STEPS = 2, N_IMAGES = 8 };
+#define LR 1e-3
 
 /* eps of the default UNet (seed 5) on fixed inputs, under the current variant */
 static void forward(float *eps) {
@@ -40,7 +42,7 @@ static void train(const fashion_set *data, float **params, float **grads, long *
     unet_trainer_config cfg = {.batch = 4, .shard = 2, .workers = 1, .p_uncond = 0.1, .schedule = DS_SCHEDULE_LINEAR,
                                .T = 1000, .seed = 9};
     ds_optim_config_default(&cfg.optim);
-    cfg.optim.lr = 1e-3;
+    cfg.optim.lr = LR;
     const unet_train_data td = unet_train_data_fashion(data);
     if (unet_trainer_init(&tr, &cfg, ints, DS_UNET_N_CONFIG, &td)) {
         CHECK(0, "trainer: %s", ds_last_error());
@@ -79,8 +81,22 @@ int main(void) {
         train(&data, &params[v], &grads[v], &n[v]);
     }
     CHECK(!memcmp(eps[0], eps[1], sizeof(float) * B * 784), "default UNet forward: base and avx2 give the same bits");
-    CHECK(n[0] == n[1] && !memcmp(grads[0], grads[1], sizeof(float) * n[0]), "gradients: the same bits");
-    CHECK(!memcmp(params[0], params[1], sizeof(float) * n[0]), "weights after %d steps: the same bits", STEPS);
+    /* Training differs by rounding only: the avx2 variant fuses the conv backward's multiply-
+     * adds (ds_gemm_train). The gradients agree to float rounding (relative L2 gap); each
+     * weight moves by Adam's steps of about lr, whose direction a gradient near zero can flip,
+     * so the weights agree to within 2 lr per step. */
+    CHECK(n[0] == n[1], "the same parameter count");
+    double gap = 0, norm = 0, worst_w = 0;
+    for (long i = 0; i < n[0]; i++) {
+        gap += ((double)grads[0][i] - grads[1][i]) * ((double)grads[0][i] - grads[1][i]);
+        norm += (double)grads[0][i] * grads[0][i];
+        worst_w = fmax(worst_w, fabs((double)params[0][i] - params[1][i]));
+    }
+    gap = sqrt(gap / norm);
+    CHECK(norm > 0 && gap <= 1e-5, "gradients: relative L2 gap %.3g between base and avx2 (> 1e-5)", gap);
+    CHECK(worst_w <= 2 * LR * STEPS, "weights after %d steps: differ by %.3g (> 2 lr per step)", STEPS, worst_w);
+    printf("test_kernel_variants: forward bit-identical; after %d training steps gradients' relative gap %.2e, "
+           "weights' largest difference %.2e\n", STEPS, gap, worst_w);
     int differs = 0;
     for (int i = 0; i < B * 784 && !differs; i++) differs = eps[0][i] != 0.0f;
     CHECK(differs, "the forward produced something (the comparison can fail)");

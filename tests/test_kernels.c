@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "kernels.h"
+#include "kernels_variant.h"
 #include "rng.h"
 
 static ds_rng rng;
@@ -77,6 +78,48 @@ static void test_gemm(void) {
     CHECK(worst_exact == 0, "gemm (op(B) = B) differs from the reference by %.3g (expected bit-identical)", worst_exact);
     CHECK(worst_rel <= 1e-5, "gemm worst relative difference %.3g > 1e-5", worst_rel);
     printf("gemm: worst |diff| op(B)=B %.3g, worst relative (all) %.3g\n", worst_exact, worst_rel);
+}
+
+/* The trainer's GEMM (op(B) = B): under a variant with FMA each product is fused into its sum,
+ * so it may differ from the reference, but by no more than the two roundings of K products
+ * and the accumulate can: 2 (K + 1) u (|C_old| + sum |a b|), u = 2^-24. Without FMA (base) it
+ * must be the reference bit for bit. Shapes include the trainer's (K = 784 pixels, 16-column
+ * weight-gradient panels, K = 32..96 channels for the input gradient). */
+static void test_gemm_train(void) {
+    const int exact = !strcmp(ds_kernels_variant(), "base");
+    double worst_ratio = 0;
+    long differing = 0, total = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        int ta = trial & 1, acc = (trial >> 1) & 1;
+        int M = rand_int(1, 40), N = rand_int(1, 50), K = rand_int(1, 100);
+        if (trial % 40 == 0) { M = 18; N = 16; K = 784; }
+        if (trial % 40 == 1) { M = 36; N = 196; K = 64; }
+        int lda = (ta ? M : K) + rand_int(0, 3), ldb = N + rand_int(0, 3), ldc = N + rand_int(0, 3);
+        float *A = rand_floats((long)(ta ? K : M) * lda, 1.0f), *B = rand_floats((long)K * ldb, 1.0f);
+        float *C = rand_floats((long)M * ldc, 1.0f), *C_ref = copy_floats(C, (long)M * ldc);
+        float *C_old = copy_floats(C, (long)M * ldc);
+        ds_gemm_train(ta, M, N, K, A, lda, B, ldb, C, ldc, acc);
+        ds_gemm_ref(ta, 0, M, N, K, A, lda, B, ldb, C_ref, ldc, acc);
+        int pad_ok = 1;
+        for (int i = 0; i < M; i++) {
+            for (int j = 0; j < N; j++) {
+                double mag = acc ? fabs(C_old[(long)i * ldc + j]) : 0;
+                for (int k = 0; k < K; k++)
+                    mag += fabs((double)(ta ? A[(long)k * lda + i] : A[(long)i * lda + k]) * B[(long)k * ldb + j]);
+                const double bound = 2.0 * (K + 1) * 0x1p-24 * mag;
+                const double d = fabs((double)C[(long)i * ldc + j] - C_ref[(long)i * ldc + j]);
+                worst_ratio = fmax(worst_ratio, d / (bound + 1e-38));
+                differing += d != 0, total++;
+            }
+            for (int j = N; j < ldc; j++) pad_ok &= C[(long)i * ldc + j] == C_ref[(long)i * ldc + j];
+        }
+        CHECK(pad_ok, "gemm_train ta=%d M=%d N=%d K=%d wrote past N", ta, M, N, K);
+        free(A), free(B), free(C), free(C_ref), free(C_old);
+    }
+    if (exact) CHECK(differing == 0, "gemm_train without FMA: %ld of %ld values differ from the reference", differing, total);
+    CHECK(worst_ratio <= 1.0, "gemm_train differs from the reference by %.3g x its rounding bound", worst_ratio);
+    printf("gemm_train (%s): %ld of %ld values differ from the reference, worst %.3g of the rounding bound\n",
+           ds_kernels_variant(), differing, total, worst_ratio);
 }
 
 static void test_conv(void) {
@@ -151,14 +194,23 @@ static void test_winograd(void) {
 
 static void test_im2col_adjoint(void) {
     double worst = 0;
-    for (int trial = 0; trial < 40; trial++) {
+    for (int trial = 0; trial < 48; trial++) {
         int Cin = rand_int(1, 5), H = rand_int(1, 11), W = rand_int(1, 11), K = trial & 1 ? 3 : 1, stride = trial & 2 ? 2 : 1;
+        if (trial >= 40) H = (int[]){28, 14, 7, 9}[trial % 4], W = H; /* the network's sizes */
         int Ho = ds_conv2d_out_size(H, K, stride), Wo = ds_conv2d_out_size(W, K, stride);
         long ncol = (long)Cin * K * K * Ho * Wo, nx = (long)Cin * H * W;
         float *x = rand_floats(nx, 1.0f), *c = rand_floats(ncol, 1.0f), *col = rand_floats(ncol, 5.0f);
         float *dx = calloc((size_t)nx, sizeof(float));
         ds_im2col(x, col, Cin, H, W, K, stride);
         ds_col2im(c, dx, Cin, H, W, K, stride);
+        /* the fast col2im gives the reference's bits, onto a dx that is not zero too */
+        float *dx_ref = malloc(sizeof(float) * (size_t)nx), *dx2 = rand_floats(nx, 1.0f);
+        memcpy(dx_ref, dx2, sizeof(float) * (size_t)nx);
+        ds_col2im(c, dx2, Cin, H, W, K, stride);
+        ds_col2im_ref(c, dx_ref, Cin, H, W, K, stride);
+        CHECK(!memcmp(dx2, dx_ref, sizeof(float) * (size_t)nx), "col2im Cin=%d %dx%d K=%d stride %d: not the reference's bits",
+              Cin, H, W, K, stride);
+        free(dx_ref), free(dx2);
         double lhs = 0, rhs = 0, mag = 0;
         for (long i = 0; i < nx; i++) lhs += (double)dx[i] * x[i];
         for (long i = 0; i < ncol; i++) rhs += (double)c[i] * col[i], mag += fabs((double)c[i] * col[i]);
@@ -346,6 +398,7 @@ static void test_conv_few_outputs(void) {
 int main(void) {
     ds_rng_seed(&rng, 2024);
     test_gemm();
+    test_gemm_train();
     test_conv();
     test_winograd();
     test_im2col_adjoint();

@@ -54,7 +54,7 @@ class Engine {
       this.pending.delete(e.data.id);
       if (e.data.memory) this.memory = e.data.memory;
       if (e.data.ok) p.resolve(e.data);
-      else p.reject(new Error(e.data.error));
+      else p.reject(Object.assign(new Error(e.data.error), e.data.results ? { results: e.data.results } : {}));
     };
     this.worker.onerror = (e) => {
       const err = new Error('the Diffuscope worker failed: ' + (e.message || 'unknown error'));
@@ -94,7 +94,10 @@ class Engine {
     let lane = this.lanes.get(owner);
     if (!lane) {
       // writable, so a page (or a test) can wrap a lane's call to time it
-      lane = Object.create(this, { call: { value: (fn, args, outs) => this.call(fn, args, outs, owner), writable: true } });
+      lane = Object.create(this, {
+        call: { value: (fn, args, outs) => this.call(fn, args, outs, owner), writable: true },
+        callAll: { value: (list) => this.callAll(list, owner), writable: true },
+      });
       this.lanes.set(owner, lane);
       watchScreen(owner);
     }
@@ -125,14 +128,27 @@ class Engine {
   // with records as objects keyed by field name; rejects with the C library's message.
   // owner: whose call it is, for the queue's order (a lane passes its widget).
   async call(fn, args = [], outs = [], owner = DIRECT) {
+    return this.send({ type: 'call', fn, args, outs }, owner);
+  }
+  // Several calls in one round trip, in order: list [[fn, args, outs], ...]; an argument
+  // {ret: i} is call i's return value (a handle call 0 made, say). Resolves [{ret, outs}, ...];
+  // a failure rejects with the first failing call's message and err.results, the results of
+  // the calls before it (their handles are still to be freed). On a busy page each round trip
+  // waits for the main thread to take the reply (50-100 ms on two cores while the article
+  // loads), so a widget's chain of small calls is sent as one.
+  async callAll(list, owner = DIRECT) {
+    const r = await this.send({ type: 'calls', calls: list.map(([fn, args = [], outs = []]) => ({ fn, args, outs })) }, owner);
+    return r.results;
+  }
+  async send(msg, owner) {
     this.calls++; // worker round trips, for measuring (the points widget reports its own)
     await this.ready;
     if (this.failure) throw this.failure;
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(owner) ?? [];
       // a call that waits is sent later: its arrays are copied now, as sending at once would
-      if (this.busy || this.queues.size) args = args.map((a) => (ArrayBuffer.isView(a) ? a.slice() : a));
-      queue.push({ msg: { type: 'call', fn, args, outs }, resolve, reject });
+      if (this.busy || this.queues.size) copyArrays(msg);
+      queue.push({ msg, resolve, reject });
       if (queue.length === 1) this.queues.set(owner, queue);
       this.pump();
     });
@@ -179,8 +195,14 @@ class Engine {
         return peek.file_size;
       },
     });
-    const handle = (await this.call('model_load', [bytes, bytes.length])).ret;
-    const info = (await this.call('model_info', [handle], [['rec', 'model_info']])).outs[0];
+    let loaded;
+    try {
+      loaded = await this.callAll([['model_load', [bytes, bytes.length]], ['model_info', [{ ret: 0 }], [['rec', 'model_info']]]]);
+    } catch (err) {
+      if (err.results?.length) this.call('free', [err.results[0].ret]).catch(() => {});
+      throw err;
+    }
+    const handle = loaded[0].ret, info = loaded[1].outs[0];
     info.class_names = [];
     if (info.n_class_names > 0) { // the file's own names (train --images writes the folder's)
       const n = (await this.call('model_class_names', [handle, 0, null])).ret;
@@ -192,6 +214,13 @@ class Engine {
   terminate() {
     this.worker.terminate();
   }
+}
+
+// a waiting message's typed-array arguments, copied (the caller may reuse its arrays)
+const copyArgs = (args) => args.map((a) => (ArrayBuffer.isView(a) ? a.slice() : a));
+function copyArrays(msg) {
+  if (msg.args) msg.args = copyArgs(msg.args);
+  for (const c of msg.calls ?? []) c.args = copyArgs(c.args);
 }
 
 // The owner of calls made on the engine itself, not through a widget's lane (pools, pages that

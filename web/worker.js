@@ -9,7 +9,12 @@
 //     the reply carries the module this worker runs, for the next one)
 //   {id, type: 'call', fn, args: [...], outs: [spec, ...]}   (specs: see api.js)
 //                                                 -> {id, ok, ret, outs: [...], memory}
+//   {id, type: 'calls', calls: [{fn, args, outs}, ...]}      (one round trip for several calls:
+//     in order, an argument {ret: i} is call i's return value, e.g. the handle call 0 made)
+//                                                 -> {id, ok, results: [{ret, outs}, ...], memory}
 //   failures                                      -> {id, ok: false, error: 'message'}
+//     (of 'calls': the first that failed, named; results holds the calls before it, whose
+//     handles the page must still free)
 import { Api } from './api.js';
 
 let api = null;
@@ -57,6 +62,13 @@ function buffers(outs) {
   return outs.filter((o) => ArrayBuffer.isView(o)).map((o) => o.buffer);
 }
 
+// {ret: i} in a batch's arguments: the return value of the batch's call i, which came before
+const isRef = (a) => a !== null && typeof a === 'object' && !ArrayBuffer.isView(a) && 'ret' in a;
+function refValue(a, results, fn) {
+  if (!Number.isInteger(a.ret) || a.ret < 0 || a.ret >= results.length) throw new Error(`${fn}: {ret: ${a.ret}} names no earlier call of the batch`);
+  return results[a.ret].ret;
+}
+
 self.onmessage = async (event) => {
   const msg = event.data;
   try {
@@ -73,6 +85,20 @@ self.onmessage = async (event) => {
       const result = api.call(msg.fn, msg.args, msg.outs);
       result.memory = api.M.HEAPU8.length;
       self.postMessage({ id: msg.id, ok: true, ...result }, buffers(result.outs));
+    } else if (msg.type === 'calls') {
+      if (!api) throw new Error('module not initialised');
+      const results = [];
+      for (const c of msg.calls) {
+        const args = c.args.map((a) => (isRef(a) ? refValue(a, results, c.fn) : a));
+        try {
+          results.push(api.call(c.fn, args, c.outs));
+        } catch (err) {
+          const error = `${c.fn}: ${err && err.message ? err.message : err}`;
+          self.postMessage({ id: msg.id, ok: false, error, results }, results.flatMap((r) => buffers(r.outs)));
+          return;
+        }
+      }
+      self.postMessage({ id: msg.id, ok: true, results, memory: api.M.HEAPU8.length }, results.flatMap((r) => buffers(r.outs)));
     } else {
       throw new Error('unknown message type ' + msg.type);
     }

@@ -27,6 +27,12 @@ async function emptyPage() {
       if (fn === 'free') window.handles.delete(args[0]);
       return r;
     };
+    const callAll = engine.callAll.bind(engine); // several calls in one round trip (model_load + model_info)
+    engine.callAll = async (list) => {
+      const r = await callAll(list);
+      list.forEach(([fn], i) => makers.has(fn) && window.handles.set(r[i].ret, fn));
+      return r;
+    };
   });
   return page;
 }

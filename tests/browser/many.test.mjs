@@ -112,6 +112,45 @@ test('the queue serves the widget served least recently, and one on screen befor
   await page.close();
 });
 
+test('several calls in one round trip: {ret: i} passes an earlier call\'s handle; a failure names the call and returns the handles made before it', async () => {
+  const page = await routedPage(browser, 'many-batch', '<p>engine only</p>', ['diffuscope-sampler']);
+  const r = await page.evaluate(async () => {
+    const { getEngine } = await import('/web/core.js');
+    const engine = await getEngine();
+    const cls = new Int32Array([10]); // no class: the points are unlabelled
+    const pts = (await engine.call('shape_points', ['moons', 200, 1], [['f32', 400]])).outs[0];
+    const steps = (sampler) => [
+      ['sampler_new', [sampler, 'linear', 'ddim', 4, 0, 1, 1, 5, 1, cls]],
+    ];
+    const made = await engine.callAll([
+      ['points_mixture', [pts, 200, 0.01, 'linear']],
+      ...steps({ ret: 0 }),
+      ['sampler_step', [{ ret: 1 }, 4]],
+      ['sampler_read', [{ ret: 1 }, 'x_t'], [['f32', 2]]],
+    ]).catch((err) => ({ error: err.message }));
+    if (made.error) return made;
+    // the same four one at a time: the same point
+    const m = (await engine.call('points_mixture', [pts, 200, 0.01, 'linear'])).ret;
+    const s = (await engine.call(...steps(m)[0])).ret;
+    await engine.call('sampler_step', [s, 4]);
+    const single = (await engine.call('sampler_read', [s, 'x_t'], [['f32', 2]])).outs;
+    const failed = await engine.callAll([
+      ['points_mixture', [pts, 200, 0.01, 'linear']],
+      ['sampler_new', [{ ret: 0 }, 'linear', 'ddim', 0, 0, 1, 1, 5, 1, cls]],
+    ]).then(() => null, (err) => ({ message: err.message, handles: err.results.map((x) => x.ret) }));
+    const badRef = await engine.callAll([['sampler_step', [{ ret: 3 }, 1]]]).then(() => null, (err) => err.message);
+    for (const h of [made[1].ret, made[0].ret, s, m, ...(failed?.handles ?? [])]) await engine.call('free', [h]);
+    return { batched: [...made[3].outs[0]], single: [...single[0]], step: made[2].ret, failed, badRef };
+  });
+  assert.equal(r.error, undefined, r.error);
+  assert.equal(r.step, 4);
+  assert.deepEqual(r.batched, r.single, 'one round trip computes what four do');
+  assert.match(r.failed.message, /^sampler_new: /, 'the failing call is named');
+  assert.equal(r.failed.handles.length, 1, 'the handle made before the failure comes back to be freed');
+  assert.match(r.badRef, /names no earlier call/);
+  await page.close();
+});
+
 test(`${SAMPLERS} playing samplers: one worker, one copy of the weights, all finish; slider latency and memory printed`, async () => {
   const page = await browser.newPage();
   await page.setViewportSize({ width: 1800, height: 1400 });

@@ -281,18 +281,31 @@ class SamplerWidget extends DiffuscopeElement {
       const p = this.params(), K = model.look.names.length;
       const cls = Int32Array.from({ length: p.batch }, (_, i) => (p.cls === 'mixed' ? i % K : Number(p.cls)));
       const clip = 1;
-      const { ret } = await engine.call('sampler_new', [model.handle, model.schedule, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]);
+      const guided = p.guidance !== 1, interval = guided ? p.interval : null; // outside the interval the map is 0
+      // the sampler, its interval and its first frame in one round trip
+      const made = { ret: 0 };
+      let results;
+      try {
+        results = await engine.callAll([
+          ['sampler_new', [model.handle, model.schedule, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]],
+          ...(interval ? [['sampler_guidance_interval', [made, ...interval]]] : []),
+          ...this.frameCalls(made, p.batch, guided),
+        ]);
+      } catch (err) {
+        if (err.results?.length) engine.call('free', [err.results[0].ret]).catch(() => {});
+        throw err;
+      }
+      const ret = results[0].ret;
       if (token !== this.token) {
         await engine.call('free', [ret]);
         return;
       }
       this.handle = ret;
       this.cls = cls;
-      this.guided = p.guidance !== 1;
-      this.runInterval = this.guided ? p.interval : null; // the steps outside it show a map of 0
-      if (this.runInterval) await engine.call('sampler_guidance_interval', [ret, ...p.interval]);
+      this.guided = guided;
+      this.runInterval = interval;
       this.history = [];
-      await this.capture(engine, 0);
+      this.capture(results.slice(interval ? 2 : 1), 0);
       if (this.denoiserNote && this.denoiser.value === 'mixture') this.showNotice(this.denoiserNote);
       else this.clearStatus();
       this.dataset.ready = '';
@@ -303,11 +316,20 @@ class SamplerWidget extends DiffuscopeElement {
     }
   }
 
-  // Reads the current frame into the history and shows it.
-  async capture(engine, ms) {
-    const B = this.cls.length, look = this.look, n = B * look.D;
-    const { outs } = await engine.call('sampler_frame', [this.handle], [['u8', n], ['u8', n], ['rec', 'sampler_info']]);
-    const map = this.guided ? channelMean((await engine.call('sampler_guidance_map', [this.handle], [['f32', n]])).outs[0], look) : null;
+  // The calls that read the current frame of sampler `handle` (a handle or {ret: i}): x_t and x̂_0
+  // with the step's record, and the guidance map when guided; sent with the step that made it.
+  frameCalls(handle, B, guided) {
+    const n = B * this.look.D;
+    return [
+      ['sampler_frame', [handle], [['u8', n], ['u8', n], ['rec', 'sampler_info']]],
+      ...(guided ? [['sampler_guidance_map', [handle], [['f32', n]]]] : []),
+    ];
+  }
+
+  // The frame those calls read (their results), into the history, and shows it.
+  capture(results, ms) {
+    const outs = results[0].outs, look = this.look, B = this.cls.length;
+    const map = this.guided ? channelMean(results[1].outs[0], look) : null;
     this.history.push({ x: outs[0], x0: outs[1], info: outs[2], ms, map });
     this.scrub.max = this.history.length - 1;
     this.strip.set(this.history, B, look);
@@ -321,7 +343,13 @@ class SamplerWidget extends DiffuscopeElement {
     await engine.call('sampler_step', [handle, 1]);
     const ms = performance.now() - t0;
     if (handle !== this.handle) return false;
-    await this.capture(engine, ms);
+    // The frame in a call of its own, not batched with the step: with several samplers playing,
+    // the queue then serves every sampler's step before their frames, and the page draws them
+    // in one burst and is idle between (batched, the draws came one per step, all the time, and
+    // a slider's input-to-paint latency with six playing went from 63-71 to 123-146 ms).
+    const frame = await engine.callAll(this.frameCalls(handle, this.cls.length, this.guided));
+    if (handle !== this.handle) return false;
+    this.capture(frame, ms);
     this.dataset.step = String(this.history.length - 1);
     return true;
   }
