@@ -449,7 +449,8 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
     }
 }
 
-/* ---- Winograd F(2x2, 3x3): 3x3 stride-1 convolution with 16 multiplies per 2x2 tile ----
+/* ---- Winograd F(2x2, 3x3) and F(4x4, 3x3): 3x3 stride-1 convolution with 16 multiplies per 2x2
+ * tile, or 36 per 4x4 tile ----
  * Each 2x2 output tile of each (output, input) channel pair is A^T [U (.) V] A with
  * U = G g G^T (the 3x3 kernel g, transformed once: ds_winograd_weights) and V = B^T d B (the
  * 4x4 input patch d starting one pixel up-left of the tile). Summed over input channels the
@@ -457,8 +458,14 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
  * x V[xi] (C_in, tiles), so the multiplies drop from 36 to 16 per tile and channel pair
  * (2.25x) while the GEMMs run on the same register tiles as the direct conv.
  *
+ * F(4x4, 3x3) (further down) is the same with 4x4 output tiles, 6x6 patches and 36 GEMMs:
+ * 36 multiplies per 16 outputs instead of 16 per 4; ds_winograd_tile picks it for images of
+ * at least 12x12 (at 7x7 and batch 1 its 4 tiles fill half a GEMM panel, and it ran 1.2-1.6x
+ * slower there in V8). Its error is about 15x F(2x2)'s (tests/test_kernels.c: 5.9e-6 against
+ * 3.2e-7 of the magnitude), still well inside the tests' 1e-5.
+ *
  * Tiles are numbered across the batch (q = (b * th + ty) * tw + tx) and handled in chunks of
- * at most wino_chunk(C_in) tiles so V and M stay in cache: V[xi][c][chunk tile] and
+ * at most wino_chunk(C_in, planes) tiles so V and M stay in cache: V[xi][c][chunk tile] and
  * M[xi][o][chunk tile], the tiles contiguous (rounded up to whole PANEL-column GEMM panels).
  * The transforms vectorise over 4 tiles of a tile row: 4 patch columns at stride 2 are one
  * even/odd shuffle of two loads from a zero-padded copy of the 4 input rows ("strip").
@@ -467,8 +474,9 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
 
 #define WINO_V_FLOATS (128 * 1024) /* V of one chunk */
 
-static int wino_chunk(int C_in) {
-    int nt = WINO_V_FLOATS / (16 * C_in) / PANEL * PANEL;
+/* tiles per chunk for `planes` transformed planes (16 for F(2x2), 36 for F(4x4)) of C_in channels */
+static int wino_chunk(int C_in, int planes) {
+    int nt = WINO_V_FLOATS / (planes * C_in) / PANEL * PANEL;
     return nt < PANEL ? PANEL : nt > 512 ? 512 : nt;
 }
 
@@ -481,10 +489,18 @@ static int round_up(int v, int m) { return (v + m - 1) / m * m; }
 static long wino_ld(int NT) { return NT + WINO_SKEW; }
 static long wino_xs(int rows, int NT) { return rows * wino_ld(NT) + WINO_SKEW; }
 
+/* the strip's row length for n tiles of F(m x m): whole groups of 4 tiles and the loads past them */
+static int wino_strip_width(int m, int n) { return m == 4 ? 4 * round_up(n, 4) + 4 : 2 * round_up(n, 4) + 2; }
+
+static size_t wino_scratch(int C_in, int W, int C_out, int m) {
+    const int planes = (m + 2) * (m + 2), nt = wino_chunk(C_in, planes);
+    const size_t strip = (size_t)(m + 2) * wino_strip_width(m, (W + m - 1) / m);
+    return planes * (size_t)(wino_xs(C_in, nt) + wino_xs(C_out, nt)) + 8 + strip;
+}
+
 size_t ds_winograd_scratch_floats(int C_in, int W, int C_out) {
-    const int nt = wino_chunk(C_in);
-    const size_t strip = 4 * (size_t)(2 * round_up((W + 1) / 2, 4) + 2);
-    return 16 * (size_t)(wino_xs(C_in, nt) + wino_xs(C_out, nt)) + 8 + strip;
+    const size_t two = wino_scratch(C_in, W, C_out, 2), four = wino_scratch(C_in, W, C_out, 4);
+    return two > four ? two : four;
 }
 
 /* Where U[xi] keeps weight (o, c): rows in blocks of 4 stored (C_in, 4), so the GEMM tile reads
@@ -495,7 +511,36 @@ static long wino_u_index(int o, int c, int C_out, int C_in) {
     return o < full ? ((long)(o & ~3) * C_in + (long)c * 4 + (o & 3)) : (long)o * C_in + c;
 }
 
-void ds_winograd_weights(const float *w, float *U, int C_out, int C_in) {
+/* F(4x4, 3x3): G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ * (interpolation points 0, +-1, +-2, infinity), in double and rounded once: U is made once
+ * per set of weights, and its rounding is most of F(4x4)'s extra error. */
+static void g4(double a, double b, double c, double u[6]) {
+    u[0] = a / 4, u[1] = -(a + b + c) / 6, u[2] = -(a - b + c) / 6;
+    u[3] = (a + 2 * b + 4 * c) / 24, u[4] = (a - 2 * b + 4 * c) / 24, u[5] = c;
+}
+
+static void winograd4_weights(const float *w, float *U, int C_out, int C_in) {
+    const long pairs = (long)C_out * C_in;
+    for (long p = 0; p < pairs; p++) {
+        const float *g = w + p * 9;
+        const long at = wino_u_index((int)(p / C_in), (int)(p % C_in), C_out, C_in);
+        double t[6][3], u[6];
+        for (int j = 0; j < 3; j++) { /* G g, column by column */
+            g4(g[j], g[3 + j], g[6 + j], u);
+            for (int i = 0; i < 6; i++) t[i][j] = u[i];
+        }
+        for (int i = 0; i < 6; i++) { /* (G g) G^T */
+            g4(t[i][0], t[i][1], t[i][2], u);
+            for (int j = 0; j < 6; j++) U[(6 * i + j) * pairs + at] = (float)u[j];
+        }
+    }
+}
+
+void ds_winograd_weights(const float *w, float *U, int C_out, int C_in, int tile) {
+    if (tile == 4) {
+        winograd4_weights(w, U, C_out, C_in);
+        return;
+    }
     const long pairs = (long)C_out * C_in;
     for (long p = 0; p < pairs; p++) {
         const float *g = w + p * 9;
@@ -513,15 +558,16 @@ void ds_winograd_weights(const float *w, float *U, int C_out, int C_in) {
     }
 }
 
-/* Input rows 2ty-1 .. 2ty+2 of one channel plane (H, W), columns 2tx0-1 .. 2tx0-2+sw, into
- * strip (4, sw), zero outside the image. Copied with vector moves, not memcpy / memset: the
- * rows are about 30 floats, and in WASM a libc call per row cost more than the transform. */
-static void wino_strip(const float *plane, int H, int W, int ty, int tx0, float *strip, int sw) {
-    const int x0 = 2 * tx0 - 1, first = x0 < 0 ? -x0 : 0, end = W - x0 < sw ? W - x0 : sw; /* inside: first .. end-1 */
+/* Input rows y0 .. y0+rows-1 of one channel plane (H, W), columns x0 .. x0+sw-1, into strip
+ * (rows, sw), zero outside the image (F(m x m): y0 = m ty - 1, x0 = m tx0 - 1, rows m + 2).
+ * Copied with vector moves, not memcpy / memset: the rows are about 30 floats, and in WASM a
+ * libc call per row cost more than the transform. */
+static void wino_strip(const float *plane, int H, int W, int y0, int x0, int rows, float *strip, int sw) {
+    const int first = x0 < 0 ? -x0 : 0, end = W - x0 < sw ? W - x0 : sw; /* inside: first .. end-1 */
     const v4 zero = v4_zero();
-    for (int r = 0; r < 4; r++) {
+    for (int r = 0; r < rows; r++) {
         float *dst = strip + r * sw;
-        const int iy = 2 * ty - 1 + r;
+        const int iy = y0 + r;
         int j = 0;
         if (iy >= 0 && iy < H) {
             const float *src = plane + (long)iy * W + x0;
@@ -558,9 +604,9 @@ static inline void wino_input4(const float *strip, int sw, v4 v[16]) {
  * chunk columns col .. col+n-1 of V[xi][c][chunk tile] (row stride ld, xi stride xs). */
 static void wino_input_segment(const float *xb, int C_in, int H, int W, int ty, int tx0, int n, int col, float *V,
                                long xs, long ld, float *strip) {
-    const int sw = 2 * round_up(n, 4) + 2;
+    const int sw = wino_strip_width(2, n);
     for (int c = 0; c < C_in; c++) {
-        wino_strip(xb + (long)c * H * W, H, W, ty, tx0, strip, sw);
+        wino_strip(xb + (long)c * H * W, H, W, 2 * ty - 1, 2 * tx0 - 1, 4, strip, sw);
         float *vc = V + c * ld + col;
         /* whole groups of 4 tiles even at the end: the 1..3 extra columns are overwritten by
          * the next run, zeroed with the chunk's last panel, or lie past it (< ld) */
@@ -598,6 +644,91 @@ static void wino_output_segment(const float *m, long ms, const float *bias, floa
                 else v4_store_part(dst + 4, hi, width - 4);
             } else {
                 v4_store_part(dst, lo, width);
+            }
+        }
+    }
+}
+
+/* ---- F(4x4, 3x3): 6x6 patches, 36 planes ----
+ * B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+ * A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]. The transforms vectorise over
+ * 4 tiles of a tile row as F(2x2)'s do; the tiles' columns lie 4 apart in the strip, so a 4x4
+ * transpose of 4 loads gives column j of all 4 tiles (two transposes per strip row). */
+static inline void wino4_bt(const v4 d[6], v4 t[6]) { /* B^T d for 6 values */
+    const v4 two = v4_set1(2.0f), four = v4_set1(4.0f), five = v4_set1(5.0f);
+    const v4 p = v4_sub(d[4], v4_mul(d[2], four)), q = v4_sub(d[3], v4_mul(d[1], four));
+    const v4 r = v4_sub(d[4], d[2]), s = v4_mul(v4_sub(d[3], d[1]), two);
+    t[0] = v4_add(v4_sub(d[4], v4_mul(d[2], five)), v4_mul(d[0], four));
+    t[1] = v4_add(p, q), t[2] = v4_sub(p, q), t[3] = v4_add(r, s), t[4] = v4_sub(r, s);
+    t[5] = v4_add(v4_sub(d[5], v4_mul(d[3], five)), v4_mul(d[1], four));
+}
+
+static inline void wino4_at(const v4 m[6], v4 o[4]) { /* A^T m for 6 values */
+    const v4 a = v4_add(m[1], m[2]), b = v4_sub(m[1], m[2]), c = v4_add(m[3], m[4]), d = v4_sub(m[3], m[4]);
+    o[0] = v4_add(v4_add(m[0], a), c);
+    o[1] = v4_add(b, v4_mul(d, v4_set1(2.0f)));
+    o[2] = v4_add(a, v4_mul(c, v4_set1(4.0f)));
+    o[3] = v4_add(v4_add(b, v4_mul(d, v4_set1(8.0f))), m[5]);
+}
+
+/* V = B^T d B for the 4 tiles whose patches start at strip column 0, 4, 8, 12; v[xi] holds
+ * the 4 tiles' values of element xi = 6 * row + column. */
+static inline void wino4_input4(const float *strip, int sw, v4 v[36]) {
+    v4 d[6][6];
+    for (int r = 0; r < 6; r++) {
+        const float *s = strip + r * sw;
+        v4 a[4] = {v4_load(s), v4_load(s + 4), v4_load(s + 8), v4_load(s + 12)};
+        v4 b[4] = {a[1], a[2], a[3], v4_load(s + 16)};
+        v4_transpose4(a), v4_transpose4(b);
+        d[r][0] = a[0], d[r][1] = a[1], d[r][2] = a[2], d[r][3] = a[3], d[r][4] = b[0], d[r][5] = b[1];
+    }
+    for (int j = 0; j < 6; j++) { /* B^T d, column by column */
+        v4 col[6], t[6];
+        for (int r = 0; r < 6; r++) col[r] = d[r][j];
+        wino4_bt(col, t);
+        for (int r = 0; r < 6; r++) d[r][j] = t[r];
+    }
+    for (int i = 0; i < 6; i++) wino4_bt(d[i], v + 6 * i); /* (B^T d) B, row by row */
+}
+
+static void wino4_input_segment(const float *xb, int C_in, int H, int W, int ty, int tx0, int n, int col, float *V,
+                                long xs, long ld, float *strip) {
+    const int sw = wino_strip_width(4, n);
+    for (int c = 0; c < C_in; c++) {
+        wino_strip(xb + (long)c * H * W, H, W, 4 * ty - 1, 4 * tx0 - 1, 6, strip, sw);
+        float *vc = V + c * ld + col;
+        for (int i = 0; i < n; i += 4) { /* whole groups of 4 tiles, as wino_input_segment */
+            v4 v[36];
+            wino4_input4(strip + 4 * i, sw, v);
+            for (int xi = 0; xi < 36; xi++) v4_store(vc + xi * xs + i, v[xi]);
+        }
+    }
+}
+
+/* Y = A^T M A (+ bias) of n tiles of one image's tile row ty, channel o, as wino_output_segment */
+static void wino4_output_segment(const float *m, long ms, const float *bias, float *yo, int H, int W, int ty,
+                                 int tx0, int n) {
+    const v4 bv = v4_set1(bias ? *bias : 0.0f);
+    const int rows = H - 4 * ty < 4 ? H - 4 * ty : 4;
+    for (int i = 0; i < n; i += 4) {
+        v4 s[4][6];
+        for (int j = 0; j < 6; j++) { /* A^T M, column by column */
+            v4 col[6], o[4];
+            for (int r = 0; r < 6; r++) col[r] = v4_load(m + (6 * r + j) * ms + i);
+            wino4_at(col, o);
+            for (int r = 0; r < 4; r++) s[r][j] = o[r];
+        }
+        const int x = 4 * (tx0 + i), cnt = n - i < 4 ? n - i : 4;
+        for (int r = 0; r < rows; r++) {
+            v4 y[4];
+            wino4_at(s[r], y); /* (A^T M) A: y[c] is pixel c of the 4 tiles */
+            for (int c = 0; c < 4; c++) y[c] = v4_add(y[c], bv);
+            v4_transpose4(y); /* y[t]: tile t's 4 pixels */
+            float *dst = yo + (long)(4 * ty + r) * W + x;
+            for (int t = 0; t < cnt; t++) {
+                const int width = W - x - 4 * t;
+                if (width >= 4) v4_store(dst + 4 * t, y[t]);
+                else v4_store_part(dst + 4 * t, y[t], width);
             }
         }
     }
@@ -642,31 +773,40 @@ static int wino_run(long q, long end, long tpi, int tw, long *b, int *ty, int *t
 
 void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float *y, float *scratch, int B, int C_in,
                         int H, int W, int C_out) {
-    const int th = (H + 1) / 2, tw = (W + 1) / 2, NT = wino_chunk(C_in);
+    const int m = ds_winograd_tile(H, W), planes = (m + 2) * (m + 2);
+    const int th = (H + m - 1) / m, tw = (W + m - 1) / m, NT = wino_chunk(C_in, planes);
     const long tpi = (long)th * tw, total = B * tpi, pairs = (long)C_out * C_in, plane = (long)H * W;
     const long ld = wino_ld(NT), xs_v = wino_xs(C_in, NT), xs_m = wino_xs(C_out, NT);
-    float *V = scratch, *M = V + 16 * xs_v, *strip = M + 16 * xs_m + 8;
+    float *V = scratch, *M = V + planes * xs_v, *strip = M + planes * xs_m + 8;
     long b;
     int ty, tx, n;
     for (long q0 = 0; q0 < total; q0 += NT) {
         const int nt = total - q0 < NT ? (int)(total - q0) : NT, ntp = round_up(nt, PANEL);
         for (long q = q0; q < q0 + nt; q += n) { /* the chunk as runs of tiles within one tile row */
             n = wino_run(q, q0 + nt, tpi, tw, &b, &ty, &tx);
-            wino_input_segment(x + b * C_in * plane, C_in, H, W, ty, tx, n, (int)(q - q0), V, xs_v, ld, strip);
+            if (m == 4)
+                wino4_input_segment(x + b * C_in * plane, C_in, H, W, ty, tx, n, (int)(q - q0), V, xs_v, ld, strip);
+            else
+                wino_input_segment(x + b * C_in * plane, C_in, H, W, ty, tx, n, (int)(q - q0), V, xs_v, ld, strip);
         }
         if (ntp > nt) /* the last 8-tile panel's unused columns: zeros, not stale values (8 stores reach ntp, stay < ld) */
-            for (int xi = 0; xi < 16; xi++)
+            for (int xi = 0; xi < planes; xi++)
                 for (int c = 0; c < C_in; c++) {
                     float *row = V + xi * xs_v + c * ld + nt;
                     v4_store(row, v4_zero()), v4_store(row + 4, v4_zero());
                 }
-        for (int xi = 0; xi < 16; xi++) /* M[xi] (C_out, ntp) = U[xi] (C_out, C_in) V[xi] (C_in, ntp) */
+        for (int xi = 0; xi < planes; xi++) /* M[xi] (C_out, ntp) = U[xi] (C_out, C_in) V[xi] (C_in, ntp) */
             wino_gemm(C_out, ntp, C_in, U + xi * pairs, V + xi * xs_v, ld, M + xi * xs_m, ld);
         for (long q = q0; q < q0 + nt; q += n) {
             n = wino_run(q, q0 + nt, tpi, tw, &b, &ty, &tx);
-            for (int o = 0; o < C_out; o++)
-                wino_output_segment(M + o * ld + (q - q0), xs_m, bias ? bias + o : NULL,
-                                    y + (b * C_out + o) * plane, H, W, ty, tx, n);
+            for (int o = 0; o < C_out; o++) {
+                float *yo = y + (b * C_out + o) * plane;
+                const float *mo = M + o * ld + (q - q0), *bo = bias ? bias + o : NULL;
+                if (m == 4)
+                    wino4_output_segment(mo, xs_m, bo, yo, H, W, ty, tx, n);
+                else
+                    wino_output_segment(mo, xs_m, bo, yo, H, W, ty, tx, n);
+            }
         }
     }
 }

@@ -52,15 +52,24 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
 void ds_conv2d_ref(const float *x, const float *w, const float *bias, float *y, int B, int C_in, int H, int W,
                    int C_out, int K, int stride);
 
-/* ---- Winograd F(2x2, 3x3): the 3x3, stride-1 case of ds_conv2d with 2.25x fewer multiplies --
- * ds_winograd_weights: w (C_out, C_in, 3, 3) -> U (16, C_out x C_in), U[xi] = (G g G^T)[xi],
+/* ---- Winograd F(m x m, 3x3): the 3x3, stride-1 case of ds_conv2d with fewer multiplies ----
+ * m (the output tile) is 2 or 4, chosen by the image size (ds_winograd_tile): F(4x4, 3x3) does
+ * 36 multiplies per 4x4 tile and channel pair instead of 144 (4x fewer; F(2x2): 16 per 2x2,
+ * 2.25x), but on small images its padded tiles and short GEMMs lose that, so 7x7 keeps F(2x2).
+ * ds_winograd_weights: w (C_out, C_in, 3, 3) -> U ((m+2)^2, C_out x C_in), U[xi] = (G g G^T)[xi],
  * each xi's rows packed for the GEMM tiles (kernels.c: blocks of 4 rows as (C_in, 4), the last
- * C_out % 4 rows as rows), done once per set of weights. ds_conv2d_winograd: x (B, C_in, H, W), U, bias (C_out) or
+ * C_out % 4 rows as rows), done once per set of weights, for the tile the convolution will use.
+ * ds_conv2d_winograd: x (B, C_in, H, W), U (of tile ds_winograd_tile(H, W)), bias (C_out) or
  * NULL -> y (B, C_out, H, W), the same convolution as ds_conv2d(..., K = 3, stride = 1) up to
  * float rounding (tests/test_kernels.c bounds the difference). scratch:
  * ds_winograd_scratch_floats(C_in, W, C_out) floats, independent of B and H. */
+#define DS_WINOGRAD_TILE4_MIN 12 /* images at least this wide and high use F(4x4, 3x3) */
+static inline int ds_winograd_tile(int H, int W) { return H >= DS_WINOGRAD_TILE4_MIN && W >= DS_WINOGRAD_TILE4_MIN ? 4 : 2; }
+static inline size_t ds_winograd_u_floats(int C_out, int C_in, int tile) {
+    return (size_t)(tile + 2) * (tile + 2) * C_out * C_in;
+}
 size_t ds_winograd_scratch_floats(int C_in, int W, int C_out);
-void ds_winograd_weights(const float *w, float *U, int C_out, int C_in);
+void ds_winograd_weights(const float *w, float *U, int C_out, int C_in, int tile);
 void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float *y, float *scratch, int B, int C_in,
                         int H, int W, int C_out);
 

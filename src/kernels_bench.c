@@ -117,10 +117,14 @@ static void run_conv(const conv_shape *s, const float *x, const float *w, const 
 
 #define BENCH_MAX_CONVS (4 * DS_UNET_MAX_BLOCKS + 8)
 
-/* Winograd's own arithmetic: 16 multiply-adds per tile and channel pair, the input
- * transform's 32 adds per tile and input channel, the output's 28 per tile and output */
+/* Winograd's own arithmetic. F(2x2): 16 multiply-adds per tile and channel pair, the input
+ * transform's 32 adds per tile and input channel, the output's 28 per tile and output.
+ * F(4x4): 36 multiply-adds per tile and pair, 12 x 14 = 168 per tile and input channel (each of
+ * the 12 six-value B^T passes: 14 mul/add), 10 x 12 = 120 per tile and output (A^T: 12). */
 static double winograd_flop(int B, int cin, int cout, int size) {
-    const double tiles = (double)B * ((size + 1) / 2) * ((size + 1) / 2);
+    const int m = ds_winograd_tile(size, size), per = (size + m - 1) / m;
+    const double tiles = (double)B * per * per;
+    if (m == 4) return tiles * (2.0 * 36 * cin * cout + 168.0 * cin + 120.0 * cout);
     return tiles * (2.0 * 16 * cin * cout + 32.0 * cin + 28.0 * cout);
 }
 
@@ -140,7 +144,7 @@ int ds_bench_unet_convs(const ds_unet *m, int B, double seconds, int cap_rows, d
         size_t nx = (size_t)B * s->cin * s->size * s->size, nw = (size_t)s->cout * s->cin * s->K * s->K;
         size_t ny = (size_t)B * s->cout * so * so, ns = ds_conv2d_scratch_floats(s->cin, s->size, s->size, s->K, s->stride);
         if (s->winograd) {
-            nw = 16 * (size_t)s->cout * s->cin;
+            nw = ds_winograd_u_floats(s->cout, s->cin, ds_winograd_tile(s->size, s->size));
             ns = ds_winograd_scratch_floats(s->cin, s->size, s->cout);
         }
         if (nx > most_x) most_x = nx;
@@ -162,7 +166,8 @@ int ds_bench_unet_convs(const ds_unet *m, int B, double seconds, int cap_rows, d
     for (int i = 0; i < n && rows < cap_rows; i++, rows++) {
         const conv_shape *s = &convs[i];
         const int so = ds_conv2d_out_size(s->size, s->K, s->stride);
-        if (s->winograd) ds_winograd_weights(w, U, s->cout, s->cin); /* once per weights, outside the timing */
+        if (s->winograd) /* once per weights, outside the timing */
+            ds_winograd_weights(w, U, s->cout, s->cin, ds_winograd_tile(s->size, s->size));
         run_conv(s, x, w, U, bias, y, scratch, B); /* warm-up */
         int runs = 0;
         double t_total = 0, best = 1e30;

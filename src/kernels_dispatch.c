@@ -82,7 +82,9 @@ void ds_conv2d(const float *x, const float *w, const float *bias, float *y, floa
 size_t ds_winograd_scratch_floats(int C_in, int W, int C_out) {
     return kernels()->ds_winograd_scratch_floats(C_in, W, C_out);
 }
-void ds_winograd_weights(const float *w, float *U, int C_out, int C_in) { kernels()->ds_winograd_weights(w, U, C_out, C_in); }
+void ds_winograd_weights(const float *w, float *U, int C_out, int C_in, int tile) {
+    kernels()->ds_winograd_weights(w, U, C_out, C_in, tile);
+}
 void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float *y, float *scratch, int B, int C_in,
                         int H, int W, int C_out) {
     kernels()->ds_conv2d_winograd(x, U, bias, y, scratch, B, C_in, H, W, C_out);

@@ -261,20 +261,25 @@ void ds_unet_free(ds_unet *m) {
 int ds_unet_prepare(ds_unet *m) {
     if (!m || !m->params) return ds_fail("unet prepare: unbuilt model");
     if (!m->wino) {
-        long total = 0;
-        for (int b = 0; b < m->n_blocks; b++) total += 16L * m->block[b].cout * (m->block[b].cin + m->block[b].cout);
-        m->wino = malloc(sizeof(float) * (size_t)total);
-        if (!m->wino) return ds_fail("unet prepare: out of memory for %ld Winograd weights", total);
+        size_t total = 0;
+        for (int b = 0; b < m->n_blocks; b++) {
+            const ds_unet_block_shape *bs = &m->block[b];
+            const int tile = ds_winograd_tile(bs->size, bs->size);
+            total += ds_winograd_u_floats(bs->cout, bs->cin, tile) + ds_winograd_u_floats(bs->cout, bs->cout, tile);
+        }
+        m->wino = malloc(sizeof(float) * total);
+        if (!m->wino) return ds_fail("unet prepare: out of memory for %zu Winograd weights", total);
     }
     float *u = m->wino;
     for (int b = 0; b < m->n_blocks; b++) {
         const ds_unet_block_shape *bs = &m->block[b];
-        ds_winograd_weights(m->w.block[b].conv1_weight, u, bs->cout, bs->cin);
+        const int tile = ds_winograd_tile(bs->size, bs->size);
+        ds_winograd_weights(m->w.block[b].conv1_weight, u, bs->cout, bs->cin, tile);
         m->wino_conv1[b] = u;
-        u += 16L * bs->cout * bs->cin;
-        ds_winograd_weights(m->w.block[b].conv2_weight, u, bs->cout, bs->cout);
+        u += ds_winograd_u_floats(bs->cout, bs->cin, tile);
+        ds_winograd_weights(m->w.block[b].conv2_weight, u, bs->cout, bs->cout, tile);
         m->wino_conv2[b] = u;
-        u += 16L * bs->cout * bs->cout;
+        u += ds_winograd_u_floats(bs->cout, bs->cout, tile);
     }
     return DS_OK;
 }

@@ -100,8 +100,9 @@ typedef struct {
     float *params;                                   /* (table.total) the one blob */
     ds_unet_weights w;                               /* pointers into params */
     /* Winograd-domain weights of the blocks' 3x3 convs (ds_unet_prepare), or NULL: then the
-     * forward runs direct convs. wino_conv1[b] (16, cout, cin), wino_conv2[b] (16, cout, cout)
-     * point into the one allocation wino. conv_in and conv_out (one image channel in or out)
+     * forward runs direct convs. wino_conv1[b] (P, cout, cin), wino_conv2[b] (P, cout, cout),
+     * P = (m + 2)^2 for the block's tile m = ds_winograd_tile(size): 36 at 28x28 and 14x14
+     * (F(4x4)), 16 at 7x7 (F(2x2)), point into the one allocation wino. conv_in and conv_out (one image channel in or out)
      * and the stride-2 downsamples stay direct: faster there in WASM (tools/bench_wasm.mjs).
      * A snapshot: stale once params change. */
     float *wino;
@@ -202,8 +203,8 @@ void ds_unet_point_weights(const ds_unet *m, float *blob, ds_unet_weights *w);
 void ds_unet_init_random(ds_unet *m, uint64_t seed);
 void ds_unet_free(ds_unet *m);
 /* Precomputes the Winograd-domain weights of the blocks' 3x3 convs from m->params, so that
- * later forwards run them as ds_conv2d_winograd (2.25x fewer multiplies; the same result up
- * to float rounding). Call it again after changing params; never called, the forward stays
+ * later forwards run them as ds_conv2d_winograd (4x fewer multiplies at 28x28 and 14x14, 2.25x
+ * at 7x7; the same result up to float rounding). Call it again after changing params; never called, the forward stays
  * on direct convs (the trainer's case: its weights change every step). DS_OK or DS_ERR. */
 int ds_unet_prepare(ds_unet *m);
 

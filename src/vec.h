@@ -65,6 +65,13 @@ static inline v4 v4_odd(v4 a, v4 b) { return simde_mm_shuffle_ps(a, b, 0xDD); }
 /* interleaves: (a0 b0 a1 b1) and (a2 b2 a3 b3) */
 static inline v4 v4_zip_lo(v4 a, v4 b) { return simde_mm_unpacklo_ps(a, b); }
 static inline v4 v4_zip_hi(v4 a, v4 b) { return simde_mm_unpackhi_ps(a, b); }
+/* r[0..3] (four rows of a 4x4 block) -> its columns, in place */
+static inline void v4_transpose4(v4 r[4]) {
+    const v4 t0 = simde_mm_unpacklo_ps(r[0], r[1]), t1 = simde_mm_unpacklo_ps(r[2], r[3]);
+    const v4 t2 = simde_mm_unpackhi_ps(r[0], r[1]), t3 = simde_mm_unpackhi_ps(r[2], r[3]);
+    r[0] = simde_mm_movelh_ps(t0, t1), r[1] = simde_mm_movehl_ps(t1, t0);
+    r[2] = simde_mm_movelh_ps(t2, t3), r[3] = simde_mm_movehl_ps(t3, t2);
+}
 
 /* Horizontal sum in a fixed order, (v0 + v2) + (v1 + v3), the same on every target. */
 static inline float v4_hsum(v4 v) {
