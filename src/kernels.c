@@ -600,24 +600,6 @@ static inline void wino_input4(const float *strip, int sw, v4 v[16]) {
     }
 }
 
-/* Input transform of n tiles (tile row ty of one image, tiles tx0 ..) of every channel into
- * chunk columns col .. col+n-1 of V[xi][c][chunk tile] (row stride ld, xi stride xs). */
-static void wino_input_segment(const float *xb, int C_in, int H, int W, int ty, int tx0, int n, int col, float *V,
-                               long xs, long ld, float *strip) {
-    const int sw = wino_strip_width(2, n);
-    for (int c = 0; c < C_in; c++) {
-        wino_strip(xb + (long)c * H * W, H, W, 2 * ty - 1, 2 * tx0 - 1, 4, strip, sw);
-        float *vc = V + c * ld + col;
-        /* whole groups of 4 tiles even at the end: the 1..3 extra columns are overwritten by
-         * the next run, zeroed with the chunk's last panel, or lie past it (< ld) */
-        for (int i = 0; i < n; i += 4) {
-            v4 v[16];
-            wino_input4(strip + 2 * i, sw, v);
-            for (int xi = 0; xi < 16; xi++) v4_store(vc + xi * xs + i, v[xi]);
-        }
-    }
-}
-
 /* Output transform Y = A^T M A (+ bias) of n tiles of one image's tile row ty, channel o:
  * m points at M[0][o][col] (xi stride ms floats); yo is the output plane (H, W). */
 static void wino_output_segment(const float *m, long ms, const float *bias, float *yo, int H, int W, int ty, int tx0,
@@ -691,16 +673,23 @@ static inline void wino4_input4(const float *strip, int sw, v4 v[36]) {
     for (int i = 0; i < 6; i++) wino4_bt(d[i], v + 6 * i); /* (B^T d) B, row by row */
 }
 
-static void wino4_input_segment(const float *xb, int C_in, int H, int W, int ty, int tx0, int n, int col, float *V,
-                                long xs, long ld, float *strip) {
-    const int sw = wino_strip_width(4, n);
+/* Input transform of F(m x m) for n tiles (tile row ty of one image, tiles tx0 ..) of every
+ * channel into chunk columns col .. col+n-1 of V[xi][c][chunk tile] (row stride ld, xi stride
+ * xs). m (2 or 4) is a constant at each call. */
+static inline __attribute__((always_inline)) void wino_input_segment(int m, const float *xb, int C_in, int H, int W,
+                                                                     int ty, int tx0, int n, int col, float *V,
+                                                                     long xs, long ld, float *strip) {
+    const int sw = wino_strip_width(m, n), planes = (m + 2) * (m + 2);
     for (int c = 0; c < C_in; c++) {
-        wino_strip(xb + (long)c * H * W, H, W, 4 * ty - 1, 4 * tx0 - 1, 6, strip, sw);
+        wino_strip(xb + (long)c * H * W, H, W, m * ty - 1, m * tx0 - 1, m + 2, strip, sw);
         float *vc = V + c * ld + col;
-        for (int i = 0; i < n; i += 4) { /* whole groups of 4 tiles, as wino_input_segment */
+        /* whole groups of 4 tiles even at the end: the 1..3 extra columns are overwritten by
+         * the next run, zeroed with the chunk's last panel, or lie past it (< ld) */
+        for (int i = 0; i < n; i += 4) {
             v4 v[36];
-            wino4_input4(strip + 4 * i, sw, v);
-            for (int xi = 0; xi < 36; xi++) v4_store(vc + xi * xs + i, v[xi]);
+            if (m == 4) wino4_input4(strip + 4 * i, sw, v);
+            else wino_input4(strip + 2 * i, sw, v);
+            for (int xi = 0; xi < planes; xi++) v4_store(vc + xi * xs + i, v[xi]);
         }
     }
 }
@@ -785,9 +774,9 @@ void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float
         for (long q = q0; q < q0 + nt; q += n) { /* the chunk as runs of tiles within one tile row */
             n = wino_run(q, q0 + nt, tpi, tw, &b, &ty, &tx);
             if (m == 4)
-                wino4_input_segment(x + b * C_in * plane, C_in, H, W, ty, tx, n, (int)(q - q0), V, xs_v, ld, strip);
+                wino_input_segment(4, x + b * C_in * plane, C_in, H, W, ty, tx, n, (int)(q - q0), V, xs_v, ld, strip);
             else
-                wino_input_segment(x + b * C_in * plane, C_in, H, W, ty, tx, n, (int)(q - q0), V, xs_v, ld, strip);
+                wino_input_segment(2, x + b * C_in * plane, C_in, H, W, ty, tx, n, (int)(q - q0), V, xs_v, ld, strip);
         }
         if (ntp > nt) /* the last 8-tile panel's unused columns: zeros, not stale values (8 stores reach ntp, stay < ld) */
             for (int xi = 0; xi < planes; xi++)

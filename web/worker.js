@@ -89,11 +89,12 @@ self.onmessage = async (event) => {
       if (!api) throw new Error('module not initialised');
       const results = [];
       for (const c of msg.calls) {
-        const args = c.args.map((a) => (isRef(a) ? refValue(a, results, c.fn) : a));
         try {
+          const args = c.args.map((a) => (isRef(a) ? refValue(a, results, c.fn) : a));
           results.push(api.call(c.fn, args, c.outs));
         } catch (err) {
-          const error = `${c.fn}: ${err && err.message ? err.message : err}`;
+          const text = String(err && err.message ? err.message : err);
+          const error = text.startsWith(`${c.fn}`) ? text : `${c.fn}: ${text}`; // name the call once
           self.postMessage({ id: msg.id, ok: false, error, results }, results.flatMap((r) => buffers(r.outs)));
           return;
         }

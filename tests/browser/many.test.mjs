@@ -138,16 +138,20 @@ test('several calls in one round trip: {ret: i} passes an earlier call\'s handle
       ['points_mixture', [pts, 200, 0.01, 'linear']],
       ['sampler_new', [{ ret: 0 }, 'linear', 'ddim', 0, 0, 1, 1, 5, 1, cls]],
     ]).then(() => null, (err) => ({ message: err.message, handles: err.results.map((x) => x.ret) }));
-    const badRef = await engine.callAll([['sampler_step', [{ ret: 3 }, 1]]]).then(() => null, (err) => err.message);
-    for (const h of [made[1].ret, made[0].ret, s, m, ...(failed?.handles ?? [])]) await engine.call('free', [h]);
-    return { batched: [...made[3].outs[0]], single: [...single[0]], step: made[2].ret, failed, badRef };
+    const badRef = await engine.callAll([['points_mixture', [pts, 200, 0.01, 'linear']], ['sampler_step', [{ ret: 3 }, 1]]])
+      .then(() => null, (err) => ({ message: err.message, handles: err.results.map((x) => x.ret) }));
+    const named = await engine.callAll([['sampler_step', [s, 1.5]]]).then(() => null, (err) => err.message);
+    for (const h of [made[1].ret, made[0].ret, s, m, ...(failed?.handles ?? []), ...(badRef?.handles ?? [])]) await engine.call('free', [h]);
+    return { batched: [...made[3].outs[0]], single: [...single[0]], step: made[2].ret, failed, badRef, named };
   });
   assert.equal(r.error, undefined, r.error);
   assert.equal(r.step, 4);
   assert.deepEqual(r.batched, r.single, 'one round trip computes what four do');
   assert.match(r.failed.message, /^sampler_new: /, 'the failing call is named');
   assert.equal(r.failed.handles.length, 1, 'the handle made before the failure comes back to be freed');
-  assert.match(r.badRef, /names no earlier call/);
+  assert.match(r.badRef.message, /^sampler_step: \{ret: 3\} names no earlier call/);
+  assert.equal(r.badRef.handles.length, 1, 'a bad reference also returns the handles made before it');
+  assert.match(r.named, /^sampler_step: argument 2 must be a whole number/, 'a message that names its call is not named twice');
   await page.close();
 });
 

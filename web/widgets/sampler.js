@@ -317,7 +317,8 @@ class SamplerWidget extends DiffuscopeElement {
   }
 
   // The calls that read the current frame of sampler `handle` (a handle or {ret: i}): x_t and x̂_0
-  // with the step's record, and the guidance map when guided; sent with the step that made it.
+  // with the step's record, and the guidance map when guided; one round trip (engine.callAll),
+  // with the sampler's start at a restart.
   frameCalls(handle, B, guided) {
     const n = B * this.look.D;
     return [
