@@ -74,6 +74,9 @@ class PointsForwardWidget extends DiffuscopeElement {
 
   async loadShape() {
     const engine = await this.engine();
+    // out of view (a reader who opened the page further down), nothing until it is scrolled to:
+    // its calls would take turns with the widget the reader is looking at
+    await this.onScreen();
     const [pts, noise] = await Promise.all([
       engine.call('shape_points', [this.shapeSelect.value, this.n, this.seed], [['f32', 2 * this.n]]),
       engine.call('points_noise', [this.n, this.seed + 1000], [['f32', 2 * this.n]]),
