@@ -148,16 +148,10 @@ static inline __attribute__((always_inline)) void gemm_b_rows(int fused, int tra
     if (j0 < N) gemm_tail_columns(M, N - j0, K, A, sa_i, sa_k, B + j0, ldb, C + j0, ldc, accumulate);
 }
 
-/* the two instances: the exact one (ds_gemm) and the trainer's (ds_gemm_train) */
-static void gemm_b_rows_exact(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                              float *C, int ldc, int accumulate) {
-    gemm_b_rows(0, trans_a, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-}
-
 /* The trainer's GEMM: ds_gemm's tiles with each product added by one fused multiply-add where
  * the variant has FMA (VF_HAS_FMA; the avx2 variant on Zen 3 runs 12 FMAs where it ran 12 muls
  * and 12 adds per k, the same FP-pipe time in half the instructions), so its results differ
- * from ds_gemm_ref by rounding (tests/test_grad.c bounds it) and between variants; where the
+ * from ds_gemm_ref by rounding (tests/test_kernels.c bounds it) and between variants; where the
  * variant has no FMA it is ds_gemm bit for bit. The columns past the last whole vector run
  * unfused, as in ds_gemm. */
 void ds_gemm_train(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
@@ -231,7 +225,7 @@ static void gemm_dot(int M, int N, int K, const float *A, int lda, const float *
 void ds_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
              float *C, int ldc, int accumulate) {
     if (!trans_b)
-        gemm_b_rows_exact(trans_a, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        gemm_b_rows(0, trans_a, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     else if (!trans_a)
         gemm_dot(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     else /* A^T B^T: not used by the networks; (B A)^T would need a transpose buffer */

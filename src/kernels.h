@@ -34,7 +34,7 @@ void ds_gemm_ref(int trans_a, int trans_b, int M, int N, int K, const float *A, 
                  float *C, int ldc, int accumulate);
 /* The trainer's GEMM (op(B) = B only): ds_gemm with fused multiply-adds where the kernel
  * variant has FMA, so its bits depend on the CPU (within float rounding of ds_gemm_ref,
- * bounded in tests/test_grad.c); without FMA (SSE2, WASM) it is ds_gemm exactly. Only the
+ * bounded in tests/test_kernels.c); without FMA (SSE2, WASM) it is ds_gemm exactly. Only the
  * UNet trainer's convolution backward uses it: nothing the browser runs or compares. */
 void ds_gemm_train(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
                    int ldc, int accumulate);

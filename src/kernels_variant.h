@@ -8,7 +8,7 @@
  * give the same bits (vec.h: the lane width changes no result; -ffp-contract=off keeps FMA out),
  * so tests/test_kernels.c runs every kernel under both and compares them byte for byte; the one
  * exception is ds_gemm_train, the trainer's GEMM, which fuses its multiply-adds under avx2
- * (tests/test_grad.c bounds its difference from the reference instead).
+ * (tests/test_kernels.c bounds its difference from the reference instead).
  * Without DS_KERNEL_VARIANT (WASM, -march=native, other CPUs) nothing is renamed and there is
  * no dispatch. Not here: the kernels (kernels.c), the choice (kernels_dispatch.c). */
 #ifndef DS_KERNELS_VARIANT_H

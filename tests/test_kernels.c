@@ -208,8 +208,7 @@ static void test_im2col_adjoint(void) {
         ds_im2col(x, col, Cin, H, W, K, stride);
         ds_col2im(c, dx, Cin, H, W, K, stride);
         /* the fast col2im gives the reference's bits, onto a dx that is not zero too */
-        float *dx_ref = malloc(sizeof(float) * (size_t)nx), *dx2 = rand_floats(nx, 1.0f);
-        memcpy(dx_ref, dx2, sizeof(float) * (size_t)nx);
+        float *dx2 = rand_floats(nx, 1.0f), *dx_ref = copy_floats(dx2, nx);
         ds_col2im(c, dx2, Cin, H, W, K, stride);
         ds_col2im_ref(c, dx_ref, Cin, H, W, K, stride);
         CHECK(!memcmp(dx2, dx_ref, sizeof(float) * (size_t)nx), "col2im Cin=%d %dx%d K=%d stride %d: not the reference's bits",
