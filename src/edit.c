@@ -10,7 +10,6 @@
 #include "error.h"
 #include "rng.h"
 
-static double abar_at(const ds_schedule *sch, int t) { return t <= 0 ? 1.0 : sch->alpha_bar[t - 1]; }
 
 /* ---- SDEdit ---- */
 
@@ -24,7 +23,7 @@ int ds_edit_sdedit(ds_sampler *s, int t0, const float *x0) {
     if (t0 == sch->T) return ds_sampler_start_at(s, t0, ds_sampler_x(s)); /* the plain sampler (edit.h) */
     float *x = malloc(sizeof(float) * n);
     if (!x) return ds_fail("sdedit: out of memory");
-    const double a = abar_at(sch, t0), signal = sqrt(a), noise = sqrt(1.0 - a);
+    const double a = ds_schedule_abar(sch, t0), signal = sqrt(a), noise = sqrt(1.0 - a);
     const float *z = ds_sampler_x(s); /* the sampler's x_T draw, from the seed */
     for (long i = 0; i < n; i++) x[i] = t0 ? (float)(signal * x0[i] + noise * z[i]) : x0[i];
     int rc = ds_sampler_start_at(s, t0, x);
@@ -103,7 +102,7 @@ ds_inpaint *ds_inpaint_create(ds_sampler *s, const float *known, const uint8_t *
 /* x_t' (the sampler's x) back to x_t: x_t = √(ᾱ_t/ᾱ_t') x_t' + √(1 − ᾱ_t/ᾱ_t') z. */
 static int jump_back(ds_inpaint *ip, int t, int t_next) {
     const ds_schedule *sch = ds_sampler_schedule(ip->s);
-    const double ratio = abar_at(sch, t) / abar_at(sch, t_next), keep = sqrt(ratio), noise = sqrt(1.0 - ratio);
+    const double ratio = ds_schedule_abar(sch, t) / ds_schedule_abar(sch, t_next), keep = sqrt(ratio), noise = sqrt(1.0 - ratio);
     const float *x = ds_sampler_x(ip->s);
     for (int b = 0; b < ip->B; b++)
         for (int j = 0; j < ip->D; j++) {

@@ -300,6 +300,22 @@ double ds_mse_backward(const float *pred, const float *target, float *dpred, lon
     return s / (double)n_total;
 }
 
+double ds_mse_backward_weighted(const float *pred, const float *target, const float *weight, float *dpred, int B,
+                                long item, long n_total) {
+    double total = 0.0;
+    for (int b = 0; b < B; b++) {
+        const long at = (long)b * item;
+        double s = 0.0, scale = 2.0 * (double)weight[b] / (double)n_total;
+        for (long i = 0; i < item; i++) {
+            double d = (double)pred[at + i] - (double)target[at + i];
+            s += d * d;
+            if (dpred) dpred[at + i] = (float)(scale * d);
+        }
+        total += (double)weight[b] * s;
+    }
+    return total / (double)n_total;
+}
+
 double ds_softmax_xent_backward(const float *logits, const int *labels, float *dlogits, int B, int C, long n_total) {
     double loss = 0.0;
     for (int b = 0; b < B; b++) {

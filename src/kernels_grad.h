@@ -65,6 +65,10 @@ void ds_class_embedding_backward(const float *dout, const int *cls, float *dtabl
  * sum((pred - target)^2) / n_total (in double) and writes dpred = 2 (pred - target) / n_total,
  * so the shards of one batch add up to the batch mean and its gradient. */
 double ds_mse_backward(const float *pred, const float *target, float *dpred, long n, long n_total);
+/* The same over B items of `item` floats, item b's squared error times weight[b] (B): returns
+ * sum_b weight[b] sum_i (pred - target)^2 / n_total, dpred = 2 weight[b] (pred - target) / n_total. */
+double ds_mse_backward_weighted(const float *pred, const float *target, const float *weight, float *dpred, int B,
+                                long item, long n_total);
 
 /* Softmax cross-entropy of B rows of C logits against labels (B) in 0..C-1, within a batch of
  * n_total rows: returns sum(-log softmax(logits)[label]) / n_total (in double) and writes

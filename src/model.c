@@ -18,6 +18,7 @@ struct ds_model {
     int state_batch;      /* max batch of the allocated run state, 0 = none yet */
     int prepared;         /* the UNet's Winograd weights match params (ds_unet_prepare) */
     ds_weights_meta meta; /* schedule, prediction target, class names */
+    ds_schedule *v_schedule; /* a v-model's schedule (meta's), made by the first sampling forward; else NULL */
 };
 
 static ds_model *model_new(ds_model_kind kind, const void *config) {
@@ -151,6 +152,7 @@ void ds_model_free(ds_model *m) {
     ds_unet_free(&m->unet);
     ds_mlp_state_free(&m->mlp_state);
     ds_mlp_free(&m->mlp);
+    free(m->v_schedule);
     free(m);
 }
 
@@ -176,6 +178,8 @@ const ds_weights_meta *ds_model_meta(const ds_model *m) { return &m->meta; }
 static int set_meta(ds_model *m, const ds_weights_meta *changed) {
     if (ds_weights_meta_check(changed) || check_class_count(m, changed->n_class_names)) return DS_ERR;
     m->meta = *changed;
+    free(m->v_schedule); /* made again from the new schedule when needed */
+    m->v_schedule = NULL;
     return DS_OK;
 }
 
@@ -314,14 +318,40 @@ static int map_no_class(const ds_unet_config *c, const int *cls, int n, int *out
     return DS_OK;
 }
 
+/* eps (B, item) = s_t x + a_t v in place of the v the network gave (a = sqrt(abar), s = sqrt(1 - abar)) */
+static int v_to_eps(ds_model *m, const float *x, const float *t, int B, float *out) {
+    if (!m->v_schedule) {
+        m->v_schedule = malloc(sizeof *m->v_schedule);
+        if (!m->v_schedule) return ds_fail("model forward: out of memory");
+        if (ds_schedule_init(m->v_schedule, m->meta.schedule_kind, m->meta.schedule_T)) {
+            free(m->v_schedule);
+            m->v_schedule = NULL;
+            return DS_ERR;
+        }
+    }
+    const long item = ds_model_item_floats(m);
+    for (int b = 0; b < B; b++) {
+        const double abar = ds_schedule_abar(m->v_schedule, t[b]), a = sqrt(abar), s = sqrt(1.0 - abar);
+        const float *xb = x + b * item;
+        float *ob = out + b * item;
+        for (long i = 0; i < item; i++) ob[i] = (float)(s * xb[i] + a * ob[i]);
+    }
+    return DS_OK;
+}
+
 int ds_model_forward_sampling(ds_model *m, const float *x, const float *t, const int *cls, const int *cls2,
                               const float *w2, int B, float *eps_out) {
-    if (!m || m->kind != DS_MODEL_UNET || m->unet.config.n_classes >= DS_NO_CLASS || B < 1 || (!cls && !cls2))
-        return ds_model_forward_mixed(m, x, t, cls, cls2, w2, B, eps_out);
-    int *mapped = malloc(sizeof(int) * 2 * (size_t)B), rc = mapped ? DS_OK : ds_fail("model forward: out of memory");
-    if (!rc && cls) rc = map_no_class(&m->unet.config, cls, B, mapped);
-    if (!rc && cls2) rc = map_no_class(&m->unet.config, cls2, B, mapped + B);
-    if (!rc) rc = ds_model_forward_mixed(m, x, t, cls ? mapped : NULL, cls2 ? mapped + B : NULL, w2, B, eps_out);
-    free(mapped);
+    int rc;
+    if (!m || m->kind != DS_MODEL_UNET || m->unet.config.n_classes >= DS_NO_CLASS || B < 1 || (!cls && !cls2)) {
+        rc = ds_model_forward_mixed(m, x, t, cls, cls2, w2, B, eps_out);
+    } else {
+        int *mapped = malloc(sizeof(int) * 2 * (size_t)B);
+        rc = mapped ? DS_OK : ds_fail("model forward: out of memory");
+        if (!rc && cls) rc = map_no_class(&m->unet.config, cls, B, mapped);
+        if (!rc && cls2) rc = map_no_class(&m->unet.config, cls2, B, mapped + B);
+        if (!rc) rc = ds_model_forward_mixed(m, x, t, cls ? mapped : NULL, cls2 ? mapped + B : NULL, w2, B, eps_out);
+        free(mapped);
+    }
+    if (!rc && m->meta.prediction == DS_PREDICT_V) rc = v_to_eps(m, x, t, B, eps_out);
     return rc;
 }

@@ -91,7 +91,9 @@ int ds_model_forward_mixed(ds_model *m, const float *x, const float *t, const in
 /* ds_model_forward_mixed with classes spelled as the samplers, the editing calls and the page
  * spell them: 0..K-1, and DS_NO_CLASS (10, Fashion's K) for none whatever the UNet's K. A UNet
  * of K < 10 classes (train --images) has its own "none" at K, so 10 becomes K there and a class
- * K..9 is refused by name; K >= 10 passes as it is (Fashion: the same bits). */
+ * K..9 is refused by name; K >= 10 passes as it is (Fashion: the same bits). A v-model's output
+ * (DS_PREDICT_V) comes back as the noise it implies, eps = sqrt(1 - abar_t) x + sqrt(abar_t) v
+ * (the model's own schedule), so every eps sampler takes it; ds_model_forward gives v itself. */
 int ds_model_forward_sampling(ds_model *m, const float *x, const float *t, const int *cls, const int *cls2,
                               const float *w2, int B, float *eps_out);
 

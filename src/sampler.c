@@ -112,7 +112,6 @@ int ds_sampler_timesteps_from(const ds_schedule *sch, ds_sampler_kind kind, int 
     return timesteps_below(sch, sch ? sch->T : 0, kind, S, lambda_min, out);
 }
 
-static double abar_at(const ds_schedule *sch, int t) { return t <= 0 ? 1.0 : sch->alpha_bar[t - 1]; }
 
 /* Image `image`'s noise stream: x_T first, then the noise each step injects. */
 static void sampler_stream(ds_rng *rng, uint64_t seed, long image) {
@@ -308,7 +307,7 @@ int ds_sampler_step(ds_sampler *s) {
     const int t = s->timesteps[s->step], t_next = s->timesteps[s->step + 1];
     if (predict_eps(s, t)) return DS_ERR;
 
-    const double a = abar_at(&s->schedule, t), a_next = abar_at(&s->schedule, t_next);
+    const double a = ds_schedule_abar(&s->schedule, t), a_next = ds_schedule_abar(&s->schedule, t_next);
     const double alpha = sqrt(a), sigma = sqrt(1.0 - a);
     const double alpha_next = sqrt(a_next), sigma_next = sqrt(1.0 - a_next);
     const double clip = s->p.clip;
@@ -403,7 +402,7 @@ void ds_sampler_get_info(const ds_sampler *s, ds_sampler_info *info) {
     info->steps = s->p.steps;
     info->t = s->timesteps[s->step];
     info->t_pred = s->step ? s->timesteps[s->step - 1] : -1;
-    info->alpha_bar = abar_at(&s->schedule, info->t);
+    info->alpha_bar = ds_schedule_abar(&s->schedule, info->t);
     info->signal = sqrt(info->alpha_bar);
     info->noise = sqrt(1.0 - info->alpha_bar);
     info->snr = info->t ? info->alpha_bar / (1.0 - info->alpha_bar) : INFINITY;

@@ -13,10 +13,9 @@
 
 int ds_model_eps(void *ctx, const float *x, const float *t, const int *cls, int B, float *eps) {
     if (!ctx) return ds_fail("model adapter: null model");
-    if (ds_model_prediction((ds_model *)ctx) != DS_PREDICT_EPS)
-        return ds_fail("this model predicts the %s, not the noise: the ε samplers (ddpm, ddim, dpmpp2m, sde, ode-heun, "
-                       "langevin) need an ε-model; sample a flow model with flow-euler or flow-heun",
-                       ds_model_prediction((ds_model *)ctx) == DS_PREDICT_FLOW ? "flow velocity" : "v target");
+    if (ds_model_prediction((ds_model *)ctx) == DS_PREDICT_FLOW) /* an ε- or v-model gives ε (model.h) */
+        return ds_fail("this model predicts the flow velocity, not the noise: the ε samplers (ddpm, ddim, dpmpp2m, sde, "
+                       "ode-heun, langevin) need an ε- or v-model; sample a flow model with flow-euler or flow-heun");
     return ds_model_forward_sampling((ds_model *)ctx, x, t, cls, NULL, NULL, B, eps);
 }
 

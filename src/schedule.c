@@ -55,6 +55,14 @@ int ds_schedule_init(ds_schedule *s, ds_schedule_kind kind, int T) {
     return DS_OK;
 }
 
+double ds_schedule_abar(const ds_schedule *s, double t) {
+    if (!(t > 0)) return 1.0;
+    if (t >= s->T) return s->alpha_bar[s->T - 1];
+    const int lo = (int)t;
+    const double a_lo = lo == 0 ? 1.0 : s->alpha_bar[lo - 1], f = t - lo;
+    return f == 0 ? a_lo : a_lo + f * (s->alpha_bar[lo] - a_lo);
+}
+
 int ds_schedule_kind_parse(const char *name, ds_schedule_kind *kind) {
     if (name && strcmp(name, "linear") == 0) { *kind = DS_SCHEDULE_LINEAR; return DS_OK; }
     if (name && strcmp(name, "cosine") == 0) { *kind = DS_SCHEDULE_COSINE; return DS_OK; }

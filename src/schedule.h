@@ -35,6 +35,10 @@ typedef struct {
 /* Fills s for the given kind and T. Returns DS_OK, or DS_ERR (ds_last_error says why). */
 int ds_schedule_init(ds_schedule *s, ds_schedule_kind kind, int T);
 
+/* abar at timestep t in [0, T]: 1 at t <= 0, abar_t at an integer t, and between two integers
+ * the straight line between their abar (the network takes t as a float). */
+double ds_schedule_abar(const ds_schedule *s, double t);
+
 /* Parses "linear" or "cosine". Returns DS_OK and sets *kind, or DS_ERR naming the input. */
 int ds_schedule_kind_parse(const char *name, ds_schedule_kind *kind);
 const char *ds_schedule_kind_name(ds_schedule_kind kind);

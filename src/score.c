@@ -38,7 +38,6 @@ void ds_path_params_init(ds_path_params *p) {
 
 int ds_path_frames(const ds_path_params *p) { return p->steps + 1; }
 
-static double abar_at(const ds_schedule *sch, int t) { return t <= 0 ? 1.0 : sch->alpha_bar[t - 1]; }
 
 /* ---- the fields ---- */
 
@@ -118,7 +117,7 @@ int ds_score(const ds_field *f, int t, const float *x, int n, float *s) {
     int rc = eval_eps(f, t, x, n, tbuf, s);
     free(tbuf);
     if (rc) return DS_ERR;
-    const double inv = 1.0 / sqrt(1.0 - abar_at(f->schedule, t));
+    const double inv = 1.0 / sqrt(1.0 - ds_schedule_abar(f->schedule, t));
     for (long i = 0; i < (long)n * f->D; i++) s[i] = (float)(-(double)s[i] * inv);
     return DS_OK;
 }
@@ -161,7 +160,7 @@ int ds_grid_points(double lo, double hi, int G, float *out) {
 static int langevin_step(const ds_field *f, path_work *w, int t, double step_size, int n) {
     const int D = f->D;
     const long nD = (long)n * D;
-    const double var = 1.0 - abar_at(f->schedule, t), delta = step_size * var, inv = 1.0 / sqrt(var), root = sqrt(delta);
+    const double var = 1.0 - ds_schedule_abar(f->schedule, t), delta = step_size * var, inv = 1.0 / sqrt(var), root = sqrt(delta);
     const double cap = LANGEVIN_DRIFT_CAP * root;
     to_float(w->x, nD, w->xf);
     if (eval_eps(f, t, w->xf, n, w->t, w->out)) return DS_ERR;
@@ -183,7 +182,7 @@ static int langevin_step(const ds_field *f, path_work *w, int t, double step_siz
 static int vp_step(const ds_field *f, path_work *w, ds_path_kind kind, int t, int t_next, int n) {
     const int D = f->D;
     const long nD = (long)n * D;
-    const double a = abar_at(f->schedule, t), a_next = abar_at(f->schedule, t_next);
+    const double a = ds_schedule_abar(f->schedule, t), a_next = ds_schedule_abar(f->schedule, t_next);
     to_float(w->x, nD, w->xf);
     if (eval_eps(f, t, w->xf, n, w->t, w->out)) return DS_ERR;
     if (kind == DS_PATH_SDE) {

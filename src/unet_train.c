@@ -254,3 +254,27 @@ void ds_diffusion_draw(ds_rng *rng, const ds_schedule *sch, const float *x0, con
         }
     }
 }
+
+int ds_diffusion_target(const ds_schedule *sch, ds_prediction prediction, double min_snr_gamma, const float *x0,
+                        const float *eps, const float *tf, int B, int item, float *target, float *weight) {
+    if (prediction != DS_PREDICT_EPS && prediction != DS_PREDICT_V)
+        return ds_fail("diffusion target: the UNet trains eps or v, not %s", ds_prediction_name(prediction));
+    if (!(min_snr_gamma >= 0 && min_snr_gamma <= 1e6))
+        return ds_fail("diffusion target: min-SNR gamma %g is outside 0..1e6 (0 = every item weighs 1)", min_snr_gamma);
+    for (int b = 0; b < B; b++) {
+        const int t = (int)tf[b];
+        if (t < 1 || t > sch->T || (float)t != tf[b])
+            return ds_fail("diffusion target: timestep %g of item %d is not an integer in 1..%d", (double)tf[b], b, sch->T);
+        const double snr = sch->snr[t - 1];
+        weight[b] = min_snr_gamma == 0 ? 1.0f
+                    : (float)((snr < min_snr_gamma ? snr : min_snr_gamma) / (prediction == DS_PREDICT_V ? snr + 1.0 : snr));
+        const size_t at = (size_t)b * item;
+        if (prediction == DS_PREDICT_EPS) {
+            memcpy(target + at, eps + at, sizeof(float) * (size_t)item);
+            continue;
+        }
+        const float a = (float)sch->sqrt_alpha_bar[t - 1], s = (float)sch->sqrt_one_minus_alpha_bar[t - 1];
+        for (int i = 0; i < item; i++) target[at + i] = a * eps[at + i] - s * x0[at + i];
+    }
+    return DS_OK;
+}

@@ -9,7 +9,8 @@
  * Diffusion step (Ho et al. 2020, ε-prediction): for each image x0 with class c, timestep t
  * uniform in 1..T and noise ε ~ N(0, I): x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) ε, and the
  * loss is mean((unet(x_t, t, c') - ε)^2) with c' = "no class" for ~10% of items (label
- * dropout, so the same network serves classifier-free guidance). The caller draws (t, ε, c')
+ * dropout, so the same network serves classifier-free guidance); or the v target and the
+ * min-SNR weighting instead (ds_diffusion_target). The caller draws (t, ε, c')
  * from its RNG in a fixed order (ds_diffusion_draw) so that a batch split across threads gives
  * the same numbers as one thread.
  * Not here: threads, data loading, files (tools/cmd_train.c), the optimiser (optim.h), the
@@ -20,6 +21,7 @@
 #include "rng.h"
 #include "schedule.h"
 #include "unet.h"
+#include "weights.h"
 
 typedef struct {
     int max_batch;
@@ -51,5 +53,16 @@ int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_stat
  * NULL: all n_classes, i.e. unconditional). */
 void ds_diffusion_draw(ds_rng *rng, const ds_schedule *sch, const float *x0, const int *cls_in, int n_classes,
                        double p_uncond, int B, int item, float *xt, float *eps, float *tf, int *cls_out);
+
+/* What the network is trained to output for a batch ds_diffusion_draw made, and how much each
+ * item's error counts. With a = sqrt(abar_t), s = sqrt(1 - abar_t), SNR = abar_t / (1 - abar_t):
+ *   target (B, item) = eps for DS_PREDICT_EPS; v = a eps - s x0 for DS_PREDICT_V (Salimans & Ho
+ *   2022; the samplers turn it back into eps = s x_t + a v, model.h)
+ *   weight (B) = 1 when min_snr_gamma is 0; else min-SNR-gamma (Hang et al. 2023), the same
+ *   weighting of the x0 error for either target: min(SNR, gamma) / SNR for eps,
+ *   min(SNR, gamma) / (SNR + 1) for v.
+ * tf holds integer timesteps 1..T. DS_OK, or DS_ERR naming the bad prediction or gamma. */
+int ds_diffusion_target(const ds_schedule *sch, ds_prediction prediction, double min_snr_gamma, const float *x0,
+                        const float *eps, const float *tf, int B, int item, float *target, float *weight);
 
 #endif

@@ -626,10 +626,9 @@ int ds_api_sampler_new(int source, int schedule, int kind, int steps, double eta
     static ds_schedule model_sch;
     if (sl->kind == OBJ_MODEL) { /* the model says which schedule it was trained with */
         const ds_model *m = sl->object;
-        if (ds_model_prediction(m) != DS_PREDICT_EPS)
-            return ds_fail("sampler: the model predicts the %s, not the noise: ddpm, ddim and dpmpp2m need an ε-model (sample "
-                           "a flow model with paths: flow-euler or flow-heun)",
-                           ds_model_prediction(m) == DS_PREDICT_FLOW ? "flow velocity" : "v target");
+        if (ds_model_prediction(m) == DS_PREDICT_FLOW) /* an ε- or v-model gives ε (model.h) */
+            return ds_fail("sampler: the model predicts the flow velocity, not the noise: ddpm, ddim and dpmpp2m need an "
+                           "ε- or v-model (sample a flow model with paths: flow-euler or flow-heun)");
         if (check_enum(schedule, "schedule", "schedule")) return DS_ERR;
         if ((int)ds_model_schedule_kind(m) != schedule)
             return ds_fail("sampler: the model was trained with the %s schedule, not %s (its info names it)",

@@ -109,9 +109,9 @@ int ds_weights_meta_check(const ds_weights_meta *meta) {
                        "know more: update Diffuscope)", (int)meta->schedule_kind);
     if (meta->schedule_T < 1 || meta->schedule_T > DS_MAX_T)
         return ds_fail("schedule T = %d is out of range 1..%d", meta->schedule_T, DS_MAX_T);
-    if (meta->prediction != DS_PREDICT_EPS && meta->prediction != DS_PREDICT_FLOW)
-        return ds_fail("unknown prediction target %d (this build knows 0 = eps and 2 = flow velocity; 1 = v needs a newer "
-                       "Diffuscope: update Diffuscope)", (int)meta->prediction);
+    if (meta->prediction != DS_PREDICT_EPS && meta->prediction != DS_PREDICT_V && meta->prediction != DS_PREDICT_FLOW)
+        return ds_fail("unknown prediction target %d (this build knows 0 = eps, 1 = v and 2 = flow velocity; a newer "
+                       "Diffuscope may know more: update Diffuscope)", (int)meta->prediction);
     if (meta->n_class_names < 0 || meta->n_class_names > DS_WEIGHTS_MAX_CLASS_NAMES)
         return ds_fail("%d class names (0..%d allowed)", meta->n_class_names, DS_WEIGHTS_MAX_CLASS_NAMES);
     for (int i = 0; i < meta->n_class_names; i++) {

@@ -22,8 +22,8 @@
  *     160  u32      noise schedule kind (ds_schedule_kind: 0 = linear, 1 = cosine)
  *     164  u32      schedule T, the number of diffusion steps trained on (1..DS_MAX_T)
  *     168  u32      prediction target: what the network outputs (ds_prediction: 0 = eps, the
- *                   noise; 2 = the flow-matching velocity ε − x_0 at flow time t = τ / 1000;
- *                   1 = v is reserved for a later build)
+ *                   noise; 1 = v = sqrt(abar_t) ε − sqrt(1 − abar_t) x_0 (model.h turns it into
+ *                   ε for the samplers); 2 = the flow-matching velocity ε − x_0 at flow time t = τ / 1000)
  *     172  u32      n_class_names: 0 (none) or the UNet's n_classes (<= DS_WEIGHTS_MAX_CLASS_NAMES)
  *     176  u32      class_names_bytes: size of the class-name block after the header (multiple of 4)
  *     180  zeros up to byte 256 (a reader refuses non-zero bytes here)

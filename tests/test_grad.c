@@ -223,6 +223,9 @@ static void mse_fwd(op *o) { /* y = (1 elt) the MSE; r = 1 */
     o->y[0] = (float)ds_mse_backward(o->t[0].x, mse_target, NULL, 40, 40);
 }
 static void mse_bwd(op *o) { ds_mse_backward(o->t[0].x, mse_target, o->t[0].g, 40, 40); }
+static const float mse_weight[4] = {1.0f, 0.25f, 3.0f, 0.0f}; /* 4 items of 10 */
+static void wmse_fwd(op *o) { o->y[0] = (float)ds_mse_backward_weighted(o->t[0].x, mse_target, mse_weight, NULL, 4, 10, 40); }
+static void wmse_bwd(op *o) { ds_mse_backward_weighted(o->t[0].x, mse_target, mse_weight, o->t[0].g, 4, 10, 40); }
 
 static int xent_labels[4] = {2, 0, 4, 4};
 static void xent_fwd(op *o) { o->y[0] = (float)ds_softmax_xent_backward(o->t[0].x, xent_labels, NULL, 4, 5, 4); }
@@ -306,6 +309,16 @@ int main(void) {
     op ms = make_simple("mse", mse_fwd, mse_bwd, 40, 1);
     ms.r[0] = 1.0f;
     gradcheck(&ms, 1e-2, 1e-3);
+    op wm = make_simple("mse, weighted per item", wmse_fwd, wmse_bwd, 40, 1);
+    wm.r[0] = 1.0f;
+    gradcheck(&wm, 1e-2, 1e-3);
+    {   /* weights of 1: the plain MSE's loss and gradient exactly */
+        static const float ones[4] = {1, 1, 1, 1};
+        float g1[40], g2[40];
+        double l1 = ds_mse_backward(ms.t[0].x, mse_target, g1, 40, 40),
+               l2 = ds_mse_backward_weighted(ms.t[0].x, mse_target, ones, g2, 4, 10, 40);
+        CHECK(fabs(l1 - l2) <= 1e-15 * l1 && !memcmp(g1, g2, sizeof g1), "weights of 1: the plain MSE (loss %.17g vs %.17g)", l1, l2);
+    }
 
     op xe = make_simple("softmax_xent", xent_fwd, xent_bwd, 20, 1);
     xe.r[0] = 1.0f;

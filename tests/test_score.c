@@ -493,7 +493,38 @@ static void test_refusals(void) {
     ds_field mf;
     static ds_schedule msch;
     CHECK(ds_field_of_model(m, &msch, &mf) == DS_OK && mf.velocity && !mf.eps, "a flow model's field is a velocity");
-    CHECK(ds_model_set_prediction(m, DS_PREDICT_V) == DS_ERR, "v is still refused");
+    /* a v-model: the ε samplers get eps = sqrt(1 - abar) x + sqrt(abar) v of the network's own v */
+    CHECK(ds_model_set_prediction(m, DS_PREDICT_V) == DS_OK, "v prediction accepted: %s", ds_last_error());
+    const float tv[2] = {500, 37.5f};
+    float v[4], eps[4];
+    CHECK(ds_model_forward(m, start, tv, NULL, 2, v) == DS_OK && ds_model_eps(m, start, tv, NULL, 2, eps) == DS_OK,
+          "v-model forward and eps: %s", ds_last_error());
+    static ds_schedule lin;
+    ds_schedule_init(&lin, DS_SCHEDULE_LINEAR, 1000);
+    double worst = 0;
+    for (int b = 0; b < 2; b++) {
+        /* t = 37.5 lies halfway between two steps: abar halfway between theirs */
+        const double abar = b == 0 ? lin.alpha_bar[499] : 0.5 * (lin.alpha_bar[36] + lin.alpha_bar[37]);
+        for (int i = 0; i < 2; i++) {
+            const double want = sqrt(1 - abar) * start[2 * b + i] + sqrt(abar) * v[2 * b + i];
+            worst = fmax(worst, fabs(eps[2 * b + i] - want));
+        }
+    }
+    CHECK(worst <= 1e-6, "v-model: eps = sqrt(1 - abar) x + sqrt(abar) v, worst |diff| %.2e (<= 1e-6)", worst);
+    {   /* the file says v, and the model read back gives the same eps */
+        uint8_t *bytes;
+        size_t nb;
+        float again[4];
+        ds_model *r = ds_model_to_bytes(m, DS_DTYPE_F32, &bytes, &nb) == DS_OK ? ds_model_from_bytes(bytes, nb) : NULL;
+        CHECK(r && ds_model_prediction(r) == DS_PREDICT_V && ds_model_eps(r, start, tv, NULL, 2, again) == DS_OK &&
+                  !memcmp(again, eps, sizeof eps),
+              "a v-model's file round trip: prediction v, the same eps");
+        ds_model_free(r);
+        free(bytes);
+    }
+    CHECK(ds_model_set_prediction(m, DS_PREDICT_EPS) == DS_OK && ds_model_eps(m, start, tv, NULL, 2, out) == DS_OK &&
+              !memcmp(out, v, sizeof out),
+          "back to eps-prediction: the network's output unchanged");
     ds_model_free(m);
 }
 

@@ -1,6 +1,6 @@
 /* test_train_cli.c — `diffuscope train` end to end on tiny data: exact resume (6 steps ==
  * 3 steps + resume to 6, byte for byte: weights and checkpoint), independence from the thread
- * count, the MLP on a point shape, and clear failures (corrupt checkpoint, missing data,
+ * count, v-prediction and min-SNR weighting, the MLP on a point shape, and clear failures (corrupt checkpoint, missing data,
  * bad flags). Trains a few steps of a tiny UNet on 16 synthetic 28x28 images. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "check.h"
 #include "checkpoint.h"
 #include "cli.h"
+#include "model.h"
 
 static char dir[256];
 
@@ -123,6 +124,28 @@ int main(void) {
     CHECK(same_file("d.dsw", "e.dsw"), "the second resume kept the decay's start and floor");
     CHECK(train("f.dsw", "e.ckpt", 8, 1, "--resume --decay-steps 4") == 2, "a decay ending before the checkpoint's step: exit 2");
 
+    /* v-prediction with min-SNR weighting: a file that says v, different weights, and the same
+     * exact resume (the target and gamma come back from the checkpoint) */
+    CHECK(train("v.dsw", "v.ckpt", 6, 1, "--prediction v --min-snr 5") == 0, "6 steps of v, min-SNR 5");
+    CHECK(!same_file("a.dsw", "v.dsw"), "v with min-SNR trains other weights than eps");
+    CHECK(train("w.dsw", "w.ckpt", 3, 2, "--prediction v --min-snr 5") == 0, "3 steps of v");
+    CHECK(train("w.dsw", "w.ckpt", 6, 1, "--resume") == 0, "resume v to 6");
+    CHECK(same_file("v.dsw", "w.dsw") && same_state("v.ckpt", "w.ckpt"), "v + min-SNR resumes byte for byte");
+    CHECK(train("s.dsw", "s.ckpt", 6, 1, "--min-snr 5") == 0 && !same_file("a.dsw", "s.dsw") && !same_file("v.dsw", "s.dsw"),
+          "eps with min-SNR: weights of their own");
+    {
+        char path[512];
+        snprintf(path, sizeof path, "%s/v.dsw", dir);
+        long n = 0;
+        uint8_t *b = slurp("v.dsw", &n);
+        ds_model *m = b ? ds_model_from_bytes(b, (size_t)n) : NULL;
+        CHECK(m && ds_model_prediction(m) == DS_PREDICT_V, "the v run's file says prediction v (%s)", path);
+        ds_model_free(m);
+        free(b);
+    }
+    CHECK(train("x.dsw", "x.ckpt", 2, 1, "--prediction x0") == 2, "--prediction x0: exit 2");
+    CHECK(train("x.dsw", "x.ckpt", 2, 1, "--min-snr -1") == 2, "--min-snr -1: exit 2");
+
     /* a corrupt checkpoint is refused with exit 1 */
     {
         long n = 0;
@@ -154,6 +177,9 @@ int main(void) {
         CHECK(cmd_train(9, argv6) == 2, "--lr -1: exit 2");
         char *argv7[] = {"train", "--model", "unet", "--ema", "1", "--out", "x.dsw", "--checkpoint", "x.ckpt", NULL};
         CHECK(cmd_train(9, argv7) == 2, "--ema 1: exit 2");
+        char *argv8[] = {"train", "--model", "mlp", "--points", "moons", "--prediction", "v", "--out", "/tmp/x.dsw",
+                         "--checkpoint", "/tmp/x.ckpt", NULL};
+        CHECK(cmd_train(11, argv8) == 2, "--prediction for the mlp: exit 2");
     }
     /* the MLP on a shape: trains and resumes exactly too */
     {

@@ -172,6 +172,48 @@ int main(void) {
         int all_uncond = 1;
         for (int b = 0; b < NB; b++) all_uncond &= cls[b] == 10;
         CHECK(all_uncond, "no classes given: every item unconditional");
+
+        /* the targets: eps itself; v = a eps - s x0, from which s x_t + a v gives eps back and
+         * a x_t - s v gives x0; the min-SNR-5 weights min(SNR, 5) / SNR and / (SNR + 1) */
+        static float target[NB * ITEM], weight[NB];
+        CHECK(ds_diffusion_target(&sch, DS_PREDICT_EPS, 0, x0, eps, tf, NB, ITEM, target, weight) == DS_OK &&
+                  !memcmp(target, eps, sizeof eps),
+              "eps target: the noise itself");
+        int unit = 1;
+        for (int b = 0; b < NB; b++) unit &= weight[b] == 1.0f;
+        CHECK(unit, "no min-SNR: every weight 1");
+        CHECK(ds_diffusion_target(&sch, DS_PREDICT_V, 5, x0, eps, tf, NB, ITEM, target, weight) == DS_OK, "v target: %s",
+              ds_last_error());
+        double back_eps = 0, back_x0 = 0, werr = 0;
+        int low = 0, high = 0;
+        for (int b = 0; b < NB; b++) {
+            const int t = (int)tf[b];
+            const double a = sch.sqrt_alpha_bar[t - 1], s = sch.sqrt_one_minus_alpha_bar[t - 1], snr = sch.snr[t - 1];
+            for (int i = 0; i < ITEM; i++) {
+                const int k = b * ITEM + i;
+                back_eps = fmax(back_eps, fabs(s * xt[k] + a * target[k] - eps[k]));
+                back_x0 = fmax(back_x0, fabs(a * xt[k] - s * target[k] - x0[k]));
+            }
+            werr = fmax(werr, fabs(weight[b] - fmin(snr, 5) / (snr + 1)));
+            low += weight[b] < 0.5f, high += snr < 5 && fabs(weight[b] - snr / (snr + 1)) < 1e-6;
+        }
+        CHECK(back_eps < 1e-5 && back_x0 < 1e-5, "v target: s x_t + a v = eps (%.2e), a x_t - s v = x0 (%.2e)", back_eps, back_x0);
+        CHECK(werr < 1e-6 && low > 0 && high > 0, "v min-SNR-5 weights min(SNR, 5) / (SNR + 1) (worst %.2e; %d below 0.5, %d capped)",
+              werr, low, high);
+        CHECK(ds_diffusion_target(&sch, DS_PREDICT_EPS, 5, x0, eps, tf, NB, ITEM, target, weight) == DS_OK, "eps min-SNR");
+        werr = 0;
+        for (int b = 0; b < NB; b++) {
+            const double snr = sch.snr[(int)tf[b] - 1];
+            werr = fmax(werr, fabs(weight[b] - fmin(snr, 5) / snr));
+        }
+        CHECK(werr < 1e-6, "eps min-SNR-5 weights min(SNR, 5) / SNR (worst %.2e)", werr);
+        CHECK(ds_diffusion_target(&sch, DS_PREDICT_FLOW, 0, x0, eps, tf, NB, ITEM, target, weight) == DS_ERR &&
+                  strstr(ds_last_error(), "trains eps or v, not flow"),
+              "flow target refused: %s", ds_last_error());
+        tf[7] = 2.5f;
+        CHECK(ds_diffusion_target(&sch, DS_PREDICT_V, 0, x0, eps, tf, NB, ITEM, target, weight) == DS_ERR &&
+                  strstr(ds_last_error(), "timestep 2.5 of item 7 is not an integer in 1..1000"),
+              "fractional t refused: %s", ds_last_error());
     }
     /* RGB as `train --images` makes it: 3 channels in and out, 8 -> 4 -> 2, 2 classes (last: its
      * draws leave the RNG of the checks above as it was) */

@@ -379,7 +379,7 @@ static void test_setters(void) {
     expect_setter_refused(ds_model_set_schedule(m, (ds_schedule_kind)2, 100), "unknown noise schedule kind 2");
     expect_setter_refused(ds_model_set_schedule(m, DS_SCHEDULE_LINEAR, 0), "schedule T = 0 is out of range 1..1000");
     expect_setter_refused(ds_model_set_schedule(m, DS_SCHEDULE_COSINE, 1001), "schedule T = 1001 is out of range 1..1000");
-    expect_setter_refused(ds_model_set_prediction(m, (ds_prediction)1), "unknown prediction target 1");
+    expect_setter_refused(ds_model_set_prediction(m, (ds_prediction)3), "unknown prediction target 3");
     expect_setter_refused(ds_model_set_class_names(m, nine, 9), "9 class names for a UNet of 10 classes");
     /* one bad name at a time among ten good ones */
     struct { int i; const char *name, *want; } bad[] = {
@@ -436,8 +436,8 @@ static void test_bad_fields(void) {
     expect_field_refused(good, n, 164, 0, "header: schedule T = 0 is out of range 1..1000");
     expect_field_refused(good, n, 164, 1001, "header: schedule T = 1001 is out of range 1..1000");
     expect_field_refused(good, n, 164, 0x80000000u, "header: schedule T = -2147483648 is out of range");
-    expect_field_refused(good, n, 168, 1, "header: unknown prediction target 1 (this build knows 0 = eps and 2 = flow velocity; "
-                                          "1 = v needs a newer Diffuscope: update Diffuscope)");
+    expect_field_refused(good, n, 168, 3, "header: unknown prediction target 3 (this build knows 0 = eps, 1 = v and 2 = flow "
+                                          "velocity; a newer Diffuscope may know more: update Diffuscope)");
     expect_field_refused(good, n, 168, 77, "header: unknown prediction target 77");
     expect_field_refused(good, n, 172, 257, "header: 257 class names (0..256 allowed)");
     expect_field_refused(good, n, 172, 9, "header: 16 stray bytes after the last class name"); /* "Ankle boot": 4 + 12 */

@@ -51,6 +51,8 @@ static const char *USAGE =
     "  --points-n N          points drawn from a shape (default 20000)\n"
     "  --objective diffusion|flow  mlp only: predict the noise (default) or the flow-matching\n"
     "                        velocity (sample with points sample --sampler flow-euler|flow-heun)\n"
+    "  --prediction eps|v    unet only: learn the noise (default) or v = sqrt(abar) eps - sqrt(1-abar) x0\n"
+    "  --min-snr G           unet only: min-SNR-G loss weighting (e.g. 5; default 0 = off)\n"
     "  --dtype f16|f32|q8    weights file precision (default f16; q8: 8-bit, a scale per output channel)\n"
     "  --checkpoint-every S  seconds between checkpoints (default 300); --log-every S (default 10)\n"
     "  --data DIR            Fashion-MNIST folder (default $DS_FASHION_DIR or " FASHION_DIR_DEFAULT ")\n"
@@ -86,11 +88,15 @@ typedef struct {
     int32_t images;      /* 1: the UNet trains on a folder, re-read and checked against data_hash on resume */
     int32_t channels_opt; /* --channels as given: 0 (the images' own), 1 or 3 */
     int32_t skip_bad;    /* --bad-images skip */
-    int32_t pad;
+    int32_t prediction;  /* the UNet's target, ds_prediction (was padding: older checkpoints read 0 = eps) */
+    /* absent from checkpoints written before --min-snr, which read 0: no weighting */
+    double min_snr;      /* min-SNR gamma, 0 = off */
 } train_extra;
 
 /* the extra blob of checkpoints written before --images: the fields up to `images` */
 #define EXTRA_BYTES_V1 ((long)offsetof(train_extra, images))
+/* ... and before --min-snr */
+#define EXTRA_BYTES_V2 ((long)offsetof(train_extra, min_snr))
 
 /* The model description: the checkpoint's `model` blob. */
 typedef struct {
@@ -119,7 +125,7 @@ enum {
     O_MODEL = 256, O_OUT, O_CKPT, O_RESUME, O_STEPS, O_BATCH, O_SHARD, O_THREADS, O_LR, O_WARMUP, O_DECAY, O_MINLR,
     O_WD, O_CLIP, O_EMA, O_SCHED, O_T, O_PUNCOND, O_SEED, O_BASE, O_MULT, O_RES, O_GROUPS, O_TEMB, O_HIDDEN,
     O_LAYERS, O_POINTS, O_POINTS_N, O_DTYPE, O_CKPT_EVERY, O_LOG_EVERY, O_DATA, O_OBJECTIVE, O_IMAGES, O_IMAGE_SIZE,
-    O_CHANNELS, O_BAD_IMAGES
+    O_CHANNELS, O_BAD_IMAGES, O_PREDICTION, O_MIN_SNR
 };
 static const struct option OPTIONS[] = {
     {"model", required_argument, 0, O_MODEL}, {"out", required_argument, 0, O_OUT},
@@ -140,7 +146,8 @@ static const struct option OPTIONS[] = {
     {"log-every", required_argument, 0, O_LOG_EVERY}, {"data", required_argument, 0, O_DATA},
     {"objective", required_argument, 0, O_OBJECTIVE}, {"images", required_argument, 0, O_IMAGES},
     {"image-size", required_argument, 0, O_IMAGE_SIZE}, {"channels", required_argument, 0, O_CHANNELS},
-    {"bad-images", required_argument, 0, O_BAD_IMAGES}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    {"bad-images", required_argument, 0, O_BAD_IMAGES}, {"prediction", required_argument, 0, O_PREDICTION},
+    {"min-snr", required_argument, 0, O_MIN_SNR}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 
 /* ---- parse ---- */
@@ -153,7 +160,9 @@ typedef struct {
     long steps, batch, shard, threads, warmup, decay, T, seed;
     long base, res_blocks, groups, temb, hidden, layers, points_n;
     int mult[DS_UNET_MAX_LEVELS], levels;
-    double lr, min_lr, wd, clip, ema, p_uncond, ckpt_every, log_every;
+    double lr, min_lr, wd, clip, ema, p_uncond, ckpt_every, log_every, min_snr;
+    ds_prediction prediction; /* --prediction: the UNet's target */
+    int unet_target_given;    /* --prediction or --min-snr was given (refused for the MLP) */
     ds_schedule_kind sched;
     ds_dtype dtype;
     ds_mlp_objective objective;
@@ -172,7 +181,7 @@ static int is_fixed_by_checkpoint(int c) {
     return c == O_BATCH || c == O_SHARD || c == O_LR || c == O_WARMUP || c == O_WD ||
            c == O_CLIP || c == O_EMA || c == O_SCHED || c == O_T || c == O_PUNCOND || c == O_BASE || c == O_MULT ||
            c == O_RES || c == O_GROUPS || c == O_TEMB || c == O_HIDDEN || c == O_LAYERS || c == O_OBJECTIVE ||
-           c == O_IMAGE_SIZE || c == O_CHANNELS || c == O_BAD_IMAGES;
+           c == O_IMAGE_SIZE || c == O_CHANNELS || c == O_BAD_IMAGES || c == O_PREDICTION || c == O_MIN_SNR;
 }
 
 /* one flag; 0, or the exit status after printing an error */
@@ -245,6 +254,15 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case O_OBJECTIVE:
         if (ds_mlp_objective_parse(arg, &o->objective)) return cli_error(2, "--objective: %s", ds_last_error());
         break;
+    case O_PREDICTION:
+        if (strcmp(arg, "eps") && strcmp(arg, "v")) return cli_error(2, "--prediction must be eps or v, got '%s'", arg);
+        o->prediction = !strcmp(arg, "v") ? DS_PREDICT_V : DS_PREDICT_EPS;
+        o->unet_target_given = 1;
+        break;
+    case O_MIN_SNR:
+        if (cli_parse_double_in("--min-snr", arg, 0, 1e6, &o->min_snr)) return 2; /* 0: off */
+        o->unet_target_given = 1;
+        break;
     default: fputs(USAGE, stderr); return 2;
     }
     return 0;
@@ -314,6 +332,8 @@ static int describe_new_run(train_opts *o, const image_folder *folder, model_blo
         if (o->lr < 0) o->lr = 1e-3;
         if (o->objective != DS_MLP_OBJECTIVE_DIFFUSION)
             return cli_error(2, "train: --objective flow is for --model mlp (the UNet trains the diffusion objective)");
+        ex->prediction = (int32_t)o->prediction;
+        ex->min_snr = o->min_snr;
     } else if (!strcmp(o->model_name, "mlp")) {
         ds_mlp_config mc;
         ds_mlp_config_default(&mc);
@@ -328,6 +348,7 @@ static int describe_new_run(train_opts *o, const image_folder *folder, model_blo
         if (!o->shard) o->shard = 64;
         if (o->lr < 0) o->lr = 2e-3;
         o->p_uncond = 0;
+        if (o->unet_target_given) return cli_error(2, "train: --prediction and --min-snr are for --model unet");
     } else {
         return cli_error(2, "train: --model must be unet or mlp (got '%s')", o->model_name);
     }
@@ -370,10 +391,11 @@ static int read_checkpoint(const train_opts *o, train_run *r) {
     if (!r->ckbuf)
         return cli_error(1, "train: cannot read checkpoint %s (%s); drop --resume to start a new run", ckpt, ds_last_error());
     if (ds_checkpoint_parse(r->ckbuf, size, &r->ck)) return cli_error(1, "train: %s: %s", ckpt, ds_last_error());
-    if (r->ck.model_bytes != sizeof r->mb || (r->ck.extra_bytes != sizeof r->ex && r->ck.extra_bytes != EXTRA_BYTES_V1))
+    if (r->ck.model_bytes != sizeof r->mb ||
+        (r->ck.extra_bytes != sizeof r->ex && r->ck.extra_bytes != EXTRA_BYTES_V2 && r->ck.extra_bytes != EXTRA_BYTES_V1))
         return cli_error(1, "train: %s was not written by `diffuscope train` (unexpected blob sizes)", ckpt);
     memcpy(&r->mb, r->ck.model, sizeof r->mb);
-    memcpy(&r->ex, r->ck.extra, (size_t)r->ck.extra_bytes); /* an older blob leaves the --images fields 0 */
+    memcpy(&r->ex, r->ck.extra, (size_t)r->ck.extra_bytes); /* an older blob leaves the later fields 0 */
     const train_extra *ex = &r->ex;
     if (ex->magic != EXTRA_MAGIC) return cli_error(1, "train: %s: unknown trainer state", ckpt);
     if (ex->batch < 1 || ex->batch > 65536 || ex->shard < 1 || ex->shard > ex->batch || !(ex->p_uncond >= 0 && ex->p_uncond <= 1))
@@ -381,6 +403,9 @@ static int read_checkpoint(const train_opts *o, train_run *r) {
                          ex->shard, ex->p_uncond);
     if ((unsigned)ex->objective >= DS_MLP_OBJECTIVE_COUNT)
         return cli_error(1, "train: %s: corrupt trainer state (objective %d)", ckpt, ex->objective);
+    if ((ex->prediction != DS_PREDICT_EPS && ex->prediction != DS_PREDICT_V) || !(ex->min_snr >= 0 && ex->min_snr <= 1e6) ||
+        (r->mb.kind != DS_MODEL_UNET && (ex->prediction || ex->min_snr)))
+        return cli_error(1, "train: %s: corrupt trainer state (prediction %d, min-SNR %g)", ckpt, ex->prediction, ex->min_snr);
     if (o->fixed_by_checkpoint)
         fprintf(stderr, "train: note: resuming uses the checkpoint's model, optimiser, schedule, batch and shard; "
                         "the flags given for them are ignored\n");
@@ -464,6 +489,7 @@ static int init_trainer(const train_opts *o, train_run *r) {
     optim_config(o, r, &oc);
     if (r->mb.kind == DS_MODEL_UNET) {
         unet_trainer_config c = {.batch = ex->batch, .shard = ex->shard, .workers = workers, .p_uncond = ex->p_uncond,
+                                 .prediction = (ds_prediction)ex->prediction, .min_snr_gamma = ex->min_snr,
                                  .schedule = (ds_schedule_kind)ex->schedule, .T = ex->T, .optim = oc, .seed = (uint64_t)o->seed};
         const unet_train_data data =
             r->ex.images ? (unet_train_data){.n = r->folder.n, .item = r->folder.item, .pixels = r->folder.pixels,
@@ -498,6 +524,14 @@ static int build_trainer(const train_opts *o, train_run *r) {
     return 0;
 }
 
+/* ", min-SNR 5 weighting" when the loss is weighted */
+static const char *target_note(const train_extra *ex) {
+    static char note[48];
+    if (ex->min_snr > 0) snprintf(note, sizeof note, ", min-SNR %g weighting", ex->min_snr);
+    else note[0] = 0;
+    return note;
+}
+
 static int set_up(const train_opts *opts, train_opts *o, train_run *r) {
     *o = *opts;
     int rc;
@@ -513,12 +547,13 @@ static int set_up(const train_opts *opts, train_opts *o, train_run *r) {
     if ((rc = load_data(o, r)) || (rc = build_trainer(o, r))) return rc;
     fprintf(stderr,
             "train: %s, %ld parameters, %d %s items, batch %d (%d shards of %d, %d threads), %s schedule T=%d, "
-            "lr %g, EMA %g, until step %ld\n",
+            "lr %g, EMA %g, until step %ld%s%s\n",
             kind_name(&r->mb), r->table->total, r->n_data,
             r->ex.images ? "image" : r->mb.kind == DS_MODEL_UNET ? "Fashion-MNIST" : "point",
             r->ex.batch, (r->ex.batch + r->ex.shard - 1) / r->ex.shard, r->ex.shard,
             r->mb.kind == DS_MODEL_UNET ? r->unet.cfg.workers : r->mlp.cfg.workers,
-            ds_schedule_kind_name((ds_schedule_kind)r->ex.schedule), r->ex.T, r->opt->cfg.lr, r->opt->cfg.ema_decay, o->steps);
+            ds_schedule_kind_name((ds_schedule_kind)r->ex.schedule), r->ex.T, r->opt->cfg.lr, r->opt->cfg.ema_decay, o->steps,
+            r->ex.prediction == DS_PREDICT_V ? ", v-prediction" : "", target_note(&r->ex));
     return 0;
 }
 
@@ -540,7 +575,8 @@ static int save_weights(const char *path, const train_run *r, ds_dtype dtype) {
     /* the file records the schedule it was trained with (weights.h, format 2) */
     static ds_weights_meta meta; /* 8 KB of class names: not on the stack */
     meta = (ds_weights_meta){.schedule_kind = (ds_schedule_kind)r->ex.schedule, .schedule_T = r->ex.T,
-                             .prediction = r->ex.objective == DS_MLP_OBJECTIVE_FLOW ? DS_PREDICT_FLOW : DS_PREDICT_EPS};
+                             .prediction = r->ex.objective == DS_MLP_OBJECTIVE_FLOW ? DS_PREDICT_FLOW
+                                                                                    : (ds_prediction)r->ex.prediction};
     if (r->ex.images) { /* the folder's class names: the widgets and `info` show them */
         meta.n_class_names = r->folder.n_classes;
         memcpy(meta.class_names, r->folder.class_names, sizeof r->folder.class_names);

@@ -16,7 +16,7 @@ HEADER_BYTES = 256
 VERSIONS = (1, 2)
 DTYPES = {"f32": 0, "f16": 1, "q8": 2}
 SCHEDULES = ("linear", "cosine")
-PREDICTIONS = {0: "eps", 2: "flow"}  # 1 (v) is reserved in the format; no build writes it yet
+PREDICTIONS = {0: "eps", 1: "v", 2: "flow"}
 MAX_CONFIG = 32
 F16_LIMIT = 65520.0  # |x| >= this rounds to infinity in f16
 
@@ -96,7 +96,7 @@ def _check_meta(meta):
     if not 1 <= int(meta["T"]) <= 1000:
         raise ValueError(f"schedule T = {meta['T']} is out of range 1..1000")
     if meta["prediction"] not in PREDICTIONS.values():
-        raise ValueError(f"prediction must be eps or flow, not {meta['prediction']!r}")
+        raise ValueError(f"prediction must be eps, v or flow, not {meta['prediction']!r}")
     names = meta["class_names"]
     if len(set(names)) != len(names) or len(names) > 256:
         raise ValueError("class names must be distinct, at most 256")

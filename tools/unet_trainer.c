@@ -14,6 +14,8 @@ static int alloc_buffers(unet_trainer *tr) {
     tr->x0 = malloc(sizeof(float) * bi);
     tr->xt = malloc(sizeof(float) * bi);
     tr->eps = malloc(sizeof(float) * bi);
+    tr->target = malloc(sizeof(float) * bi);
+    tr->weight = malloc(sizeof(float) * B);
     tr->tf = malloc(sizeof(float) * B);
     tr->cls_in = malloc(sizeof(int) * B);
     tr->cls = malloc(sizeof(int) * B);
@@ -23,7 +25,7 @@ static int alloc_buffers(unet_trainer *tr) {
     tr->shard_loss = calloc((size_t)tr->n_shards, sizeof(double));
     tr->states = calloc((size_t)W, sizeof(ds_unet_state));
     tr->grad_states = calloc((size_t)W, sizeof(ds_unet_grad_state));
-    if (!tr->x0 || !tr->xt || !tr->eps || !tr->tf || !tr->cls_in || !tr->cls || !tr->d_eps || !tr->grads ||
+    if (!tr->x0 || !tr->xt || !tr->eps || !tr->target || !tr->weight || !tr->tf || !tr->cls_in || !tr->cls || !tr->d_eps || !tr->grads ||
         !tr->shard_grads || !tr->shard_loss || !tr->states || !tr->grad_states)
         return ds_fail("UNet trainer: out of memory");
     for (int w = 0; w < W; w++)
@@ -56,6 +58,12 @@ int unet_trainer_init(unet_trainer *tr, const unet_trainer_config *cfg, const in
             unet_trainer_free(tr);
             return ds_fail("image %d has label %d but the UNet has %d classes", i, data->labels[i], c.n_classes);
         }
+    if ((cfg->prediction != DS_PREDICT_EPS && cfg->prediction != DS_PREDICT_V) ||
+        !(cfg->min_snr_gamma >= 0 && cfg->min_snr_gamma <= 1e6)) {
+        unet_trainer_free(tr);
+        return ds_fail("the UNet trains eps or v with a min-SNR gamma in 0..1e6 (got %s, %g)",
+                       ds_prediction_name(cfg->prediction), cfg->min_snr_gamma);
+    }
     tr->n_shards = (cfg->batch + cfg->shard - 1) / cfg->shard;
     ds_unet_init_random(&tr->unet, cfg->seed);
     if (alloc_buffers(tr) || ds_optim_init(&tr->opt, &cfg->optim, tr->unet.table.total, tr->unet.params)) {
@@ -72,7 +80,7 @@ void unet_trainer_free(unet_trainer *tr) {
         if (tr->grad_states) ds_unet_grad_state_free(&tr->grad_states[w]);
     }
     free(tr->states), free(tr->grad_states);
-    free(tr->x0), free(tr->xt), free(tr->eps), free(tr->tf), free(tr->cls_in), free(tr->cls), free(tr->d_eps);
+    free(tr->x0), free(tr->xt), free(tr->eps), free(tr->target), free(tr->weight), free(tr->tf), free(tr->cls_in), free(tr->cls), free(tr->d_eps);
     free(tr->grads), free(tr->shard_grads), free(tr->shard_loss);
     ds_optim_free(&tr->opt);
     ds_unet_free(&tr->unet);
@@ -86,6 +94,8 @@ int unet_trainer_restore(unet_trainer *tr, const ds_checkpoint *ck) {
     return ds_checkpoint_restore(ck, &tr->opt, tr->unet.params, &tr->rng);
 }
 
+static int plain_loss(const unet_trainer_config *c) { return c->prediction == DS_PREDICT_EPS && c->min_snr_gamma == 0; }
+
 /* forward + MSE + backward of one shard into its own gradient buffer (a ds_shard_job) */
 static int shard_step(void *ctx, int worker, int shard) {
     unet_trainer *tr = ctx;
@@ -95,7 +105,11 @@ static int shard_step(void *ctx, int worker, int shard) {
     float *g = tr->shard_grads + (size_t)shard * P, *d_eps = tr->d_eps + (size_t)worker * S * tr->item;
     memset(g, 0, sizeof(float) * P);
     if (ds_unet_forward(&tr->unet, st, tr->xt + off, tr->tf + b0, tr->cls + b0, nb, NULL)) return DS_ERR;
-    tr->shard_loss[shard] = ds_mse_backward(st->eps, tr->eps + off, d_eps, (long)nb * tr->item, (long)tr->cfg.batch * tr->item);
+    const long n_total = (long)tr->cfg.batch * tr->item;
+    /* the plain ε loss keeps its one-pass kernel (and its bits); v or min-SNR weigh item by item */
+    tr->shard_loss[shard] = plain_loss(&tr->cfg)
+                                ? ds_mse_backward(st->eps, tr->eps + off, d_eps, (long)nb * tr->item, n_total)
+                                : ds_mse_backward_weighted(st->eps, tr->target + off, tr->weight + b0, d_eps, nb, tr->item, n_total);
     return ds_unet_backward(&tr->unet, st, &tr->grad_states[worker], d_eps, nb, g);
 }
 
@@ -110,6 +124,9 @@ int unet_trainer_gradients(unet_trainer *tr, double *loss) {
     }
     ds_diffusion_draw(&tr->rng, &tr->schedule, tr->x0, tr->cls_in, tr->unet.config.n_classes, tr->cfg.p_uncond, B,
                       tr->item, tr->xt, tr->eps, tr->tf, tr->cls);
+    if (!plain_loss(&tr->cfg) && ds_diffusion_target(&tr->schedule, tr->cfg.prediction, tr->cfg.min_snr_gamma, tr->x0,
+                                                     tr->eps, tr->tf, B, tr->item, tr->target, tr->weight))
+        return DS_ERR;
     /* the blocks' 3x3 convs of the forward run as Winograd on this step's weights (as at
      * inference); the backward reads only the activations, so it does not care how they were made */
     if (ds_unet_prepare(&tr->unet)) return DS_ERR;

@@ -3,7 +3,8 @@
  * A step draws a batch (indices, then t, label dropout and noise through ds_diffusion_draw)
  * from the one RNG on the calling thread, cuts it into fixed shards of `shard` images, runs
  * forward + backward of each shard into its own gradient buffer through the shard runner
- * (parallel.h), sums the buffers in shard order, then clips, Adam and EMA (optim.h). The shard
+ * (parallel.h), sums the buffers in shard order, then clips, Adam and EMA (optim.h). The loss is
+ * the MSE against the noise, or against v, optionally min-SNR weighted (unet_train.h). The shard
  * size fixes the arithmetic: 1 thread and 16 give bit-identical weights. The 2-D point MLP has
  * the same scheme in src/mlp_train.h (the page uses it too).
  * Not here: files and checkpoints (cmd_train.c), the backward pass itself (src/unet_train.h). */
@@ -34,6 +35,8 @@ typedef struct {
     int batch, shard;        /* images per step, per work unit (1..batch) */
     int workers;             /* threads (per-worker activations) */
     double p_uncond;         /* label dropout for classifier-free guidance */
+    ds_prediction prediction; /* what the network learns: DS_PREDICT_EPS or DS_PREDICT_V (unet_train.h) */
+    double min_snr_gamma;    /* min-SNR-gamma loss weighting, 0 = every item weighs 1 */
     ds_schedule_kind schedule;
     int T;
     ds_optim_config optim;
@@ -51,6 +54,8 @@ typedef struct {
     ds_unet_state *states;   /* (workers) one shard each */
     ds_unet_grad_state *grad_states; /* (workers) */
     float *x0, *xt, *eps;    /* (batch, item) each */
+    float *target;           /* (batch, item) what the network should output: eps itself, or v */
+    float *weight;           /* (batch) each item's loss weight; all 1 without min-SNR */
     float *tf;               /* (batch) */
     int *cls_in, *cls;       /* (batch) labels, after dropout */
     float *d_eps;            /* (workers, shard, item) */

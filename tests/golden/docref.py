@@ -14,7 +14,7 @@ def read_dsw(b):
     for _ in range(n_names):
         n = struct.unpack_from("<I", b, at)[0]; names.append(b[at+4:at+4+n].decode()); at += 4 + (n+3)//4*4
     assert at == 256 + names_bytes
-    meta = dict(schedule=("linear", "cosine")[sched], T=steps, prediction=("eps",)[pred], class_names=names)
+    meta = dict(schedule=("linear", "cosine")[sched], T=steps, prediction=("eps", "v", "flow")[pred], class_names=names)
     T = {}
     for _ in range(n_tensors):
         n = struct.unpack_from("<I", b, at)[0]; name = b[at+4:at+4+n].decode(); at += 4 + (n+3)//4*4

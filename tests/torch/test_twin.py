@@ -355,7 +355,16 @@ def test_distributed(tmp):
         two = os.path.join(tmp, "two.pt")
         train(args + ["--steps", "2", "--checkpoint", two])
         train(args + ["--steps", "4", "--checkpoint", two, "--resume"])
+        vw = args + ["--prediction", "v", "--min-snr", "5"]
+        v4, v2 = os.path.join(tmp, "v4.pt"), os.path.join(tmp, "v2.pt")
+        train(vw + ["--steps", "4", "--checkpoint", v4, "--out", os.path.join(tmp, "v.dsw")])
+        train(vw + ["--steps", "2", "--checkpoint", v2])
+        train(args + ["--steps", "4", "--checkpoint", v2, "--resume"])  # the target and gamma come from the checkpoint
     torch.set_num_threads(2)
+    (pv, ev, _), (pv2, ev2, _) = flat_checkpoint(v4), flat_checkpoint(v2)
+    check(np.array_equal(pv, pv2) and np.array_equal(ev, ev2) and not np.array_equal(pv, flat_checkpoint(one)[0]),
+          "v-prediction with min-SNR 5: other weights than eps, and 2 + 2 resumed steps = 4 (bit for bit)")
+    check("prediction: v" in run([EXE, "info", os.path.join(tmp, "v.dsw")]), "the v run's export says prediction: v")
     (p1, e1, ck1), (pd, ed, _), (p2, e2, _) = flat_checkpoint(one), flat_checkpoint(ddp), flat_checkpoint(two)
     # the same gradients up to the order of their sums; Adam amplifies that only for weights
     # whose gradient is cancellation noise (see compare_training), hence the two bounds

@@ -62,6 +62,9 @@ def parse_args(argv):
     ap.add_argument("--T", type=int, default=1000)
     ap.add_argument("--p-uncond", type=float, default=0.1, help="label dropout (unet with classes)")
     ap.add_argument("--objective", choices=("diffusion", "flow"), default="diffusion", help="mlp only")
+    ap.add_argument("--prediction", choices=("eps", "v"), default="eps",
+                    help="unet only: learn the noise or v = sqrt(abar) eps - sqrt(1 - abar) x0")
+    ap.add_argument("--min-snr", type=float, default=0.0, help="unet only: min-SNR-gamma loss weighting (0 = off)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--base", type=int, default=32)
     ap.add_argument("--mult", default="1,2,2")
@@ -127,7 +130,8 @@ def build_model(a, ds):
 
 
 class BatchDrawer:
-    """The global batch of one step from one generator: (x_t, t, class, target), in float32."""
+    """The global batch of one step from one generator: (x_t, t, class, target, weight), in float32;
+    weight (B) is None when every item weighs 1 (diffuscope train's unet_train.h: ds_diffusion_target)."""
 
     def __init__(self, a, ds, model):
         self.a, self.ds = a, ds
@@ -146,7 +150,7 @@ class BatchDrawer:
             e = torch.randn(x0.shape, generator=g, dtype=torch.float64)
             x0d = x0.double()
             xt = ((1 - t[:, None]) * x0d + t[:, None] * e).float()
-            return xt, (FLOW_TIME_SCALE * t).float(), torch.zeros(B, dtype=torch.long), (e - x0d).float()
+            return xt, (FLOW_TIME_SCALE * t).float(), torch.zeros(B, dtype=torch.long), (e - x0d).float(), None
         t = torch.randint(1, a.T + 1, (B,), generator=g)
         u = torch.rand(B, generator=g, dtype=torch.float64)
         eps = torch.randn(x0.shape, generator=g)
@@ -155,7 +159,12 @@ class BatchDrawer:
         sg = self.sqrt_1m[t - 1].float().view(shape)
         cls = torch.where(u < a.p_uncond, torch.full_like(self.labels[idx], self.n_classes), self.labels[idx]) \
             if self.ds.class_names else torch.full((B,), self.n_classes, dtype=torch.long)
-        return sa * x0 + sg * eps, t.float(), cls, eps
+        target = sa * eps - sg * x0 if a.prediction == "v" else eps
+        weight = None
+        if a.min_snr > 0:
+            snr = self.sqrt_abar[t - 1].double() ** 2 / self.sqrt_1m[t - 1].double() ** 2
+            weight = (torch.clamp(snr, max=a.min_snr) / (snr + 1 if a.prediction == "v" else snr)).float()
+        return sa * x0 + sg * eps, t.float(), cls, target, weight
 
 
 def setup_distributed(a):
@@ -177,14 +186,14 @@ def setup_distributed(a):
 
 def meta_of(a, ds):
     return {"schedule": a.schedule, "T": a.T,
-            "prediction": "flow" if a.model == "mlp" and a.objective == "flow" else "eps",
+            "prediction": "flow" if a.model == "mlp" and a.objective == "flow" else a.prediction,
             "class_names": list(ds.class_names)}
 
 
-def save_checkpoint(path, model, opt, drawer, step, meta):
+def save_checkpoint(path, model, opt, drawer, step, meta, objective):
     state = {"kind": model.kind, "config": model.config, "model": {k: v.cpu() for k, v in model.state_dict().items()},
              "optim": {k: ([x.cpu() for x in v] if isinstance(v, list) else v) for k, v in opt.state_dict().items()},
-             "generator": drawer.gen.get_state(), "step": step, "meta": meta}
+             "generator": drawer.gen.get_state(), "step": step, "meta": meta, "objective": objective}
     tmp = path + ".tmp"
     torch.save(state, tmp)
     os.replace(tmp, path)  # nothing half-written
@@ -199,6 +208,10 @@ def train(argv):
     opt = Optimizer(model.parameters(), OptimConfig(
         lr=a.lr, weight_decay=a.weight_decay, clip_norm=a.clip, warmup_steps=a.warmup, decay_steps=a.decay_steps,
         min_lr_ratio=a.min_lr_ratio, ema_decay=a.ema))
+    if a.model != "unet" and (a.prediction != "eps" or a.min_snr):
+        raise ValueError("--prediction and --min-snr are for --model unet")
+    if not 0 <= a.min_snr <= 1e6:
+        raise ValueError(f"--min-snr must be in 0..1e6 (0 = off), got {a.min_snr}")
     drawer = BatchDrawer(a, ds, model)
     meta, step = meta_of(a, ds), 0
     if a.resume:
@@ -210,6 +223,7 @@ def train(argv):
         opt.load_state_dict(ck["optim"])
         drawer.gen.set_state(ck["generator"])
         step, meta = ck["step"], ck["meta"]
+        a.prediction, a.min_snr = ck.get("objective", ("eps", 0.0))  # the run's own target, as C's resume
     net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) \
         if world > 1 else model
     lo, hi = rank * a.batch // world, (rank + 1) * a.batch // world
@@ -219,8 +233,12 @@ def train(argv):
               f"{world} process(es) on {device.type}, global batch {a.batch}; steps {step}..{a.steps}", flush=True)
     t0, items = time.perf_counter(), 0
     while step < a.steps:
-        xt, t, cls, target = (v[lo:hi].to(device, non_blocking=True) for v in drawer.draw())
-        loss = F.mse_loss(net(xt, t, cls), target)
+        xt, t, cls, target, weight = (None if v is None else v[lo:hi].to(device, non_blocking=True) for v in drawer.draw())
+        if weight is None:
+            loss = F.mse_loss(net(xt, t, cls), target)
+        else:  # each item's squared error times its weight, over the whole slice: C's ds_mse_backward_weighted
+            err = (net(xt, t, cls) - target) ** 2
+            loss = (err * weight.view((-1,) + (1,) * (err.dim() - 1))).mean()
         model.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -237,7 +255,7 @@ def train(argv):
                       f"{rate:.1f} items/s", flush=True)
             t0, items = time.perf_counter(), 0
         if rank == 0 and (step % a.checkpoint_every == 0 or step == a.steps):
-            save_checkpoint(a.checkpoint, model, opt, drawer, step, meta)
+            save_checkpoint(a.checkpoint, model, opt, drawer, step, meta, (a.prediction, a.min_snr))
     if rank == 0 and a.out:
         from .export import export_checkpoint
         export_checkpoint(a.checkpoint, a.out, a.dtype)
