@@ -97,6 +97,7 @@ class Engine {
       lane = Object.create(this, {
         call: { value: (fn, args, outs) => this.call(fn, args, outs, owner), writable: true },
         callAll: { value: (list) => this.callAll(list, owner), writable: true },
+        makeAll: { value: (list) => this.makeAll(list, owner), writable: true },
       });
       this.lanes.set(owner, lane);
       watchScreen(owner);
@@ -139,6 +140,17 @@ class Engine {
   async callAll(list, owner = DIRECT) {
     const r = await this.send({ type: 'calls', calls: list.map(([fn, args = [], outs = []]) => ({ fn, args, outs })) }, owner);
     return r.results;
+  }
+  // callAll for a batch whose call 0 makes the handle the others use (model_load + model_info,
+  // sampler_new + its first frame): if a later call fails, that handle is freed before the
+  // error goes on, so a caller holds a handle only when the whole batch worked.
+  async makeAll(list, owner = DIRECT) {
+    try {
+      return await this.callAll(list, owner);
+    } catch (err) {
+      if (err.results?.length) this.call('free', [err.results[0].ret], [], owner).catch(() => {});
+      throw err;
+    }
   }
   async send(msg, owner) {
     this.calls++; // worker round trips, for measuring (the points widget reports its own)
@@ -195,13 +207,7 @@ class Engine {
         return peek.file_size;
       },
     });
-    let loaded;
-    try {
-      loaded = await this.callAll([['model_load', [bytes, bytes.length]], ['model_info', [{ ret: 0 }], [['rec', 'model_info']]]]);
-    } catch (err) {
-      if (err.results?.length) this.call('free', [err.results[0].ret]).catch(() => {});
-      throw err;
-    }
+    const loaded = await this.makeAll([['model_load', [bytes, bytes.length]], ['model_info', [{ ret: 0 }], [['rec', 'model_info']]]]);
     const handle = loaded[0].ret, info = loaded[1].outs[0];
     info.class_names = [];
     if (info.n_class_names > 0) { // the file's own names (train --images writes the folder's)

@@ -141,8 +141,16 @@ test('several calls in one round trip: {ret: i} passes an earlier call\'s handle
     const badRef = await engine.callAll([['points_mixture', [pts, 200, 0.01, 'linear']], ['sampler_step', [{ ret: 3 }, 1]]])
       .then(() => null, (err) => ({ message: err.message, handles: err.results.map((x) => x.ret) }));
     const named = await engine.callAll([['sampler_step', [s, 1.5]]]).then(() => null, (err) => err.message);
+    // makeAll: the same failure, but the handle call 0 made is freed for the caller
+    const freed = await engine.makeAll([
+      ['points_mixture', [pts, 200, 0.01, 'linear']],
+      ['sampler_new', [{ ret: 0 }, 'linear', 'ddim', 0, 0, 1, 1, 5, 1, cls]],
+    ]).then(() => null, async (err) => {
+      const h = err.results[0].ret;
+      return { message: err.message, again: await engine.call('free', [h]).then(() => 'freed twice', (e) => e.message) };
+    });
     for (const h of [made[1].ret, made[0].ret, s, m, ...(failed?.handles ?? []), ...(badRef?.handles ?? [])]) await engine.call('free', [h]);
-    return { batched: [...made[3].outs[0]], single: [...single[0]], step: made[2].ret, failed, badRef, named };
+    return { batched: [...made[3].outs[0]], single: [...single[0]], step: made[2].ret, failed, badRef, named, freed };
   });
   assert.equal(r.error, undefined, r.error);
   assert.equal(r.step, 4);
@@ -152,6 +160,9 @@ test('several calls in one round trip: {ret: i} passes an earlier call\'s handle
   assert.match(r.badRef.message, /^sampler_step: \{ret: 3\} names no earlier call/);
   assert.equal(r.badRef.handles.length, 1, 'a bad reference also returns the handles made before it');
   assert.match(r.named, /^sampler_step: argument 2 must be a whole number/, 'a message that names its call is not named twice');
+  assert.match(r.freed.message, /^sampler_new: /, 'makeAll rejects with the same named message');
+  assert.doesNotMatch(r.freed.again, /freed twice/, 'makeAll already freed the handle call 0 made');
+  console.log(`makeAll after a failure: freeing its handle again says "${r.freed.again}"`);
   await page.close();
 });
 

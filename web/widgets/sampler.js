@@ -284,17 +284,11 @@ class SamplerWidget extends DiffuscopeElement {
       const guided = p.guidance !== 1, interval = guided ? p.interval : null; // outside the interval the map is 0
       // the sampler, its interval and its first frame in one round trip
       const made = { ret: 0 };
-      let results;
-      try {
-        results = await engine.callAll([
-          ['sampler_new', [model.handle, model.schedule, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]],
-          ...(interval ? [['sampler_guidance_interval', [made, ...interval]]] : []),
-          ...this.frameCalls(made, p.batch, guided),
-        ]);
-      } catch (err) {
-        if (err.results?.length) engine.call('free', [err.results[0].ret]).catch(() => {});
-        throw err;
-      }
+      const results = await engine.makeAll([
+        ['sampler_new', [model.handle, model.schedule, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]],
+        ...(interval ? [['sampler_guidance_interval', [made, ...interval]]] : []),
+        ...this.frameCalls(made, p.batch, guided),
+      ]);
       const ret = results[0].ret;
       if (token !== this.token) {
         await engine.call('free', [ret]);
