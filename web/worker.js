@@ -4,7 +4,7 @@
 // arguments against the module's own description, copies arrays in and out and decodes named
 // records. The description goes back with the init reply, so the page knows the names too.
 //
-//   {id, type: 'init', simd: bool, module?}      -> {id, ok, info: {simd, compiled, readyAt, memory, description}, module}
+//   {id, type: 'init', simd: bool, module?}      -> {id, ok, info: {simd, compiled, readyAt, timeline, memory, description}, module}
 //     (module: a WebAssembly.Module another worker compiled, so this one only instantiates it;
 //     the reply carries the module this worker runs, for the next one)
 //   {id, type: 'call', fn, args: [...], outs: [spec, ...]}   (specs: see api.js)
@@ -18,6 +18,10 @@
 import { Api } from './api.js';
 
 let api = null;
+// wall-clock ms of the worker's start-up, for the page's load timeline (tests/browser/many.test.mjs):
+// created (its global made), body (this module and api.js fetched and run), then init's steps
+const now = () => performance.timeOrigin + performance.now();
+const timeline = { created: performance.timeOrigin, body: now() };
 
 // The two builds, named by literal paths beside this file: the form bundlers (Vite, webpack,
 // Parcel) follow, so an npm install finds them as a static host does; only one is fetched.
@@ -29,7 +33,11 @@ const BUILDS = {
 async function init({ simd, module: given }) {
   const { name, glue: loadGlue, wasm } = BUILDS[simd ? 'simd' : 'scalar'];
   // the glue's import and the module's download and compile run side by side
-  const [glue, { module, compiled }] = await Promise.all([loadGlue(), given ? { module: given, compiled: 'shared' } : compile(wasm, name)]);
+  timeline.init = now();
+  const [glue, { module, compiled }] = await Promise.all([
+    loadGlue().then((g) => ((timeline.glue = now()), g)),
+    given ? { module: given, compiled: 'shared' } : compile(wasm, name).then((c) => ((timeline.compiled = now()), c)),
+  ]);
   let fail;
   const failed = new Promise((_, reject) => (fail = reject));
   const M = await Promise.race([failed, glue.default({
@@ -41,7 +49,7 @@ async function init({ simd, module: given }) {
   })]);
   api = new Api(M);
   // readyAt: wall-clock ms, comparable with the page's performance.timeOrigin + now()
-  return { module, info: { simd, compiled, readyAt: performance.timeOrigin + performance.now(), memory: api.M.HEAPU8.length, description: api.description } };
+  return { module, info: { simd, compiled, readyAt: now(), timeline, memory: api.M.HEAPU8.length, description: api.description } };
 }
 
 // Compiles the module while it downloads (WebAssembly.compileStreaming), which needs the server

@@ -49,6 +49,7 @@ test('a cold load of the article: the module compiles by streaming, the weights 
       const weights = performance.getEntriesByType('resource').find((e) => e.name.endsWith('.dsw'));
       return {
         compiled: info.compiled, moduleReady: info.readyAt - performance.timeOrigin, engineCreated: sharedEngine().createdAt,
+        worker: Object.fromEntries(Object.entries(info.timeline).map(([k, v]) => [k, v - performance.timeOrigin])),
         domReady: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
         firstStep: mine.find((m) => m.attr === 'data-step' && m.value === '1')?.at,
         weightsStart: weights?.startTime, weightsEnd: weights?.responseEnd,
@@ -58,7 +59,8 @@ test('a cold load of the article: the module compiles by streaming, the weights 
     });
     console.log(`cold load of the article (#sampler, empty cache), from navigation: DOMContentLoaded ${ms(r.domReady)}; ` +
       `engine created ${ms(r.engineCreated)}, weights requested ${ms(r.weightsStart)} (in by ${ms(r.weightsEnd)}), ` +
-      `module compiled (${r.compiled}) and ready ${ms(r.moduleReady)}; first sampler image (step 0) ${ms(r.firstFrame)}, step 1 ${ms(r.firstStep)}, ` +
+      `module compiled (${r.compiled}) and ready ${ms(r.moduleReady)} (in the worker: created ${ms(r.worker.created)}, ` +
+      `its script run ${ms(r.worker.body)}, init ${ms(r.worker.init)}, glue ${ms(r.worker.glue)}, compiled ${ms(r.worker.compiled)}); first sampler image (step 0) ${ms(r.firstFrame)}, step 1 ${ms(r.firstStep)}, ` +
       `its 20-step sampling finished (played at 60 ms a step) ${ms(r.finished)} [goal ≤ 1500 ms]; ${load()}`);
     assert.equal(r.compiled, 'streaming', 'our server sends application/wasm: the module compiles while it downloads');
     assert.equal(r.errors, 0);
