@@ -277,8 +277,10 @@ export { Engine };
 // playing work waits while its widget is scrolled out of view (whenOnScreen), and the
 // engine's queue serves widgets on screen first (isOnScreen). Until the observer's first
 // report, a widget counts as on screen for the queue, and whenOnScreen waits for that report
-// (a widget just above the reader's place must not start a second-long call).
-const screen = new WeakMap(); // element -> {on: bool, or null before the first report, waiters: [resolve]}
+// (a widget just above the reader's place must not start a second-long call). A long call can
+// also ask that its widget has stayed on screen a moment: while the article loads, its equations
+// are typeset and the page reflows, so a widget next to the reader's place passes through view.
+const screen = new WeakMap(); // element -> {on: bool, or null before the first report, since: ms it came on, waiters: [resolve]}
 let screenObserver = null;
 function watchScreen(el) {
   if (typeof IntersectionObserver === 'undefined' || !(el instanceof Element)) return null;
@@ -288,11 +290,12 @@ function watchScreen(el) {
     for (const e of entries) {
       const w = screen.get(e.target);
       if (!w) continue; // let go of (removed) after this report was queued
+      if (e.isIntersecting && !w.on) w.since = performance.now();
       w.on = e.isIntersecting;
       if (w.on) for (const resolve of w.waiters.splice(0)) resolve();
     }
   });
-  screen.set(el, (s = { on: null, waiters: [] }));
+  screen.set(el, (s = { on: null, since: 0, waiters: [] }));
   screenObserver.observe(el);
   return s;
 }
@@ -307,11 +310,19 @@ export function isOnScreen(el) {
   return screen.get(el)?.on ?? true;
 }
 // Resolves at once while el is on screen, else when it is scrolled back into view or removed
-// from the page (the waiting work then sees that it was stopped).
-export function whenOnScreen(el) {
-  if (el instanceof Element && !el.isConnected) return Promise.resolve(); // removed: its work sees it was stopped
-  const s = watchScreen(el);
-  return !s || s.on === true ? Promise.resolve() : new Promise((resolve) => s.waiters.push(resolve));
+// from the page (the waiting work then sees that it was stopped). {settle: ms}: once el has been
+// on screen for ms without leaving (for a call that holds the shared worker long).
+export async function whenOnScreen(el, { settle = 0 } = {}) {
+  for (;;) {
+    if (el instanceof Element && !el.isConnected) return; // removed: its work sees it was stopped
+    const s = watchScreen(el);
+    if (!s) return;
+    if (s.on !== true) await new Promise((resolve) => s.waiters.push(resolve));
+    const left = settle - (performance.now() - s.since);
+    if (!s.on || left <= 0) { if (s.on || !el.isConnected) return; continue; }
+    await new Promise((resolve) => setTimeout(resolve, left));
+    if (s.on && performance.now() - s.since >= settle) return; // still in view, and since then
+  }
 }
 
 // Whether the reader asked for less motion: no autoplay then.

@@ -181,8 +181,9 @@ class PointsWidget extends DiffuscopeElement {
     try {
       const engine = await this.engine();
       // its steps run in one worker call of up to a second: started near the viewport (whenVisible's
-      // margin) it would hold the shared worker while the reader watches the widget below
-      await whenOnScreen(this);
+      // margin), or as the loading article reflows it through view, it would hold the shared worker
+      // while the reader watches the widget below (at #sampler that stalled the sampler 0.36 s)
+      await whenOnScreen(this, { settle: 400 });
       const name = this.modelSelect.value;
       const model = await this.model(name);
       this.clearStatus();
