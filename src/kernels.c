@@ -26,11 +26,14 @@
  * B stays in L1 while all rows of A stream past. */
 
 #define NR (2 * VF_LANES)
-/* Rows per register tile: 6 with AVX (12 accumulators + 2 B vectors + 1 broadcast of the 16
+/* Rows per register tile: 8 with AVX-512 (16 accumulators + 2 B vectors + 1 broadcast of the
+ * 32 zmm registers), 6 with AVX (12 accumulators + 2 B vectors + 1 broadcast of the 16
  * ymm registers: 1.5x the arithmetic per B load of 4 rows), 4 elsewhere (WASM engines and
  * 8-lane emulation spill beyond that: in V8 on an AVX2 EPYC, 5 rows ran the Winograd GEMMs
  * 12% slower and 6 rows 25% slower than 4). The tile shape changes no result. */
-#if VF_LANES == 8
+#if VF_LANES == 16
+#define TILE_ROWS 8
+#elif VF_LANES == 8
 #define TILE_ROWS 6
 #else
 #define TILE_ROWS 4
@@ -735,15 +738,21 @@ static inline __attribute__((always_inline)) void tile4_packed(int NV, int K, co
     for (int r = 0; r < 4; r++) store_tile_row(C + r * ldc, acc[r], NV, NULL, 0, NV * VF_LANES);
 }
 
-/* M (C_out, N) = U[xi] (C_out, C_in, packed) x V (C_in, N), N a multiple of PANEL: each
- * element sums its C_in products in order from zero, as gemm_b_rows does. */
-static void wino_gemm(int C_out, int N, int C_in, const float *U, const float *V, long ldv, float *M, long ldm) {
+/* M (C_out, N) = U[xi] (C_out, C_in, packed) x V (C_in, N), N a multiple of VF_LANES (whole
+ * PANEL-column panels, then one vector): each element sums its C_in products in order from
+ * zero, as gemm_b_rows does. */
+static inline __attribute__((always_inline)) void wino_gemm_columns(int NV, int C_out, int C_in, const float *U,
+                                                                    const float *V, long ldv, float *M, long ldm) {
     const int full = C_out & ~3;
-    for (int j0 = 0; j0 < N; j0 += PANEL) {
-        for (int o = 0; o < full; o += 4) tile4_packed(2, C_in, U + (long)o * C_in, V + j0, ldv, M + o * ldm + j0, ldm);
-        for (int o = full; o < C_out; o++)
-            tile(0, 1, 2, C_in, U + (long)o * C_in, 0, 1, V + j0, ldv, M + o * ldm + j0, ldm, NULL, 0, PANEL);
-    }
+    for (int o = 0; o < full; o += 4) tile4_packed(NV, C_in, U + (long)o * C_in, V, ldv, M + o * ldm, ldm);
+    for (int o = full; o < C_out; o++)
+        tile(0, 1, NV, C_in, U + (long)o * C_in, 0, 1, V, ldv, M + o * ldm, ldm, NULL, 0, NV * VF_LANES);
+}
+
+static void wino_gemm(int C_out, int N, int C_in, const float *U, const float *V, long ldv, float *M, long ldm) {
+    int j0 = 0;
+    for (; j0 + PANEL <= N; j0 += PANEL) wino_gemm_columns(2, C_out, C_in, U, V + j0, ldv, M + j0, ldm);
+    if (j0 < N) wino_gemm_columns(1, C_out, C_in, U, V + j0, ldv, M + j0, ldm);
 }
 
 /* The run of tiles starting at batch tile q that stays in one tile row and ends by `end`:
@@ -764,7 +773,7 @@ void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float
     long b;
     int ty, tx, n;
     for (long q0 = 0; q0 < total; q0 += NT) {
-        const int nt = total - q0 < NT ? (int)(total - q0) : NT, ntp = round_up(nt, PANEL);
+        const int nt = total - q0 < NT ? (int)(total - q0) : NT, ntp = round_up(nt, VF_LANES);
         for (long q = q0; q < q0 + nt; q += n) { /* the chunk as runs of tiles within one tile row */
             n = wino_run(q, q0 + nt, tpi, tw, &b, &ty, &tx);
             if (m == 4)
@@ -772,11 +781,11 @@ void ds_conv2d_winograd(const float *x, const float *U, const float *bias, float
             else
                 wino_input_segment(2, x + b * C_in * plane, C_in, H, W, ty, tx, n, (int)(q - q0), V, xs_v, ld, strip);
         }
-        if (ntp > nt) /* the last 8-tile panel's unused columns: zeros, not stale values (8 stores reach ntp, stay < ld) */
+        if (ntp > nt) /* the last vector's unused columns: zeros, not stale values (whole v4 stores reach ntp, stay < ld) */
             for (int xi = 0; xi < planes; xi++)
                 for (int c = 0; c < C_in; c++) {
                     float *row = V + xi * xs_v + c * ld + nt;
-                    v4_store(row, v4_zero()), v4_store(row + 4, v4_zero());
+                    for (int s = 0; s < ntp - nt; s += 4) v4_store(row + s, v4_zero());
                 }
         for (int xi = 0; xi < planes; xi++) /* M[xi] (C_out, ntp) = U[xi] (C_out, C_in) V[xi] (C_in, ntp) */
             wino_gemm(C_out, ntp, C_in, U + xi * pairs, V + xi * xs_v, ld, M + xi * xs_m, ld);

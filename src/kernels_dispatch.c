@@ -1,9 +1,9 @@
 /* kernels_dispatch.c — the kernel layer's public functions in a portable x86-64 build: each
  * calls the variant of kernels.c / kernels_bench.c the CPU supports (kernels_variant.h).
  *
- * The choice is made once, at the first call, from CPUID (__builtin_cpu_supports: AVX2 and
- * FMA, as the avx2 variant is compiled with -mavx2 -mfma) unless DS_KERNELS=base|avx2 says
- * otherwise. An indirect call per kernel call costs nothing next to the kernels themselves.
+ * The choice is made once, at the first call, from CPUID (__builtin_cpu_supports: AVX-512F
+ * for the avx512 variant, compiled with -mavx512f -mavx2 -mfma; AVX2 and FMA for the avx2
+ * variant, -mavx2 -mfma) unless DS_KERNELS=base|avx2|avx512 says otherwise. An indirect call per kernel call costs nothing next to the kernels themselves.
  * Compiled only when CMake sets DS_KERNEL_DISPATCH (native x86-64 without -march=native);
  * every other build has one variant under the plain names and ds_kernels_variant() from
  * kernels_ref.c. Not here: the kernels (kernels.c), their scalar twins (kernels_ref.c). */
@@ -16,8 +16,8 @@
 #include "kernels_bench.h"
 #include "kernels_variant.h"
 
-/* both variants' functions: ds_X_base and ds_X_avx2, each of ds_X's type */
-#define DECLARE(name) extern __typeof__(name) name##_base, name##_avx2;
+/* every variant's functions: ds_X_base, ds_X_avx2 and ds_X_avx512, each of ds_X's type */
+#define DECLARE(name) extern __typeof__(name) name##_base, name##_avx2, name##_avx512;
 DS_KERNEL_FUNCTIONS(DECLARE)
 
 typedef struct {
@@ -28,18 +28,24 @@ typedef struct {
 
 #define BASE_ENTRY(name) name##_base,
 #define AVX2_ENTRY(name) name##_avx2,
+#define AVX512_ENTRY(name) name##_avx512,
 static const kernel_table BASE = {"base", DS_KERNEL_FUNCTIONS(BASE_ENTRY)};
 static const kernel_table AVX2 = {"avx2", DS_KERNEL_FUNCTIONS(AVX2_ENTRY)};
+static const kernel_table AVX512 = {"avx512", DS_KERNEL_FUNCTIONS(AVX512_ENTRY)};
 
 static int cpu_has_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+/* (libgcc's CPUID check also asks the OS, through XGETBV, whether it saves the zmm state) */
+static int cpu_has_avx512(void) { return cpu_has_avx2() && __builtin_cpu_supports("avx512f"); }
 
+/* the best the CPU runs, no better than DS_KERNELS asks */
 static const kernel_table *choose(void) {
     const char *want = getenv("DS_KERNELS");
     if (want && !strcmp(want, "base")) return &BASE;
-    return cpu_has_avx2() ? &AVX2 : &BASE;
+    if (want && !strcmp(want, "avx2")) return cpu_has_avx2() ? &AVX2 : &BASE;
+    return cpu_has_avx512() ? &AVX512 : cpu_has_avx2() ? &AVX2 : &BASE;
 }
 
 static const kernel_table *chosen; /* the table in use */
@@ -57,9 +63,14 @@ static const kernel_table *kernels(void) {
 const char *ds_kernels_variant(void) { return kernels()->name; }
 
 int ds_kernels_select(const char *name) {
-    const kernel_table *k = name && !strcmp(name, "base") ? &BASE : name && !strcmp(name, "avx2") ? &AVX2 : NULL;
-    if (!k) return ds_fail("unknown kernel variant '%s' (base or avx2)", name ? name : "(null)");
+    const kernel_table *k = !name                      ? NULL
+                            : !strcmp(name, "base")    ? &BASE
+                            : !strcmp(name, "avx2")    ? &AVX2
+                            : !strcmp(name, "avx512")  ? &AVX512
+                                                       : NULL;
+    if (!k) return ds_fail("unknown kernel variant '%s' (base, avx2 or avx512)", name ? name : "(null)");
     if (k == &AVX2 && !cpu_has_avx2()) return ds_fail("this CPU lacks AVX2 and FMA: the avx2 kernels cannot run");
+    if (k == &AVX512 && !cpu_has_avx512()) return ds_fail("this CPU lacks AVX-512F: the avx512 kernels cannot run");
     __atomic_store_n(&chosen, k, __ATOMIC_RELEASE);
     return DS_OK;
 }

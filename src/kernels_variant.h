@@ -1,14 +1,15 @@
 /* kernels_variant.h — compiles the kernel layer once per instruction set, under its own names.
  *
- * A portable x86-64 build (no -march=native) compiles kernels.c and kernels_bench.c twice:
- * with -DDS_KERNEL_VARIANT=base (SSE2) and with -DDS_KERNEL_VARIANT=avx2 -mavx2 -mfma (the
- * 8-lane vf of vec.h, 4 x 16 GEMM tiles). This header, included first by those two files,
- * renames each public function ds_X to ds_X_base or ds_X_avx2; kernels_dispatch.c then defines
+ * A portable x86-64 build (no -march=native) compiles kernels.c and kernels_bench.c three
+ * times: with -DDS_KERNEL_VARIANT=base (SSE2), avx2 (-mavx2 -mfma: the 8-lane vf of vec.h,
+ * 6 x 16 GEMM tiles) and avx512 (-mavx512f -mavx2 -mfma: 16 lanes, 8 x 32 tiles). This header,
+ * included first by those two files, renames each public function ds_X to ds_X_base,
+ * ds_X_avx2 or ds_X_avx512; kernels_dispatch.c then defines
  * ds_X, calling the variant the CPU supports (chosen once, at the first call). The variants
  * give the same bits (vec.h: the lane width changes no result; -ffp-contract=off keeps FMA out),
  * so tests/test_kernels.c runs every kernel under both and compares them byte for byte; the one
- * exception is ds_gemm_train, the trainer's GEMM, which fuses its multiply-adds under avx2
- * (tests/test_kernels.c bounds its difference from the reference instead).
+ * exception is ds_gemm_train, the trainer's GEMM, which fuses its multiply-adds under avx2 and
+ * avx512 (tests/test_kernels.c bounds its difference from the reference instead).
  * Without DS_KERNEL_VARIANT (WASM, -march=native, other CPUs) nothing is renamed and there is
  * no dispatch. Not here: the kernels (kernels.c), the choice (kernels_dispatch.c). */
 #ifndef DS_KERNELS_VARIANT_H
@@ -44,11 +45,12 @@
 #define ds_bench_unet_layers DS_KV_CAT(ds_bench_unet_layers, DS_KERNEL_VARIANT)
 #endif
 
-/* The variant in use: "base", "avx2", or "build" when this build has no dispatch (WASM,
- * -march=native, non-x86). The environment variable DS_KERNELS=base|avx2 forces one before
- * the first kernel call (tests, benchmarks); asking for avx2 on a CPU without it gets base. */
+/* The variant in use: "base", "avx2", "avx512", or "build" when this build has no dispatch
+ * (WASM, -march=native, non-x86). The environment variable DS_KERNELS=base|avx2|avx512 caps
+ * the choice before the first kernel call (tests, benchmarks): the best variant the CPU runs
+ * that is no wider than the one asked for. */
 const char *ds_kernels_variant(void);
-/* Switches to the variant called name ("base", "avx2"; "build" in a build without dispatch)
+/* Switches to the variant called name ("base", "avx2", "avx512"; "build" in a build without dispatch)
  * for the calls that follow; for tests that compare the variants, not for use while another
  * thread runs kernels. DS_ERR if the name is unknown or the CPU lacks the instructions. */
 int ds_kernels_select(const char *name);

@@ -11,11 +11,12 @@
  * Lane widths:
  *   v4   4 floats, every target (SSE2 natively, simd128 in WASM). The element-wise kernels,
  *        the Winograd transforms and the dot-product GEMM use it.
- *   vf   the widest float vector the build targets, VF_LANES floats: 8 (AVX) when the
- *        compiler targets AVX (-mavx, -march=native on an AVX machine), else 4 (== v4). The
- *        GEMM register tiles (kernels.c) are 4 rows x 2 vf, so a native AVX build gets
- *        4 x 16 tiles and the portable SSE2 and WASM builds 4 x 8; both were measured the
- *        faster tile on their target (4 x 16 emulated on two 128-bit halves spills registers).
+ *   vf   the widest float vector the build targets, VF_LANES floats: 16 (AVX-512F) or 8
+ *        (AVX) when the compiler targets them (the avx512 / avx2 variants, -march=native),
+ *        else 4 (== v4). The GEMM register tiles (kernels.c) are TILE_ROWS rows x 2 vf: 8 x 32
+ *        with AVX-512 (32 registers), 6 x 16 with AVX, 4 x 8 in the portable SSE2 and WASM
+ *        builds; each was measured the faster tile on its target (4 x 16 emulated on two 128-bit
+ *        halves spills registers).
  *        The lane width changes no result: each GEMM output is its K products summed in
  *        k order, whatever tile holds it.
  *        vf_mul_add is the one operation whose rounding differs by target (fused where the
@@ -96,7 +97,17 @@ static inline d2 d2_mul(d2 a, d2 b) { return simde_mm_mul_pd(a, b); }
 static inline void d2_store(double *p, d2 v) { simde_mm_storeu_pd(p, v); }
 
 /* ---- vf: the widest float vector of the build ---- */
-#if defined(__AVX__)
+#if defined(__AVX512F__)
+#include <simde/x86/avx512.h>
+#define VF_LANES 16
+typedef simde__m512 vf;
+static inline vf vf_load(const float *p) { return simde_mm512_loadu_ps(p); }
+static inline void vf_store(float *p, vf v) { simde_mm512_storeu_ps(p, v); }
+static inline vf vf_set1(float x) { return simde_mm512_set1_ps(x); }
+static inline vf vf_zero(void) { return simde_mm512_setzero_ps(); }
+static inline vf vf_add(vf a, vf b) { return simde_mm512_add_ps(a, b); }
+static inline vf vf_mul(vf a, vf b) { return simde_mm512_mul_ps(a, b); }
+#elif defined(__AVX__)
 #include <simde/x86/avx.h>
 #define VF_LANES 8
 typedef simde__m256 vf;
@@ -121,7 +132,10 @@ typedef v4 vf; /* the same type, so the same functions */
  * FMA CPU), else mul then add (rounded twice). So its result depends on the target: only the
  * trainer's GEMM (ds_gemm_train) uses it, never the forward or anything the browser runs.
  * VF_HAS_FMA says which. WASM never fuses: relaxed SIMD's FMA is not in every browser. */
-#if defined(__AVX__) && defined(__FMA__) && !defined(__wasm__)
+#if defined(__AVX512F__) && !defined(__wasm__)
+#define VF_HAS_FMA 1
+static inline vf vf_mul_add(vf a, vf b, vf c) { return simde_mm512_fmadd_ps(a, b, c); }
+#elif defined(__AVX__) && defined(__FMA__) && !defined(__wasm__)
 #include <simde/x86/fma.h>
 #define VF_HAS_FMA 1
 static inline vf vf_mul_add(vf a, vf b, vf c) { return simde_mm256_fmadd_ps(a, b, c); }
