@@ -41,6 +41,7 @@ void ds_sampler_params_init(ds_sampler_params *p) {
     p->guidance_t_lo = 0;
     p->guidance_t_hi = DS_GUIDANCE_T_ALL;
     p->clip = 0.0;
+    p->spacing = 1.0;
     p->seed = 0;
     p->batch = 1;
     p->lambda_min = DS_DPM_LAMBDA_MIN;
@@ -71,18 +72,35 @@ int ds_sampler_timesteps(const ds_schedule *sch, ds_sampler_kind kind, int S, in
     return ds_sampler_timesteps_from(sch, kind, S, DS_DPM_LAMBDA_MIN, out);
 }
 
+static int check_spacing(double spacing) { return ds_check_range(spacing, 1.0, 4.0, "step spacing power"); }
+
 /* S steps from t_top (T, or SDEdit's t_0) down to 1, spaced as from T (see the top). */
-static int timesteps_below(const ds_schedule *sch, int t_top, ds_sampler_kind kind, int S, double lambda_min, int *out) {
+static int timesteps_below(const ds_schedule *sch, int t_top, ds_sampler_kind kind, int S, double lambda_min,
+                           double spacing, int *out) {
     if (!sch || !out) return ds_fail("sampler timesteps: null argument");
     if (isnan(lambda_min)) return ds_fail("sampler timesteps: lambda_min is NaN");
+    if (check_spacing(spacing)) return DS_ERR;
     const int T = t_top;
     if (ds_check_range_int(sch->T, 1, DS_MAX_T, "number of diffusion steps T")) return DS_ERR;
     if (ds_check_range_int(T, 1, sch->T, "starting timestep")) return DS_ERR;
     if (ds_check_range_int(S, 1, T, "sampler steps")) return DS_ERR;
     if (S == 1) { out[0] = T; return DS_OK; }
-    if (kind != DS_SAMPLER_DPMPP2M || T < 2) {
+    if ((kind != DS_SAMPLER_DPMPP2M || T < 2) && spacing == 1.0) {
         /* t_i = T - round(i (T-1) / (S-1)): distinct since consecutive values differ by >= 1 */
         for (int i = 0; i < S; i++) out[i] = T - (int)((2L * i * (T - 1) + (S - 1)) / (2L * (S - 1)));
+        return DS_OK;
+    }
+    if (kind != DS_SAMPLER_DPMPP2M || T < 2) {
+        /* t_i = 1 + round((T-1) u^p), u = 1 - i/(S-1): T first, 1 last; where rounding would
+         * repeat a step at the dense end, each takes the next lower t that leaves room below */
+        for (int i = 0; i < S; i++) {
+            const double u = 1.0 - (double)i / (S - 1);
+            const double up = u > 0 ? ds_exp(spacing * ds_log(u)) : 0.0; /* u^p, the same bits in WASM */
+            int t = 1 + (int)floor((T - 1) * up + 0.5);
+            if (i && t >= out[i - 1]) t = out[i - 1] - 1;
+            if (t < S - i) t = S - i;
+            out[i] = t;
+        }
         return DS_OK;
     }
     /* uniform in λ = log(SNR)/2 from max(λ_T, lambda_min) to λ_1: the nearest t to each target
@@ -109,7 +127,11 @@ static int timesteps_below(const ds_schedule *sch, int t_top, ds_sampler_kind ki
 }
 
 int ds_sampler_timesteps_from(const ds_schedule *sch, ds_sampler_kind kind, int S, double lambda_min, int *out) {
-    return timesteps_below(sch, sch ? sch->T : 0, kind, S, lambda_min, out);
+    return timesteps_below(sch, sch ? sch->T : 0, kind, S, lambda_min, 1.0, out);
+}
+
+int ds_sampler_timesteps_spaced(const ds_schedule *sch, ds_sampler_kind kind, int S, double spacing, int *out) {
+    return timesteps_below(sch, sch ? sch->T : 0, kind, S, DS_DPM_LAMBDA_MIN, spacing, out);
 }
 
 
@@ -140,6 +162,7 @@ ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn mode
     if (check_guidance_interval(params->guidance_t_lo, params->guidance_t_hi)) return NULL;
     if (ds_check_range(params->clip, 0.0, 1e6, "x0 clip")) return NULL;
     if (isnan(params->lambda_min)) { ds_fail("sampler: lambda_min is NaN"); return NULL; }
+    if (check_spacing(params->spacing)) return NULL;
     if (params->first_image < 0) { ds_fail("first image index must be >= 0 (got %ld)", params->first_image); return NULL; }
     long BD = (long)params->batch * D;
     if (BD > (1L << 26)) { ds_fail("batch x dimension too large (%ld values)", BD); return NULL; }
@@ -176,7 +199,7 @@ ds_sampler *ds_sampler_create(const ds_schedule *schedule, int D, ds_eps_fn mode
         ds_sampler_free(s);
         return NULL;
     }
-    ds_sampler_timesteps_from(schedule, params->kind, params->steps, params->lambda_min, s->timesteps);
+    timesteps_below(schedule, schedule->T, params->kind, params->steps, params->lambda_min, params->spacing, s->timesteps);
     s->timesteps[params->steps] = 0;
     for (int b = 0; b < s->B; b++) {
         s->cls[b] = cls ? cls[b] : DS_NO_CLASS;
@@ -211,6 +234,17 @@ int ds_sampler_set_guidance_interval(ds_sampler *s, int lo, int hi) {
     return DS_OK;
 }
 
+int ds_sampler_set_spacing(ds_sampler *s, double spacing) {
+    if (!s) return ds_fail("sampler spacing: null sampler");
+    if (s->step) return ds_fail("sampler spacing: only before the first step (%d taken)", s->step);
+    if (check_spacing(spacing)) return DS_ERR;
+    const int top = s->p.steps ? s->timesteps[0] : 0; /* T, or SDEdit's t0 */
+    if (top > 0 && timesteps_below(&s->schedule, top, s->p.kind, s->p.steps, s->p.lambda_min, spacing, s->timesteps))
+        return DS_ERR;
+    s->p.spacing = spacing;
+    return DS_OK;
+}
+
 int ds_sampler_set_x(ds_sampler *s, const float *x) {
     if (!s || !x) return ds_fail("sampler set_x: null argument");
     if (s->step) return ds_fail("sampler set_x: only before the first step (%d taken)", s->step);
@@ -237,7 +271,7 @@ int ds_sampler_start_at(ds_sampler *s, int t_start, const float *x) {
     if (check_finite_x(s, x, "sampler start_at")) return DS_ERR;
     const long n = (long)s->B * s->D;
     int steps = s->p.steps < t_start ? s->p.steps : t_start;
-    if (t_start > 0 && timesteps_below(&s->schedule, t_start, s->p.kind, steps, s->p.lambda_min, s->timesteps))
+    if (t_start > 0 && timesteps_below(&s->schedule, t_start, s->p.kind, steps, s->p.lambda_min, s->p.spacing, s->timesteps))
         return DS_ERR;
     s->p.steps = steps;
     s->timesteps[steps] = 0;

@@ -193,6 +193,7 @@ static const api_function FUNCTIONS[] = {
     {"mixture_predict", "h,e:view,p,p,p,i,p"},
     {"sampler_new", "h,e:schedule,e:sampler_kind,i,d,d,d,d,i,p"},
     {"sampler_guidance_interval", "h,i,i"},
+    {"sampler_spacing", "h,d"},
     {"sampler_step", "h,i"},
     {"sampler_read", "h,e:view,p"},
     {"sampler_read_u8", "h,e:view,p"},
@@ -680,6 +681,11 @@ static int check_sampler_len(int h, const char *fn, int arg, const char *what, l
 int ds_api_sampler_guidance_interval(int h, int lo, int hi) {
     ds_sampler *s = get_sampler(h);
     return s ? ds_sampler_set_guidance_interval(s, lo, hi) : DS_ERR;
+}
+
+int ds_api_sampler_spacing(int h, double spacing) {
+    ds_sampler *s = get_sampler(h);
+    return s ? ds_sampler_set_spacing(s, spacing) : DS_ERR;
 }
 
 int ds_api_sampler_step(int h, int n) {

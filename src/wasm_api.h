@@ -65,6 +65,8 @@ DS_EXPORT int ds_api_sampler_new(int source, int schedule, int kind, int steps, 
 /* Guidance (of a sampler made with guidance != 1) only at timesteps lo..hi from the next step on
  * (sampler.h; 0 and T: every step). */
 DS_EXPORT int ds_api_sampler_guidance_interval(int sampler, int lo, int hi);
+/* DDPM / DDIM step placement t = 1 + (T-1) u^spacing (1..4; sampler.h), before the first step. */
+DS_EXPORT int ds_api_sampler_spacing(int sampler, double spacing);
 DS_EXPORT int ds_api_sampler_step(int sampler, int n);                      /* returns steps taken in total */
 DS_EXPORT int ds_api_sampler_read(int sampler, int what, float *out);       /* (batch, D) */
 DS_EXPORT int ds_api_sampler_read_u8(int sampler, int what, uint8_t *out);  /* (batch, D) pixels */

@@ -535,8 +535,77 @@ static void test_guidance_interval(void) {
     ds_gmm_free(g);
 }
 
+/* DDPM / DDIM step placement with a power p (params.spacing): T first, 1 last, strictly falling,
+ * at or below the even steps; p = 1 is the even placement bit for bit; the sampler, a late
+ * change and SDEdit's start use it; and on a Gaussian with the exact denoiser, 10 DDIM steps
+ * placed quadratically lose less of the data's variance than even ones. */
+static void test_spacing(void) {
+    int even[20], quad[20], again[20];
+    const int S[3] = {3, 10, 20};
+    for (int k = 0; k < 3; k++) {
+        CHECK(ds_sampler_timesteps_spaced(&sched, DS_SAMPLER_DDIM, S[k], 1.0, again) == DS_OK &&
+                  ds_sampler_timesteps(&sched, DS_SAMPLER_DDIM, S[k], even) == DS_OK && !memcmp(again, even, sizeof(int) * S[k]),
+              "S = %d: spacing 1 is the even placement", S[k]);
+        CHECK(ds_sampler_timesteps_spaced(&sched, DS_SAMPLER_DDIM, S[k], 2.0, quad) == DS_OK, "quadratic: %s", ds_last_error());
+        int ok = quad[0] == 1000 && quad[S[k] - 1] == 1;
+        for (int i = 1; i < S[k]; i++) ok &= quad[i] < quad[i - 1] && quad[i] <= even[i];
+        CHECK(ok, "S = %d quadratic: from 1000 to 1, falling, at or below the even steps (t_1 = %d)", S[k], quad[1]);
+    }
+    /* (1 - 1/9)^2 = 0.790: t_1 = 1 + round(999 * 0.790) = 790 */
+    ds_sampler_timesteps_spaced(&sched, DS_SAMPLER_DDIM, 10, 2.0, quad);
+    CHECK(quad[1] == 790 && quad[8] == 13, "S = 10 quadratic: t_1 = 790 (got %d), t_8 = 13 (got %d)", quad[1], quad[8]);
+    int *all = malloc(sizeof(int) * 1000);
+    CHECK(ds_sampler_timesteps_spaced(&sched, DS_SAMPLER_DDPM, 1000, 3.0, all) == DS_OK, "S = T, p = 3");
+    int every = 1;
+    for (int i = 0; i < 1000; i++) every &= all[i] == 1000 - i;
+    CHECK(every, "S = T with p = 3 still visits every step once");
+    free(all);
+    CHECK(ds_sampler_timesteps_spaced(&sched, DS_SAMPLER_DDIM, 10, 0.5, quad) == DS_ERR &&
+              strstr(ds_last_error(), "step spacing power"), "p = 0.5 refused: %s", ds_last_error());
+    CHECK(ds_sampler_timesteps_spaced(&sched, DS_SAMPLER_DDIM, 10, NAN, quad) == DS_ERR, "p = NaN refused");
+
+    const double w[1] = {1};
+    const float m[1] = {0}, v[1] = {0.04f};
+    ds_gmm *g = ds_gmm_create(&sched, 1, 1, w, m, v, NULL);
+    ds_sampler_params p;
+    ds_sampler_params_init(&p);
+    p.steps = 10, p.batch = 4000, p.seed = 5;
+    double deficit[2];
+    for (int k = 0; k < 2; k++) {
+        p.spacing = k ? 2.0 : 1.0;
+        float *x = run_params(&sched, g, &p, NULL);
+        double var = 0;
+        for (int n = 0; x && n < p.batch; n++) var += (double)x[n] * x[n] / p.batch;
+        deficit[k] = 0.04 - var;
+        free(x);
+    }
+    printf("  DDIM 10 steps on N(0, 0.04), exact denoiser: variance deficit %.4f even, %.4f quadratic\n", deficit[0], deficit[1]);
+    CHECK(fabs(deficit[1]) < fabs(deficit[0]), "quadratic steps lose less variance (%.4f vs %.4f)", deficit[1], deficit[0]);
+
+    /* the sampler: at creation, changed before the first step, refused after it; SDEdit's start */
+    p.batch = 2, p.spacing = 2.0;
+    ds_sampler *s = ds_sampler_create(&sched, 1, ds_gmm_eps, g, &p, NULL);
+    ds_sampler_timesteps_spaced(&sched, DS_SAMPLER_DDIM, 10, 2.0, quad);
+    int same = s != NULL;
+    for (int i = 0; same && i < 10; i++) same = ds_sampler_timestep_at(s, i) == quad[i];
+    CHECK(same, "created with spacing 2: its steps are the quadratic placement");
+    CHECK(ds_sampler_set_spacing(s, 1.0) == DS_OK && ds_sampler_timestep_at(s, 1) == 889, "set back to even before a step");
+    const float start[2] = {0.1f, -0.2f};
+    CHECK(ds_sampler_start_at(s, 500, start) == DS_OK && ds_sampler_set_spacing(s, 2.0) == DS_OK &&
+              ds_sampler_timestep_at(s, 0) == 500 && ds_sampler_timestep_at(s, 9) == 1 && ds_sampler_timestep_at(s, 1) < 444,
+          "SDEdit from t0 = 500, then quadratic: from 500 to 1 (t_1 = %d)", ds_sampler_timestep_at(s, 1));
+    CHECK(ds_sampler_step(s) == DS_OK && ds_sampler_set_spacing(s, 1.0) == DS_ERR &&
+              strstr(ds_last_error(), "only before the first step"), "after a step: refused (%s)", ds_last_error());
+    ds_sampler_free(s);
+    p.spacing = 5;
+    CHECK(ds_sampler_create(&sched, 1, ds_gmm_eps, g, &p, NULL) == NULL && strstr(ds_last_error(), "step spacing power"),
+          "create refuses spacing 5: %s", ds_last_error());
+    ds_gmm_free(g);
+}
+
 int main(void) {
     if (ds_schedule_init(&sched, DS_SCHEDULE_LINEAR, 1000)) return 1;
+    test_spacing();
     test_guidance_interval();
     test_refusals();
     test_tiny_unet_golden();

@@ -48,6 +48,8 @@ static const char *USAGE =
     "  --eta E        DDIM noise, 0..1 (default 0; ddim only)  --guidance G  classifier-free scale (default 1)\n"
     "  --clip X       clip x0_hat to [-X, X], 0 = off (default 1: the data range)\n"
     "  --guidance-interval LO:HI  guide only the steps at timesteps LO..HI (default: every step)\n"
+    "  --spacing P    ddpm/ddim steps at t = 1 + (T-1) u^P, u even from 1 to 0: 1 even (default),\n"
+    "                 2 quadratic (denser at low noise); 1..4\n"
     "  --batch B      images per model call (default 16)   --seed K  (default 0)\n"
     "  --threads K    chunks of B images sampled on K threads (default: every core; 1 with --frames\n"
     "                 or --analytic); the images are the same for any K\n"
@@ -108,7 +110,7 @@ static void put_tile(uint8_t *img, int W, int x0, int y0, const uint8_t *tile, i
 
 typedef struct {
     const char *weights, *analytic, *png, *frames, *gif, *npy;
-    double analytic_var, eta, guidance, clip;
+    double analytic_var, eta, guidance, clip, spacing;
     int guide_lo, guide_hi; /* --guidance-interval */
     long cls_one, n, steps, batch, seed, threads; /* threads 0: every core */
     long gif_delay_ms, gif_scale;
@@ -128,7 +130,7 @@ static const struct option OPTIONS[] = {
     {"png", required_argument, 0, 'p'}, {"frames", required_argument, 0, 'f'},
     {"gif", required_argument, 0, 'G'}, {"gif-delay", required_argument, 0, 'D'},
     {"gif-scale", required_argument, 0, 'z'}, {"npy", required_argument, 0, 'y'}, {"quiet", no_argument, 0, 'q'}, {"threads", required_argument, 0, 'T'},
-    {"guidance-interval", required_argument, 0, 'I'},
+    {"guidance-interval", required_argument, 0, 'I'}, {"spacing", required_argument, 0, 'P'},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 /* one flag; 0, or the exit status after printing an error */
@@ -154,6 +156,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case 'g': if (cli_parse_double_in("--guidance", arg, -100, 100, &o->guidance)) return 2; break;
     case 'x': if (cli_parse_double_in("--clip", arg, 0, 1e6, &o->clip)) return 2; break;
     case 'I': if (cli_parse_interval("--guidance-interval", arg, &o->guide_lo, &o->guide_hi)) return 2; break;
+    case 'P': if (cli_parse_double_in("--spacing", arg, 1, 4, &o->spacing)) return 2; break;
     case 'S':
         if (ds_schedule_kind_parse(arg, &o->schedule_kind)) return cli_error(2, "--schedule: %s", ds_last_error());
         o->schedule_given = 1;
@@ -175,7 +178,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
 
 /* 0 to sample, -1 after --help, else the exit status after printing an error */
 static int parse_args(int argc, char **argv, sample_opts *o) {
-    *o = (sample_opts){.guidance = 1, .guide_hi = DS_GUIDANCE_T_ALL, .clip = 1, .cls_one = DS_NO_CLASS, .n = 16, .steps = 20, .batch = 16,
+    *o = (sample_opts){.guidance = 1, .guide_hi = DS_GUIDANCE_T_ALL, .spacing = 1, .clip = 1, .cls_one = DS_NO_CLASS, .n = 16, .steps = 20, .batch = 16,
                        .kind = DS_SAMPLER_DDIM, .schedule_kind = DS_SCHEDULE_LINEAR,
                        .gif_delay_ms = 80, .gif_scale = 2};
     int rc = cli_parse_options(argc, argv, "sample", "h", OPTIONS, USAGE, parse_flag, o);
@@ -368,6 +371,7 @@ static int sample_loop(const sample_opts *o, sample_run *r) {
                           .on_step = chunk_step, .on_done = keep_pixels, .user = &j, .step_seconds = r->t_steps_w};
     chunked_params(&c.params, o->kind, o->steps, o->eta, o->guidance, o->clip, o->seed);
     c.params.guidance_t_lo = o->guide_lo, c.params.guidance_t_hi = o->guide_hi;
+    c.params.spacing = o->spacing;
     r->chunks = (o->n + r->B - 1) / r->B;
     for (long i = 0; i < o->n; i++) r->cls[i] = r->labels[i];
     double t_start = util_now_s();

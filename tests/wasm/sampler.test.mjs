@@ -66,27 +66,35 @@ for (const variant of ['simd', 'scalar']) {
     const gmm = call(M, 'mixture_images', [sample.pixels, sample.labels, sample.count, sample.D, 0.01, 'linear']).ret;
     const dir = tmpdir();
     try {
-      const cases = [
-        ['ddpm', 30, 0, 1], ['ddim', 12, 0, 1], ['ddim', 12, 0.7, 2.5], ['dpmpp2m', 8, 0, 1],
+      const cases = [ // kind, steps, eta, guidance, spacing
+        ['ddpm', 30, 0, 1, 1], ['ddim', 12, 0, 1, 1], ['ddim', 12, 0.7, 2.5, 1], ['dpmpp2m', 8, 0, 1, 1],
+        ['ddim', 12, 0, 2.5, 1.7], ['ddpm', 30, 0, 1, 2],
       ];
-      for (const [kind, steps, eta, guidance] of cases) {
+      const results = [];
+      for (const [kind, steps, eta, guidance, spacing] of cases) {
         const n = 10, file = path.join(dir, `${kind}.npy`);
         cli(['sample', '--analytic', SAMPLE, '--analytic-var', '0.01', '--classes', 'all', '--n', String(n), '--sampler', kind,
           '--steps', String(steps), ...(kind === 'ddim' ? ['--eta', String(eta)] : []), // only DDIM has an eta
-          '--guidance', String(guidance), '--seed', '1234', '--batch', '4',
+          '--guidance', String(guidance), '--seed', '1234', '--batch', '4', '--spacing', String(spacing),
           '--npy', file, '--quiet']);
         const native = readNpy(file);
         // the CLI ran chunks of 4 (images 0-3, 4-7, 8-9); WASM runs all 10 at once: each
         // image's noise stream depends on its index only, so the chunking must not matter
-        const wasm = wasmSample(M, (cls, b) => call(M, 'sampler_new', [gmm, 'linear', kind, steps, eta, guidance, 1, 1234, b, cls]),
-          { n, D: sample.D, batch: n });
+        const wasm = wasmSample(M, (cls, b) => {
+          const s = call(M, 'sampler_new', [gmm, 'linear', kind, steps, eta, guidance, 1, 1234, b, cls]);
+          if (spacing !== 1) call(M, 'sampler_spacing', [s.ret, spacing]); // the steps placed as t = 1 + 999 u^spacing
+          return s;
+        }, { n, D: sample.D, batch: n });
         assertNotTrivial(native, `${kind} native`);
         let diff = 0;
         for (let i = 0; i < native.length; i++) if (native[i] !== wasm[i]) diff++;
-        assert.equal(diff, 0, `${kind} ${steps} steps eta ${eta} guidance ${guidance}: ${diff} of ${native.length} pixels differ`);
+        assert.equal(diff, 0, `${kind} ${steps} steps eta ${eta} guidance ${guidance} spacing ${spacing}: ${diff} of ${native.length} pixels differ`);
         const labels = readNpy(file.replace('.npy', '_labels.npy'));
         assert.deepEqual(Array.from(labels), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        results.push(wasm);
       }
+      const moved = results[0].filter((v, i) => v !== results[5][i]).length;
+      assert.ok(moved > 100, `DDPM 30 steps: quadratic spacing changes the samples (${moved} pixels differ from even spacing)`);
     } finally {
       call(M, 'free', [gmm]);
       fs.rmSync(dir, { recursive: true, force: true });

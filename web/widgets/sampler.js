@@ -9,6 +9,8 @@
 // each step (red above zero, blue below), and the guidance slider re-runs from the same noise.
 // guidance-interval="LO:HI" guides only the steps at t in LO..HI (a checkbox turns it on and
 // off; Kynkäänniemi et al. 2024: guidance at high noise costs diversity, at low noise it adds little).
+// spacing="P" places DDPM / DDIM steps at t = 1 + (T−1)·u^P, u even from 1 to 0 (1: even in t;
+// 2: quadratic, denser at low noise, as Song et al.'s DDIM; src/sampler.h).
 // The whole run is kept in a filmstrip (click to scrub) that exports as a PNG strip and a GIF.
 // The network's file says what it draws: its class names, image size and channels (an RGB
 // model of `train --images` draws in colour), with no other attribute.
@@ -25,7 +27,7 @@ const WANT = UNET_WANT;
 // the interval the checkbox offers when no guidance-interval is given (the shipped Fashion UNet's
 // best at DDIM 20 by our eval: weights/README.md)
 const GUIDANCE_INTERVAL = [100, 500];
-const NUMBERS = { steps: [20, 1, 1000, true], guidance: [1, 0, 20, false], eta: [0, 0, 1, false], seed: [1, 0, 2 ** 31, true], batch: [4, 1, 16, true] };
+const NUMBERS = { steps: [20, 1, 1000, true], guidance: [1, 0, 20, false], eta: [0, 0, 1, false], spacing: [1, 1, 4, false], seed: [1, 0, 2 ** 31, true], batch: [4, 1, 16, true] };
 // names as the C face spells them (ds_api_describe: sampler_kind, schedule)
 const SAMPLERS = [
   { name: 'ddpm', label: 'DDPM (ancestral)' },
@@ -57,9 +59,10 @@ class SamplerWidget extends DiffuscopeElement {
     this.stepsIn = num('steps', 1, 1000, 1);
     this.guidanceIn = num('guidance', 0, 20, 0.5);
     this.etaIn = num('eta', 0, 1, 0.1);
+    this.spacingIn = num('spacing', 1, 4, 0.25);
     this.seedIn = num('seed', 0, 2 ** 31, 1);
     this.batchIn = num('batch', 1, 16, 1);
-    this.inputs = { steps: this.stepsIn, guidance: this.guidanceIn, eta: this.etaIn, seed: this.seedIn, batch: this.batchIn };
+    this.inputs = { steps: this.stepsIn, guidance: this.guidanceIn, eta: this.etaIn, spacing: this.spacingIn, seed: this.seedIn, batch: this.batchIn };
     for (const name of Object.keys(NUMBERS)) this.readNumber(name);
 
     this.playBtn = h('button', { type: 'button', class: 'ds-play', onclick: () => this.togglePlay() }, 'Play');
@@ -87,7 +90,8 @@ class SamplerWidget extends DiffuscopeElement {
     this.append(
       h('div', { class: 'ds-controls' }, labelled('denoiser', this.denoiser), labelled('class', this.classSel),
         labelled('sampler', this.samplerSel), labelled('steps', this.stepsIn), labelled('guidance', this.guidanceIn),
-        labelled('η (DDIM)', this.etaIn), labelled('seed', this.seedIn), labelled('batch', this.batchIn)),
+        labelled('η (DDIM)', this.etaIn), labelled('spacing p', this.spacingIn), labelled('seed', this.seedIn),
+        labelled('batch', this.batchIn)),
       h('div', { class: 'ds-controls' }, this.playBtn, this.stepBtn, this.resetBtn,
         h('label', { class: 'ds-control ds-scrub-label' }, 'step ', this.scrub)),
       h('label', { class: 'ds-control' }, 'guidance ', this.guideSlider, ' g = ', this.guideOut),
@@ -102,7 +106,7 @@ class SamplerWidget extends DiffuscopeElement {
       this.guideSlider.value = this.guidanceIn.value;
       this.guideOut.textContent = short(Number(this.guidanceIn.value));
     });
-    for (const el of [this.denoiser, this.classSel, this.samplerSel, this.stepsIn, this.guidanceIn, this.etaIn, this.seedIn, this.batchIn])
+    for (const el of [this.denoiser, this.classSel, this.samplerSel, this.stepsIn, this.guidanceIn, this.etaIn, this.spacingIn, this.seedIn, this.batchIn])
       el.addEventListener('change', () => this.restart());
     this.setBusy(true);
     this.showNotice('The sampler starts when it scrolls into view.');
@@ -217,6 +221,7 @@ class SamplerWidget extends DiffuscopeElement {
       guidance: checked(this.guidanceIn, 0, 20),
       interval: this.intervalBox.checked ? this.interval : null, // null: guidance at every step
       eta: checked(this.etaIn, 0, 1),
+      spacing: checked(this.spacingIn, 1, 4),
       seed: Math.round(checked(this.seedIn, 0, 2 ** 31)),
       batch: Math.round(checked(this.batchIn, 1, 16)),
       cls: this.classSel.value,
@@ -282,11 +287,12 @@ class SamplerWidget extends DiffuscopeElement {
       const cls = Int32Array.from({ length: p.batch }, (_, i) => (p.cls === 'mixed' ? i % K : Number(p.cls)));
       const clip = 1;
       const guided = p.guidance !== 1, interval = guided ? p.interval : null; // outside the interval the map is 0
-      // the sampler, its interval and its first frame in one round trip
-      const made = { ret: 0 };
+      // the sampler, its interval, its step spacing and its first frame in one round trip
+      const made = { ret: 0 }, spaced = p.spacing !== 1; // C ignores it for DPM-Solver++ (steps uniform in λ)
       const results = await engine.makeAll([
         ['sampler_new', [model.handle, model.schedule, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]],
         ...(interval ? [['sampler_guidance_interval', [made, ...interval]]] : []),
+        ...(spaced ? [['sampler_spacing', [made, p.spacing]]] : []),
         ...this.frameCalls(made, p.batch, guided),
       ]);
       const ret = results[0].ret;
@@ -299,7 +305,7 @@ class SamplerWidget extends DiffuscopeElement {
       this.guided = guided;
       this.runInterval = interval;
       this.history = [];
-      this.capture(results.slice(interval ? 2 : 1), 0);
+      this.capture(results.slice(1 + !!interval + spaced), 0);
       if (this.denoiserNote && this.denoiser.value === 'mixture') this.showNotice(this.denoiserNote);
       else this.clearStatus();
       this.dataset.ready = '';
