@@ -41,7 +41,7 @@ void ds_sampler_params_init(ds_sampler_params *p) {
     p->guidance_t_lo = 0;
     p->guidance_t_hi = DS_GUIDANCE_T_ALL;
     p->clip = 0.0;
-    p->spacing = 1.0;
+    p->spacing = 0.0;
     p->seed = 0;
     p->batch = 1;
     p->lambda_min = DS_DPM_LAMBDA_MIN;
@@ -72,7 +72,12 @@ int ds_sampler_timesteps(const ds_schedule *sch, ds_sampler_kind kind, int S, in
     return ds_sampler_timesteps_from(sch, kind, S, DS_DPM_LAMBDA_MIN, out);
 }
 
-static int check_spacing(double spacing) { return ds_check_range(spacing, 1.0, 4.0, "step spacing power"); }
+static int check_spacing(double spacing) {
+    if (spacing == 0.0) return DS_OK; /* the kind's own placement */
+    if (!(spacing >= 1.0 && spacing <= 4.0))
+        return ds_fail("step spacing power must be 0 (the sampler's own placement) or between 1 and 4 (got %g)", spacing);
+    return DS_OK;
+}
 
 /* S steps from t_top (T, or SDEdit's t_0) down to 1, spaced as from T (see the top). */
 static int timesteps_below(const ds_schedule *sch, int t_top, ds_sampler_kind kind, int S, double lambda_min,
@@ -85,12 +90,13 @@ static int timesteps_below(const ds_schedule *sch, int t_top, ds_sampler_kind ki
     if (ds_check_range_int(T, 1, sch->T, "starting timestep")) return DS_ERR;
     if (ds_check_range_int(S, 1, T, "sampler steps")) return DS_ERR;
     if (S == 1) { out[0] = T; return DS_OK; }
-    if ((kind != DS_SAMPLER_DPMPP2M || T < 2) && spacing == 1.0) {
+    const int own = spacing == 0.0 || (spacing == 1.0 && kind != DS_SAMPLER_DPMPP2M); /* DDPM / DDIM: even in t */
+    if ((kind != DS_SAMPLER_DPMPP2M || T < 2) && own) {
         /* t_i = T - round(i (T-1) / (S-1)): distinct since consecutive values differ by >= 1 */
         for (int i = 0; i < S; i++) out[i] = T - (int)((2L * i * (T - 1) + (S - 1)) / (2L * (S - 1)));
         return DS_OK;
     }
-    if (kind != DS_SAMPLER_DPMPP2M || T < 2) {
+    if (kind != DS_SAMPLER_DPMPP2M || T < 2 || !own) {
         /* t_i = 1 + round((T-1) u^p), u = 1 - i/(S-1): T first, 1 last; where rounding would
          * repeat a step at the dense end, each takes the next lower t that leaves room below */
         for (int i = 0; i < S; i++) {
@@ -127,7 +133,7 @@ static int timesteps_below(const ds_schedule *sch, int t_top, ds_sampler_kind ki
 }
 
 int ds_sampler_timesteps_from(const ds_schedule *sch, ds_sampler_kind kind, int S, double lambda_min, int *out) {
-    return timesteps_below(sch, sch ? sch->T : 0, kind, S, lambda_min, 1.0, out);
+    return timesteps_below(sch, sch ? sch->T : 0, kind, S, lambda_min, 0.0, out);
 }
 
 int ds_sampler_timesteps_spaced(const ds_schedule *sch, ds_sampler_kind kind, int S, double spacing, int *out) {

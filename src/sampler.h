@@ -17,10 +17,13 @@
  *     t = T, where x_T ~ N(0, I) is what the model was trained on (DDIM's original "leading"
  *     spacing starts below T), ends at t = 1 (the "trailing" spacing ends at T/S, and its last
  *     jump to the posterior mean visibly shrinks the variance); S = T visits every step.
- *     With spacing p > 1: t_i = 1 + round((T−1)·(1 − i/(S−1))^p), the same ends with the steps
- *     denser at low noise (p = 2 is Song et al. 2021's "quadratic" DDIM sequence, without its
- *     start at 0.8 T). On the shipped Fashion UNet, DDIM 20, guidance 3 at t = 100–500: FD ratio
- *     2.39 at p = 1, 2.24 at p = 2 (accuracy 0.970, 0.969), 2.00 at p = 1.5 (0.963).
+ *   With a spacing power p in 1..4 (params.spacing; 0, the default, keeps each kind's own
+ *     placement), any kind: t_i = 1 + round((T−1)·(1 − i/(S−1))^p), T first and 1 last, the steps
+ *     denser at low noise as p grows (p = 1 is the even placement; p = 2 is Song et al. 2021's
+ *     "quadratic" DDIM sequence without its start at 0.8 T, and Lu et al.'s "time_quadratic").
+ *     On the shipped Fashion UNet with guidance 3 at t = 100–500 (weights/README.md): DDIM 20,
+ *     FD ratio 2.39 at p = 1, 2.24 at p = 2 (accuracy 0.970, 0.969), 2.00 at p = 1.5 (0.963);
+ *     DPM-Solver++ 10, 2.59 uniform in λ, 2.03 at p = 1 (0.956), 2.15 at p = 2 (0.968).
  *   DPM-Solver++: uniform in λ = log(SNR)/2 between max(λ_T, lambda_min) and λ_1, rounded to
  *     the nearest t, as Lu et al. recommend for few steps: with the linear schedule, even
  *     spacing in t puts a huge λ jump into the last steps (10 steps on a N(0, 0.25) Gaussian:
@@ -81,8 +84,8 @@ typedef struct {
                            (seed, first_image + b), so chunked runs equal one big run */
     double lambda_min;  /* DPM-Solver++: the lowest λ its steps start from (see the top);
                            -INFINITY: from λ_T, unclipped */
-    double spacing;     /* DDPM, DDIM: the power p of the step placement (see the top), 1..4;
-                           1 = even in t. DPM-Solver++ spaces its steps in λ and ignores it */
+    double spacing;     /* the power p of a placement in t (see the top), 1..4; 0 = the kind's
+                           own: even in t (DDPM, DDIM: the same as 1), uniform in λ (DPM-Solver++) */
 } ds_sampler_params;
 
 #define DS_DPM_LAMBDA_MIN (-5.1)
@@ -90,7 +93,7 @@ typedef struct {
 #define DS_GUIDANCE_T_ALL 1000000 /* guidance_t_hi default: above any T */
 
 /* Defaults: DDIM, 20 steps, η 0, guidance 1 at every t (0..DS_GUIDANCE_T_ALL), no clipping,
- * seed 0, batch 1, first image 0, lambda_min DS_DPM_LAMBDA_MIN, spacing 1. */
+ * seed 0, batch 1, first image 0, lambda_min DS_DPM_LAMBDA_MIN, spacing 0 (each kind's own). */
 void ds_sampler_params_init(ds_sampler_params *p);
 
 int ds_sampler_kind_parse(const char *name, ds_sampler_kind *kind);  /* ddpm|ddim|dpmpp2m */
@@ -121,7 +124,7 @@ void ds_sampler_free(ds_sampler *s);
  * DS_GUIDANCE_T_ALL; see the top): as params' guidance_t_lo / guidance_t_hi. DS_OK or DS_ERR. */
 int ds_sampler_set_guidance_interval(ds_sampler *s, int lo, int hi);
 
-/* The step placement's power (params' spacing, 1..4) from now on: only before the first step;
+/* The step placement (params' spacing: 0, or a power 1..4) from now on: only before the first step;
  * the steps are placed again from where they start (T, or SDEdit's t0). DS_OK or DS_ERR. */
 int ds_sampler_set_spacing(ds_sampler *s, double spacing);
 
@@ -175,7 +178,7 @@ int ds_sampler_dim(const ds_sampler *s);
 int ds_sampler_timesteps(const ds_schedule *schedule, ds_sampler_kind kind, int S, int *out);
 /* The same with DPM-Solver++'s lowest starting λ given (ds_sampler_timesteps: DS_DPM_LAMBDA_MIN). */
 int ds_sampler_timesteps_from(const ds_schedule *schedule, ds_sampler_kind kind, int S, double lambda_min, int *out);
-/* The same with DDPM / DDIM steps placed with power `spacing` (1..4; see the top). */
+/* The same with the steps placed by power `spacing` (1..4, or 0: the kind's own; see the top). */
 int ds_sampler_timesteps_spaced(const ds_schedule *schedule, ds_sampler_kind kind, int S, double spacing, int *out);
 
 #endif

@@ -535,10 +535,11 @@ static void test_guidance_interval(void) {
     ds_gmm_free(g);
 }
 
-/* DDPM / DDIM step placement with a power p (params.spacing): T first, 1 last, strictly falling,
- * at or below the even steps; p = 1 is the even placement bit for bit; the sampler, a late
- * change and SDEdit's start use it; and on a Gaussian with the exact denoiser, 10 DDIM steps
- * placed quadratically lose less of the data's variance than even ones. */
+/* Step placement with a power p (params.spacing): T first, 1 last, strictly falling, at or below
+ * the even steps; p = 1 (and 0, DDIM's own) is the even placement bit for bit; DPM-Solver++
+ * keeps its λ-uniform steps at 0 and is placed in t at p >= 1; the sampler, a late change and
+ * SDEdit's start use it; and on a Gaussian with the exact denoiser, 10 DDIM steps placed
+ * quadratically lose less of the data's variance than even ones. */
 static void test_spacing(void) {
     int even[20], quad[20], again[20];
     const int S[3] = {3, 10, 20};
@@ -551,6 +552,16 @@ static void test_spacing(void) {
         for (int i = 1; i < S[k]; i++) ok &= quad[i] < quad[i - 1] && quad[i] <= even[i];
         CHECK(ok, "S = %d quadratic: from 1000 to 1, falling, at or below the even steps (t_1 = %d)", S[k], quad[1]);
     }
+    CHECK(ds_sampler_timesteps_spaced(&sched, DS_SAMPLER_DDIM, 10, 0.0, again) == DS_OK &&
+              ds_sampler_timesteps(&sched, DS_SAMPLER_DDIM, 10, even) == DS_OK && !memcmp(again, even, sizeof(int) * 10),
+          "DDIM's own placement (0) is the even one");
+    int lambda[10];
+    ds_sampler_timesteps(&sched, DS_SAMPLER_DPMPP2M, 10, lambda);
+    CHECK(ds_sampler_timesteps_spaced(&sched, DS_SAMPLER_DPMPP2M, 10, 0.0, again) == DS_OK && !memcmp(again, lambda, sizeof lambda),
+          "DPM-Solver++'s own placement (0): uniform in λ");
+    CHECK(ds_sampler_timesteps_spaced(&sched, DS_SAMPLER_DPMPP2M, 10, 1.0, again) == DS_OK && !memcmp(again, even, sizeof even) &&
+              memcmp(again, lambda, sizeof lambda),
+          "DPM-Solver++ at p = 1: even in t, not its λ steps (t_1 = %d against %d)", again[1], lambda[1]);
     /* (1 - 1/9)^2 = 0.790: t_1 = 1 + round(999 * 0.790) = 790 */
     ds_sampler_timesteps_spaced(&sched, DS_SAMPLER_DDIM, 10, 2.0, quad);
     CHECK(quad[1] == 790 && quad[8] == 13, "S = 10 quadratic: t_1 = 790 (got %d), t_8 = 13 (got %d)", quad[1], quad[8]);

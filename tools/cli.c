@@ -67,6 +67,15 @@ int cli_parse_interval(const char *flag, const char *text, int *lo, int *hi) {
     return 0;
 }
 
+int cli_parse_spacing(const char *text, double *out) {
+    double v = 0;
+    if (cli_parse_double("--spacing", text, &v)) return 2;
+    if (v != 0 && !(v >= 1 && v <= 4))
+        return cli_error(2, "--spacing must be 0 (the sampler's own placement) or between 1 and 4, got %s", text);
+    *out = v;
+    return 0;
+}
+
 int cli_parse_seed(const char *flag, const char *text, double *out) {
     uint64_t seed;
     if (cli_parse_double(flag, text, out)) return 2;

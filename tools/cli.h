@@ -49,6 +49,10 @@ int cli_parse_double_in(const char *flag, const char *text, double lo, double hi
  * "--guidance-interval expects LO:HI (two timesteps), got '800'". */
 int cli_parse_interval(const char *flag, const char *text, int *lo, int *hi);
 
+/* --spacing P: 0 (the sampler's own step placement) or a power 1..4 (sampler.h):
+ * "--spacing must be 0 (the sampler's own placement) or between 1 and 4, got 5". */
+int cli_parse_spacing(const char *text, double *out);
+
 /* --eta given with a sampler that has no η (only DDIM interpolates its noise): 0 for ddim, else
  * 2 after printing that --eta would be ignored. */
 int cli_check_eta_sampler(ds_sampler_kind kind);

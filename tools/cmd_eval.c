@@ -45,7 +45,8 @@ static const char *USAGE =
     "  -n N                  samples per class (default 100)\n"
     "  --sampler ddim|ddpm|dpmpp2m --steps S --guidance G --eta E --clip X   (default ddim, 20, 2, 0, 1)\n"
     "  --guidance-interval LO:HI  guide only at timesteps LO..HI (default: every step)\n"
-    "  --spacing P           ddpm/ddim step placement power, 1..4 (default 1: even in t; 2 quadratic)\n"
+    "  --spacing P           steps at t = 1 + (T-1) u^P: 1 even, 2 quadratic, 1..4; 0 (default): the\n"
+    "                        sampler's own (even in t; dpmpp2m: uniform in λ)\n"
     "  --schedule linear|cosine  default: the one the weights file records (a contradicting one is refused)\n"
     "  --seed K              sampling seed (default 0)\n"
     "  --threads K           sampling threads (default 2)\n"
@@ -101,7 +102,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case O_DATA: o->data = arg; break;
     case O_PNG: o->png = arg; break;
     case O_GINT: if (cli_parse_interval("--guidance-interval", arg, &o->guide_lo, &o->guide_hi)) return 2; break;
-    case O_SPACING: if (cli_parse_double_in("--spacing", arg, 1, 4, &o->spacing)) return 2; break;
+    case O_SPACING: if (cli_parse_spacing(arg, &o->spacing)) return 2; break;
     default: fputs(USAGE, stderr); return 2;
     }
     return 0;
@@ -110,7 +111,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
 /* 0 to run, -1 after --help, else the exit status after printing an error */
 static int parse_args(int argc, char **argv, eval_opts *o) {
     *o = (eval_opts){.clf_path = "out/fashion-classifier.bin", .n_per = 100, .steps = 20, .threads = 2, .clf_epochs = 5,
-                     .guidance = 2.0, .guide_hi = DS_GUIDANCE_T_ALL, .spacing = 1.0, .clip = 1.0, .kind = DS_SAMPLER_DDIM, .sk = DS_SCHEDULE_LINEAR};
+                     .guidance = 2.0, .guide_hi = DS_GUIDANCE_T_ALL, .clip = 1.0, .kind = DS_SAMPLER_DDIM, .sk = DS_SCHEDULE_LINEAR};
     int rc = cli_parse_options(argc, argv, "eval", "hn:", OPTIONS, USAGE, parse_flag, o);
     if (rc) return rc;
     if (!o->wpath) return cli_error(2, "eval: --weights W.dsw is required\n%s", USAGE);
@@ -275,7 +276,7 @@ static void print_report(const eval_opts *o, const eval_run *r) {
            "\"schedule\": \"%s\", \"seed\": %ld,\n",
            o->wpath, ds_sampler_kind_name(o->kind), o->steps, o->guidance, o->eta, o->clip, ds_schedule_kind_name(r->sch.kind), o->seed);
     if (o->guide_lo > 0 || o->guide_hi < r->sch.T) printf("  \"guidance_interval\": [%d, %d],\n", o->guide_lo, o->guide_hi);
-    if (o->spacing != 1.0) printf("  \"spacing\": %g,\n", o->spacing);
+    if (o->spacing != 0.0) printf("  \"spacing\": %g,\n", o->spacing);
     printf("  \"samples_per_class\": %ld,\n  \"sampling_seconds\": %.1f,\n", o->n_per, r->secs);
     printf("  \"classifier_test_accuracy\": %.4f,\n  \"classifier_accuracy_on_real_n\": %.4f,\n", r->test_acc, r->real_acc);
     printf("  \"accuracy\": %.4f,\n  \"accuracy_per_class\": [", r->acc);

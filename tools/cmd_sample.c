@@ -48,8 +48,8 @@ static const char *USAGE =
     "  --eta E        DDIM noise, 0..1 (default 0; ddim only)  --guidance G  classifier-free scale (default 1)\n"
     "  --clip X       clip x0_hat to [-X, X], 0 = off (default 1: the data range)\n"
     "  --guidance-interval LO:HI  guide only the steps at timesteps LO..HI (default: every step)\n"
-    "  --spacing P    ddpm/ddim steps at t = 1 + (T-1) u^P, u even from 1 to 0: 1 even (default),\n"
-    "                 2 quadratic (denser at low noise); 1..4\n"
+    "  --spacing P    steps at t = 1 + (T-1) u^P, u even from 1 to 0: 1 even, 2 quadratic (denser at\n"
+    "                 low noise); 1..4, or 0 (default): the sampler's own (even; dpmpp2m: uniform in λ)\n"
     "  --batch B      images per model call (default 16)   --seed K  (default 0)\n"
     "  --threads K    chunks of B images sampled on K threads (default: every core; 1 with --frames\n"
     "                 or --analytic); the images are the same for any K\n"
@@ -156,7 +156,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case 'g': if (cli_parse_double_in("--guidance", arg, -100, 100, &o->guidance)) return 2; break;
     case 'x': if (cli_parse_double_in("--clip", arg, 0, 1e6, &o->clip)) return 2; break;
     case 'I': if (cli_parse_interval("--guidance-interval", arg, &o->guide_lo, &o->guide_hi)) return 2; break;
-    case 'P': if (cli_parse_double_in("--spacing", arg, 1, 4, &o->spacing)) return 2; break;
+    case 'P': if (cli_parse_spacing(arg, &o->spacing)) return 2; break;
     case 'S':
         if (ds_schedule_kind_parse(arg, &o->schedule_kind)) return cli_error(2, "--schedule: %s", ds_last_error());
         o->schedule_given = 1;
@@ -178,7 +178,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
 
 /* 0 to sample, -1 after --help, else the exit status after printing an error */
 static int parse_args(int argc, char **argv, sample_opts *o) {
-    *o = (sample_opts){.guidance = 1, .guide_hi = DS_GUIDANCE_T_ALL, .spacing = 1, .clip = 1, .cls_one = DS_NO_CLASS, .n = 16, .steps = 20, .batch = 16,
+    *o = (sample_opts){.guidance = 1, .guide_hi = DS_GUIDANCE_T_ALL, .clip = 1, .cls_one = DS_NO_CLASS, .n = 16, .steps = 20, .batch = 16,
                        .kind = DS_SAMPLER_DDIM, .schedule_kind = DS_SCHEDULE_LINEAR,
                        .gif_delay_ms = 80, .gif_scale = 2};
     int rc = cli_parse_options(argc, argv, "sample", "h", OPTIONS, USAGE, parse_flag, o);

@@ -160,6 +160,27 @@ test('guidance-interval: only the steps at t in LO..HI are guided; the checkbox 
   await page.close();
 });
 
+test('spacing: the steps are placed at t = 1 + 999 u^p; p outside 0 or 1..4 is named', async () => {
+  const page = await browser.newPage();
+  await page.goto(browser.url);
+  const w = await addWidget(page, 'diffuscope-sampler', { model: 'mixture', sampler: 'ddim', steps: '10', batch: '1', spacing: '2' });
+  await w.locator('button.ds-play').click();
+  await page.waitForFunction(() => document.querySelector('#under-test').dataset.step === '10', null, { timeout: 60000 });
+  const ts = await w.evaluate((el) => el.history.map((e) => e.info.t));
+  // (1 - i/9)^2 * 999 + 1, rounded: the quadratic sequence, denser at low noise
+  assert.deepEqual(ts, [1000, 790, 605, 445, 309, 198, 112, 50, 13, 1, 0]);
+  await w.evaluate((el) => el.setAttribute('spacing', '0'));
+  await page.waitForFunction(() => document.querySelector('#under-test').history.length === 1, null, { timeout: 60000 });
+  await w.locator('button.ds-play').click();
+  await page.waitForFunction(() => document.querySelector('#under-test').dataset.step === '10', null, { timeout: 60000 });
+  assert.deepEqual(await w.evaluate((el) => el.history.map((e) => e.info.t)), [1000, 889, 778, 667, 556, 445, 334, 223, 112, 1, 0], 'spacing 0: even in t');
+  await w.locator('input[aria-label=spacing]').fill('0.5');
+  await w.locator('button.ds-reset').click();
+  await w.locator('.ds-status', { hasText: /spacing power must be 0 \(the sampler's own placement\) or between 1 and 4 \(got 0\.5\)/ }).waitFor({ timeout: 60000 });
+  assert.deepEqual(browser.pageErrors, []);
+  await page.close();
+});
+
 test('missing weights: a clear message, and the exact mixture stands in', async () => {
   const page = await browser.newPage();
   await page.goto(browser.url);

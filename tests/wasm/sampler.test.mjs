@@ -67,8 +67,8 @@ for (const variant of ['simd', 'scalar']) {
     const dir = tmpdir();
     try {
       const cases = [ // kind, steps, eta, guidance, spacing
-        ['ddpm', 30, 0, 1, 1], ['ddim', 12, 0, 1, 1], ['ddim', 12, 0.7, 2.5, 1], ['dpmpp2m', 8, 0, 1, 1],
-        ['ddim', 12, 0, 2.5, 1.7], ['ddpm', 30, 0, 1, 2],
+        ['ddpm', 30, 0, 1, 0], ['ddim', 12, 0, 1, 1], ['ddim', 12, 0.7, 2.5, 0], ['dpmpp2m', 8, 0, 1, 0],
+        ['ddim', 12, 0, 2.5, 1.7], ['ddpm', 30, 0, 1, 2], ['dpmpp2m', 8, 0, 2.5, 2],
       ];
       const results = [];
       for (const [kind, steps, eta, guidance, spacing] of cases) {
@@ -82,7 +82,7 @@ for (const variant of ['simd', 'scalar']) {
         // image's noise stream depends on its index only, so the chunking must not matter
         const wasm = wasmSample(M, (cls, b) => {
           const s = call(M, 'sampler_new', [gmm, 'linear', kind, steps, eta, guidance, 1, 1234, b, cls]);
-          if (spacing !== 1) call(M, 'sampler_spacing', [s.ret, spacing]); // the steps placed as t = 1 + 999 u^spacing
+          if (spacing !== 0) call(M, 'sampler_spacing', [s.ret, spacing]); // the steps placed as t = 1 + 999 u^spacing
           return s;
         }, { n, D: sample.D, batch: n });
         assertNotTrivial(native, `${kind} native`);

@@ -9,8 +9,9 @@
 // each step (red above zero, blue below), and the guidance slider re-runs from the same noise.
 // guidance-interval="LO:HI" guides only the steps at t in LO..HI (a checkbox turns it on and
 // off; Kynkäänniemi et al. 2024: guidance at high noise costs diversity, at low noise it adds little).
-// spacing="P" places DDPM / DDIM steps at t = 1 + (T−1)·u^P, u even from 1 to 0 (1: even in t;
-// 2: quadratic, denser at low noise, as Song et al.'s DDIM; src/sampler.h).
+// spacing="P" places the steps at t = 1 + (T−1)·u^P, u even from 1 to 0 (1: even in t; 2:
+// quadratic, denser at low noise, as Song et al.'s DDIM); 0, the default, keeps the sampler's own
+// (even in t; DPM-Solver++: uniform in λ). src/sampler.h.
 // The whole run is kept in a filmstrip (click to scrub) that exports as a PNG strip and a GIF.
 // The network's file says what it draws: its class names, image size and channels (an RGB
 // model of `train --images` draws in colour), with no other attribute.
@@ -27,7 +28,7 @@ const WANT = UNET_WANT;
 // the interval the checkbox offers when no guidance-interval is given (the shipped Fashion UNet's
 // best at DDIM 20 by our eval: weights/README.md)
 const GUIDANCE_INTERVAL = [100, 500];
-const NUMBERS = { steps: [20, 1, 1000, true], guidance: [1, 0, 20, false], eta: [0, 0, 1, false], spacing: [1, 1, 4, false], seed: [1, 0, 2 ** 31, true], batch: [4, 1, 16, true] };
+const NUMBERS = { steps: [20, 1, 1000, true], guidance: [1, 0, 20, false], eta: [0, 0, 1, false], spacing: [0, 0, 4, false], seed: [1, 0, 2 ** 31, true], batch: [4, 1, 16, true] };
 // names as the C face spells them (ds_api_describe: sampler_kind, schedule)
 const SAMPLERS = [
   { name: 'ddpm', label: 'DDPM (ancestral)' },
@@ -59,7 +60,7 @@ class SamplerWidget extends DiffuscopeElement {
     this.stepsIn = num('steps', 1, 1000, 1);
     this.guidanceIn = num('guidance', 0, 20, 0.5);
     this.etaIn = num('eta', 0, 1, 0.1);
-    this.spacingIn = num('spacing', 1, 4, 0.25);
+    this.spacingIn = num('spacing', 0, 4, 0.25);
     this.seedIn = num('seed', 0, 2 ** 31, 1);
     this.batchIn = num('batch', 1, 16, 1);
     this.inputs = { steps: this.stepsIn, guidance: this.guidanceIn, eta: this.etaIn, spacing: this.spacingIn, seed: this.seedIn, batch: this.batchIn };
@@ -221,7 +222,7 @@ class SamplerWidget extends DiffuscopeElement {
       guidance: checked(this.guidanceIn, 0, 20),
       interval: this.intervalBox.checked ? this.interval : null, // null: guidance at every step
       eta: checked(this.etaIn, 0, 1),
-      spacing: checked(this.spacingIn, 1, 4),
+      spacing: checked(this.spacingIn, 0, 4), // 0 < p < 1: C's message names the range
       seed: Math.round(checked(this.seedIn, 0, 2 ** 31)),
       batch: Math.round(checked(this.batchIn, 1, 16)),
       cls: this.classSel.value,
@@ -288,7 +289,7 @@ class SamplerWidget extends DiffuscopeElement {
       const clip = 1;
       const guided = p.guidance !== 1, interval = guided ? p.interval : null; // outside the interval the map is 0
       // the sampler, its interval, its step spacing and its first frame in one round trip
-      const made = { ret: 0 }, spaced = p.spacing !== 1; // C ignores it for DPM-Solver++ (steps uniform in λ)
+      const made = { ret: 0 }, spaced = p.spacing !== 0;
       const results = await engine.makeAll([
         ['sampler_new', [model.handle, model.schedule, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]],
         ...(interval ? [['sampler_guidance_interval', [made, ...interval]]] : []),
