@@ -10,7 +10,6 @@
 #include "error.h"
 #include "rng.h"
 
-
 /* ---- SDEdit ---- */
 
 int ds_edit_sdedit(ds_sampler *s, int t0, const float *x0) {

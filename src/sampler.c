@@ -90,13 +90,14 @@ static int timesteps_below(const ds_schedule *sch, int t_top, ds_sampler_kind ki
     if (ds_check_range_int(T, 1, sch->T, "starting timestep")) return DS_ERR;
     if (ds_check_range_int(S, 1, T, "sampler steps")) return DS_ERR;
     if (S == 1) { out[0] = T; return DS_OK; }
-    const int own = spacing == 0.0 || (spacing == 1.0 && kind != DS_SAMPLER_DPMPP2M); /* DDPM / DDIM: even in t */
-    if ((kind != DS_SAMPLER_DPMPP2M || T < 2) && own) {
+    /* DPM-Solver++'s own placement (spacing 0) is uniform in λ, below; every other one is in t */
+    const int in_lambda = kind == DS_SAMPLER_DPMPP2M && T >= 2 && spacing == 0.0;
+    if (!in_lambda && (spacing == 0.0 || spacing == 1.0)) {
         /* t_i = T - round(i (T-1) / (S-1)): distinct since consecutive values differ by >= 1 */
         for (int i = 0; i < S; i++) out[i] = T - (int)((2L * i * (T - 1) + (S - 1)) / (2L * (S - 1)));
         return DS_OK;
     }
-    if (kind != DS_SAMPLER_DPMPP2M || T < 2 || !own) {
+    if (!in_lambda) {
         /* t_i = 1 + round((T-1) u^p), u = 1 - i/(S-1): T first, 1 last; where rounding would
          * repeat a step at the dense end, each takes the next lower t that leaves room below */
         for (int i = 0; i < S; i++) {
@@ -139,7 +140,6 @@ int ds_sampler_timesteps_from(const ds_schedule *sch, ds_sampler_kind kind, int 
 int ds_sampler_timesteps_spaced(const ds_schedule *sch, ds_sampler_kind kind, int S, double spacing, int *out) {
     return timesteps_below(sch, sch ? sch->T : 0, kind, S, DS_DPM_LAMBDA_MIN, spacing, out);
 }
-
 
 /* Image `image`'s noise stream: x_T first, then the noise each step injects. */
 static void sampler_stream(ds_rng *rng, uint64_t seed, long image) {

@@ -38,7 +38,6 @@ void ds_path_params_init(ds_path_params *p) {
 
 int ds_path_frames(const ds_path_params *p) { return p->steps + 1; }
 
-
 /* ---- the fields ---- */
 
 static int need_eps(const ds_field *f, const char *sampler) {
