@@ -17,7 +17,7 @@
 
 /* Size limits the callers pass to util_read_file: generous for the formats, small enough that
  * a wrong path (a disk image, a dataset) is refused before it is read. */
-#define UTIL_MAX_WEIGHTS (1L << 30)    /* .dsw files: the shipped UNet is 1.3 MB */
+#define UTIL_MAX_WEIGHTS (1L << 30)    /* .dsw files: the shipped UNet is 1.0 MB */
 #define UTIL_MAX_CHECKPOINT (8L << 30) /* training checkpoints: 4 f32 copies of the parameters */
 #define UTIL_MAX_TEXT (1L << 30)       /* point files, drawings */
 #define UTIL_MAX_IMAGE (256L << 20)    /* PNGs for png2points (4096 x 4096 at most once decoded) */

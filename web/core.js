@@ -235,7 +235,7 @@ const DIRECT = {};
 
 const modelKey = (url, want) => `${url} ${JSON.stringify(want ?? null)}`;
 
-// The most a page downloads for one weights file (the shipped ones are about 1.3 MB).
+// The most a page downloads for one weights file (the shipped ones are at most 1 MB).
 const MAX_WEIGHTS_BYTES = 64 * 1024 * 1024;
 
 // a model, or what a widget wants (a field absent: any value; an array: one of its values)

@@ -4,8 +4,8 @@
 #   1. forward: twin vs C (twin_ref, the product's ds_model_forward) on the golden tiny UNet and
 #      MLP (and their stored outputs) and on the shipped weights/fashion-unet.dsw and a shipped
 #      flow MLP: max |diff| <= 1e-5 on outputs of order 1;
-#   2. files: the twin's writer reproduces C's bytes (the golden files in f32, the shipped UNet
-#      in f16, `diffuscope convert` to q8); a file the twin wrote loads in C and in WASM (SIMD
+#   2. files: the twin's writer reproduces C's bytes (the golden files in f32, the shipped run's
+#      f16 weights, `diffuscope convert` to q8: the shipped file); a file the twin wrote loads in C and in WASM (SIMD
 #      and scalar, tests/torch/wasm_forward.mjs) with outputs identical to each other and
 #      within 1e-5 of the twin's;
 #   3. training: the noise schedules (linear, cosine) as `diffuscope schedule` prints them
@@ -132,8 +132,9 @@ def test_forward(tmp):
     m, _ = load(path)
     x, t, cls = unet_input(m, 6, 1)
     ours, c = twin_forward(m, x, t, cls), c_forward(tmp, path, x, t, cls)
-    d = np.abs(ours - c).max()
-    check(d <= 1e-5, f"shipped Fashion UNet, batch 6: max |twin - C| = {d:.2e} (max |eps| {np.abs(c).max():.2f}; <= 1e-5)")
+    d, top = np.abs(ours - c).max(), np.abs(c).max()
+    bound = max(1e-5, 2e-6 * top)  # float rounding grows with the outputs (up to about 10 here)
+    check(d <= bound, f"shipped Fashion UNet, batch 6: max |twin - C| = {d:.2e} (max |eps| {top:.2f}; <= {bound:.1e})")
 
     path = os.path.join(WEIGHTS, "points-moons-flow.dsw")
     m, meta = load(path)
@@ -152,15 +153,19 @@ def test_files(tmp):
         m, meta = twin.from_dsw(b)
         check(twin.to_dsw(m, "f32", meta) == b, f"{name}.dsw: the twin writes C's bytes (f32, {meta['schedule']}, "
                                                  f"T {meta['T']}, {len(meta['class_names'])} class names)")
-    path = os.path.join(WEIGHTS, "fashion-unet.dsw")
+    # the shipped UNet is q8; its training run's EMA weights beside it, f16
+    path = os.path.join(WEIGHTS, "checkpoints", "fashion-unet-b.dsw")
     b = open(path, "rb").read()
     m, meta = twin.from_dsw(b)
-    check(twin.to_dsw(m, "f16", meta) == b, "fashion-unet.dsw: the twin writes C's bytes (f16)")
+    check(twin.to_dsw(m, "f16", meta) == b, "checkpoints/fashion-unet-b.dsw: the twin writes C's bytes (f16)")
     for dtype in ("q8", "f32"):
         out = os.path.join(tmp, f"c.{dtype}.dsw")
         run([EXE, "convert", "--weights", path, "--out", out, "--dtype", dtype])
         check(twin.to_dsw(m, dtype, meta) == open(out, "rb").read(),
-              f"fashion-unet.dsw as {dtype}: the twin's bytes are `diffuscope convert --dtype {dtype}`'s")
+              f"fashion-unet-b.dsw as {dtype}: the twin's bytes are `diffuscope convert --dtype {dtype}`'s")
+    shipped = open(os.path.join(WEIGHTS, "fashion-unet.dsw"), "rb").read()
+    check(shipped == open(os.path.join(tmp, "c.q8.dsw"), "rb").read(),
+          "weights/fashion-unet.dsw is `diffuscope convert --dtype q8` of checkpoints/fashion-unet-b.dsw, byte for byte")
 
     # a file the twin wrote (q8, a description C must read back) in C and in WASM
     meta = {"schedule": "cosine", "T": 400, "prediction": "eps", "class_names": [f"class {i}" for i in range(10)]}
