@@ -3,7 +3,8 @@
  *
  * The choice is made once, at the first call, from CPUID (__builtin_cpu_supports: AVX-512F
  * for the avx512 variant, compiled with -mavx512f -mavx2 -mfma; AVX2 and FMA for the avx2
- * variant, -mavx2 -mfma) unless DS_KERNELS=base|avx2|avx512 says otherwise. An indirect call per kernel call costs nothing next to the kernels themselves.
+ * variant, -mavx2 -mfma) unless DS_KERNELS=base|avx2|avx512 says otherwise. An indirect call
+ * per kernel call costs nothing next to the kernels themselves.
  * Compiled only when CMake sets DS_KERNEL_DISPATCH (native x86-64 without -march=native);
  * every other build has one variant under the plain names and ds_kernels_variant() from
  * kernels_ref.c. Not here: the kernels (kernels.c), their scalar twins (kernels_ref.c). */

@@ -255,12 +255,17 @@ void ds_diffusion_draw(ds_rng *rng, const ds_schedule *sch, const float *x0, con
     }
 }
 
-int ds_diffusion_target(const ds_schedule *sch, ds_prediction prediction, double min_snr_gamma, const float *x0,
-                        const float *eps, const float *tf, int B, int item, float *target, float *weight) {
+int ds_diffusion_target_check(ds_prediction prediction, double min_snr_gamma) {
     if (prediction != DS_PREDICT_EPS && prediction != DS_PREDICT_V)
         return ds_fail("diffusion target: the UNet trains eps or v, not %s", ds_prediction_name(prediction));
     if (!(min_snr_gamma >= 0 && min_snr_gamma <= 1e6))
         return ds_fail("diffusion target: min-SNR gamma %g is outside 0..1e6 (0 = every item weighs 1)", min_snr_gamma);
+    return DS_OK;
+}
+
+int ds_diffusion_target(const ds_schedule *sch, ds_prediction prediction, double min_snr_gamma, const float *x0,
+                        const float *eps, const float *tf, int B, int item, float *target, float *weight) {
+    if (ds_diffusion_target_check(prediction, min_snr_gamma)) return DS_ERR;
     for (int b = 0; b < B; b++) {
         const int t = (int)tf[b];
         if (t < 1 || t > sch->T || (float)t != tf[b])

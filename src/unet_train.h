@@ -64,5 +64,7 @@ void ds_diffusion_draw(ds_rng *rng, const ds_schedule *sch, const float *x0, con
  * tf holds integer timesteps 1..T. DS_OK, or DS_ERR naming the bad prediction or gamma. */
 int ds_diffusion_target(const ds_schedule *sch, ds_prediction prediction, double min_snr_gamma, const float *x0,
                         const float *eps, const float *tf, int B, int item, float *target, float *weight);
+/* What ds_diffusion_target accepts: eps or v, and gamma in 0..1e6. DS_OK or DS_ERR naming the bad one. */
+int ds_diffusion_target_check(ds_prediction prediction, double min_snr_gamma);
 
 #endif

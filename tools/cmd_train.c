@@ -403,7 +403,7 @@ static int read_checkpoint(const train_opts *o, train_run *r) {
                          ex->shard, ex->p_uncond);
     if ((unsigned)ex->objective >= DS_MLP_OBJECTIVE_COUNT)
         return cli_error(1, "train: %s: corrupt trainer state (objective %d)", ckpt, ex->objective);
-    if ((ex->prediction != DS_PREDICT_EPS && ex->prediction != DS_PREDICT_V) || !(ex->min_snr >= 0 && ex->min_snr <= 1e6) ||
+    if (ds_diffusion_target_check((ds_prediction)ex->prediction, ex->min_snr) ||
         (r->mb.kind != DS_MODEL_UNET && (ex->prediction || ex->min_snr)))
         return cli_error(1, "train: %s: corrupt trainer state (prediction %d, min-SNR %g)", ckpt, ex->prediction, ex->min_snr);
     if (o->fixed_by_checkpoint)
@@ -524,11 +524,11 @@ static int build_trainer(const train_opts *o, train_run *r) {
     return 0;
 }
 
-/* ", min-SNR 5 weighting" when the loss is weighted */
+/* ", v-prediction" and ", min-SNR 5 weighting" when the run has them */
 static const char *target_note(const train_extra *ex) {
-    static char note[48];
-    if (ex->min_snr > 0) snprintf(note, sizeof note, ", min-SNR %g weighting", ex->min_snr);
-    else note[0] = 0;
+    static char note[64];
+    snprintf(note, sizeof note, "%s", ex->prediction == DS_PREDICT_V ? ", v-prediction" : "");
+    if (ex->min_snr > 0) snprintf(note + strlen(note), sizeof note - strlen(note), ", min-SNR %g weighting", ex->min_snr);
     return note;
 }
 
@@ -547,13 +547,13 @@ static int set_up(const train_opts *opts, train_opts *o, train_run *r) {
     if ((rc = load_data(o, r)) || (rc = build_trainer(o, r))) return rc;
     fprintf(stderr,
             "train: %s, %ld parameters, %d %s items, batch %d (%d shards of %d, %d threads), %s schedule T=%d, "
-            "lr %g, EMA %g, until step %ld%s%s\n",
+            "lr %g, EMA %g, until step %ld%s\n",
             kind_name(&r->mb), r->table->total, r->n_data,
             r->ex.images ? "image" : r->mb.kind == DS_MODEL_UNET ? "Fashion-MNIST" : "point",
             r->ex.batch, (r->ex.batch + r->ex.shard - 1) / r->ex.shard, r->ex.shard,
             r->mb.kind == DS_MODEL_UNET ? r->unet.cfg.workers : r->mlp.cfg.workers,
             ds_schedule_kind_name((ds_schedule_kind)r->ex.schedule), r->ex.T, r->opt->cfg.lr, r->opt->cfg.ema_decay, o->steps,
-            r->ex.prediction == DS_PREDICT_V ? ", v-prediction" : "", target_note(&r->ex));
+            target_note(&r->ex));
     return 0;
 }
 

@@ -25,7 +25,8 @@ static int alloc_buffers(unet_trainer *tr) {
     tr->shard_loss = calloc((size_t)tr->n_shards, sizeof(double));
     tr->states = calloc((size_t)W, sizeof(ds_unet_state));
     tr->grad_states = calloc((size_t)W, sizeof(ds_unet_grad_state));
-    if (!tr->x0 || !tr->xt || !tr->eps || !tr->target || !tr->weight || !tr->tf || !tr->cls_in || !tr->cls || !tr->d_eps || !tr->grads ||
+    if (!tr->x0 || !tr->xt || !tr->eps || !tr->target || !tr->weight || !tr->tf || !tr->cls_in || !tr->cls ||
+        !tr->d_eps || !tr->grads ||
         !tr->shard_grads || !tr->shard_loss || !tr->states || !tr->grad_states)
         return ds_fail("UNet trainer: out of memory");
     for (int w = 0; w < W; w++)
@@ -58,11 +59,9 @@ int unet_trainer_init(unet_trainer *tr, const unet_trainer_config *cfg, const in
             unet_trainer_free(tr);
             return ds_fail("image %d has label %d but the UNet has %d classes", i, data->labels[i], c.n_classes);
         }
-    if ((cfg->prediction != DS_PREDICT_EPS && cfg->prediction != DS_PREDICT_V) ||
-        !(cfg->min_snr_gamma >= 0 && cfg->min_snr_gamma <= 1e6)) {
+    if (ds_diffusion_target_check(cfg->prediction, cfg->min_snr_gamma)) {
         unet_trainer_free(tr);
-        return ds_fail("the UNet trains eps or v with a min-SNR gamma in 0..1e6 (got %s, %g)",
-                       ds_prediction_name(cfg->prediction), cfg->min_snr_gamma);
+        return DS_ERR;
     }
     tr->n_shards = (cfg->batch + cfg->shard - 1) / cfg->shard;
     ds_unet_init_random(&tr->unet, cfg->seed);
@@ -80,7 +79,8 @@ void unet_trainer_free(unet_trainer *tr) {
         if (tr->grad_states) ds_unet_grad_state_free(&tr->grad_states[w]);
     }
     free(tr->states), free(tr->grad_states);
-    free(tr->x0), free(tr->xt), free(tr->eps), free(tr->target), free(tr->weight), free(tr->tf), free(tr->cls_in), free(tr->cls), free(tr->d_eps);
+    free(tr->x0), free(tr->xt), free(tr->eps), free(tr->target), free(tr->weight), free(tr->tf);
+    free(tr->cls_in), free(tr->cls), free(tr->d_eps);
     free(tr->grads), free(tr->shard_grads), free(tr->shard_loss);
     ds_optim_free(&tr->opt);
     ds_unet_free(&tr->unet);

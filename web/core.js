@@ -313,15 +313,17 @@ export function isOnScreen(el) {
 // from the page (the waiting work then sees that it was stopped). {settle: ms}: once el has been
 // on screen for ms without leaving (for a call that holds the shared worker long).
 export async function whenOnScreen(el, { settle = 0 } = {}) {
-  for (;;) {
+  for (;;) { // each pass looks again: removed, out of view, or back in view since a later time
     if (el instanceof Element && !el.isConnected) return; // removed: its work sees it was stopped
     const s = watchScreen(el);
     if (!s) return;
-    if (s.on !== true) await new Promise((resolve) => s.waiters.push(resolve));
+    if (s.on !== true) {
+      await new Promise((resolve) => s.waiters.push(resolve));
+      continue;
+    }
     const left = settle - (performance.now() - s.since);
-    if (!s.on || left <= 0) { if (s.on || !el.isConnected) return; continue; }
+    if (left <= 0) return;
     await new Promise((resolve) => setTimeout(resolve, left));
-    if (s.on && performance.now() - s.since >= settle) return; // still in view, and since then
   }
 }
 

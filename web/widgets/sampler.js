@@ -289,13 +289,13 @@ class SamplerWidget extends DiffuscopeElement {
       const clip = 1;
       const guided = p.guidance !== 1, interval = guided ? p.interval : null; // outside the interval the map is 0
       // the sampler, its interval, its step spacing and its first frame in one round trip
-      const made = { ret: 0 }, spaced = p.spacing !== 0;
-      const results = await engine.makeAll([
+      const made = { ret: 0 };
+      const setup = [
         ['sampler_new', [model.handle, model.schedule, p.kind, p.steps, p.eta, p.guidance, clip, p.seed, p.batch, cls]],
         ...(interval ? [['sampler_guidance_interval', [made, ...interval]]] : []),
-        ...(spaced ? [['sampler_spacing', [made, p.spacing]]] : []),
-        ...this.frameCalls(made, p.batch, guided),
-      ]);
+        ...(p.spacing !== 0 ? [['sampler_spacing', [made, p.spacing]]] : []),
+      ];
+      const results = await engine.makeAll([...setup, ...this.frameCalls(made, p.batch, guided)]);
       const ret = results[0].ret;
       if (token !== this.token) {
         await engine.call('free', [ret]);
@@ -306,7 +306,7 @@ class SamplerWidget extends DiffuscopeElement {
       this.guided = guided;
       this.runInterval = interval;
       this.history = [];
-      this.capture(results.slice(1 + !!interval + spaced), 0);
+      this.capture(results.slice(setup.length), 0);
       if (this.denoiserNote && this.denoiser.value === 'mixture') this.showNotice(this.denoiserNote);
       else this.clearStatus();
       this.dataset.ready = '';
