@@ -822,11 +822,15 @@ static inline v4 silu_v4(v4 x) {
     return v4_div(x, v4_add(v4_set1(1.0f), v4_exp(v4_sub(v4_zero(), x))));
 }
 
+/* VF_LANES at a time, each lane silu_v4's operations (vec.h: vf_exp is v4_exp per lane) */
+static inline vf silu_vf(vf x) { return vf_div(x, vf_add(vf_set1(1.0f), vf_exp(vf_sub(vf_zero(), x)))); }
+
 /* scalar tail through the same vector code (one lane), so every element rounds the same way */
 static inline float silu_1(float x) { return v4_first(silu_v4(v4_set1(x))); }
 
 void ds_silu(const float *x, float *y, long n) {
     long i = 0;
+    for (; i + VF_LANES <= n; i += VF_LANES) vf_store(y + i, silu_vf(vf_load(x + i)));
     for (; i + 4 <= n; i += 4) v4_store(y + i, silu_v4(v4_load(x + i)));
     for (; i < n; i++) y[i] = silu_1(x[i]);
 }
@@ -876,18 +880,28 @@ static void groupnorm_pass(const float *x, const float *gamma, const float *beta
                 const long at = base + (long)c * HW;
                 const float scale = rstd_f * gamma[g * cpg + c], shift = beta[g * cpg + c] - mean_f * scale;
                 const v4 sv = v4_set1(scale), hv = v4_set1(shift);
+                const vf svf = vf_set1(scale), hvf = vf_set1(shift);
                 const float *xc = x + at;
                 float *nc = norm ? norm + at : NULL, *ac = act ? act + at : NULL;
                 int i = 0;
+                /* whole vf vectors, then v4, then single lanes: the same operations per element */
                 if (nc && ac) {
+                    for (; i + VF_LANES <= HW; i += VF_LANES) {
+                        const vf v = vf_add(vf_mul(vf_load(xc + i), svf), hvf);
+                        vf_store(nc + i, v);
+                        vf_store(ac + i, silu_vf(v));
+                    }
                     for (; i + 4 <= HW; i += 4) {
                         const v4 v = v4_add(v4_mul(v4_load(xc + i), sv), hv);
                         v4_store(nc + i, v);
                         v4_store(ac + i, silu_v4(v));
                     }
                 } else if (ac) {
+                    for (; i + VF_LANES <= HW; i += VF_LANES)
+                        vf_store(ac + i, silu_vf(vf_add(vf_mul(vf_load(xc + i), svf), hvf)));
                     for (; i + 4 <= HW; i += 4) v4_store(ac + i, silu_v4(v4_add(v4_mul(v4_load(xc + i), sv), hv)));
                 } else {
+                    for (; i + VF_LANES <= HW; i += VF_LANES) vf_store(nc + i, vf_add(vf_mul(vf_load(xc + i), svf), hvf));
                     for (; i + 4 <= HW; i += 4) v4_store(nc + i, v4_add(v4_mul(v4_load(xc + i), sv), hv));
                 }
                 for (; i < HW; i++) {

@@ -1,5 +1,5 @@
 /* kernels_dispatch.c — the kernel layer's public functions in a portable x86-64 build: each
- * calls the variant of kernels.c / kernels_bench.c the CPU supports (kernels_variant.h).
+ * calls the variant of kernels.c / kernels_grad.c / kernels_bench.c the CPU supports (kernels_variant.h).
  *
  * The choice is made once, at the first call, from CPUID (__builtin_cpu_supports: AVX-512F
  * for the avx512 variant, compiled with -mavx512f -mavx2 -mfma; AVX2 and FMA for the avx2
@@ -15,6 +15,7 @@
 #include "error.h"
 #include "kernels.h"
 #include "kernels_bench.h"
+#include "kernels_grad.h"
 #include "kernels_variant.h"
 
 /* every variant's functions: ds_X_base, ds_X_avx2 and ds_X_avx512, each of ds_X's type */
@@ -125,5 +126,54 @@ int ds_bench_unet_convs(const ds_unet *m, int B, double seconds, int cap_rows, d
 }
 int ds_bench_unet_layers(const ds_unet *m, int B, double seconds, int cap_rows, double *out) {
     return kernels()->ds_bench_unet_layers(m, B, seconds, cap_rows, out);
+}
+
+/* kernels_grad.h */
+size_t ds_conv2d_backward_scratch_floats(int C_in, int H, int W, int C_out, int K, int stride) {
+    return kernels()->ds_conv2d_backward_scratch_floats(C_in, H, W, C_out, K, stride);
+}
+void ds_col2im(const float *col, float *dx, int C_in, int H, int W, int K, int stride) {
+    kernels()->ds_col2im(col, dx, C_in, H, W, K, stride);
+}
+void ds_conv2d_backward(const float *x, const float *w, const float *dy, float *dx, float *dw, float *db,
+                        float *scratch, int B, int C_in, int H, int W, int C_out, int K, int stride) {
+    kernels()->ds_conv2d_backward(x, w, dy, dx, dw, db, scratch, B, C_in, H, W, C_out, K, stride);
+}
+void ds_linear_backward(const float *x, const float *W, const float *dy, float *dx, float *dW, float *db, int B,
+                        int in, int out) {
+    kernels()->ds_linear_backward(x, W, dy, dx, dW, db, B, in, out);
+}
+void ds_groupnorm_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
+                           const float *dy, float *dx, float *dgamma, float *dbeta, int B, int C, int HW, int G) {
+    kernels()->ds_groupnorm_backward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, B, C, HW, G);
+}
+void ds_groupnorm_silu_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
+                                const float *norm, const float *d_act, float *d_norm, float *dx, float *dgamma,
+                                float *dbeta, int B, int C, int HW, int G) {
+    kernels()->ds_groupnorm_silu_backward(x, gamma, mean, rstd, norm, d_act, d_norm, dx, dgamma, dbeta, B, C, HW, G);
+}
+void ds_silu_backward(const float *x, const float *dy, float *dx, long n) { kernels()->ds_silu_backward(x, dy, dx, n); }
+void ds_upsample2x_backward(const float *dy, float *dx, int BC, int H, int W) {
+    kernels()->ds_upsample2x_backward(dy, dx, BC, H, W);
+}
+void ds_concat_channels_backward(const float *dy, float *da, int Ca, float *db, int Cb, int B, int HW) {
+    kernels()->ds_concat_channels_backward(dy, da, Ca, db, Cb, B, HW);
+}
+void ds_accumulate(const float *dy, float *dx, long n) { kernels()->ds_accumulate(dy, dx, n); }
+void ds_add_channel_bias_backward(const float *dy, float *dv, int B, int C, int HW) {
+    kernels()->ds_add_channel_bias_backward(dy, dv, B, C, HW);
+}
+void ds_class_embedding_backward(const float *dout, const int *cls, float *dtable, int B, int E) {
+    kernels()->ds_class_embedding_backward(dout, cls, dtable, B, E);
+}
+double ds_mse_backward(const float *pred, const float *target, float *dpred, long n, long n_total) {
+    return kernels()->ds_mse_backward(pred, target, dpred, n, n_total);
+}
+double ds_mse_backward_weighted(const float *pred, const float *target, const float *weight, float *dpred, int B,
+                                long item, long n_total) {
+    return kernels()->ds_mse_backward_weighted(pred, target, weight, dpred, B, item, n_total);
+}
+double ds_softmax_xent_backward(const float *logits, const int *labels, float *dlogits, int B, int C, long n_total) {
+    return kernels()->ds_softmax_xent_backward(logits, labels, dlogits, B, C, n_total);
 }
 #endif

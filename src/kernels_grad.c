@@ -1,9 +1,13 @@
 /* kernels_grad.c — backward passes of the forward kernels (see kernels_grad.h).
- * Conv backward runs on kernels.c's ds_gemm_train (the forward's register tiles, with fused
- * multiply-adds where the CPU has FMA: only the native UNet trainer runs it), linear backward
- * on ds_gemm itself (the MLPs also train in the browser, with the same bits as natively); the
- * rest are memory-bound loops in plain C.
+ * Compiled once per kernel variant like kernels.c (kernels_variant.h). Conv backward runs on
+ * kernels.c's ds_gemm_train (the forward's register tiles, with fused multiply-adds where the
+ * CPU has FMA: only the native UNet trainer runs it), the 3x3 weight gradient straight from
+ * the zero-padded image (no im2col); linear backward on ds_gemm itself (the MLPs also train in
+ * the browser, with the same bits as natively); SiLU and GroupNorm backward on vf vectors with
+ * the same operations per element on every target; the rest are memory-bound loops.
  * Not here: vectors and intrinsics (vec.h), the network wiring (unet_train.c, mlp_train.c). */
+#include "kernels_variant.h" /* first: a dispatching build renames the public functions */
+
 #include "kernels_grad.h"
 
 #include <math.h>
@@ -14,17 +18,34 @@
 
 /* ---- convolution backward ---- */
 
+/* the padded layout of the 3x3 stride-1 weight gradient (dw_taps below): rows of W + 2 */
+static size_t padded_image_floats(int C_in, int H, int W) { return (size_t)C_in * (H + 2) * (W + 2) + 2; }
+static size_t padded_pixels(int H, int W) { return (size_t)H * (W + 2); }
+
+/* the scratch's parts: col and dcol (col_floats each), dy^T (dyT_floats), dw^T (CKK x C_out) */
+static void conv_bwd_parts(int C_in, int H, int W, int C_out, int K, int stride, size_t *col_floats,
+                           size_t *dyT_floats) {
+    const size_t Ho = ds_conv2d_out_size(H, K, stride), Wo = ds_conv2d_out_size(W, K, stride);
+    const size_t P = Ho * Wo, col = (size_t)C_in * K * K * P, dyT = P * C_out;
+    *col_floats = col, *dyT_floats = dyT;
+    if (K == 3 && stride == 1) { /* the padded image and dy rows of dw_taps */
+        const size_t xpad = padded_image_floats(C_in, H, W), dyp = padded_pixels(H, W) * C_out;
+        *col_floats = xpad > col ? xpad : col;
+        *dyT_floats = dyp > dyT ? dyp : dyT;
+    }
+}
+
 size_t ds_conv2d_backward_scratch_floats(int C_in, int H, int W, int C_out, int K, int stride) {
-    size_t Ho = ds_conv2d_out_size(H, K, stride), Wo = ds_conv2d_out_size(W, K, stride);
-    size_t CKK = (size_t)C_in * K * K, P = Ho * Wo;
-    return 2 * CKK * P + P * C_out + CKK * C_out;
+    size_t col, dyT;
+    conv_bwd_parts(C_in, H, W, C_out, K, stride, &col, &dyT);
+    return 2 * col + dyT + (size_t)C_in * K * K * C_out;
 }
 
 /* dy of one image (C_out, P) -> the B operand of the weight-gradient GEMM, dy^T (P, C_out),
  * stored as column panels of DW_PANEL outputs: panel j0 is (P, w) contiguous, w = DW_PANEL or
  * the remainder. Each GEMM call then streams one contiguous panel (a cache line per k) instead
  * of a strided column block of the whole dy^T. */
-#define DW_PANEL 16
+#define DW_PANEL (2 * VF_LANES) /* the GEMM's widest register tile (kernels.c NR) */
 static void transpose_panels(const float *dy, float *panels, int C_out, int P) {
     for (int j0 = 0; j0 < C_out; j0 += DW_PANEL) {
         const int w = C_out - j0 < DW_PANEL ? C_out - j0 : DW_PANEL;
@@ -33,6 +54,52 @@ static void transpose_panels(const float *dy, float *panels, int C_out, int P) {
             const float *row = dy + (size_t)(j0 + o) * P;
             for (int p = 0; p < P; p++) pan[(size_t)p * w + o] = row[p];
         }
+    }
+}
+
+/* The same panels of dy (C_out, H, W) with each row padded to W + 2 by two zero pixels:
+ * panel j0 is (H (W + 2), w), pixel p' = y (W + 2) + x. */
+static void transpose_panels_padded(const float *dy, float *panels, int C_out, int H, int W) {
+    const int Wp = W + 2;
+    const size_t Pp = padded_pixels(H, W);
+    for (int j0 = 0; j0 < C_out; j0 += DW_PANEL) {
+        const int w = C_out - j0 < DW_PANEL ? C_out - j0 : DW_PANEL;
+        float *pan = panels + (size_t)j0 * Pp;
+        for (int o = 0; o < w; o++) {
+            const float *plane = dy + (size_t)(j0 + o) * H * W;
+            for (int y = 0; y < H; y++) {
+                float *dst = pan + (size_t)y * Wp * w + o;
+                for (int x = 0; x < W; x++) dst[(size_t)x * w] = plane[y * W + x];
+                dst[(size_t)W * w] = 0.0f, dst[(size_t)(W + 1) * w] = 0.0f;
+            }
+        }
+    }
+}
+
+/* x (C_in, H, W) -> xpad (C_in, H + 2, W + 2) with a zero border, then 2 zeros past the end */
+static void pad_image(const float *x, float *xpad, int C_in, int H, int W) {
+    const int Wp = W + 2;
+    memset(xpad, 0, sizeof(float) * padded_image_floats(C_in, H, W));
+    for (int c = 0; c < C_in; c++)
+        for (int y = 0; y < H; y++)
+            memcpy(xpad + ((size_t)c * (H + 2) + y + 1) * Wp + 1, x + ((size_t)c * H + y) * W, sizeof(float) * W);
+}
+
+/* dw^T (C_in * 9, C_out) += the weight gradient of one image of a 3x3 stride-1 conv, without
+ * im2col: dw^T[c][k][o] = sum over pixels of x[c][y + ky - 1][x + kx - 1] dy[o][y][x] is,
+ * over padded pixels p' = y (W + 2) + x, sum_p' xpad[c][p' + ky (W + 2) + kx] dy'[p'][o]: for
+ * each tap k one GEMM whose A operand is the padded image itself at an offset (rows c, row
+ * stride (H + 2)(W + 2)), written to rows c * 9 + k of dw^T. The pad pixels of dy' are zero,
+ * so what A reads there (the next row's border, the next channel's first values, the two
+ * trailing zeros) adds nothing; they cost 2/W more products than im2col's 9 copies of x,
+ * which took a third of the weight gradient's time. */
+static void dw_taps(const float *xpad, const float *dyT, float *dwT, int C_in, int H, int W, int C_out) {
+    const int Wp = W + 2, Pp = (int)padded_pixels(H, W), lda = (H + 2) * Wp;
+    for (int j0 = 0; j0 < C_out; j0 += DW_PANEL) {
+        const int w = C_out - j0 < DW_PANEL ? C_out - j0 : DW_PANEL;
+        for (int k = 0; k < 9; k++)
+            ds_gemm_train(0, C_in, w, Pp, xpad + (k / 3) * Wp + k % 3, lda, dyT + (size_t)j0 * Pp, w,
+                          dwT + (size_t)k * C_out + j0, 9 * C_out, 1);
     }
 }
 
@@ -101,14 +168,21 @@ void ds_conv2d_backward(const float *x, const float *w, const float *dy, float *
     int Ho = ds_conv2d_out_size(H, K, stride), Wo = ds_conv2d_out_size(W, K, stride);
     int P = Ho * Wo, KK = K * K, CKK = C_in * KK, HW = H * W;
     int direct = (K == 1 && stride == 1); /* a 1x1 conv is a GEMM on the image itself */
+    int taps = (K == 3 && stride == 1);   /* dw from the padded image (dw_taps) */
     int cb = channel_block(C_in, KK, P);
-    float *col = scratch, *dcol = col + (size_t)CKK * P, *dyT = dcol + (size_t)CKK * P, *dwT = dyT + (size_t)P * C_out;
+    size_t col_floats, dyT_floats;
+    conv_bwd_parts(C_in, H, W, C_out, K, stride, &col_floats, &dyT_floats);
+    float *col = scratch, *dcol = col + col_floats, *dyT = dcol + col_floats, *dwT = dyT + dyT_floats;
     /* dw^T (CKK, C_out) = sum over images of col (CKK, P) x dy_b^T (P, C_out), added to dw at the end */
     if (dw) memset(dwT, 0, sizeof(float) * (size_t)CKK * C_out);
     for (int b = 0; b < B; b++) {
         const float *xb = x + (size_t)b * C_in * HW;
         const float *dyb = dy + (size_t)b * C_out * P;
-        if (dw) {
+        if (dw && taps) {
+            pad_image(xb, col, C_in, H, W);
+            transpose_panels_padded(dyb, dyT, C_out, H, W);
+            dw_taps(col, dyT, dwT, C_in, H, W, C_out);
+        } else if (dw) {
             transpose_panels(dyb, dyT, C_out, P);
             for (int c0 = 0; c0 < C_in; c0 += direct ? C_in : cb) {
                 const int n = direct ? C_in : C_in - c0 < cb ? C_in - c0 : cb;
@@ -164,17 +238,64 @@ void ds_linear_backward(const float *x, const float *W, const float *dy, float *
 }
 
 /* d silu(x) / dx = s (1 + x (1 - s)), s = sigmoid(x) = 1 / (1 + exp(-x)) with the forward's
- * vector exp (vec.h), so the gradient is that of the function the forward computed; the scalar
- * tails run the same code in one lane. */
+ * vector exp (vec.h), so the gradient is that of the function the forward computed; VF_LANES
+ * at a time, then 4, and the scalar tails through the same code in one lane: every element
+ * gets the same operations on every target. */
 static inline v4 silu_grad_v4(v4 x) {
     const v4 one = v4_set1(1.0f), s = v4_div(one, v4_add(one, v4_exp(v4_sub(v4_zero(), x))));
     return v4_mul(s, v4_add(one, v4_mul(x, v4_sub(one, s))));
 }
+static inline vf silu_grad_vf(vf x) {
+    const vf one = vf_set1(1.0f), s = vf_div(one, vf_add(one, vf_exp(vf_sub(vf_zero(), x))));
+    return vf_mul(s, vf_add(one, vf_mul(x, vf_sub(one, s))));
+}
 static inline float silu_grad_1(float x) { return v4_first(silu_grad_v4(v4_set1(x))); }
 
+/* dx (n) += dy * silu'(x) */
+static void silu_backward_into(const float *x, const float *dy, float *dx, long n) {
+    long i = 0;
+    for (; i + VF_LANES <= n; i += VF_LANES)
+        vf_store(dx + i, vf_add(vf_load(dx + i), vf_mul(vf_load(dy + i), silu_grad_vf(vf_load(x + i)))));
+    for (; i + 4 <= n; i += 4) v4_store(dx + i, v4_add(v4_load(dx + i), v4_mul(v4_load(dy + i), silu_grad_v4(v4_load(x + i)))));
+    for (; i < n; i++) dx[i] += dy[i] * silu_grad_1(x[i]);
+}
+
+/* A channel's two sums for the GroupNorm gradient, sum(d) and sum(d xhat) with xhat = (x - mu)
+ * rs, in float: element i goes to partial sum i % GN_PARTIALS (one, two or four vf registers of
+ * them, by the target's width; the tail element by element into the same partial), and the
+ * partials are added in order in double. So every target gives the same bits, and each float
+ * partial holds only HW / 16 values (49 at 28x28). */
+#define GN_PARTIALS 16
+static void channel_sums(const float *x, const float *d, int HW, float mu, float rs, double *sum_d, double *sum_dx) {
+    enum { NV = GN_PARTIALS / VF_LANES };
+    const vf muv = vf_set1(mu), rsv = vf_set1(rs);
+    vf acc_d[NV], acc_g[NV];
+    for (int j = 0; j < NV; j++) acc_d[j] = vf_zero(), acc_g[j] = vf_zero();
+    int i = 0;
+    for (; i + GN_PARTIALS <= HW; i += GN_PARTIALS)
+        for (int j = 0; j < NV; j++) {
+            const vf dv = vf_load(d + i + j * VF_LANES);
+            const vf xh = vf_mul(vf_sub(vf_load(x + i + j * VF_LANES), muv), rsv);
+            acc_d[j] = vf_add(acc_d[j], dv);
+            acc_g[j] = vf_add(acc_g[j], vf_mul(dv, xh));
+        }
+    float pd[GN_PARTIALS], pg[GN_PARTIALS];
+    for (int j = 0; j < NV; j++) vf_store(pd + j * VF_LANES, acc_d[j]), vf_store(pg + j * VF_LANES, acc_g[j]);
+    for (int l = 0; i < HW; i++, l++) {
+        const float xh = (x[i] - mu) * rs;
+        pd[l] += d[i];
+        pg[l] += d[i] * xh;
+    }
+    double sd = 0.0, sg = 0.0;
+    for (int l = 0; l < GN_PARTIALS; l++) sd += pd[l], sg += pg[l];
+    *sum_d = sd, *sum_dx = sg;
+}
+
 /* GroupNorm backward over dy, or (norm non-NULL) over the SiLU gradient d_norm made here one
- * channel at a time from d_act: ds_silu_backward into a zeroed buffer, 0 + dy s (1 + x (1 - s)),
- * in its own loop before the sums. */
+ * channel at a time from d_act: silu_backward_into a zeroed buffer, 0 + dy s (1 + x (1 - s)),
+ * in its own loop before the sums (so the fused kernel is ds_silu_backward then
+ * ds_groupnorm_backward bit for bit). dx += rs (d gamma - mean(d gamma) - xhat mean(d gamma
+ * xhat)) in float, the group means from the channels' sums in double. */
 static void groupnorm_backward(const float *x, const float *gamma, const float *mean, const float *rstd,
                                const float *dy, const float *norm, float *d_norm, float *dx, float *dgamma,
                                float *dbeta, int B, int C, int HW, int G) {
@@ -183,52 +304,42 @@ static void groupnorm_backward(const float *x, const float *gamma, const float *
     const float *d_in = norm ? d_norm : dy;
     for (int b = 0; b < B; b++) {
         for (int g = 0; g < G; g++) {
-            double mu = mean[b * G + g], rs = rstd[b * G + g];
-            /* the two group sums of the input gradient: sum(dxhat) and sum(dxhat * xhat) */
-            double sum_d = 0.0, sum_dx = 0.0;
+            const float mu = mean[b * G + g], rs = rstd[b * G + g];
+            double sum_d = 0.0, sum_dx = 0.0; /* over the group: sum(d gamma), sum(d gamma xhat) */
             for (int cc = 0; cc < cpg; cc++) {
                 int c = g * cpg + cc;
                 size_t base = ((size_t)b * C + c) * HW;
                 const double gam = gamma ? gamma[c] : 1.0;
                 if (norm) {
-                    const float *nc = norm + base, *yc = dy + base;
-                    float *dn = d_norm + base;
-                    int i = 0;
-                    for (; i + 4 <= HW; i += 4) v4_store(dn + i, v4_add(v4_zero(), v4_mul(v4_load(yc + i), silu_grad_v4(v4_load(nc + i)))));
-                    for (; i < HW; i++) dn[i] = 0.0f + yc[i] * silu_grad_1(nc[i]);
+                    memset(d_norm + base, 0, sizeof(float) * HW);
+                    silu_backward_into(norm + base, dy + base, d_norm + base, HW);
                 }
-                /* four partial sums each, added pairwise at the end: a fixed order on every
-                 * machine, and four dependency chains instead of one (the loop was bound by
-                 * the latency of its two additions) */
-                double b4[4] = {0, 0, 0, 0}, g4[4] = {0, 0, 0, 0};
-                const float *xc = x + base, *dc = d_in + base;
-                int i = 0;
-                for (; i + 4 <= HW; i += 4)
-                    for (int l = 0; l < 4; l++) {
-                        const double xhat = (xc[i + l] - mu) * rs, d = dc[i + l];
-                        b4[l] += d;
-                        g4[l] += d * xhat;
-                    }
-                for (; i < HW; i++) {
-                    const double xhat = (xc[i] - mu) * rs, d = dc[i];
-                    b4[0] += d;
-                    g4[0] += d * xhat;
-                }
-                const double sb = (b4[0] + b4[1]) + (b4[2] + b4[3]), sg = (g4[0] + g4[1]) + (g4[2] + g4[3]);
+                double sb, sg;
+                channel_sums(x + base, d_in + base, HW, mu, rs, &sb, &sg);
                 if (dgamma) dgamma[c] += (float)sg;
                 if (dbeta) dbeta[c] += (float)sb;
                 sum_d += sb * gam;
                 sum_dx += sg * gam;
             }
             if (!dx) continue;
-            double mean_d = sum_d / n, mean_dx = sum_dx / n;
+            const float mean_d = (float)(sum_d / n), mean_dx = (float)(sum_dx / n);
+            const vf muv = vf_set1(mu), rsv = vf_set1(rs), mdv = vf_set1(mean_d), mdxv = vf_set1(mean_dx);
             for (int cc = 0; cc < cpg; cc++) {
                 int c = g * cpg + cc;
                 size_t base = ((size_t)b * C + c) * HW;
-                double gam = gamma ? gamma[c] : 1.0;
-                for (int i = 0; i < HW; i++) {
-                    double xhat = (x[base + i] - mu) * rs;
-                    dx[base + i] += (float)(rs * (d_in[base + i] * gam - mean_d - xhat * mean_dx));
+                const float gam = gamma ? gamma[c] : 1.0f;
+                const vf gv = vf_set1(gam);
+                const float *xc = x + base, *dc = d_in + base;
+                float *o = dx + base;
+                int i = 0;
+                for (; i + VF_LANES <= HW; i += VF_LANES) {
+                    const vf xh = vf_mul(vf_sub(vf_load(xc + i), muv), rsv);
+                    const vf t = vf_sub(vf_sub(vf_mul(vf_load(dc + i), gv), mdv), vf_mul(xh, mdxv));
+                    vf_store(o + i, vf_add(vf_load(o + i), vf_mul(rsv, t)));
+                }
+                for (; i < HW; i++) {
+                    const float xh = (xc[i] - mu) * rs;
+                    o[i] += rs * ((dc[i] * gam - mean_d) - xh * mean_dx);
                 }
             }
         }
@@ -246,11 +357,7 @@ void ds_groupnorm_silu_backward(const float *x, const float *gamma, const float 
     groupnorm_backward(x, gamma, mean, rstd, d_act, norm, d_norm, dx, dgamma, dbeta, B, C, HW, G);
 }
 
-void ds_silu_backward(const float *x, const float *dy, float *dx, long n) {
-    long i = 0;
-    for (; i + 4 <= n; i += 4) v4_store(dx + i, v4_add(v4_load(dx + i), v4_mul(v4_load(dy + i), silu_grad_v4(v4_load(x + i)))));
-    for (; i < n; i++) dx[i] += dy[i] * silu_grad_1(x[i]);
-}
+void ds_silu_backward(const float *x, const float *dy, float *dx, long n) { silu_backward_into(x, dy, dx, n); }
 
 void ds_upsample2x_backward(const float *dy, float *dx, int BC, int H, int W) {
     int W2 = 2 * W;

@@ -10,7 +10,8 @@
  * linear weights (out, in)). Conv backward's GEMMs run on kernels.h's ds_gemm_train (fused
  * multiply-adds where the CPU has FMA, so its bits depend on the CPU), linear backward's on
  * ds_gemm (bit-identical to ds_gemm_ref with op(B) = B, natively and in WASM, where the MLPs
- * train); the reductions (GroupNorm, biases) accumulate in double.
+ * train); the bias reductions accumulate in double, GroupNorm's per channel in 16 float
+ * partial sums added in double (the same bits on every target).
  * tests/test_grad.c checks every one against central finite differences of the forward kernel.
  * Not here: the network wiring of the backward pass (unet_train.c, mlp_train.c). */
 #ifndef DS_KERNELS_GRAD_H

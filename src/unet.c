@@ -258,29 +258,39 @@ void ds_unet_free(ds_unet *m) {
     m->params = m->wino = NULL;
 }
 
-int ds_unet_prepare(ds_unet *m) {
+int ds_unet_prepare_alloc(ds_unet *m) {
     if (!m || !m->params) return ds_fail("unet prepare: unbuilt model");
-    if (!m->wino) {
-        size_t total = 0;
-        for (int b = 0; b < m->n_blocks; b++) {
-            const ds_unet_block_shape *bs = &m->block[b];
-            const int tile = ds_winograd_tile(bs->size, bs->size);
-            total += ds_winograd_u_floats(bs->cout, bs->cin, tile) + ds_winograd_u_floats(bs->cout, bs->cout, tile);
-        }
-        m->wino = malloc(sizeof(float) * total);
-        if (!m->wino) return ds_fail("unet prepare: out of memory for %zu Winograd weights", total);
+    if (m->wino) return DS_OK;
+    size_t total = 0;
+    for (int b = 0; b < m->n_blocks; b++) {
+        const ds_unet_block_shape *bs = &m->block[b];
+        const int tile = ds_winograd_tile(bs->size, bs->size);
+        total += ds_winograd_u_floats(bs->cout, bs->cin, tile) + ds_winograd_u_floats(bs->cout, bs->cout, tile);
     }
+    m->wino = malloc(sizeof(float) * total);
+    if (!m->wino) return ds_fail("unet prepare: out of memory for %zu Winograd weights", total);
     float *u = m->wino;
     for (int b = 0; b < m->n_blocks; b++) {
         const ds_unet_block_shape *bs = &m->block[b];
         const int tile = ds_winograd_tile(bs->size, bs->size);
-        ds_winograd_weights(m->w.block[b].conv1_weight, u, bs->cout, bs->cin, tile);
-        m->wino_conv1[b] = u;
-        u += ds_winograd_u_floats(bs->cout, bs->cin, tile);
-        ds_winograd_weights(m->w.block[b].conv2_weight, u, bs->cout, bs->cout, tile);
-        m->wino_conv2[b] = u;
-        u += ds_winograd_u_floats(bs->cout, bs->cout, tile);
+        m->wino_conv1[b] = u, u += ds_winograd_u_floats(bs->cout, bs->cin, tile);
+        m->wino_conv2[b] = u, u += ds_winograd_u_floats(bs->cout, bs->cout, tile);
     }
+    return DS_OK;
+}
+
+void ds_unet_prepare_conv(ds_unet *m, int b, int conv) {
+    const ds_unet_block_shape *bs = &m->block[b];
+    const int tile = ds_winograd_tile(bs->size, bs->size);
+    if (conv == 1)
+        ds_winograd_weights(m->w.block[b].conv1_weight, (float *)m->wino_conv1[b], bs->cout, bs->cin, tile);
+    else
+        ds_winograd_weights(m->w.block[b].conv2_weight, (float *)m->wino_conv2[b], bs->cout, bs->cout, tile);
+}
+
+int ds_unet_prepare(ds_unet *m) {
+    if (ds_unet_prepare_alloc(m)) return DS_ERR;
+    for (int b = 0; b < m->n_blocks; b++) ds_unet_prepare_conv(m, b, 1), ds_unet_prepare_conv(m, b, 2);
     return DS_OK;
 }
 

@@ -204,9 +204,13 @@ void ds_unet_init_random(ds_unet *m, uint64_t seed);
 void ds_unet_free(ds_unet *m);
 /* Precomputes the Winograd-domain weights of the blocks' 3x3 convs from m->params, so that
  * later forwards run them as ds_conv2d_winograd (4x fewer multiplies at 28x28 and 14x14, 2.25x
- * at 7x7; the same result up to float rounding). Call it again after changing params; never called, the forward stays
- * on direct convs (the trainer's case: its weights change every step). DS_OK or DS_ERR. */
+ * at 7x7; the same result up to float rounding). Call it again after changing params (the
+ * trainer does, every step); never called, the forward stays on direct convs. DS_OK or DS_ERR. */
 int ds_unet_prepare(ds_unet *m);
+/* ds_unet_prepare in pieces, for a caller that spreads them over threads: the allocation (once;
+ * DS_OK or DS_ERR), then each block b's conv 1 or 2, which writes only its own weights. */
+int ds_unet_prepare_alloc(ds_unet *m);
+void ds_unet_prepare_conv(ds_unet *m, int b, int conv);
 
 long ds_unet_num_params(const ds_unet *m);
 /* Forward cost per image in MFLOP (2 per multiply-add; convs, linears, norms, activations). */

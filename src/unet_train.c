@@ -42,8 +42,12 @@ int ds_unet_grad_state_alloc(ds_unet_grad_state *g, const ds_unet *m, int max_ba
     for (int i = 0; i < m->n_blocks; i++) {
         const ds_unet_block_shape *b = &m->block[i];
         size_t s1 = conv_bwd_scratch(b->cin, b->size, b->cout, 3, 1), s2 = conv_bwd_scratch(b->cout, b->size, b->cout, 3, 1);
+        /* the transposed convs' Winograd (ds_unet_backward_weights): cout channels in */
+        size_t w1 = ds_winograd_scratch_floats(b->cout, b->size, b->cin), w2 = ds_winograd_scratch_floats(b->cout, b->size, b->cout);
         if (s1 > scratch) scratch = s1;
         if (s2 > scratch) scratch = s2;
+        if (w1 > scratch) scratch = w1;
+        if (w2 > scratch) scratch = w2;
         if (b->concat) {
             long s = b->size;
             n_concat[b->level] = (long)B * b->cin * s * s;
@@ -97,14 +101,82 @@ void ds_unet_grad_state_free(ds_unet_grad_state *g) {
     memset(g, 0, sizeof *g);
 }
 
+/* ---- the transposed convolutions of the input gradients ---- */
+
+int ds_unet_backward_weights_alloc(ds_unet_backward_weights *bw, const ds_unet *m, int workers) {
+    if (!bw || !m) return ds_fail("unet backward weights: null argument");
+    memset(bw, 0, sizeof *bw);
+    if (workers < 1 || workers > 1024) return ds_fail("unet backward weights: workers must be 1..1024 (got %d)", workers);
+    size_t total = 0, flipped = 0;
+    for (int b = 0; b < m->n_blocks; b++) {
+        const ds_unet_block_shape *bs = &m->block[b];
+        const int tile = ds_winograd_tile(bs->size, bs->size);
+        total += ds_winograd_u_floats(bs->cin, bs->cout, tile) + ds_winograd_u_floats(bs->cout, bs->cout, tile);
+        const size_t f1 = (size_t)bs->cin * bs->cout * 9, f2 = (size_t)bs->cout * bs->cout * 9;
+        flipped = f1 > flipped ? f1 : flipped;
+        flipped = f2 > flipped ? f2 : flipped;
+    }
+    bw->buf = malloc(sizeof(float) * (total + flipped * workers));
+    if (!bw->buf) return ds_fail("unet backward weights: out of memory for %zu floats", total + flipped * workers);
+    float *u = bw->buf;
+    for (int b = 0; b < m->n_blocks; b++) {
+        const ds_unet_block_shape *bs = &m->block[b];
+        const int tile = ds_winograd_tile(bs->size, bs->size);
+        bw->conv1[b] = u, u += ds_winograd_u_floats(bs->cin, bs->cout, tile);
+        bw->conv2[b] = u, u += ds_winograd_u_floats(bs->cout, bs->cout, tile);
+    }
+    bw->flipped = u, bw->flipped_floats = flipped, bw->workers = workers;
+    return DS_OK;
+}
+
+/* w (C_out, C_in, 3, 3) -> wt (C_in, C_out, 3, 3), each kernel turned by 180 degrees */
+static void transpose_flip(const float *w, float *wt, int C_out, int C_in) {
+    for (int o = 0; o < C_out; o++)
+        for (int c = 0; c < C_in; c++)
+            for (int k = 0; k < 9; k++) wt[((size_t)c * C_out + o) * 9 + (8 - k)] = w[((size_t)o * C_in + c) * 9 + k];
+}
+
+void ds_unet_backward_weights_prepare_conv(ds_unet_backward_weights *bw, const ds_unet *m, int b, int conv, int worker) {
+    const ds_unet_block_shape *bs = &m->block[b];
+    const int tile = ds_winograd_tile(bs->size, bs->size), cin = conv == 1 ? bs->cin : bs->cout;
+    float *flipped = bw->flipped + (size_t)worker * bw->flipped_floats;
+    transpose_flip(conv == 1 ? m->w.block[b].conv1_weight : m->w.block[b].conv2_weight, flipped, bs->cout, cin);
+    ds_winograd_weights(flipped, (float *)(conv == 1 ? bw->conv1[b] : bw->conv2[b]), cin, bs->cout, tile);
+}
+
+void ds_unet_backward_weights_prepare(ds_unet_backward_weights *bw, const ds_unet *m) {
+    for (int b = 0; b < m->n_blocks; b++)
+        ds_unet_backward_weights_prepare_conv(bw, m, b, 1, 0), ds_unet_backward_weights_prepare_conv(bw, m, b, 2, 0);
+}
+
+void ds_unet_backward_weights_free(ds_unet_backward_weights *bw) {
+    if (!bw) return;
+    free(bw->buf);
+    memset(bw, 0, sizeof *bw);
+}
+
+/* dL/d(input) of a block's 3x3 conv into d_in (overwritten): through ut, the transposed conv's
+ * Winograd weights, or (ut NULL) the GEMM path of ds_conv2d_backward into the zeroed buffer;
+ * then the conv's weight and bias gradients (+=) */
+static void conv3x3_backward(const float *x, const float *w, const float *ut, const float *dy, float *d_in, float *dw,
+                             float *db, float *scratch, int B, int cin, int s, int cout) {
+    if (ut) {
+        ds_conv2d_winograd(dy, ut, NULL, d_in, scratch, B, cout, s, s, cin);
+        ds_conv2d_backward(x, w, dy, NULL, dw, db, scratch, B, cin, s, s, cout, 3, 1);
+    } else {
+        memset(d_in, 0, sizeof(float) * (size_t)B * cin * s * s);
+        ds_conv2d_backward(x, w, dy, d_in, dw, db, scratch, B, cin, s, s, cout, 3, 1);
+    }
+}
+
 /* One residual block backward. d_out (B, cout, s, s) -> d_in (B, cin, s, s) +=, block grads +=,
- * d_emb_act (B, E) +=. */
+ * d_emb_act (B, E) +=. ut1, ut2: the transposed conv1 and conv2 (ds_unet_backward_weights) or NULL. */
 static void resblock_backward(const ds_unet *m, const ds_unet_block_shape *shape, const ds_resblock_weights *w,
-                              ds_resblock_weights *gw, const ds_resblock_acts *a, const float *d_out, float *d_in,
-                              const float *emb_act, ds_unet_grad_state *g, int B) {
+                              ds_resblock_weights *gw, const ds_resblock_acts *a, const float *ut1, const float *ut2,
+                              const float *d_out, float *d_in, const float *emb_act, ds_unet_grad_state *g, int B) {
     int cin = shape->cin, cout = shape->cout, s = shape->size, HW = s * s, G = m->config.groups;
     int E = m->config.temb_dim;
-    long n_in = (long)B * cin * HW, n_out = (long)B * cout * HW;
+    long n_out = (long)B * cout * HW;
     float *d_act = g->d_big[0], *d_norm = g->d_big[1], *d_h1 = g->d_big[2];
 
     /* out = h2 + (skip ? skip1x1(in) : in) */
@@ -114,9 +186,8 @@ static void resblock_backward(const ds_unet *m, const ds_unet_block_shape *shape
     else
         ds_accumulate(d_out, d_in, n_out);
     /* h2 = conv2(act2), act2 = silu(norm2), norm2 = gn2(h1) */
-    memset(d_act, 0, sizeof(float) * n_out);
-    ds_conv2d_backward(a->act2, w->conv2_weight, d_out, d_act, gw->conv2_weight, gw->conv2_bias, g->scratch, B, cout,
-                       s, s, cout, 3, 1);
+    conv3x3_backward(a->act2, w->conv2_weight, ut2, d_out, d_act, gw->conv2_weight, gw->conv2_bias, g->scratch, B, cout,
+                     s, cout);
     memset(d_h1, 0, sizeof(float) * n_out);
     ds_groupnorm_silu_backward(a->h1, w->norm2_weight, a->norm2_mean, a->norm2_rstd, a->norm2, d_act, d_norm, d_h1,
                                gw->norm2_weight, gw->norm2_bias, B, cout, HW, G);
@@ -124,16 +195,15 @@ static void resblock_backward(const ds_unet *m, const ds_unet_block_shape *shape
     memset(g->d_emb_proj, 0, sizeof(float) * B * cout);
     ds_add_channel_bias_backward(d_h1, g->d_emb_proj, B, cout, HW);
     ds_linear_backward(emb_act, w->emb_weight, g->d_emb_proj, g->d_emb_act, gw->emb_weight, gw->emb_bias, B, E, cout);
-    memset(d_act, 0, sizeof(float) * n_in);
-    ds_conv2d_backward(a->act1, w->conv1_weight, d_h1, d_act, gw->conv1_weight, gw->conv1_bias, g->scratch, B, cin, s,
-                       s, cout, 3, 1);
+    conv3x3_backward(a->act1, w->conv1_weight, ut1, d_h1, d_act, gw->conv1_weight, gw->conv1_bias, g->scratch, B, cin, s,
+                     cout);
     /* act1 = silu(norm1), norm1 = gn1(in) */
     ds_groupnorm_silu_backward(a->in, w->norm1_weight, a->norm1_mean, a->norm1_rstd, a->norm1, d_act, d_norm, d_in,
                                gw->norm1_weight, gw->norm1_bias, B, cin, HW, G);
 }
 
-int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_state *g, const float *d_eps, int B,
-                     float *grads) {
+int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_state *g,
+                     const ds_unet_backward_weights *bw, const float *d_eps, int B, float *grads) {
     if (!m || !s || !g || !g->buf || !d_eps || !grads) return ds_fail("unet backward: null argument");
     if (B < 1 || B > s->max_batch || B > g->max_batch)
         return ds_fail("unet backward: batch %d outside 1..%d", B, s->max_batch < g->max_batch ? s->max_batch : g->max_batch);
@@ -185,8 +255,8 @@ int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_stat
         for (int r = R - 1; r >= 0; r--) {
             int i = ds_unet_up_block(c, l, r);
             float *d_in = r > 0 ? g->d_block_out[ds_unet_up_block(c, l, r - 1)] : g->d_concat[l];
-            resblock_backward(m, &m->block[i], &w->block[i], &gw.block[i], &s->block[i], g->d_block_out[i], d_in,
-                              s->emb_act, g, B);
+            resblock_backward(m, &m->block[i], &w->block[i], &gw.block[i], &s->block[i], bw ? bw->conv1[i] : NULL,
+                              bw ? bw->conv2[i] : NULL, g->d_block_out[i], d_in, s->emb_act, g, B);
         }
         /* concat[l] = concat(h_prev, skip_l) */
         int i0 = ds_unet_up_block(c, l, 0);
@@ -199,8 +269,9 @@ int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_stat
 
     /* mid block */
     int mid = ds_unet_mid_block(c);
-    resblock_backward(m, &m->block[mid], &w->block[mid], &gw.block[mid], &s->block[mid], g->d_block_out[mid],
-                      g->d_block_out[ds_unet_down_block(c, L - 1, R - 1)], s->emb_act, g, B);
+    resblock_backward(m, &m->block[mid], &w->block[mid], &gw.block[mid], &s->block[mid], bw ? bw->conv1[mid] : NULL,
+                      bw ? bw->conv2[mid] : NULL, g->d_block_out[mid], g->d_block_out[ds_unet_down_block(c, L - 1, R - 1)],
+                      s->emb_act, g, B);
 
     /* down path, in reverse */
     for (int l = L - 1; l >= 0; l--) {
@@ -212,8 +283,8 @@ int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_stat
         for (int r = R - 1; r >= 0; r--) {
             int i = ds_unet_down_block(c, l, r);
             float *d_in = r > 0 ? g->d_block_out[ds_unet_down_block(c, l, r - 1)] : (l == 0 ? g->d_h_in : g->d_down[l - 1]);
-            resblock_backward(m, &m->block[i], &w->block[i], &gw.block[i], &s->block[i], g->d_block_out[i], d_in,
-                              s->emb_act, g, B);
+            resblock_backward(m, &m->block[i], &w->block[i], &gw.block[i], &s->block[i], bw ? bw->conv1[i] : NULL,
+                              bw ? bw->conv2[i] : NULL, g->d_block_out[i], d_in, s->emb_act, g, B);
         }
     }
 

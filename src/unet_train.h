@@ -42,10 +42,37 @@ typedef struct {
 int ds_unet_grad_state_alloc(ds_unet_grad_state *g, const ds_unet *m, int max_batch);
 void ds_unet_grad_state_free(ds_unet_grad_state *g);
 
+/* The blocks' 3x3 convolutions, transposed for their input gradients. For y = conv(x, w), 3x3,
+ * stride 1, padding 1: dL/dx = conv(dy, w~) with w~[c][o][ky][kx] = w[o][c][2 - ky][2 - kx], a
+ * convolution of the same shape, so the backward runs it on the forward's Winograd kernel (4x
+ * fewer multiplies at 28x28 and 14x14 than the im2col GEMM and col2im it replaces) within
+ * Winograd's rounding (tests/test_train_gradcheck.c bounds it against the GEMM path). Made
+ * once per set of weights (each training step, on the calling thread) and then read by every
+ * shard's backward. */
+typedef struct {
+    const float *conv1[DS_UNET_MAX_BLOCKS]; /* w~ of conv1 packed by ds_winograd_weights: (P, cin, cout) */
+    const float *conv2[DS_UNET_MAX_BLOCKS]; /* (P, cout, cout); P = (m + 2)^2, m = ds_winograd_tile(size) */
+    float *flipped;                         /* (workers, F) one w~ per worker before its transform */
+    size_t flipped_floats;                  /* F: the largest conv's C_out x C_in x 9 */
+    int workers;
+    float *buf;                             /* the one allocation */
+} ds_unet_backward_weights;
+
+/* room for m's blocks and for `workers` threads preparing them at once */
+int ds_unet_backward_weights_alloc(ds_unet_backward_weights *bw, const ds_unet *m, int workers);
+/* w~ of every block's conv1 and conv2 from m's weights as they are now (on worker 0's buffer) */
+void ds_unet_backward_weights_prepare(ds_unet_backward_weights *bw, const ds_unet *m);
+/* the same for block b's conv 1 or 2 only, on worker's buffer (0..workers-1): the pieces a
+ * caller spreads over threads, each writing only its own w~ */
+void ds_unet_backward_weights_prepare_conv(ds_unet_backward_weights *bw, const ds_unet *m, int b, int conv, int worker);
+void ds_unet_backward_weights_free(ds_unet_backward_weights *bw);
+
 /* Backward of the forward that produced s (same B): d_eps (B, C_img, S, S) is dLoss/d eps;
- * grads (m->table.total) +=. Returns DS_OK or DS_ERR (bad sizes). */
-int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_state *g, const float *d_eps, int B,
-                     float *grads);
+ * grads (m->table.total) +=. bw: the transposed convolutions prepared from m's current weights,
+ * or NULL to take the blocks' input gradients through the im2col GEMM and col2im instead (the
+ * exact path, for tests). Returns DS_OK or DS_ERR (bad sizes). */
+int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_state *g,
+                     const ds_unet_backward_weights *bw, const float *d_eps, int B, float *grads);
 
 /* Draws the noising of one batch of B items of `item` floats each, in this order per item:
  * t (1..T), the class dropout (uniform < p_uncond -> class n_classes), then `item` normals.

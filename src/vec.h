@@ -21,7 +21,7 @@
  *        k order, whatever tile holds it.
  *        vf_mul_add is the one operation whose rounding differs by target (fused where the
  *        target has FMA): the trainer's GEMM only.
- *   v4i  4 int32 lanes, only to build 2^n from float bits in the vector exp.
+ *   v4i, vfi  4 / VF_LANES int32 lanes, only to build 2^n from float bits in the vector exp.
  *   d2   2 doubles, for GroupNorm's statistics.
  *
  * Not here: the kernels themselves (kernels.c), their scalar references (kernels_ref.c).
@@ -106,7 +106,17 @@ static inline void vf_store(float *p, vf v) { simde_mm512_storeu_ps(p, v); }
 static inline vf vf_set1(float x) { return simde_mm512_set1_ps(x); }
 static inline vf vf_zero(void) { return simde_mm512_setzero_ps(); }
 static inline vf vf_add(vf a, vf b) { return simde_mm512_add_ps(a, b); }
+static inline vf vf_sub(vf a, vf b) { return simde_mm512_sub_ps(a, b); }
 static inline vf vf_mul(vf a, vf b) { return simde_mm512_mul_ps(a, b); }
+static inline vf vf_div(vf a, vf b) { return simde_mm512_div_ps(a, b); }
+static inline vf vf_min(vf a, vf b) { return simde_mm512_min_ps(a, b); }
+static inline vf vf_max(vf a, vf b) { return simde_mm512_max_ps(a, b); }
+typedef simde__m512i vfi;
+static inline vfi vf_bits(vf v) { return simde_mm512_castps_si512(v); }
+static inline vf vfi_as_float(vfi v) { return simde_mm512_castsi512_ps(v); }
+static inline vfi vfi_set1(int x) { return simde_mm512_set1_epi32(x); }
+static inline vfi vfi_sub(vfi a, vfi b) { return simde_mm512_sub_epi32(a, b); }
+#define vfi_shl(v, bits) simde_mm512_slli_epi32((v), (bits))
 #elif defined(__AVX__)
 #include <simde/x86/avx.h>
 #define VF_LANES 8
@@ -116,7 +126,18 @@ static inline void vf_store(float *p, vf v) { simde_mm256_storeu_ps(p, v); }
 static inline vf vf_set1(float x) { return simde_mm256_set1_ps(x); }
 static inline vf vf_zero(void) { return simde_mm256_setzero_ps(); }
 static inline vf vf_add(vf a, vf b) { return simde_mm256_add_ps(a, b); }
+static inline vf vf_sub(vf a, vf b) { return simde_mm256_sub_ps(a, b); }
 static inline vf vf_mul(vf a, vf b) { return simde_mm256_mul_ps(a, b); }
+static inline vf vf_div(vf a, vf b) { return simde_mm256_div_ps(a, b); }
+static inline vf vf_min(vf a, vf b) { return simde_mm256_min_ps(a, b); }
+static inline vf vf_max(vf a, vf b) { return simde_mm256_max_ps(a, b); }
+#include <simde/x86/avx2.h>
+typedef simde__m256i vfi;
+static inline vfi vf_bits(vf v) { return simde_mm256_castps_si256(v); }
+static inline vf vfi_as_float(vfi v) { return simde_mm256_castsi256_ps(v); }
+static inline vfi vfi_set1(int x) { return simde_mm256_set1_epi32(x); }
+static inline vfi vfi_sub(vfi a, vfi b) { return simde_mm256_sub_epi32(a, b); }
+#define vfi_shl(v, bits) simde_mm256_slli_epi32((v), (bits))
 #else
 #define VF_LANES 4
 typedef v4 vf; /* the same type, so the same functions */
@@ -125,7 +146,17 @@ typedef v4 vf; /* the same type, so the same functions */
 #define vf_set1 v4_set1
 #define vf_zero v4_zero
 #define vf_add v4_add
+#define vf_sub v4_sub
 #define vf_mul v4_mul
+#define vf_div v4_div
+#define vf_min v4_min
+#define vf_max v4_max
+typedef v4i vfi;
+#define vf_bits v4_bits
+#define vfi_as_float v4i_as_float
+#define vfi_set1 v4i_set1
+#define vfi_sub v4i_sub
+#define vfi_shl v4i_shl
 #endif
 
 /* c + a * b rounded once where the build targets FMA (the avx2 variant, -march=native on an
@@ -150,26 +181,32 @@ static inline vf vf_mul_add(vf a, vf b, vf c) { return vf_add(c, vf_mul(a, b)); 
  * 2^n stays a normal float. n is rounded by adding 1.5 * 2^23, which leaves n in the low
  * bits of the sum: its exponent field comes from integer adds and a shift, with no float <->
  * int conversion (wasm's saturating i32x4.trunc_sat costs V8 about eight x86 instructions). */
-static inline v4 v4_exp(v4 x) {
-    const v4 magic = v4_set1(12582912.0f); /* 1.5 * 2^23 */
-    x = v4_min(x, v4_set1(88.3762626647949f));
-    x = v4_max(x, v4_set1(-87.3365447504019f));
-    const v4 t = v4_add(v4_mul(x, v4_set1(1.44269504088896341f)), magic); /* magic + n */
-    const v4 n = v4_sub(t, magic);
-    x = v4_sub(x, v4_mul(n, v4_set1(0.693359375f)));
-    x = v4_sub(x, v4_mul(n, v4_set1(-2.12194440e-4f)));
-    v4 z = v4_mul(x, x);
-    v4 p = v4_set1(1.9875691500e-4f);
-    p = v4_add(v4_mul(p, x), v4_set1(1.3981999507e-3f));
-    p = v4_add(v4_mul(p, x), v4_set1(8.3334519073e-3f));
-    p = v4_add(v4_mul(p, x), v4_set1(4.1665795894e-2f));
-    p = v4_add(v4_mul(p, x), v4_set1(1.6666665459e-1f));
-    p = v4_add(v4_mul(p, x), v4_set1(5.0000001201e-1f));
-    p = v4_add(v4_add(v4_mul(p, z), x), v4_set1(1.0f));
-    /* bits(t) - bits(magic) = n; (n + 127) << 23 is 2^n */
-    const v4i e = v4i_shl(v4i_sub(v4_bits(t), v4i_set1(0x4B400000 - 127)), 23);
-    return v4_mul(p, v4i_as_float(e));
-}
+#define DS_VEC_EXP_BODY(V, VI, x)                                                                   \
+    const V magic = V##_set1(12582912.0f); /* 1.5 * 2^23 */                                          \
+    x = V##_min(x, V##_set1(88.3762626647949f));                                                     \
+    x = V##_max(x, V##_set1(-87.3365447504019f));                                                    \
+    const V t = V##_add(V##_mul(x, V##_set1(1.44269504088896341f)), magic); /* magic + n */          \
+    const V n = V##_sub(t, magic);                                                                   \
+    x = V##_sub(x, V##_mul(n, V##_set1(0.693359375f)));                                              \
+    x = V##_sub(x, V##_mul(n, V##_set1(-2.12194440e-4f)));                                           \
+    V z = V##_mul(x, x);                                                                             \
+    V p = V##_set1(1.9875691500e-4f);                                                                \
+    p = V##_add(V##_mul(p, x), V##_set1(1.3981999507e-3f));                                          \
+    p = V##_add(V##_mul(p, x), V##_set1(8.3334519073e-3f));                                          \
+    p = V##_add(V##_mul(p, x), V##_set1(4.1665795894e-2f));                                          \
+    p = V##_add(V##_mul(p, x), V##_set1(1.6666665459e-1f));                                          \
+    p = V##_add(V##_mul(p, x), V##_set1(5.0000001201e-1f));                                          \
+    p = V##_add(V##_add(V##_mul(p, z), x), V##_set1(1.0f));                                          \
+    /* bits(t) - bits(magic) = n; (n + 127) << 23 is 2^n */                                          \
+    const VI e = VI##_shl(VI##_sub(V##_bits(t), VI##_set1(0x4B400000 - 127)), 23);                   \
+    return V##_mul(p, VI##_as_float(e));
 
+/* the same operations at both widths, written once: each lane of vf_exp is v4_exp's bits */
+static inline v4 v4_exp(v4 x) { DS_VEC_EXP_BODY(v4, v4i, x) }
+#if VF_LANES > 4
+static inline vf vf_exp(vf x) { DS_VEC_EXP_BODY(vf, vfi, x) }
+#else
+#define vf_exp v4_exp
+#endif
 
 #endif

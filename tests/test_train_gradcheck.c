@@ -101,22 +101,45 @@ static void check_unet(const char *name, const ds_unet_config *cfg) {
     unet_ctx ctx = {&m, &s, x, t, r, cls, B};
     float *grads = calloc((size_t)m.table.total, sizeof(float));
     unet_loss(&ctx);
-    CHECK(ds_unet_backward(&m, &s, &g, r, B, grads) == DS_OK, "backward: %s", ds_last_error());
+    CHECK(ds_unet_backward(&m, &s, &g, NULL, r, B, grads) == DS_OK, "backward: %s", ds_last_error());
     printf("  %s: %ld parameters\n", name, m.table.total);
     check_blob(name, &m.table, m.params, grads, unet_loss, &ctx, 1e-2, 1e-2, 0);
     figures bad = check_blob(name, &m.table, m.params, grads, unet_loss, &ctx, 1e-2, 1e-2, 1);
     CHECK(bad.worst_tensor > 1e-2, "planted 5%% error seen (worst %.3g)", bad.worst_tensor);
+
+    /* the trainer's path: the blocks' input gradients as Winograd convs of the transposed
+     * kernels, the same gradient within Winograd's rounding (relative to each tensor's size) */
+    ds_unet_backward_weights bw;
+    CHECK(ds_unet_backward_weights_alloc(&bw, &m, 1) == DS_OK, "backward weights: %s", ds_last_error());
+    ds_unet_backward_weights_prepare(&bw, &m);
+    float *wino = calloc((size_t)m.table.total, sizeof(float));
+    unet_loss(&ctx);
+    CHECK(ds_unet_backward(&m, &s, &g, &bw, r, B, wino) == DS_OK, "backward (Winograd): %s", ds_last_error());
+    double worst = 0;
+    for (int k = 0; k < m.table.n; k++) {
+        const ds_param_info *e = &m.table.p[k];
+        double diff = 0, norm = 0;
+        for (long i = e->offset; i < e->offset + e->numel; i++)
+            diff = fmax(diff, fabs((double)wino[i] - grads[i])), norm = fmax(norm, fabs((double)grads[i]));
+        if (norm > 0) worst = fmax(worst, diff / norm);
+    }
+    printf("  %s: Winograd input gradients vs the GEMM path: worst %.2e of a tensor's largest element\n", name, worst);
+    CHECK(worst < 1e-4, "Winograd backward within 1e-4 of the GEMM path (worst %.3g)", worst);
+    CHECK(worst > 0, "the Winograd path was taken (it rounds differently)");
+    check_blob(name, &m.table, m.params, wino, unet_loss, &ctx, 1e-2, 1e-2, 0);
+    free(wino);
+    ds_unet_backward_weights_free(&bw);
 
     /* accumulation: a second backward doubles the gradient (up to float rounding, since the
      * per-image sums now land on non-zero values) */
     float *twice = malloc(sizeof(float) * (size_t)m.table.total);
     memcpy(twice, grads, sizeof(float) * (size_t)m.table.total);
     unet_loss(&ctx);
-    ds_unet_backward(&m, &s, &g, r, B, twice);
+    ds_unet_backward(&m, &s, &g, NULL, r, B, twice);
     int doubled = 1;
     for (long i = 0; i < m.table.total; i++) doubled &= fabsf(twice[i] - 2 * grads[i]) <= 1e-5f * fabsf(grads[i]) + 1e-7f;
     CHECK(doubled, "backward accumulates (+=) into the gradient blob");
-    CHECK(ds_unet_backward(&m, &s, &g, r, 3, grads) == DS_ERR, "a batch above the state's size is refused");
+    CHECK(ds_unet_backward(&m, &s, &g, NULL, r, 3, grads) == DS_ERR, "a batch above the state's size is refused");
     free(twice);
     free(grads), free(x), free(r);
     ds_unet_grad_state_free(&g);

@@ -32,7 +32,7 @@ static int alloc_buffers(unet_trainer *tr) {
     for (int w = 0; w < W; w++)
         if (ds_unet_state_alloc(&tr->states[w], &tr->unet, S) || ds_unet_grad_state_alloc(&tr->grad_states[w], &tr->unet, S))
             return DS_ERR;
-    return DS_OK;
+    return ds_unet_backward_weights_alloc(&tr->backward_weights, &tr->unet, W);
 }
 
 unet_train_data unet_train_data_fashion(const fashion_set *fs) {
@@ -79,6 +79,7 @@ void unet_trainer_free(unet_trainer *tr) {
         if (tr->grad_states) ds_unet_grad_state_free(&tr->grad_states[w]);
     }
     free(tr->states), free(tr->grad_states);
+    ds_unet_backward_weights_free(&tr->backward_weights);
     free(tr->x0), free(tr->xt), free(tr->eps), free(tr->target), free(tr->weight), free(tr->tf);
     free(tr->cls_in), free(tr->cls), free(tr->d_eps);
     free(tr->grads), free(tr->shard_grads), free(tr->shard_loss);
@@ -110,7 +111,20 @@ static int shard_step(void *ctx, int worker, int shard) {
     tr->shard_loss[shard] = plain_loss(&tr->cfg)
                                 ? ds_mse_backward(st->eps, tr->eps + off, d_eps, (long)nb * tr->item, n_total)
                                 : ds_mse_backward_weighted(st->eps, tr->target + off, tr->weight + b0, d_eps, nb, tr->item, n_total);
-    return ds_unet_backward(&tr->unet, st, &tr->grad_states[worker], d_eps, nb, g);
+    return ds_unet_backward(&tr->unet, st, &tr->grad_states[worker], &tr->backward_weights, d_eps, nb, g);
+}
+
+/* Winograd transform j of a step (a ds_shard_job): block j / 4's forward conv1, forward conv2,
+ * transposed conv2, transposed conv1, in that order, so that two workers striping the jobs
+ * each get one cin x cout and one cout x cout transform per block */
+static int prepare_job(void *ctx, int worker, int j) {
+    unet_trainer *tr = ctx;
+    const int b = j / 4, kind = j % 4;
+    if (kind < 2)
+        ds_unet_prepare_conv(&tr->unet, b, kind + 1);
+    else
+        ds_unet_backward_weights_prepare_conv(&tr->backward_weights, &tr->unet, b, kind == 2 ? 2 : 1, worker);
+    return DS_OK;
 }
 
 int unet_trainer_gradients(unet_trainer *tr, double *loss) {
@@ -128,8 +142,10 @@ int unet_trainer_gradients(unet_trainer *tr, double *loss) {
                                                      tr->eps, tr->tf, B, tr->item, tr->target, tr->weight))
         return DS_ERR;
     /* the blocks' 3x3 convs of the forward run as Winograd on this step's weights (as at
-     * inference); the backward reads only the activations, so it does not care how they were made */
-    if (ds_unet_prepare(&tr->unet)) return DS_ERR;
+     * inference), and so do their transposes for the input gradients of the backward */
+    if (ds_unet_prepare_alloc(&tr->unet) ||
+        parallel_run_shards(NULL, tr->cfg.workers, 4 * tr->unet.n_blocks, prepare_job, tr))
+        return DS_ERR;
     if (parallel_run_shards(NULL, tr->cfg.workers, tr->n_shards, shard_step, tr)) return DS_ERR;
     const long P = tr->unet.table.total;
     memcpy(tr->grads, tr->shard_grads, sizeof(float) * (size_t)P);

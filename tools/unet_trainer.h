@@ -53,6 +53,7 @@ typedef struct {
     int n_shards, item;      /* item: floats per image */
     ds_unet_state *states;   /* (workers) one shard each */
     ds_unet_grad_state *grad_states; /* (workers) */
+    ds_unet_backward_weights backward_weights; /* the transposed 3x3 convs, made each step, read by every shard */
     float *x0, *xt, *eps;    /* (batch, item) each */
     float *target;           /* (batch, item) what the network should output: eps itself, or v */
     float *weight;           /* (batch) each item's loss weight; all 1 without min-SNR */

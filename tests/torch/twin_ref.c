@@ -89,7 +89,7 @@ static double loss_and_grads(ds_model *m, void *state, const batch *b, float *d_
         ds_unet_state *st = state;
         if (ds_unet_prepare(u) || ds_unet_forward(u, st, b->x, b->t, b->cls, b->B, NULL)) return -1;
         loss = ds_mse_backward(st->eps, b->target, d_eps, n, n);
-        if (ds_unet_backward(u, st, gstate, d_eps, b->B, grads)) return -1;
+        if (ds_unet_backward(u, st, gstate, NULL, d_eps, b->B, grads)) return -1;
     } else {
         ds_mlp_state *st = state;
         if (ds_mlp_forward(ds_model_mlp(m), st, b->x, b->t, b->B, NULL)) return -1;
