@@ -181,6 +181,29 @@ test('spacing: the steps are placed at t = 1 + 999 u^p; p outside 0 or 1..4 is n
   await page.close();
 });
 
+test('pace: a played step takes pace ms at least; a bad pace is named and 60 used', async () => {
+  const page = await browser.newPage();
+  await page.goto(browser.url);
+  const w = await addWidget(page, 'diffuscope-sampler', { model: 'mixture', sampler: 'ddim', steps: '5', batch: '1', pace: '250' });
+  await w.evaluate((el) => {
+    window.__stepAt = [];
+    new MutationObserver(() => window.__stepAt.push(performance.now())).observe(el, { attributes: true, attributeFilter: ['data-step'] });
+  });
+  await w.locator('button.ds-play').click();
+  await page.waitForFunction(() => document.querySelector('#under-test').dataset.step === '5', null, { timeout: 60000 });
+  const at = await page.evaluate(() => window.__stepAt);
+  const gaps = at.slice(1).map((t, i) => t - at[i]);
+  console.log(`sampler pace="250": step to step ${gaps.map((g) => g.toFixed(0)).join(' ')} ms`);
+  assert.equal(gaps.length, 4);
+  // start to start (the frames' latencies differ by a few ms): 4 steps take 4 paces at least
+  assert.ok(at[4] - at[0] >= 4 * 250 - 25, `the played steps wait out their pace (${gaps.join(', ')})`);
+  await w.evaluate((el) => el.setAttribute('pace', 'soon'));
+  await w.locator('.ds-attr-error', { hasText: 'attribute pace="soon" must be a number between 0 and 10000; using 60' }).waitFor();
+  assert.equal(await w.evaluate((el) => el.pace), 60);
+  assert.deepEqual(browser.pageErrors, []);
+  await page.close();
+});
+
 test('missing weights: a clear message, and the exact mixture stands in', async () => {
   const page = await browser.newPage();
   await page.goto(browser.url);

@@ -12,6 +12,8 @@
 // spacing="P" places the steps at t = 1 + (T−1)·u^P, u even from 1 to 0 (1: even in t; 2:
 // quadratic, denser at low noise, as Song et al.'s DDIM); 0, the default, keeps the sampler's own
 // (even in t; DPM-Solver++: uniform in λ). src/sampler.h.
+// pace="MS": a played step takes MS at least, start to start (default 60, for the eye to follow;
+// 0: as fast as the machine computes); single steps and re-runs never wait.
 // The whole run is kept in a filmstrip (click to scrub) that exports as a PNG strip and a GIF.
 // The network's file says what it draws: its class names, image size and channels (an RGB
 // model of `train --images` draws in colour), with no other attribute.
@@ -22,6 +24,7 @@ import { FASHION_WEIGHTS, FASHION_SAMPLE } from '../assets.js';
 import { Filmstrip, signedTile } from '../filmstrip.js';
 
 const NO_CLASS = 10;
+const PACE_MS = 60; // a played step's least time on screen, unless pace="MS" says otherwise
 // what the image sampler draws: a UNet of any size and channels (core.js acquireModel)
 const WANT = UNET_WANT;
 // the numeric attributes: [default, lo, hi, whole number]
@@ -37,7 +40,7 @@ const SAMPLERS = [
 ];
 
 class SamplerWidget extends DiffuscopeElement {
-  static attributeNames = ['weights', 'sample', 'schedule', 'sampler', 'model', 'class', 'guidance-interval', ...Object.keys(NUMBERS)];
+  static attributeNames = ['weights', 'sample', 'schedule', 'sampler', 'model', 'class', 'guidance-interval', 'pace', ...Object.keys(NUMBERS)];
 
   build() {
     this.weightsUrl = this.urlAttr('weights', FASHION_WEIGHTS);
@@ -46,6 +49,7 @@ class SamplerWidget extends DiffuscopeElement {
     const samplerName = this.choiceAttr('sampler', SAMPLERS.map((s) => s.name), 'ddim');
     this.history = [];
     this.models = {}; // name -> engine handle (network: model handle, mixture: mixture handle)
+    this.pace = this.numberAttr('pace', PACE_MS, 0, 10000);
 
     this.denoiser = h('select', { 'aria-label': 'denoiser' },
       h('option', { value: 'network' }, 'trained UNet'),
@@ -160,6 +164,7 @@ class SamplerWidget extends DiffuscopeElement {
 
   // A changed attribute: the same checks as at build, then a new sampling.
   attributeUpdated(name) {
+    if (name === 'pace') return void (this.pace = this.numberAttr('pace', PACE_MS, 0, 10000)); // the next step's wait
     if (name in NUMBERS) this.readNumber(name);
     else if (name === 'guidance-interval') this.readInterval();
     else if (name === 'sampler') this.samplerSel.value = this.choiceAttr('sampler', SAMPLERS.map((s) => s.name), 'ddim');
@@ -394,10 +399,12 @@ class SamplerWidget extends DiffuscopeElement {
     this.playBtn.textContent = 'Pause';
     this.setBusy(true);
     try {
+      let started = performance.now();
       while (this.playing && run === this.run && (await this.stepOnce())) {
-        const last = this.history[this.history.length - 1];
-        await new Promise((r) => setTimeout(r, Math.max(0, 60 - last.ms))); // let the eye follow
+        // a step of play takes pace ms at least, start to start: the eye follows
+        await new Promise((r) => setTimeout(r, Math.max(0, started + this.pace - performance.now())));
         await this.onScreen(); // scrolled out of view: no steps until the reader comes back
+        started = performance.now();
       }
     } catch (err) {
       this.showError(err.message);
