@@ -1,6 +1,6 @@
 /* test_kernel_variants.c — the SSE2, AVX2+FMA and AVX-512 kernel variants of a portable x86-64
  * build (src/kernels_variant.h): the default Fashion UNet's forward at batch 3 gives the same
- * bits under each; two training steps (gradients, Adam, EMA) of a small UNet on synthetic images
+ * bits under each, and so do the SiLU and GroupNorm+SiLU backward passes; two training steps (gradients, Adam, EMA) of a small UNet on synthetic images
  * agree to float rounding (the wider variants' trainer GEMM fuses its multiply-adds). Compares
  * the variants this CPU runs; skips (passes, saying so) in a build without dispatch or on a CPU
  * without AVX2. The per-kernel checks against the scalar references are in test_kernels.c;
@@ -12,6 +12,8 @@
 
 #include "check.h"
 #include "error.h"
+#include "kernels.h"
+#include "kernels_grad.h"
 #include "kernels_variant.h"
 #include "model.h"
 #include "unet_trainer.h"
@@ -32,20 +34,39 @@ static void forward(float *eps) {
     ds_model_free(m);
 }
 
+/* GroupNorm+SiLU backward (and SiLU's alone) on fixed data, under the current variant: planes of
+ * 196 and 49 pixels, so the 16-lane partial sums and the vector loops all have tails.
+ * out: d_norm, dx, dgamma, dbeta and SiLU's dx, GN_OUT floats per plane size. */
+enum { GN_B = 2, GN_C = 8, GN_G = 4 };
+#define GN_OUT(HW) (3L * GN_B * GN_C * (HW) + 2 * GN_C)
+static void norm_backward(int HW, float *out) {
+    const long n = (long)GN_B * GN_C * HW;
+    float *x = malloc(sizeof(float) * n), *dy = malloc(sizeof(float) * n), *norm = malloc(sizeof(float) * n);
+    float *act = malloc(sizeof(float) * n), gamma[GN_C], beta[GN_C], mean[GN_B * GN_G], rstd[GN_B * GN_G];
+    for (long i = 0; i < n; i++) x[i] = (float)((i * 37) % 101) / 25.0f - 2.0f, dy[i] = (float)((i * 53) % 89) / 44.0f - 1.0f;
+    for (int c = 0; c < GN_C; c++) gamma[c] = 0.5f + 0.1f * c, beta[c] = 0.05f * c - 0.2f;
+    ds_groupnorm_silu(x, gamma, beta, norm, act, mean, rstd, GN_B, GN_C, HW, GN_G, 1e-5f);
+    float *d_norm = out, *dx = d_norm + n, *silu_dx = dx + n, *dgamma = silu_dx + n, *dbeta = dgamma + GN_C;
+    memset(out, 0, sizeof(float) * GN_OUT(HW));
+    ds_groupnorm_silu_backward(x, gamma, mean, rstd, norm, dy, d_norm, dx, dgamma, dbeta, GN_B, GN_C, HW, GN_G);
+    ds_silu_backward(norm, dy, silu_dx, n);
+    free(x), free(dy), free(norm), free(act);
+}
+
 /* parameters and last gradient after STEPS steps of a small UNet, under the current variant */
 static void train(const fashion_set *data, float **params, float **grads, long *n) {
     ds_unet_config c;
     ds_unet_config_default(&c);
     c.base_channels = 8, c.n_levels = 2, c.channel_mult[1] = 2, c.channel_mult[2] = 0, c.groups = 4, c.temb_dim = 16;
     int ints[DS_UNET_N_CONFIG];
-    ds_unet_config_to_ints(&c, ints);
+    const int n_ints = ds_unet_config_to_ints(&c, ints);
     unet_trainer tr;
     unet_trainer_config cfg = {.batch = 4, .shard = 2, .workers = 1, .p_uncond = 0.1, .schedule = DS_SCHEDULE_LINEAR,
                                .T = 1000, .seed = 9};
     ds_optim_config_default(&cfg.optim);
     cfg.optim.lr = LR;
     const unet_train_data td = unet_train_data_fashion(data);
-    if (unet_trainer_init(&tr, &cfg, ints, DS_UNET_N_CONFIG, &td)) {
+    if (unet_trainer_init(&tr, &cfg, ints, n_ints, &td)) {
         CHECK(0, "trainer: %s", ds_last_error());
         exit(check_summary("test_kernel_variants"));
     }
@@ -78,16 +99,20 @@ int main(void) {
     for (int i = 0; i < N_IMAGES * 784; i++) data.pixels[i] = (uint8_t)((i * 131) % 256);
     for (int i = 0; i < N_IMAGES; i++) data.labels[i] = (uint8_t)(i % 10);
 
-    float *eps[3], *params[3], *grads[3];
+    float *eps[3], *params[3], *grads[3], *gn196[3], *gn49[3];
     long n[3];
     for (int v = 0; v < nv; v++) {
         CHECK(ds_kernels_select(names[v]) == DS_OK && !strcmp(ds_kernels_variant(), names[v]), "select %s", names[v]);
         eps[v] = malloc(sizeof(float) * B * 784);
         forward(eps[v]);
         train(&data, &params[v], &grads[v], &n[v]);
+        gn196[v] = malloc(sizeof(float) * GN_OUT(196)), gn49[v] = malloc(sizeof(float) * GN_OUT(49));
+        norm_backward(196, gn196[v]), norm_backward(49, gn49[v]);
     }
     for (int v = 1; v < nv; v++) {
         CHECK(!memcmp(eps[0], eps[v], sizeof(float) * B * 784), "default UNet forward: base and %s give the same bits", names[v]);
+        CHECK(!memcmp(gn196[0], gn196[v], sizeof(float) * GN_OUT(196)) && !memcmp(gn49[0], gn49[v], sizeof(float) * GN_OUT(49)),
+              "GroupNorm+SiLU and SiLU backward: base and %s give the same bits", names[v]);
         /* Training differs by rounding only: the wider variants fuse the conv backward's
          * multiply-adds (ds_gemm_train). The gradients agree to float rounding (relative L2
          * gap); each weight moves by Adam's steps of about lr, whose direction a gradient near
@@ -108,7 +133,10 @@ int main(void) {
     int differs = 0;
     for (int i = 0; i < B * 784 && !differs; i++) differs = eps[0][i] != 0.0f;
     CHECK(differs, "the forward produced something (the comparison can fail)");
-    for (int v = 0; v < nv; v++) free(eps[v]), free(params[v]), free(grads[v]);
+    int nonzero = 0;
+    for (long i = 0; i < GN_OUT(49); i++) nonzero += gn49[0][i] != 0.0f;
+    CHECK(nonzero > GN_OUT(49) / 2, "the backward passes produced something (%d of %ld values non-zero)", nonzero, GN_OUT(49));
+    for (int v = 0; v < nv; v++) free(eps[v]), free(params[v]), free(grads[v]), free(gn196[v]), free(gn49[v]);
     free(data.pixels), free(data.labels);
     return check_summary("test_kernel_variants");
 }
