@@ -835,6 +835,38 @@ void ds_silu(const float *x, float *y, long n) {
     for (; i < n; i++) y[i] = silu_1(x[i]);
 }
 
+/* ---- softmax of rows ----
+ * Per row: the largest scaled value (4 lanes, then the tail), exp of each scaled value less it
+ * (v4_exp; the tail in one lane of the same code), their sum in 4 lanes added (l0 + l2) +
+ * (l1 + l3) then the tail in order, and one multiply by the sum's reciprocal. Every step is a
+ * fixed sequence of float operations: the same bits on every target. */
+void ds_softmax_rows(float *x, int rows, int n, float scale) {
+    const v4 sv = v4_set1(scale);
+    for (int r = 0; r < rows; r++) {
+        float *row = x + (long)r * n;
+        int j = 0;
+        v4 top4 = v4_set1(-INFINITY);
+        for (; j + 4 <= n; j += 4) top4 = v4_max(top4, v4_mul(v4_load(row + j), sv));
+        float t4[4], top = -INFINITY;
+        v4_store(t4, top4);
+        for (int l = 0; l < 4; l++) top = t4[l] > top ? t4[l] : top;
+        for (; j < n; j++) top = scale * row[j] > top ? scale * row[j] : top;
+        const v4 tv = v4_set1(top);
+        v4 sum4 = v4_zero();
+        for (j = 0; j + 4 <= n; j += 4) {
+            const v4 e = v4_exp(v4_sub(v4_mul(v4_load(row + j), sv), tv));
+            v4_store(row + j, e);
+            sum4 = v4_add(sum4, e);
+        }
+        float sum = v4_hsum(sum4);
+        for (; j < n; j++) sum += (row[j] = v4_first(v4_exp(v4_set1(scale * row[j] - top))));
+        const float inv = 1.0f / sum;
+        const v4 iv = v4_set1(inv);
+        for (j = 0; j + 4 <= n; j += 4) v4_store(row + j, v4_mul(v4_load(row + j), iv));
+        for (; j < n; j++) row[j] *= inv;
+    }
+}
+
 /* ---- GroupNorm: statistics in double (one pass), normalisation in float ----
  * One pass sums x and x^2 in double; var = E[x^2] - mean^2 loses nothing that matters in
  * double (53 bits against float inputs) unless |mean| / std passed 1e5, far beyond any

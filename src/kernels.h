@@ -110,6 +110,13 @@ void ds_groupnorm_silu(const float *x, const float *gamma, const float *beta, fl
 void ds_groupnorm_silu_ref(const float *x, const float *gamma, const float *beta, float *norm, float *act,
                            float *mean, float *rstd, int B, int C, int HW, int G, float eps);
 
+/* ---- softmax of rows: self-attention's weights --------------------------------------------
+ * x (rows, n) in place: each row r becomes softmax(scale * x[r]), exp(scale x - max) over its
+ * sum. The fast version runs v4_exp (vec.h) 4 values at a time and sums in 4 lanes then in a
+ * fixed order, the same bits on every target; the reference uses expf and a sum in double. */
+void ds_softmax_rows(float *x, int rows, int n, float scale);
+void ds_softmax_rows_ref(float *x, int rows, int n, float scale);
+
 /* ---- data movement and element-wise -------------------------------------------------------- */
 
 /* nearest-neighbour 2x upsampling: x (BC, H, W) -> y (BC, 2H, 2W), y[i][j] = x[i/2][j/2] */

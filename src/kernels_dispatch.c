@@ -120,6 +120,7 @@ void ds_concat_channels(const float *a, int Ca, const float *b, int Cb, float *y
 }
 void ds_add(const float *a, const float *b, float *y, long n) { kernels()->ds_add(a, b, y, n); }
 void ds_add_channel_bias(float *y, const float *v, int B, int C, int HW) { kernels()->ds_add_channel_bias(y, v, B, C, HW); }
+void ds_softmax_rows(float *x, int rows, int n, float scale) { kernels()->ds_softmax_rows(x, rows, n, scale); }
 int ds_bench_peak(double seconds, double *out) { return kernels()->ds_bench_peak(seconds, out); }
 int ds_bench_unet_convs(const ds_unet *m, int B, double seconds, int cap_rows, double *out) {
     return kernels()->ds_bench_unet_convs(m, B, seconds, cap_rows, out);
@@ -175,5 +176,8 @@ double ds_mse_backward_weighted(const float *pred, const float *target, const fl
 }
 double ds_softmax_xent_backward(const float *logits, const int *labels, float *dlogits, int B, int C, long n_total) {
     return kernels()->ds_softmax_xent_backward(logits, labels, dlogits, B, C, n_total);
+}
+void ds_softmax_rows_backward(const float *p, float *dp, int rows, int n, float scale) {
+    kernels()->ds_softmax_rows_backward(p, dp, rows, n, scale);
 }
 #endif

@@ -423,6 +423,16 @@ double ds_mse_backward_weighted(const float *pred, const float *target, const fl
     return total / (double)n_total;
 }
 
+void ds_softmax_rows_backward(const float *p, float *dp, int rows, int n, float scale) {
+    for (int r = 0; r < rows; r++) {
+        const float *pr = p + (long)r * n;
+        float *dr = dp + (long)r * n;
+        double dot = 0.0;
+        for (int j = 0; j < n; j++) dot += (double)dr[j] * pr[j];
+        for (int j = 0; j < n; j++) dr[j] = (float)(scale * pr[j] * (dr[j] - dot));
+    }
+}
+
 double ds_softmax_xent_backward(const float *logits, const int *labels, float *dlogits, int B, int C, long n_total) {
     double loss = 0.0;
     for (int b = 0; b < B; b++) {

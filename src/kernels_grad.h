@@ -71,6 +71,10 @@ double ds_mse_backward(const float *pred, const float *target, float *dpred, lon
 double ds_mse_backward_weighted(const float *pred, const float *target, const float *weight, float *dpred, int B,
                                 long item, long n_total);
 
+/* Backward of ds_softmax_rows(x, rows, n, scale) from its output p (rows, n): dp (rows, n), the
+ * gradient of p, becomes in place the gradient of x: scale p (dp - sum_j dp_j p_j), per row. */
+void ds_softmax_rows_backward(const float *p, float *dp, int rows, int n, float scale);
+
 /* Softmax cross-entropy of B rows of C logits against labels (B) in 0..C-1, within a batch of
  * n_total rows: returns sum(-log softmax(logits)[label]) / n_total (in double) and writes
  * dlogits = (softmax - onehot) / n_total (may be NULL). */

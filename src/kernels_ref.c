@@ -161,6 +161,18 @@ void ds_groupnorm_ref(const float *x, const float *gamma, const float *beta, flo
     }
 }
 
+/* ---- softmax of rows ---- */
+
+void ds_softmax_rows_ref(float *x, int rows, int n, float scale) {
+    for (int r = 0; r < rows; r++) {
+        float *row = x + (long)r * n, top = -INFINITY;
+        for (int j = 0; j < n; j++) top = fmaxf(top, scale * row[j]);
+        double sum = 0.0;
+        for (int j = 0; j < n; j++) sum += (row[j] = expf(scale * row[j] - top));
+        for (int j = 0; j < n; j++) row[j] = (float)(row[j] / sum);
+    }
+}
+
 /* ---- SiLU ---- */
 
 void ds_silu_ref(const float *x, float *y, long n) {

@@ -19,14 +19,14 @@
 #define DS_KERNEL_FUNCTIONS(X)                                                                                          \
     X(ds_gemm) X(ds_gemm_train) X(ds_conv2d_scratch_floats) X(ds_conv2d) X(ds_winograd_scratch_floats) X(ds_winograd_weights)          \
     X(ds_conv2d_winograd) X(ds_linear) X(ds_silu) X(ds_groupnorm) X(ds_groupnorm_silu) X(ds_upsample2x)              \
-    X(ds_concat_channels) X(ds_add) X(ds_add_channel_bias) X(ds_bench_peak) X(ds_bench_unet_convs)          \
+    X(ds_concat_channels) X(ds_add) X(ds_add_channel_bias) X(ds_softmax_rows) X(ds_bench_peak) X(ds_bench_unet_convs)          \
     X(ds_bench_unet_layers) DS_KERNEL_GRAD_FUNCTIONS(X)
 /* kernels_grad.h's: the trainer's backward passes */
 #define DS_KERNEL_GRAD_FUNCTIONS(X)                                                                                     \
     X(ds_conv2d_backward_scratch_floats) X(ds_col2im) X(ds_conv2d_backward) X(ds_linear_backward) \
     X(ds_groupnorm_backward) X(ds_groupnorm_silu_backward) X(ds_silu_backward) X(ds_upsample2x_backward) \
     X(ds_concat_channels_backward) X(ds_accumulate) X(ds_add_channel_bias_backward) X(ds_class_embedding_backward) \
-    X(ds_mse_backward) X(ds_mse_backward_weighted) X(ds_softmax_xent_backward)
+    X(ds_mse_backward) X(ds_mse_backward_weighted) X(ds_softmax_xent_backward) X(ds_softmax_rows_backward)
 
 #ifdef DS_KERNEL_VARIANT
 #define DS_KV_CAT2(a, b) a##_##b
@@ -46,6 +46,7 @@
 #define ds_concat_channels DS_KV_CAT(ds_concat_channels, DS_KERNEL_VARIANT)
 #define ds_add DS_KV_CAT(ds_add, DS_KERNEL_VARIANT)
 #define ds_add_channel_bias DS_KV_CAT(ds_add_channel_bias, DS_KERNEL_VARIANT)
+#define ds_softmax_rows DS_KV_CAT(ds_softmax_rows, DS_KERNEL_VARIANT)
 #define ds_bench_peak DS_KV_CAT(ds_bench_peak, DS_KERNEL_VARIANT)
 #define ds_bench_unet_convs DS_KV_CAT(ds_bench_unet_convs, DS_KERNEL_VARIANT)
 #define ds_bench_unet_layers DS_KV_CAT(ds_bench_unet_layers, DS_KERNEL_VARIANT)
@@ -64,6 +65,7 @@
 #define ds_mse_backward DS_KV_CAT(ds_mse_backward, DS_KERNEL_VARIANT)
 #define ds_mse_backward_weighted DS_KV_CAT(ds_mse_backward_weighted, DS_KERNEL_VARIANT)
 #define ds_softmax_xent_backward DS_KV_CAT(ds_softmax_xent_backward, DS_KERNEL_VARIANT)
+#define ds_softmax_rows_backward DS_KV_CAT(ds_softmax_rows_backward, DS_KERNEL_VARIANT)
 #endif
 
 /* The variant in use: "base", "avx2", "avx512", or "build" when this build has no dispatch

@@ -242,8 +242,7 @@ float *ds_model_params(ds_model *m) {
 int ds_model_config_ints(const ds_model *m, int *out, int cap) {
     int v[DS_WEIGHTS_MAX_CONFIG], n;
     if (m->kind == DS_MODEL_UNET) {
-        ds_unet_config_to_ints(&m->unet.config, v);
-        n = DS_UNET_N_CONFIG;
+        n = ds_unet_config_to_ints(&m->unet.config, v);
     } else {
         ds_mlp_config_to_ints(&m->mlp.config, v);
         n = DS_MLP_N_CONFIG;

@@ -73,6 +73,7 @@ int ds_unet_config_validate(const ds_unet_config *c) {
     if (ds_check_range_int(c->temb_dim, 2, 1024, "unet temb_dim")) return DS_ERR;
     if (c->temb_dim % 2) return ds_fail("unet temb_dim must be even (got %d)", c->temb_dim);
     if (ds_check_range_int(c->n_classes, 0, 1000, "unet n_classes")) return DS_ERR;
+    if (ds_check_range_int(c->attention, 0, 1, "unet attention")) return DS_ERR;
     ds_unet_block_shape blocks[DS_UNET_MAX_BLOCKS];
     int ch[DS_UNET_MAX_LEVELS], size[DS_UNET_MAX_LEVELS];
     derive_shapes(c, blocks, ch, size);
@@ -84,19 +85,24 @@ int ds_unet_config_validate(const ds_unet_config *c) {
     return DS_OK;
 }
 
-void ds_unet_config_to_ints(const ds_unet_config *c, int out[DS_UNET_N_CONFIG]) {
+int ds_unet_config_to_ints(const ds_unet_config *c, int out[DS_UNET_N_CONFIG]) {
     int v[DS_UNET_N_CONFIG] = {c->image_size,      c->in_channels,     c->base_channels,   c->n_levels,
                                c->channel_mult[0], c->channel_mult[1], c->channel_mult[2], c->channel_mult[3],
-                               c->n_res_blocks,    c->groups,          c->temb_dim,        c->n_classes};
+                               c->n_res_blocks,    c->groups,          c->temb_dim,        c->n_classes,
+                               c->attention};
     memcpy(out, v, sizeof v);
+    return c->attention ? DS_UNET_N_CONFIG : DS_UNET_N_CONFIG - 1;
 }
 
 int ds_unet_config_from_ints(const int *v, int n, ds_unet_config *c) {
     if (!v || !c) return ds_fail("unet config: null");
-    if (n != DS_UNET_N_CONFIG) return ds_fail("unet config: %d ints, expected %d", n, DS_UNET_N_CONFIG);
+    if (n != DS_UNET_N_CONFIG - 1 && n != DS_UNET_N_CONFIG)
+        return ds_fail("unet config: %d ints, expected %d (or %d with attention)", n, DS_UNET_N_CONFIG - 1, DS_UNET_N_CONFIG);
     *c = (ds_unet_config){.image_size = v[0], .in_channels = v[1], .base_channels = v[2], .n_levels = v[3],
                           .channel_mult = {v[4], v[5], v[6], v[7]}, .n_res_blocks = v[8], .groups = v[9],
-                          .temb_dim = v[10], .n_classes = v[11]};
+                          .temb_dim = v[10], .n_classes = v[11], .attention = n > DS_UNET_N_CONFIG - 1 ? v[12] : 0};
+    if (n == DS_UNET_N_CONFIG && v[12] != 1)
+        return ds_fail("unet config: a 13th int (attention) must be 1, not %d (files without attention have 12)", v[12]);
     return ds_unet_config_validate(c);
 }
 
@@ -183,6 +189,16 @@ static int walk(const ds_unet_config *c, walker *wk, ds_unet_weights *w) {
         }
     }
     walk_resblock(wk, "mid.res.", &blocks[b], E, &w->block[b]);
+    if (c->attention) {
+        const int C = ch[L - 1];
+        ds_attn_weights *a = &w->mid_attn;
+        param(wk, &a->norm_weight, "mid.attn.norm.weight", 1, C, 0, 0, 0);
+        param(wk, &a->norm_bias, "mid.attn.norm.bias", 1, C, 0, 0, 0);
+        param(wk, &a->qkv_weight, "mid.attn.qkv.weight", 4, 3 * C, C, 1, 1);
+        param(wk, &a->qkv_bias, "mid.attn.qkv.bias", 1, 3 * C, 0, 0, 0);
+        param(wk, &a->proj_weight, "mid.attn.proj.weight", 4, C, C, 1, 1);
+        param(wk, &a->proj_bias, "mid.attn.proj.bias", 1, C, 0, 0, 0);
+    }
     b++;
     for (int l = L - 1; l >= 0; l--) {
         for (int r = 0; r < R; r++, b++) {
@@ -321,6 +337,11 @@ double ds_unet_mflop(const ds_unet_config *c) {
         f += pout;                                          /* residual add */
     }
     for (int l = 0; l < c->n_levels - 1; l++) f += conv_flop(ch[l], ch[l], 3, size[l + 1]);
+    if (c->attention) { /* gn, qkv, scores, softmax (about 5 per score), mix, proj, add */
+        const double C = ch[c->n_levels - 1], N = (double)size[c->n_levels - 1] * size[c->n_levels - 1];
+        f += 8 * C * N + conv_flop((int)C, 3 * (int)C, 1, size[c->n_levels - 1]) + 2 * C * N * N + 5 * N * N +
+             2 * C * N * N + conv_flop((int)C, (int)C, 1, size[c->n_levels - 1]) + C * N;
+    }
     f += 12.0 * ch[0] * c->image_size * c->image_size;     /* out gn + silu */
     f += conv_flop(ch[0], c->in_channels, 3, c->image_size);
     return f / 1e6;
@@ -367,6 +388,19 @@ static long layout(ds_unet_state *s, const ds_unet *m, int B, float *base) {
         a->h2 = take(&cur, &n, pout);
         a->skip = bs->cin != bs->cout ? take(&cur, &n, pout) : NULL;
         a->out = take(&cur, &n, pout);
+    }
+    if (c->attention) {
+        const long C = m->level_channels[c->n_levels - 1], N = (long)m->level_size[c->n_levels - 1] * m->level_size[c->n_levels - 1];
+        ds_attn_acts *a = &s->mid_attn;
+        a->in = NULL;
+        a->norm = take(&cur, &n, B * C * N);
+        a->norm_mean = take(&cur, &n, B * G);
+        a->norm_rstd = take(&cur, &n, B * G);
+        a->qkv = take(&cur, &n, 3 * B * C * N);
+        a->probs = take(&cur, &n, B * N * N);
+        a->mixed = take(&cur, &n, B * C * N);
+        a->proj = take(&cur, &n, B * C * N);
+        a->out = take(&cur, &n, B * C * N);
     }
     for (int l = 0; l < c->n_levels; l++) {
         const long sl = m->level_size[l];
@@ -431,7 +465,7 @@ void ds_unet_state_free(ds_unet_state *s) {
  * so (B, C, H, W) tensors stay contiguous whatever B is. */
 
 static const char *const LAYER_NAMES[DS_LAYER_COUNT] = {"embed", "conv", "winograd", "gn_silu", "emb_proj",
-                                                          "add_emb", "add", "concat", "upsample"};
+                                                          "add_emb", "add", "concat", "upsample", "attn"};
 const char *ds_unet_layer_name(ds_unet_layer_kind kind) {
     return kind >= 0 && kind < DS_LAYER_COUNT ? LAYER_NAMES[kind] : "?";
 }
@@ -483,6 +517,30 @@ static void resblock_forward(const ds_unet *m, int b, const float *in, ds_resblo
         ds_add(a->h2, in, a->out, n);
     }
     layer_done(p, DS_LAYER_ADD, b, bs->cout, bs->cout, S, 0, 0);
+}
+
+/* h (B, C, N) -> a->out = h + proj(v softmax(q^T k / sqrt(C))^T), (q, k, v) = qkv(gn(h)) */
+static void attention_forward(const ds_unet *m, const float *h, ds_attn_acts *a, float *scratch, int B,
+                              const ds_unet_probe *p) {
+    const ds_attn_weights *w = &m->w.mid_attn;
+    const int L = m->config.n_levels, C = m->level_channels[L - 1], S = m->level_size[L - 1], N = S * S;
+    a->in = h;
+    ds_groupnorm(h, w->norm_weight, w->norm_bias, a->norm, a->norm_mean, a->norm_rstd, B, C, N, m->config.groups,
+                 DS_UNET_GN_EPS);
+    ds_conv2d(a->norm, w->qkv_weight, w->qkv_bias, a->qkv, scratch, B, C, S, S, 3 * C, 1, 1);
+    layer_done(p, DS_LAYER_CONV, -1, C, 3 * C, S, 1, 1);
+    for (int b = 0; b < B; b++) {
+        const float *q = a->qkv + (long)b * 3 * C * N, *k = q + (long)C * N, *v = k + (long)C * N;
+        float *probs = a->probs + (long)b * N * N;
+        ds_gemm(1, 0, N, N, C, q, N, k, N, probs, N, 0); /* scores (N, N) = q^T k */
+        ds_softmax_rows(probs, N, N, 1.0f / sqrtf((float)C));
+        ds_gemm(0, 1, C, N, N, v, N, probs, N, a->mixed + (long)b * C * N, N, 0); /* (C, N) = v probs^T */
+    }
+    layer_done(p, DS_LAYER_ATTN, -1, C, C, S, 0, 0);
+    ds_conv2d(a->mixed, w->proj_weight, w->proj_bias, a->proj, scratch, B, C, S, S, C, 1, 1);
+    layer_done(p, DS_LAYER_CONV, -1, C, C, S, 1, 1);
+    ds_add(h, a->proj, a->out, (long)B * C * N);
+    layer_done(p, DS_LAYER_ADD, -1, C, C, S, 0, 0);
 }
 
 int ds_unet_forward(const ds_unet *m, ds_unet_state *s, const float *x, const float *t, const int *cls, int B,
@@ -560,6 +618,10 @@ int ds_unet_forward_mixed(const ds_unet *m, ds_unet_state *s, const float *x, co
     }
     resblock_forward(m, b, h, &s->block[b], s->emb_act, s->scratch, B, p);
     h = s->block[b].out;
+    if (c->attention) {
+        attention_forward(m, h, &s->mid_attn, s->scratch, B, p);
+        h = s->mid_attn.out;
+    }
     int ch = m->block[b].cout;
     b++;
     for (int l = L - 1; l >= 0; l--) {

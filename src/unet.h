@@ -1,4 +1,4 @@
-/* unet.h — the class-conditional UNet that predicts the noise ε of a greyscale image.
+/* unet.h — the class-conditional UNet that predicts the noise ε of an image.
  *
  * eps = unet(x_t (B, C_img, S, S), t (B) float timestep in [0, 1000], class (B) int 0..9 or 10)
  * The full specification (layer order, tensor names and shapes, formulas, MFLOP count) is in
@@ -10,7 +10,9 @@
  *   h = conv_in(x)                                                      3x3, C_img -> C_0
  *   down: for l = 0..L-1: R res blocks (-> C_l); skip_l = h; if l < L-1: h = downsample_l(h)
  *         (3x3 stride 2, C_l -> C_l, S_l -> S_{l+1})
- *   mid:  one res block C_{L-1} -> C_{L-1}
+ *   mid:  one res block C_{L-1} -> C_{L-1}; with `attention`, then h = h + attn(h):
+ *         n = gn(h), (q, k, v) = qkv1x1(n) (3 C channels), a = softmax_keys(q^T k / sqrt(C)),
+ *         h + proj1x1(v a^T), one head over the S_{L-1}^2 positions (49 at 7x7)
  *   up:   for l = L-1..0: h = concat(h, skip_l); R res blocks (-> C_l); if l > 0: h = upsample2x(h)
  *   eps = conv_out(silu(groupnorm(h)))                                  3x3, C_0 -> C_img
  *   res block (cin -> cout): a = conv1(silu(gn1(h))) + emb_proj(eact)[:, :, None, None]
@@ -35,11 +37,12 @@
 #define DS_UNET_MAX_RES 3
 #define DS_UNET_MAX_BLOCKS (2 * DS_UNET_MAX_LEVELS * DS_UNET_MAX_RES + 1)
 #define DS_UNET_GN_EPS 1e-5f
-#define DS_UNET_N_CONFIG 12 /* config ints in the weights header */
+#define DS_UNET_N_CONFIG 13 /* config ints in the weights header, at most (12 without attention) */
 
 /* Hyper-parameters. Serialised into the weights header as 12 ints in this order:
  * image_size, in_channels, base_channels, n_levels, channel_mult[0..3], n_res_blocks,
- * groups, temb_dim, n_classes. */
+ * groups, temb_dim, n_classes; a 13th, attention, only when it is 1 (so every file without
+ * attention keeps its 12). */
 typedef struct {
     int image_size;                      /* S: 28; divisible by 2^(n_levels-1) */
     int in_channels;                     /* C_img: 1 (greyscale) */
@@ -50,7 +53,17 @@ typedef struct {
     int groups;                          /* GroupNorm groups: 8; divides every C_l and C_l + skip */
     int temb_dim;                        /* E: 128, even */
     int n_classes;                       /* 10; the class table has n_classes + 1 rows */
+    int attention;                       /* 0, or 1: self-attention after the mid block */
 } ds_unet_config;
+
+/* The mid block's self-attention (C = C_{L-1}), present when config.attention is 1. */
+typedef struct {
+    float *norm_weight, *norm_bias;      /* (C) each  "mid.attn.norm.weight" */
+    float *qkv_weight;                   /* (3C, C, 1, 1): q, k, v rows in that order */
+    float *qkv_bias;                     /* (3C) */
+    float *proj_weight;                  /* (C, C, 1, 1) */
+    float *proj_bias;                    /* (C) */
+} ds_attn_weights;
 
 /* One residual block's weights (pointers into the blob). skip_* are NULL when cin == cout. */
 typedef struct {
@@ -80,6 +93,7 @@ typedef struct {
     float *out_norm_weight, *out_norm_bias; /* (C_0) each */
     float *conv_out_weight;              /* (C_img, C_0, 3, 3) */
     float *conv_out_bias;                /* (C_img) */
+    ds_attn_weights mid_attn;            /* NULL pointers without attention */
 } ds_unet_weights;
 
 /* Shape of one residual block, derived from the config. */
@@ -125,6 +139,18 @@ typedef struct {
     float *out;               /* (B, cout, s, s) h2 + (skip ? skip : in) */
 } ds_resblock_acts;
 
+/* Activations of the mid attention, N = S_{L-1}^2 positions, C channels. */
+typedef struct {
+    const float *in;          /* (B, C, N) the mid block's output */
+    float *norm;              /* (B, C, N) gn(in) */
+    float *norm_mean, *norm_rstd; /* (B, groups) */
+    float *qkv;               /* (B, 3C, N) per image: q (C, N), k (C, N), v (C, N) */
+    float *probs;             /* (B, N, N) row i: softmax over keys j of q_i . k_j / sqrt(C) */
+    float *mixed;             /* (B, C, N) v probs^T */
+    float *proj;              /* (B, C, N) proj(mixed) */
+    float *out;               /* (B, C, N) in + proj */
+} ds_attn_acts;
+
 /* The forward's per-layer hook (kernels_bench.c's ds_bench_unet_layers times each layer with
  * it): when a state's probe is non-NULL, the forward calls probe->layer after every layer with
  * what just ran. Layer kinds, in the names ds_unet_layer_name gives them: */
@@ -138,6 +164,7 @@ typedef enum {
     DS_LAYER_ADD,       /* the residual add */
     DS_LAYER_CONCAT,    /* skip concat: cin -> cout channels */
     DS_LAYER_UPSAMPLE,  /* nearest 2x: size is the input's */
+    DS_LAYER_ATTN,      /* the mid attention's scores, softmax and mix (its norm and 1x1 convs report themselves) */
     DS_LAYER_COUNT
 } ds_unet_layer_kind;
 const char *ds_unet_layer_name(ds_unet_layer_kind kind); /* "?" when out of range */
@@ -162,6 +189,7 @@ typedef struct {
     float *emb_act;           /* (B, E) silu(emb): the input of every block's emb projection */
     float *h_in;              /* (B, C_0, S, S) conv_in(x) */
     ds_resblock_acts block[DS_UNET_MAX_BLOCKS];
+    ds_attn_acts mid_attn;    /* NULL pointers without attention */
     float *down[DS_UNET_MAX_LEVELS];     /* l < L-1: (B, C_l, S_{l+1}, S_{l+1}) downsample output */
     float *concat[DS_UNET_MAX_LEVELS];   /* (B, cin of the first up block of level l, S_l, S_l) */
     float *up[DS_UNET_MAX_LEVELS];       /* l > 0: (B, C_l, S_{l-1}, S_{l-1}) upsampled output of level l */
@@ -179,8 +207,9 @@ typedef struct {
 /* Config helpers. Defaults: the Fashion denoiser (28, 1, 32, 3, (1,2,2), 1, 8, 128, 10). */
 void ds_unet_config_default(ds_unet_config *c);
 int ds_unet_config_validate(const ds_unet_config *c);        /* DS_OK or DS_ERR naming the field */
-void ds_unet_config_to_ints(const ds_unet_config *c, int out[DS_UNET_N_CONFIG]);
-int ds_unet_config_from_ints(const int *v, int n, ds_unet_config *c); /* validates */
+/* writes the header's ints and returns how many: 12, or 13 with attention */
+int ds_unet_config_to_ints(const ds_unet_config *c, int out[DS_UNET_N_CONFIG]);
+int ds_unet_config_from_ints(const int *v, int n, ds_unet_config *c); /* 12 or 13 ints; validates */
 
 /* Block numbering (execution order). */
 static inline int ds_unet_down_block(const ds_unet_config *c, int level, int r) { return level * c->n_res_blocks + r; }

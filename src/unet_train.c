@@ -1,6 +1,7 @@
 /* unet_train.c — the UNet backward pass over the cached activations (see unet_train.h). */
 #include "unet_train.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,11 @@ int ds_unet_grad_state_alloc(ds_unet_grad_state *g, const ds_unet *m, int max_ba
             total += n_concat[b->level];
         }
     }
+    if (c->attention) { /* the mid attention's 1x1 convs */
+        const int Cm = m->level_channels[L - 1], sm = m->level_size[L - 1];
+        size_t sa = conv_bwd_scratch(Cm, sm, 3 * Cm, 1, 1);
+        if (sa > scratch) scratch = sa;
+    }
     for (int l = 0; l < L; l++) {
         long s = m->level_size[l];
         if (l < L - 1) {
@@ -70,7 +76,11 @@ int ds_unet_grad_state_alloc(ds_unet_grad_state *g, const ds_unet *m, int max_ba
         }
     }
     long n_big = (long)B * cmax * S2;
-    total += 3 * n_big + (long)B * cmax + 4L * B * E + (long)scratch;
+    /* the mid attention: its output's gradient, one image's scores; q, k, v and the rest in d_big */
+    const long C_mid = m->level_channels[L - 1], N_mid = (long)m->level_size[L - 1] * m->level_size[L - 1];
+    const long n_attn = c->attention ? B * C_mid * N_mid : 0, n_scores = c->attention ? N_mid * N_mid : 0;
+    if (c->attention && 3 * C_mid * N_mid > cmax * S2) return ds_fail("unet grad state: attention's q, k, v outgrow the temporaries");
+    total += 3 * n_big + (long)B * cmax + 4L * B * E + n_attn + n_scores + (long)scratch;
 
     g->buf = malloc((size_t)total * sizeof(float));
     if (!g->buf) return ds_fail("unet grad state: out of memory (%ld floats)", total);
@@ -90,6 +100,8 @@ int ds_unet_grad_state_alloc(ds_unet_grad_state *g, const ds_unet *m, int max_ba
     g->d_emb = p, p += (long)B * E;
     g->d_temb_act1 = p, p += (long)B * E;
     g->d_temb_h1 = p, p += (long)B * E;
+    g->d_attn_out = c->attention ? p : NULL, p += n_attn;
+    g->d_scores = c->attention ? p : NULL, p += n_scores;
     g->scratch = p, p += (long)scratch;
     g->scratch_floats = (long)scratch;
     return DS_OK;
@@ -202,6 +214,35 @@ static void resblock_backward(const ds_unet *m, const ds_unet_block_shape *shape
                                gw->norm1_weight, gw->norm1_bias, B, cin, HW, G);
 }
 
+/* The mid attention's backward: d_out (B, C, N) -> d_in (B, C, N) += (the residual and the
+ * branch), its weights' gradients +=. d_big[0..2] hold dL/d mixed, dL/d qkv and dL/d norm. */
+static void attention_backward(const ds_unet *m, const ds_attn_weights *w, ds_attn_weights *gw, const ds_attn_acts *a,
+                               const float *d_out, float *d_in, ds_unet_grad_state *g, int B) {
+    const int L = m->config.n_levels, C = m->level_channels[L - 1], S = m->level_size[L - 1], N = S * S;
+    const long n = (long)B * C * N;
+    float *d_mixed = g->d_big[0], *d_qkv = g->d_big[1], *d_norm = g->d_big[2], *d_scores = g->d_scores;
+    const float scale = 1.0f / sqrtf((float)C);
+    ds_accumulate(d_out, d_in, n); /* out = in + proj(...) */
+    memset(d_mixed, 0, sizeof(float) * n);
+    ds_conv2d_backward(a->mixed, w->proj_weight, d_out, d_mixed, gw->proj_weight, gw->proj_bias, g->scratch, B, C, S, S,
+                       C, 1, 1);
+    for (int b = 0; b < B; b++) {
+        const float *q = a->qkv + (long)b * 3 * C * N, *k = q + (long)C * N, *v = k + (long)C * N;
+        const float *probs = a->probs + (long)b * N * N, *dm = d_mixed + (long)b * C * N;
+        float *dq = d_qkv + (long)b * 3 * C * N, *dk = dq + (long)C * N, *dv = dk + (long)C * N;
+        ds_gemm(0, 0, C, N, N, dm, N, probs, N, dv, N, 0);       /* dv (C, N) = d_mixed probs */
+        ds_gemm(1, 0, N, N, C, dm, N, v, N, d_scores, N, 0);     /* d_probs (N, N) = d_mixed^T v */
+        ds_softmax_rows_backward(probs, d_scores, N, N, scale); /* -> d_scores of q^T k */
+        ds_gemm(0, 1, C, N, N, k, N, d_scores, N, dq, N, 0);     /* dq = k d_scores^T */
+        ds_gemm(0, 0, C, N, N, q, N, d_scores, N, dk, N, 0);     /* dk = q d_scores */
+    }
+    memset(d_norm, 0, sizeof(float) * n);
+    ds_conv2d_backward(a->norm, w->qkv_weight, d_qkv, d_norm, gw->qkv_weight, gw->qkv_bias, g->scratch, B, C, S, S,
+                       3 * C, 1, 1);
+    ds_groupnorm_backward(a->in, w->norm_weight, a->norm_mean, a->norm_rstd, d_norm, d_in, gw->norm_weight,
+                          gw->norm_bias, B, C, N, m->config.groups);
+}
+
 int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_state *g,
                      const ds_unet_backward_weights *bw, const float *d_eps, int B, float *grads) {
     if (!m || !s || !g || !g->buf || !d_eps || !grads) return ds_fail("unet backward: null argument");
@@ -235,6 +276,8 @@ int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_stat
         }
     }
     memset(g->d_emb_act, 0, sizeof(float) * (size_t)B * E);
+    if (c->attention) memset(g->d_attn_out, 0, sizeof(float) * (size_t)B * m->level_channels[L - 1] *
+                                                    m->level_size[L - 1] * m->level_size[L - 1]);
 
     /* eps = conv_out(silu(gn(h))), h = the last up block's output */
     int last = ds_unet_up_block(c, 0, R - 1);
@@ -261,14 +304,16 @@ int ds_unet_backward(const ds_unet *m, const ds_unet_state *s, ds_unet_grad_stat
         /* concat[l] = concat(h_prev, skip_l) */
         int i0 = ds_unet_up_block(c, l, 0);
         int c_skip = m->level_channels[l], c_prev = m->block[i0].cin - c_skip;
-        float *d_prev = l == L - 1 ? g->d_block_out[ds_unet_mid_block(c)] : g->d_up[l + 1];
+        float *d_prev = l < L - 1 ? g->d_up[l + 1] : c->attention ? g->d_attn_out : g->d_block_out[ds_unet_mid_block(c)];
         float *d_skip = g->d_block_out[ds_unet_down_block(c, l, R - 1)];
         long sz = m->level_size[l];
         ds_concat_channels_backward(g->d_concat[l], d_prev, c_prev, d_skip, c_skip, B, (int)(sz * sz));
     }
 
-    /* mid block */
+    /* mid attention, mid block */
     int mid = ds_unet_mid_block(c);
+    if (c->attention)
+        attention_backward(m, &w->mid_attn, &gw.mid_attn, &s->mid_attn, g->d_attn_out, g->d_block_out[mid], g, B);
     resblock_backward(m, &m->block[mid], &w->block[mid], &gw.block[mid], &s->block[mid], bw ? bw->conv1[mid] : NULL,
                       bw ? bw->conv2[mid] : NULL, g->d_block_out[mid], g->d_block_out[ds_unet_down_block(c, L - 1, R - 1)],
                       s->emb_act, g, B);

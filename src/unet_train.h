@@ -33,6 +33,8 @@ typedef struct {
     float *d_big[3];                        /* (B, C_max, S, S) per-block temporaries */
     float *d_emb_proj;                      /* (B, C_max) */
     float *d_emb_act, *d_emb, *d_temb_act1, *d_temb_h1; /* (B, E) each */
+    float *d_attn_out;                      /* (B, C_{L-1}, N) with attention: the mid attention's output */
+    float *d_scores;                        /* (N, N) with attention: one image's scores */
     float *scratch;                         /* conv backward scratch */
     long scratch_floats;
     float *buf;                             /* the one allocation */

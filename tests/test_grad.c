@@ -231,6 +231,19 @@ static int xent_labels[4] = {2, 0, 4, 4};
 static void xent_fwd(op *o) { o->y[0] = (float)ds_softmax_xent_backward(o->t[0].x, xent_labels, NULL, 4, 5, 4); }
 static void xent_bwd(op *o) { ds_softmax_xent_backward(o->t[0].x, xent_labels, o->t[0].g, 4, 5, 4); }
 
+/* softmax of 3 rows of 7, scale 0.6 (an attention's 1/sqrt(C)) */
+static void softmax_fwd(op *o) {
+    memcpy(o->y, o->t[0].x, sizeof(float) * (size_t)o->ny);
+    ds_softmax_rows(o->y, 3, 7, 0.6f);
+}
+static void softmax_bwd(op *o) {
+    float d[21];
+    softmax_fwd(o);
+    memcpy(d, o->r, sizeof d);
+    ds_softmax_rows_backward(o->y, d, 3, 7, 0.6f);
+    ds_accumulate(d, o->t[0].g, 21);
+}
+
 static op make_simple(const char *name, void (*f)(op *), void (*b)(op *), long nx, long ny) {
     op o = {.name = name, .forward = f, .backward = b};
     o.t[0] = (tensor_ref){"x", randn(nx, 1.5), zeros(nx), nx};
@@ -289,6 +302,8 @@ int main(void) {
     gradcheck(&gs, 1e-2, 3e-3);
     op si = make_simple("silu", silu_fwd, silu_bwd, 64, 64);
     gradcheck(&si, 1e-2, 1e-3);
+    op sm = make_simple("softmax rows", softmax_fwd, softmax_bwd, 21, 21);
+    gradcheck(&sm, 1e-2, 1e-3);
     op up = make_simple("upsample2x", up_fwd, up_bwd, 2 * 3 * 4, 2 * 3 * 4 * 4);
     up.dims[0] = 2, up.dims[1] = 3, up.dims[2] = 4;
     gradcheck(&up, 0.25, 1e-5);

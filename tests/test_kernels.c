@@ -294,6 +294,38 @@ static void test_groupnorm(void) {
     printf("groupnorm: worst difference %.3g, statistics %.3g\n", worst, worst_stats);
 }
 
+/* softmax rows against the reference (expf, sum in double), rows summing to 1, a row of equal
+ * values uniform, large values without overflow */
+static void test_softmax(void) {
+    double worst = 0, worst_sum = 0;
+    int outside = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        const int rows = rand_int(1, 5), n = rand_int(1, 70);
+        const float scale = trial % 2 ? 0.125f : 1.0f;
+        float *x = rand_floats((long)rows * n, trial < 20 ? 5.0f : 200.0f), *y = copy_floats(x, (long)rows * n);
+        ds_softmax_rows(x, rows, n, scale);
+        ds_softmax_rows_ref(y, rows, n, scale);
+        for (int r = 0; r < rows; r++) {
+            double sum = 0;
+            for (int j = 0; j < n; j++) {
+                const long i = (long)r * n + j;
+                worst = fmax(worst, fabs((double)x[i] - y[i]) / (y[i] + 1e-30));
+                sum += x[i];
+                outside += !(x[i] >= 0 && x[i] <= 1);
+            }
+            worst_sum = fmax(worst_sum, fabs(sum - 1));
+        }
+        free(x), free(y);
+    }
+    CHECK(outside == 0, "softmax: %d values outside [0, 1]", outside);
+    CHECK(worst <= 1e-5, "softmax worst relative difference %.3g > 1e-5", worst);
+    CHECK(worst_sum <= 1e-5, "softmax rows sum to 1 within 1e-5 (worst %.3g)", worst_sum);
+    float flat[9] = {3, 3, 3, 3, 3, 3, 3, 3, 3};
+    ds_softmax_rows(flat, 1, 9, 1.0f);
+    for (int j = 0; j < 9; j++) CHECK_NEAR(flat[j], 1.0 / 9, 1e-7, "equal values: uniform");
+    printf("softmax rows: worst relative difference %.3g, worst |row sum - 1| %.3g\n", worst, worst_sum);
+}
+
 static void test_silu(void) {
     double worst = 0;
     for (int trial = 0; trial < 50; trial++) {
@@ -412,6 +444,7 @@ int main(void) {
     ds_rng_seed(&rng, 2024);
     test_groupnorm();
     test_silu();
+    test_softmax();
     test_moves();
     test_embeddings();
     test_conv_few_outputs();

@@ -370,11 +370,11 @@ static void test_refusals(void) {
 #define GOLDEN_1 0.298991203
 #define GOLDEN_2 0.439002872
 #define GOLDEN_3 1.70046508
-static const int TINY_UNET[DS_UNET_N_CONFIG] = {28, 1, 8, 2, 1, 2, 0, 0, 1, 4, 16, 10};
+static const int TINY_UNET[DS_UNET_N_CONFIG - 1] = {28, 1, 8, 2, 1, 2, 0, 0, 1, 4, 16, 10};
 
 static void test_tiny_unet_golden(void) {
     ds_unet_config cfg;
-    CHECK(ds_unet_config_from_ints(TINY_UNET, DS_UNET_N_CONFIG, &cfg) == DS_OK, "tiny config: %s", ds_last_error());
+    CHECK(ds_unet_config_from_ints(TINY_UNET, DS_UNET_N_CONFIG - 1, &cfg) == DS_OK, "tiny config: %s", ds_last_error());
     ds_model *m = ds_model_random(DS_MODEL_UNET, &cfg, 7);
     CHECK(m != NULL, "tiny model: %s", ds_last_error());
     if (!m) return;

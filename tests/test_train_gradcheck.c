@@ -243,5 +243,9 @@ int main(void) {
     const ds_unet_config rgb = {.image_size = 8, .in_channels = 3, .base_channels = 4, .n_levels = 3,
                                 .channel_mult = {1, 2, 2}, .n_res_blocks = 1, .groups = 2, .temb_dim = 8, .n_classes = 2};
     check_unet("unet rgb", &rgb);
+    /* the mid self-attention (at 4x4: 16 positions, 8 channels), every tensor of it checked */
+    ds_unet_config attn = grey;
+    attn.attention = 1;
+    check_unet("unet attention", &attn);
     return check_summary("test_train_gradcheck");
 }

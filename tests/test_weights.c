@@ -127,6 +127,27 @@ static void test_round_trips(void) {
         }
         ds_model_free(m);
     }
+    /* the mid self-attention: a 13th config int, 1, and its 6 tensors survive a round trip;
+     * without attention a file keeps its 12 ints */
+    int ints[DS_UNET_N_CONFIG];
+    CHECK(ds_unet_config_to_ints(&uc, ints) == 12, "no attention: 12 config ints");
+    uc.attention = 1;
+    CHECK(ds_unet_config_to_ints(&uc, ints) == 13 && ints[12] == 1, "attention: 13 config ints, the last 1");
+    ds_model *m = ds_model_random(DS_MODEL_UNET, &uc, 7);
+    CHECK(m != NULL, "random attention UNet: %s", ds_last_error());
+    uint8_t *b;
+    size_t n;
+    CHECK(m && ds_model_to_bytes(m, DS_DTYPE_F32, &b, &n) == DS_OK, "attention to_bytes: %s", ds_last_error());
+    ds_model *r = m ? ds_model_from_bytes(b, n) : NULL;
+    CHECK(r && ds_model_num_params(r) == ds_model_num_params(m) && ds_model_unet(r)->config.attention == 1 &&
+              !memcmp(ds_model_params(r), ds_model_params(m), sizeof(float) * ds_model_num_params(m)),
+          "attention round trip: config and every weight");
+    CHECK(m && ds_param_table_find(&ds_model_unet(m)->table, "mid.attn.qkv.weight") >= 0, "mid.attn tensors in the table");
+    ds_model_free(r), ds_model_free(m);
+    if (m) free(b);
+    ints[12] = 0;
+    CHECK(ds_unet_config_from_ints(ints, 13, &uc) == DS_ERR && strstr(ds_last_error(), "a 13th int (attention) must be 1"),
+          "a 13th int of 0 refused: %s", ds_last_error());
 }
 
 static void test_corrupt(void) {

@@ -29,8 +29,9 @@ static void print_config(ds_model *m) {
         printf("config: image %dx%d, %d channel(s), base %d, levels %d, mult (", c->image_size, c->image_size,
                c->in_channels, c->base_channels, c->n_levels);
         for (int l = 0; l < c->n_levels; l++) printf("%s%d", l ? ", " : "", c->channel_mult[l]);
-        printf("), %d res block(s) per level, GroupNorm %d groups eps %g, time embedding %d, %d classes + none\n",
-               c->n_res_blocks, c->groups, (double)DS_UNET_GN_EPS, c->temb_dim, c->n_classes);
+        printf("), %d res block(s) per level, GroupNorm %d groups eps %g, time embedding %d, %d classes + none%s\n",
+               c->n_res_blocks, c->groups, (double)DS_UNET_GN_EPS, c->temb_dim, c->n_classes,
+               c->attention ? ", self-attention after the mid block" : "");
     } else {
         const ds_mlp_config *c = &ds_model_mlp(m)->config;
         printf("config: %d-D points, %d hidden layers of %d, time embedding %d\n", c->data_dim, c->n_layers, c->hidden,

@@ -47,6 +47,7 @@ static const char *USAGE =
     "  --p-uncond P          label dropout for classifier-free guidance (default 0.1; unet only)\n"
     "  --seed K              initialisation and data order (default 1)\n"
     "  --base C --mult 1,2,2 --res-blocks R --groups G --temb E   UNet shape (default 32, 1,2,2, 1, 8, 128)\n"
+    "  --attention           unet only: one self-attention layer after the mid block (lowest level)\n"
     "  --hidden H --layers N --temb E                             MLP shape (default 128, 4, 32)\n"
     "  --points-n N          points drawn from a shape (default 20000)\n"
     "  --objective diffusion|flow  mlp only: predict the noise (default) or the flow-matching\n"
@@ -125,7 +126,7 @@ enum {
     O_MODEL = 256, O_OUT, O_CKPT, O_RESUME, O_STEPS, O_BATCH, O_SHARD, O_THREADS, O_LR, O_WARMUP, O_DECAY, O_MINLR,
     O_WD, O_CLIP, O_EMA, O_SCHED, O_T, O_PUNCOND, O_SEED, O_BASE, O_MULT, O_RES, O_GROUPS, O_TEMB, O_HIDDEN,
     O_LAYERS, O_POINTS, O_POINTS_N, O_DTYPE, O_CKPT_EVERY, O_LOG_EVERY, O_DATA, O_OBJECTIVE, O_IMAGES, O_IMAGE_SIZE,
-    O_CHANNELS, O_BAD_IMAGES, O_PREDICTION, O_MIN_SNR
+    O_CHANNELS, O_BAD_IMAGES, O_PREDICTION, O_MIN_SNR, O_ATTENTION
 };
 static const struct option OPTIONS[] = {
     {"model", required_argument, 0, O_MODEL}, {"out", required_argument, 0, O_OUT},
@@ -147,7 +148,8 @@ static const struct option OPTIONS[] = {
     {"objective", required_argument, 0, O_OBJECTIVE}, {"images", required_argument, 0, O_IMAGES},
     {"image-size", required_argument, 0, O_IMAGE_SIZE}, {"channels", required_argument, 0, O_CHANNELS},
     {"bad-images", required_argument, 0, O_BAD_IMAGES}, {"prediction", required_argument, 0, O_PREDICTION},
-    {"min-snr", required_argument, 0, O_MIN_SNR}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    {"min-snr", required_argument, 0, O_MIN_SNR}, {"attention", no_argument, 0, O_ATTENTION},
+    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 
 
 /* ---- parse ---- */
@@ -159,6 +161,7 @@ typedef struct {
     int skip_bad;              /* --bad-images skip */
     long steps, batch, shard, threads, warmup, decay, T, seed;
     long base, res_blocks, groups, temb, hidden, layers, points_n;
+    int attention;            /* --attention: self-attention after the UNet's mid block */
     int mult[DS_UNET_MAX_LEVELS], levels;
     double lr, min_lr, wd, clip, ema, p_uncond, ckpt_every, log_every, min_snr;
     ds_prediction prediction; /* --prediction: the UNet's target */
@@ -181,7 +184,8 @@ static int is_fixed_by_checkpoint(int c) {
     return c == O_BATCH || c == O_SHARD || c == O_LR || c == O_WARMUP || c == O_WD ||
            c == O_CLIP || c == O_EMA || c == O_SCHED || c == O_T || c == O_PUNCOND || c == O_BASE || c == O_MULT ||
            c == O_RES || c == O_GROUPS || c == O_TEMB || c == O_HIDDEN || c == O_LAYERS || c == O_OBJECTIVE ||
-           c == O_IMAGE_SIZE || c == O_CHANNELS || c == O_BAD_IMAGES || c == O_PREDICTION || c == O_MIN_SNR;
+           c == O_IMAGE_SIZE || c == O_CHANNELS || c == O_BAD_IMAGES || c == O_PREDICTION || c == O_MIN_SNR ||
+           c == O_ATTENTION;
 }
 
 /* one flag; 0, or the exit status after printing an error */
@@ -193,6 +197,7 @@ static int parse_flag(void *opts, int c, const char *arg) {
     case O_OUT: o->out = arg; break;
     case O_CKPT: o->ckpt = arg; break;
     case O_RESUME: o->resume = 1; break;
+    case O_ATTENTION: o->attention = 1; break;
     case O_STEPS: if (cli_parse_long("--steps", arg, 1, 100000000, &o->steps)) return 2; break;
     case O_BATCH: if (cli_parse_long("--batch", arg, 1, 65536, &o->batch)) return 2; break;
     case O_SHARD: if (cli_parse_long("--shard", arg, 1, 65536, &o->shard)) return 2; break;
@@ -321,12 +326,12 @@ static int describe_new_run(train_opts *o, const image_folder *folder, model_blo
         uc.n_levels = o->levels;
         for (int l = 0; l < DS_UNET_MAX_LEVELS; l++) uc.channel_mult[l] = l < o->levels ? o->mult[l] : 0;
         uc.n_res_blocks = (int)o->res_blocks;
+        uc.attention = o->attention;
         uc.groups = (int)o->groups;
         if (o->temb > 0) uc.temb_dim = (int)o->temb;
         if (ds_unet_config_validate(&uc)) return cli_error(2, "train: %s", ds_last_error());
         mb->kind = DS_MODEL_UNET;
-        mb->n_config = DS_UNET_N_CONFIG;
-        ds_unet_config_to_ints(&uc, mb->config);
+        mb->n_config = ds_unet_config_to_ints(&uc, mb->config);
         if (!o->batch) o->batch = 64;
         if (!o->shard) o->shard = 8;
         if (o->lr < 0) o->lr = 1e-3;
@@ -349,6 +354,7 @@ static int describe_new_run(train_opts *o, const image_folder *folder, model_blo
         if (o->lr < 0) o->lr = 2e-3;
         o->p_uncond = 0;
         if (o->unet_target_given) return cli_error(2, "train: --prediction and --min-snr are for --model unet");
+        if (o->attention) return cli_error(2, "train: --attention is for --model unet");
     } else {
         return cli_error(2, "train: --model must be unet or mlp (got '%s')", o->model_name);
     }

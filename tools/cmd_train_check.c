@@ -64,11 +64,11 @@ static int write_batch(const char *path, const unet_trainer *tr, double loss, do
 
 static int write_weights(const char *path, const unet_trainer *tr) {
     int config[DS_UNET_N_CONFIG];
-    ds_unet_config_to_ints(&tr->unet.config, config);
+    const int n_config = ds_unet_config_to_ints(&tr->unet.config, config);
     const ds_weights_meta meta = {.schedule_kind = tr->cfg.schedule, .schedule_T = tr->cfg.T, .prediction = DS_PREDICT_EPS};
     uint8_t *bytes = NULL;
     size_t size = 0;
-    if (ds_weights_write(DS_MODEL_UNET, config, DS_UNET_N_CONFIG, &meta, &tr->unet.table, tr->unet.params, DS_DTYPE_F32,
+    if (ds_weights_write(DS_MODEL_UNET, config, n_config, &meta, &tr->unet.table, tr->unet.params, DS_DTYPE_F32,
                          &bytes, &size))
         return cli_error(1, "train-check: %s", ds_last_error());
     int rc = util_write_atomic(path, bytes, (long)size);
@@ -90,14 +90,14 @@ int cmd_train_check(int argc, char **argv) {
     ds_unet_config uc;
     ds_unet_config_default(&uc);
     int config[DS_UNET_N_CONFIG];
-    ds_unet_config_to_ints(&uc, config);
+    const int n_config = ds_unet_config_to_ints(&uc, config);
     unet_trainer_config c = {.batch = (int)o.batch, .shard = 8 < o.batch ? 8 : (int)o.batch, .workers = 1,
                              .p_uncond = 0.1, .schedule = DS_SCHEDULE_LINEAR, .T = 1000, .seed = (uint64_t)o.seed};
     ds_optim_config_default(&c.optim);
     unet_trainer tr;
     double loss = 0, sq = 0;
     const unet_train_data td = unet_train_data_fashion(&data);
-    if (unet_trainer_init(&tr, &c, config, DS_UNET_N_CONFIG, &td) || unet_trainer_gradients(&tr, &loss)) {
+    if (unet_trainer_init(&tr, &c, config, n_config, &td) || unet_trainer_gradients(&tr, &loss)) {
         rc = cli_error(1, "train-check: %s", ds_last_error());
     } else {
         for (long i = 0; i < tr.unet.table.total; i++) sq += (double)tr.grads[i] * tr.grads[i];

@@ -84,6 +84,8 @@ def resblock(g, h, eact, prefix, cin, cout, groups):
 
 
 def build_unet(config, tensors):
+    if len(config) > 12 and config[12]:
+        raise SystemExit("export_onnx: this UNet has the mid self-attention, which the ONNX graph here does not build")
     S, C_img, base, L = config[0], config[1], config[2], config[3]
     mult, R, G, E, n_classes = config[4:8], config[8], config[9], config[10], config[11]
     ch = [base * mult[l] for l in range(L)]

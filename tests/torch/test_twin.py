@@ -128,6 +128,23 @@ def test_forward(tmp):
     d, ds = np.abs(ours - c).max(), np.abs(ours - stored).max()
     check(d <= 1e-5 and ds <= 1e-5, f"golden tiny MLP: max |twin - C| = {d:.2e}, vs the stored outputs {ds:.2e} (<= 1e-5)")
 
+    # the mid self-attention (13 config ints): a random twin written as .dsw, run by the C engine
+    torch.manual_seed(4)
+    m = twin.build(twin.UNET_KIND, (8, 1, 8, 2, 1, 2, 0, 0, 1, 4, 16, 3, 1))
+    path = os.path.join(tmp, "attention.dsw")
+    with open(path, "wb") as f:
+        f.write(twin.to_dsw(m, dtype="f32"))
+    x, t, cls = unet_input(m, 4, 3)
+    ours, c = twin_forward(m, x, t, cls), c_forward(tmp, path, x, t, cls)
+    d = np.abs(ours - c).max()
+    check(d <= 1e-5 and any(k.startswith("mid.attn.") for k in m.state_dict()),
+          f"a UNet with the mid self-attention, batch 4: max |twin - C| = {d:.2e} (<= 1e-5)")
+    run(["node", os.path.join(ROOT, "tests", "torch", "wasm_forward.mjs"), path, os.path.join(tmp, "in.bin"),
+         os.path.join(tmp, "wasm")])
+    for variant in ("simd", "scalar"):
+        w = read_f32(os.path.join(tmp, "wasm." + variant))
+        check(w.shape == c.shape and np.array_equal(w, c), f"the attention UNet in WASM {variant}: the native outputs exactly")
+
     path = os.path.join(WEIGHTS, "fashion-unet.dsw")
     m, _ = load(path)
     x, t, cls = unet_input(m, 6, 1)

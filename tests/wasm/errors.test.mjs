@@ -90,6 +90,7 @@ export const CLI_ROWS = [
   ['cli-edit-mask', ['edit', '--weights', path.join(ROOT, 'weights/fashion-unet.dsw'), '--image', '3', '--mask', 'middle', '--png', F.out], 2, "--mask expects top, bottom, left or right, got 'middle'"],
   ['cli-schedule-contradicts', ['sample', '--weights', path.join(ROOT, 'weights/fashion-unet.dsw'), '--schedule', 'cosine', '--png', F.out], 2, '(trained with the linear schedule, T = 1000): drop --schedule'],
   ['cli-train-check-out', ['train-check', '--batch', '4'], 2, 'train-check: --out DIR is required (see --help)'],
+  ['cli-train-attention-mlp', ['train', '--model', 'mlp', '--points', 'moons', '--attention', '--out', F.out, '--checkpoint', F.out + '.ckpt'], 2, 'train: --attention is for --model unet'],
   ['cli-sampler', ['sample', '--analytic', SAMPLE, '--sampler', 'euler', '--png', F.out], 2, "--sampler: unknown sampler 'euler' (expected one of ddpm, ddim, dpmpp2m)"],
   ['cli-spacing', ['sample', '--analytic', SAMPLE, '--spacing', '5', '--png', F.out], 2, "--spacing must be 0 (the sampler's own placement) or between 1 and 4, got 5"],
   ['cli-schedule', ['schedule', '--kind', 'quadratic'], 2, "--kind: unknown schedule 'quadratic' (expected linear or cosine)"],
@@ -152,6 +153,12 @@ export const WASM_ROWS = [
   ['wasm-load-short', 'model_load', () => [new Uint8Array([1, 2, 3]), 3], [], 'truncated: 3 bytes is too short for a weights file'],
   ['wasm-load-magic', 'model_load', (c) => { const b = c.mlp.slice(); b[0] = 88; return [b, b.length]; }, [], 'bad magic'],
   ['wasm-load-checksum', 'model_load', (c) => { const b = c.mlp.slice(); b[400] ^= 1; return [b, b.length]; }, [], 'checksum mismatch'],
+  ['wasm-load-attention', 'model_load', (c) => { // a UNet header with a 13th config int that is not 1 (checksum resealed)
+    const b = c.unet.slice(), v = new DataView(b.buffer);
+    v.setUint32(12, 13, true), v.setInt32(16 + 4 * 12, 2, true);
+    v.setBigUint64(b.length - 8, fnv1a64(b.subarray(0, b.length - 8)), true);
+    return [b, b.length];
+  }, [], 'unet config: a 13th int (attention) must be 1, not 2 (files without attention have 12)'],
   ['wasm-handle', 'model_forward', () => [31, f32(0, 0), f32(5), new Int32Array(1), 1], [['f32', 2]], 'model handle 31 was freed already (or never made)'],
   ['wasm-handle-0', 'model_forward', () => [0, f32(0, 0), f32(5), new Int32Array(1), 1], [['f32', 2]], '0 is not a model handle (handles are > 0; 0 means none)'],
   ['wasm-handle-kind', 'model_forward', (c) => [c.gmm, f32(0, 0), f32(5), new Int32Array(1), 1], [['f32', 2]], 'is a mixture, expected a model'],
@@ -230,6 +237,7 @@ for (const variant of ['simd', 'scalar']) {
     sampleV2[4] = 2;
     const ctx = {
       mlp,
+      unet: new Uint8Array(fs.readFileSync(UNET)),
       sampleV2,
       model: call(M, 'model_load', [mlp, mlp.length]).ret,
       gmm: call(M, 'mixture_new', [1, 2, new Float64Array([1]), f32(0, 0), f32(1, 1), new Int32Array([-1]), 'linear']).ret,

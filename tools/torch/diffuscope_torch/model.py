@@ -15,7 +15,7 @@ from dsw import MLP_KIND, UNET_KIND, read_dsw, write_dsw  # tools/dsw.py, the on
 
 GN_EPS = 1e-5
 UNET_FIELDS = ("image_size", "in_channels", "base_channels", "n_levels", "mult0", "mult1", "mult2", "mult3",
-               "n_res_blocks", "groups", "temb_dim", "n_classes")
+               "n_res_blocks", "groups", "temb_dim", "n_classes")  # then "attention" (1), only when there is one
 UNET_DEFAULT = (28, 1, 32, 3, 1, 2, 2, 0, 1, 8, 128, 10)
 MLP_FIELDS = ("data_dim", "hidden", "n_layers", "temb_dim")
 MLP_DEFAULT = (2, 128, 4, 32)
@@ -33,8 +33,11 @@ def sinusoidal(t, dim):
 
 def check_unet_config(c):
     """The ranges of the engine's ds_unet_config_validate, so a bad shape fails here, not in C."""
-    if len(c) != 12:
-        raise ValueError(f"a UNet config has 12 ints ({', '.join(UNET_FIELDS)}), got {len(c)}")
+    if len(c) not in (12, 13):
+        raise ValueError(f"a UNet config has 12 ints ({', '.join(UNET_FIELDS)}), and a 13th (attention) only "
+                         f"with attention; got {len(c)}")
+    if len(c) == 13 and c[12] != 1:
+        raise ValueError(f"unet attention (a 13th config int) must be 1, not {c[12]} (files without attention have 12)")
     S, C, base, L, R, G, E, n_cls = c[0], c[1], c[2], c[3], c[8], c[9], c[10], c[11]
     for name, v, lo, hi in (("image_size", S, 4, 256), ("in_channels", C, 1, 4), ("base_channels", base, 1, 256),
                             ("n_levels", L, 1, 4), ("n_res_blocks", R, 1, 3), ("groups", G, 1, 64),
@@ -81,10 +84,29 @@ class Level(nn.Module):
             self.downsample = nn.Conv2d(downsample_channels, downsample_channels, 3, stride=2, padding=1)
 
 
+class Attention(nn.Module):
+    """h + proj(v softmax(q^T k / sqrt(C))^T), (q, k, v) = qkv(norm(h)): one head over the
+    positions, the engine's mid attention (src/unet.c attention_forward)."""
+
+    def __init__(self, C, G):
+        super().__init__()
+        self.norm = nn.GroupNorm(G, C, eps=GN_EPS)
+        self.qkv = nn.Conv2d(C, 3 * C, 1)
+        self.proj = nn.Conv2d(C, C, 1)
+
+    def forward(self, h):
+        B, C, S, _ = h.shape
+        q, k, v = self.qkv(self.norm(h)).reshape(B, 3, C, S * S).unbind(1)
+        probs = torch.softmax(torch.bmm(q.transpose(1, 2), k) * (1.0 / math.sqrt(C)), dim=-1)  # (B, N queries, N keys)
+        return h + self.proj(torch.bmm(v, probs.transpose(1, 2)).reshape(B, C, S, S))
+
+
 class Mid(nn.Module):
-    def __init__(self, block):
+    def __init__(self, block, attention=None):
         super().__init__()
         self.res = block
+        if attention is not None:
+            self.attn = attention
 
 
 class TimeEmbedding(nn.Module):
@@ -120,7 +142,8 @@ class UNet(nn.Module):
                 c = ch[l]
             down.append(Level(blocks, ch[l] if l < L - 1 else 0))
         self.down = nn.ModuleList(down)
-        self.mid = Mid(ResBlock(c, c, E, G))
+        self.attention = len(config) == 13
+        self.mid = Mid(ResBlock(c, c, E, G), Attention(c, G) if self.attention else None)
         up = {}
         for l in range(L - 1, -1, -1):  # a ModuleDict keeps this order: up.{L-1} first, as in the file
             blocks = []
@@ -151,6 +174,8 @@ class UNet(nn.Module):
             if l < self.L - 1:
                 h = level.downsample(h)
         h = self.mid.res(h, eact)
+        if self.attention:
+            h = self.mid.attn(h)
         for l in range(self.L - 1, -1, -1):
             h = torch.cat([h, skips[l]], 1)
             for block in self.up[str(l)].res:

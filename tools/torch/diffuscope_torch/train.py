@@ -69,6 +69,7 @@ def parse_args(argv):
     ap.add_argument("--base", type=int, default=32)
     ap.add_argument("--mult", default="1,2,2")
     ap.add_argument("--res-blocks", type=int, default=1)
+    ap.add_argument("--attention", action="store_true", help="unet only: self-attention after the mid block")
     ap.add_argument("--groups", type=int, default=8)
     ap.add_argument("--temb", type=int, help="time embedding (default 128 unet, 32 mlp)")
     ap.add_argument("--hidden", type=int, default=128)
@@ -125,7 +126,7 @@ def build_model(a, ds):
         raise ValueError(f"--mult takes 1..4 comma-separated ints, got {a.mult!r}")
     C, S = ds.x.shape[1], ds.x.shape[2]
     config = (S, C, a.base, len(mult), *(mult + [0] * (4 - len(mult))), a.res_blocks, a.groups, a.temb,
-              len(ds.class_names))
+              len(ds.class_names)) + ((1,) if a.attention else ())
     return UNet(config)
 
 
