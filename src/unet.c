@@ -299,9 +299,9 @@ void ds_unet_prepare_conv(ds_unet *m, int b, int conv) {
     const ds_unet_block_shape *bs = &m->block[b];
     const int tile = ds_winograd_tile(bs->size, bs->size);
     if (conv == 1)
-        ds_winograd_weights(m->w.block[b].conv1_weight, (float *)m->wino_conv1[b], bs->cout, bs->cin, tile);
+        ds_winograd_weights(m->w.block[b].conv1_weight, m->wino_conv1[b], bs->cout, bs->cin, tile);
     else
-        ds_winograd_weights(m->w.block[b].conv2_weight, (float *)m->wino_conv2[b], bs->cout, bs->cout, tile);
+        ds_winograd_weights(m->w.block[b].conv2_weight, m->wino_conv2[b], bs->cout, bs->cout, tile);
 }
 
 int ds_unet_prepare(ds_unet *m) {

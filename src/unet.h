@@ -120,7 +120,7 @@ typedef struct {
      * and the stride-2 downsamples stay direct: faster there in WASM (tools/bench_wasm.mjs).
      * A snapshot: stale once params change. */
     float *wino;
-    const float *wino_conv1[DS_UNET_MAX_BLOCKS], *wino_conv2[DS_UNET_MAX_BLOCKS];
+    float *wino_conv1[DS_UNET_MAX_BLOCKS], *wino_conv2[DS_UNET_MAX_BLOCKS];
 } ds_unet;
 
 /* Activations of one residual block, every pointer (B, ...) for the state's max batch. */

@@ -153,7 +153,7 @@ void ds_unet_backward_weights_prepare_conv(ds_unet_backward_weights *bw, const d
     const int tile = ds_winograd_tile(bs->size, bs->size), cin = conv == 1 ? bs->cin : bs->cout;
     float *flipped = bw->flipped + (size_t)worker * bw->flipped_floats;
     transpose_flip(conv == 1 ? m->w.block[b].conv1_weight : m->w.block[b].conv2_weight, flipped, bs->cout, cin);
-    ds_winograd_weights(flipped, (float *)(conv == 1 ? bw->conv1[b] : bw->conv2[b]), cin, bs->cout, tile);
+    ds_winograd_weights(flipped, conv == 1 ? bw->conv1[b] : bw->conv2[b], cin, bs->cout, tile);
 }
 
 void ds_unet_backward_weights_prepare(ds_unet_backward_weights *bw, const ds_unet *m) {

@@ -52,8 +52,8 @@ void ds_unet_grad_state_free(ds_unet_grad_state *g);
  * once per set of weights (each training step, on the calling thread) and then read by every
  * shard's backward. */
 typedef struct {
-    const float *conv1[DS_UNET_MAX_BLOCKS]; /* w~ of conv1 packed by ds_winograd_weights: (P, cin, cout) */
-    const float *conv2[DS_UNET_MAX_BLOCKS]; /* (P, cout, cout); P = (m + 2)^2, m = ds_winograd_tile(size) */
+    float *conv1[DS_UNET_MAX_BLOCKS];       /* w~ of conv1 packed by ds_winograd_weights: (P, cin, cout) */
+    float *conv2[DS_UNET_MAX_BLOCKS];       /* (P, cout, cout); P = (m + 2)^2, m = ds_winograd_tile(size) */
     float *flipped;                         /* (workers, F) one w~ per worker before its transform */
     size_t flipped_floats;                  /* F: the largest conv's C_out x C_in x 9 */
     int workers;
