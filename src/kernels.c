@@ -73,13 +73,15 @@ static inline __attribute__((always_inline)) void tile(int fused, int MR, int NV
     vf acc[TILE_ROWS][2];
     for (int r = 0; r < MR; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = vf_zero();
-    for (int k = 0; k < K; k++) {
-        const float *brow = B + k * ldb;
+    /* B's row and A's column k by pointer steps, not k * stride: in WASM the multiplies stayed
+     * in the loop (two imul and eight address sums per k in V8, where the packed Winograd tile
+     * has none) */
+    const float *brow = B, *acol = A;
+    for (int k = 0; k < K; k++, brow += ldb, acol += sa_k) {
         vf b[2];
         for (int v = 0; v < NV; v++) b[v] = vf_load(brow + v * VF_LANES);
-        const long ak = k * sa_k;
         for (int r = 0; r < MR; r++) {
-            const vf a = vf_set1(A[r * sa_i + ak]);
+            const vf a = vf_set1(acol[r * sa_i]);
             for (int v = 0; v < NV; v++)
                 acc[r][v] = fused ? vf_mul_add(a, b[v], acc[r][v]) : vf_add(acc[r][v], vf_mul(a, b[v]));
         }
@@ -159,7 +161,10 @@ static inline __attribute__((always_inline)) void gemm_b_rows(int fused, int tra
  * unfused, as in ds_gemm. */
 void ds_gemm_train(int trans_a, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
                    int ldc, int accumulate) {
-    gemm_b_rows(VF_HAS_FMA, trans_a, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    if (trans_a) /* as ds_gemm: trans_a a constant in each */
+        gemm_b_rows(VF_HAS_FMA, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    else
+        gemm_b_rows(VF_HAS_FMA, 0, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 /* op(B) transposed, A not: C[i][j] = dot(A row i, B row j), both contiguous in k. Tiles of
@@ -227,8 +232,10 @@ static void gemm_dot(int M, int N, int K, const float *A, int lda, const float *
 
 void ds_gemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
              float *C, int ldc, int accumulate) {
-    if (!trans_b)
-        gemm_b_rows(0, trans_a, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    if (!trans_b && !trans_a) /* trans_a a constant in each: one of A's strides is 1 */
+        gemm_b_rows(0, 0, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    else if (!trans_b)
+        gemm_b_rows(0, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     else if (!trans_a)
         gemm_dot(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     else /* A^T B^T: not used by the networks; (B A)^T would need a transpose buffer */

@@ -244,7 +244,7 @@ int ds_bench_unet_layers(const ds_unet *m, int B, double seconds, int cap_rows, 
     const ds_unet_config *c = &m->config;
     const long item = (long)c->in_channels * c->image_size * c->image_size;
     ds_unet_state st;
-    if (ds_unet_state_alloc(&st, m, B)) return DS_ERR;
+    if (ds_unet_state_alloc_forward(&st, m, B)) return DS_ERR;
     float *x = malloc(sizeof(float) * (size_t)(B * item)), *t = malloc(sizeof(float) * (size_t)B);
     layer_clock *clk = malloc(sizeof *clk);
     if (!x || !t || !clk) {

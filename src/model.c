@@ -279,7 +279,7 @@ int ds_model_forward_mixed(ds_model *m, const float *x, const float *t, const in
         int rc;
         if (m->kind == DS_MODEL_UNET) {
             ds_unet_state_free(&m->unet_state);
-            rc = ds_unet_state_alloc(&m->unet_state, &m->unet, need);
+            rc = ds_unet_state_alloc_forward(&m->unet_state, &m->unet, need);
         } else {
             ds_mlp_state_free(&m->mlp_state);
             rc = ds_mlp_state_alloc(&m->mlp_state, &m->mlp, need);

@@ -357,7 +357,8 @@ static float *take(float **cursor, long *count, long n) {
     return p;
 }
 
-static long layout(ds_unet_state *s, const ds_unet *m, int B, float *base) {
+/* backward: also the tensors only the backward reads (each GroupNorm's normalised values) */
+static long layout(ds_unet_state *s, const ds_unet *m, int B, float *base, int backward) {
     const ds_unet_config *c = &m->config;
     const long E = c->temb_dim, G = c->groups, S = c->image_size;
     long n = 0;
@@ -375,13 +376,13 @@ static long layout(ds_unet_state *s, const ds_unet *m, int B, float *base) {
         ds_resblock_acts *a = &s->block[b];
         const long pin = (long)B * bs->cin * bs->size * bs->size, pout = (long)B * bs->cout * bs->size * bs->size;
         a->in = NULL;
-        a->norm1 = take(&cur, &n, pin);
+        a->norm1 = backward ? take(&cur, &n, pin) : NULL;
         a->norm1_mean = take(&cur, &n, B * G);
         a->norm1_rstd = take(&cur, &n, B * G);
         a->act1 = take(&cur, &n, pin);
         a->emb_proj = take(&cur, &n, (long)B * bs->cout);
         a->h1 = take(&cur, &n, pout);
-        a->norm2 = take(&cur, &n, pout);
+        a->norm2 = backward ? take(&cur, &n, pout) : NULL;
         a->norm2_mean = take(&cur, &n, B * G);
         a->norm2_rstd = take(&cur, &n, B * G);
         a->act2 = take(&cur, &n, pout);
@@ -409,7 +410,7 @@ static long layout(ds_unet_state *s, const ds_unet *m, int B, float *base) {
         s->concat[l] = take(&cur, &n, (long)B * first_up->cin * sl * sl);
         s->up[l] = l > 0 ? take(&cur, &n, (long)B * m->level_channels[l] * (2 * sl) * (2 * sl)) : NULL;
     }
-    s->out_norm = take(&cur, &n, (long)B * m->level_channels[0] * S * S);
+    s->out_norm = backward ? take(&cur, &n, (long)B * m->level_channels[0] * S * S) : NULL;
     s->out_norm_mean = take(&cur, &n, B * G);
     s->out_norm_rstd = take(&cur, &n, B * G);
     s->out_act = take(&cur, &n, (long)B * m->level_channels[0] * S * S);
@@ -436,21 +437,27 @@ static long max_scratch(const ds_unet *m) {
     return (long)most;
 }
 
-int ds_unet_state_alloc(ds_unet_state *s, const ds_unet *m, int max_batch) {
+static int state_alloc(ds_unet_state *s, const ds_unet *m, int max_batch, int backward) {
     if (!s || !m || !m->params) return ds_fail("unet state: null state or unbuilt model");
     if (ds_check_range_int(max_batch, 1, 4096, "unet batch size")) return DS_ERR;
     memset(s, 0, sizeof *s);
     s->max_batch = max_batch;
     s->scratch_floats = max_scratch(m);
-    s->acts_floats = layout(s, m, max_batch, NULL);
+    s->acts_floats = layout(s, m, max_batch, NULL, backward);
     s->acts = malloc(sizeof(float) * (size_t)s->acts_floats);
     s->cls = malloc(sizeof(int) * (size_t)max_batch);
     if (!s->acts || !s->cls) {
         ds_unet_state_free(s);
         return ds_fail("unet state: out of memory for %ld activations (batch %d)", s->acts_floats, max_batch);
     }
-    layout(s, m, max_batch, s->acts);
+    layout(s, m, max_batch, s->acts, backward);
     return DS_OK;
+}
+
+int ds_unet_state_alloc(ds_unet_state *s, const ds_unet *m, int max_batch) { return state_alloc(s, m, max_batch, 1); }
+
+int ds_unet_state_alloc_forward(ds_unet_state *s, const ds_unet *m, int max_batch) {
+    return state_alloc(s, m, max_batch, 0);
 }
 
 void ds_unet_state_free(ds_unet_state *s) {

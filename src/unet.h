@@ -23,7 +23,8 @@
  * 28 -> 14 -> 7 with 32/64/64 channels.
  *
  * The run state keeps EVERY intermediate activation of the forward pass (llm.c style) so
- * that the trainer can backpropagate through the same structure without recomputing.
+ * that the trainer can backpropagate through the same structure without recomputing (a
+ * forward-only state, for sampling, leaves out the three normalised tensors only it reads).
  * Not here: the weights file (weights.h), the handle used by the sampler and page (model.h),
  * the backward pass (the trainer's). */
 #ifndef DS_UNET_H
@@ -245,8 +246,13 @@ long ds_unet_num_params(const ds_unet *m);
 /* Forward cost per image in MFLOP (2 per multiply-add; convs, linears, norms, activations). */
 double ds_unet_mflop(const ds_unet_config *c);
 
-/* Run state for batches of up to max_batch images. DS_OK or DS_ERR. */
+/* Run state for batches of up to max_batch images, with every tensor the backward reads
+ * (the trainer's). DS_OK or DS_ERR. */
 int ds_unet_state_alloc(ds_unet_state *s, const ds_unet *m, int max_batch);
+/* The same for forwards only (sampling): the GroupNorms' normalised values (norm1, norm2,
+ * out_norm), which only the backward reads, are not kept (NULL), so each GroupNorm + SiLU
+ * stores one tensor instead of two. The forward's results are the same bits. */
+int ds_unet_state_alloc_forward(ds_unet_state *s, const ds_unet *m, int max_batch);
 void ds_unet_state_free(ds_unet_state *s);
 
 /* The forward pass. x (B, C_img, S, S), t (B) in [0, 1000], cls (B) in 0..n_classes

@@ -45,7 +45,15 @@ static inline v4 v4_sub(v4 a, v4 b) { return simde_mm_sub_ps(a, b); }
 static inline v4 v4_mul(v4 a, v4 b) { return simde_mm_mul_ps(a, b); }
 static inline v4 v4_div(v4 a, v4 b) { return simde_mm_div_ps(a, b); }
 static inline v4 v4_min(v4 a, v4 b) { return simde_mm_min_ps(a, b); }
+#if defined(SIMDE_WASM_SIMD128_NATIVE)
+/* maxps's a > b ? a : b is wasm's pmax(b, a) (b < a ? a : b) for every input, NaN and -0 too;
+ * SIMDe spells it as a compare and a bitselect, four x86 instructions in V8 instead of one. */
+static inline v4 v4_max(v4 a, v4 b) {
+    return simde__m128_from_wasm_v128(wasm_f32x4_pmax(simde__m128_to_wasm_v128(b), simde__m128_to_wasm_v128(a)));
+}
+#else
 static inline v4 v4_max(v4 a, v4 b) { return simde_mm_max_ps(a, b); }
+#endif
 static inline float v4_first(v4 v) { return simde_mm_cvtss_f32(v); }
 
 /* lanes 2, 3 of v in lanes 0, 1 (lanes 2, 3 of the result: v's own 2, 3) */

@@ -335,6 +335,18 @@ int main(void) {
         CHECK(rel_diff(direct, fresh, N) <= TOL, "direct and Winograd convs agree to %.3g (> %g)", rel_diff(direct, fresh, N), TOL);
         printf("unet: Winograd vs direct convs, relative difference %.3g\n", rel_diff(direct, fresh, N));
         ds_unet_state_free(&st);
+        /* the trainer's full state and the sampler's forward-only one (no normalised tensors)
+         * give the same bits */
+        ds_unet_state full, lean;
+        CHECK(ds_unet_state_alloc(&full, un, 1) == DS_OK && ds_unet_state_alloc_forward(&lean, un, 1) == DS_OK, "states");
+        CHECK(lean.acts_floats < full.acts_floats && !lean.block[0].norm1 && !lean.out_norm, "the forward-only state keeps no norms");
+        CHECK(ds_unet_forward(un, &full, x, t, cls, 1, direct) == DS_OK && ds_unet_forward(un, &lean, x, t, cls, 1, after) == DS_OK,
+              "forwards: %s", ds_last_error());
+        CHECK(!memcmp(direct, after, sizeof(float) * N) && !memcmp(direct, fresh, sizeof(float) * N),
+              "forward-only state and full state give the same bits");
+        printf("unet: forward-only state %ld floats, full %ld: the same bits\n", lean.acts_floats, full.acts_floats);
+        ds_unet_state_free(&full);
+        ds_unet_state_free(&lean);
         ds_model_free(v);
         ds_model_free(w);
     }
