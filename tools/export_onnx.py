@@ -83,9 +83,22 @@ def resblock(g, h, eact, prefix, cin, cout, groups):
     return g.op("Add", [o, g.conv(h, prefix + "skip") if cin != cout else h], prefix + "out")
 
 
+def attention(g, h, channels, groups):
+    """The mid block's one-head self-attention (docs/model.md): qkv = 1x1 conv of GroupNorm(h);
+    probs = softmax(q^T k / sqrt(C)) over the keys; h + proj(v probs^T)."""
+    qkv = g.conv(g.groupnorm(h, "mid.attn.norm", groups, channels), "mid.attn.qkv")
+    flat = g.op("Reshape", [qkv, g.const(np.array([0, 3, channels, -1], np.int64))])  # (B, 3, C, N)
+    # a scalar index drops the axis: (B, C, N) each
+    q, k, v = (g.op("Gather", [flat, g.const(np.array(i, np.int64))], axis=1) for i in range(3))
+    scores = g.op("MatMul", [g.op("Transpose", [q], perm=[0, 2, 1]), k])  # (B, N, N): query rows, key columns
+    scaled = g.op("Mul", [scores, g.const(np.array(1.0 / math.sqrt(channels), np.float32), "scale")])
+    probs = g.op("Softmax", [scaled], axis=-1)
+    mixed = g.op("MatMul", [v, g.op("Transpose", [probs], perm=[0, 2, 1])])  # (B, C, N)
+    image = g.op("Reshape", [mixed, g.op("Shape", [h])])
+    return g.op("Add", [h, g.conv(image, "mid.attn.proj")], "mid.attn.out")
+
+
 def build_unet(config, tensors):
-    if len(config) > 12 and config[12]:
-        raise SystemExit("export_onnx: this UNet has the mid self-attention, which the ONNX graph here does not build")
     S, C_img, base, L = config[0], config[1], config[2], config[3]
     mult, R, G, E, n_classes = config[4:8], config[8], config[9], config[10], config[11]
     ch = [base * mult[l] for l in range(L)]
@@ -110,6 +123,8 @@ def build_unet(config, tensors):
         if l < L - 1:
             h = g.conv(h, f"down.{l}.downsample", stride=2)
     h = resblock(g, h, eact, "mid.res.", c, c, G)
+    if len(config) > 12 and config[12]:
+        h = attention(g, h, c, G)
     for l in range(L - 1, -1, -1):
         h, c = g.op("Concat", [h, skips[l]], axis=1), c + ch[l]
         for r in range(R):

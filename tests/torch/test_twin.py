@@ -171,18 +171,18 @@ def test_files(tmp):
         check(twin.to_dsw(m, "f32", meta) == b, f"{name}.dsw: the twin writes C's bytes (f32, {meta['schedule']}, "
                                                  f"T {meta['T']}, {len(meta['class_names'])} class names)")
     # the shipped UNet is q8; its training run's EMA weights beside it, f16
-    path = os.path.join(WEIGHTS, "checkpoints", "fashion-unet-b.dsw")
+    path = os.path.join(WEIGHTS, "checkpoints", "fashion-unet-c.dsw")
     b = open(path, "rb").read()
     m, meta = twin.from_dsw(b)
-    check(twin.to_dsw(m, "f16", meta) == b, "checkpoints/fashion-unet-b.dsw: the twin writes C's bytes (f16)")
+    check(twin.to_dsw(m, "f16", meta) == b, "checkpoints/fashion-unet-c.dsw: the twin writes C's bytes (f16)")
     for dtype in ("q8", "f32"):
         out = os.path.join(tmp, f"c.{dtype}.dsw")
         run([EXE, "convert", "--weights", path, "--out", out, "--dtype", dtype])
         check(twin.to_dsw(m, dtype, meta) == open(out, "rb").read(),
-              f"fashion-unet-b.dsw as {dtype}: the twin's bytes are `diffuscope convert --dtype {dtype}`'s")
+              f"fashion-unet-c.dsw as {dtype}: the twin's bytes are `diffuscope convert --dtype {dtype}`'s")
     shipped = open(os.path.join(WEIGHTS, "fashion-unet.dsw"), "rb").read()
     check(shipped == open(os.path.join(tmp, "c.q8.dsw"), "rb").read(),
-          "weights/fashion-unet.dsw is `diffuscope convert --dtype q8` of checkpoints/fashion-unet-b.dsw, byte for byte")
+          "weights/fashion-unet.dsw is `diffuscope convert --dtype q8` of checkpoints/fashion-unet-c.dsw, byte for byte")
 
     # a file the twin wrote (q8, a description C must read back) in C and in WASM
     meta = {"schedule": "cosine", "T": 400, "prediction": "eps", "class_names": [f"class {i}" for i in range(10)]}

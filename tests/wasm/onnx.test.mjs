@@ -2,7 +2,8 @@
 // UNets (the default Fashion config and a small one with other settings everywhere) are saved
 // from WebAssembly, exported to ONNX by the tool, run by onnxruntime-web (wasm backend, one
 // thread), and must give our WASM outputs within 1e-4. This is what lets tools/bench_wasm.mjs
-// set the two runtimes side by side. An MLP file is refused with a clear message.
+// set the two runtimes side by side; a UNet with the mid self-attention exports too. An MLP
+// file is refused with a clear message.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -73,6 +74,14 @@ test('a small UNet with other settings (2 channels, 2 levels, 2 res blocks, 4 gr
   // image 8, 2 channels, base 8, 2 levels (1, 2), 2 res blocks, 4 groups, temb 16, 3 classes
   const { diff, mag } = await compare([8, 2, 8, 2, 1, 2, 0, 0, 2, 4, 16, 3], 5, 4);
   console.log(`small UNet: max |ours - onnxruntime| = ${diff.toExponential(2)} (max |eps| ${mag.toFixed(3)})`);
+  assert.ok(mag > 0.1);
+  assert.ok(diff <= TOL, `max diff ${diff} > ${TOL}`);
+});
+
+test('a UNet with the mid self-attention (13th config int) exports, attention and all', async () => {
+  // the shipped network's shape: 28, 1 channel, base 32, 3 levels (1, 2, 3), 1 res block, 8 groups, temb 128, 10 classes
+  const { diff, mag } = await compare([28, 1, 32, 3, 1, 2, 3, 0, 1, 8, 128, 10, 1], 9, 3);
+  console.log(`UNet with attention: max |ours - onnxruntime| = ${diff.toExponential(2)} (max |eps| ${mag.toFixed(3)})`);
   assert.ok(mag > 0.1);
   assert.ok(diff <= TOL, `max diff ${diff} > ${TOL}`);
 });
