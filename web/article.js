@@ -10,8 +10,9 @@ import katex from './vendor/katex/katex.mjs';
 const SLICE_MS = 10;
 const pending = [...document.querySelectorAll('.math')];
 const here = window.scrollY + window.innerHeight / 2;
-const distance = (el) => Math.abs(el.getBoundingClientRect().top + window.scrollY - here);
-pending.sort((a, b) => distance(a) - distance(b)); // reading one layout, before any is typeset
+// each distance read once (one layout, before any is typeset), not in every comparison
+const distance = new Map(pending.map((el) => [el, Math.abs(el.getBoundingClientRect().top + window.scrollY - here)]));
+pending.sort((a, b) => distance.get(a) - distance.get(b));
 
 function typeset(el) {
   const tex = el.textContent;
