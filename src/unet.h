@@ -127,12 +127,12 @@ typedef struct {
 /* Activations of one residual block, every pointer (B, ...) for the state's max batch. */
 typedef struct {
     const float *in;          /* (B, cin, s, s) the block input: another tensor of the state */
-    float *norm1;             /* (B, cin, s, s) gn1(in) */
+    float *norm1;             /* (B, cin, s, s) gn1(in); NULL in a forward-only state */
     float *norm1_mean, *norm1_rstd; /* (B, groups) */
     float *act1;              /* (B, cin, s, s) silu(norm1) */
     float *emb_proj;          /* (B, cout) emb_weight . eact + emb_bias */
     float *h1;                /* (B, cout, s, s) conv1(act1) + emb_proj broadcast */
-    float *norm2;             /* (B, cout, s, s) gn2(h1) */
+    float *norm2;             /* (B, cout, s, s) gn2(h1); NULL in a forward-only state */
     float *norm2_mean, *norm2_rstd; /* (B, groups) */
     float *act2;              /* (B, cout, s, s) silu(norm2) */
     float *h2;                /* (B, cout, s, s) conv2(act2) */
