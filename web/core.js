@@ -22,10 +22,12 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
 
+let simdSupported = null;
 export const support = {
   wasm: typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function',
+  // validated once: every widget asks as it connects, and each validate took 2-10 ms of a cold load
   get simd() {
-    return this.wasm && WebAssembly.validate(SIMD_PROBE);
+    return (simdSupported ??= this.wasm && WebAssembly.validate(SIMD_PROBE));
   },
 };
 
@@ -37,7 +39,10 @@ class Engine {
   constructor(options = {}) {
     this.simd = options.simd ?? support.simd;
     this.createdAt = performance.now(); // page ms, for the load timeline (tests/browser/many.test.mjs)
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    // the name says which build to compile (and whether to warm it), so the worker starts on it
+    // before init arrives (worker.js)
+    const name = options.module ? 'diffuscope' : `diffuscope ${this.simd ? 'simd' : 'scalar'}${options.warm ? ' warm' : ''}`;
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name });
     this.pending = new Map(); // id -> {resolve, reject}: the call in the worker (and init)
     this.queues = new Map(); // lane owner (a widget, or DIRECT) -> [calls waiting]
     this.busy = false; // a call is in the worker
@@ -49,9 +54,10 @@ class Engine {
     this.calls = 0;
     this.memory = 0; // the module's memory in bytes, as the last reply said
     this.worker.onmessage = (e) => {
-      const p = this.pending.get(e.data.id);
-      if (!p) return;
-      this.pending.delete(e.data.id);
+      const id = e.data.early ? this.initId : e.data.id; // early: the init reply, sent unasked (worker.js)
+      const p = this.pending.get(id);
+      if (!p) return; // (the asked-for init reply, after an early one)
+      this.pending.delete(id);
       if (e.data.memory) this.memory = e.data.memory;
       if (e.data.ok) p.resolve(e.data);
       else p.reject(Object.assign(new Error(e.data.error), e.data.results ? { results: e.data.results } : {}));
@@ -67,7 +73,12 @@ class Engine {
     // the module's description (enums, records, functions: web/api.js), once per worker;
     // info also says how the module was compiled (streaming, whole, or shared: options.module,
     // another engine's compiled module, only instantiated here) and when it was ready
-    const init = (module) => this.post({ type: 'init', simd: this.simd, ...(module ? { module } : {}) });
+    // options.warm: the worker warms the module up after init (worker.js warmUp)
+    const init = (module) => {
+      const sent = this.post({ type: 'init', simd: this.simd, warm: !!options.warm, ...(module ? { module } : {}) });
+      this.initId = this.nextId - 1;
+      return sent;
+    };
     const inited = options.module
       ? options.module.then((m) => init(m), () => init(null)) // that engine failed: compile our own
       : init(null);
@@ -154,7 +165,7 @@ class Engine {
   }
   async send(msg, owner) {
     this.calls++; // worker round trips, for measuring (the points widget reports its own)
-    await this.ready;
+    if (!this.description) await this.ready; // once ready, the call goes out before send returns
     if (this.failure) throw this.failure;
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(owner) ?? [];
@@ -260,7 +271,9 @@ export const NO_WASM = 'This widget needs WebAssembly, which this browser does n
 // light lane, so they never wait behind samplers' UNet steps on the shared one.
 let theEngine = null, lightEngine = null;
 export function sharedEngine() {
-  return (theEngine ??= new Engine());
+  // warm: its worker runs a small UNet once the module is in (worker.js warmUp); the optimised
+  // code belongs to the module, so the workers it is handed to (light engine, pools) run it too
+  return (theEngine ??= new Engine({ warm: true }));
 }
 // The light engine instantiates the shared engine's module instead of compiling its own: on a
 // 2-core machine two compiles at once delayed the first sampler image by a second.

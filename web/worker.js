@@ -4,7 +4,8 @@
 // arguments against the module's own description, copies arrays in and out and decodes named
 // records. The description goes back with the init reply, so the page knows the names too.
 //
-//   {id, type: 'init', simd: bool, module?}      -> {id, ok, info: {simd, compiled, readyAt, timeline, memory, description}, module}
+//   {id, type: 'init', simd: bool, warm: bool, module?} -> {id, ok, info: {simd, compiled, readyAt, timeline, memory, description}, module}
+//     (a worker named for its build also sends that reply unasked as it starts, with early: true)
 //     (module: a WebAssembly.Module another worker compiled, so this one only instantiates it;
 //     the reply carries the module this worker runs, for the next one)
 //   {id, type: 'call', fn, args: [...], outs: [spec, ...]}   (specs: see api.js)
@@ -30,14 +31,18 @@ const BUILDS = {
   scalar: { name: 'diffuscope_scalar', glue: () => import('./wasm/diffuscope_scalar.js'), wasm: new URL('./wasm/diffuscope_scalar.wasm', import.meta.url) },
 };
 
+// Each build's glue import and its module's download and compile, started once.
+const glues = {}, compiles = {};
+const quiet = (p) => (p.catch(() => {}), p); // a failure is init's to report, not an unhandled rejection
+const glueOf = (build) => (glues[build] ??= quiet(BUILDS[build].glue().then((g) => ((timeline.glue = now()), g))));
+const compiledOf = (build) =>
+  (compiles[build] ??= quiet(compile(BUILDS[build].wasm, BUILDS[build].name).then((c) => ((timeline.compiled = now()), c))));
+
 async function init({ simd, module: given }) {
-  const { name, glue: loadGlue, wasm } = BUILDS[simd ? 'simd' : 'scalar'];
-  // the glue's import and the module's download and compile run side by side
+  const build = simd ? 'simd' : 'scalar';
   timeline.init = now();
-  const [glue, { module, compiled }] = await Promise.all([
-    loadGlue().then((g) => ((timeline.glue = now()), g)),
-    given ? { module: given, compiled: 'shared' } : compile(wasm, name).then((c) => ((timeline.compiled = now()), c)),
-  ]);
+  // the glue's import and the module's download and compile run side by side
+  const [glue, { module, compiled }] = await Promise.all([glueOf(build), given ? { module: given, compiled: 'shared' } : compiledOf(build)]);
   let fail;
   const failed = new Promise((_, reject) => (fail = reject));
   const M = await Promise.race([failed, glue.default({
@@ -50,6 +55,36 @@ async function init({ simd, module: given }) {
   api = new Api(M);
   // readyAt: wall-clock ms, comparable with the page's performance.timeOrigin + now()
   return { module, info: { simd, compiled, readyAt: now(), timeline, memory: api.M.HEAPU8.length, description: api.description } };
+}
+
+// Forwards of a small random UNet with every part of the shipped one (3x3 convs by Winograd,
+// 1x1 and stride-2 convs, GroupNorm+SiLU, the time and class embedding, the mid attention),
+// as soon as the module runs. V8 first runs a module's functions as baseline code (Liftoff) and
+// optimises (TurboFan), in the background, those that run hot; without this the reader's first
+// sampling step ran the UNet in baseline code, 120 ms for 4 images instead of 15 (Chromium,
+// Zen 5, a cold load of the article). Each call is a task of its own, so a message from the page
+// waits for one forward at most. It leaves no state behind.
+const WARM_UNET = [28, 1, 16, 3, 1, 2, 3, 0, 1, 8, 128, 10, 1]; // ds_unet_config_from_ints: 28x28, base 16, mult 1 2 3, attention
+let warmed = false;
+function warmUp() {
+  if (warmed) return;
+  warmed = true;
+  let h = null;
+  const forward = (t, cls) => api.call('model_forward', [h, new Float32Array(784), Float32Array.of(t), Int32Array.of(cls), 1], [['f32', 784]]);
+  const steps = [
+    () => (h = api.call('model_random', ['unet', Int32Array.from(WARM_UNET), WARM_UNET.length, 1]).ret),
+    () => forward(999, 0), () => forward(500, 10), () => forward(1, 3),
+  ];
+  const next = () => {
+    try {
+      steps.shift()();
+    } catch {
+      steps.length = 0; // a warm-up that fails changes nothing the page sees
+    }
+    if (steps.length) setTimeout(next, 0);
+    else if (h !== null) api.call('free', [h]);
+  };
+  next();
 }
 
 // Compiles the module while it downloads (WebAssembly.compileStreaming), which needs the server
@@ -77,17 +112,34 @@ function refValue(a, results, fn) {
   return results[a.ret].ret;
 }
 
+function replyReady(reply, { module, info }) {
+  try {
+    self.postMessage({ ...reply, ok: true, info, module });
+  } catch { // a browser that cannot send a module: the next worker compiles its own
+    self.postMessage({ ...reply, ok: true, info });
+  }
+}
+
+// A worker whose name names a build ('diffuscope simd' or 'diffuscope scalar', then ' warm' for
+// warmUp; core.js) starts it at once and says so unasked ({early: true, ...init's reply}), not
+// waiting for the init message: on a cold load of the article (2 cores) the busy main thread
+// passed that message on 150-260 ms after this script had run.
+const named = /^diffuscope (simd|scalar)( warm)?$/.exec(self.name || '');
+const started = named ? quiet(init({ simd: named[1] === 'simd' })) : null;
+started?.then((ready) => {
+  replyReady({ early: true }, ready);
+  if (named[2]) warmUp(); // after the reply: its forwards run between the page's next messages
+});
+
 self.onmessage = async (event) => {
   const msg = event.data;
   try {
     if (msg.type === 'init') {
+      const mine = started && !msg.module && msg.simd === (named[1] === 'simd');
       // a module from another worker that this one cannot instantiate: compile our own instead
-      const { module, info } = await init(msg).catch((err) => (msg.module ? init({ simd: msg.simd }) : Promise.reject(err)));
-      try {
-        self.postMessage({ id: msg.id, ok: true, info, module });
-      } catch { // a browser that cannot send a module: the next worker compiles its own
-        self.postMessage({ id: msg.id, ok: true, info });
-      }
+      const ready = await (mine ? started : init(msg)).catch((err) => (msg.module ? init({ simd: msg.simd }) : Promise.reject(err)));
+      replyReady({ id: msg.id }, ready);
+      if (msg.warm) warmUp();
     } else if (msg.type === 'call') {
       if (!api) throw new Error('module not initialised');
       const result = api.call(msg.fn, msg.args, msg.outs);

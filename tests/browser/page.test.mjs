@@ -19,6 +19,7 @@ test('schedule widget renders values computed in WebAssembly', async () => {
   const page = await browser.newPage();
   await page.goto(browser.url);
   const widget = page.locator('diffuscope-schedule');
+  await widget.scrollIntoViewIfNeeded(); // a widget computes as it comes near the screen
   await widget.and(page.locator('[data-ready]')).waitFor({ timeout: 20000 });
   const cell = (k) => widget.locator(`td[data-value="${k}"]`).textContent();
   assert.equal(await cell('linear.alpha_bar'), fmt(linear.alpha_bar[499]));
@@ -52,6 +53,7 @@ test('without WebAssembly SIMD the scalar build loads and the page says so', asy
   page.on('request', (r) => r.url().endsWith('.wasm') && wasmRequests.push(r.url()));
   await page.goto(browser.url);
   const widget = page.locator('diffuscope-schedule');
+  await widget.scrollIntoViewIfNeeded(); // a widget computes as it comes near the screen
   await widget.and(page.locator('[data-ready]')).waitFor({ timeout: 20000 });
   assert.match(await widget.locator('.ds-simd-notice').textContent(), /SIMD is not supported.*scalar/);
   assert.equal(await widget.locator('td[data-value="cosine.alpha_bar"]').textContent(), fmt(cosine.alpha_bar[499]));

@@ -205,6 +205,38 @@ test('pace: a played step takes pace ms at least; a bad pace is named and 60 use
   await page.close();
 });
 
+test('play computes ahead: the next step is in the worker while a frame is shown; a pause shows the step computing; none lost', async () => {
+  const page = await browser.newPage();
+  await page.goto(browser.url);
+  const w = await addWidget(page, 'diffuscope-sampler', { model: 'mixture', sampler: 'ddim', steps: '8', batch: '1', pace: '150' });
+  await w.evaluate((el) => {
+    window.__sent = []; // the frames on screen (history length) as each sampler_step went out
+    const lane = el.engineNow(), call = lane.call;
+    lane.call = (fn, args, outs) => {
+      if (fn === 'sampler_step') window.__sent.push(el.history.length);
+      return call(fn, args, outs);
+    };
+  });
+  await w.locator('button.ds-play').click();
+  await page.waitForFunction(() => Number(document.querySelector('#under-test').dataset.step) >= 3, null, { timeout: 60000 });
+  await w.locator('button.ds-play').click(); // pause
+  await page.waitForFunction(() => document.querySelector('#under-test').playBtn.textContent === 'Play', null, { timeout: 60000 });
+  const paused = await w.evaluate((el) => ({ shown: el.history.length - 1, step: Number(el.dataset.step), sent: window.__sent.slice() }));
+  // step n went out when frames 0..n-2 were on screen (frame n-1 had come in, not yet drawn);
+  // played one at a time it would have waited for frame n-1 to be drawn too
+  assert.deepEqual(paused.sent, paused.sent.map((_, i) => Math.max(1, i)), `frames on screen as each step went out: ${paused.sent}`);
+  assert.equal(paused.shown, paused.sent.length, 'every step computed before the pause is shown');
+  assert.equal(paused.step, paused.shown);
+  assert.ok(paused.shown < 8, `paused before the end (at ${paused.shown})`);
+  await w.locator('button.ds-play').click(); // on from there
+  await page.waitForFunction(() => document.querySelector('#under-test').dataset.step === '8', null, { timeout: 60000 });
+  const steps = await w.evaluate((el) => el.history.map((f) => f.info.step));
+  assert.deepEqual(steps, [0, 1, 2, 3, 4, 5, 6, 7, 8], 'no step lost or repeated across the pause');
+  console.log(`play ahead: steps sent with ${paused.sent.join(' ')} frames on screen; paused at step ${paused.shown}, then on to 8`);
+  assert.deepEqual(browser.pageErrors, []);
+  await page.close();
+});
+
 test('missing weights: a clear message, and the exact mixture stands in', async () => {
   const page = await browser.newPage();
   await page.goto(browser.url);

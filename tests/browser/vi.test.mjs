@@ -45,8 +45,8 @@ test('vi widget: values from WASM equal the CLI and follow the sliders; fits; dr
   const page = await browser.newPage();
   await page.goto(browser.url);
   const widget = page.locator('diffuscope-vi');
+  await widget.scrollIntoViewIfNeeded(); // it computes as it comes near the screen
   await widget.and(page.locator('[data-ready]')).waitFor({ timeout: 20000 });
-  await widget.scrollIntoViewIfNeeded();
   await settled(page);
   let s = await assertMatchesCli(widget, 'initial (mu 0, sigma 1)');
   assert.equal(s.mu, 0);

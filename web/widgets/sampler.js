@@ -344,19 +344,34 @@ class SamplerWidget extends DiffuscopeElement {
   }
 
   async stepOnce() {
-    if (this.handle == null || this.done()) return false;
-    const engine = await this.engine();
-    const handle = this.handle, t0 = performance.now();
-    await engine.call('sampler_step', [handle, 1]);
-    const ms = performance.now() - t0;
-    if (handle !== this.handle) return false;
+    const stepped = await this.step();
+    return stepped !== null && this.showStep(stepped);
+  }
+
+  // One step of the sampler in the worker and the read of the frame it makes, both sent before
+  // this returns (the engine is ready once there is a sampler): the frame's call goes to the
+  // worker as soon as the step's reply comes in. Resolves {handle, ms, frame} (frame: the
+  // promise of the read), or null when there is no step to take.
+  step() {
+    if (this.handle == null || this.done()) return Promise.resolve(null);
+    const handle = this.handle, t0 = performance.now(), engine = this.engineNow();
+    const stepped = engine.call('sampler_step', [handle, 1]).then(() => performance.now() - t0);
     // The frame in a call of its own, not batched with the step: with several samplers playing,
     // the queue then serves every sampler's step before their frames, and the page draws them
     // in one burst and is idle between (batched, the draws came one per step, all the time, and
     // a slider's input-to-paint latency with six playing went from 63-71 to 123-146 ms).
-    const frame = await engine.callAll(this.frameCalls(handle, this.cls.length, this.guided));
+    const frame = engine.callAll(this.frameCalls(handle, this.cls.length, this.guided));
+    frame.catch(() => {}); // a failed step fails first; its frame's failure is awaited in showStep
+    return stepped.then((ms) => ({ handle, ms, frame }));
+  }
+
+  // Shows the frame a step made; false if the sampler was replaced meanwhile. then(info) runs
+  // once the frame has arrived, before it is drawn (play sends the next step there).
+  async showStep({ handle, ms, frame }, then = () => {}) {
+    const results = await frame;
     if (handle !== this.handle) return false;
-    this.capture(frame, ms);
+    then(results[0].outs[2]);
+    this.capture(results, ms);
     this.dataset.step = String(this.history.length - 1);
     return true;
   }
@@ -398,13 +413,23 @@ class SamplerWidget extends DiffuscopeElement {
     const run = (this.run = (this.run || 0) + 1); // a play started later (after a resume) takes over
     this.playBtn.textContent = 'Pause';
     this.setBusy(true);
+    // The worker computes the next step while the page draws this one and holds it on screen
+    // (ahead): a step of play costs the most of the pace, the step and the drawing, not their sum.
+    // A pause lets the step already computing finish and shows it.
+    let ahead = null;
     try {
-      let started = performance.now();
-      while (this.playing && run === this.run && (await this.stepOnce())) {
+      let started = performance.now(), stepped = await this.step();
+      while (stepped) {
+        const playOn = () => this.playing && run === this.run;
+        const shown = await this.showStep(stepped, (info) => {
+          if (playOn() && info.step < info.steps) (ahead = this.step()).catch(() => {}); // its failure is awaited below
+        });
+        if (!shown || !ahead) break;
         // a step of play takes pace ms at least, start to start: the eye follows
         await new Promise((r) => setTimeout(r, Math.max(0, started + this.pace - performance.now())));
-        await this.onScreen(); // scrolled out of view: no steps until the reader comes back
+        if (playOn()) await this.onScreen(); // scrolled out of view: no steps until the reader comes back
         started = performance.now();
+        [stepped, ahead] = [await ahead, null];
       }
     } catch (err) {
       this.showError(err.message);

@@ -2,7 +2,7 @@
 // Plots abar_t (signal kept) for the linear and cosine schedules, both computed in C
 // (schedule_table), with a t slider that reads out abar_t, sqrt(abar_t),
 // sqrt(1 - abar_t), the SNR, and the forward posterior q(x_{t-1} | x_t, x_0) of each.
-import { DiffuscopeElement, h, defineElement } from '../core.js';
+import { DiffuscopeElement, h, defineElement, whenVisible } from '../core.js';
 import { hiDpiCanvas, theme, font, plotBox, frame, ticks, polyline, fmt } from '../plot.js';
 
 const KINDS = [
@@ -37,7 +37,9 @@ class ScheduleWidget extends DiffuscopeElement {
       h('table', { class: 'ds-table' }, h('thead', {}, head), h('tbody', {}, body)),
     );
     this.showNotice('computing…');
-    this.load().catch((err) => this.showError(err.message));
+    // computed and drawn as it comes near the screen: on a cold load of the article the main
+    // thread is the sampler's, whose first image waits for it
+    whenVisible(this, () => this.load().catch((err) => this.showError(err.message)));
     new ResizeObserver(() => this.tables && this.tablesT === this.T && this.draw()).observe(this.canvas);
   }
 

@@ -4,7 +4,7 @@
 // computed in C (src/vi.c) in the worker; this file moves numbers and draws. Orange shading is
 // where q > p (what KL(q||p) punishes), blue where p > q (what KL(p||q) punishes).
 // Target spec: weight:mean:std triples, weights normalised; up to 8 components.
-import { DiffuscopeElement, h, defineElement, shortValue } from '../core.js';
+import { DiffuscopeElement, h, defineElement, shortValue, whenVisible } from '../core.js';
 import { hiDpiCanvas, theme, font, plotBox, frame, ticks, polyline, fixed, short } from '../plot.js';
 
 const DEFAULT_TARGET = '0.3:-3:0.7,0.5:4:1,0.2:7:0.6';
@@ -82,7 +82,9 @@ class VIWidget extends DiffuscopeElement {
     );
     this.bindPointer();
     this.showNotice('computing…');
-    this.load().catch((err) => this.showError(err.message));
+    // computed and drawn as it comes near the screen: on a cold load of the article the main
+    // thread is the sampler's, whose first image waits for it
+    whenVisible(this, () => this.load().catch((err) => this.showError(err.message)));
     new ResizeObserver(() => this.curves && this.draw()).observe(this.canvas);
   }
 
