@@ -13,6 +13,7 @@
 //   {id, type: 'calls', calls: [{fn, args, outs}, ...]}      (one round trip for several calls:
 //     in order, an argument {ret: i} is call i's return value, e.g. the handle call 0 made)
 //                                                 -> {id, ok, results: [{ret, outs}, ...], memory}
+//   {id, type: 'diagnostics'}                    -> {id, ok, warm: {forwards, ms, error?} | null, timeline, memory}
 //   failures                                      -> {id, ok: false, error: 'message'}
 //     (of 'calls': the first that failed, named; results holds the calls before it, whose
 //     handles the page must still free)
@@ -63,24 +64,29 @@ async function init({ simd, module: given }) {
 // optimises (TurboFan), in the background, those that run hot; without this the reader's first
 // sampling step ran the UNet in baseline code, 120 ms for 4 images instead of 15 (Chromium,
 // Zen 5, a cold load of the article). Each call is a task of its own, so a message from the page
-// waits for one forward at most. It leaves no state behind.
-const WARM_UNET = [28, 1, 16, 3, 1, 2, 3, 0, 1, 8, 128, 10, 1]; // ds_unet_config_from_ints: 28x28, base 16, mult 1 2 3, attention
-let warmed = false;
+// waits for one forward at most. It frees what it made.
+// ds_unet_config_from_ints: 28x28, base 8, mult 1 2 3, attention (base 16 cost the page 6 MiB
+// more WebAssembly memory, one more growth step, with six samplers)
+const WARM_UNET = [28, 1, 8, 3, 1, 2, 3, 0, 1, 8, 128, 10, 1];
+let warmed = null; // how it went: {forwards, ms} or {error}, for 'diagnostics'
 function warmUp() {
   if (warmed) return;
-  warmed = true;
+  warmed = { forwards: 0, ms: 0 };
   let h = null;
   const forward = (t, cls) => api.call('model_forward', [h, new Float32Array(784), Float32Array.of(t), Int32Array.of(cls), 1], [['f32', 784]]);
   const steps = [
     () => (h = api.call('model_random', ['unet', Int32Array.from(WARM_UNET), WARM_UNET.length, 1]).ret),
     () => forward(999, 0), () => forward(500, 10), () => forward(1, 3),
-  ];
+  ].map((step, i) => () => (step(), i && warmed.forwards++));
   const next = () => {
+    const t0 = now();
     try {
       steps.shift()();
-    } catch {
+    } catch (err) {
       steps.length = 0; // a warm-up that fails changes nothing the page sees
+      warmed.error = String(err && err.message ? err.message : err);
     }
+    warmed.ms += now() - t0;
     if (steps.length) setTimeout(next, 0);
     else if (h !== null) api.call('free', [h]);
   };
@@ -140,6 +146,8 @@ self.onmessage = async (event) => {
       const ready = await (mine ? started : init(msg)).catch((err) => (msg.module ? init({ simd: msg.simd }) : Promise.reject(err)));
       replyReady({ id: msg.id }, ready);
       if (msg.warm) warmUp();
+    } else if (msg.type === 'diagnostics') { // for tests and curious pages: the start-up as it went
+      self.postMessage({ id: msg.id, ok: true, warm: warmed, timeline, memory: api ? api.M.HEAPU8.length : 0 });
     } else if (msg.type === 'call') {
       if (!api) throw new Error('module not initialised');
       const result = api.call(msg.fn, msg.args, msg.outs);

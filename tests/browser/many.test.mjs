@@ -43,7 +43,7 @@ test('a cold load of the article: the module compiles by streaming, the weights 
     await page.waitForFunction(() => document.querySelector('#sampler diffuscope-sampler')?.dataset.step === '20', null, { timeout: 60000 });
     const r = await page.evaluate(async () => {
       const { sharedEngine } = await import('/web/core.js');
-      const info = sharedEngine().info;
+      const info = sharedEngine().info, diagnostics = await sharedEngine().post({ type: 'diagnostics' });
       const first = document.querySelector('#sampler diffuscope-sampler');
       const mine = window.__marks.filter((m) => m.el === 'diffuscope-sampler');
       const weights = performance.getEntriesByType('resource').find((e) => e.name.endsWith('.dsw'));
@@ -54,7 +54,7 @@ test('a cold load of the article: the module compiles by streaming, the weights 
         firstStep: mine.find((m) => m.attr === 'data-step' && m.value === '1')?.at,
         weightsStart: weights?.startTime, weightsEnd: weights?.responseEnd,
         firstFrame: mine.find((m) => m.attr === 'data-ready')?.at, finished: mine.find((m) => m.attr === 'data-step' && m.value === '20')?.at,
-        pace: first.getAttribute('pace') ?? 60, steps: first.dataset.step, errors: first.shadowRoot.querySelectorAll('.ds-error').length,
+        warm: diagnostics.warm, pace: first.getAttribute('pace') ?? 60, steps: first.dataset.step, errors: first.shadowRoot.querySelectorAll('.ds-error').length,
         gaps: mine.filter((m) => m.attr === 'data-step').map((m, i, all) => (i ? m.at - all[i - 1].at : 0)).slice(1),
         others: [...new Set(window.__marks.filter((m) => m.el !== 'diffuscope-sampler' && m.at < (mine.at(-1)?.at ?? 0)).map((m) => m.el))],
       };
@@ -64,9 +64,10 @@ test('a cold load of the article: the module compiles by streaming, the weights 
       `module compiled (${r.compiled}) and ready ${ms(r.moduleReady)} (in the worker: created ${ms(r.worker.created)}, ` +
       `its script run ${ms(r.worker.body)}, init ${ms(r.worker.init)}, glue ${ms(r.worker.glue)}, compiled ${ms(r.worker.compiled)}); first sampler image (step 0) ${ms(r.firstFrame)}, step 1 ${ms(r.firstStep)}, ` +
       `its 20-step sampling finished (played at ${r.pace} ms a step at least, the next step computing while one is shown) ${ms(r.finished)} [goal ≤ 1500 ms]; ` +
-      `step to step ${r.gaps.map((g) => g.toFixed(0)).join(' ')} ms; other widgets at work meanwhile: ${r.others.join(', ') || 'none'}; ${load()}`);
+      `the worker's warm-up: ${r.warm?.forwards} forwards in ${r.warm?.ms.toFixed(0)} ms; step to step ${r.gaps.map((g) => g.toFixed(0)).join(' ')} ms; other widgets at work meanwhile: ${r.others.join(', ') || 'none'}; ${load()}`);
     assert.equal(r.compiled, 'streaming', 'our server sends application/wasm: the module compiles while it downloads');
     assert.equal(r.errors, 0);
+    assert.deepEqual({ ...r.warm, ms: 0 }, { forwards: 3, ms: 0 }, 'the shared worker warmed the UNet kernels up: three forwards, no error');
     assert.ok(r.weightsStart !== undefined && r.firstFrame !== undefined && r.finished > r.firstFrame);
     assert.deepEqual(cold.pageErrors, []);
   } finally {
