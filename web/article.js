@@ -14,16 +14,16 @@ const pending = [...document.querySelectorAll('.math')];
 // are measured: a section out of view is not laid out (page.css content-visibility), and
 // measuring an equation inside it laid all of them out, 114 ms of a cold load on 2 cores.
 const here = window.innerHeight / 2;
-const sectionOf = (el) => el.closest('main > section') ?? el;
-const distance = new Map();
-for (const el of pending) {
-  const section = sectionOf(el);
-  if (!distance.has(section)) {
+const sectionDistance = new Map(); // section -> its distance, measured once
+const distance = new Map(pending.map((el) => {
+  const section = el.closest('main > section') ?? el;
+  if (!sectionDistance.has(section)) {
     const r = section.getBoundingClientRect();
-    distance.set(section, r.top > here ? r.top - here : r.bottom < here ? here - r.bottom : 0);
+    sectionDistance.set(section, r.top > here ? r.top - here : r.bottom < here ? here - r.bottom : 0);
   }
-}
-pending.sort((a, b) => distance.get(sectionOf(a)) - distance.get(sectionOf(b))); // stable: page order within
+  return [el, sectionDistance.get(section)];
+}));
+pending.sort((a, b) => distance.get(a) - distance.get(b)); // stable: page order within a section
 
 function typeset(el) {
   const tex = el.textContent;

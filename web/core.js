@@ -73,11 +73,9 @@ class Engine {
     // the module's description (enums, records, functions: web/api.js), once per worker;
     // info also says how the module was compiled (streaming, whole, or shared: options.module,
     // another engine's compiled module, only instantiated here) and when it was ready
-    // options.warm: the worker warms the module up after init (worker.js warmUp)
     const init = (module) => {
-      const sent = this.post({ type: 'init', simd: this.simd, warm: !!options.warm, ...(module ? { module } : {}) });
-      this.initId = this.nextId - 1;
-      return sent;
+      this.initId = this.nextId; // the id post gives it, which a named worker's early reply stands for
+      return this.post({ type: 'init', simd: this.simd, ...(module ? { module } : {}) });
     };
     const inited = options.module
       ? options.module.then((m) => init(m), () => init(null)) // that engine failed: compile our own

@@ -4,7 +4,7 @@
 // arguments against the module's own description, copies arrays in and out and decodes named
 // records. The description goes back with the init reply, so the page knows the names too.
 //
-//   {id, type: 'init', simd: bool, warm: bool, module?} -> {id, ok, info: {simd, compiled, readyAt, timeline, memory, description}, module}
+//   {id, type: 'init', simd: bool, module?}      -> {id, ok, info: {simd, compiled, readyAt, timeline, memory, description}, module}
 //     (a worker named for its build also sends that reply unasked as it starts, with early: true)
 //     (module: a WebAssembly.Module another worker compiled, so this one only instantiates it;
 //     the reply carries the module this worker runs, for the next one)
@@ -32,18 +32,16 @@ const BUILDS = {
   scalar: { name: 'diffuscope_scalar', glue: () => import('./wasm/diffuscope_scalar.js'), wasm: new URL('./wasm/diffuscope_scalar.wasm', import.meta.url) },
 };
 
-// Each build's glue import and its module's download and compile, started once.
-const glues = {}, compiles = {};
 const quiet = (p) => (p.catch(() => {}), p); // a failure is init's to report, not an unhandled rejection
-const glueOf = (build) => (glues[build] ??= quiet(BUILDS[build].glue().then((g) => ((timeline.glue = now()), g))));
-const compiledOf = (build) =>
-  (compiles[build] ??= quiet(compile(BUILDS[build].wasm, BUILDS[build].name).then((c) => ((timeline.compiled = now()), c))));
 
 async function init({ simd, module: given }) {
-  const build = simd ? 'simd' : 'scalar';
-  timeline.init = now();
+  const { name, glue: loadGlue, wasm } = BUILDS[simd ? 'simd' : 'scalar'];
   // the glue's import and the module's download and compile run side by side
-  const [glue, { module, compiled }] = await Promise.all([glueOf(build), given ? { module: given, compiled: 'shared' } : compiledOf(build)]);
+  timeline.init = now();
+  const [glue, { module, compiled }] = await Promise.all([
+    loadGlue().then((g) => ((timeline.glue = now()), g)),
+    given ? { module: given, compiled: 'shared' } : compile(wasm, name).then((c) => ((timeline.compiled = now()), c)),
+  ]);
   let fail;
   const failed = new Promise((_, reject) => (fail = reject));
   const M = await Promise.race([failed, glue.default({
@@ -70,7 +68,6 @@ async function init({ simd, module: given }) {
 const WARM_UNET = [28, 1, 8, 3, 1, 2, 3, 0, 1, 8, 128, 10, 1];
 let warmed = null; // how it went: {forwards, ms} or {error}, for 'diagnostics'
 function warmUp() {
-  if (warmed) return;
   warmed = { forwards: 0, ms: 0 };
   let h = null;
   const forward = (t, cls) => api.call('model_forward', [h, new Float32Array(784), Float32Array.of(t), Int32Array.of(cls), 1], [['f32', 784]]);
@@ -145,7 +142,6 @@ self.onmessage = async (event) => {
       // a module from another worker that this one cannot instantiate: compile our own instead
       const ready = await (mine ? started : init(msg)).catch((err) => (msg.module ? init({ simd: msg.simd }) : Promise.reject(err)));
       replyReady({ id: msg.id }, ready);
-      if (msg.warm) warmUp();
     } else if (msg.type === 'diagnostics') { // for tests and curious pages: the start-up as it went
       self.postMessage({ id: msg.id, ok: true, warm: warmed, timeline, memory: api ? api.M.HEAPU8.length : 0 });
     } else if (msg.type === 'call') {

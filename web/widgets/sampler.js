@@ -417,10 +417,10 @@ class SamplerWidget extends DiffuscopeElement {
     // (ahead): a step of play costs the most of the pace, the step and the drawing, not their sum.
     // A pause lets the step already computing finish and shows it.
     let ahead = null;
+    const playOn = () => this.playing && run === this.run;
     try {
       let started = performance.now(), stepped = await this.step();
       while (stepped) {
-        const playOn = () => this.playing && run === this.run;
         const shown = await this.showStep(stepped, (info) => {
           if (playOn() && info.step < info.steps) (ahead = this.step()).catch(() => {}); // its failure is awaited below
         });
